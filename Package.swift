@@ -1,0 +1,76 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Setpoint",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "setpoint", targets: ["setpoint"]),
+        .library(name: "SetpointCore", targets: ["SetpointCore"]),
+        .library(name: "SetpointManifest", targets: ["SetpointManifest"]),
+        .library(name: "SetpointRender", targets: ["SetpointRender"]),
+        .library(name: "SetpointCLI", targets: ["SetpointCLI"]),
+        .library(name: "SetpointTesting", targets: ["SetpointTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libyaml from the system (libyaml-dev): read events straight into typed values with positions.
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(name: "SetpointCore", swiftSettings: swiftSettings),
+        .target(
+            name: "SetpointManifest",
+            dependencies: ["SetpointCore", "CYAML"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "SetpointRender", dependencies: ["SetpointCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "SetpointCLI",
+            dependencies: [
+                "SetpointCore", "SetpointManifest", "SetpointRender",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "setpoint", dependencies: ["SetpointCLI"], swiftSettings: swiftSettings),
+        .target(
+            name: "SetpointTesting",
+            dependencies: ["SetpointCore", "SetpointManifest"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointCoreTests",
+            dependencies: ["SetpointCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointManifestTests",
+            dependencies: ["SetpointCore", "SetpointManifest", "SetpointTesting"],
+            resources: [.copy("Corpus")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointRenderTests",
+            dependencies: ["SetpointCore", "SetpointRender", "SetpointManifest"],
+            exclude: ["__Snapshots__"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointCLITests",
+            dependencies: ["SetpointCLI", "SetpointCore", "SetpointTesting"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+
+/// Entry points of the `setpoint` command line. The executable calls `main()`; tests call `run(_:console:)`.
+public enum SetpointCLI {
+    public static let version = "0.1.0"
+
+    /// Runs with the process's arguments and exits with the command's code.
+    public static func main() async {
+        let code = await run(Array(CommandLine.arguments.dropFirst()), console: .standard())
+        exit(code)
+    }
+
+    /// Parses `arguments` and runs the command, writing to `console`. Returns the exit code.
+    public static func run(_ arguments: [String], console: Console) async -> Int32 {
+        do {
+            var command = try SetpointCommand.parseAsRoot(arguments)
+            if let runnable = command as? any ConsoleCommand {
+                return try await runnable.execute(console)
+            }
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            return 0
+        } catch {
+            let message = SetpointCommand.fullMessage(for: error)
+            let code = SetpointCommand.exitCode(for: error).rawValue
+            if !message.isEmpty {
+                if code == 0 { console.out(message + "\n") } else { console.err(message + "\n") }
+            }
+            return code
+        }
+    }
+}
+
+/// A command that writes through a `Console` and returns its exit code.
+protocol ConsoleCommand: ParsableCommand {
+    func execute(_ console: Console) async throws -> Int32
+}
+
+extension ConsoleCommand {
+    func run() throws {
+        // Commands run through SetpointCLI.run, which calls execute(_:).
+        throw CleanExit.message("internal: run through SetpointCLI.run")
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import SetpointCore
+import SetpointManifest
+import SetpointRender
+
+/// `setpoint validate PATH…`: load and check manifests; report every problem at once.
+struct ValidateCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check manifests: YAML, kinds, fields, types, units, names, references and cycles.",
+        discussion: """
+            Reads files and folders (recursively, *.yaml and *.yml). Documents whose apiVersion is not
+            setpoint/… are skipped with a note. Every problem is reported with its file, line, column,
+            resource and a hint; nothing is contacted and nothing is changed.
+
+            Examples:
+              setpoint validate manifests/
+              setpoint validate db.yaml guests/ --output json
+
+            Exit codes: 0 valid; 1 invalid (or a path that cannot be read).
+            """
+    )
+
+    @Argument(help: "Manifest files or folders.")
+    var paths: [String]
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    @Option(name: .long, help: "Largest manifest file read, in bytes.")
+    var maxFileSize: Int = LoaderLimits.default.maxFileSize
+
+    @Option(name: .long, help: "Deepest YAML nesting accepted.")
+    var maxDepth: Int = LoaderLimits.default.maxDepth
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give at least one manifest file or folder, e.g. 'setpoint validate manifests/'") }
+        guard maxFileSize > 0, maxDepth > 0 else { throw ValidationError("--max-file-size and --max-depth must be positive") }
+    }
+
+    func execute(_ console: Console) async throws -> Int32 {
+        let loader = ManifestLoader(limits: LoaderLimits(maxFileSize: maxFileSize, maxDepth: maxDepth))
+        let set = loader.load(paths: paths)
+        switch outputOptions.format {
+        case .json:
+            console.out(DiagnosticJSONRenderer().render(
+                diagnostics: set.diagnostics, resources: set.resources.count, files: set.files.count, skipped: set.skippedDocuments))
+        case .text:
+            let style = TerminalStyle.detect(isTerminal: console.isTerminal, environment: console.environment)
+            let renderer = DiagnosticTextRenderer(style: style, sourceLine: SourceLines().line)
+            console.err(renderer.render(set.diagnostics))
+            console.out(renderer.summary(
+                resources: set.resources.count, files: set.files.count, skipped: set.skippedDocuments, diagnostics: set.diagnostics))
+        }
+        return set.isValid ? 0 : 1
+    }
+}

@@ -1,0 +1,150 @@
+/// `BackupPolicy` (managed): pgBackRest backups of a PostgresCluster with objectives and restore drills.
+public enum BackupPolicyKind {
+    static let s3 = ObjectSchema([
+        Field("bucket", .string(.nonEmpty), required: true, "Bucket."),
+        Field("endpoint", .string(.nonEmpty), required: true, "Endpoint host."),
+        Field("region", .string(.nonEmpty), required: true, "Region."),
+        Field("keyId", .secret, required: true, "Access key id, by reference."),
+        Field("key", .secret, required: true, "Secret access key, by reference."),
+    ])
+
+    static let repository = ObjectSchema([
+        Field("path", .string(.absolutePath), required: true, "Repository path (repo1-path)."),
+        Field("type", .enumeration(["posix", "s3"]), default: .string("posix"), "Repository type."),
+        Field("s3", .object(s3), "S3-compatible options (passed through to pgBackRest)."),
+    ])
+
+    static let schedules = ObjectSchema([
+        Field("full", .string(.cron), required: true, "Cron schedule of full backups."),
+        Field("diff", .string(.cron), "Cron schedule of differential backups."),
+        Field("incr", .string(.cron), "Cron schedule of incremental backups."),
+    ])
+
+    static let retention = ObjectSchema([
+        Field("full", .integer(min: 1, max: 9_999_999), "Keep this many full backups (count-based)."),
+        Field("window", .duration, "Keep backups for this long, e.g. 30d (time-based)."),
+    ], exactlyOneOf: [["full", "window"]])
+
+    static let encryption = ObjectSchema([
+        Field("cipher", .enumeration(["aes-256-cbc"]), required: true, "Repository cipher."),
+        Field("passphrase", .secret, required: true, "Cipher passphrase, by reference."),
+    ])
+
+    static let objectives = ObjectSchema([
+        Field("rpo", .duration, "Most data the service may lose: newest restorable point no older than this."),
+        Field("rto", .duration, "Longest a restore may take, measured by drills."),
+    ])
+
+    static let check = ObjectSchema([
+        Field("sql", .string(.nonEmpty), required: true, "A query run on the restored copy."),
+        Field("expect", .scalarText, required: true, "The first column of the first row it must return, as text."),
+        Field("database", .string(.nonEmpty), default: .string("postgres"), "Database to run it in."),
+    ])
+
+    static let drill = ObjectSchema([
+        Field("schedule", .string(.cron), required: true, "Cron schedule of restore drills."),
+        Field("port", .integer(min: 1, max: 65535), required: true, "Scratch port the restored copy listens on."),
+        Field("directory", .string(.absolutePath), required: true, "Scratch data directory (emptied before each drill)."),
+        Field("checks", .list(.object(check)), "Verification queries with expected results."),
+        Field("timeout", .duration, default: .int(3_600_000), "Give up on a drill after this long."),
+    ])
+
+    static let logical = ObjectSchema([
+        Field("schedule", .string(.cron), required: true, "Cron schedule of pg_dump runs."),
+        Field("databases", .list(.string(.nonEmpty), minItems: 1, uniqueItems: true), required: true, "Databases to dump (-Fc)."),
+        Field("directory", .string(.absolutePath), required: true, "Where dumps are written."),
+        Field("retain", .integer(min: 1, max: 10_000), default: .int(7), "Dumps kept per database."),
+    ])
+
+    public static let spec = ObjectSchema([
+        Field("cluster", .reference(.postgresCluster), required: true, "The PostgresCluster to back up."),
+        Field("stanza", .string(.dnsLabel), "pgBackRest stanza (the policy name when absent)."),
+        Field("repository", .object(repository), required: true, "Where backups are stored."),
+        Field("schedules", .object(schedules), required: true, "When backups run."),
+        Field("timezone", .string(.nonEmpty), default: .string("UTC"), "Time zone of the schedules."),
+        Field("retention", .object(retention), required: true, "How long backups are kept."),
+        Field("compression", .enumeration(["lz4", "zst", "gz", "bz2", "none"]), default: .string("lz4"), "Compression."),
+        Field("encryption", .object(encryption), "Repository encryption."),
+        Field("archiveTimeout", .duration, default: .int(60_000), "Force a WAL segment switch at least this often (bounds RPO)."),
+        Field("objectives", .object(objectives), "RPO and RTO to measure against."),
+        Field("drill", .object(drill), "Scheduled restore drills."),
+        Field("logical", .object(logical), "Logical dumps besides physical backups."),
+    ])
+
+    public static let definition = KindDefinition(
+        BackupPolicySpec.self, isManaged: true,
+        summary: "pgBackRest backups of a PostgresCluster: schedules, retention, encryption, RPO/RTO objectives and restore drills.",
+        spec: spec)
+}
+
+public struct BackupPolicySpec: ResourceSpec {
+    public static let kind = ResourceKind.backupPolicy
+    public var cluster: String
+    public var stanza: String?
+    public var repository: Repository
+    public var schedules: Schedules
+    public var timezone: String?
+    public var retention: Retention
+    public var compression: String?
+    public var encryption: Encryption?
+    public var archiveTimeout: DurationValue?
+    public var objectives: Objectives?
+    public var drill: Drill?
+    public var logical: Logical?
+
+    public struct Repository: Codable, Sendable, Equatable {
+        public var path: String
+        public var type: String?
+        public var s3: S3?
+    }
+
+    public struct S3: Codable, Sendable, Equatable {
+        public var bucket: String
+        public var endpoint: String
+        public var region: String
+        public var keyId: SecretReference
+        public var key: SecretReference
+    }
+
+    public struct Schedules: Codable, Sendable, Equatable {
+        public var full: String
+        public var diff: String?
+        public var incr: String?
+    }
+
+    public struct Retention: Codable, Sendable, Equatable {
+        public var full: Int?
+        public var window: DurationValue?
+    }
+
+    public struct Encryption: Codable, Sendable, Equatable {
+        public var cipher: String
+        public var passphrase: SecretReference
+    }
+
+    public struct Objectives: Codable, Sendable, Equatable {
+        public var rpo: DurationValue?
+        public var rto: DurationValue?
+    }
+
+    public struct Check: Codable, Sendable, Equatable {
+        public var sql: String
+        public var expect: String
+        public var database: String?
+    }
+
+    public struct Drill: Codable, Sendable, Equatable {
+        public var schedule: String
+        public var port: Int
+        public var directory: String
+        public var checks: [Check]?
+        public var timeout: DurationValue?
+    }
+
+    public struct Logical: Codable, Sendable, Equatable {
+        public var schedule: String
+        public var databases: [String]
+        public var directory: String
+        public var retain: Int?
+    }
+}

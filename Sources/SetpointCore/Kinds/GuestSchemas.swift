@@ -1,0 +1,42 @@
+/// Schema pieces shared by `VirtualMachine` and `Container`.
+enum GuestSchemas {
+    static let vmid = SchemaType.integer(min: 100, max: 999_999_999)
+
+    static let placement = SchemaType.object(ObjectSchema([
+        Field("nodes", .list(.string(.pveNode), minItems: 1, uniqueItems: true), required: true,
+              "Nodes the guest may run on; Setpoint picks one at create time and keeps it."),
+        Field("strategy", .enumeration(["most-free-memory", "spread"]), default: .string("most-free-memory"),
+              "How the node is chosen among the allowed ones."),
+    ]))
+
+    static let tags = SchemaType.list(.string(.pveTag), minItems: 0, uniqueItems: true)
+    static let state = SchemaType.enumeration(["running", "stopped"])
+    static let netSlot = StringFormat.slot([("net", 0...31)], expectation: "a NIC slot 'net0' … 'net31'")
+
+    /// Fields every guest kind has, in manifest order.
+    static func common(_ nodeSummary: String) -> [Field] {
+        [
+            Field("cluster", .reference(.proxmoxCluster), required: true, "The ProxmoxCluster the guest lives in."),
+            Field("node", .string(.pveNode), nodeSummary),
+            Field("placement", placement, "Where to place the guest when no node is pinned."),
+            Field("vmid", vmid, "A fixed VMID; when absent Setpoint takes the next free one and records it."),
+        ]
+    }
+
+    static func lifecycle() -> [Field] {
+        [
+            Field("pool", .reference(.resourcePool), "The ResourcePool the guest belongs to."),
+            Field("tags", tags, "Proxmox tags; Setpoint adds its own 'setpoint' tag."),
+            Field("state", state, default: .string("running"), "Power state to keep."),
+            Field("onBoot", .boolean, default: .bool(false), "Start when the node boots."),
+            Field("protection", .boolean, default: .bool(false), "Refuse deletion and disk removal while set."),
+            Field("description", .string, "Free text shown in the Proxmox UI."),
+        ]
+    }
+}
+
+/// A guest's placement rule.
+public struct PlacementSpec: Codable, Sendable, Equatable {
+    public var nodes: [String]
+    public var strategy: String?
+}

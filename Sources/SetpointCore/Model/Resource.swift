@@ -1,0 +1,72 @@
+/// A resource as declared in a manifest, after decoding and validation.
+public struct Resource: Sendable {
+    public var id: ResourceID
+    public var apiVersion: String
+    public var metadata: ResourceMetadata
+    /// The spec, validated and normalised (quantities in bytes, durations in ms, secrets as references).
+    public var spec: Value
+    /// Every field that names another resource: the graph's edges.
+    public var references: [Reference]
+    /// Where the document starts.
+    public var location: SourceLocation
+    /// The document as read, with positions, for diagnostics found after loading.
+    public var source: SourceNode
+
+    public init(
+        id: ResourceID, apiVersion: String, metadata: ResourceMetadata, spec: Value,
+        references: [Reference], location: SourceLocation, source: SourceNode
+    ) {
+        self.id = id
+        self.apiVersion = apiVersion
+        self.metadata = metadata
+        self.spec = spec
+        self.references = references
+        self.location = location
+        self.source = source
+    }
+
+    /// The manifest position of a field (or of the nearest enclosing node that exists).
+    public func location(of path: FieldPath) -> SourceLocation {
+        let node = source.node(at: path)
+        return SourceLocation(file: location.file, line: Int(node.line), column: Int(node.column))
+    }
+
+    /// Decodes the spec into its typed form.
+    public func decodeSpec<S: ResourceSpec>(_ type: S.Type = S.self) throws -> S {
+        try ValueDecoder().decode(S.self, from: spec)
+    }
+}
+
+/// A resource's metadata.
+public struct ResourceMetadata: Sendable, Hashable, Codable {
+    public var name: String
+    public var labels: [String: String]
+    public var annotations: [String: String]
+    /// Explicit ordering edges besides the references in the spec.
+    public var dependsOn: [ResourceID]
+
+    public init(name: String, labels: [String: String] = [:], annotations: [String: String] = [:], dependsOn: [ResourceID] = []) {
+        self.name = name
+        self.labels = labels
+        self.annotations = annotations
+        self.dependsOn = dependsOn
+    }
+}
+
+/// A field of one resource naming another: an edge of the dependency graph.
+public struct Reference: Sendable, Hashable, Codable {
+    public var target: ResourceID
+    public var path: FieldPath
+    public var location: SourceLocation
+
+    public init(target: ResourceID, path: FieldPath, location: SourceLocation) {
+        self.target = target
+        self.path = path
+        self.location = location
+    }
+}
+
+/// A kind's typed spec, decoded from a validated `Value`.
+public protocol ResourceSpec: Codable, Sendable, Equatable {
+    static var kind: ResourceKind { get }
+}

@@ -1,0 +1,304 @@
+/// A constraint on a string: a fast check for the decoder and the equivalent regular expression for JSON Schema.
+public struct StringFormat: Sendable {
+    /// Short name, used in JSON Schema `$comment`s and tests.
+    public let name: String
+    /// ECMA-262 pattern for JSON Schema, anchored; nil means any string.
+    public let pattern: String?
+    /// What a valid value looks like, for error messages: "a DNS label (lower-case letters, digits, '-')".
+    public let expectation: String
+    private let check: @Sendable (Substring.UTF8View) -> Bool
+
+    public init(name: String, pattern: String?, expectation: String, check: @escaping @Sendable (Substring.UTF8View) -> Bool) {
+        self.name = name
+        self.pattern = pattern
+        self.expectation = expectation
+        self.check = check
+    }
+
+    public func matches(_ text: String) -> Bool { check(text[...].utf8) }
+
+    /// Any string, including the empty one.
+    public static let any = StringFormat(name: "any", pattern: nil, expectation: "a string") { _ in true }
+
+    /// Any non-empty string.
+    public static let nonEmpty = StringFormat(name: "nonEmpty", pattern: "^[\\s\\S]+$", expectation: "a non-empty string") {
+        !$0.isEmpty
+    }
+
+    /// RFC 1123 label, as Kubernetes names: 1–63 of `[a-z0-9-]`, starting and ending alphanumeric.
+    public static let dnsLabel = StringFormat(
+        name: "dnsLabel",
+        pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        expectation: "a DNS label: 1–63 lower-case letters, digits or '-', starting and ending with a letter or digit"
+    ) { u in
+        guard let first = u.first, let last = u.last, u.count <= 63 else { return false }
+        return isLowerAlnum(first) && isLowerAlnum(last) && u.allSatisfy { isLowerAlnum($0) || $0 == 45 }
+    }
+
+    /// An `http://` or `https://` URL with a host.
+    public static let httpURL = StringFormat(
+        name: "httpURL",
+        pattern: "^https?://[^\\s/]+(/\\S*)?$",
+        expectation: "an http:// or https:// URL"
+    ) { u in
+        let s = String(Substring(u))
+        let rest: Substring
+        if s.hasPrefix("https://") { rest = s.dropFirst(8) } else if s.hasPrefix("http://") { rest = s.dropFirst(7) } else { return false }
+        guard let host = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first, !host.isEmpty else { return false }
+        return !s.contains(where: \.isWhitespace)
+    }
+
+    /// An absolute file system path.
+    public static let absolutePath = StringFormat(
+        name: "absolutePath",
+        pattern: "^/[^\\x00]*$",
+        expectation: "an absolute path starting with '/'"
+    ) { u in u.first == 47 && !u.contains(0) }
+
+    /// A Proxmox API token id: `USER@REALM!TOKENID`.
+    public static let pveTokenID = StringFormat(
+        name: "pveTokenID",
+        pattern: "^[^\\s@!:]+@[A-Za-z][A-Za-z0-9.\\-_]*![A-Za-z][A-Za-z0-9.\\-_]*$",
+        expectation: "a Proxmox API token id like 'setpoint@pve!ci' (USER@REALM!TOKENID)"
+    ) { u in
+        let s = String(Substring(u))
+        guard let at = s.firstIndex(of: "@"), let bang = s.lastIndex(of: "!"), at < bang else { return false }
+        let user = s[..<at], realm = s[s.index(after: at)..<bang], token = s[s.index(after: bang)...]
+        func ident(_ t: Substring) -> Bool {
+            guard let f = t.first, f.isASCII, f.isLetter else { return false }
+            return t.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-_".contains($0)) }
+        }
+        return !user.isEmpty && !user.contains { $0.isWhitespace || "@!:".contains($0) } && ident(realm) && ident(token)
+    }
+
+    /// A Proxmox node name (a hostname label, upper case allowed).
+    public static let pveNode = StringFormat(
+        name: "pveNode",
+        pattern: "^[a-zA-Z0-9]([a-zA-Z0-9\\-]{0,61}[a-zA-Z0-9])?$",
+        expectation: "a Proxmox node name: letters, digits and '-'"
+    ) { u in
+        guard let first = u.first, let last = u.last, u.count <= 63 else { return false }
+        return isAlnum(first) && isAlnum(last) && u.allSatisfy { isAlnum($0) || $0 == 45 }
+    }
+
+    /// A Proxmox storage id.
+    public static let pveStorage = StringFormat(
+        name: "pveStorage",
+        pattern: "^[a-zA-Z][a-zA-Z0-9\\-_.]*$",
+        expectation: "a Proxmox storage id: a letter, then letters, digits, '-', '_' or '.'"
+    ) { u in
+        guard let first = u.first, isAlpha(first) else { return false }
+        return u.allSatisfy { isAlnum($0) || $0 == 45 || $0 == 95 || $0 == 46 }
+    }
+
+    /// A Proxmox tag: letters, digits and `- _ . +`, not starting with `-`, `_` or `.`.
+    public static let pveTag = StringFormat(
+        name: "pveTag",
+        pattern: "^[a-zA-Z0-9+][a-zA-Z0-9\\-_.+]*$",
+        expectation: "a Proxmox tag: letters, digits, '-', '_', '.', '+', not starting with '-', '_' or '.'"
+    ) { u in
+        guard let first = u.first, isAlnum(first) || first == 43 else { return false }
+        return u.allSatisfy { isAlnum($0) || $0 == 45 || $0 == 95 || $0 == 46 || $0 == 43 }
+    }
+
+    /// A label or annotation key: an optional DNS prefix and `/`, then a name of `[A-Za-z0-9-_.]`.
+    public static let labelKey = StringFormat(
+        name: "labelKey",
+        pattern: "^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+        expectation: "a label key: an optional 'prefix/' then letters, digits, '-', '_' or '.'"
+    ) { u in
+        let parts = u.split(separator: 47, maxSplits: 1, omittingEmptySubsequences: false)
+        func name(_ n: Substring.UTF8View.SubSequence) -> Bool {
+            guard let f = n.first, let l = n.last, n.count <= 63 else { return false }
+            return isAlnum(f) && isAlnum(l) && n.allSatisfy { isAlnum($0) || $0 == 45 || $0 == 95 || $0 == 46 }
+        }
+        if parts.count == 2 {
+            let p = parts[0]
+            guard let f = p.first, let l = p.last, p.count <= 253, isLowerAlnum(f), isLowerAlnum(l),
+                p.allSatisfy({ isLowerAlnum($0) || $0 == 45 || $0 == 46 })
+            else { return false }
+            return name(parts[1])
+        }
+        return name(parts[0])
+    }
+
+    /// A PostgreSQL identifier as Setpoint accepts it for roles, databases and slots: lower-case, ≤ 63 bytes.
+    public static let pgIdentifier = StringFormat(
+        name: "pgIdentifier",
+        pattern: "^[a-z_][a-z0-9_]{0,62}$",
+        expectation: "a PostgreSQL identifier: lower-case letters, digits and '_', not starting with a digit, at most 63"
+    ) { u in
+        guard let f = u.first, u.count <= 63, isLowerAlpha(f) || f == 95 else { return false }
+        return u.allSatisfy { isLowerAlnum($0) || $0 == 95 }
+    }
+
+    /// A PostgreSQL server parameter name (`shared_buffers`, `auto_explain.log_min_duration`).
+    public static let pgParameter = StringFormat(
+        name: "pgParameter",
+        pattern: "^[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?$",
+        expectation: "a PostgreSQL parameter name such as 'shared_buffers'"
+    ) { u in
+        let parts = u.split(separator: 46, maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { return false }
+        return parts.allSatisfy { p in
+            guard let f = p.first, isLowerAlpha(f) || f == 95 else { return false }
+            return p.allSatisfy { isLowerAlnum($0) || $0 == 95 }
+        }
+    }
+
+    /// A cron schedule of five fields (`0 2 * * *`), or a shortcut such as `@daily`.
+    public static let cron = StringFormat(
+        name: "cron",
+        pattern: "^(@(yearly|annually|monthly|weekly|daily|hourly)|([0-9*,/\\-]+ ){4}[0-9*,/\\-A-Za-z]+)$",
+        expectation: "a cron schedule of five fields like '0 2 * * *', or @daily/@hourly/@weekly/@monthly/@yearly"
+    ) { u in
+        let s = String(Substring(u))
+        if s.hasPrefix("@") { return ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly"].contains(s) }
+        let fields = s.split(separator: " ", omittingEmptySubsequences: false)
+        guard fields.count == 5, fields.allSatisfy({ !$0.isEmpty }) else { return false }
+        for (i, f) in fields.enumerated() {
+            let ok = f.allSatisfy { $0.isASCII && ($0.isNumber || "*,/-".contains($0) || (i == 4 && $0.isLetter)) }
+            if !ok { return false }
+        }
+        return true
+    }
+
+    /// A Proxmox (systemd-like) calendar event: `daily`, `sat 02:00`, `*-*-* 01:30`, `mon..fri 22:00`.
+    public static let calendarEvent = StringFormat(
+        name: "calendarEvent",
+        pattern: "^[A-Za-z0-9 *:,./\\-~]+$",
+        expectation: "a Proxmox calendar event like '02:00', 'sat 02:00' or 'mon..fri 22:00'"
+    ) { u in
+        !u.isEmpty && u.allSatisfy { isAlnum($0) || " *:,./-~".utf8.contains($0) }
+    }
+
+    /// A host name or IP address (no scheme, no port).
+    public static let host = StringFormat(
+        name: "host",
+        pattern: "^[A-Za-z0-9]([A-Za-z0-9\\-.:]*[A-Za-z0-9])?$",
+        expectation: "a host name or IP address"
+    ) { u in
+        guard let f = u.first, let l = u.last, isAlnum(f), isAlnum(l) else { return false }
+        return u.allSatisfy { isAlnum($0) || $0 == 45 || $0 == 46 || $0 == 58 }
+    }
+
+    /// A Proxmox OS template volume: `storage:vztmpl/file.tar.zst`.
+    public static let pveTemplate = StringFormat(
+        name: "pveTemplate",
+        pattern: "^[a-zA-Z][a-zA-Z0-9\\-_.]*:vztmpl/[^\\s/]+$",
+        expectation: "a template volume like 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'"
+    ) { u in
+        let s = String(Substring(u))
+        guard let colon = s.firstIndex(of: ":") else { return false }
+        let storage = s[..<colon], rest = s[s.index(after: colon)...]
+        return StringFormat.pveStorage.matches(String(storage)) && rest.hasPrefix("vztmpl/")
+            && rest.count > 7 && !rest.dropFirst(7).contains { $0 == "/" || $0.isWhitespace }
+    }
+
+    /// A map key made of a prefix and a number in a range: `scsi0`…`scsi30`, `net0`…`net31`.
+    public static func slot(_ prefixes: [(String, ClosedRange<Int>)], expectation: String) -> StringFormat {
+        let alternatives = prefixes.map { "\($0.0)(\(numberPattern($0.1)))" }.joined(separator: "|")
+        return StringFormat(name: "slot", pattern: "^(\(alternatives))$", expectation: expectation) { u in
+            let s = String(Substring(u))
+            for (prefix, range) in prefixes where s.hasPrefix(prefix) {
+                let digits = s.dropFirst(prefix.count)
+                guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy(\.isNumber), let n = Int(digits),
+                    String(n) == digits, range.contains(n)
+                else { continue }
+                return true
+            }
+            return false
+        }
+    }
+
+    /// A regex alternative matching exactly the decimal numbers in a range (no leading zeros).
+    static func numberPattern(_ range: ClosedRange<Int>) -> String {
+        range.map(String.init).joined(separator: "|")
+    }
+}
+
+@inline(__always) func isLowerAlpha(_ c: UInt8) -> Bool { c >= 97 && c <= 122 }
+@inline(__always) func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+@inline(__always) func isLowerAlnum(_ c: UInt8) -> Bool { isLowerAlpha(c) || isDigit(c) }
+@inline(__always) func isAlpha(_ c: UInt8) -> Bool { isLowerAlpha(c) || (c >= 65 && c <= 90) }
+@inline(__always) func isAlnum(_ c: UInt8) -> Bool { isAlpha(c) || isDigit(c) }
+
+extension StringFormat {
+    /// A Prometheus alert or label name.
+    public static let promName = StringFormat(
+        name: "promName",
+        pattern: "^[a-zA-Z_][a-zA-Z0-9_]*$",
+        expectation: "a Prometheus name: letters, digits and '_', not starting with a digit"
+    ) { u in
+        guard let f = u.first, isAlpha(f) || f == 95 else { return false }
+        return u.allSatisfy { isAlnum($0) || $0 == 95 }
+    }
+
+    /// A Prometheus metric name for recording rules (colons allowed).
+    public static let promMetricName = StringFormat(
+        name: "promMetricName",
+        pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$",
+        expectation: "a Prometheus metric name: letters, digits, '_' and ':', not starting with a digit"
+    ) { u in
+        guard let f = u.first, isAlpha(f) || f == 95 || f == 58 else { return false }
+        return u.allSatisfy { isAlnum($0) || $0 == 95 || $0 == 58 }
+    }
+
+    /// A Linux bridge name such as `vmbr0`.
+    public static let bridge = StringFormat(
+        name: "bridge",
+        pattern: "^[a-zA-Z][a-zA-Z0-9_.\\-]{0,14}$",
+        expectation: "a bridge name like 'vmbr0' (at most 15 characters)"
+    ) { u in
+        guard let f = u.first, isAlpha(f), u.count <= 15 else { return false }
+        return u.allSatisfy { isAlnum($0) || $0 == 95 || $0 == 46 || $0 == 45 }
+    }
+
+    /// A MAC address `BC:24:11:00:00:01`.
+    public static let macAddress = StringFormat(
+        name: "macAddress",
+        pattern: "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$",
+        expectation: "a MAC address like 'BC:24:11:2A:00:01'"
+    ) { u in
+        let a = Array(u)
+        guard a.count == 17 else { return false }
+        for (i, c) in a.enumerated() {
+            if i % 3 == 2 { if c != 58 { return false } } else if !(isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// An IP configuration for a guest NIC: `dhcp`, `manual`, or an address with prefix length.
+    public static let ipConfig = StringFormat(
+        name: "ipConfig",
+        pattern: "^(dhcp|auto|manual|[0-9A-Fa-f:.]+/[0-9]{1,3})$",
+        expectation: "'dhcp', 'manual' or an address with prefix length like '10.0.0.5/24'"
+    ) { u in
+        let s = String(Substring(u))
+        if ["dhcp", "auto", "manual"].contains(s) { return true }
+        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, let len = Int(parts[1]), len <= 128, parts[1].count <= 3 else { return false }
+        return parts[0].allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+    }
+
+    /// An IP address without prefix length.
+    public static let ipAddress = StringFormat(
+        name: "ipAddress",
+        pattern: "^[0-9A-Fa-f:.]+$",
+        expectation: "an IP address like '10.0.0.1'"
+    ) { u in !u.isEmpty && u.allSatisfy { isDigit($0) || $0 == 46 || $0 == 58 || (($0 | 0x20) >= 97 && ($0 | 0x20) <= 102) } }
+
+    /// A pinned public key for TLS: `sha256//BASE64`.
+    public static let pinnedKey = StringFormat(
+        name: "pinnedKey",
+        pattern: "^sha256//[A-Za-z0-9+/]{43}=$",
+        expectation: "a pinned public key 'sha256//' followed by the base64 SHA-256 of the key (44 characters)"
+    ) { u in
+        let s = String(Substring(u))
+        guard s.hasPrefix("sha256//") else { return false }
+        let b = s.dropFirst(8)
+        return b.count == 44 && b.last == "=" && b.dropLast().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/") }
+    }
+}

@@ -1,0 +1,57 @@
+import SetpointCore
+
+/// Checks across documents: duplicate `Kind/name`, references to undeclared resources, dependency cycles.
+///
+/// Every declared document takes part, valid or not, so a run reports all of its problems together; only
+/// valid, non-duplicate resources outside cycles make it into the result.
+enum SetChecks {
+    static func run(_ declarations: [DocumentDecoder.Declaration]) -> (resources: [Resource], diagnostics: [Diagnostic]) {
+        var diagnostics: [Diagnostic] = []
+        var byID: [ResourceID: DocumentDecoder.Declaration] = [:]
+        var unique: [DocumentDecoder.Declaration] = []
+        unique.reserveCapacity(declarations.count)
+        for d in declarations {
+            if let first = byID[d.id] {
+                diagnostics.append(Diagnostic(
+                    .error, .duplicateResource, "duplicate \(d.id): already declared at \(first.nameLocation)",
+                    hint: "names are unique per kind; rename or remove one of them",
+                    at: d.nameLocation, resource: d.id))
+            } else {
+                byID[d.id] = d
+                unique.append(d)
+            }
+        }
+        var namesByKind: [ResourceKind: [String]] = [:]
+        for d in unique { namesByKind[d.id.kind, default: []].append(d.id.name) }
+        for d in unique {
+            for ref in d.references where byID[ref.target] == nil {
+                let known = (namesByKind[ref.target.kind] ?? []).sorted()
+                var hint = known.isEmpty ? "no \(ref.target.kind) is declared; declare one or fix the name"
+                    : "declared: " + known.prefix(8).joined(separator: ", ") + (known.count > 8 ? ", …" : "")
+                if let close = known.min(by: { editDistance(ref.target.name, $0) < editDistance(ref.target.name, $1) }),
+                    editDistance(ref.target.name, close) <= 2
+                {
+                    hint = "did you mean '\(close)'? (\(hint))"
+                }
+                diagnostics.append(Diagnostic(
+                    .error, .missingReference, "\(ref.path) names \(ref.target), which no manifest declares",
+                    hint: hint, at: ref.location, resource: d.id))
+            }
+        }
+        let graph = DependencyGraph(
+            nodes: unique.map(\.id),
+            edges: unique.flatMap { d in d.references.map { (from: d.id, to: $0.target) } })
+        var inCycle: Set<ResourceID> = []
+        for cycle in graph.cycles() {
+            inCycle.formUnion(cycle)
+            let from = byID[cycle[0]]!
+            let edge = from.references.first { $0.target == cycle[1] }
+            diagnostics.append(Diagnostic(
+                .error, .dependencyCycle, "dependency cycle: " + cycle.map(\.description).joined(separator: " → "),
+                hint: "break the cycle: remove one of these references or dependsOn entries",
+                at: edge?.location ?? from.nameLocation, resource: from.id))
+        }
+        let resources = unique.compactMap { d in inCycle.contains(d.id) ? nil : d.resource }
+        return (resources, diagnostics)
+    }
+}

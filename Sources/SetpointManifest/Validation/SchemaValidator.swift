@@ -1,0 +1,350 @@
+public import SetpointCore
+
+/// Checks a YAML node against a schema, producing the normalised `Value`, the references it makes, and a
+/// diagnostic for every problem (with the position of the offending key or value).
+public struct SchemaValidator {
+    public let file: String
+    public let resource: ResourceID?
+    public private(set) var diagnostics: [Diagnostic] = []
+    public private(set) var references: [Reference] = []
+
+    public init(file: String, resource: ResourceID?) {
+        self.file = file
+        self.resource = resource
+    }
+
+    /// Validates `node` as `type`. Returns nil when the value is unusable (a diagnostic was added).
+    public mutating func validate(_ node: SourceNode, as type: SchemaType, path: FieldPath, keyNode: SourceNode? = nil) -> Value? {
+        switch type {
+        case .object(let schema):
+            return validateObject(node, schema, path: path, keyNode: keyNode)
+        case .named(let name):
+            guard let schema = SchemaDefinitions.all[name] else { preconditionFailure("no schema definition '\(name)'") }
+            return validateObject(node, schema, path: path, keyNode: keyNode)
+        case .map(let keys, let values):
+            guard case .mapping(let pairs) = node.content else { return wrongType(node, type, path) }
+            var out: [String: Value] = [:]
+            out.reserveCapacity(pairs.count)
+            for pair in pairs {
+                guard let key = keyText(pair.key, path) else { continue }
+                if out[key] != nil { continue }  // duplicate keys are reported by the reader
+                guard keys.matches(key) else {
+                    report(.invalidValue, "'\(key)' is not a valid key in \(describe(path)): expected \(keys.expectation)", at: pair.key)
+                    continue
+                }
+                if let v = validate(pair.value, as: values, path: path.appending(key), keyNode: pair.key) { out[key] = v }
+            }
+            return .map(out)
+        case .list(let item, let minItems, let unique):
+            guard case .sequence(let items) = node.content else { return wrongType(node, type, path) }
+            if items.count < minItems {
+                report(.invalidValue, "\(describe(path)) needs at least \(minItems) item\(minItems == 1 ? "" : "s")", at: keyNode ?? node)
+            }
+            var out: [Value] = []
+            out.reserveCapacity(items.count)
+            var seen: Set<Value> = []
+            for (i, itemNode) in items.enumerated() {
+                guard let v = validate(itemNode, as: item, path: path.appending(index: i)) else { continue }
+                if unique, !seen.insert(v).inserted {
+                    report(.invalidValue, "duplicate item \(v) in \(describe(path))", hint: "list each value once", at: itemNode)
+                }
+                out.append(v)
+            }
+            return .list(out)
+        case .secret:
+            return validateSecret(node, path: path, keyNode: keyNode)
+        default:
+            return validateScalar(node, type, path: path)
+        }
+    }
+
+    // MARK: - objects
+
+    mutating func validateObject(_ node: SourceNode, _ schema: ObjectSchema, path: FieldPath, keyNode: SourceNode?) -> Value? {
+        guard case .mapping(let pairs) = node.content else {
+            return wrongType(node, .object(schema), path)
+        }
+        var out: [String: Value] = [:]
+        out.reserveCapacity(pairs.count)
+        var keyNodes: [String: SourceNode] = [:]
+        for pair in pairs {
+            guard let key = keyText(pair.key, path) else { continue }
+            if keyNodes[key] != nil { continue }
+            keyNodes[key] = pair.key
+            guard let field = schema[key] else {
+                var hint = "remove it"
+                if let suggestion = schema.suggestion(for: key) { hint = "did you mean '\(suggestion)'?" }
+                let known = schema.fields.map(\.name).joined(separator: ", ")
+                report(.unknownField, "unknown field '\(key)'\(path.components.count <= 1 ? "" : " at \(path)")",
+                       hint: "\(hint) (fields here: \(known))", at: pair.key)
+                continue
+            }
+            if let v = validate(pair.value, as: field.type, path: path.appending(key), keyNode: pair.key) { out[key] = v }
+        }
+        let anchor = keyNode ?? node
+        for field in schema.fields where field.isRequired && keyNodes[field.name] == nil {
+            report(.missingField, "missing required field '\(path.appending(field.name))'",
+                   hint: "add '\(field.name):' — \(field.summary)", at: anchor)
+        }
+        for group in schema.exactlyOneOf {
+            let present = group.filter { keyNodes[$0] != nil }
+            if present.count == 0 {
+                report(.conflictingFields, "\(describe(path)) needs one of " + group.map { "'\($0)'" }.joined(separator: ", "),
+                       hint: "give exactly one of them", at: anchor)
+            } else if present.count > 1 {
+                report(.conflictingFields, present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
+                       hint: "keep exactly one of them", at: keyNodes[present[1]]!)
+            }
+        }
+        for group in schema.atMostOneOf {
+            let present = group.filter { keyNodes[$0] != nil }
+            if present.count > 1 {
+                report(.conflictingFields, present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
+                       hint: "keep one of them", at: keyNodes[present[1]]!)
+            }
+        }
+        return .map(out)
+    }
+
+    mutating func keyText(_ key: SourceNode, _ path: FieldPath) -> String? {
+        guard let scalar = key.scalar else {
+            report(.wrongType, "mapping keys must be plain strings in \(describe(path))", at: key)
+            return nil
+        }
+        switch ScalarResolver.resolve(scalar) {
+        case .string(let s): return s
+        case let other:
+            // `on:` or `yes:` as a key is a boolean to YAML 1.1; every manifest key is a string.
+            report(.wrongType, "key '\(scalar.text)' in \(describe(path)) is a \(other.typeName) to YAML 1.1, not a string",
+                   hint: "quote it: \"\(scalar.text)\"", at: key)
+            return nil
+        }
+    }
+
+    // MARK: - secrets
+
+    mutating func validateSecret(_ node: SourceNode, path: FieldPath, keyNode: SourceNode?) -> Value? {
+        guard case .mapping(let pairs) = node.content else {
+            if node.scalar != nil {
+                report(.inlineSecret, "\(describe(path)) is a secret and may not be written inline",
+                       hint: "reference it instead: {env: NAME} or {file: /run/secrets/NAME}", at: node)
+            } else {
+                _ = wrongType(node, .secret, path)
+            }
+            return nil
+        }
+        var ref: SecretReference?
+        var seen: [String] = []
+        for pair in pairs {
+            guard let key = keyText(pair.key, path) else { return nil }
+            guard key == "env" || key == "file" else {
+                report(.unknownField, "unknown field '\(key)' in secret reference \(describe(path))",
+                       hint: "a secret reference is {env: NAME} or {file: /path}", at: pair.key)
+                return nil
+            }
+            seen.append(key)
+            guard let scalar = pair.value.scalar, case .string(let text) = ScalarResolver.resolve(scalar), !text.isEmpty else {
+                report(.wrongType, "\(describe(path.appending(key))): expected a non-empty string",
+                       hint: "quote it if YAML reads it as another type", at: pair.value)
+                return nil
+            }
+            if key == "env" {
+                guard isEnvName(text) else {
+                    report(.invalidValue, "'\(text)' is not an environment variable name", hint: "use letters, digits and '_', not starting with a digit",
+                           at: pair.value)
+                    return nil
+                }
+                ref = .env(text)
+            } else {
+                ref = .file(text)
+            }
+        }
+        if seen.count > 1 {
+            report(.conflictingFields, "a secret reference takes one of 'env' or 'file', not both", hint: "keep one of them", at: node)
+            return nil
+        }
+        guard let ref else {
+            report(.missingField, "\(describe(path)) needs 'env' or 'file'", hint: "reference it: {env: NAME} or {file: /path}", at: keyNode ?? node)
+            return nil
+        }
+        return .secret(ref)
+    }
+
+    private func isEnvName(_ s: String) -> Bool {
+        guard let f = s.utf8.first, !(f >= 48 && f <= 57) else { return false }
+        return s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) || $0 == 95 }
+    }
+
+    // MARK: - scalars
+
+    mutating func validateScalar(_ node: SourceNode, _ type: SchemaType, path: FieldPath) -> Value? {
+        guard let scalar = node.scalar else { return wrongType(node, type, path) }
+        if let tag = scalar.tag, tag != "!", !tag.hasPrefix(ScalarResolver.tagPrefix) {
+            report(.wrongType, "\(describe(path)): custom tag '\(tag)' is not supported", hint: "remove the tag", at: node)
+            return nil
+        }
+        let resolved = ScalarResolver.resolve(scalar)
+        switch type {
+        case .string(let format):
+            guard case .string(let s) = resolved else { return wrongType(node, type, path, resolved: resolved) }
+            guard format.matches(s) else { return invalid(node, s, format.expectation, path) }
+            return .string(s)
+        case .reference(let kind):
+            guard case .string(let s) = resolved else { return wrongType(node, type, path, resolved: resolved) }
+            guard StringFormat.dnsLabel.matches(s) else {
+                return invalid(node, s, "the name of a \(kind) (\(StringFormat.dnsLabel.expectation))", path)
+            }
+            references.append(Reference(target: ResourceID(kind: kind, name: s), path: path, location: location(node)))
+            return .string(s)
+        case .enumeration(let values):
+            guard case .string(let s) = resolved else { return wrongType(node, type, path, resolved: resolved) }
+            guard values.contains(s) else {
+                let close = values.min { editDistance(s, $0) < editDistance(s, $1) }
+                let hint = close.map { editDistance(s, $0) <= 2 ? "did you mean '\($0)'?" : nil } ?? nil
+                report(.invalidValue, "\(describe(path)): '\(s)' is not one of " + values.map { "'\($0)'" }.joined(separator: ", "),
+                       hint: hint, at: node)
+                return nil
+            }
+            return .string(s)
+        case .integer(let min, let max):
+            let value: Int64
+            switch resolved {
+            case .int(let i): value = i
+            case .double(let d) where d.rounded() == d && abs(d) < 9e15: value = Int64(d)
+            default: return wrongType(node, type, path, resolved: resolved)
+            }
+            if let min, value < min { return outOfRange(node, value, type, path) }
+            if let max, value > max { return outOfRange(node, value, type, path) }
+            return .int(value)
+        case .number(let min, let max):
+            let value: Double
+            switch resolved {
+            case .int(let i): value = Double(i)
+            case .double(let d): value = d
+            default: return wrongType(node, type, path, resolved: resolved)
+            }
+            if let min, value < min { return invalid(node, scalar.text, "a number ≥ \(min)", path) }
+            if let max, value > max { return invalid(node, scalar.text, "a number ≤ \(max)", path) }
+            if case .int(let i) = resolved { return .int(i) }
+            return .double(value)
+        case .boolean:
+            guard case .bool(let b) = resolved else { return wrongType(node, type, path, resolved: resolved) }
+            return .bool(b)
+        case .scalarText:
+            switch resolved {
+            case .string(let s): return .string(s)
+            case .bool(let b): return .string(b ? "on" : "off")
+            case .int, .double, .bigInt: return .string(scalar.text)
+            default: return wrongType(node, type, path, resolved: resolved)
+            }
+        case .quantity(let rule):
+            return validateQuantity(node, scalar, resolved, rule, path)
+        case .duration:
+            guard case .string(let s) = resolved else {
+                if case .int = resolved {
+                    report(.invalidDuration, "\(describe(path)): '\(scalar.text)' has no unit",
+                           hint: "write the unit: '\(scalar.text)s' for seconds, '\(scalar.text)m' for minutes", at: node)
+                    return nil
+                }
+                return wrongType(node, type, path, resolved: resolved)
+            }
+            guard let d = DurationValue.parse(s) else {
+                report(.invalidDuration, "\(describe(path)): '\(s)' is not a duration",
+                       hint: "use numbers with units ms, s, m, h, d, w, largest first: '30s', '5m', '1h30m', '30d'", at: node)
+                return nil
+            }
+            return .int(d.milliseconds)
+        default:
+            return wrongType(node, type, path)
+        }
+    }
+
+    mutating func validateQuantity(
+        _ node: SourceNode, _ scalar: SourceNode.Scalar, _ resolved: ResolvedScalar, _ rule: QuantityRule, _ path: FieldPath
+    ) -> Value? {
+        let quantity: Quantity
+        switch resolved {
+        case .int(let i) where i >= 0:
+            quantity = Quantity(bytes: i)
+        case .string(let s):
+            switch Quantity.parse(s) {
+            case .success(let q): quantity = q
+            case .failure(let error):
+                let why: String =
+                    switch error {
+                    case .malformed: "is not a quantity"
+                    case .unknownUnit(let unit): "has an unknown unit '\(unit)'"
+                    case .notWholeBytes: "is not a whole number of bytes"
+                    case .tooLarge: "is too large"
+                    }
+                report(.invalidQuantity, "\(describe(path)): '\(s)' \(why)",
+                       hint: "write a number with a unit: Ki, Mi, Gi, Ti (binary) or k, M, G, T (decimal), e.g. '4Gi'", at: node)
+                return nil
+            }
+        default:
+            return wrongType(node, .quantity(rule), path, resolved: resolved)
+        }
+        if rule == .wholeMebibytes, !quantity.isWholeMebibytes {
+            let text = scalar.text
+            var hint = "Proxmox sizes are whole MiB: use a binary unit such as Mi or Gi"
+            if let suggestion = Quantity.binarySuggestion(for: text) {
+                hint = "Proxmox sizes are binary: did you mean '\(suggestion)'?"
+            } else if case .int = resolved {
+                hint = "a bare number is bytes: did you mean '\(text)Mi'?"
+            }
+            report(.invalidQuantity, "\(describe(path)): '\(text)' is \(quantity.bytes) bytes, not a whole number of MiB", hint: hint, at: node)
+            return nil
+        }
+        return .int(quantity.bytes)
+    }
+
+    // MARK: - reporting
+
+    mutating func wrongType(_ node: SourceNode, _ type: SchemaType, _ path: FieldPath, resolved: ResolvedScalar? = nil) -> Value? {
+        let got: String
+        var hint: String?
+        switch node.content {
+        case .mapping: got = "a mapping"
+        case .sequence: got = "a list"
+        case .scalar(let scalar):
+            let r = resolved ?? ScalarResolver.resolve(scalar)
+            got = "\(r.typeName) \(scalar.style == .plain ? scalar.text : "\"\(scalar.text)\"")"
+            switch (type, r) {
+            case (.string, .bool), (.string, .int), (.string, .double), (.string, .timestamp), (.string, .null), (.string, .bigInt),
+                (.enumeration, .bool), (.enumeration, .int), (.enumeration, .double), (.reference, .bool), (.reference, .int),
+                (.reference, .null), (.reference, .double), (.quantity, .double), (.duration, .double), (.enumeration, .null):
+                hint = r == .null && scalar.text.isEmpty
+                    ? "give a value, or remove the key"
+                    : "YAML 1.1 reads \(scalar.text) as a \(r.typeName); quote it: \"\(scalar.text)\""
+            case (.integer, .string), (.number, .string), (.boolean, .string):
+                hint = scalar.style == .plain ? nil : "remove the quotes"
+            case (_, .null):
+                hint = "give a value, or remove the key"
+            default: break
+            }
+        }
+        report(.wrongType, "\(describe(path)): expected \(type.expectation), got \(got)", hint: hint, at: node)
+        return nil
+    }
+
+    mutating func invalid(_ node: SourceNode, _ text: String, _ expectation: String, _ path: FieldPath) -> Value? {
+        let code: DiagnosticCode = path.description == "metadata.name" ? .invalidName : .invalidValue
+        report(code, "\(describe(path)): '\(text)' is not valid: expected \(expectation)", at: node)
+        return nil
+    }
+
+    mutating func outOfRange(_ node: SourceNode, _ value: Int64, _ type: SchemaType, _ path: FieldPath) -> Value? {
+        report(.invalidValue, "\(describe(path)): \(value) is out of range: expected \(type.expectation)", at: node)
+        return nil
+    }
+
+    mutating func report(_ code: DiagnosticCode, _ summary: String, hint: String? = nil, at node: SourceNode) {
+        diagnostics.append(Diagnostic(.error, code, summary, hint: hint, at: location(node), resource: resource))
+    }
+
+    func location(_ node: SourceNode) -> SourceLocation {
+        SourceLocation(file: file, line: Int(node.line), column: Int(node.column))
+    }
+
+    func describe(_ path: FieldPath) -> String { path.components.isEmpty ? "the document" : path.description }
+}

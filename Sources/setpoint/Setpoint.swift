@@ -1,0 +1,2 @@
+import SetpointCLI
+@main struct Main { static func main() async { await SetpointCLI.main() } }
