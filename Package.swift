@@ -58,18 +58,18 @@ let package = Package(
         .testTarget(
             name: "SetpointManifestTests",
             dependencies: ["SetpointCore", "SetpointManifest", "SetpointTesting"],
-            resources: [.copy("Corpus")],
+            exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SetpointRenderTests",
-            dependencies: ["SetpointCore", "SetpointRender", "SetpointManifest"],
+            dependencies: ["SetpointCore", "SetpointRender", "SetpointManifest", "SetpointTesting"],
             exclude: ["__Snapshots__"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SetpointCLITests",
-            dependencies: ["SetpointCLI", "SetpointCore", "SetpointTesting"],
+            dependencies: ["SetpointCLI", "SetpointCore", "SetpointManifest", "SetpointTesting", "setpoint"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -26,7 +26,9 @@ public enum SetpointCLI {
             return 0
         } catch {
             let message = SetpointCommand.fullMessage(for: error)
-            let code = SetpointCommand.exitCode(for: error).rawValue
+            // Usage errors exit 1 like every other error: the documented exit codes are 0, 1, 2 and 3.
+            var code = SetpointCommand.exitCode(for: error).rawValue
+            if code == ExitCode.validationFailure.rawValue { code = 1 }
             if !message.isEmpty {
                 if code == 0 { console.out(message + "\n") } else { console.err(message + "\n") }
             }

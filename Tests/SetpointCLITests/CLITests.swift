@@ -1,0 +1,114 @@
+import Foundation
+import SetpointCLI
+import SetpointCore
+import SetpointTesting
+import Testing
+
+@Suite struct CLITests {
+    func run(_ args: [String], terminal: Bool = false, env: [String: String] = [:]) async -> (Int32, String, String) {
+        let console = Console.capturing(isTerminal: terminal, environment: env)
+        let code = await SetpointCLI.run(args, console: console)
+        return (code, console.capturedOut, console.capturedErr)
+    }
+
+    func tempFile(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-cli-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static let broken = """
+        apiVersion: setpoint/v1
+        kind: ResourcePool
+        metadata: {name: apps}
+        spec: {cluster: missing, comments: x}
+
+        """
+
+    @Test func validExamplesExitZero() async {
+        let (code, out, err) = await run(["validate", RepoPaths.path("examples/quickstart")])
+        #expect(code == 0, "\(err)")
+        #expect(out.hasPrefix("valid: "))
+    }
+
+    @Test func invalidManifestExitsOneWithPositionedDiagnostics() async throws {
+        let file = try tempFile(Self.broken)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let (code, out, err) = await run(["validate", file])
+        #expect(code == 1)
+        #expect(err.contains("\(file):4:17: error[SP1010]: spec.cluster names ProxmoxCluster/missing, which no manifest declares in ResourcePool/apps"))
+        #expect(err.contains("\(file):4:26: error[SP1003]: unknown field 'comments' in ResourcePool/apps"))
+        #expect(err.contains("hint: did you mean 'comment'?"))
+        #expect(out.hasPrefix("invalid: 2 errors"))
+    }
+
+    @Test func jsonOutputIsVersionedAndComplete() async throws {
+        let file = try tempFile(Self.broken)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        for args in [["validate", file, "--output", "json"], ["validate", file, "--json"]] {
+            let (code, out, _) = await run(args)
+            #expect(code == 1)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+            #expect(object["formatVersion"] as? Int == 1)
+            #expect(object["valid"] as? Bool == false)
+            let diagnostics = try #require(object["diagnostics"] as? [[String: Any]])
+            #expect(diagnostics.compactMap { $0["code"] as? String } == ["SP1010", "SP1003"])
+            #expect(diagnostics.first?["line"] as? Int == 4)
+            #expect(diagnostics.first?["resource"] as? String == "ResourcePool/apps")
+        }
+    }
+
+    @Test func colourOnlyOnATerminalWithoutNO_COLOR() async throws {
+        let file = try tempFile(Self.broken)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let (_, _, coloured) = await run(["validate", file], terminal: true)
+        #expect(coloured.contains("\u{1B}["))
+        let (_, _, noColor) = await run(["validate", file], terminal: true, env: ["NO_COLOR": "1"])
+        #expect(!noColor.contains("\u{1B}["))
+        let (_, _, piped) = await run(["validate", file], terminal: false)
+        #expect(!piped.contains("\u{1B}["))
+    }
+
+    @Test func validateNeedsAPath() async {
+        let (code, _, err) = await run(["validate"])
+        #expect(code != 0)
+        #expect(err.contains("give at least one manifest file or folder") || err.contains("Missing expected argument"))
+    }
+
+    @Test func versionAndHelp() async {
+        let (code, out, _) = await run(["version"])
+        #expect(code == 0)
+        #expect(out.contains("setpoint \(SetpointCLI.version)"))
+        #expect(out.contains("setpoint/v1"))
+        let (helpCode, help, _) = await run(["validate", "--help"])
+        #expect(helpCode == 0)
+        #expect(help.contains("Examples:"))
+        #expect(help.contains("--output"))
+    }
+
+    @Test func schemaCommand() async {
+        let (code, out, _) = await run(["schema", "VirtualMachine"])
+        #expect(code == 0)
+        #expect(out.contains("\"title\": \"VirtualMachine\""))
+        let (bad, _, err) = await run(["schema", "Widget"])
+        #expect(bad == 1)
+        #expect(err.contains("unknown kind 'Widget'"))
+    }
+
+    /// The shipped binary, as a separate process: exit codes, stdout/stderr split, NO_COLOR.
+    @Test func builtBinary() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint").path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "no setpoint binary at \(binary)")
+        let file = try tempFile(Self.broken)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let bad = try #require(ExternalTool.run(binary, ["validate", file]))
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("error[SP1010]"))
+        #expect(!bad.stderr.contains("\u{1B}["), "not a terminal: no colour")
+        let good = try #require(ExternalTool.run(binary, ["validate", RepoPaths.path("examples/quickstart")]))
+        #expect(good.status == 0, "\(good.stderr)")
+        let usage = try #require(ExternalTool.run(binary, ["validate", "--output", "yaml", file]))
+        #expect(usage.status == 1, "a usage error exits 1, like every error")
+        #expect(usage.stderr.contains("yaml"))
+    }
+}
