@@ -16,8 +16,12 @@ struct SchemaCommand: ConsoleCommand {
             Examples:
               setpoint schema VirtualMachine
               setpoint schema --out schemas/
+              setpoint schema --markdown > docs/manifests.md
             """
     )
+
+    @Flag(name: .long, help: "Print the manifest reference (Markdown) instead of a JSON Schema.")
+    var markdown = false
 
     @Argument(help: "A kind, e.g. VirtualMachine.")
     var kind: String?
@@ -26,6 +30,10 @@ struct SchemaCommand: ConsoleCommand {
     var out: String?
 
     func execute(_ console: Console) async throws -> Int32 {
+        if markdown {
+            console.out(ManifestReference.markdown())
+            return 0
+        }
         if let out {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             for file in JSONSchemaGenerator.allFiles() {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SetpointCore
 import SetpointManifest
 import SetpointRender
@@ -17,6 +18,7 @@ struct ValidateCommand: ConsoleCommand {
             Examples:
               setpoint validate manifests/
               setpoint validate db.yaml guests/ --output json
+              SETPOINT_LOG_LEVEL=debug setpoint validate manifests/   # timings on stderr
 
             Exit codes: 0 valid; 1 invalid (or a path that cannot be read).
             """
@@ -39,8 +41,14 @@ struct ValidateCommand: ConsoleCommand {
     }
 
     func execute(_ console: Console) async throws -> Int32 {
+        let log = CLILog.logger("validate")
         let loader = ManifestLoader(limits: LoaderLimits(maxFileSize: maxFileSize, maxDepth: maxDepth))
+        let start = ContinuousClock.now
         let set = loader.load(paths: paths)
+        log.debug("loaded manifests", metadata: [
+            "files": "\(set.files.count)", "resources": "\(set.resources.count)",
+            "diagnostics": "\(set.diagnostics.count)", "elapsed": "\(ContinuousClock.now - start)",
+        ])
         switch outputOptions.format {
         case .json:
             console.out(DiagnosticJSONRenderer().render(

@@ -16,6 +16,11 @@ import Testing
         #expect(Set(names) == Set(JSONSchemaGenerator.allFiles().map(\.name)), "schemas/ holds files no kind generates")
     }
 
+    @Test func manifestReferenceIsUpToDate() {
+        let committed = FileManager.default.contents(atPath: RepoPaths.path("docs/manifests.md")).map { String(decoding: $0, as: UTF8.self) }
+        #expect(committed == ManifestReference.markdown(), "docs/manifests.md is stale: run `swift run setpoint schema --markdown > docs/manifests.md`")
+    }
+
     @Test func everyKindHasASchemaThatNamesItsRequiredFields() {
         for definition in KindRegistry.v1 {
             let text = JSONSchemaGenerator.kindSchema(definition).serialized()
