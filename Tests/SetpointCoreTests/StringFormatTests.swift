@@ -13,7 +13,8 @@ import Testing
         "10.0.0.1", "db-1.internal", "::1", "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", "local:iso/x.iso",
         "scsi0", "scsi30", "scsi31", "scsi01", "virtio15", "sata6", "ide3", "net0", "net31", "net32", "mp0", "mp255",
         "HighLatency", "job:rate5m", "9lives", "vmbr0", "averyveryverylongbridge", "BC:24:11:2A:00:01", "bc:24:11:2a:00:1",
-        "dhcp", "10.0.0.5/24", "fd00::5/64", "10.0.0.5", "auto", "sha256//" + String(repeating: "A", count: 43) + "=", "sha256//abc",
+        "dhcp", "10.0.0.5/24", "10.0.0.5/99", "beef", "1.2", "256.1.1.1", "fd00::1", "10.0.0.05", "fd00::5/129",
+        "*/15 1-5 * 1,6 sun", "0 0 1 1 0", "fd00::5/64", "10.0.0.5", "auto", "sha256//" + String(repeating: "A", count: 43) + "=", "sha256//abc",
     ]
 
     static let formats: [StringFormat] = [

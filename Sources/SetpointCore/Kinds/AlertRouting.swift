@@ -39,9 +39,10 @@ public enum AlertRoutingKind {
         Field("pagerduty", .list(.object(pagerduty)), "PagerDuty notifications."),
     ])
 
-    static func routeFields(receiverRequired: Bool) -> [Field] {
+    /// Fields of a route; the root route has a required receiver and no matchers or `continue` (Alertmanager refuses them).
+    static func routeFields(root: Bool) -> [Field] {
         [
-            Field("receiver", .string(.nonEmpty), required: receiverRequired, "Receiver of alerts matching this route."),
+            Field("receiver", .string(.nonEmpty), required: root, "Receiver of alerts matching this route."),
             Field("matchers", .list(.string(.nonEmpty)), "Matchers such as 'severity=\"critical\"'."),
             Field("groupBy", .list(.string(.nonEmpty)), "Labels to group alerts by ('...' for all)."),
             Field("groupWait", .duration, "Wait before the first notification of a group."),
@@ -49,11 +50,11 @@ public enum AlertRoutingKind {
             Field("repeatInterval", .duration, "Wait before repeating a notification (escalation cadence)."),
             Field("continue", .boolean, "Keep matching sibling routes after this one."),
             Field("routes", .list(.named("route")), "Child routes, e.g. escalation to PagerDuty for critical alerts."),
-        ]
+        ].filter { !root || ($0.name != "matchers" && $0.name != "continue") }
     }
 
     /// A nested route (recursive).
-    public static let routeSchema = ObjectSchema(routeFields(receiverRequired: false))
+    public static let routeSchema = ObjectSchema(routeFields(root: false))
 
     static let inhibitRule = ObjectSchema([
         Field("sourceMatchers", .list(.string(.nonEmpty), minItems: 1, uniqueItems: false), required: true, "Alerts that inhibit."),
@@ -77,7 +78,7 @@ public enum AlertRoutingKind {
         Field("alertmanager", .object(alertmanager), required: true, "The Alertmanager (referenced) and the config file Setpoint owns."),
         Field("global", .object(global), "Global settings."),
         Field("receivers", .list(.object(receiver), minItems: 1, uniqueItems: false), required: true, "Where notifications go."),
-        Field("route", .object(ObjectSchema(routeFields(receiverRequired: true))), required: true, "The routing tree's root."),
+        Field("route", .object(ObjectSchema(routeFields(root: true))), required: true, "The routing tree's root."),
         Field("inhibitRules", .list(.object(inhibitRule)), "Mute some alerts while others fire."),
     ])
 

@@ -8,7 +8,8 @@ public enum AlertRuleGroupKind {
         Field("keepFiringFor", .duration, "How long the alert keeps firing after the condition clears."),
         Field("labels", .map(keys: .promName, values: .string), "Labels added to the alert or series."),
         Field("annotations", .map(keys: .promName, values: .string), "Annotations (summary, description, runbook_url)."),
-    ], exactlyOneOf: [["alert", "record"]])
+    ], exactlyOneOf: [["alert", "record"]],
+       exclusions: [.init(when: "record", forbid: ["for", "keepFiringFor"], because: "a recording rule does not fire: 'for' and 'keepFiringFor' belong to alerting rules")])
 
     public static let spec = ObjectSchema([
         Field("prometheus", .reference(.prometheusServer), required: true, "The PrometheusServer that loads the group."),

@@ -37,7 +37,7 @@ public enum BackupPolicyKind {
 
     static let check = ObjectSchema([
         Field("sql", .string(.nonEmpty), required: true, "A query run on the restored copy."),
-        Field("expect", .scalarText, required: true, "The first column of the first row it must return, as text."),
+        Field("expect", .string, required: true, "The first column of the first row it must return, as PostgreSQL prints it (quote it: \"t\", \"42\")."),
         Field("database", .string(.nonEmpty), default: .string("postgres"), "Database to run it in."),
     ])
 

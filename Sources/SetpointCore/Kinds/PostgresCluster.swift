@@ -8,7 +8,7 @@ public enum PostgresClusterKind {
         Field("dataDirectory", .string(.absolutePath), "Data directory (needed to create, start or rewind the member)."),
         Field("synchronous", .boolean, default: .bool(false), "A candidate for synchronous replication."),
         Field("guest", .reference(.virtualMachine), "The VirtualMachine the member runs on, so it is created first."),
-    ], atMostOneOf: [["conninfo", "host"]])
+    ], exactlyOneOf: [["host", "conninfo"]])
 
     static let replication = ObjectSchema([
         Field("user", .string(.pgIdentifier), default: .string("replicator"), "Role the replicas connect as."),

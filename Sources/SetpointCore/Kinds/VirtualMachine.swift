@@ -64,6 +64,8 @@ public enum VirtualMachineKind {
             Field("osType", .enumeration(["l24", "l26", "other", "solaris", "w2k", "w2k3", "w2k8", "win7", "win8", "win10", "win11", "wvista", "wxp"]),
                   "Guest OS type."),
             Field("agent", .boolean, "QEMU guest agent enabled."),
+            Field("scsiController", .enumeration(["virtio-scsi-single", "virtio-scsi-pci", "lsi", "lsi53c810", "megasas", "pvscsi"]),
+                  "SCSI controller (scsihw); per-disk iothread needs virtio-scsi-single."),
             Field("disks", .map(keys: diskSlot, values: .object(disk)), "Disks keyed by slot (scsi0, virtio1 …)."),
             Field("networks", .map(keys: GuestSchemas.netSlot, values: .object(network)), "NICs keyed by slot (net0 …)."),
             Field("cloudInit", .object(cloudInit), "Cloud-init settings."),
@@ -92,6 +94,7 @@ public struct VirtualMachineSpec: ResourceSpec {
     public var machine: String?
     public var osType: String?
     public var agent: Bool?
+    public var scsiController: String?
     public var disks: [String: Disk]?
     public var networks: [String: Network]?
     public var cloudInit: CloudInit?

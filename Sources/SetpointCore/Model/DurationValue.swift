@@ -8,6 +8,9 @@ public struct DurationValue: Sendable, Hashable, Codable, CustomStringConvertibl
 
     public var duration: Duration { .milliseconds(milliseconds) }
 
+    /// The JSON Schema pattern for the same syntax: units largest first, each at most once.
+    public static let pattern = "^(?=[0-9])([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$"
+
     static let units: [(suffix: String, ms: Int64)] = [
         ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1),
     ]

@@ -5,12 +5,29 @@ public struct ObjectSchema: Sendable {
     public var exactlyOneOf: [[String]]
     /// Groups of fields of which at most one may be given (`node` or `placement`).
     public var atMostOneOf: [[String]]
+    /// Fields that may not be given when another is (`for` on a rule with `record`).
+    public var exclusions: [Exclusion]
     private var index: [String: Int]
 
-    public init(_ fields: [Field], exactlyOneOf: [[String]] = [], atMostOneOf: [[String]] = []) {
+    /// When `field` is given, none of `forbidden` may be.
+    public struct Exclusion: Sendable {
+        public var field: String
+        public var forbidden: [String]
+        /// Why, for the message: "'for' applies to alerting rules only".
+        public var reason: String
+
+        public init(when field: String, forbid forbidden: [String], because reason: String) {
+            self.field = field
+            self.forbidden = forbidden
+            self.reason = reason
+        }
+    }
+
+    public init(_ fields: [Field], exactlyOneOf: [[String]] = [], atMostOneOf: [[String]] = [], exclusions: [Exclusion] = []) {
         self.fields = fields
         self.exactlyOneOf = exactlyOneOf
         self.atMostOneOf = atMostOneOf
+        self.exclusions = exclusions
         var index: [String: Int] = [:]
         for (i, f) in fields.enumerated() { index[f.name] = i }
         self.index = index

@@ -156,9 +156,18 @@ public struct StringFormat: Sendable {
         if s.hasPrefix("@") { return ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly"].contains(s) }
         let fields = s.split(separator: " ", omittingEmptySubsequences: false)
         guard fields.count == 5, fields.allSatisfy({ !$0.isEmpty }) else { return false }
+        // minute, hour, day of month, month, day of week (0 and 7 are Sunday); names allowed in the last field.
+        let ranges: [ClosedRange<Int>] = [0...59, 0...23, 1...31, 1...12, 0...7]
         for (i, f) in fields.enumerated() {
             let ok = f.allSatisfy { $0.isASCII && ($0.isNumber || "*,/-".contains($0) || (i == 4 && $0.isLetter)) }
             if !ok { return false }
+            // Every number outside a step ("/15") must be in the field's range.
+            for item in f.split(separator: ",") {
+                let parts = item.split(separator: "/", maxSplits: 1)
+                for bound in parts[0].split(separator: "-") where bound.allSatisfy(\.isNumber) {
+                    guard let n = Int(bound), ranges[i].contains(n) else { return false }
+                }
+            }
         }
         return true
     }
@@ -270,25 +279,47 @@ extension StringFormat {
         return true
     }
 
-    /// An IP configuration for a guest NIC: `dhcp`, `manual`, or an address with prefix length.
+    static let ipv4Pattern = "((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+    static let ipv6Pattern = "[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}"
+
+    /// An IP configuration for a guest NIC: `dhcp`, `auto`, `manual`, or an address with prefix length.
     public static let ipConfig = StringFormat(
         name: "ipConfig",
-        pattern: "^(dhcp|auto|manual|[0-9A-Fa-f:.]+/[0-9]{1,3})$",
-        expectation: "'dhcp', 'manual' or an address with prefix length like '10.0.0.5/24'"
+        pattern: "^(dhcp|auto|manual|\(ipv4Pattern)/([0-9]|[12][0-9]|3[0-2])|\(ipv6Pattern)/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$",
+        expectation: "'dhcp', 'manual' or an address with prefix length like '10.0.0.5/24' or 'fd00::5/64'"
     ) { u in
         let s = String(Substring(u))
         if ["dhcp", "auto", "manual"].contains(s) { return true }
         let parts = s.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, let len = Int(parts[1]), len <= 128, parts[1].count <= 3 else { return false }
-        return parts[0].allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        guard parts.count == 2, let len = Int(parts[1]), String(len) == parts[1] else { return false }
+        if isIPv4(parts[0]) { return len <= 32 }
+        return isIPv6(parts[0]) && len <= 128
     }
 
-    /// An IP address without prefix length.
+    /// An IPv4 or IPv6 address without prefix length.
     public static let ipAddress = StringFormat(
         name: "ipAddress",
-        pattern: "^[0-9A-Fa-f:.]+$",
-        expectation: "an IP address like '10.0.0.1'"
-    ) { u in !u.isEmpty && u.allSatisfy { isDigit($0) || $0 == 46 || $0 == 58 || (($0 | 0x20) >= 97 && ($0 | 0x20) <= 102) } }
+        pattern: "^(\(ipv4Pattern)|\(ipv6Pattern))$",
+        expectation: "an IP address like '10.0.0.1' or 'fd00::1'"
+    ) { u in
+        let s = Substring(u)
+        return isIPv4(s) || isIPv6(s)
+    }
+
+    /// Dotted quad, each part 0–255 without leading zeros.
+    static func isIPv4(_ s: Substring) -> Bool {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { p in
+            guard (1...3).contains(p.count), p.allSatisfy(\.isNumber), let n = Int(p), n <= 255 else { return false }
+            return String(n) == p
+        }
+    }
+
+    /// Colon-separated groups of up to four hex digits, 3–8 groups (a loose check: `::` compression allowed).
+    static func isIPv6(_ s: Substring) -> Bool {
+        let groups = s.split(separator: ":", omittingEmptySubsequences: false)
+        return (3...8).contains(groups.count) && groups.allSatisfy { $0.count <= 4 && $0.allSatisfy { $0.isASCII && $0.isHexDigit } }
+    }
 
     /// A pinned public key for TLS: `sha256//BASE64`.
     public static let pinnedKey = StringFormat(

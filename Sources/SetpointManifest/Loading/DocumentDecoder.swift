@@ -32,7 +32,16 @@ public struct DocumentDecoder {
         }
         // apiVersion
         guard let apiPair = root.pair("apiVersion") else {
-            report(.missingField, "missing required field 'apiVersion'", hint: "add 'apiVersion: setpoint/v1'", at: root)
+            // Without an apiVersion a document is someone else's (a CI workflow, a compose file) — unless its
+            // kind is one of ours, when the author most likely forgot the line.
+            if let kind = root["kind"]?.scalar?.text, KindRegistry.definition(for: ResourceKind(kind)) != nil {
+                report(.missingField, "missing required field 'apiVersion'", hint: "add 'apiVersion: \(KindRegistry.apiVersion)'", at: root)
+            } else {
+                skipped += 1
+                diagnostics.append(Diagnostic(
+                    .note, .skippedDocument, "skipped a document without apiVersion: not a setpoint/… manifest",
+                    at: location(root)))
+            }
             return nil
         }
         guard let apiScalar = apiPair.value.scalar, case .string(let apiVersion) = ScalarResolver.resolve(apiScalar) else {

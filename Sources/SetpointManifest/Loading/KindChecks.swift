@@ -6,7 +6,9 @@ enum KindChecks {
         switch kind {
         case .postgresCluster: postgresCluster(spec, root, &validator)
         case .alertRouting: alertRouting(spec, root, &validator)
-        case .alertRuleGroup: alertRuleGroup(spec, root, &validator)
+        case .virtualMachine: virtualMachine(spec, root, &validator)
+        case .backupPolicy: backupPolicy(spec, root, &validator)
+        case .guestBackupJob: guestBackupJob(spec, root, &validator)
         default: break
         }
     }
@@ -53,15 +55,41 @@ enum KindChecks {
         if let route = spec["route"] { walk(route, ["spec", "route"]) }
     }
 
-    /// `for` and `keepFiringFor` belong to alerting rules only; alert names are unique within a group.
-    static func alertRuleGroup(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
-        guard case .list(let rules)? = spec["rules"] else { return }
-        for (i, rule) in rules.enumerated() where rule["record"] != nil {
-            for key in ["for", "keepFiringFor"] where rule[key] != nil {
-                let path = FieldPath([.key("spec"), .key("rules"), .index(i), .key(key)])
-                v.report(.conflictingFields, "\(path): '\(key)' applies to alerting rules only, and this is a recording rule",
-                         hint: "remove it, or make the rule an 'alert:'", at: root.node(at: path))
+    /// Ballooning below memory; cloud-init IP settings only for NICs the manifest declares.
+    static func virtualMachine(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
+        if let balloon = spec["balloon"]?.intValue, let memory = spec["memory"]?.intValue, balloon > memory {
+            v.report(.invalidValue, "spec.balloon: \(Quantity(bytes: balloon)) is more than spec.memory (\(Quantity(bytes: memory)))",
+                     hint: "the balloon minimum must not exceed memory (Proxmox refuses it); 0 disables the balloon device",
+                     at: root.node(at: ["spec", "balloon"]))
+        }
+        // Without spec.networks the NICs come from the clone template, which only the provider can see.
+        if case .map(let ipConfig)? = spec["cloudInit"]?["ipConfig"], case .map(let networks)? = spec["networks"] {
+            let ipNode = root.node(at: ["spec", "cloudInit", "ipConfig"])
+            for slot in ipConfig.keys.sorted() where networks[slot] == nil {
+                v.report(.invalidValue, "spec.cloudInit.ipConfig.\(slot) configures a NIC that spec.networks does not declare",
+                         hint: "declared NICs: " + networks.keys.sorted().joined(separator: ", "), at: ipNode.pair(slot)?.key ?? ipNode)
             }
+        }
+    }
+
+    /// An s3 repository needs its s3 block, and only an s3 repository has one.
+    static func backupPolicy(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
+        let type = spec["repository"]?["type"]?.stringValue ?? "posix"
+        let hasS3 = spec["repository"]?["s3"] != nil
+        if type == "s3" && !hasS3 {
+            v.report(.missingField, "missing required field 'spec.repository.s3' for a repository of type s3",
+                     hint: "add 's3:' with bucket, endpoint, region, keyId and key", at: root.node(at: ["spec", "repository", "type"]))
+        } else if type != "s3" && hasS3 {
+            v.report(.conflictingFields, "spec.repository.s3 is given but the repository type is \(type)",
+                     hint: "set 'type: s3', or remove the s3 block", at: root.node(at: ["spec", "repository", "s3"]))
+        }
+    }
+
+    /// `all: false` selects nothing.
+    static func guestBackupJob(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
+        if spec["all"] == .bool(false) {
+            v.report(.invalidValue, "spec.all: false selects no guest",
+                     hint: "use 'all: true', or select guests with 'pool' or 'vmids'", at: root.node(at: ["spec", "all"]))
         }
     }
 }

@@ -100,6 +100,12 @@ public enum JSONSchemaGenerator {
                 }
             }
         }
+        for exclusion in object.exclusions {
+            all.append(.object([
+                ("if", .object([("required", [.string(exclusion.field)])])),
+                ("then", .object([("not", .object([("anyOf", .array(exclusion.forbidden.map { .object([("required", [.string($0)])]) }))]))])),
+            ]))
+        }
         if !all.isEmpty { out.append(("allOf", .array(all))) }
         return out
     }
@@ -133,7 +139,7 @@ public enum JSONSchemaGenerator {
                 out.append(("$comment", "Setpoint also requires a whole number of MiB (a check JSON Schema cannot express)."))
             }
         case .duration:
-            out = [("type", "string"), ("pattern", "^([0-9]+(ms|s|m|h|d|w))+$")]
+            out = [("type", "string"), ("pattern", .string(DurationValue.pattern))]
         case .secret:
             out = [
                 ("type", "object"),

@@ -68,6 +68,9 @@ public enum ManifestReference {
             for group in schema.exactlyOneOf {
                 rows += "| | | | | exactly one of " + group.map { "`\(prefix)\($0)`" }.joined(separator: ", ") + " |\n"
             }
+            for e in schema.exclusions {
+                rows += "| | | | | not " + e.forbidden.map { "`\(prefix)\($0)`" }.joined(separator: ", ") + " with `\(prefix)\(e.field)` |\n"
+            }
             for group in schema.atMostOneOf {
                 rows += "| | | | | at most one of " + group.map { "`\(prefix)\($0)`" }.joined(separator: ", ") + " |\n"
             }

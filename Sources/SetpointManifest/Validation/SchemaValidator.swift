@@ -1,3 +1,4 @@
+import Foundation
 public import SetpointCore
 
 /// Checks a YAML node against a schema, producing the normalised `Value`, the references it makes, and a
@@ -96,6 +97,13 @@ public struct SchemaValidator {
                        hint: "keep exactly one of them", at: keyNodes[present[1]]!)
             }
         }
+        for exclusion in schema.exclusions where keyNodes[exclusion.field] != nil {
+            for name in exclusion.forbidden {
+                guard let key = keyNodes[name] else { continue }
+                report(.conflictingFields, "'\(name)' may not be given with '\(exclusion.field)' in \(describe(path))",
+                       hint: exclusion.reason, at: key)
+            }
+        }
         for group in schema.atMostOneOf {
             let present = group.filter { keyNodes[$0] != nil }
             if present.count > 1 {
@@ -115,7 +123,7 @@ public struct SchemaValidator {
         case .string(let s): return s
         case let other:
             // `on:` or `yes:` as a key is a boolean to YAML 1.1; every manifest key is a string.
-            report(.wrongType, "key '\(scalar.text)' in \(describe(path)) is a \(other.typeName) to YAML 1.1, not a string",
+            report(.wrongType, "key '\(scalar.text)' in \(describe(path)) is \(other.typeName.withArticle) to YAML 1.1, not a string",
                    hint: "quote it: \"\(scalar.text)\"", at: key)
             return nil
         }
@@ -266,6 +274,10 @@ public struct SchemaValidator {
         switch resolved {
         case .int(let i) where i >= 0:
             quantity = Quantity(bytes: i)
+        case .int, .double, .bigInt:
+            report(.invalidQuantity, "\(describe(path)): '\(scalar.text)' is not a size: sizes are whole, non-negative numbers of bytes",
+                   hint: "write a number with a unit, e.g. '512Mi' or '4Gi'", at: node)
+            return nil
         case .string(let s):
             switch Quantity.parse(s) {
             case .success(let q): quantity = q
@@ -314,12 +326,12 @@ public struct SchemaValidator {
                 (.enumeration, .bool), (.enumeration, .int), (.enumeration, .double), (.reference, .bool), (.reference, .int),
                 (.reference, .null), (.reference, .double), (.quantity, .double), (.duration, .double), (.enumeration, .null):
                 hint = r == .null && scalar.text.isEmpty
-                    ? "give a value, or remove the key"
-                    : "YAML 1.1 reads \(scalar.text) as a \(r.typeName); quote it: \"\(scalar.text)\""
+                    ? "give a value, or remove the key ('#' starts a comment: quote a value that begins with it)"
+                    : "YAML 1.1 reads \(scalar.text) as \(r.typeName.withArticle); quote it: \"\(scalar.text)\""
             case (.integer, .string), (.number, .string), (.boolean, .string):
                 hint = scalar.style == .plain ? nil : "remove the quotes"
             case (_, .null):
-                hint = "give a value, or remove the key"
+                hint = "give a value, or remove the key ('#' starts a comment: quote a value that begins with it)"
             default: break
             }
         }
@@ -328,8 +340,14 @@ public struct SchemaValidator {
     }
 
     mutating func invalid(_ node: SourceNode, _ text: String, _ expectation: String, _ path: FieldPath) -> Value? {
-        let code: DiagnosticCode = path.description == "metadata.name" ? .invalidName : .invalidValue
-        report(code, "\(describe(path)): '\(text)' is not valid: expected \(expectation)", at: node)
+        if path.description == "metadata.name" {
+            let suggestion = String(text.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.prefix(63))
+                .trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+            report(.invalidName, "metadata.name: '\(text)' is not a valid name: expected \(expectation)",
+                   hint: suggestion.isEmpty ? "use lower-case letters, digits and '-'" : "try '\(suggestion)'", at: node)
+            return nil
+        }
+        report(.invalidValue, "\(describe(path)): '\(text)' is not valid: expected \(expectation)", at: node)
         return nil
     }
 
@@ -347,4 +365,9 @@ public struct SchemaValidator {
     }
 
     func describe(_ path: FieldPath) -> String { path.components.isEmpty ? "the document" : path.description }
+}
+
+extension String {
+    /// "an integer", "a boolean".
+    var withArticle: String { (first.map { "aeiou".contains($0) } ?? false ? "an " : "a ") + self }
 }
