@@ -11,6 +11,7 @@ and, for files PyYAML cannot read, {"file": F, "yamlError": MESSAGE}. Exits 1 wh
 """
 import json
 import os
+import re
 import sys
 
 import jsonschema
@@ -29,6 +30,21 @@ def files_of(paths):
             yield path
 
 
+def ecma_pattern(validator, pattern, instance, schema):
+    """`pattern` with ECMA-262 semantics, as the schemas are written: `$` matches only at the very end.
+
+    Python's `$` also matches before a final newline, which would let "web\n" pass a name pattern.
+    """
+    if not validator.is_type(instance, "string"):
+        return
+    compiled = pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+    if not re.search(compiled, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": ecma_pattern})
+
+
 def main(argv):
     schemas = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "schemas")
     if len(argv) > 1 and argv[0] == "--schemas":
@@ -36,7 +52,7 @@ def main(argv):
     with open(os.path.join(schemas, "setpoint.schema.json")) as f:
         schema = json.load(f)
     jsonschema.Draft202012Validator.check_schema(schema)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = Validator(schema)
     failed = False
     for path in files_of(argv):
         try:

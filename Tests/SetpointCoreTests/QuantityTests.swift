@@ -24,6 +24,8 @@ import Testing
         Case(text: "1.5", bytes: nil, error: .notWholeBytes, reason: "a fraction of a byte"),
         Case(text: "4Gx", bytes: nil, error: .unknownUnit("Gx"), reason: "unknown unit"),
         Case(text: "4gi", bytes: nil, error: .unknownUnit("gi"), reason: "units are case-sensitive"),
+        Case(text: "4K", bytes: nil, error: .unknownUnit("K"), reason: "upper-case K is neither kilo nor kibi"),
+        Case(text: "1Pi", bytes: nil, error: .unknownUnit("Pi"), reason: "the units end at Ti/T"),
         Case(text: "4 Gi", bytes: nil, error: .malformed, reason: "no space before the unit"),
         Case(text: "Gi", bytes: nil, error: .malformed, reason: "no number"),
         Case(text: "-1Gi", bytes: nil, error: .malformed, reason: "negative sizes do not exist"),

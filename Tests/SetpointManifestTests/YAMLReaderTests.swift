@@ -26,7 +26,7 @@ import Testing
 
     @Test func refusesAliasesWithoutExpandingThem() {
         // "Billion laughs": expanding this would take minutes and gigabytes.
-        var text = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        var text = "apiVersion: setpoint/v1\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
         for i in 1...9 {
             let prev = i == 1 ? "a" : "l\(i - 1)"
             text += "l\(i): &l\(i) [" + Array(repeating: "*\(prev)", count: 9).joined(separator: ",") + "]\n"
@@ -36,8 +36,17 @@ import Testing
         #expect(docs[0].isRefused)
         #expect(docs[0].root == nil)
         #expect(diags.map(\.code) == [.aliasRefused], "one diagnostic per document, at the first anchor")
-        #expect(diags.first?.location?.line == 1)
+        #expect(diags.first?.location?.line == 2)
         #expect(diags.first?.location?.column == 4)
+    }
+
+    @Test func foreignDocumentsMayUseAnchors() throws {
+        // A CI workflow beside the manifests: not ours, so not refused; the alias is still never expanded.
+        let (docs, diags) = read("on: push\ndefaults: &d {shell: bash}\njobs: {a: {defaults: *d}}\n")
+        #expect(diags.isEmpty)
+        let root = try #require(docs.first?.root)
+        #expect(docs.first?.isRefused == false)
+        #expect(root["jobs"]?["a"]?["defaults"]?.scalar?.text == "", "the alias is a placeholder, not a copy")
     }
 
     @Test func refusesDeepNestingAtTheLimit() {

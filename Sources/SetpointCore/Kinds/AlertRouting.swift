@@ -84,7 +84,11 @@ public enum AlertRoutingKind {
 
     public static let definition = KindDefinition(
         AlertRoutingSpec.self, isManaged: true,
-        summary: "One Alertmanager's receivers (email, webhook, Slack, PagerDuty) and routing tree with escalation.", spec: spec)
+        summary: "One Alertmanager's receivers (email, webhook, Slack, PagerDuty) and routing tree with escalation.", spec: spec,
+        uniqueKeys: [
+            UniqueKey(scope: "alertmanager-url", paths: [["alertmanager", "url"]], reason: "one AlertRouting per Alertmanager"),
+            UniqueKey(scope: "alertmanager-config", paths: [["alertmanager", "configFile"]], reason: "a configuration file has one owner"),
+        ])
 }
 
 public struct AlertRoutingSpec: ResourceSpec {

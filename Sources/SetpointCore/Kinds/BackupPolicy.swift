@@ -74,7 +74,9 @@ public enum BackupPolicyKind {
     public static let definition = KindDefinition(
         BackupPolicySpec.self, isManaged: true,
         summary: "pgBackRest backups of a PostgresCluster: schedules, retention, encryption, RPO/RTO objectives and restore drills.",
-        spec: spec)
+        spec: spec,
+        uniqueKeys: [UniqueKey(scope: "backup-cluster", paths: [["cluster"]],
+                               reason: "one BackupPolicy per PostgresCluster: it owns the cluster's archive_mode and archive_command")])
 }
 
 public struct BackupPolicySpec: ResourceSpec {

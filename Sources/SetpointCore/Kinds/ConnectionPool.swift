@@ -35,7 +35,8 @@ public enum ConnectionPoolKind {
 
     public static let definition = KindDefinition(
         ConnectionPoolSpec.self, isManaged: true,
-        summary: "PgBouncer databases routed to a PostgresCluster's primary or replicas, with pool modes and sizes.", spec: spec)
+        summary: "PgBouncer databases routed to a PostgresCluster's primary or replicas, with pool modes and sizes.", spec: spec,
+        uniqueKeys: [UniqueKey(scope: "pgbouncer-databases-file", paths: [["pgbouncer", "databasesFile"]], reason: "a [databases] file has one owner")])
 }
 
 public struct ConnectionPoolSpec: ResourceSpec {

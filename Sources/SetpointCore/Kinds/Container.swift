@@ -53,7 +53,8 @@ public enum ContainerKind {
         atMostOneOf: [["node", "placement"]])
 
     public static let definition = KindDefinition(
-        ContainerSpec.self, isManaged: true, summary: "A Proxmox VE LXC container.", spec: spec)
+        ContainerSpec.self, isManaged: true, summary: "A Proxmox VE LXC container.", spec: spec,
+        uniqueKeys: [UniqueKey(scope: "pve-vmid", paths: [["cluster"], ["vmid"]], reason: "a VMID is unique within a ProxmoxCluster, across VMs and containers")])
 }
 
 public struct ContainerSpec: ResourceSpec {

@@ -11,7 +11,8 @@ public enum PrometheusServerKind {
 
     public static let definition = KindDefinition(
         PrometheusServerSpec.self, isManaged: false,
-        summary: "A Prometheus server and its rules folder (referenced: never created or deleted).", spec: spec)
+        summary: "A Prometheus server and its rules folder (referenced: never created or deleted).", spec: spec,
+        uniqueKeys: [UniqueKey(scope: "prometheus-rules", paths: [["rulesDirectory"]], reason: "a rules folder has one owner")])
 }
 
 public struct PrometheusServerSpec: ResourceSpec {

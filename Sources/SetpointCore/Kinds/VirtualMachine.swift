@@ -73,7 +73,8 @@ public enum VirtualMachineKind {
         atMostOneOf: [["node", "placement"]])
 
     public static let definition = KindDefinition(
-        VirtualMachineSpec.self, isManaged: true, summary: "A Proxmox VE QEMU virtual machine.", spec: spec)
+        VirtualMachineSpec.self, isManaged: true, summary: "A Proxmox VE QEMU virtual machine.", spec: spec,
+        uniqueKeys: [UniqueKey(scope: "pve-vmid", paths: [["cluster"], ["vmid"]], reason: "a VMID is unique within a ProxmoxCluster, across VMs and containers")])
 }
 
 public struct VirtualMachineSpec: ResourceSpec {

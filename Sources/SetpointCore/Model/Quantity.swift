@@ -1,6 +1,6 @@
 /// A size in bytes as written in a manifest: `4Gi`, `512Mi`, `32G`, `1.5Ti`, `1048576`.
 ///
-/// `Ki Mi Gi Ti Pi` are binary (1024ⁿ), `k M G T P` decimal (1000ⁿ); a bare number is bytes.
+/// `Ki Mi Gi Ti` are binary (1024ⁿ), `k M G T` decimal (1000ⁿ); a bare number is bytes.
 /// A fraction must come out as a whole number of bytes.
 public struct Quantity: Sendable, Hashable, Codable, CustomStringConvertible {
     public var bytes: Int64
@@ -18,9 +18,8 @@ public struct Quantity: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     static let units: [(suffix: String, factor: Int64)] = [
-        ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40), ("Pi", 1 << 50),
-        ("k", 1_000), ("K", 1_000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000),
-        ("P", 1_000_000_000_000_000),
+        ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40),
+        ("k", 1_000), ("M", 1_000_000), ("G", 1_000_000_000), ("T", 1_000_000_000_000),
     ]
 
     /// Parses a quantity. Accepts digits with an optional fraction and one unit suffix.
@@ -90,9 +89,9 @@ public struct Quantity: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// For a decimal size that is not a whole MiB, the binary size the author most likely meant (`32G` → `32Gi`).
     public static func binarySuggestion(for text: String) -> String? {
-        guard let last = text.last, "kKMGTP".contains(last), !text.hasSuffix("i") else { return nil }
+        guard let last = text.last, "kMGT".contains(last) else { return nil }
         let number = text.dropLast()
-        let unit = last == "k" || last == "K" ? "Ki" : "\(last)i"
+        let unit = last == "k" ? "Ki" : "\(last)i"
         return "\(number)\(unit)"
     }
 

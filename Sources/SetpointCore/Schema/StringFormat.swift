@@ -291,7 +291,7 @@ extension StringFormat {
         let s = String(Substring(u))
         if ["dhcp", "auto", "manual"].contains(s) { return true }
         let parts = s.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let len = Int(parts[1]), String(len) == parts[1] else { return false }
+        guard parts.count == 2, parts[1].allSatisfy(\.isNumber), let len = Int(parts[1]), String(len) == parts[1] else { return false }
         if isIPv4(parts[0]) { return len <= 32 }
         return isIPv6(parts[0]) && len <= 128
     }

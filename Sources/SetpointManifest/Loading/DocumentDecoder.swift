@@ -27,7 +27,10 @@ public struct DocumentDecoder {
         guard let root = document.root else { return nil }
         guard case .mapping(let pairs) = root.content else {
             if case .scalar(let s) = root.content, s.style == .plain, ScalarResolver.resolve(s) == .null { return nil }
-            report(.wrongType, "a manifest document must be a mapping with apiVersion, kind, metadata and spec", at: root)
+            // A list or a scalar is someone else's YAML (an Ansible playbook …): skipped like any foreign document.
+            skipped += 1
+            diagnostics.append(Diagnostic(
+                .note, .skippedDocument, "skipped a document that is not a mapping: not a setpoint/… manifest", at: location(root)))
             return nil
         }
         // apiVersion

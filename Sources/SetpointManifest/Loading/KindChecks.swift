@@ -46,7 +46,7 @@ enum KindChecks {
         func walk(_ route: Value, _ path: FieldPath) {
             if let receiver = route["receiver"]?.stringValue, !names.contains(receiver) {
                 v.report(.invalidValue, "\(path.appending("receiver")): '\(receiver)' is not a declared receiver",
-                         hint: "declared receivers: " + names.joined(separator: ", "), at: root.node(at: path.appending("receiver")))
+                         hint: "declared receivers: " + Array(Set(names)).sorted().joined(separator: ", "), at: root.node(at: path.appending("receiver")))
             }
             if case .list(let children)? = route["routes"] {
                 for (i, child) in children.enumerated() { walk(child, path.appending("routes").appending(index: i)) }

@@ -51,7 +51,30 @@ enum SetChecks {
                 hint: "break the cycle: remove one of these references or dependsOn entries",
                 at: edge?.location ?? from.nameLocation, resource: from.id))
         }
+        diagnostics.append(contentsOf: uniqueKeys(unique.compactMap(\.resource)))
         let resources = unique.compactMap { d in inCycle.contains(d.id) ? nil : d.resource }
         return (resources, diagnostics)
+    }
+
+    /// Values two resources may not share (`UniqueKey`), reported at the later resource's field.
+    static func uniqueKeys(_ resources: [Resource]) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        var owners: [String: [[Value]: Resource]] = [:]
+        for r in resources {
+            guard let definition = KindRegistry.definition(for: r.id.kind) else { continue }
+            for key in definition.uniqueKeys {
+                guard let value = key.value(in: r.spec) else { continue }
+                if let first = owners[key.scope]?[value] {
+                    let path = FieldPath([.key("spec")] + key.paths.last!.components)
+                    let shown = zip(key.paths, value).map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+                    diagnostics.append(Diagnostic(
+                        .error, .duplicateResource, "\(shown) is already used by \(first.id) (\(first.location(of: path)))",
+                        hint: "\(key.reason); change one of them", at: r.location(of: path), resource: r.id))
+                } else {
+                    owners[key.scope, default: [:]][value] = r
+                }
+            }
+        }
+        return diagnostics
     }
 }

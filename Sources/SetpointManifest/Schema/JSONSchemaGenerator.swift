@@ -133,7 +133,7 @@ public enum JSONSchemaGenerator {
         case .quantity(let rule):
             out = [("anyOf", [
                 .object([("type", "integer"), ("minimum", 0)]),
-                .object([("type", "string"), ("pattern", "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|K|M|G|T|P)?$")]),
+                .object([("type", "string"), ("pattern", "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")]),
             ])]
             if rule == .wholeMebibytes {
                 out.append(("$comment", "Setpoint also requires a whole number of MiB (a check JSON Schema cannot express)."))

@@ -94,7 +94,7 @@ public struct SchemaValidator {
                        hint: "give exactly one of them", at: anchor)
             } else if present.count > 1 {
                 report(.conflictingFields, present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
-                       hint: "keep exactly one of them", at: keyNodes[present[1]]!)
+                       hint: "keep exactly one of them", at: laterKey(present, keyNodes))
             }
         }
         for exclusion in schema.exclusions where keyNodes[exclusion.field] != nil {
@@ -108,10 +108,15 @@ public struct SchemaValidator {
             let present = group.filter { keyNodes[$0] != nil }
             if present.count > 1 {
                 report(.conflictingFields, present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
-                       hint: "keep one of them", at: keyNodes[present[1]]!)
+                       hint: "keep one of them", at: laterKey(present, keyNodes))
             }
         }
         return .map(out)
+    }
+
+    /// Of several keys given, the one written last: where the conflict becomes visible to a reader.
+    func laterKey(_ names: [String], _ keyNodes: [String: SourceNode]) -> SourceNode {
+        names.compactMap { keyNodes[$0] }.max { ($0.line, $0.column) < ($1.line, $1.column) }!
     }
 
     mutating func keyText(_ key: SourceNode, _ path: FieldPath) -> String? {
@@ -133,7 +138,9 @@ public struct SchemaValidator {
 
     mutating func validateSecret(_ node: SourceNode, path: FieldPath, keyNode: SourceNode?) -> Value? {
         guard case .mapping(let pairs) = node.content else {
-            if node.scalar != nil {
+            if let scalar = node.scalar, ScalarResolver.resolve(scalar) == .null {
+                _ = wrongType(node, .secret, path)
+            } else if node.scalar != nil {
                 report(.inlineSecret, "\(describe(path)) is a secret and may not be written inline",
                        hint: "reference it instead: {env: NAME} or {file: /run/secrets/NAME}", at: node)
             } else {
@@ -145,15 +152,26 @@ public struct SchemaValidator {
         var seen: [String] = []
         for pair in pairs {
             guard let key = keyText(pair.key, path) else { return nil }
+            if seen.contains(key) { continue }  // a duplicate key, reported by the reader
+            if !seen.isEmpty {
+                report(.conflictingFields, "a secret reference takes one of 'env' or 'file', not both", hint: "keep one of them", at: pair.key)
+                return nil
+            }
             guard key == "env" || key == "file" else {
                 report(.unknownField, "unknown field '\(key)' in secret reference \(describe(path))",
                        hint: "a secret reference is {env: NAME} or {file: /path}", at: pair.key)
                 return nil
             }
             seen.append(key)
-            guard let scalar = pair.value.scalar, case .string(let text) = ScalarResolver.resolve(scalar), !text.isEmpty else {
-                report(.wrongType, "\(describe(path.appending(key))): expected a non-empty string",
+            guard let scalar = pair.value.scalar, case .string(let text) = ScalarResolver.resolve(scalar) else {
+                report(.wrongType, "\(describe(path.appending(key))): expected a string",
                        hint: "quote it if YAML reads it as another type", at: pair.value)
+                return nil
+            }
+            guard !text.isEmpty else {
+                report(.invalidValue, "\(describe(path.appending(key))) is empty",
+                       hint: key == "env" ? "name the environment variable that holds the secret" : "give the path of the file that holds the secret",
+                       at: pair.value)
                 return nil
             }
             if key == "env" {
@@ -166,10 +184,6 @@ public struct SchemaValidator {
             } else {
                 ref = .file(text)
             }
-        }
-        if seen.count > 1 {
-            report(.conflictingFields, "a secret reference takes one of 'env' or 'file', not both", hint: "keep one of them", at: node)
-            return nil
         }
         guard let ref else {
             report(.missingField, "\(describe(path)) needs 'env' or 'file'", hint: "reference it: {env: NAME} or {file: /path}", at: keyNode ?? node)
@@ -219,6 +233,9 @@ public struct SchemaValidator {
             switch resolved {
             case .int(let i): value = i
             case .double(let d) where d.rounded() == d && abs(d) < 9e15: value = Int64(d)
+            case .bigInt:
+                report(.invalidValue, "\(describe(path)): \(scalar.text) is out of range: expected \(type.expectation)", at: node)
+                return nil
             default: return wrongType(node, type, path, resolved: resolved)
             }
             if let min, value < min { return outOfRange(node, value, type, path) }
@@ -228,7 +245,8 @@ public struct SchemaValidator {
             let value: Double
             switch resolved {
             case .int(let i): value = Double(i)
-            case .double(let d): value = d
+            case .double(let d) where d.isFinite: value = d
+            case .double: return invalid(node, scalar.text, "a finite number", path)
             default: return wrongType(node, type, path, resolved: resolved)
             }
             if let min, value < min { return invalid(node, scalar.text, "a number ≥ \(min)", path) }
@@ -320,18 +338,17 @@ public struct SchemaValidator {
         case .sequence: got = "a list"
         case .scalar(let scalar):
             let r = resolved ?? ScalarResolver.resolve(scalar)
-            got = "\(r.typeName) \(scalar.style == .plain ? scalar.text : "\"\(scalar.text)\"")"
+            let shown = scalar.style == .plain ? scalar.text : "\"\(scalar.text)\""
+            got = shown.isEmpty ? r.typeName : "\(r.typeName) \(shown)"
             switch (type, r) {
-            case (.string, .bool), (.string, .int), (.string, .double), (.string, .timestamp), (.string, .null), (.string, .bigInt),
-                (.enumeration, .bool), (.enumeration, .int), (.enumeration, .double), (.reference, .bool), (.reference, .int),
-                (.reference, .null), (.reference, .double), (.quantity, .double), (.duration, .double), (.enumeration, .null):
-                hint = r == .null && scalar.text.isEmpty
-                    ? "give a value, or remove the key ('#' starts a comment: quote a value that begins with it)"
-                    : "YAML 1.1 reads \(scalar.text) as \(r.typeName.withArticle); quote it: \"\(scalar.text)\""
-            case (.integer, .string), (.number, .string), (.boolean, .string):
-                hint = scalar.style == .plain ? nil : "remove the quotes"
             case (_, .null):
                 hint = "give a value, or remove the key ('#' starts a comment: quote a value that begins with it)"
+            case (.string, .bool), (.string, .int), (.string, .double), (.string, .timestamp), (.string, .bigInt),
+                (.enumeration, .bool), (.enumeration, .int), (.enumeration, .double), (.reference, .bool), (.reference, .int),
+                (.reference, .double), (.quantity, .double), (.duration, .double):
+                hint = "YAML 1.1 reads \(scalar.text) as \(r.typeName.withArticle); quote it: \"\(scalar.text)\""
+            case (.integer, .string), (.number, .string), (.boolean, .string):
+                hint = scalar.style == .plain ? nil : "remove the quotes"
             default: break
             }
         }

@@ -150,8 +150,10 @@ public enum ScalarResolver {
                 sexagesimal = true
                 i += 1
                 var n = 0
+                let groupStart = i
                 while i < u.count, u[i] >= 48, u[i] <= 57 { i += 1; n += 1 }
                 if n == 0 || n > 2 { return nil }
+                if n == 2 && u[groupStart] > UInt8(ascii: "5") { return nil }
             }
         } else if signed {
             return nil  // "-.5" is not a YAML 1.1 float in PyYAML's resolver
@@ -178,22 +180,43 @@ public enum ScalarResolver {
         return Double(cleaned.hasSuffix(".") ? cleaned + "0" : cleaned) ?? Double(cleaned.replacingDot())
     }
 
-    // MARK: - timestamp: YYYY-MM-DD, or YYYY-M-D[Tt ]H:MM:SS[.frac][ ][Z|±H[:MM]]
+    // MARK: - timestamp, exactly PyYAML's:
+    // YYYY-MM-DD | YYYY-M?M-D?D ([Tt]|[ \t]+) H?H:MM:SS (\.[0-9]*)? ([ \t]*(Z|[-+]H?H(:MM)?))?
 
     static func isTimestamp(_ u: [UInt8]) -> Bool {
-        func digit(_ i: Int) -> Bool { i < u.count && u[i] >= 48 && u[i] <= 57 }
-        guard u.count >= 8, digit(0), digit(1), digit(2), digit(3), u[4] == UInt8(ascii: "-") else { return false }
-        if u.count == 10, digit(5), digit(6), u[7] == UInt8(ascii: "-"), digit(8), digit(9) { return true }
-        // Date-time form; a loose check is enough: the value is refused where a string is expected either way.
-        var i = 5
-        var n = 0
-        while digit(i) { i += 1; n += 1 }
-        guard (1...2).contains(n), i < u.count, u[i] == UInt8(ascii: "-") else { return false }
-        i += 1; n = 0
-        while digit(i) { i += 1; n += 1 }
-        guard (1...2).contains(n), i < u.count else { return false }
-        guard u[i] == UInt8(ascii: "T") || u[i] == UInt8(ascii: "t") || u[i] == 32 || u[i] == 9 else { return false }
-        return u[i...].contains(UInt8(ascii: ":"))
+        var i = 0
+        func digits(_ min: Int, _ max: Int) -> Bool {
+            var n = 0
+            while i < u.count, n < max, u[i] >= 48, u[i] <= 57 { i += 1; n += 1 }
+            return n >= min
+        }
+        func char(_ c: Character) -> Bool {
+            guard i < u.count, u[i] == c.asciiValue! else { return false }
+            i += 1
+            return true
+        }
+        guard digits(4, 4), char("-") else { return false }
+        let monthStart = i
+        if digits(2, 2), char("-"), digits(2, 2), i == u.count { return true }
+        i = monthStart
+        guard digits(1, 2), char("-"), digits(1, 2), i < u.count else { return false }
+        if u[i] == UInt8(ascii: "T") || u[i] == UInt8(ascii: "t") {
+            i += 1
+        } else {
+            let start = i
+            while i < u.count, u[i] == 32 || u[i] == 9 { i += 1 }
+            guard i > start else { return false }
+        }
+        guard digits(1, 2), char(":"), digits(2, 2), char(":"), digits(2, 2) else { return false }
+        if char(".") { _ = digits(0, Int.max) }
+        if i == u.count { return true }
+        while i < u.count, u[i] == 32 || u[i] == 9 { i += 1 }
+        if char("Z") { return i == u.count }
+        guard i < u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") else { return false }
+        i += 1
+        guard digits(1, 2) else { return false }
+        if char(":") { guard digits(2, 2) else { return false } }
+        return i == u.count
     }
 }
 

@@ -43,11 +43,18 @@ public struct YAMLReader: Sendable {
 
     private func syntaxError(_ parser: yaml_parser_t, file: String) -> Diagnostic {
         let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
-        let mark = parser.problem_mark
+        var mark = parser.problem_mark
         var summary = problem
         if let context = parser.context.map({ String(cString: $0) }) {
             let c = parser.context_mark
-            summary = "\(problem) \(context) (line \(c.line + 1), column \(c.column + 1))"
+            if parser.error == YAML_SCANNER_ERROR {
+                // A scanner error ("while scanning a quoted scalar") starts where the token starts; the problem
+                // mark is where the scanner gave up, often lines later.
+                mark = c
+                summary = "\(context): \(problem) (gave up at line \(parser.problem_mark.line + 1), column \(parser.problem_mark.column + 1))"
+            } else {
+                summary = "\(problem) \(context) (line \(c.line + 1), column \(c.column + 1))"
+            }
         }
         return Diagnostic(
             .error, .yamlSyntax, "YAML syntax error: \(summary)",
@@ -76,6 +83,9 @@ private struct TreeBuilder {
     /// Depth of containers skipped because the document was refused for nesting.
     private var skippedDepth = 0
     private var aliasReported = 0
+    /// The first anchor or alias of the document, reported at its end if the document is a setpoint one.
+    private var anchorDiagnostic: Diagnostic?
+    private var nestingRefused = false
 
     init(file: String, maxDepth: Int) {
         self.file = file
@@ -93,9 +103,22 @@ private struct TreeBuilder {
             stack.removeAll()
             skippedDepth = 0
             aliasReported = 0
+            anchorDiagnostic = nil
+            nestingRefused = false
             documentLine = Int(line)
         case YAML_DOCUMENT_END_EVENT:
-            documents.append(YAMLDocument(root: refused ? nil : root, line: documentLine, isRefused: refused))
+            // Anchors are refused only in setpoint documents; other YAML beside manifests (a CI workflow using
+            // anchors) is skipped later like any foreign document. Aliases were never expanded either way.
+            if let anchorDiagnostic, !nestingRefused {
+                if isSetpointDocument(root) {
+                    diagnostics.append(anchorDiagnostic)
+                    documents.append(YAMLDocument(root: nil, line: documentLine, isRefused: true))
+                } else {
+                    documents.append(YAMLDocument(root: root, line: documentLine, isRefused: false))
+                }
+            } else {
+                documents.append(YAMLDocument(root: refused ? nil : root, line: documentLine, isRefused: refused))
+            }
             inDocument = false
         case YAML_ALIAS_EVENT:
             let name = event.data.alias.anchor.map { String(cString: $0) } ?? ""
@@ -126,6 +149,7 @@ private struct TreeBuilder {
                         hint: "manifests never need this depth; the document is refused",
                         at: SourceLocation(file: file, line: Int(line), column: Int(column))))
                     refused = true
+                    nestingRefused = true
                 }
                 skippedDepth += 1
                 return
@@ -156,11 +180,16 @@ private struct TreeBuilder {
         root = nil
     }
 
+    private func isSetpointDocument(_ root: SourceNode?) -> Bool {
+        guard let api = root?["apiVersion"]?.scalar else { return false }
+        return api.text.hasPrefix("setpoint/")
+    }
+
     private mutating func refuseAnchor(_ what: String, line: Int32, column: Int32) {
         refused = true
         aliasReported += 1
         guard aliasReported == 1 else { return }
-        diagnostics.append(Diagnostic(
+        anchorDiagnostic = (Diagnostic(
             .error, .aliasRefused, "YAML \(what) refused: manifests may not use anchors or aliases",
             hint: "write the values out in full; aliases can expand exponentially (\"billion laughs\") and are never expanded",
             at: SourceLocation(file: file, line: Int(line), column: Int(column))))
