@@ -95,9 +95,35 @@ import Testing
         #expect(err.contains("unknown kind 'Widget'"))
     }
 
+    static var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint").path
+    }
+
+    /// docs/diagnostics.md shows real output: regenerating it with this build's binary must change nothing.
+    @Test(.enabled(if: ExternalTool.pythonHas(["json"]) || ExternalTool.isCI, "needs python3"))
+    func diagnosticsDocumentationIsCurrent() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("diagnostics-\(UUID().uuidString).md").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let result = try #require(ExternalTool.run("python3", [RepoPaths.path("scripts/gen-diagnostics-doc.py"), Self.binary, out]))
+        #expect(result.status == 0, "\(result.stderr)")
+        let generated = FileManager.default.contents(atPath: out).map { String(decoding: $0, as: UTF8.self) }
+        let committed = FileManager.default.contents(atPath: RepoPaths.path("docs/diagnostics.md")).map { String(decoding: $0, as: UTF8.self) }
+        #expect(generated == committed, "docs/diagnostics.md is stale: run scripts/gen-diagnostics-doc.py .build/debug/setpoint docs/diagnostics.md")
+        for (code, _) in DiagnosticCode.catalogue {
+            #expect(committed?.contains("\n## \(code.rawValue) ") == true, "docs/diagnostics.md has no section for \(code)")
+        }
+    }
+
+    /// The examples in README.md and docs/cli.md print exactly what they show.
+    @Test(.enabled(if: ExternalTool.pythonHas(["json"]) || ExternalTool.isCI, "needs python3"))
+    func documentedExamplesRun() throws {
+        let result = try #require(ExternalTool.run("python3", [RepoPaths.path("scripts/check-doc-examples.py"), Self.binary]))
+        #expect(result.status == 0, "README.md or docs/cli.md shows output the binary does not print:\n\(result.stderr)")
+    }
+
     /// The shipped binary, as a separate process: exit codes, stdout/stderr split, NO_COLOR.
     @Test func builtBinary() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint").path
+        let binary = Self.binary
         try #require(FileManager.default.isExecutableFile(atPath: binary), "no setpoint binary at \(binary)")
         let file = try tempFile(Self.broken)
         defer { try? FileManager.default.removeItem(atPath: file) }

@@ -73,11 +73,14 @@ public struct SchemaValidator {
             if keyNodes[key] != nil { continue }
             keyNodes[key] = pair.key
             guard let field = schema[key] else {
-                var hint = "remove it"
-                if let suggestion = schema.suggestion(for: key) { hint = "did you mean '\(suggestion)'?" }
-                let known = schema.fields.map(\.name).joined(separator: ", ")
-                report(.unknownField, "unknown field '\(key)'\(path.components.count <= 1 ? "" : " at \(path)")",
-                       hint: "\(hint) (fields here: \(known))", at: pair.key)
+                let hint: String
+                if let suggestion = schema.suggestion(for: key) {
+                    hint = "did you mean '\(suggestion)'?"
+                } else {
+                    let names = schema.fields.map(\.name)
+                    hint = "remove it; fields here: " + names.prefix(12).joined(separator: ", ") + (names.count > 12 ? ", … (docs/manifests.md)" : "")
+                }
+                report(.unknownField, "unknown field '\(key)'\(path.components.count <= 1 ? "" : " at \(path)")", hint: hint, at: pair.key)
                 continue
             }
             if let v = validate(pair.value, as: field.type, path: path.appending(key), keyNode: pair.key) { out[key] = v }
