@@ -1,5 +1,5 @@
 import Foundation
-public import SetpointCore
+import SetpointCore
 
 /// Loads manifests from files and folders: reads YAML with positions, decodes every `setpoint/v1` document
 /// against its kind's schema, then checks the set as a whole (duplicates, references, cycles).

@@ -1,5 +1,5 @@
 import Foundation
-public import SetpointCore
+import SetpointCore
 
 /// Writes `docs/manifests.md`, the manifest reference, from the same schemas the decoder enforces.
 public enum ManifestReference {
