@@ -34,6 +34,12 @@ public struct DiagnosticCode: RawRepresentable, Sendable, Hashable, Codable, Cus
     public static let conflictingFields = DiagnosticCode(rawValue: "SP1019")
     public static let unreadableFile = DiagnosticCode(rawValue: "SP1020")
 
+    // 2xxx — planning problems
+    public static let observeFailed = DiagnosticCode(rawValue: "SP2001")
+    public static let referencedMissing = DiagnosticCode(rawValue: "SP2002")
+    public static let changeRefused = DiagnosticCode(rawValue: "SP2003")
+    public static let pruneRefused = DiagnosticCode(rawValue: "SP2004")
+
     /// Every code with a short title, in code order.
     public static let catalogue: [(code: DiagnosticCode, title: String)] = [
         (.skippedDocument, "document skipped: its apiVersion is not setpoint/…"),
@@ -58,5 +64,9 @@ public struct DiagnosticCode: RawRepresentable, Sendable, Hashable, Codable, Cus
         (.invalidDuration, "invalid duration"),
         (.conflictingFields, "fields that exclude each other, or none of a required set"),
         (.unreadableFile, "a path that cannot be read"),
+        (.observeFailed, "a resource could not be observed"),
+        (.referencedMissing, "a referenced resource does not exist"),
+        (.changeRefused, "a change the provider cannot make (a disk shrink)"),
+        (.pruneRefused, "prune refused: no resources in the manifests"),
     ]
 }

@@ -44,12 +44,18 @@ public struct ResourceMetadata: Sendable, Hashable, Codable {
     public var annotations: [String: String]
     /// Explicit ordering edges besides the references in the spec.
     public var dependsOn: [ResourceID]
+    /// Spec paths never compared (Argo CD's ignoreDifferences), dotted, `*` for one key: `tags`, `disks.*.cache`.
+    public var ignore: [String]
 
-    public init(name: String, labels: [String: String] = [:], annotations: [String: String] = [:], dependsOn: [ResourceID] = []) {
+    public init(
+        name: String, labels: [String: String] = [:], annotations: [String: String] = [:], dependsOn: [ResourceID] = [],
+        ignore: [String] = []
+    ) {
         self.name = name
         self.labels = labels
         self.annotations = annotations
         self.dependsOn = dependsOn
+        self.ignore = ignore
     }
 }
 

@@ -16,11 +16,25 @@ public enum MetadataSchema {
         return StringFormat.dnsLabel.matches(id.name)
     }
 
+    /// A dotted path under spec, `*` for one key.
+    public static let ignorePathFormat = StringFormat(
+        name: "ignorePath",
+        pattern: "^([A-Za-z0-9_-]+|\\*)(\\.([A-Za-z0-9_-]+|\\*))*$",
+        expectation: "a dotted path under spec such as 'tags' or 'disks.*.cache'"
+    ) { u in
+        let parts = u.split(separator: 46, omittingEmptySubsequences: false)
+        return parts.allSatisfy { p in
+            (p.count == 1 && p.first == 42) || (!p.isEmpty && p.allSatisfy { isAlnum($0) || $0 == 95 || $0 == 45 })
+        }
+    }
+
     public static let schema = ObjectSchema([
         Field("name", .string(.dnsLabel), required: true, "Unique per kind; a DNS label."),
         Field("labels", .map(keys: .labelKey, values: .string), "Labels for selection and display."),
         Field("annotations", .map(keys: .labelKey, values: .string), "Annotations; setpoint/approval and setpoint/paused have meaning."),
         Field("dependsOn", .list(.string(resourceIDFormat), minItems: 0, uniqueItems: true),
               "Resources that must be applied before this one, besides those its spec references."),
+        Field("ignore", .list(.string(ignorePathFormat), minItems: 0, uniqueItems: true),
+              "Spec paths Setpoint never compares or changes, e.g. 'tags' or 'disks.*.cache' (like Argo CD's ignoreDifferences)."),
     ])
 }

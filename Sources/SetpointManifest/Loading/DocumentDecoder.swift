@@ -145,7 +145,9 @@ public struct DocumentDecoder {
         if case .list(let l)? = value["dependsOn"] {
             dependsOn = l.compactMap { $0.stringValue.flatMap(ResourceID.init(parsing:)) }
         }
-        return ResourceMetadata(name: name, labels: labels, annotations: annotations, dependsOn: dependsOn)
+        var ignore: [String] = []
+        if case .list(let l)? = value["ignore"] { ignore = l.compactMap(\.stringValue) }
+        return ResourceMetadata(name: name, labels: labels, annotations: annotations, dependsOn: dependsOn, ignore: ignore)
     }
 
     private mutating func report(_ code: DiagnosticCode, _ summary: String, hint: String? = nil, at node: SourceNode) {

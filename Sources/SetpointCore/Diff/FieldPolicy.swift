@@ -1,0 +1,79 @@
+/// How a kind's fields compare and what changing each one does. Declared by the kind's provider.
+///
+/// ```swift
+/// var policy = FieldPolicy()
+/// policy.rule("memory", impact: .restart, reason: "applied at the next restart")
+/// policy.rule("disks.*.size", impact: .hot, verb: .resize, reason: "disks grow online")
+/// policy.rule("disks.*", impact: .dataLoss, reason: "removing a disk destroys its data")
+/// policy.rule("networks.*.macaddr", comparison: .computed)
+/// ```
+public struct FieldPolicy: Sendable {
+    /// How a field's desired and observed values are compared.
+    public enum Comparison: Sendable, Hashable {
+        /// Equal values in the system's normal form.
+        case normal
+        /// The system fills it (a MAC, a volume name): absent from the manifest, it never differs and is never removed.
+        case computed
+        /// The system never shows it back (a password): compared by a fingerprint of the last applied value.
+        case writeOnly
+        /// Never compared.
+        case ignore
+    }
+
+    public struct Rule: Sendable {
+        public var pattern: [String]
+        public var comparison: Comparison
+        public var impact: Impact
+        public var reason: String?
+        /// A typed operation for changes of this field (`resize`, `migrate`) instead of `update`.
+        public var verb: Verb?
+        /// A plan error for a change that cannot be made (a disk shrink): returns the message, or nil.
+        public var check: (@Sendable (FieldChange) -> String?)?
+    }
+
+    public private(set) var rules: [Rule] = []
+    /// The impact of a change no rule covers.
+    public var defaultImpact: Impact = .hot
+    /// When true, restart-impact changes are staged by the update and made live by a separate, risky `restart` action.
+    public var stagesRestarts = false
+    /// Impact that depends on what is observed (PVE memory is hot only with NUMA and memory hotplug). Nil keeps the rule's.
+    public var dynamicImpact: (@Sendable (_ path: FieldPath, _ observed: Value?) -> (Impact, String)?)?
+
+    public init() {}
+
+    /// Adds a rule for a dotted pattern; `*` matches one key (`disks.*.size`). The longest matching pattern wins,
+    /// and a rule also covers the paths below it.
+    public mutating func rule(
+        _ pattern: String, comparison: Comparison = .normal, impact: Impact = .hot, verb: Verb? = nil, reason: String? = nil,
+        check: (@Sendable (FieldChange) -> String?)? = nil
+    ) {
+        rules.append(Rule(pattern: pattern.split(separator: ".").map(String.init), comparison: comparison, impact: impact,
+                          reason: reason, verb: verb, check: check))
+    }
+
+    /// The most specific rule covering `path`, if any.
+    public func rule(for path: FieldPath) -> Rule? {
+        let keys = path.components.map { c -> String in
+            switch c {
+            case .key(let k): k
+            case .index(let i): String(i)
+            }
+        }
+        var best: Rule?
+        var bestScore = -1
+        for rule in rules where rule.pattern.count <= keys.count {
+            var score = 0
+            var matches = true
+            for (p, k) in zip(rule.pattern, keys) {
+                if p == k { score += 2 } else if p == "*" { score += 1 } else { matches = false; break }
+            }
+            // Longer patterns are more specific; among equal lengths, literal keys beat wildcards.
+            score += rule.pattern.count * 100
+            if matches, score > bestScore {
+                best = rule
+                bestScore = score
+            }
+        }
+        return best
+    }
+}

@@ -1,0 +1,63 @@
+/// Computes a plan from desired, last applied and observed state. Pure and deterministic: no I/O, no clock.
+///
+/// ```swift
+/// let plan = Planner().plan(PlanRequest(desired: set.resources, applied: owned, observed: observed,
+///                                       policies: { registry.provider(for: $0)!.fieldPolicy(for: $0) }))
+/// ```
+public struct Planner: Sendable {
+    public init() {}
+
+    public func plan(_ request: PlanRequest) -> Plan {
+        var builder = PlanBuilder(request: request)
+        builder.build()
+        return builder.finish()
+    }
+}
+
+/// Everything a plan is computed from.
+public struct PlanRequest: Sendable {
+    public var desired: [Resource]
+    /// Owned resources from state.
+    public var applied: [ResourceID: AppliedResource]
+    public var observed: [ResourceID: Observation]
+    /// Resources that could not be observed, with the provider's message; other resources still plan.
+    public var observeErrors: [ResourceID: String]
+    public var policies: @Sendable (ResourceKind) -> FieldPolicy
+    /// Fingerprints for write-only values (the engine resolves secrets); see `Differ.fingerprint`.
+    public var fingerprint: @Sendable (FieldPath, Value) -> String
+    public var options: PlanOptions
+    /// False when there was no state to read: ownership of managed kinds is then unknown.
+    public var hasState: Bool
+    public var source: Plan.Source?
+    public var createdAt: String
+
+    public init(
+        desired: [Resource], applied: [ResourceID: AppliedResource] = [:], observed: [ResourceID: Observation],
+        observeErrors: [ResourceID: String] = [:], policies: @escaping @Sendable (ResourceKind) -> FieldPolicy,
+        fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint,
+        options: PlanOptions = PlanOptions(), hasState: Bool = true, source: Plan.Source? = nil, createdAt: String = ""
+    ) {
+        self.desired = desired
+        self.applied = applied
+        self.observed = observed
+        self.observeErrors = observeErrors
+        self.policies = policies
+        self.fingerprint = fingerprint
+        self.options = options
+        self.hasState = hasState
+        self.source = source
+        self.createdAt = createdAt
+    }
+}
+
+public struct PlanOptions: Sendable, Hashable {
+    /// Turn orphans into delete actions.
+    public var prune: Bool
+    /// Limit the plan to these resources and what they depend on (empty: everything).
+    public var targets: [ResourceID]
+
+    public init(prune: Bool = false, targets: [ResourceID] = []) {
+        self.prune = prune
+        self.targets = targets
+    }
+}

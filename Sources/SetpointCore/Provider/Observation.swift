@@ -1,0 +1,36 @@
+/// What a provider found for one resource.
+public enum Observation: Sendable, Hashable, Codable {
+    /// It does not exist.
+    case absent
+    /// It exists; `spec` is in the same shape as the manifest's spec, in the system's normal form.
+    case present(ObservedResource)
+
+    public var resource: ObservedResource? {
+        if case .present(let r) = self { return r }
+        return nil
+    }
+
+    /// `sha256:…` of what was observed, for saved-plan staleness.
+    public var fingerprint: String {
+        switch self {
+        case .absent: "absent"
+        case .present(let r):
+            CanonicalJSON.digest(.map(["spec": r.spec, "pending": r.pending ?? .null, "id": r.providerID.map(Value.string) ?? .null]))
+        }
+    }
+}
+
+/// An existing object as observed.
+public struct ObservedResource: Sendable, Hashable, Codable {
+    public var spec: Value
+    /// The provider's id for it (a VMID, a slot name), recorded in state when Setpoint owns it.
+    public var providerID: String?
+    /// Values staged for the next restart (PVE pending, `ALTER SYSTEM` of a postmaster parameter), in the spec's shape.
+    public var pending: Value?
+
+    public init(spec: Value, providerID: String? = nil, pending: Value? = nil) {
+        self.spec = spec
+        self.providerID = providerID
+        self.pending = pending
+    }
+}

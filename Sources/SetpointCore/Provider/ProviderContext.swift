@@ -1,0 +1,33 @@
+/// What a provider gets for a run: secrets, a clock and a log. (The journal arrives with Foundation 3.)
+public struct ProviderContext: Sendable {
+    /// Resolves a secret reference to its value. Values are never logged or stored.
+    public var secrets: any SecretResolver
+    public var clock: any Clock<Duration>
+    public var log: any ProviderLog
+
+    public init(secrets: any SecretResolver, clock: any Clock<Duration> = ContinuousClock(), log: any ProviderLog = SilentLog()) {
+        self.secrets = secrets
+        self.clock = clock
+        self.log = log
+    }
+}
+
+/// Turns a `SecretReference` into its value.
+public protocol SecretResolver: Sendable {
+    func resolve(_ reference: SecretReference) throws -> String
+}
+
+/// A provider's log, adapted to swift-log by the engine (Core depends on no logging library).
+public protocol ProviderLog: Sendable {
+    func log(_ level: ProviderLogLevel, _ message: String, metadata: [String: String])
+}
+
+public enum ProviderLogLevel: String, Sendable {
+    case debug, info, notice, warning, error
+}
+
+/// A log that drops everything.
+public struct SilentLog: ProviderLog {
+    public init() {}
+    public func log(_ level: ProviderLogLevel, _ message: String, metadata: [String: String]) {}
+}
