@@ -7,7 +7,7 @@ public struct ObjectSchema: Sendable {
     public var atMostOneOf: [[String]]
     /// Fields that may not be given when another is (`for` on a rule with `record`).
     public var exclusions: [Exclusion]
-    private var index: [String: Int]
+    @usableFromInline var index: [String: Int]
 
     /// When `field` is given, none of `forbidden` may be.
     public struct Exclusion: Sendable {
@@ -36,6 +36,9 @@ public struct ObjectSchema: Sendable {
     public subscript(name: String) -> Field? {
         index[name].map { fields[$0] }
     }
+
+    /// The position of a field in `fields`, without copying the field.
+    @inlinable public func fieldIndex(_ name: String) -> Int? { index[name] }
 
     /// The field names closest to an unknown one, for "did you mean" hints.
     public func suggestion(for unknown: String) -> String? {

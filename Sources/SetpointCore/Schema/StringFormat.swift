@@ -197,24 +197,37 @@ public struct StringFormat: Sendable {
         pattern: "^[a-zA-Z][a-zA-Z0-9\\-_.]*:vztmpl/[^\\s/]+$",
         expectation: "a template volume like 'local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst'"
     ) { u in
-        let s = String(Substring(u))
-        guard let colon = s.firstIndex(of: ":") else { return false }
-        let storage = s[..<colon], rest = s[s.index(after: colon)...]
-        return StringFormat.pveStorage.matches(String(storage)) && rest.hasPrefix("vztmpl/")
-            && rest.count > 7 && !rest.dropFirst(7).contains { $0 == "/" || $0.isWhitespace }
+        guard u.allSatisfy({ $0 < 0x80 }) else {
+            // Non-ASCII: Unicode whitespace rules, on characters.
+            let s = String(Substring(u))
+            guard let colon = s.firstIndex(of: ":") else { return false }
+            let storage = s[..<colon], rest = s[s.index(after: colon)...]
+            return StringFormat.pveStorage.matches(String(storage)) && rest.hasPrefix("vztmpl/")
+                && rest.count > 7 && !rest.dropFirst(7).contains { $0 == "/" || $0.isWhitespace }
+        }
+        guard let colon = u.firstIndex(of: 58) else { return false }
+        let storage = u[..<colon]
+        guard let first = storage.first, isAlpha(first), storage.allSatisfy({ isAlnum($0) || $0 == 45 || $0 == 95 || $0 == 46 })
+        else { return false }
+        let rest = u[u.index(after: colon)...]
+        guard rest.starts(with: "vztmpl/".utf8) else { return false }
+        let volume = rest.dropFirst(7)
+        return !volume.isEmpty && !volume.contains { $0 == 47 || $0 == 32 || ($0 >= 9 && $0 <= 13) }
     }
 
     /// A map key made of a prefix and a number in a range: `scsi0`…`scsi30`, `net0`…`net31`.
     public static func slot(_ prefixes: [(String, ClosedRange<Int>)], expectation: String) -> StringFormat {
         let alternatives = prefixes.map { "\($0.0)(\(numberPattern($0.1)))" }.joined(separator: "|")
+        let bytePrefixes = prefixes.map { (Array($0.0.utf8), $0.1) }
         return StringFormat(name: "slot", pattern: "^(\(alternatives))$", expectation: expectation) { u in
-            let s = String(Substring(u))
-            for (prefix, range) in prefixes where s.hasPrefix(prefix) {
-                let digits = s.dropFirst(prefix.count)
-                guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy(\.isNumber), let n = Int(digits),
-                    String(n) == digits, range.contains(n)
+            for (prefix, range) in bytePrefixes where u.starts(with: prefix) {
+                let digits = u.dropFirst(prefix.count)
+                // 1–3 ASCII digits, no leading zero
+                guard let first = digits.first, digits.count <= 3, digits.allSatisfy(isDigit), first != 48 || digits.count == 1
                 else { continue }
-                return true
+                var n = 0
+                for d in digits { n = n * 10 + Int(d - 48) }
+                if range.contains(n) { return true }
             }
             return false
         }
@@ -288,12 +301,15 @@ extension StringFormat {
         pattern: "^(dhcp|auto|manual|\(ipv4Pattern)/([0-9]|[12][0-9]|3[0-2])|\(ipv6Pattern)/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$",
         expectation: "'dhcp', 'manual' or an address with prefix length like '10.0.0.5/24' or 'fd00::5/64'"
     ) { u in
-        let s = String(Substring(u))
-        if ["dhcp", "auto", "manual"].contains(s) { return true }
-        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[1].allSatisfy(\.isNumber), let len = Int(parts[1]), String(len) == parts[1] else { return false }
-        if isIPv4(parts[0]) { return len <= 32 }
-        return isIPv6(parts[0]) && len <= 128
+        if u.elementsEqual("dhcp".utf8) || u.elementsEqual("auto".utf8) || u.elementsEqual("manual".utf8) { return true }
+        guard let slash = u.firstIndex(of: 47) else { return false }
+        let address = u[..<slash], length = u[u.index(after: slash)...]
+        // 1–3 ASCII digits without a leading zero (and so no second '/')
+        guard let first = length.first, length.count <= 3, length.allSatisfy(isDigit), first != 48 || length.count == 1 else { return false }
+        var n = 0
+        for d in length { n = n * 10 + Int(d - 48) }
+        if isIPv4(bytes: address) { return n <= 32 }
+        return isIPv6(bytes: address) && n <= 128
     }
 
     /// An IPv4 or IPv6 address without prefix length.
@@ -301,9 +317,41 @@ extension StringFormat {
         name: "ipAddress",
         pattern: "^(\(ipv4Pattern)|\(ipv6Pattern))$",
         expectation: "an IP address like '10.0.0.1' or 'fd00::1'"
-    ) { u in
-        let s = Substring(u)
-        return isIPv4(s) || isIPv6(s)
+    ) { u in isIPv4(bytes: u) || isIPv6(bytes: u) }
+
+    /// Dotted quad, each part 0–255 without leading zeros (over UTF-8 bytes: no allocation).
+    static func isIPv4<C: Collection<UInt8>>(bytes u: C) -> Bool {
+        var dots = 0, digits = 0, value = 0
+        for c in u {
+            if c == 46 {
+                guard digits > 0, dots < 3 else { return false }
+                dots += 1
+                digits = 0
+                value = 0
+                continue
+            }
+            guard isDigit(c), digits < 3, !(digits == 1 && value == 0) else { return false }
+            value = value * 10 + Int(c - 48)
+            guard value <= 255 else { return false }
+            digits += 1
+        }
+        return dots == 3 && digits > 0
+    }
+
+    /// Colon-separated groups of up to four hex digits, 3–8 groups (over UTF-8 bytes: no allocation).
+    static func isIPv6<C: Collection<UInt8>>(bytes u: C) -> Bool {
+        var groups = 1, length = 0
+        for c in u {
+            if c == 58 {
+                groups += 1
+                length = 0
+                if groups > 8 { return false }
+                continue
+            }
+            guard length < 4, isDigit(c) || ((c | 0x20) >= 97 && (c | 0x20) <= 102) else { return false }
+            length += 1
+        }
+        return groups >= 3
     }
 
     /// Dotted quad, each part 0–255 without leading zeros.

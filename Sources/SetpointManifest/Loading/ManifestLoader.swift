@@ -45,25 +45,39 @@ public struct ManifestLoader: Sendable {
         return set
     }
 
+    /// Size of the parts a large file is split into (at document starts) so that one big file uses every core.
+    static let chunkSize = 256 << 10
+
     func decode(_ sources: [(file: String, bytes: [UInt8])]) -> ManifestSet {
-        // Files are independent until the cross-document checks: decode them in parallel.
-        let results = ParallelMap.map(sources) { source -> FileResult in
+        // Files, and parts of large files, are independent until the cross-document checks: decode in parallel.
+        var work: [(source: Int, range: Range<Int>, firstLine: Int)] = []
+        for (i, source) in sources.enumerated() {
+            for part in YAMLChunks.split(source.bytes, target: Self.chunkSize) { work.append((i, part.range, part.firstLine)) }
+        }
+        let results = ParallelMap.map(work) { item -> FileResult in
+            let source = sources[item.source]
             var diagnostics: [Diagnostic] = []
-            let documents = YAMLReader(limits: limits).read(source.bytes, file: source.file, diagnostics: &diagnostics)
+            let read = YAMLReader(limits: limits).read(
+                source.bytes, range: item.range, firstLine: item.firstLine, file: source.file, diagnostics: &diagnostics)
             var decoder = DocumentDecoder(file: source.file)
             var declarations: [DocumentDecoder.Declaration] = []
-            declarations.reserveCapacity(documents.count)
-            for document in documents {
+            declarations.reserveCapacity(read.documents.count)
+            for document in read.documents {
                 if let d = decoder.decode(document) { declarations.append(d) }
             }
-            return FileResult(declarations: declarations, diagnostics: diagnostics + decoder.diagnostics, skipped: decoder.skipped)
+            return FileResult(declarations: declarations, diagnostics: diagnostics + decoder.diagnostics, skipped: decoder.skipped,
+                              syntaxError: read.syntaxError)
         }
         var set = ManifestSet()
         var declarations: [DocumentDecoder.Declaration] = []
-        for r in results {
+        var stoppedSource: Int?
+        for (item, r) in zip(work, results) {
+            // A syntax error ends its file, as if the file had been read in one piece: drop the parts after it.
+            if stoppedSource == item.source { continue }
             declarations.append(contentsOf: r.declarations)
             set.diagnostics.append(contentsOf: r.diagnostics)
             set.skippedDocuments += r.skipped
+            if r.syntaxError { stoppedSource = item.source }
         }
         let checked = SetChecks.run(declarations)
         set.resources = checked.resources
@@ -75,6 +89,7 @@ public struct ManifestLoader: Sendable {
         var declarations: [DocumentDecoder.Declaration]
         var diagnostics: [Diagnostic]
         var skipped: Int
+        var syntaxError: Bool = false
     }
 }
 

@@ -7,25 +7,36 @@ import SetpointCore
 enum SetChecks {
     static func run(_ declarations: [DocumentDecoder.Declaration]) -> (resources: [Resource], diagnostics: [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
-        var byID: [ResourceID: DocumentDecoder.Declaration] = [:]
+        var indexByID: [ResourceID: Int] = [:]
+        indexByID.reserveCapacity(declarations.count)
         var unique: [DocumentDecoder.Declaration] = []
         unique.reserveCapacity(declarations.count)
         for d in declarations {
-            if let first = byID[d.id] {
+            if let first = indexByID[d.id] {
                 diagnostics.append(Diagnostic(
-                    .error, .duplicateResource, "duplicate \(d.id): already declared at \(first.nameLocation)",
+                    .error, .duplicateResource, "duplicate \(d.id): already declared at \(unique[first].nameLocation)",
                     hint: "names are unique per kind; rename or remove one of them",
                     at: d.nameLocation, resource: d.id))
             } else {
-                byID[d.id] = d
+                indexByID[d.id] = unique.count
                 unique.append(d)
             }
         }
-        var namesByKind: [ResourceKind: [String]] = [:]
-        for d in unique { namesByKind[d.id.kind, default: []].append(d.id.name) }
-        for d in unique {
-            for ref in d.references where byID[ref.target] == nil {
-                let known = (namesByKind[ref.target.kind] ?? []).sorted()
+        // Edges by index; names by kind only when a reference is missing (for the hint).
+        var namesByKind: [ResourceKind: [String]]?
+        var edges = [[Int]](repeating: [], count: unique.count)
+        for (i, d) in unique.enumerated() {
+            for ref in d.references {
+                if let j = indexByID[ref.target] {
+                    edges[i].append(j)
+                    continue
+                }
+                if namesByKind == nil {
+                    var names: [ResourceKind: [String]] = [:]
+                    for d in unique { names[d.id.kind, default: []].append(d.id.name) }
+                    namesByKind = names
+                }
+                let known = (namesByKind?[ref.target.kind] ?? []).sorted()
                 var hint = known.isEmpty ? "no \(ref.target.kind) is declared; declare one or fix the name"
                     : "declared: " + known.prefix(8).joined(separator: ", ") + (known.count > 8 ? ", …" : "")
                 if let close = known.min(by: { editDistance(ref.target.name, $0) < editDistance(ref.target.name, $1) }),
@@ -38,18 +49,21 @@ enum SetChecks {
                     hint: hint, at: ref.location, resource: d.id))
             }
         }
-        let graph = DependencyGraph(
-            nodes: unique.map(\.id),
-            edges: unique.flatMap { d in d.references.map { (from: d.id, to: $0.target) } })
         var inCycle: Set<ResourceID> = []
-        for cycle in graph.cycles() {
-            inCycle.formUnion(cycle)
-            let from = byID[cycle[0]]!
-            let edge = from.references.first { $0.target == cycle[1] }
-            diagnostics.append(Diagnostic(
-                .error, .dependencyCycle, "dependency cycle: " + cycle.map(\.description).joined(separator: " → "),
-                hint: "break the cycle: remove one of these references or dependsOn entries",
-                at: edge?.location ?? from.nameLocation, resource: from.id))
+        if hasCycle(edges) {
+            // Rare: build the graph for its canonical cycle paths.
+            let graph = DependencyGraph(
+                nodes: unique.map(\.id),
+                edges: unique.flatMap { d in d.references.map { (from: d.id, to: $0.target) } })
+            for cycle in graph.cycles() {
+                inCycle.formUnion(cycle)
+                let from = unique[indexByID[cycle[0]]!]
+                let edge = from.references.first { $0.target == cycle[1] }
+                diagnostics.append(Diagnostic(
+                    .error, .dependencyCycle, "dependency cycle: " + cycle.map(\.description).joined(separator: " → "),
+                    hint: "break the cycle: remove one of these references or dependsOn entries",
+                    at: edge?.location ?? from.nameLocation, resource: from.id))
+            }
         }
         diagnostics.append(contentsOf: uniqueKeys(unique.compactMap(\.resource)))
         let resources = unique.compactMap { d in inCycle.contains(d.id) ? nil : d.resource }
@@ -76,5 +90,30 @@ enum SetChecks {
             }
         }
         return diagnostics
+    }
+
+    /// Whether the graph has a cycle (self-loops included): iterative depth-first search with three colours.
+    static func hasCycle(_ edges: [[Int]]) -> Bool {
+        var state = [UInt8](repeating: 0, count: edges.count)  // 0 unvisited, 1 on the path, 2 done
+        var stack: [(node: Int, next: Int)] = []
+        for root in edges.indices where state[root] == 0 {
+            state[root] = 1
+            stack.append((root, 0))
+            while let (node, next) = stack.last {
+                if next < edges[node].count {
+                    stack[stack.count - 1].next += 1
+                    let dep = edges[node][next]
+                    if state[dep] == 1 { return true }
+                    if state[dep] == 0 {
+                        state[dep] = 1
+                        stack.append((dep, 0))
+                    }
+                } else {
+                    state[node] = 2
+                    stack.removeLast()
+                }
+            }
+        }
+        return false
     }
 }

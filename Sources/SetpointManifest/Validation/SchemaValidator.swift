@@ -16,12 +16,18 @@ public struct SchemaValidator {
 
     /// Validates `node` as `type`. Returns nil when the value is unusable (a diagnostic was added).
     public mutating func validate(_ node: SourceNode, as type: SchemaType, path: FieldPath, keyNode: SourceNode? = nil) -> Value? {
+        var path = path
+        return validate(node, as: type, at: &path, keyNode: keyNode)
+    }
+
+    /// The recursion: `path` is pushed and popped in place, so walking a document allocates no paths.
+    mutating func validate(_ node: SourceNode, as type: SchemaType, at path: inout FieldPath, keyNode: SourceNode? = nil) -> Value? {
         switch type {
         case .object(let schema):
-            return validateObject(node, schema, path: path, keyNode: keyNode)
+            return validateObject(node, schema, at: &path, keyNode: keyNode)
         case .named(let name):
             guard let schema = SchemaDefinitions.all[name] else { preconditionFailure("no schema definition '\(name)'") }
-            return validateObject(node, schema, path: path, keyNode: keyNode)
+            return validateObject(node, schema, at: &path, keyNode: keyNode)
         case .map(let keys, let values):
             guard case .mapping(let pairs) = node.content else { return wrongType(node, type, path) }
             var out: [String: Value] = [:]
@@ -33,7 +39,10 @@ public struct SchemaValidator {
                     report(.invalidValue, "'\(key)' is not a valid key in \(describe(path)): expected \(keys.expectation)", at: pair.key)
                     continue
                 }
-                if let v = validate(pair.value, as: values, path: path.appending(key), keyNode: pair.key) { out[key] = v }
+                path.components.append(.key(key))
+                let v = validate(pair.value, as: values, at: &path, keyNode: pair.key)
+                path.components.removeLast()
+                if let v { out[key] = v }
             }
             return .map(out)
         case .list(let item, let minItems, let unique):
@@ -45,7 +54,10 @@ public struct SchemaValidator {
             out.reserveCapacity(items.count)
             var seen: Set<Value> = []
             for (i, itemNode) in items.enumerated() {
-                guard let v = validate(itemNode, as: item, path: path.appending(index: i)) else { continue }
+                path.components.append(.index(i))
+                let validated = validate(itemNode, as: item, at: &path)
+                path.components.removeLast()
+                guard let v = validated else { continue }
                 if unique, !seen.insert(v).inserted {
                     report(.invalidValue, "duplicate item \(v) in \(describe(path))", hint: "list each value once", at: itemNode)
                 }
@@ -61,18 +73,20 @@ public struct SchemaValidator {
 
     // MARK: - objects
 
-    mutating func validateObject(_ node: SourceNode, _ schema: ObjectSchema, path: FieldPath, keyNode: SourceNode?) -> Value? {
+    mutating func validateObject(_ node: SourceNode, _ schema: ObjectSchema, at path: inout FieldPath, keyNode: SourceNode?) -> Value? {
         guard case .mapping(let pairs) = node.content else {
             return wrongType(node, .object(schema), path)
         }
         var out: [String: Value] = [:]
         out.reserveCapacity(pairs.count)
-        var keyNodes: [String: SourceNode] = [:]
+        // Which schema fields were given: a bit per field index (no dictionary of key nodes per object).
+        var given = FieldBits(count: schema.fields.count)
+        var unknownKeys: [String] = []
         for pair in pairs {
             guard let key = keyText(pair.key, path) else { continue }
-            if keyNodes[key] != nil { continue }
-            keyNodes[key] = pair.key
-            guard let field = schema[key] else {
+            guard let index = schema.fieldIndex(key) else {
+                if unknownKeys.contains(key) { continue }
+                unknownKeys.append(key)
                 let hint: String
                 if let suggestion = schema.suggestion(for: key) {
                     hint = "did you mean '\(suggestion)'?"
@@ -83,43 +97,52 @@ public struct SchemaValidator {
                 report(.unknownField, "unknown field '\(key)'\(path.components.count <= 1 ? "" : " at \(path)")", hint: hint, at: pair.key)
                 continue
             }
-            if let v = validate(pair.value, as: field.type, path: path.appending(key), keyNode: pair.key) { out[key] = v }
+            if given.contains(index) { continue }
+            given.insert(index)
+            path.components.append(.key(key))
+            let v = validate(pair.value, as: schema.fields[index].type, at: &path, keyNode: pair.key)
+            path.components.removeLast()
+            if let v { out[key] = v }
+        }
+        func has(_ name: String) -> Bool { schema.fieldIndex(name).map(given.contains) ?? false }
+        /// The key node of a given field (error paths only).
+        func keyNodeOf(_ name: String) -> SourceNode {
+            pairs.first { pair in
+                guard let scalar = pair.key.scalar, case .string(let key) = ScalarResolver.resolve(scalar) else { return false }
+                return key == name
+            }!.key
+        }
+        func laterKey(_ names: [String]) -> SourceNode {
+            names.map(keyNodeOf).max { ($0.line, $0.column) < ($1.line, $1.column) }!
         }
         let anchor = keyNode ?? node
-        for field in schema.fields where field.isRequired && keyNodes[field.name] == nil {
+        for (i, field) in schema.fields.enumerated() where field.isRequired && !given.contains(i) {
             report(.missingField, "missing required field '\(path.appending(field.name))'",
                    hint: "add '\(field.name):' — \(field.summary)", at: anchor)
         }
         for group in schema.exactlyOneOf {
-            let present = group.filter { keyNodes[$0] != nil }
-            if present.count == 0 {
+            let count = group.reduce(0) { $0 + (has($1) ? 1 : 0) }
+            if count == 0 {
                 report(.conflictingFields, "\(describe(path)) needs one of " + group.map { "'\($0)'" }.joined(separator: ", "),
                        hint: "give exactly one of them", at: anchor)
-            } else if present.count > 1 {
+            } else if count > 1 {
+                let present = group.filter(has)
                 report(.conflictingFields, present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
-                       hint: "keep exactly one of them", at: laterKey(present, keyNodes))
+                       hint: "keep exactly one of them", at: laterKey(present))
             }
         }
-        for exclusion in schema.exclusions where keyNodes[exclusion.field] != nil {
-            for name in exclusion.forbidden {
-                guard let key = keyNodes[name] else { continue }
+        for exclusion in schema.exclusions where has(exclusion.field) {
+            for name in exclusion.forbidden where has(name) {
                 report(.conflictingFields, "'\(name)' may not be given with '\(exclusion.field)' in \(describe(path))",
-                       hint: exclusion.reason, at: key)
+                       hint: exclusion.reason, at: keyNodeOf(name))
             }
         }
-        for group in schema.atMostOneOf {
-            let present = group.filter { keyNodes[$0] != nil }
-            if present.count > 1 {
-                report(.conflictingFields, present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
-                       hint: "keep one of them", at: laterKey(present, keyNodes))
-            }
+        for group in schema.atMostOneOf where group.reduce(0, { $0 + (has($1) ? 1 : 0) }) > 1 {
+            let present = group.filter(has)
+            report(.conflictingFields, present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
+                   hint: "keep one of them", at: laterKey(present))
         }
         return .map(out)
-    }
-
-    /// Of several keys given, the one written last: where the conflict becomes visible to a reader.
-    func laterKey(_ names: [String], _ keyNodes: [String: SourceNode]) -> SourceNode {
-        names.compactMap { keyNodes[$0] }.max { ($0.line, $0.column) < ($1.line, $1.column) }!
     }
 
     mutating func keyText(_ key: SourceNode, _ path: FieldPath) -> String? {
@@ -390,4 +413,18 @@ public struct SchemaValidator {
 extension String {
     /// "an integer", "a boolean".
     var withArticle: String { (first.map { "aeiou".contains($0) } ?? false ? "an " : "a ") + self }
+}
+
+/// A set of field indices: one machine word for schemas of up to 64 fields, a heap array beyond.
+struct FieldBits {
+    private var word: UInt64 = 0
+    private var overflow: [Bool]
+
+    init(count: Int) { overflow = count > 64 ? Array(repeating: false, count: count) : [] }
+
+    func contains(_ i: Int) -> Bool { overflow.isEmpty ? word & (1 << UInt64(i)) != 0 : overflow[i] }
+
+    mutating func insert(_ i: Int) {
+        if overflow.isEmpty { word |= 1 << UInt64(i) } else { overflow[i] = true }
+    }
 }

@@ -45,11 +45,10 @@ public enum ScalarResolver {
 
     /// Resolves plain (unquoted) text.
     public static func resolvePlain(_ text: String) -> ResolvedScalar {
-        let u = Array(text.utf8)
-        guard let first = u.first else { return .null }
+        guard let first = text.utf8.first else { return .null }
         switch first {
         case UInt8(ascii: "~"):
-            return u.count == 1 ? .null : .string(text)
+            return text.utf8.count == 1 ? .null : .string(text)
         case UInt8(ascii: "n"), UInt8(ascii: "N"):
             if text == "null" || text == "Null" || text == "NULL" { return .null }
             if text == "no" || text == "No" || text == "NO" { return .bool(false) }
@@ -65,6 +64,8 @@ public enum ScalarResolver {
             if text == "off" || text == "Off" || text == "OFF" { return .bool(false) }
             return .string(text)
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."):
+            // Only number-like text pays for a byte array.
+            let u = Array(text.utf8)
             if let i = integer(u) { return i }
             if let d = float(u) { return .double(d) }
             if isTimestamp(u) { return .timestamp }

@@ -15,20 +15,32 @@ public struct YAMLReader: Sendable {
 
     /// Reads every document of `bytes`, appending problems to `diagnostics`.
     public func read(_ bytes: [UInt8], file: String, diagnostics: inout [Diagnostic]) -> [YAMLDocument] {
+        read(bytes, range: bytes.indices, firstLine: 1, file: file, diagnostics: &diagnostics).documents
+    }
+
+    /// Reads the documents of `bytes[range]`, a part of a file that starts on line `firstLine` (1-based) at a
+    /// document boundary (see `YAMLChunks`). Reports whether a syntax error ended the part early.
+    public func read(
+        _ bytes: [UInt8], range: Range<Int>, firstLine: Int, file: String, diagnostics: inout [Diagnostic]
+    ) -> (documents: [YAMLDocument], syntaxError: Bool) {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
             diagnostics.append(Diagnostic(.error, .yamlSyntax, "could not initialise the YAML parser", at: SourceLocation(file: file, line: 1, column: 1)))
-            return []
+            return ([], true)
         }
         defer { yaml_parser_delete(&parser) }
-        return bytes.withUnsafeBufferPointer { buffer in
+        let lineOffset = firstLine - 1
+        return bytes.withUnsafeBufferPointer { whole in
+            let buffer = UnsafeBufferPointer(rebasing: whole[range])
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-            var builder = TreeBuilder(file: file, maxDepth: limits.maxDepth)
+            var builder = TreeBuilder(file: file, maxDepth: limits.maxDepth, lineOffset: Int32(lineOffset))
             var event = yaml_event_t()
+            var failed = false
             while true {
                 guard yaml_parser_parse(&parser, &event) == 1 else {
-                    diagnostics.append(syntaxError(parser, file: file))
+                    diagnostics.append(syntaxError(parser, file: file, lineOffset: lineOffset))
                     builder.abandonDocument()
+                    failed = true
                     break
                 }
                 let done = event.type == YAML_STREAM_END_EVENT
@@ -37,11 +49,11 @@ public struct YAMLReader: Sendable {
                 if done { break }
             }
             diagnostics.append(contentsOf: builder.diagnostics)
-            return builder.documents
+            return (builder.documents, failed)
         }
     }
 
-    private func syntaxError(_ parser: yaml_parser_t, file: String) -> Diagnostic {
+    private func syntaxError(_ parser: yaml_parser_t, file: String, lineOffset: Int) -> Diagnostic {
         let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
         var mark = parser.problem_mark
         var summary = problem
@@ -51,23 +63,28 @@ public struct YAMLReader: Sendable {
                 // A scanner error ("while scanning a quoted scalar") starts where the token starts; the problem
                 // mark is where the scanner gave up, often lines later.
                 mark = c
-                summary = "\(context): \(problem) (gave up at line \(parser.problem_mark.line + 1), column \(parser.problem_mark.column + 1))"
+                summary = "\(context): \(problem) (gave up at line \(parser.problem_mark.line + 1 + lineOffset), column \(parser.problem_mark.column + 1))"
             } else {
-                summary = "\(problem) \(context) (line \(c.line + 1), column \(c.column + 1))"
+                summary = "\(problem) \(context) (line \(c.line + 1 + lineOffset), column \(c.column + 1))"
             }
         }
         return Diagnostic(
             .error, .yamlSyntax, "YAML syntax error: \(summary)",
             hint: "check the indentation and quoting on this line and the one above it",
-            at: SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1))
+            at: SourceLocation(file: file, line: Int(mark.line) + 1 + lineOffset, column: Int(mark.column) + 1))
     }
 }
 
 /// Turns events into nodes with an explicit stack (no recursion, so depth is bounded by `maxDepth` alone).
 private struct TreeBuilder {
-    enum Frame {
-        case mapping([SourceNode.Pair], pendingKey: SourceNode?, line: Int32, column: Int32)
-        case sequence([SourceNode], line: Int32, column: Int32)
+    /// An open mapping or sequence, mutated in place (no enum payload to take apart and rebuild per child).
+    struct Frame {
+        var isMapping: Bool
+        var pairs: [SourceNode.Pair] = []
+        var items: [SourceNode] = []
+        var pendingKey: SourceNode?
+        var line: Int32
+        var column: Int32
     }
 
     let file: String
@@ -87,13 +104,17 @@ private struct TreeBuilder {
     private var anchorDiagnostic: Diagnostic?
     private var nestingRefused = false
 
-    init(file: String, maxDepth: Int) {
+    /// Added to libyaml's line numbers when reading a part of a file.
+    let lineOffset: Int32
+
+    init(file: String, maxDepth: Int, lineOffset: Int32 = 0) {
         self.file = file
         self.maxDepth = maxDepth
+        self.lineOffset = lineOffset
     }
 
     mutating func consume(_ event: inout yaml_event_t) {
-        let line = Int32(event.start_mark.line) + 1
+        let line = Int32(event.start_mark.line) + 1 + lineOffset
         let column = Int32(event.start_mark.column) + 1
         switch event.type {
         case YAML_DOCUMENT_START_EVENT:
@@ -154,7 +175,7 @@ private struct TreeBuilder {
                 skippedDepth += 1
                 return
             }
-            stack.append(isMapping ? .mapping([], pendingKey: nil, line: line, column: column) : .sequence([], line: line, column: column))
+            stack.append(Frame(isMapping: isMapping, line: line, column: column))
         case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
             if skippedDepth > 0 {
                 skippedDepth -= 1
@@ -162,12 +183,11 @@ private struct TreeBuilder {
                 return
             }
             guard let frame = stack.popLast() else { return }
-            switch frame {
-            case .mapping(let pairs, _, let l, let c):
-                checkDuplicateKeys(pairs)
-                add(SourceNode(.mapping(pairs), line: l, column: c))
-            case .sequence(let items, let l, let c):
-                add(SourceNode(.sequence(items), line: l, column: c))
+            if frame.isMapping {
+                checkDuplicateKeys(frame.pairs)
+                add(SourceNode(.mapping(frame.pairs), line: frame.line, column: frame.column))
+            } else {
+                add(SourceNode(.sequence(frame.items), line: frame.line, column: frame.column))
             }
         default:
             break
@@ -200,24 +220,36 @@ private struct TreeBuilder {
             root = node
             return
         }
-        switch stack[stack.count - 1] {
-        case .mapping(var pairs, let pendingKey, let l, let c):
-            stack[stack.count - 1] = .sequence([], line: 0, column: 0)  // release the array before mutating it
-            if let key = pendingKey {
-                pairs.append(SourceNode.Pair(key: key, value: node))
-                stack[stack.count - 1] = .mapping(pairs, pendingKey: nil, line: l, column: c)
-            } else {
-                stack[stack.count - 1] = .mapping(pairs, pendingKey: node, line: l, column: c)
-            }
-        case .sequence(var items, let l, let c):
-            stack[stack.count - 1] = .sequence([], line: 0, column: 0)
-            items.append(node)
-            stack[stack.count - 1] = .sequence(items, line: l, column: c)
+        let top = stack.count - 1
+        guard stack[top].isMapping else {
+            stack[top].items.append(node)
+            return
+        }
+        if let key = stack[top].pendingKey {
+            stack[top].pendingKey = nil
+            stack[top].pairs.append(SourceNode.Pair(key: key, value: node))
+        } else {
+            stack[top].pendingKey = node
         }
     }
 
     private mutating func checkDuplicateKeys(_ pairs: [SourceNode.Pair]) {
         guard pairs.count > 1 else { return }
+        if pairs.count <= 16 {
+            // Small mappings (nearly all of them): compare keys pairwise, no hashing, no allocation.
+            for j in 1..<pairs.count {
+                guard case .scalar(let key) = pairs[j].key.content else { continue }
+                for i in 0..<j {
+                    guard case .scalar(let earlier) = pairs[i].key.content, earlier.text == key.text else { continue }
+                    diagnostics.append(Diagnostic(
+                        .error, .duplicateKey, "duplicate key '\(key.text)' (first at line \(pairs[i].key.line))",
+                        hint: "a key may appear once per mapping; remove or merge one of them",
+                        at: SourceLocation(file: file, line: Int(pairs[j].key.line), column: Int(pairs[j].key.column))))
+                    break
+                }
+            }
+            return
+        }
         var seen: [String: SourceNode] = [:]
         seen.reserveCapacity(pairs.count)
         for pair in pairs {
@@ -231,5 +263,56 @@ private struct TreeBuilder {
                 seen[key] = pair.key
             }
         }
+    }
+}
+
+/// Splits a large file into parts at document starts, so that its parts can be parsed in parallel.
+///
+/// A line that starts with `---` followed by a blank or the end of the line is a document start wherever it
+/// appears (YAML 1.1/1.2: it ends any scalar, and libyaml treats it so in every context), so parsing the parts
+/// separately gives the same documents as parsing the whole. Not split: files with directives (`%YAML`, `%TAG`,
+/// which belong to the document after them), UTF-16 files, and files with line breaks other than LF and CRLF
+/// (lone CR, NEL, LS, PS), whose line numbers this simple count would get wrong.
+public enum YAMLChunks {
+    /// Parts of `bytes` of about `target` bytes each, as byte ranges with the 1-based line each starts on.
+    public static func split(_ bytes: [UInt8], target: Int) -> [(range: Range<Int>, firstLine: Int)] {
+        guard bytes.count > target * 2, !hasUnusualEncoding(bytes) else { return [(bytes.indices, 1)] }
+        var parts: [(range: Range<Int>, firstLine: Int)] = []
+        var start = 0, startLine = 1
+        var line = 1
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            // at the start of a line
+            if bytes[i] == UInt8(ascii: "%") { return [(bytes.indices, 1)] }
+            if i - start >= target, i + 2 < n, bytes[i] == 45, bytes[i + 1] == 45, bytes[i + 2] == 45,
+                i + 3 == n || bytes[i + 3] == 32 || bytes[i + 3] == 9 || bytes[i + 3] == 10 || bytes[i + 3] == 13
+            {
+                parts.append((start..<i, startLine))
+                start = i
+                startLine = line
+            }
+            // to the next line
+            while i < n, bytes[i] != 10 { i += 1 }
+            i += 1
+            line += 1
+        }
+        parts.append((start..<n, startLine))
+        return parts
+    }
+
+    /// UTF-16 (a byte order mark FE FF or FF FE), a CR not followed by LF, or NEL, LS, PS in UTF-8.
+    static func hasUnusualEncoding(_ b: [UInt8]) -> Bool {
+        if b.count >= 2, (b[0] == 0xFE && b[1] == 0xFF) || (b[0] == 0xFF && b[1] == 0xFE) { return true }
+        for i in b.indices where b[i] == 0x0D || b[i] == 0xC2 || b[i] == 0xE2 {
+            let next = i + 1 < b.count ? b[i + 1] : 0
+            switch b[i] {
+            case 0x0D where next != 0x0A: return true
+            case 0xC2 where next == 0x85: return true
+            case 0xE2 where next == 0x80 && i + 2 < b.count && (b[i + 2] == 0xA8 || b[i + 2] == 0xA9): return true
+            default: continue
+            }
+        }
+        return false
     }
 }
