@@ -52,7 +52,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointCoreTests",
-            dependencies: ["SetpointCore"],
+            dependencies: ["SetpointCore", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

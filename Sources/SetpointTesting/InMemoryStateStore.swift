@@ -1,0 +1,46 @@
+public import SetpointCore
+public import SetpointState
+
+/// A ``StateStore`` held in memory, for tests of the planner, the applier and the CLI.
+///
+/// It keeps the same contract as the durable stores (the conformance suite runs against it too):
+/// writes are serialised by the actor, and a read-only store refuses every write.
+///
+/// ```swift
+/// let store = InMemoryStateStore(owned: [applied])          // state as a previous apply left it
+/// let readOnly = InMemoryStateStore(owned: [applied], isReadOnly: true)
+/// ```
+public actor InMemoryStateStore: StateStore {
+    public nonisolated let isReadOnly: Bool
+    private var resources: [ResourceID: AppliedResource]
+
+    /// A store owning `owned` (empty by default).
+    ///
+    /// - Parameters:
+    ///   - owned: The resources already owned, as a previous apply would have recorded them.
+    ///   - isReadOnly: When true, `recordApplied` and `forget` throw, as on a store opened read-only.
+    public init(owned: [AppliedResource] = [], isReadOnly: Bool = false) {
+        self.isReadOnly = isReadOnly
+        self.resources = Dictionary(owned.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
+    public func ownedResources() -> [ResourceID: AppliedResource] { resources }
+
+    public func owned(_ id: ResourceID) -> AppliedResource? { resources[id] }
+
+    public func recordApplied(_ resource: AppliedResource) throws {
+        try refuseIfReadOnly("record \(resource.id)")
+        resources[resource.id] = resource
+    }
+
+    public func forget(_ id: ResourceID) throws {
+        try refuseIfReadOnly("forget \(id)")
+        resources[id] = nil
+    }
+
+    private func refuseIfReadOnly(_ what: String) throws {
+        if isReadOnly {
+            throw SetpointError(.stateFailed, "state is read-only: cannot \(what) in the in-memory state")
+        }
+    }
+}
