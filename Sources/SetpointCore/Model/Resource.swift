@@ -76,3 +76,14 @@ public struct Reference: Sendable, Hashable, Codable {
 public protocol ResourceSpec: Codable, Sendable, Equatable {
     static var kind: ResourceKind { get }
 }
+
+extension Resource {
+    /// A stand-in for an owned resource no manifest declares any more (an orphan), so a provider can observe
+    /// or delete it: its spec is empty and its location unknown.
+    public static func orphan(_ id: ResourceID, providerID: String?) -> Resource {
+        let location = SourceLocation(file: "(state)", line: 0, column: 0)
+        return Resource(
+            id: id, apiVersion: KindRegistry.apiVersion, metadata: ResourceMetadata(name: id.name), spec: .map([:]),
+            references: [], location: location, source: SourceNode(.mapping([]), line: 0, column: 0))
+    }
+}
