@@ -15,11 +15,14 @@ let package = Package(
         .library(name: "SetpointManifest", targets: ["SetpointManifest"]),
         .library(name: "SetpointRender", targets: ["SetpointRender"]),
         .library(name: "SetpointCLI", targets: ["SetpointCLI"]),
+        .library(name: "SetpointState", targets: ["SetpointState"]),
+        .library(name: "SetpointEngine", targets: ["SetpointEngine"]),
         .library(name: "SetpointTesting", targets: ["SetpointTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // libyaml from the system (libyaml-dev): read events straight into typed values with positions.
@@ -38,16 +41,33 @@ let package = Package(
         .target(
             name: "SetpointCLI",
             dependencies: [
-                "SetpointCore", "SetpointManifest", "SetpointRender",
+                "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "setpoint", dependencies: ["SetpointCLI"], swiftSettings: swiftSettings),
+        // Test-only: SetpointCLI with the in-memory provider, for tests that need a separate process. Not a product.
+        .executableTarget(
+            name: "setpoint-testing",
+            dependencies: ["SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting"],
+            swiftSettings: swiftSettings
+        ),
+        // SQLite via GRDB (libsqlite3-dev on Linux).
+        .target(
+            name: "SetpointState",
+            dependencies: ["SetpointCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SetpointEngine",
+            dependencies: ["SetpointCore", "SetpointState", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SetpointTesting",
-            dependencies: ["SetpointCore", "SetpointManifest"],
+            dependencies: ["SetpointCore", "SetpointManifest", "SetpointState", "SetpointEngine"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -69,7 +89,20 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointCLITests",
-            dependencies: ["SetpointCLI", "SetpointCore", "SetpointManifest", "SetpointTesting", "setpoint"],
+            dependencies: [
+                "SetpointCLI", "SetpointCore", "SetpointManifest", "SetpointTesting", "SetpointEngine", "SetpointState", "setpoint",
+                "setpoint-testing",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointStateTests",
+            dependencies: ["SetpointState", "SetpointCore", "SetpointTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointEngineTests",
+            dependencies: ["SetpointEngine", "SetpointCore", "SetpointState", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
     ]

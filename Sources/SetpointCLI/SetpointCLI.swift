@@ -12,7 +12,14 @@ public enum SetpointCLI {
     }
 
     /// Parses `arguments` and runs the command, writing to `console`. Returns the exit code.
-    public static func run(_ arguments: [String], console: Console) async -> Int32 {
+    /// - Parameter runtime: providers and secrets; the shipped build's by default, fakes in tests.
+    public static func run(_ arguments: [String], console: Console, runtime: CLIRuntime? = nil) async -> Int32 {
+        await CLIRuntime.$current.withValue(runtime ?? .shipped) {
+            await runParsed(arguments, console: console)
+        }
+    }
+
+    static func runParsed(_ arguments: [String], console: Console) async -> Int32 {
         do {
             var command = try SetpointCommand.parseAsRoot(arguments)
             if let runnable = command as? any ConsoleCommand {

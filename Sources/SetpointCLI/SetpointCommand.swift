@@ -12,6 +12,8 @@ struct SetpointCommand: ParsableCommand {
             Examples:
               setpoint validate manifests/
               setpoint validate examples/quickstart --output json
+              setpoint plan manifests/ --detailed-exitcode
+              setpoint apply manifests/ --auto-approve
               setpoint schema VirtualMachine
               setpoint schema --out schemas/
 
@@ -19,7 +21,7 @@ struct SetpointCommand: ParsableCommand {
             3 needs attention.
             """,
         version: SetpointCLI.version,
-        subcommands: [ValidateCommand.self, SchemaCommand.self, VersionCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, SchemaCommand.self, VersionCommand.self]
     )
 }
 

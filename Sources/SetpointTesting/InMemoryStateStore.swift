@@ -24,9 +24,9 @@ public actor InMemoryStateStore: StateStore {
         self.resources = Dictionary(owned.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
     }
 
-    public func ownedResources() -> [ResourceID: AppliedResource] { resources }
+    public func ownedResources() throws -> [ResourceID: AppliedResource] { resources }
 
-    public func owned(_ id: ResourceID) -> AppliedResource? { resources[id] }
+    public func owned(_ id: ResourceID) throws -> AppliedResource? { resources[id] }
 
     public func recordApplied(_ resource: AppliedResource) throws {
         try refuseIfReadOnly("record \(resource.id)")

@@ -39,7 +39,7 @@ struct PlanBuilder {
         let waitFor = dependencies.compactMap { lastAction[$0] }
         let approvalRequired = r.metadata.annotations["setpoint/approval"] == "required"
         if let message = request.observeErrors[r.id] {
-            diagnostics.append(Diagnostic(.error, .observeFailed, "could not observe \(r.id): \(message)",
+            diagnostics.append(Diagnostic(.error, .observeFailed, "could not observe: \(message)",
                                           hint: "other resources still plan; fix access and plan again", at: r.location, resource: r.id))
             return
         }
@@ -47,13 +47,15 @@ struct PlanBuilder {
         fingerprints[r.id] = observation.fingerprint
         guard case .present(let observed) = observation else {
             guard KindRegistry.definition(for: r.id.kind)?.isManaged ?? true else {
-                diagnostics.append(Diagnostic(.error, .referencedMissing, "\(r.id) does not exist",
+                diagnostics.append(Diagnostic(.error, .referencedMissing, "it does not exist",
                                               hint: "\(r.id.kind) is referenced, never created: check its endpoints and credentials",
                                               at: r.location, resource: r.id))
                 return
             }
             let changes = topLevelFields(of: r.spec).map { key, value in
-                FieldChange(path: [key], before: nil, after: value, isSensitive: containsSecret(value), origin: .manifest, impact: .hot)
+                // Only a secret itself is sensitive; secrets nested deeper print "(sensitive)" on their own.
+                FieldChange(path: [key], before: nil, after: value, isSensitive: { if case .secret = value { true } else { false } }(),
+                            origin: .manifest, impact: .hot)
             }
             add(Action(resource: r.id, verb: .create, changes: changes, impact: .hot, reasons: ["\(r.id) does not exist"],
                        dependsOn: waitFor, requiresApproval: approvalRequired, desired: r.spec), for: r.id)
@@ -65,7 +67,7 @@ struct PlanBuilder {
         let changes = differ.diff(desired: r.spec, lastApplied: applied?.spec, observed: observed.spec, pending: observed.pending)
         for change in changes {
             if let message = policy.rule(for: change.path)?.check?(change) {
-                diagnostics.append(Diagnostic(.error, .changeRefused, "\(r.id): spec.\(change.path): \(message)",
+                diagnostics.append(Diagnostic(.error, .changeRefused, "spec.\(change.path): \(message)",
                                               hint: "change the manifest back, or replace the resource deliberately",
                                               at: r.location(of: FieldPath([.key("spec")] + change.path.components)), resource: r.id))
             }
@@ -150,15 +152,6 @@ struct PlanBuilder {
         case .map(let m)?: !m.isEmpty
         case nil, .null?: false
         default: true
-        }
-    }
-
-    func containsSecret(_ value: Value) -> Bool {
-        switch value {
-        case .secret: true
-        case .map(let m): m.values.contains(where: containsSecret)
-        case .list(let l): l.contains(where: containsSecret)
-        default: false
         }
     }
 

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import SetpointCore
+import SetpointEngine
+import SetpointManifest
+import SetpointRender
+import SetpointState
+
+/// `setpoint apply PATH…`: plan, confirm, and make reality match.
+struct ApplyCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Plan, then carry out the plan: parallel where independent, each result confirmed by observing again.",
+        discussion: """
+            Shows the plan and asks for 'yes' (which approves every action listed, risky ones included).
+            --auto-approve skips the question for the other actions only: risky ones — restarts, replacements,
+            data loss, deletes and resources annotated setpoint/approval: required — run only when approved with
+            --approve KIND/NAME or --approve all-risky, and are otherwise skipped and listed.
+            SIGINT/SIGTERM lets actions in flight finish and reports what was not started.
+
+            Examples:
+              setpoint apply manifests/
+              setpoint apply manifests/ --auto-approve
+              setpoint apply manifests/ --auto-approve --approve VirtualMachine/api-1 --max-destroy 2 --prune
+
+            Exit codes: 0 applied; 1 error or a failed action; 3 risky actions were skipped awaiting approval.
+            """
+    )
+
+    @Argument(help: "Manifest files or folders.")
+    var paths: [String]
+
+    @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var shape: PlanShapeOptions
+
+    @Flag(name: .long, help: "Do not ask: apply every action that is not risky.")
+    var autoApprove = false
+
+    @Option(name: .long, help: ArgumentHelp("Approve the risky actions of a resource, or all-risky (repeatable).", valueName: "KIND/NAME|all-risky"))
+    var approve: [String] = []
+
+    @Option(name: .long, help: "Refuse the whole plan when it deletes or replaces more resources than this.")
+    var maxDestroy: Int = 1
+
+    @Option(name: .long, help: "Actions run at once, at most.")
+    var parallelism: Int = 8
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give at least one manifest file or folder, e.g. 'setpoint apply manifests/'") }
+        guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
+        guard maxDestroy >= 0 else { throw ValidationError("--max-destroy cannot be negative") }
+        for a in approve where a != "all-risky" && ResourceID(parsing: a) == nil {
+            throw ValidationError("--approve '\(a)' is neither KIND/NAME nor all-risky")
+        }
+        _ = try shape.targets()
+    }
+
+    func execute(_ console: Console) async throws -> Int32 {
+        let runtime = CLIRuntime.current ?? .shipped
+        let session = PlanSession(console: console, runtime: runtime, paths: paths)
+        guard let set = session.load() else { return 1 }
+        let store: SQLiteStateStore
+        do {
+            store = try SQLiteStateStore.open(path: stateOptions.state)
+        } catch {
+            console.err("error: \(error)\n")
+            return 1
+        }
+        let plan = try await session.plan(set, store: store, options: PlanOptions(prune: shape.prune, targets: try shape.targets()))
+        console.out(PlanTextRenderer(style: session.style, sourceLine: SourceLines().line).render(plan))
+        guard plan.isApplyable else { return 1 }
+        guard !plan.isEmpty else { return 0 }
+        let destructive = plan.changes.filter(\.isDestructive)
+        if destructive.count > maxDestroy {
+            console.err("error: the plan deletes or replaces \(destructive.count) resources, more than --max-destroy \(maxDestroy): "
+                + destructive.map(\.resource.description).joined(separator: ", ") + "\nnothing was applied; raise --max-destroy if this is intended\n")
+            return 1
+        }
+        var approveAll = approve.contains("all-risky")
+        var approvedResources = Set(approve.compactMap(ResourceID.init(parsing:)))
+        if !autoApprove {
+            console.out("\nApply these actions? Risky ones listed above are approved too. Only 'yes' is accepted: ")
+            let answer = (runtime.input ?? { readLine() })()?.trimmingCharacters(in: .whitespaces)
+            guard answer == "yes" else {
+                console.out("\nApply cancelled: nothing was changed.\n")
+                return 1
+            }
+            approveAll = true
+        }
+        let approvedIDs = Set(plan.changes.filter { approvedResources.contains($0.resource) }.map(\.id))
+        approvedResources.removeAll()
+        let interruption = Interruption()
+        let signals = SignalTrap(interruption: interruption)
+        defer { signals.cancel() }
+        let progress = ApplyProgressRenderer(style: session.style)
+        let applier = Applier(
+            registry: try session.registry(), context: session.context(), store: store, parallelism: parallelism,
+            approved: approvedIDs, approveAllRisky: approveAll, interruption: interruption,
+            fingerprint: SecretFingerprints.make(runtime.secrets))
+        console.out("\n")
+        let resources = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let report = await applier.apply(plan, resources: resources) { event in
+            if let line = progress.line(for: event) { console.out(line) }
+        }
+        if !report.failed.isEmpty || report.wasInterrupted { return 1 }
+        return report.awaitingApproval.isEmpty ? 0 : 3
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+public import SetpointCore
+
+/// What the commands run with besides their arguments: the providers of this build and where secrets come from.
+///
+/// The shipped `setpoint` uses `.shipped`; tests run the same commands in-process with fake providers.
+public struct CLIRuntime: Sendable {
+    public var providers: [any Provider]
+    public var secrets: any SecretResolver
+    /// Lines typed at an interactive prompt (tests); nil reads standard input.
+    public var input: (@Sendable () -> String?)?
+
+    public init(providers: [any Provider], secrets: any SecretResolver, input: (@Sendable () -> String?)? = nil) {
+        self.providers = providers
+        self.secrets = secrets
+        self.input = input
+    }
+
+    @TaskLocal static var current: CLIRuntime?
+}
+
+import SetpointEngine
+
+extension CLIRuntime {
+    /// The shipped build: its providers (none yet — the Proxmox, PostgreSQL, backup and Prometheus providers arrive
+    /// with their issues) and secrets from the environment and files.
+    public static var shipped: CLIRuntime {
+        CLIRuntime(providers: [], secrets: EnvironmentSecretResolver())
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import SetpointCore
+import SetpointEngine
+import SetpointManifest
+import SetpointRender
+import SetpointState
+
+/// Load → observe → plan, shared by `plan` and `apply`.
+struct PlanSession {
+    let console: Console
+    let runtime: CLIRuntime
+    let paths: [String]
+
+    var style: TerminalStyle { TerminalStyle.detect(isTerminal: console.isTerminal, environment: console.environment) }
+
+    /// Loads the manifests; prints their diagnostics. Nil when they are invalid.
+    func load() -> ManifestSet? {
+        let set = ManifestLoader().load(paths: paths)
+        let problems = set.diagnostics.filter { $0.severity != .note }
+        if !problems.isEmpty {
+            console.err(DiagnosticTextRenderer(style: style, sourceLine: SourceLines().line).render(problems))
+        }
+        return set.isValid ? set : nil
+    }
+
+    func registry() throws -> ProviderRegistry { try ProviderRegistry(runtime.providers) }
+
+    func context() -> ProviderContext {
+        ProviderContext(secrets: runtime.secrets, log: SwiftLogProviderLog(logger: CLILog.logger("provider")))
+    }
+
+    func plan(_ set: ManifestSet, store: (any StateStore)?, options: PlanOptions) async throws -> Plan {
+        let pipeline = PlanPipeline(registry: try registry(), context: context(), store: store,
+                                    fingerprint: SecretFingerprints.make(runtime.secrets))
+        let source = Plan.Source(paths: paths, gitCommit: GitInfo.commit(for: paths), manifestDigest: "")
+        return try await pipeline.plan(set.resources, options: options, source: source,
+                                       createdAt: ISO8601DateFormatter().string(from: Date()))
+    }
+}
+
+/// The git commit the manifests come from, when they are in a work tree.
+enum GitInfo {
+    static func commit(for paths: [String]) -> String? {
+        guard let first = paths.first else { return nil }
+        var dir = URL(fileURLWithPath: first).standardizedFileURL
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), !isDir.boolValue { dir.deleteLastPathComponent() }
+        while dir.path != "/" {
+            let head = dir.appendingPathComponent(".git/HEAD")
+            if let text = try? String(contentsOf: head, encoding: .utf8) {
+                let ref = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard ref.hasPrefix("ref: ") else { return ref }
+                let refPath = dir.appendingPathComponent(".git/" + ref.dropFirst(5))
+                if let sha = try? String(contentsOf: refPath, encoding: .utf8) { return sha.trimmingCharacters(in: .whitespacesAndNewlines) }
+                let packed = (try? String(contentsOf: dir.appendingPathComponent(".git/packed-refs"), encoding: .utf8)) ?? ""
+                return packed.split(separator: "\n").first { $0.hasSuffix(" " + ref.dropFirst(5)) }.map { String($0.prefix(40)) }
+            }
+            dir.deleteLastPathComponent()
+        }
+        return nil
+    }
+}

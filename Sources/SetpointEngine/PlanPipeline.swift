@@ -1,0 +1,74 @@
+public import SetpointCore
+public import SetpointState
+
+/// Observe → diff → plan for a set of desired resources: what `setpoint plan` and `apply` run before anything changes.
+///
+/// Each provider observes its resources in one bulk call; providers run concurrently. A provider that fails turns
+/// into an observation error for its resources only (SP2001), so the rest still plans.
+public struct PlanPipeline: Sendable {
+    public var registry: ProviderRegistry
+    public var context: ProviderContext
+    /// Nil when there is no state yet (nothing owned; ownership of managed kinds unknown).
+    public var store: (any StateStore)?
+    public var fingerprint: @Sendable (FieldPath, Value) -> String
+
+    public init(
+        registry: ProviderRegistry, context: ProviderContext, store: (any StateStore)?,
+        fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint
+    ) {
+        self.registry = registry
+        self.context = context
+        self.store = store
+        self.fingerprint = fingerprint
+    }
+
+    /// Plans `desired` against what is observed now.
+    public func plan(_ desired: [Resource], options: PlanOptions = PlanOptions(), source: Plan.Source? = nil, createdAt: String = "") async throws -> Plan {
+        let applied = try await store?.ownedResources() ?? [:]
+        let desiredIDs = Set(desired.map(\.id))
+        var toObserve = desired.map { ResolvedResource(resource: $0, providerID: applied[$0.id]?.providerID) }
+        for (id, record) in applied where !desiredIDs.contains(id) {
+            toObserve.append(ResolvedResource(resource: .orphan(id, providerID: record.providerID), providerID: record.providerID))
+        }
+        let (observed, errors) = await observe(toObserve)
+        let registry = self.registry
+        return Planner().plan(PlanRequest(
+            desired: desired, applied: applied, observed: observed, observeErrors: errors,
+            policies: { kind in registry.provider(for: kind)?.fieldPolicy(for: kind) ?? FieldPolicy() },
+            fingerprint: fingerprint, options: options, hasState: store != nil, source: source, createdAt: createdAt))
+    }
+
+    /// Observes resources, one bulk call per provider, providers in parallel.
+    public func observe(_ resources: [ResolvedResource]) async -> ([ResourceID: Observation], [ResourceID: String]) {
+        var byProvider: [Int: [ResolvedResource]] = [:]
+        var errors: [ResourceID: String] = [:]
+        for r in resources {
+            guard let index = registry.providers.firstIndex(where: { $0.kinds.contains(r.id.kind) }) else {
+                errors[r.id] = "no provider for kind \(r.id.kind) in this build"
+                continue
+            }
+            byProvider[index, default: []].append(r)
+        }
+        let registry = self.registry, context = self.context
+        return await withTaskGroup(of: ([ResourceID: Observation], [ResourceID: String]).self) { group in
+            for (index, batch) in byProvider {
+                group.addTask {
+                    do {
+                        let found = try await registry.providers[index].observe(batch, in: context)
+                        var missing: [ResourceID: String] = [:]
+                        for r in batch where found[r.id] == nil { missing[r.id] = "the provider returned no observation" }
+                        return (found, missing)
+                    } catch {
+                        return ([:], Dictionary(batch.map { ($0.id, "\(error)") }, uniquingKeysWith: { a, _ in a }))
+                    }
+                }
+            }
+            var observed: [ResourceID: Observation] = [:]
+            for await (found, failed) in group {
+                observed.merge(found) { a, _ in a }
+                errors.merge(failed) { a, _ in a }
+            }
+            return (observed, errors)
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import SetpointCore
+import Synchronization
+
+/// A provider whose "system" is memory: for engine and CLI tests, and as the reference of the provider contract.
+///
+/// It serves any kinds given, honours their field policies (computed fields filled in, write-only and secret
+/// values never shown back, restart-impact changes kept pending until a `restart`), can be slowed down and made
+/// to fail, and puts every action in a concurrency domain of your choosing.
+public struct InMemoryProvider: Provider {
+    public let kinds: [ResourceKind]
+    public let backend: InMemoryBackend
+    public var policies: [ResourceKind: FieldPolicy]
+    /// Time each apply takes.
+    public var latency: Duration
+    /// A failure message for an action, or nil to succeed.
+    public var failure: @Sendable (Action) -> String?
+    public var domains: @Sendable (Action) -> [ConcurrencyDomain]
+    /// Values the system fills in on create (generated MACs …), merged under the desired spec.
+    public var computed: @Sendable (ResourceID) -> [String: Value]
+
+    public init(
+        kinds: [ResourceKind], backend: InMemoryBackend = InMemoryBackend(), policies: [ResourceKind: FieldPolicy] = [:],
+        latency: Duration = .zero, failure: @escaping @Sendable (Action) -> String? = { _ in nil },
+        domains: @escaping @Sendable (Action) -> [ConcurrencyDomain] = { _ in [] },
+        computed: @escaping @Sendable (ResourceID) -> [String: Value] = { _ in [:] }
+    ) {
+        self.kinds = kinds
+        self.backend = backend
+        self.policies = policies
+        self.latency = latency
+        self.failure = failure
+        self.domains = domains
+        self.computed = computed
+    }
+
+    public func fieldPolicy(for kind: ResourceKind) -> FieldPolicy { policies[kind] ?? FieldPolicy() }
+
+    public func concurrencyDomains(for action: Action) -> [ConcurrencyDomain] { domains(action) }
+
+    public func observe(_ resources: [ResolvedResource], in context: ProviderContext) async throws -> [ResourceID: Observation] {
+        backend.countObserveCall()
+        var out: [ResourceID: Observation] = [:]
+        for r in resources {
+            guard let entry = backend.entry(r.id) else {
+                out[r.id] = .absent
+                continue
+            }
+            out[r.id] = .present(ObservedResource(spec: visible(entry.spec, kind: r.id.kind), providerID: entry.providerID,
+                                                  pending: entry.pending.isEmpty ? nil : .map(entry.pending)))
+        }
+        return out
+    }
+
+    public func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation {
+        backend.enter(action.id)
+        defer { backend.leave(action.id) }
+        if latency > .zero { try await context.clock.sleep(for: latency) }
+        if let message = failure(action) { throw SetpointError(.applyFailed, message, resource: action.resource, isTransient: true) }
+        let policy = fieldPolicy(for: action.resource.kind)
+        switch action.verb {
+        case .create, .replace:
+            var spec = action.desired ?? .map([:])
+            for (k, v) in computed(action.resource) where spec[k] == nil { spec = spec.setting([k], to: v) }
+            backend.create(action.resource, spec: spec)
+        case .delete:
+            backend.remove(action.resource)
+        case .restart:
+            backend.update(action.resource) { entry in
+                for (k, v) in entry.pending { entry.spec = entry.spec.setting([k], to: v) }
+                entry.pending = [:]
+            }
+        default:
+            backend.update(action.resource) { entry in
+                for change in action.changes {
+                    let keys = change.path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
+                    if change.impact == .restart && policy.stagesRestarts, keys.count == 1, let after = change.after {
+                        entry.pending[keys[0]] = after
+                    } else if let after = change.after {
+                        entry.spec = entry.spec.setting(keys, to: after)
+                    } else {
+                        entry.spec = entry.spec.removing(keys)
+                    }
+                }
+            }
+        }
+        return try await observe(resource.map { [$0] } ?? [], in: context)[action.resource] ?? .absent
+    }
+
+    /// What the system shows: no secrets, no write-only fields.
+    func visible(_ spec: Value, kind: ResourceKind) -> Value {
+        let policy = fieldPolicy(for: kind)
+        func strip(_ v: Value, _ path: FieldPath) -> Value? {
+            if case .secret = v { return nil }
+            if !path.components.isEmpty, policy.rule(for: path)?.comparison == .writeOnly { return nil }
+            guard case .map(let m) = v else { return v }
+            var out: [String: Value] = [:]
+            for (k, child) in m { if let s = strip(child, path.appending(k)) { out[k] = s } }
+            return .map(out)
+        }
+        return strip(spec, FieldPath()) ?? .map([:])
+    }
+}
+
+/// The in-memory system behind `InMemoryProvider`: objects, drift made behind Setpoint's back, and counters.
+public final class InMemoryBackend: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var spec: Value
+        public var providerID: String
+        public var pending: [String: Value]
+    }
+
+    struct Store {
+        var entries: [ResourceID: Entry] = [:]
+        var nextID = 100
+        var creates: [ResourceID: Int] = [:]
+        var applies: [String] = []
+        var observeCalls = 0
+        var inFlight = 0
+        var maxInFlight = 0
+        var inFlightByAction: Set<String> = []
+    }
+
+    private let store = Mutex(Store())
+
+    public init() {}
+
+    public func entry(_ id: ResourceID) -> Entry? { store.withLock { $0.entries[id] } }
+
+    /// Sets an object's spec directly, as someone working behind Setpoint's back would.
+    public func set(_ id: ResourceID, spec: Value, providerID: String? = nil) {
+        store.withLock { s in
+            let pid = providerID ?? s.entries[id]?.providerID ?? { s.nextID += 1; return String(s.nextID) }()
+            s.entries[id] = Entry(spec: spec, providerID: pid, pending: s.entries[id]?.pending ?? [:])
+        }
+    }
+
+    public func remove(_ id: ResourceID) { _ = store.withLock { $0.entries.removeValue(forKey: id) } }
+
+    func create(_ id: ResourceID, spec: Value) {
+        store.withLock { s in
+            s.nextID += 1
+            s.entries[id] = Entry(spec: spec, providerID: String(s.nextID), pending: [:])
+            s.creates[id, default: 0] += 1
+        }
+    }
+
+    func update(_ id: ResourceID, _ body: (inout Entry) -> Void) {
+        store.withLock { s in
+            guard var e = s.entries[id] else { return }
+            body(&e)
+            s.entries[id] = e
+        }
+    }
+
+    func enter(_ actionID: String) {
+        store.withLock { s in
+            s.applies.append(actionID)
+            s.inFlight += 1
+            s.maxInFlight = max(s.maxInFlight, s.inFlight)
+        }
+    }
+
+    func leave(_ actionID: String) { store.withLock { $0.inFlight -= 1 } }
+    func countObserveCall() { store.withLock { $0.observeCalls += 1 } }
+
+    /// How often each resource was created.
+    public var creates: [ResourceID: Int] { store.withLock { $0.creates } }
+    /// Action ids in the order apply calls started.
+    public var applies: [String] { store.withLock { $0.applies } }
+    /// The most apply calls that ran at once.
+    public var maxInFlight: Int { store.withLock { $0.maxInFlight } }
+    public var observeCalls: Int { store.withLock { $0.observeCalls } }
+    public var ids: [ResourceID] { store.withLock { Array($0.entries.keys) }.sorted() }
+}
+
+extension Value {
+    /// The value with `keys` (a path of map keys) set, creating maps on the way.
+    public func setting(_ keys: [String], to newValue: Value) -> Value {
+        guard let first = keys.first else { return newValue }
+        var m: [String: Value] = { if case .map(let m) = self { return m } else { return [:] } }()
+        m[first] = (m[first] ?? .map([:])).setting(Array(keys.dropFirst()), to: newValue)
+        return .map(m)
+    }
+
+    /// The value with the entry at `keys` removed.
+    public func removing(_ keys: [String]) -> Value {
+        guard let first = keys.first, case .map(var m) = self else { return self }
+        if keys.count == 1 {
+            m.removeValue(forKey: first)
+        } else if let child = m[first] {
+            m[first] = child.removing(Array(keys.dropFirst()))
+        }
+        return .map(m)
+    }
+}

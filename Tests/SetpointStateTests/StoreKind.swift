@@ -1,0 +1,88 @@
+import Foundation
+import SetpointCore
+import SetpointState
+import SetpointTesting
+import Testing
+
+/// The stores the conformance suite runs against. A new backend adds a case here and passes the same tests.
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case inMemory
+    case sqlite
+
+    var testDescription: String { rawValue }
+
+    /// Kinds whose state lives outside the store object: reopening sees earlier writes, and there is a
+    /// file (or server) to open read-only, to find missing, or to find written by a newer build.
+    static let durable: [StoreKind] = allCases.filter(\.isDurable)
+
+    var isDurable: Bool { self != .inMemory }
+
+    /// A fresh, empty, writable store whose files (if any) live in `folder`.
+    func makeStore(in folder: TemporaryFolder) throws -> any StateStore {
+        switch self {
+        case .inMemory: InMemoryStateStore()
+        case .sqlite: try SQLiteStateStore.open(path: folder.statePath)
+        }
+    }
+
+    /// A read-only store that owns `owned`.
+    func makeReadOnlyStore(in folder: TemporaryFolder, owning owned: [AppliedResource]) async throws -> any StateStore {
+        switch self {
+        case .inMemory:
+            return InMemoryStateStore(owned: owned, isReadOnly: true)
+        case .sqlite:
+            let writer = try SQLiteStateStore.open(path: folder.statePath)
+            for resource in owned { try await writer.recordApplied(resource) }
+            try writer.close()
+            return try #require(try SQLiteStateStore.openReadOnly(path: folder.statePath))
+        }
+    }
+
+    /// Opens again what ``makeStore(in:)`` made, writable or not (durable kinds only); nil when there is nothing.
+    func reopen(in folder: TemporaryFolder, readOnly: Bool) throws -> (any StateStore)? {
+        switch self {
+        case .inMemory: nil
+        case .sqlite:
+            readOnly
+                ? try SQLiteStateStore.openReadOnly(path: folder.statePath)
+                : try SQLiteStateStore.open(path: folder.statePath)
+        }
+    }
+
+    /// Leaves in `folder` state written by a build that knows one more migration than this one.
+    func makeNewerState(in folder: TemporaryFolder, migration: String) async throws {
+        switch self {
+        case .inMemory: Issue.record("the in-memory store has no schema")
+        case .sqlite:
+            let newer = try SQLiteStateStore.open(path: folder.statePath, futureMigrationsForTesting: [migration])
+            try await newer.recordApplied(AppliedResource(id: ResourceID(kind: .resourcePool, name: "p"), spec: .null))
+            try newer.close()
+        }
+    }
+
+    /// Closes a store's connections, where it has any.
+    func close(_ store: any StateStore) throws {
+        if let store = store as? SQLiteStateStore { try store.close() }
+    }
+}
+
+/// A folder of its own for one test, removed when the test is done with it.
+final class TemporaryFolder: Sendable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-state-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// Where the tests keep state: `.setpoint/state.db`, as the CLI does by default, so opening creates a folder.
+    var statePath: String { url.appendingPathComponent(".setpoint/state.db").path }
+
+    /// Everything in the folder, recursively, as relative paths.
+    func contents() -> [String] {
+        ((try? FileManager.default.subpathsOfDirectory(atPath: url.path)) ?? []).sorted()
+    }
+}
+
