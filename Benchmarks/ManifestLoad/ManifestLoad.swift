@@ -44,6 +44,31 @@ struct Fixture: Sendable {
         }
         blackHole(set)
     }
+
+    /// Load, then graph + three-way diff + plan against an in-memory observation: every resource exists, one in ten
+    /// has drifted (a changed field), and state remembers every one as applied. What `setpoint plan` does, minus
+    /// the providers' network calls.
+    func loadAndPlan() throws -> Plan {
+        let set = ManifestLoader().load(paths: [directory])
+        guard set.isValid, set.resources.count == resources else { fatalError("generated set did not load cleanly") }
+        var observed: [ResourceID: Observation] = [:]
+        var applied: [ResourceID: AppliedResource] = [:]
+        observed.reserveCapacity(set.resources.count)
+        applied.reserveCapacity(set.resources.count)
+        for (i, r) in set.resources.enumerated() {
+            var spec = r.spec
+            // Drift: a string field the manifest sets, changed behind Setpoint's back.
+            if i % 10 == 0, case .map(var m) = spec,
+                let key = m.keys.sorted().first(where: { if case .string = m[$0]! { true } else { false } })
+            {
+                m[key] = .string("changed-by-hand")
+                spec = .map(m)
+            }
+            observed[r.id] = .present(ObservedResource(spec: spec, providerID: String(i)))
+            applied[r.id] = AppliedResource(id: r.id, providerID: String(i), spec: r.spec, dependsOn: r.references.map(\.target))
+        }
+        return Planner().plan(PlanRequest(desired: set.resources, applied: applied, observed: observed, policies: { _ in FieldPolicy() }))
+    }
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -59,6 +84,17 @@ let benchmarks: @Sendable () -> Void = {
         ("load+decode+validate 10000 resources", Fixture(resources: 10_000, files: 1), 10),
         ("load+decode+validate 10000 resources in 20 files", Fixture(resources: 10_000, files: 20), 10),
     ]
+    let planFixture = Fixture(resources: 10_000, files: 20)
+    Benchmark(
+        "load+plan 10000 resources (graph, three-way diff, plan; 10% drifted)",
+        configuration: .init(maxIterations: 10, setup: planFixture.setUp, teardown: planFixture.tearDown)
+    ) { benchmark in
+        for _ in benchmark.scaledIterations {
+            let plan = try planFixture.loadAndPlan()
+            guard plan.changes.count >= 900 else { fatalError("expected ~1000 drift updates, got \(plan.changes.count)") }
+            blackHole(plan)
+        }
+    }
     for c in cases {
         let fixture = c.fixture
         Benchmark(

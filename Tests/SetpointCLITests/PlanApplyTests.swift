@@ -15,7 +15,7 @@ import Testing
         var state: String { dir + "/state/state.db" }
         var manifests: String { dir + "/m" }
 
-        init() throws {
+        init(failure: @escaping @Sendable (Action) -> String? = { _ in nil }) throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-e2e-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: dir + "/m", withIntermediateDirectories: true)
             var vm = FieldPolicy()
@@ -25,7 +25,7 @@ import Testing
             var cluster = FieldPolicy()
             cluster.rule("*", comparison: .ignore)
             provider = InMemoryProvider(kinds: [.proxmoxCluster, .resourcePool, .virtualMachine],
-                                        policies: [.virtualMachine: vm, .proxmoxCluster: cluster])
+                                        policies: [.virtualMachine: vm, .proxmoxCluster: cluster], failure: failure)
             // The referenced cluster exists already.
             provider.backend.set(PlanApplyTests.cluster, spec: .map([:]))
         }
@@ -137,6 +137,37 @@ import Testing
         let (yes, yesOut, _) = await env.run(["apply", env.manifests], input: "yes")
         #expect(yes == 0, "\(yesOut)")
         #expect(env.provider.backend.ids.count == 4)
+    }
+
+    @Test func aFailureInADiamondStopsOnlyItsDependents() async throws {
+        // pool ← left, right ← bottom (dependsOn both); "other" is unrelated. "left" fails.
+        let env = try Env(failure: { $0.resource.name == "left" ? "injected failure" : nil })
+        defer { env.cleanup() }
+        var text = """
+            apiVersion: setpoint/v1
+            kind: ProxmoxCluster
+            metadata: {name: pve}
+            spec: {endpoints: ["https://pve1:8006"], tokenId: "setpoint@pve!ci", tokenSecret: {env: PVE_TOKEN}}
+            ---
+            apiVersion: setpoint/v1
+            kind: ResourcePool
+            metadata: {name: apps}
+            spec: {cluster: pve}
+
+            """
+        for name in ["left", "right", "other"] {
+            text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: \(name)}\nspec: {cluster: pve\(name == "other" ? "" : ", pool: apps")}\n"
+        }
+        text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: bottom, dependsOn: [VirtualMachine/left, VirtualMachine/right]}\nspec: {cluster: pve}\n"
+        try text.write(toFile: env.manifests + "/diamond.yaml", atomically: true, encoding: .utf8)
+        let (code, out, _) = await env.run(["apply", env.manifests, "--auto-approve"])
+        #expect(code == 1, "a failed action fails the apply: \(out)")
+        #expect(out.contains("VirtualMachine/left: create failed:"))
+        #expect(out.contains("injected failure"))
+        #expect(out.contains("VirtualMachine/bottom: create skipped: depends on VirtualMachine/left:create, which did not succeed"))
+        #expect(out.contains("VirtualMachine/right: create done"))
+        #expect(out.contains("VirtualMachine/other: create done"))
+        #expect(env.provider.backend.ids.map(\.name).sorted() == ["apps", "other", "pve", "right"])
     }
 
     @Test func theShippedBuildSaysWhichKindsHaveNoProviderYet() async throws {
