@@ -65,7 +65,7 @@ struct Fixture: Sendable {
                 spec = .map(m)
             }
             observed[r.id] = .present(ObservedResource(spec: spec, providerID: String(i)))
-            applied[r.id] = AppliedResource(id: r.id, providerID: String(i), spec: r.spec, dependsOn: r.references.map(\.target))
+            applied[r.id] = AppliedResource(id: r.id, providerID: String(i), spec: Differ(policy: FieldPolicy()).appliedForm(of: r.spec), dependsOn: r.references.map(\.target))
         }
         return Planner().plan(PlanRequest(desired: set.resources, applied: applied, observed: observed, policies: { _ in FieldPolicy() }))
     }

@@ -29,7 +29,10 @@ public struct Differ: Sendable {
     ///   equal to its pending value is not a change (it waits for the restart).
     public func diff(desired: Value, lastApplied: Value?, observed: Value, pending: Value? = nil) -> [FieldChange] {
         var out: [FieldChange] = []
-        walk(desired, lastApplied, observed, pending, path: FieldPath(), observedRoot: observed, into: &out)
+        var path = FieldPath()
+        walk(desired, lastApplied, observed, pending, path: &path, observedRoot: observed, into: &out)
+        // Keys are visited in dictionary order; report in path order.
+        if out.count > 1 { out.sort { $0.path.description < $1.path.description } }
         return out
     }
 
@@ -47,26 +50,27 @@ public struct Differ: Sendable {
     }
 
     private func walk(
-        _ desired: Value, _ lastApplied: Value?, _ observed: Value?, _ pending: Value?, path: FieldPath, observedRoot: Value,
+        _ desired: Value, _ lastApplied: Value?, _ observed: Value?, _ pending: Value?, path: inout FieldPath, observedRoot: Value,
         into out: inout [FieldChange]
     ) {
         guard case .map(let d) = desired else { return }
         let l: [String: Value] = { if case .map(let m)? = lastApplied { return m } else { return [:] } }()
         let o: [String: Value] = { if case .map(let m)? = observed { return m } else { return [:] } }()
         let p: [String: Value] = { if case .map(let m)? = pending { return m } else { return [:] } }()
-        for key in Set(d.keys).union(l.keys).sorted() {
-            let childPath = path.appending(key)
-            if isIgnored(childPath) { continue }
-            let rule = policy.rule(for: childPath)
+        func visit(_ key: String, _ dv: Value?) {
+            path.components.append(.key(key))
+            defer { path.components.removeLast() }
+            if !ignore.isEmpty, isIgnored(path) { return }
+            let rule = policy.rules.isEmpty ? nil : policy.rule(for: path)
             let comparison = rule?.comparison ?? .normal
-            if comparison == .ignore { continue }
-            let dv = d[key], lv = l[key], ov = o[key], pv = p[key]
+            if comparison == .ignore { return }
+            let lv = l[key], ov = o[key]
             guard let dv else {
                 // Removed from the manifest: remove it from the system, if it was ours and is still there.
                 if lv != nil, ov != nil, comparison != .computed, comparison != .writeOnly {
-                    out.append(change(childPath, before: ov, after: nil, origin: .manifest, observedRoot: observedRoot))
+                    out.append(change(path, before: ov, after: nil, origin: .manifest, observedRoot: observedRoot))
                 }
-                continue
+                return
             }
             let isSecretValue: Bool = {
                 switch dv {
@@ -76,20 +80,22 @@ public struct Differ: Sendable {
                 }
             }()
             if comparison == .writeOnly || isSecretValue {
-                let print = fingerprint(childPath, dv)
-                if lv != .string(print) {
-                    out.append(change(childPath, before: nil, after: dv, sensitive: true, origin: .manifest, observedRoot: observedRoot))
+                if lv != .string(fingerprint(path, dv)) {
+                    out.append(change(path, before: nil, after: dv, sensitive: true, origin: .manifest, observedRoot: observedRoot))
                 }
-                continue
+                return
             }
             if case .map = dv, case .map? = ov {
-                walk(dv, lv, ov, pv, path: childPath, observedRoot: observedRoot, into: &out)
-                continue
+                walk(dv, lv, ov, p[key], path: &path, observedRoot: observedRoot, into: &out)
+                return
             }
-            if dv == ov || (pv != nil && dv == pv) { continue }
-            out.append(change(childPath, before: ov, after: dv, sensitive: containsSecret(dv), origin: lv == applied(dv, path: childPath) ? .drift : .manifest,
-                              observedRoot: observedRoot))
+            if dv == ov { return }
+            if let pv = p[key], dv == pv { return }
+            out.append(change(path, before: ov, after: dv, sensitive: containsSecret(dv),
+                              origin: lv == applied(dv, path: path) ? .drift : .manifest, observedRoot: observedRoot))
         }
+        for (key, dv) in d { visit(key, dv) }
+        for key in l.keys where d[key] == nil { visit(key, nil) }
     }
 
     private func change(

@@ -93,22 +93,59 @@ public struct DependencyGraph: Sendable {
         return [start, start]
     }
 
-    /// Nodes in an order where every node comes after what it depends on; nil when there is a cycle.
+    /// Nodes in an order where every node comes after what it depends on, smallest ready node first (so the order
+    /// is deterministic); nil when there is a cycle. O((n + e) log n).
     public func topologicalOrder() -> [ResourceID]? {
-        var remaining = dependencies.mapValues { Set($0) }
+        var remaining: [ResourceID: Int] = [:]
         var dependents: [ResourceID: [ResourceID]] = [:]
-        for (node, deps) in dependencies { for dep in deps { dependents[dep, default: []].append(node) } }
-        var ready = nodes.filter { remaining[$0]!.isEmpty }
+        for (node, deps) in dependencies {
+            remaining[node] = deps.count
+            for dep in deps { dependents[dep, default: []].append(node) }
+        }
+        var ready = MinHeap<ResourceID>()
+        for node in nodes where remaining[node] == 0 { ready.push(node) }
         var order: [ResourceID] = []
-        while !ready.isEmpty {
-            ready.sort(by: >)
-            let node = ready.removeLast()
+        order.reserveCapacity(nodes.count)
+        while let node = ready.pop() {
             order.append(node)
             for dependent in dependents[node] ?? [] {
-                remaining[dependent]!.remove(node)
-                if remaining[dependent]!.isEmpty { ready.append(dependent) }
+                remaining[dependent]! -= 1
+                if remaining[dependent] == 0 { ready.push(dependent) }
             }
         }
         return order.count == nodes.count ? order : nil
+    }
+}
+
+/// A binary min-heap.
+struct MinHeap<Element: Comparable> {
+    private var items: [Element] = []
+
+    mutating func push(_ element: Element) {
+        items.append(element)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[i] < items[parent] else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Element? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var smallest = i
+            if l < items.count, items[l] < items[smallest] { smallest = l }
+            if r < items.count, items[r] < items[smallest] { smallest = r }
+            if smallest == i { break }
+            items.swapAt(i, smallest)
+            i = smallest
+        }
+        return top
     }
 }

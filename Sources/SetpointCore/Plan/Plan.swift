@@ -9,8 +9,8 @@ public struct Plan: Sendable, Hashable, Codable {
     public var source: Source
     /// Actions in an order that respects `dependsOn`; no-ops included, so renderers can count unchanged resources.
     public var actions: [Action]
-    /// Per resource touched: a digest of what was observed when planning. A saved plan is stale for a resource
-    /// whose fingerprint changed.
+    /// Per resource the plan touches (has a change action for): a digest of what was observed when planning. A
+    /// saved plan is stale for a resource whose fingerprint changed; changes to untouched resources do not matter.
     public var fingerprints: [ResourceID: String]
     /// Owned resources no manifest declares. They become delete actions only with `--prune`.
     public var orphans: [ResourceID]

@@ -44,7 +44,6 @@ struct PlanBuilder {
             return
         }
         let observation = request.observed[r.id] ?? .absent
-        fingerprints[r.id] = observation.fingerprint
         guard case .present(let observed) = observation else {
             guard KindRegistry.definition(for: r.id.kind)?.isManaged ?? true else {
                 diagnostics.append(Diagnostic(.error, .referencedMissing, "it does not exist",
@@ -124,7 +123,6 @@ struct PlanBuilder {
         for id in owned { for dep in request.applied[id]!.dependsOn where orphanSet.contains(dep) { dependents[dep, default: []].append(id) } }
         let graph = DependencyGraph(nodes: owned, edges: owned.flatMap { id in (dependents[id] ?? []).map { (from: id, to: $0) } })
         for id in graph.topologicalOrder() ?? owned {
-            fingerprints[id] = (request.observed[id] ?? .absent).fingerprint
             let waitFor = (dependents[id] ?? []).compactMap { lastAction[$0] }
             add(Action(resource: id, verb: .delete, impact: .dataLoss, reasons: ["\(id) is owned but no manifest declares it (--prune)"],
                        dependsOn: waitFor, requiresApproval: true, providerID: request.applied[id]?.providerID), for: id)
@@ -133,9 +131,13 @@ struct PlanBuilder {
 
     // MARK: - helpers
 
+    /// Records an action. A resource the plan touches gets the fingerprint of what was observed, so a saved plan
+    /// can tell later whether that resource moved; untouched resources need none.
     mutating func add(_ action: Action, for id: ResourceID, isChange: Bool = true) {
         actions.append(action)
-        if isChange { lastAction[id] = action.id }
+        guard isChange else { return }
+        lastAction[id] = action.id
+        if fingerprints[id] == nil { fingerprints[id] = (request.observed[id] ?? .absent).fingerprint }
     }
 
     func ignorePaths(_ r: Resource) -> [String] {
