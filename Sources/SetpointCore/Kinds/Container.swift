@@ -16,10 +16,7 @@ public enum ContainerKind {
     static let network = ObjectSchema([
         Field("name", .string(.nonEmpty), required: true, "Interface name inside the container, e.g. eth0."),
         Field("bridge", .string(.bridge), required: true, "Bridge, e.g. vmbr0."),
-        Field("ip", .string(.ipConfig), "IPv4 address with prefix length, or 'dhcp'."),
-        Field("gateway", .string(.ipAddress), "IPv4 gateway."),
-        Field("ip6", .string(.ipConfig), "IPv6 address with prefix length, 'dhcp' or 'auto'."),
-        Field("gateway6", .string(.ipAddress), "IPv6 gateway."),
+    ] + GuestSchemas.ipFields + [
         Field("vlan", .integer(min: 1, max: 4094), "VLAN tag."),
         Field("firewall", .boolean, "Enable the Proxmox firewall on this NIC."),
         Field("mtu", .integer(min: 64, max: 65535), "MTU."),
@@ -54,7 +51,7 @@ public enum ContainerKind {
 
     public static let definition = KindDefinition(
         ContainerSpec.self, isManaged: true, summary: "A Proxmox VE LXC container.", spec: spec,
-        uniqueKeys: [UniqueKey(scope: "pve-vmid", paths: [["cluster"], ["vmid"]], reason: "a VMID is unique within a ProxmoxCluster, across VMs and containers")])
+        uniqueKeys: [GuestSchemas.vmidKey])
 }
 
 public struct ContainerSpec: ResourceSpec {

@@ -10,6 +10,18 @@ enum GuestSchemas {
     ]))
 
     static let tags = SchemaType.list(.string(.pveTag), minItems: 0, uniqueItems: true)
+
+    /// VMIDs are one key space per cluster, shared by VMs and containers.
+    static let vmidKey = UniqueKey(
+        scope: "pve-vmid", paths: [["cluster"], ["vmid"]], reason: "a VMID is unique within a ProxmoxCluster, across VMs and containers")
+
+    /// IP settings of a NIC (a container's network, a VM's cloud-init ipConfig).
+    static let ipFields: [Field] = [
+        Field("ip", .string(.ipConfig), "IPv4 address with prefix length, or 'dhcp'."),
+        Field("gateway", .string(.ipAddress), "IPv4 gateway."),
+        Field("ip6", .string(.ipConfig), "IPv6 address with prefix length, 'dhcp' or 'auto'."),
+        Field("gateway6", .string(.ipAddress), "IPv6 gateway."),
+    ]
     static let state = SchemaType.enumeration(["running", "stopped"])
     static let netSlot = StringFormat.slot([("net", 0...31)], expectation: "a NIC slot 'net0' … 'net31'")
 

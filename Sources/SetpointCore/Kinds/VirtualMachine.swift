@@ -25,12 +25,7 @@ public enum VirtualMachineKind {
         Field("rate", .number(min: 0, max: nil), "Rate limit in MB/s."),
     ])
 
-    static let ipConfig = ObjectSchema([
-        Field("ip", .string(.ipConfig), "IPv4 address with prefix length, or 'dhcp'."),
-        Field("gateway", .string(.ipAddress), "IPv4 gateway."),
-        Field("ip6", .string(.ipConfig), "IPv6 address with prefix length, 'dhcp' or 'auto'."),
-        Field("gateway6", .string(.ipAddress), "IPv6 gateway."),
-    ])
+    static let ipConfig = ObjectSchema(GuestSchemas.ipFields)
 
     static let cloudInit = ObjectSchema([
         Field("user", .string(.nonEmpty), "Default user."),
@@ -74,7 +69,7 @@ public enum VirtualMachineKind {
 
     public static let definition = KindDefinition(
         VirtualMachineSpec.self, isManaged: true, summary: "A Proxmox VE QEMU virtual machine.", spec: spec,
-        uniqueKeys: [UniqueKey(scope: "pve-vmid", paths: [["cluster"], ["vmid"]], reason: "a VMID is unique within a ProxmoxCluster, across VMs and containers")])
+        uniqueKeys: [GuestSchemas.vmidKey])
 }
 
 public struct VirtualMachineSpec: ResourceSpec {
