@@ -21,7 +21,7 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state", dir + "/state.db"]
-        process.environment = ["SETPOINT_TEST_LATENCY_MS": "400", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"]
+        process.environment = ["SETPOINT_TEST_LATENCY_MS": "1500", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
@@ -38,6 +38,7 @@ import Testing
             waited += 10
         }
         try #require(output.withLock { $0.contains("create…") }, "apply never started: \(output.withLock { $0 })")
+        try #require(process.isRunning, "the apply finished before the test could interrupt it (machine overloaded?): \(output.withLock { $0 })")
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         try await Task.sleep(for: .milliseconds(50))
