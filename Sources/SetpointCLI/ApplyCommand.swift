@@ -77,7 +77,7 @@ struct ApplyCommand: ConsoleCommand {
             return 1
         }
         var approveAll = approve.contains("all-risky")
-        var approvedResources = Set(approve.compactMap(ResourceID.init(parsing:)))
+        let approvedResources = Set(approve.compactMap(ResourceID.init(parsing:)))
         if !autoApprove {
             console.out("\nApply these actions? Risky ones listed above are approved too. Only 'yes' is accepted: ")
             let answer = (runtime.input ?? { readLine() })()?.trimmingCharacters(in: .whitespaces)
@@ -88,7 +88,6 @@ struct ApplyCommand: ConsoleCommand {
             approveAll = true
         }
         let approvedIDs = Set(plan.changes.filter { approvedResources.contains($0.resource) }.map(\.id))
-        approvedResources.removeAll()
         let interruption = Interruption()
         let signals = SignalTrap(interruption: interruption)
         defer { signals.cancel() }

@@ -5,14 +5,14 @@ import SetpointEngine
 
 /// Turns apply events into the live lines the CLI prints.
 struct ApplyProgressRenderer: Sendable {
-    public var style: TerminalStyle
+    var style: TerminalStyle
 
-    public init(style: TerminalStyle = .plain) {
+    init(style: TerminalStyle = .plain) {
         self.style = style
     }
 
     /// One line (with its newline) for an event, or nil for events that print nothing.
-    public func line(for event: ApplyEvent) -> String? {
+    func line(for event: ApplyEvent) -> String? {
         switch event {
         case .started(let a):
             return "\(a.resource): \(a.verb)…\n"
