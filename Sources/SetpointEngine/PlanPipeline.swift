@@ -44,7 +44,7 @@ public struct PlanPipeline: Sendable {
         var errors: [ResourceID: String] = [:]
         for r in resources {
             guard let index = registry.providers.firstIndex(where: { $0.kinds.contains(r.id.kind) }) else {
-                errors[r.id] = "no provider for kind \(r.id.kind) in this build"
+                errors[r.id] = "this build has no provider for \(r.id.kind)"
                 continue
             }
             byProvider[index, default: []].append(r)

@@ -56,7 +56,7 @@ public struct PlanTextRenderer: Sendable {
         var out = style.bold("Plan \(text(plan.id))") + (plan.createdAt.isEmpty ? "" : " (\(text(plan.createdAt)))") + "\n"
         var about: [String] = []
         if let commit = plan.source.gitCommit { about.append("git \(text(String(commit.prefix(12))))") }
-        if !plan.source.manifestDigest.isEmpty { about.append("digest \(text(String(plan.source.manifestDigest.prefix(12))))") }
+        if !plan.source.manifestDigest.isEmpty { about.append("digest \(text(String((plan.source.manifestDigest.hasPrefix("sha256:") ? plan.source.manifestDigest.dropFirst(7) : plan.source.manifestDigest[...]).prefix(12))))") }
         let paths = plan.source.paths.map(text).joined(separator: ", ")
         switch (paths.isEmpty, about.isEmpty) {
         case (false, false): out += "Manifests: \(paths) (\(about.joined(separator: ", ")))\n"

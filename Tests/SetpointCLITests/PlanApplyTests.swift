@@ -174,6 +174,6 @@ import Testing
         let console = Console.capturing()
         let code = await SetpointCLI.run(["plan", RepoPaths.path("examples/quickstart"), "--state", "/nonexistent/state.db"], console: console)
         #expect(code == 1, "the plan is not applyable")
-        #expect(console.capturedOut.contains("no provider for kind"))
+        #expect(console.capturedOut.contains("this build has no provider for VirtualMachine"))
     }
 }

@@ -40,7 +40,7 @@ struct PlanBuilder {
         let approvalRequired = r.metadata.annotations["setpoint/approval"] == "required"
         if let message = request.observeErrors[r.id] {
             diagnostics.append(Diagnostic(.error, .observeFailed, "could not observe: \(message)",
-                                          hint: "other resources still plan; fix access and plan again", at: r.location, resource: r.id))
+                                          hint: "other resources still plan; fix what the message says and plan again", at: r.location, resource: r.id))
             return
         }
         let observation = request.observed[r.id] ?? .absent
