@@ -25,6 +25,38 @@ extension SQLiteStateStore {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v2-audit-log-and-lease") { db in
+            // The audit log: append-only, seq 1, 2, 3 …, each record chained to the previous by hash.
+            // detail: canonical JSON, never a secret.
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit_log (
+                        seq INTEGER PRIMARY KEY,
+                        time TEXT NOT NULL,
+                        actor TEXT NOT NULL,
+                        event TEXT NOT NULL,
+                        plan_id TEXT,
+                        action_id TEXT,
+                        resource TEXT,
+                        result TEXT,
+                        detail TEXT NOT NULL,
+                        previous_hash TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    )
+                    """)
+            // At most one apply at a time per state store: a single row.
+            try db.execute(
+                sql: """
+                    CREATE TABLE apply_lease (
+                        slot INTEGER PRIMARY KEY CHECK (slot = 1),
+                        holder_id TEXT NOT NULL,
+                        host TEXT NOT NULL,
+                        pid INTEGER NOT NULL,
+                        since TEXT NOT NULL,
+                        expires_at TEXT NOT NULL
+                    )
+                    """)
+        }
         for identifier in extra {
             migrator.registerMigration(identifier) { _ in }
         }

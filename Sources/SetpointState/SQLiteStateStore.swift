@@ -29,7 +29,7 @@ public final class SQLiteStateStore: StateStore {
     /// The database file, as given when opening.
     public let path: String
     public let isReadOnly: Bool
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     private init(path: String, pool: DatabasePool, isReadOnly: Bool) {
         self.path = path
@@ -221,14 +221,14 @@ public final class SQLiteStateStore: StateStore {
 
     // MARK: - Errors
 
-    private func refuseIfReadOnly(_ what: String) throws {
+    func refuseIfReadOnly(_ what: String) throws {
         if isReadOnly {
             throw SetpointError(.stateFailed, "state is read-only: cannot \(what) in \(path)")
         }
     }
 
     /// Runs a database operation, turning its errors into `SetpointError(.stateFailed, …)` with the path.
-    private func run<T: Sendable>(_ what: String, _ operation: () async throws -> T) async throws -> T {
+    func run<T: Sendable>(_ what: String, _ operation: () async throws -> T) async throws -> T {
         do {
             return try await operation()
         } catch let error as SetpointError {

@@ -13,6 +13,8 @@ public import SetpointState
 public actor InMemoryStateStore: StateStore {
     public nonisolated let isReadOnly: Bool
     private var resources: [ResourceID: AppliedResource]
+    private var audit: [AuditRecord] = []
+    private var lease: LeaseHolder?
 
     /// A store owning `owned` (empty by default).
     ///
@@ -36,6 +38,39 @@ public actor InMemoryStateStore: StateStore {
     public func forget(_ id: ResourceID) throws {
         try refuseIfReadOnly("forget \(id)")
         resources[id] = nil
+    }
+
+    public func appendAudit(_ entry: AuditEntry) throws -> AuditRecord {
+        try refuseIfReadOnly("append to the audit log")
+        let record = AuditRecord.chained(entry, seq: Int64(audit.count + 1), previousHash: audit.last?.hash ?? "")
+        audit.append(record)
+        return record
+    }
+
+    public func auditRecords(after: Int64, limit: Int) -> [AuditRecord] {
+        Array(audit.filter { $0.seq > after }.prefix(limit))
+    }
+
+    /// Replaces the log wholesale: for tamper tests.
+    public func replaceAuditForTesting(_ records: [AuditRecord]) { audit = records }
+
+    public func acquireLease(_ candidate: LeaseHolder, now: String) throws -> LeaseHolder? {
+        try refuseIfReadOnly("take the apply lease")
+        if let current = lease, current.id != candidate.id, current.expiresAt > now { return current }
+        lease = candidate
+        return nil
+    }
+
+    public func renewLease(_ holder: LeaseHolder) throws -> Bool {
+        try refuseIfReadOnly("renew the apply lease")
+        guard lease?.id == holder.id else { return false }
+        lease = holder
+        return true
+    }
+
+    public func releaseLease(id: String) throws {
+        try refuseIfReadOnly("release the apply lease")
+        if lease?.id == id { lease = nil }
     }
 
     private func refuseIfReadOnly(_ what: String) throws {

@@ -1,0 +1,44 @@
+public import SetpointCore
+
+/// Who holds the apply lease of a state store, and until when.
+public struct LeaseHolder: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Unique per apply run.
+    public var id: String
+    public var host: String
+    public var pid: Int32
+    /// UTC ISO 8601 (`2026-11-25T13:00:00.000Z`); times compare as strings.
+    public var since: String
+    public var expiresAt: String
+
+    public init(id: String, host: String, pid: Int32, since: String, expiresAt: String) {
+        self.id = id
+        self.host = host
+        self.pid = pid
+        self.since = since
+        self.expiresAt = expiresAt
+    }
+
+    public var description: String { "pid \(pid) on \(host), since \(since)" }
+}
+
+/// The audit log and the apply lease: what `apply` and the controller need beyond owned resources.
+///
+/// Contract: appends serialise on the chain head — concurrent writers (several tasks, several processes) never fork
+/// the chain — and an append is durable when it returns (the plan record is synced before the first change).
+/// Only one holder has the lease at a time; an expired lease is taken over.
+public protocol AuditLog: Sendable {
+    /// Appends an entry after the current head and returns the record as stored.
+    func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord
+    /// Records with `seq > after`, in seq order, at most `limit`.
+    func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord]
+}
+
+public protocol ApplyLease: Sendable {
+    /// Takes the lease for `candidate` unless someone else holds an unexpired one (compared with `now`); returns
+    /// nil when taken, or the current holder.
+    func acquireLease(_ candidate: LeaseHolder, now: String) async throws -> LeaseHolder?
+    /// Extends the lease; false when `holder` no longer holds it.
+    func renewLease(_ holder: LeaseHolder) async throws -> Bool
+    /// Gives the lease up (or breaks a dead holder's); a no-op when `id` does not hold it.
+    func releaseLease(id: String) async throws
+}

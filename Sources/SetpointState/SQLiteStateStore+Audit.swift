@@ -1,0 +1,109 @@
+internal import GRDB
+public import SetpointCore
+
+extension SQLiteStateStore {
+    public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
+        try refuseIfReadOnly("append to the audit log")
+        return try await run("append to the audit log") {
+            try await pool.writeWithoutTransaction { db in
+                // IMMEDIATE: the head is read and the record written under one write lock, across processes too.
+                var record: AuditRecord?
+                try db.inTransaction(.immediate) {
+                    let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    let seq: Int64 = (head?["seq"] as Int64? ?? 0) + 1
+                    let previous: String = head?["hash"] ?? ""
+                    let r = AuditRecord.chained(entry, seq: seq, previousHash: previous)
+                    try db.execute(
+                        sql: """
+                            INSERT INTO audit_log (seq, time, actor, event, plan_id, action_id, resource, result, detail, previous_hash, hash)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            seq, entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID,
+                            entry.resource?.description, entry.result, CanonicalJSON.encode(entry.detail), previous, r.hash,
+                        ])
+                    record = r
+                    return .commit
+                }
+                return record!
+            }
+        }
+    }
+
+    public func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord] {
+        let rows = try await run("read the audit log") {
+            try await pool.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit]
+                ).map { row -> (Int64, String, String, String, String?, String?, String?, String?, String, String, String) in
+                    (row["seq"], row["time"], row["actor"], row["event"], row["plan_id"], row["action_id"], row["resource"],
+                     row["result"], row["detail"], row["previous_hash"], row["hash"])
+                }
+            }
+        }
+        return try rows.map { r in
+            guard let detail = try? CanonicalJSONReader.value(from: r.8) else {
+                throw SetpointError(.stateFailed, "audit record \(r.0) in \(path) has unreadable detail")
+            }
+            let entry = AuditEntry(
+                time: r.1, actor: r.2, event: AuditEvent(rawValue: r.3), planID: r.4, actionID: r.5,
+                resource: r.6.flatMap(ResourceID.init(parsing:)), result: r.7, detail: detail)
+            return AuditRecord(seq: r.0, entry: entry, previousHash: r.9, hash: r.10)
+        }
+    }
+
+    public func acquireLease(_ candidate: LeaseHolder, now: String) async throws -> LeaseHolder? {
+        try refuseIfReadOnly("take the apply lease")
+        return try await run("take the apply lease") {
+            try await pool.writeWithoutTransaction { db in
+                var holder: LeaseHolder?
+                try db.inTransaction(.immediate) {
+                    if let row = try Row.fetchOne(db, sql: "SELECT * FROM apply_lease WHERE slot = 1") {
+                        let current = LeaseHolder(id: row["holder_id"], host: row["host"], pid: row["pid"], since: row["since"],
+                                                  expiresAt: row["expires_at"])
+                        if current.id != candidate.id, current.expiresAt > now {
+                            holder = current
+                            return .rollback
+                        }
+                    }
+                    try db.execute(
+                        sql: """
+                            INSERT INTO apply_lease (slot, holder_id, host, pid, since, expires_at) VALUES (1, ?, ?, ?, ?, ?)
+                            ON CONFLICT (slot) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid,
+                                since = excluded.since, expires_at = excluded.expires_at
+                            """,
+                        arguments: [candidate.id, candidate.host, candidate.pid, candidate.since, candidate.expiresAt])
+                    return .commit
+                }
+                return holder
+            }
+        }
+    }
+
+    public func renewLease(_ holder: LeaseHolder) async throws -> Bool {
+        try refuseIfReadOnly("renew the apply lease")
+        return try await run("renew the apply lease") {
+            try await pool.write { db in
+                try db.execute(sql: "UPDATE apply_lease SET expires_at = ? WHERE slot = 1 AND holder_id = ?",
+                               arguments: [holder.expiresAt, holder.id])
+                return db.changesCount == 1
+            }
+        }
+    }
+
+    public func releaseLease(id: String) async throws {
+        try refuseIfReadOnly("release the apply lease")
+        try await run("release the apply lease") {
+            try await pool.write { db in
+                try db.execute(sql: "DELETE FROM apply_lease WHERE slot = 1 AND holder_id = ?", arguments: [id])
+            }
+        }
+    }
+}
+
+extension SQLiteStateStore {
+    /// Runs raw SQL against the database: for tamper tests only (editing, deleting and reordering audit records).
+    package func executeForTesting(_ sql: String) async throws {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: sql) }
+    }
+}

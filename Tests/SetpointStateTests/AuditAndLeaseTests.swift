@@ -1,0 +1,98 @@
+import Foundation
+import SetpointCore
+import SetpointState
+import SetpointTesting
+import Testing
+
+/// The audit log and the apply lease, for every store (the same conformance suite).
+@Suite struct AuditAndLeaseTests {
+    static func entry(_ n: Int, _ event: AuditEvent = .intent) -> AuditEntry {
+        AuditEntry(time: "2026-11-25T12:00:\(String(format: "%02d", n % 60)).000Z", actor: "ops@example.net", event: event,
+                   planID: "abc", actionID: "VirtualMachine/api-\(n):create", resource: ResourceID(kind: .virtualMachine, name: "api-\(n)"),
+                   detail: .map(["n": .int(Int64(n)), "note": .string("line\nbreak \"quoted\"")]))
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func appendsAreNumberedChainedAndReadBackExactly(kind: StoreKind) async throws {
+        let folder = try TemporaryFolder()
+        let store = try kind.makeStore(in: folder)
+        var written: [AuditRecord] = []
+        for n in 1...5 { written.append(try await store.appendAudit(Self.entry(n))) }
+        #expect(written.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(written[0].previousHash == "")
+        #expect(written[1].previousHash == written[0].hash)
+        let read = try await store.auditRecords(after: 0, limit: 100)
+        #expect(read == written)
+        #expect(try await store.auditRecords(after: 3, limit: 100).map(\.seq) == [4, 5])
+        #expect(try await store.auditRecords(after: 0, limit: 2).map(\.seq) == [1, 2])
+        #expect(AuditChain.verify(read) == .intact(records: 5))
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func concurrentAppendsNeverForkTheChain(kind: StoreKind) async throws {
+        let folder = try TemporaryFolder()
+        let store = try kind.makeStore(in: folder)
+        await withTaskGroup(of: Void.self) { group in
+            for n in 1...40 { group.addTask { _ = try? await store.appendAudit(Self.entry(n)) } }
+        }
+        let read = try await store.auditRecords(after: 0, limit: 1000)
+        #expect(read.count == 40)
+        #expect(AuditChain.verify(read) == .intact(records: 40))
+    }
+
+    @Test func concurrentAppendsFromTwoConnectionsNeverForkTheChain() async throws {
+        let folder = try TemporaryFolder()
+        let a = try SQLiteStateStore.open(path: folder.statePath)
+        let b = try SQLiteStateStore.open(path: folder.statePath)
+        await withTaskGroup(of: Void.self) { group in
+            for n in 1...30 { group.addTask { _ = try? await (n % 2 == 0 ? a : b).appendAudit(Self.entry(n)) } }
+        }
+        let read = try await a.auditRecords(after: 0, limit: 1000)
+        #expect(read.count == 30)
+        #expect(AuditChain.verify(read) == .intact(records: 30))
+    }
+
+    /// Tampering with the SQLite file directly: each kind of edit is found and the record named.
+    @Test(arguments: [
+        ("UPDATE audit_log SET detail = '{\"n\":99}' WHERE seq = 3", Int64(3), "record 3 was edited"),
+        ("DELETE FROM audit_log WHERE seq = 4", Int64(5), "record 4 was removed"),
+        ("UPDATE audit_log SET seq = seq + 100 WHERE seq IN (2, 3); UPDATE audit_log SET seq = 3 WHERE seq = 102; UPDATE audit_log SET seq = 2 WHERE seq = 103",
+         Int64(2), "record 2 does not follow record 1"),
+        ("DELETE FROM audit_log WHERE seq = 6", Int64(0), ""),
+    ])
+    func tamperingIsDetectedAndNamed(_ sql: String, _ seq: Int64, _ problem: String) async throws {
+        let folder = try TemporaryFolder()
+        let store = try SQLiteStateStore.open(path: folder.statePath)
+        for n in 1...6 { _ = try await store.appendAudit(Self.entry(n)) }
+        try await store.executeForTesting(sql)
+        let verdict = AuditChain.verify(try await store.auditRecords(after: 0, limit: 100))
+        if problem.isEmpty {
+            // Removing the newest record cannot be seen from the chain alone; the count says it.
+            #expect(verdict == .intact(records: 5))
+        } else {
+            guard case .broken(let at, let message) = verdict else { Issue.record("not detected: \(sql)"); return }
+            #expect(at == seq)
+            #expect(message.contains(problem), "\(message)")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func oneLeaseHolderAtATime(kind: StoreKind) async throws {
+        let folder = try TemporaryFolder()
+        let store = try kind.makeStore(in: folder)
+        let a = LeaseHolder(id: "a", host: "h1", pid: 1, since: "2026-11-25T12:00:00.000Z", expiresAt: "2026-11-25T12:01:00.000Z")
+        let b = LeaseHolder(id: "b", host: "h2", pid: 2, since: "2026-11-25T12:00:30.000Z", expiresAt: "2026-11-25T12:05:00.000Z")
+        #expect(try await store.acquireLease(a, now: "2026-11-25T12:00:00.000Z") == nil, "free: taken")
+        #expect(try await store.acquireLease(b, now: "2026-11-25T12:00:30.000Z") == a, "held: the holder is named")
+        var renewed = a
+        renewed.expiresAt = "2026-11-25T12:02:00.000Z"
+        #expect(try await store.renewLease(renewed))
+        #expect(try await store.acquireLease(b, now: "2026-11-25T12:01:30.000Z") == renewed, "renewed: still held")
+        #expect(try await store.acquireLease(b, now: "2026-11-25T12:02:00.001Z") == nil, "expired: taken over")
+        #expect(try await !store.renewLease(renewed), "the old holder lost it")
+        try await store.releaseLease(id: "a")  // not the holder: nothing happens
+        #expect(try await store.acquireLease(a, now: "2026-11-25T12:02:01.000Z") == b)
+        try await store.releaseLease(id: "b")
+        #expect(try await store.acquireLease(a, now: "2026-11-25T12:02:02.000Z") == nil)
+    }
+}
