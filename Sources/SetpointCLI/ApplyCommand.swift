@@ -45,10 +45,17 @@ struct ApplyCommand: ConsoleCommand {
     @Option(name: .long, help: "Actions run at once, at most.")
     var parallelism: Int = 8
 
+    @Option(name: .long, help: ArgumentHelp("How long to wait for another apply to release the state lease (e.g. 30s, 5m).", valueName: "DURATION"))
+    var lockTimeout: String = "0s"
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log for approvals (default: the OS user@host).", valueName: "IDENTITY"))
+    var identity: String?
+
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("give at least one manifest file or folder, e.g. 'setpoint apply manifests/'") }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
         guard maxDestroy >= 0 else { throw ValidationError("--max-destroy cannot be negative") }
+        guard DurationValue.parse(lockTimeout) != nil else { throw ValidationError("--lock-timeout '\(lockTimeout)' is not a duration such as 30s or 5m") }
         for a in approve where a != "all-risky" && ResourceID(parsing: a) == nil {
             throw ValidationError("--approve '\(a)' is neither KIND/NAME nor all-risky")
         }
@@ -66,6 +73,27 @@ struct ApplyCommand: ConsoleCommand {
             console.err("error: \(error)\n")
             return 1
         }
+        // One apply at a time per state store: the lease is held from planning to the last outcome.
+        let lease: LeaseKeeper
+        do {
+            lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration)
+        } catch {
+            console.err("error: \(error)\n")
+            return 1
+        }
+        do {
+            let code = try await applyHoldingLease(set, store: store, session: session, runtime: runtime, console: console)
+            await lease.release()
+            return code
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    private func applyHoldingLease(
+        _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console
+    ) async throws -> Int32 {
         let plan = try await session.plan(set, store: store, options: PlanOptions(prune: shape.prune, targets: try shape.targets()))
         console.out(PlanTextRenderer(style: session.style, sourceLine: SourceLines().line).render(plan))
         guard plan.isApplyable else { return 1 }
@@ -88,6 +116,15 @@ struct ApplyCommand: ConsoleCommand {
             approveAll = true
         }
         let approvedIDs = Set(plan.changes.filter { approvedResources.contains($0.resource) }.map(\.id))
+        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
+        let risky = plan.changes.filter(\.requiresApproval).map(\.id)
+        let approvedRisky = approveAll ? risky : risky.filter { approvedIDs.contains($0) }
+        if !approvedRisky.isEmpty {
+            try await audit.record(.approval, plan: plan, detail: .map([
+                "approved": .list(approvedRisky.map(Value.string)),
+                "how": .string(autoApprove ? "--approve on the command line" : "interactive yes"),
+            ]))
+        }
         let interruption = Interruption()
         let signals = SignalTrap(interruption: interruption)
         defer { signals.cancel() }
@@ -95,10 +132,10 @@ struct ApplyCommand: ConsoleCommand {
         let applier = Applier(
             registry: try session.registry(), context: session.context(), store: store, parallelism: parallelism,
             approved: approvedIDs, approveAllRisky: approveAll, interruption: interruption,
-            fingerprint: SecretFingerprints.make(runtime.secrets))
+            fingerprint: SecretFingerprints.make(runtime.secrets), audit: audit)
         console.out("\n")
         let resources = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let report = await applier.apply(plan, resources: resources) { event in
+        let report = try await applier.apply(plan, resources: resources) { event in
             if let line = progress.line(for: event) { console.out(line) }
         }
         if !report.failed.isEmpty || report.wasInterrupted { return 1 }

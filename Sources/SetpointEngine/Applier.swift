@@ -15,12 +15,15 @@ public struct Applier: Sendable {
     public var interruption: Interruption
     /// Write-only fingerprints, as used when planning.
     public var fingerprint: @Sendable (FieldPath, Value) -> String
+    /// Where the plan, each action's intent and outcome, and interruptions are recorded; nil records nothing.
+    public var audit: AuditTrail?
 
     public init(
         registry: ProviderRegistry, context: ProviderContext, store: any StateStore, parallelism: Int = 8,
         approved: Set<String> = [], approveAllRisky: Bool = false, interruption: Interruption = Interruption(),
-        fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint
+        fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint, audit: AuditTrail? = nil
     ) {
+        self.audit = audit
         self.registry = registry
         self.context = context
         self.store = store
@@ -32,9 +35,13 @@ public struct Applier: Sendable {
     }
 
     /// Applies the plan's change actions. `resources` are the desired resources by id (absent for deletes).
+    /// - Throws: only when the plan cannot be recorded in the audit log: then nothing is changed.
     public func apply(
         _ plan: Plan, resources: [ResourceID: Resource], onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
-    ) async -> ApplyReport {
+    ) async throws -> ApplyReport {
+        // The plan is in the audit log (durably) before the first change.
+        try await audit?.record(.plan, plan: plan, detail: AuditTrail.detail(of: plan))
+        let audit = self.audit
         var walk = ApplyWalk(actions: plan.changes)
         var report = ApplyReport()
         // Risky actions without approval never start; neither do their dependents.
@@ -62,10 +69,16 @@ public struct Applier: Sendable {
                     group.addTask {
                         let start = ContinuousClock.now
                         do {
+                            // Intent before the remote call; outcome after. A failure to record the intent stops the action.
+                            try await audit?.record(.intent, plan: plan, action: action, detail: .map(["verb": .string(action.verb.rawValue)]))
                             try await runner.run(action, resource: resource)
-                            onEvent(.succeeded(action, ContinuousClock.now - start))
+                            let took = ContinuousClock.now - start
+                            try? await audit?.record(.outcome, plan: plan, action: action, result: "succeeded",
+                                                     detail: .map(["seconds": .double(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)]))
+                            onEvent(.succeeded(action, took))
                             return (action.id, nil)
                         } catch {
+                            try? await audit?.record(.outcome, plan: plan, action: action, result: "failed", detail: .map(["error": .string("\(error)")]))
                             return (action.id, "\(error)")
                         }
                     }
@@ -88,6 +101,14 @@ public struct Applier: Sendable {
         if interruption.isInterrupted {
             report.wasInterrupted = true
             for action in walk.pending { walk.skip(action.id, .interrupted, report: &report, onEvent: onEvent) }
+            try? await audit?.record(.interrupted, plan: plan, detail: .map([
+                "reason": .string("signal"), "notStarted": .list(report.notStarted.map(Value.string)),
+            ]))
+        }
+        for (id, reason) in report.skipped.sorted(by: { $0.key < $1.key }) where reason != .interrupted {
+            if let action = walk.action(id) {
+                try? await audit?.record(.outcome, plan: plan, action: action, result: "skipped", detail: .map(["reason": .string("\(reason)")]))
+            }
         }
         // Anything still pending waits on something that cannot start (a domain never free): report it.
         for action in walk.pending { walk.skip(action.id, .interrupted, report: &report, onEvent: onEvent) }

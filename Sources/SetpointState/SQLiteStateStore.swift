@@ -59,6 +59,9 @@ public final class SQLiteStateStore: StateStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = "setpoint-state"
+        // Every commit reaches the disk before it returns: the audit log's plan record is synced before the
+        // first change is made.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let pool = try opening(path) { try DatabasePool(path: path, configuration: configuration) }
         let migrator = migrator(extra: extra)
         try opening(path) {

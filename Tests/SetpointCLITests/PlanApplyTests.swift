@@ -9,7 +9,7 @@ import Testing
 @Suite struct PlanApplyTests {
     static let cluster = ResourceID(kind: .proxmoxCluster, name: "pve")
 
-    struct Env {
+    struct Env: Sendable {
         let dir: String
         let provider: InMemoryProvider
         var state: String { dir + "/state/state.db" }

@@ -39,10 +39,10 @@ import Testing
         }
 
         func apply(_ plan: Plan, _ desired: [Resource], approveAll: Bool = false, parallelism: Int = 8,
-                   interruption: Interruption = Interruption(), onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }) async -> ApplyReport {
+                   interruption: Interruption = Interruption(), onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }) async throws -> ApplyReport {
             let applier = Applier(registry: registry, context: context, store: store, parallelism: parallelism,
                                   approveAllRisky: approveAll, interruption: interruption)
-            return await applier.apply(plan, resources: Dictionary(uniqueKeysWithValues: desired.map { ($0.id, $0) }), onEvent: onEvent)
+            return try await applier.apply(plan, resources: Dictionary(uniqueKeysWithValues: desired.map { ($0.id, $0) }), onEvent: onEvent)
         }
     }
 
@@ -62,7 +62,7 @@ import Testing
         let desired = Self.stack()
         let first = try await h.plan(desired)
         #expect(first.changes.map(\.verb) == [.create, .create, .create])
-        let report = await h.apply(first, desired)
+        let report = try await h.apply(first, desired)
         #expect(report.isSuccess, "\(report)")
         #expect(report.succeeded.count == 3)
         let second = try await h.plan(desired)
@@ -77,7 +77,7 @@ import Testing
     @Test func driftMadeBehindSetpointsBackIsPlannedAsDrift() async throws {
         let h = Harness()
         let desired = Self.stack()
-        _ = await h.apply(try await h.plan(desired), desired)
+        _ = try await h.apply(try await h.plan(desired), desired)
         let id = desired[2].id
         var spec = h.backend.entry(id)!.spec
         spec = spec.setting(["pool"], to: .string("other"))
@@ -85,24 +85,24 @@ import Testing
         let plan = try await h.plan(desired)
         #expect(plan.changes.map(\.id) == ["VirtualMachine/api-2:update"])
         #expect(plan.changes.first?.changes.map(\.origin) == [.drift])
-        _ = await h.apply(plan, desired)
+        _ = try await h.apply(plan, desired)
         #expect(try await h.plan(desired).isEmpty)
     }
 
     @Test func restartImpactIsStagedThenTheApprovedRestartMakesItLive() async throws {
         let h = Harness()
         var desired = Self.stack()
-        _ = await h.apply(try await h.plan(desired), desired)
+        _ = try await h.apply(try await h.plan(desired), desired)
         desired = Self.stack(memory: 2048)
         let plan = try await h.plan(desired)
         #expect(plan.changes.map(\.verb) == [.update, .restart, .update, .restart])
-        let report = await h.apply(plan, desired)
+        let report = try await h.apply(plan, desired)
         #expect(report.awaitingApproval == ["VirtualMachine/api-1:restart", "VirtualMachine/api-2:restart"])
         #expect(!report.isSuccess || report.failed.isEmpty)
         #expect(h.backend.entry(desired[1].id)?.pending["memory"] == .int(2048), "staged, not live")
         let pending = try await h.plan(desired)
         #expect(pending.changes.map(\.verb) == [.restart, .restart], "only the restarts remain; the staged change is not drift")
-        let approved = await h.apply(pending, desired, approveAll: true)
+        let approved = try await h.apply(pending, desired, approveAll: true)
         #expect(approved.isSuccess, "\(approved)")
         #expect(h.backend.entry(desired[1].id)?.spec["memory"] == .int(2048))
         #expect(try await h.plan(desired).isEmpty)
@@ -117,7 +117,7 @@ import Testing
         let other = Resource.fixture(Self.vm, "other", spec: [:])
         let h = Harness(failure: { $0.resource.name == "left" ? "left exploded" : nil })
         let desired = [top, left, right, bottom, other]
-        let report = await h.apply(try await h.plan(desired), desired)
+        let report = try await h.apply(try await h.plan(desired), desired)
         #expect(report.failed.keys.sorted() == ["VirtualMachine/left:create"])
         #expect(report.failed["VirtualMachine/left:create"]?.contains("left exploded") == true)
         #expect(report.skipped == ["VirtualMachine/bottom:create": .dependency("VirtualMachine/left:create")])
@@ -128,11 +128,11 @@ import Testing
     @Test func parallelismAndConcurrencyDomainsBoundWhatRunsAtOnce() async throws {
         let desired = (1...6).map { Resource.fixture(Self.vm, "vm-\($0)", spec: [:]) }
         let wide = Harness(latency: .milliseconds(50))
-        _ = await wide.apply(try await wide.plan(desired), desired, parallelism: 3)
+        _ = try await wide.apply(try await wide.plan(desired), desired, parallelism: 3)
         #expect(wide.backend.maxInFlight <= 3)
         #expect(wide.backend.maxInFlight > 1, "independent actions run in parallel")
         let locked = Harness(latency: .milliseconds(20), domains: { _ in [ConcurrencyDomain("node:pve1")] })
-        let report = await locked.apply(try await locked.plan(desired), desired, parallelism: 8)
+        let report = try await locked.apply(try await locked.plan(desired), desired, parallelism: 8)
         #expect(report.succeeded.count == 6)
         #expect(locked.backend.maxInFlight == 1, "one action per domain at a time")
     }
@@ -142,7 +142,7 @@ import Testing
         let h = Harness(latency: .milliseconds(100))
         let interruption = Interruption()
         let events = Mutex<[ApplyEvent]>([])
-        let report = await h.apply(try await h.plan(desired), desired, parallelism: 1, interruption: interruption) { event in
+        let report = try await h.apply(try await h.plan(desired), desired, parallelism: 1, interruption: interruption) { event in
             events.withLock { $0.append(event) }
             if case .started = event { interruption.interrupt() }
         }
@@ -156,16 +156,16 @@ import Testing
     @Test func orphansAreDeletedOnlyWhenPrunedAndApproved() async throws {
         let h = Harness()
         let desired = Self.stack()
-        _ = await h.apply(try await h.plan(desired), desired)
+        _ = try await h.apply(try await h.plan(desired), desired)
         let fewer = Array(desired.prefix(2))
         let listed = try await h.plan(fewer)
         #expect(listed.orphans == [desired[2].id])
         #expect(listed.isEmpty)
         let pruned = try await h.plan(fewer, prune: true)
-        let skipped = await h.apply(pruned, fewer)
+        let skipped = try await h.apply(pruned, fewer)
         #expect(skipped.awaitingApproval == ["VirtualMachine/api-2:delete"])
         #expect(h.backend.entry(desired[2].id) != nil)
-        let done = await h.apply(pruned, fewer, approveAll: true)
+        let done = try await h.apply(pruned, fewer, approveAll: true)
         #expect(done.isSuccess)
         #expect(h.backend.entry(desired[2].id) == nil)
         #expect(try await h.store.owned(desired[2].id) == nil)
@@ -187,7 +187,7 @@ import Testing
         let store = InMemoryStateStore()
         let r = Resource.fixture(.resourcePool, "apps", spec: ["comment": .string("new")])
         let plan = try await PlanPipeline(registry: registry, context: ProviderContext(secrets: NoSecrets()), store: store).plan([r])
-        let report = await Applier(registry: registry, context: ProviderContext(secrets: NoSecrets()), store: store).apply(plan, resources: [r.id: r])
+        let report = try await Applier(registry: registry, context: ProviderContext(secrets: NoSecrets()), store: store).apply(plan, resources: [r.id: r])
         #expect(report.failed["ResourcePool/apps:update"]?.contains("spec.comment is \"old\" after update") == true)
         #expect(try await store.owned(r.id) == nil, "nothing is recorded for an action that did not converge")
     }

@@ -5,7 +5,7 @@ public struct SetpointError: Error, Sendable, CustomStringConvertible, Equatable
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case duplicateProvider, noProvider, observeFailed, applyFailed, notConverged, secretUnavailable, stateFailed
-            case interrupted, dependencyFailed, planRefused
+            case interrupted, dependencyFailed, planRefused, leaseHeld
         }
 
         private let base: Base
@@ -23,6 +23,8 @@ public struct SetpointError: Error, Sendable, CustomStringConvertible, Equatable
         public static let interrupted = Code(.interrupted)
         public static let dependencyFailed = Code(.dependencyFailed)
         public static let planRefused = Code(.planRefused)
+        /// Another apply holds the state store's lease.
+        public static let leaseHeld = Code(.leaseHeld)
     }
 
     public var code: Code

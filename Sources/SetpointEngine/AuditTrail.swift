@@ -1,0 +1,76 @@
+import Foundation
+public import SetpointCore
+public import SetpointState
+
+/// Writes an apply's audit records: who, when, what, result — never a secret.
+public struct AuditTrail: Sendable {
+    public var log: any AuditLog
+    /// The identity recorded as actor (`--as`, default the OS user @ host).
+    public var actor: String
+    public var now: @Sendable () -> String
+
+    public init(log: any AuditLog, actor: String, now: @escaping @Sendable () -> String = AuditTrail.isoNow) {
+        self.log = log
+        self.actor = actor
+        self.now = now
+    }
+
+    public static let isoNow: @Sendable () -> String = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date())
+    }
+
+    /// `user@host` of this process.
+    public static var defaultActor: String {
+        let user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? "unknown"
+        return "\(user)@\(ProcessInfo.processInfo.hostName)"
+    }
+
+    @discardableResult
+    public func record(
+        _ event: AuditEvent, plan: Plan? = nil, action: Action? = nil, result: String? = nil, detail: Value = .null
+    ) async throws -> AuditRecord {
+        try await log.appendAudit(AuditEntry(
+            time: now(), actor: actor, event: event, planID: plan?.id, actionID: action?.id, resource: action?.resource,
+            result: result, detail: detail))
+    }
+
+    /// What a plan record holds: the plan's source and every change action with its field changes (sensitive values
+    /// replaced), enough to reconstruct what was decided without the manifests.
+    public static func detail(of plan: Plan) -> Value {
+        .map([
+            "source": .map([
+                "paths": .list(plan.source.paths.map(Value.string)), "gitCommit": plan.source.gitCommit.map(Value.string) ?? .null,
+                "manifestDigest": .string(plan.source.manifestDigest),
+            ]),
+            "createdAt": .string(plan.createdAt),
+            "actions": .list(plan.changes.map { a in
+                .map([
+                    "id": .string(a.id), "verb": .string(a.verb.rawValue), "impact": .string(a.impact.rawValue),
+                    "requiresApproval": .bool(a.requiresApproval), "dependsOn": .list(a.dependsOn.map(Value.string)),
+                    "changes": .list(a.changes.map { c in
+                        .map([
+                            "path": .string(c.path.description), "origin": .string(c.origin.rawValue), "impact": .string(c.impact.rawValue),
+                            "before": c.isSensitive ? .string("(sensitive)") : redacted(c.before),
+                            "after": c.isSensitive ? .string("(sensitive)") : redacted(c.after),
+                        ])
+                    }),
+                ])
+            }),
+            "orphans": .list(plan.orphans.map { .string($0.description) }),
+            "fingerprints": .map(Dictionary(uniqueKeysWithValues: plan.fingerprints.map { ($0.key.description, Value.string($0.value)) })),
+        ])
+    }
+
+    /// A value with every secret reference replaced by "(sensitive)"; absent stays null.
+    static func redacted(_ value: Value?) -> Value {
+        guard let value else { return .null }
+        switch value {
+        case .secret: return .string("(sensitive)")
+        case .map(let m): return .map(m.mapValues { redacted($0) })
+        case .list(let l): return .list(l.map { redacted($0) })
+        default: return value
+        }
+    }
+}

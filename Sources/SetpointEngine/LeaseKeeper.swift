@@ -1,0 +1,76 @@
+import Foundation
+public import SetpointCore
+public import SetpointState
+
+/// Takes a state store's apply lease for one apply, keeps it renewed, and gives it back.
+///
+/// A second apply waits up to `timeout` for the lease, or fails naming the holder (host, pid, since when). A
+/// holder that died without releasing it is recognised two ways: its lease expires (`ttl` after its last renewal),
+/// and a holder on this host whose process no longer exists is broken at once.
+public final class LeaseKeeper: Sendable {
+    public let holder: LeaseHolder
+    private let store: any ApplyLease
+    private let ttl: Duration
+    private let renewal: Task<Void, Never>
+
+    private init(holder: LeaseHolder, store: any ApplyLease, ttl: Duration, renewal: Task<Void, Never>) {
+        self.holder = holder
+        self.store = store
+        self.ttl = ttl
+        self.renewal = renewal
+    }
+
+    /// Acquires the lease, waiting up to `timeout`.
+    /// - Throws: `SetpointError(.leaseHeld, …)` naming the holder when it stays held.
+    public static func acquire(_ store: any ApplyLease, timeout: Duration, ttl: Duration = .seconds(30)) async throws -> LeaseKeeper {
+        let id = UUID().uuidString
+        let host = ProcessInfo.processInfo.hostName
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let since = AuditTrail.isoNow()
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let now = Date()
+            let candidate = LeaseHolder(id: id, host: host, pid: pid, since: since, expiresAt: iso(now.addingTimeInterval(seconds(ttl))))
+            guard let current = try await store.acquireLease(candidate, now: iso(now)) else {
+                let renewal = Task.detached {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: ttl / 3)
+                        if Task.isCancelled { break }
+                        var renewed = candidate
+                        renewed.expiresAt = iso(Date().addingTimeInterval(seconds(ttl)))
+                        _ = try? await store.renewLease(renewed)
+                    }
+                }
+                return LeaseKeeper(holder: candidate, store: store, ttl: ttl, renewal: renewal)
+            }
+            if current.host == host, current.pid != pid, kill(current.pid, 0) != 0, errno == ESRCH {
+                // The holder died on this host without releasing the lease: break it.
+                try await store.releaseLease(id: current.id)
+                continue
+            }
+            if ContinuousClock.now >= deadline {
+                throw SetpointError(
+                    .leaseHeld,
+                    "another apply holds the state lease: \(current) (until \(current.expiresAt) unless renewed); "
+                        + "wait for it, or retry with --lock-timeout 5m")
+            }
+            try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
+        }
+    }
+
+    /// Stops renewing and releases the lease.
+    public func release() async {
+        renewal.cancel()
+        try? await store.releaseLease(id: holder.id)
+    }
+
+    static func iso(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+
+    static func seconds(_ d: Duration) -> TimeInterval {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
