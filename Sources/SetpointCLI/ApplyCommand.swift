@@ -27,8 +27,10 @@ struct ApplyCommand: ConsoleCommand {
             """
     )
 
-    @Argument(help: "Manifest files or folders.")
+    @Argument(help: "Manifest files or folders, or one plan file saved by 'setpoint plan --out'.")
     var paths: [String]
+
+    @OptionGroup var signing: SigningKeyOption
 
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var shape: PlanShapeOptions
@@ -64,6 +66,9 @@ struct ApplyCommand: ConsoleCommand {
 
     func execute(_ console: Console) async throws -> Int32 {
         let runtime = CLIRuntime.current ?? .shipped
+        if paths.count == 1, SavedPlanFile.isPlanFile(paths[0]) {
+            return try await applySaved(paths[0], runtime: runtime, console: console)
+        }
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
         guard let set = session.load() else { return 1 }
         let store: SQLiteStateStore
@@ -96,6 +101,80 @@ struct ApplyCommand: ConsoleCommand {
     ) async throws -> Int32 {
         let plan = try await session.plan(set, store: store, options: PlanOptions(prune: shape.prune, targets: try shape.targets()))
         console.out(PlanTextRenderer(style: session.style, sourceLine: SourceLines().line).render(plan))
+        return try await run(plan, set, store: store, session: session, runtime: runtime, console: console)
+    }
+
+    /// `apply FILE`: exactly the saved plan, after checking that it is intact and that nothing it touches moved.
+    private func applySaved(_ path: String, runtime: CLIRuntime, console: Console) async throws -> Int32 {
+        let saved: SavedPlan
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            saved = try SavedPlanFile.decode(data, path: path, signingKey: try signing.key(runtime.secrets))
+        } catch let refusal as SavedPlanFile.Refusal {
+            console.err("error: \(refusal)\n")
+            return refusal.isTampering ? 3 : 1
+        }
+        let plan = saved.plan
+        let session = PlanSession(console: console, runtime: runtime, paths: plan.source.paths)
+        guard let set = session.load() else { return 1 }
+        let digest = Planner.manifestDigest(of: set.resources)
+        guard digest == plan.source.manifestDigest else {
+            console.err("error: the manifests in \(plan.source.paths.joined(separator: ", ")) changed since plan \(plan.id) was made; plan again\n")
+            return 1
+        }
+        let store: SQLiteStateStore
+        do {
+            store = try SQLiteStateStore.open(path: stateOptions.state)
+        } catch {
+            console.err("error: \(error)\n")
+            return 1
+        }
+        let lease: LeaseKeeper
+        do {
+            lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration)
+        } catch {
+            console.err("error: \(error)\n")
+            return 1
+        }
+        do {
+            let code = try await checkAndRun(saved, set, store: store, session: session, runtime: runtime, console: console)
+            await lease.release()
+            return code
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    private func checkAndRun(
+        _ saved: SavedPlan, _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console
+    ) async throws -> Int32 {
+        let plan = saved.plan
+        // Re-observe what the plan touches; anything else may have changed freely.
+        let owned = try await store.ownedResources()
+        let byID = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let touched = plan.fingerprints.keys.sorted().map { id in
+            ResolvedResource(resource: byID[id] ?? .orphan(id, providerID: owned[id]?.providerID), providerID: owned[id]?.providerID)
+        }
+        let (now, errors) = try await session.pipeline(store: store).observe(touched)
+        if let (id, message) = errors.first {
+            console.err("error: cannot check plan \(plan.id): \(id) could not be observed: \(message)\n")
+            return 1
+        }
+        let moved = PlanStaleness.check(plan, observedThen: saved.observed, observedNow: now)
+        guard moved.isEmpty else {
+            console.err("error: plan \(plan.id) is stale; nothing was applied:\n" + moved.map { "  \($0.summary)\n" }.joined()
+                + "plan again to see what changed\n")
+            return 1
+        }
+        console.out(PlanTextRenderer(style: session.style, sourceLine: SourceLines().line).render(plan))
+        return try await run(plan, set, store: store, session: session, runtime: runtime, console: console)
+    }
+
+    /// Refusals, approval, then the apply itself, for a plan made now or a saved one.
+    private func run(
+        _ plan: Plan, _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console
+    ) async throws -> Int32 {
         guard plan.isApplyable else { return 1 }
         guard !plan.isEmpty else { return 0 }
         let destructive = plan.changes.filter(\.isDestructive)

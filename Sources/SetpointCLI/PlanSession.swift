@@ -30,11 +30,19 @@ struct PlanSession {
     }
 
     func plan(_ set: ManifestSet, store: (any StateStore)?, options: PlanOptions) async throws -> Plan {
-        let pipeline = PlanPipeline(registry: try registry(), context: context(), store: store,
-                                    fingerprint: SecretFingerprints.make(runtime.secrets))
+        try await planAndObservations(set, store: store, options: options).plan
+    }
+
+    func pipeline(store: (any StateStore)?) throws -> PlanPipeline {
+        PlanPipeline(registry: try registry(), context: context(), store: store, fingerprint: SecretFingerprints.make(runtime.secrets))
+    }
+
+    func planAndObservations(_ set: ManifestSet, store: (any StateStore)?, options: PlanOptions) async throws
+        -> (plan: Plan, observed: [ResourceID: Observation])
+    {
         let source = Plan.Source(paths: paths, gitCommit: GitInfo.commit(for: paths), manifestDigest: "")
-        return try await pipeline.plan(set.resources, options: options, source: source,
-                                       createdAt: ISO8601DateFormatter().string(from: Date()))
+        return try await pipeline(store: store).planAndObservations(
+            set.resources, options: options, source: source, createdAt: ISO8601DateFormatter().string(from: Date()))
     }
 }
 

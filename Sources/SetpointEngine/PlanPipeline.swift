@@ -24,6 +24,13 @@ public struct PlanPipeline: Sendable {
 
     /// Plans `desired` against what is observed now.
     public func plan(_ desired: [Resource], options: PlanOptions = PlanOptions(), source: Plan.Source? = nil, createdAt: String = "") async throws -> Plan {
+        try await planAndObservations(desired, options: options, source: source, createdAt: createdAt).plan
+    }
+
+    /// Plans, and returns what was observed of the resources the plan touches (what a saved plan keeps).
+    public func planAndObservations(
+        _ desired: [Resource], options: PlanOptions = PlanOptions(), source: Plan.Source? = nil, createdAt: String = ""
+    ) async throws -> (plan: Plan, observed: [ResourceID: Observation]) {
         let applied = try await store?.ownedResources() ?? [:]
         let desiredIDs = Set(desired.map(\.id))
         var toObserve = desired.map { ResolvedResource(resource: $0, providerID: applied[$0.id]?.providerID) }
@@ -32,10 +39,12 @@ public struct PlanPipeline: Sendable {
         }
         let (observed, errors) = await observe(toObserve)
         let registry = self.registry
-        return Planner().plan(PlanRequest(
+        let plan = Planner().plan(PlanRequest(
             desired: desired, applied: applied, observed: observed, observeErrors: errors,
             policies: { kind in registry.provider(for: kind)?.fieldPolicy(for: kind) ?? FieldPolicy() },
             fingerprint: fingerprint, options: options, hasState: store != nil, source: source, createdAt: createdAt))
+        let touched = observed.filter { plan.fingerprints[$0.key] != nil }
+        return (plan, touched)
     }
 
     /// Observes resources, one bulk call per provider, providers in parallel.

@@ -60,7 +60,9 @@ extension Value: Codable {
             self = .list(l)
         } else {
             let m = try c.decode([String: Value].self)
-            if m.count == 1, let env = m["$secretEnv"]?.stringValue {
+            if m.count == 1, let text = m["$double"]?.stringValue, let d = Double(text) {
+                self = .double(d)
+            } else if m.count == 1, let env = m["$secretEnv"]?.stringValue {
                 self = .secret(.env(env))
             } else if m.count == 1, let file = m["$secretFile"]?.stringValue {
                 self = .secret(.file(file))
@@ -70,13 +72,16 @@ extension Value: Codable {
         }
     }
 
-    /// Secrets encode as a marker object naming the reference, never a value.
+    /// Secrets encode as a marker object naming the reference, never a value; whole doubles as `{"$double": "1.0"}`.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
         case .null: try c.encodeNil()
         case .bool(let b): try c.encode(b)
         case .int(let i): try c.encode(i)
+        case .double(let d) where d.rounded() == d || !d.isFinite:
+            // JSON does not tell 1.0 from 1: a whole double is written as a marker so it reads back as a double.
+            try c.encode(["$double": String(d)])
         case .double(let d): try c.encode(d)
         case .string(let s): try c.encode(s)
         case .list(let l): try c.encode(l)

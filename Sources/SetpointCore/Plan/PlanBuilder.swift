@@ -158,9 +158,7 @@ struct PlanBuilder {
     }
 
     func finish() -> Plan {
-        let manifestDigest = CanonicalJSON.digest(.list(request.desired.sorted { $0.id < $1.id }.map {
-            .map(["id": .string($0.id.description), "spec": $0.spec, "annotations": .map($0.metadata.annotations.mapValues(Value.string))])
-        }))
+        let manifestDigest = Planner.manifestDigest(of: request.desired)
         let source = request.source ?? Plan.Source(paths: [], manifestDigest: manifestDigest)
         var withDigest = source
         withDigest.manifestDigest = manifestDigest

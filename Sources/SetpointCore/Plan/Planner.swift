@@ -12,6 +12,13 @@ public struct Planner: Sendable {
         builder.build()
         return builder.finish()
     }
+
+    /// The digest of a desired state (ids, specs, annotations), as recorded in `Plan.Source.manifestDigest`.
+    public static func manifestDigest(of resources: [Resource]) -> String {
+        CanonicalJSON.digest(.list(resources.sorted { $0.id < $1.id }.map {
+            .map(["id": .string($0.id.description), "spec": $0.spec, "annotations": .map($0.metadata.annotations.mapValues(Value.string))])
+        }))
+    }
 }
 
 /// Everything a plan is computed from.
