@@ -9,9 +9,18 @@ struct ActionRunner: Sendable {
     let fingerprint: @Sendable (FieldPath, Value) -> String
 
     func run(_ action: Action, resource: Resource?) async throws {
-        let resolved = resource.map { ResolvedResource(resource: $0, providerID: action.providerID) }
+        var context = self.context
+        context.journal = StoreJournal(store: store, action: action.id)
+        var resolved = resource.map { ResolvedResource(resource: $0, providerID: action.providerID) }
             ?? ResolvedResource(resource: .orphan(action.resource, providerID: action.providerID), providerID: action.providerID)
-        _ = try await provider.apply(action, resource: resolved, in: context)
+        let result = try await provider.apply(action, resource: resolved, in: context)
+        // A create learns the object's id from the provider (or its journal); confirm by that id.
+        if let id = result.resource?.providerID { resolved.providerID = id }
+        try await confirm(action, resource: resource, resolved: resolved)
+        try await store.clearJournal(action: action.id)
+    }
+
+    private func confirm(_ action: Action, resource: Resource?, resolved: ResolvedResource) async throws {
         // Confirm by observing again, not by trusting what apply returned.
         let observed = try await provider.observe([resolved], in: context)[action.resource] ?? .absent
         switch (action.verb, observed) {

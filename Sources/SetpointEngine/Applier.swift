@@ -39,6 +39,13 @@ public struct Applier: Sendable {
     public func apply(
         _ plan: Plan, resources: [ResourceID: Resource], onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
     ) async throws -> ApplyReport {
+        // A dead apply left actions in flight: say so, and that this one picks them up.
+        let open = try await store.openJournals()
+        if !open.isEmpty {
+            let actions = Value.list(open.keys.sorted().map(Value.string))
+            try await audit?.record(.interrupted, detail: .map(["reason": .string("a previous apply stopped with these actions in flight"), "actions": actions]))
+            try await audit?.record(.resumed, plan: plan, detail: .map(["actions": actions]))
+        }
         // The plan is in the audit log (durably) before the first change.
         try await audit?.record(.plan, plan: plan, detail: AuditTrail.detail(of: plan))
         let audit = self.audit

@@ -32,17 +32,26 @@ public struct PlanPipeline: Sendable {
         _ desired: [Resource], options: PlanOptions = PlanOptions(), source: Plan.Source? = nil, createdAt: String = ""
     ) async throws -> (plan: Plan, observed: [ResourceID: Observation]) {
         let applied = try await store?.ownedResources() ?? [:]
+        // Ids a dead apply reserved and journaled before it could record the object as owned.
+        var journaled: [ResourceID: String] = [:]
+        for (action, entries) in try await store?.openJournals() ?? [:] {
+            if let id = entries[StoreJournal.providerIDKey], let resource = action.split(separator: ":").first.flatMap({ ResourceID(parsing: String($0)) }) {
+                journaled[resource] = id
+            }
+        }
         let desiredIDs = Set(desired.map(\.id))
-        var toObserve = desired.map { ResolvedResource(resource: $0, providerID: applied[$0.id]?.providerID) }
+        var toObserve = desired.map { ResolvedResource(resource: $0, providerID: applied[$0.id]?.providerID ?? journaled[$0.id]) }
         for (id, record) in applied where !desiredIDs.contains(id) {
             toObserve.append(ResolvedResource(resource: .orphan(id, providerID: record.providerID), providerID: record.providerID))
         }
         let (observed, errors) = await observe(toObserve)
         let registry = self.registry
-        let plan = Planner().plan(PlanRequest(
+        var request = PlanRequest(
             desired: desired, applied: applied, observed: observed, observeErrors: errors,
             policies: { kind in registry.provider(for: kind)?.fieldPolicy(for: kind) ?? FieldPolicy() },
-            fingerprint: fingerprint, options: options, hasState: store != nil, source: source, createdAt: createdAt))
+            fingerprint: fingerprint, options: options, hasState: store != nil, source: source, createdAt: createdAt)
+        request.resumeCreates = Set(journaled.keys)
+        let plan = Planner().plan(request)
         let touched = observed.filter { plan.fingerprints[$0.key] != nil }
         return (plan, touched)
     }

@@ -33,6 +33,16 @@ public protocol AuditLog: Sendable {
     func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord]
 }
 
+/// Durable per-action journals (see `ActionJournal`), keyed by action id (`VirtualMachine/api-1:create`), which is
+/// stable from one plan to the next.
+public protocol JournalStore: Sendable {
+    func journalEntries(action: String) async throws -> [String: String]
+    func recordJournal(action: String, key: String, value: String) async throws
+    func clearJournal(action: String) async throws
+    /// Every journal not cleared: actions a dead apply left in flight.
+    func openJournals() async throws -> [String: [String: String]]
+}
+
 public protocol ApplyLease: Sendable {
     /// Takes the lease for `candidate` unless someone else holds an unexpired one (compared with `now`); returns
     /// nil when taken, or the current holder.

@@ -107,3 +107,47 @@ extension SQLiteStateStore {
         try await pool.writeWithoutTransaction { db in try db.execute(sql: sql) }
     }
 }
+
+extension SQLiteStateStore {
+    public func journalEntries(action: String) async throws -> [String: String] {
+        try await run("read the journal of \(action)") {
+            try await pool.read { db in
+                var out: [String: String] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT key, value FROM action_journals WHERE action_id = ?", arguments: [action]) {
+                    out[row["key"]] = row["value"]
+                }
+                return out
+            }
+        }
+    }
+
+    public func recordJournal(action: String, key: String, value: String) async throws {
+        try refuseIfReadOnly("journal \(action)")
+        try await run("journal \(action)") {
+            try await pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO action_journals (action_id, key, value) VALUES (?, ?, ?) ON CONFLICT (action_id, key) DO UPDATE SET value = excluded.value",
+                    arguments: [action, key, value])
+            }
+        }
+    }
+
+    public func clearJournal(action: String) async throws {
+        try refuseIfReadOnly("clear the journal of \(action)")
+        try await run("clear the journal of \(action)") {
+            try await pool.write { db in try db.execute(sql: "DELETE FROM action_journals WHERE action_id = ?", arguments: [action]) }
+        }
+    }
+
+    public func openJournals() async throws -> [String: [String: String]] {
+        try await run("read the action journals") {
+            try await pool.read { db in
+                var out: [String: [String: String]] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT action_id, key, value FROM action_journals") {
+                    out[row["action_id"] as String, default: [:]][row["key"]] = row["value"]
+                }
+                return out
+            }
+        }
+    }
+}

@@ -57,6 +57,18 @@ extension SQLiteStateStore {
                     )
                     """)
         }
+        migrator.registerMigration("v3-action-journals") { db in
+            // Written before a remote call (a reserved id, a task id), cleared when the action's outcome is recorded.
+            try db.execute(
+                sql: """
+                    CREATE TABLE action_journals (
+                        action_id TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (action_id, key)
+                    ) WITHOUT ROWID
+                    """)
+        }
         for identifier in extra {
             migrator.registerMigration(identifier) { _ in }
         }

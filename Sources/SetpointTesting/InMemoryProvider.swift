@@ -1,3 +1,4 @@
+import Foundation
 import SetpointCore
 import Synchronization
 
@@ -17,6 +18,11 @@ public struct InMemoryProvider: Provider {
     public var domains: @Sendable (Action) -> [ConcurrencyDomain]
     /// Values the system fills in on create (generated MACs …), merged under the desired spec.
     public var computed: @Sendable (ResourceID) -> [String: Value]
+    /// Like Proxmox: objects are found only by the id Setpoint knows (from state or a journal), never by name, and a
+    /// create reserves its id in the action journal before the object exists.
+    public var identifiesByProviderID = false
+    /// Time a create takes after the object exists (a task still running): the window a crash leaves behind.
+    public var settleLatency: Duration = .zero
 
     public init(
         kinds: [ResourceKind], backend: InMemoryBackend = InMemoryBackend(), policies: [ResourceKind: FieldPolicy] = [:],
@@ -41,7 +47,8 @@ public struct InMemoryProvider: Provider {
         backend.countObserveCall()
         var out: [ResourceID: Observation] = [:]
         for r in resources {
-            guard let entry = backend.entry(r.id) else {
+            let byID = identifiesByProviderID && (KindRegistry.definition(for: r.id.kind)?.isManaged ?? true)
+            guard let entry = backend.entry(r.id), !byID || entry.providerID == r.providerID else {
                 out[r.id] = .absent
                 continue
             }
@@ -61,6 +68,15 @@ public struct InMemoryProvider: Provider {
         case .create, .replace:
             var spec = action.desired ?? .map([:])
             for (k, v) in computed(action.resource) where spec[k] == nil { spec = spec.setting([k], to: v) }
+            if identifiesByProviderID {
+                // Reserve the id and journal it before the object exists; a resumed create reuses it.
+                let reserved = try await context.journal.entries()["providerID"] ?? backend.reserveID()
+                try await context.journal.record("providerID", reserved)
+                if backend.entry(action.resource)?.providerID != reserved { backend.create(action.resource, spec: spec, providerID: reserved) }
+                if settleLatency > .zero { try await context.clock.sleep(for: settleLatency) }
+                return try await observe([ResolvedResource(resource: resource?.resource ?? .orphan(action.resource, providerID: reserved),
+                                                           providerID: reserved)], in: context)[action.resource] ?? .absent
+            }
             backend.create(action.resource, spec: spec)
         case .delete:
             backend.remove(action.resource)
@@ -121,8 +137,48 @@ public final class InMemoryBackend: Sendable {
     }
 
     private let store = Mutex(Store())
+    /// When set, the backend is loaded from and saved to this file, so that it outlives a process (kill -9 tests).
+    private let file: String?
 
-    public init() {}
+    public init() { file = nil }
+
+    /// A backend persisted in `file` (JSON), loaded if it exists.
+    public init(file: String) {
+        self.file = file
+        if let data = FileManager.default.contents(atPath: file), let saved = try? JSONDecoder().decode(Persisted.self, from: data) {
+            store.withLock { s in
+                s.entries = Dictionary(uniqueKeysWithValues: saved.entries.map { ($0.id, Entry(spec: $0.spec, providerID: $0.providerID, pending: $0.pending)) })
+                s.nextID = saved.nextID
+                s.creates = Dictionary(uniqueKeysWithValues: saved.creates.map { ($0.id, $0.count) })
+            }
+        }
+    }
+
+    struct Persisted: Codable {
+        struct E: Codable { var id: ResourceID; var spec: Value; var providerID: String; var pending: [String: Value] }
+        struct C: Codable { var id: ResourceID; var count: Int }
+        var entries: [E]
+        var nextID: Int
+        var creates: [C]
+    }
+
+    /// Writes the backend to its file (atomically) while the lock is held.
+    private func persist(_ s: Store) {
+        guard let file else { return }
+        let p = Persisted(
+            entries: s.entries.map { .init(id: $0.key, spec: $0.value.spec, providerID: $0.value.providerID, pending: $0.value.pending) },
+            nextID: s.nextID, creates: s.creates.map { .init(id: $0.key, count: $0.value) })
+        if let data = try? JSONEncoder().encode(p) { try? data.write(to: URL(fileURLWithPath: file), options: .atomic) }
+    }
+
+    /// A new id, never handed out before.
+    public func reserveID() -> String {
+        store.withLock { s in
+            s.nextID += 1
+            persist(s)
+            return String(s.nextID)
+        }
+    }
 
     public func entry(_ id: ResourceID) -> Entry? { store.withLock { $0.entries[id] } }
 
@@ -131,16 +187,23 @@ public final class InMemoryBackend: Sendable {
         store.withLock { s in
             let pid = providerID ?? s.entries[id]?.providerID ?? { s.nextID += 1; return String(s.nextID) }()
             s.entries[id] = Entry(spec: spec, providerID: pid, pending: s.entries[id]?.pending ?? [:])
+            persist(s)
         }
     }
 
-    public func remove(_ id: ResourceID) { _ = store.withLock { $0.entries.removeValue(forKey: id) } }
-
-    func create(_ id: ResourceID, spec: Value) {
+    public func remove(_ id: ResourceID) {
         store.withLock { s in
-            s.nextID += 1
-            s.entries[id] = Entry(spec: spec, providerID: String(s.nextID), pending: [:])
+            s.entries.removeValue(forKey: id)
+            persist(s)
+        }
+    }
+
+    func create(_ id: ResourceID, spec: Value, providerID: String? = nil) {
+        store.withLock { s in
+            let pid = providerID ?? { s.nextID += 1; return String(s.nextID) }()
+            s.entries[id] = Entry(spec: spec, providerID: pid, pending: [:])
             s.creates[id, default: 0] += 1
+            persist(s)
         }
     }
 
@@ -149,6 +212,7 @@ public final class InMemoryBackend: Sendable {
             guard var e = s.entries[id] else { return }
             body(&e)
             s.entries[id] = e
+            persist(s)
         }
     }
 

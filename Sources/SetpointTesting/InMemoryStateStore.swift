@@ -15,6 +15,7 @@ public actor InMemoryStateStore: StateStore {
     private var resources: [ResourceID: AppliedResource]
     private var audit: [AuditRecord] = []
     private var lease: LeaseHolder?
+    private var journals: [String: [String: String]] = [:]
 
     /// A store owning `owned` (empty by default).
     ///
@@ -72,6 +73,20 @@ public actor InMemoryStateStore: StateStore {
         try refuseIfReadOnly("release the apply lease")
         if lease?.id == id { lease = nil }
     }
+
+    public func journalEntries(action: String) -> [String: String] { journals[action] ?? [:] }
+
+    public func recordJournal(action: String, key: String, value: String) throws {
+        try refuseIfReadOnly("journal \(action)")
+        journals[action, default: [:]][key] = value
+    }
+
+    public func clearJournal(action: String) throws {
+        try refuseIfReadOnly("clear the journal of \(action)")
+        journals[action] = nil
+    }
+
+    public func openJournals() -> [String: [String: String]] { journals }
 
     private func refuseIfReadOnly(_ what: String) throws {
         if isReadOnly {

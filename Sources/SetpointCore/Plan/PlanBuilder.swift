@@ -44,6 +44,12 @@ struct PlanBuilder {
             return
         }
         let observation = request.observed[r.id] ?? .absent
+        if request.resumeCreates.contains(r.id), case .present(let found) = observation, request.applied[r.id] == nil {
+            add(Action(resource: r.id, verb: .create, changes: [], impact: .hot,
+                       reasons: ["resuming an interrupted create: its journal holds id \(found.providerID ?? "?")"],
+                       dependsOn: waitFor, requiresApproval: approvalRequired, desired: r.spec, providerID: found.providerID), for: r.id)
+            return
+        }
         guard case .present(let observed) = observation else {
             guard KindRegistry.definition(for: r.id.kind)?.isManaged ?? true else {
                 diagnostics.append(Diagnostic(.error, .referencedMissing, "it does not exist",

@@ -37,6 +37,9 @@ public struct PlanRequest: Sendable {
     public var hasState: Bool
     public var source: Plan.Source?
     public var createdAt: String
+    /// Resources whose create was interrupted (an open action journal): their create is planned again, to resume
+    /// with the journal (the provider finds what it reserved instead of creating a second object).
+    public var resumeCreates: Set<ResourceID> = []
 
     public init(
         desired: [Resource], applied: [ResourceID: AppliedResource] = [:], observed: [ResourceID: Observation],

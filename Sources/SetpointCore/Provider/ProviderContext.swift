@@ -1,14 +1,20 @@
-/// What a provider gets for a run: secrets, a clock and a log. (The journal arrives with Foundation 3.)
+/// What a provider gets: secrets, a clock, a log, and — while it applies an action — that action's journal.
 public struct ProviderContext: Sendable {
     /// Resolves a secret reference to its value. Values are never logged or stored.
     public var secrets: any SecretResolver
     public var clock: any Clock<Duration>
     public var log: any ProviderLog
+    /// The journal of the action being applied (`NoJournal` when observing).
+    public var journal: any ActionJournal
 
-    public init(secrets: any SecretResolver, clock: any Clock<Duration> = ContinuousClock(), log: any ProviderLog = SilentLog()) {
+    public init(
+        secrets: any SecretResolver, clock: any Clock<Duration> = ContinuousClock(), log: any ProviderLog = SilentLog(),
+        journal: any ActionJournal = NoJournal()
+    ) {
         self.secrets = secrets
         self.clock = clock
         self.log = log
+        self.journal = journal
     }
 }
 
