@@ -21,7 +21,7 @@ struct SetpointCommand: ParsableCommand {
             3 needs attention.
             """,
         version: SetpointCLI.version,
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, AuditCommand.self, SchemaCommand.self, VersionCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ImportCommand.self, AuditCommand.self, SchemaCommand.self, VersionCommand.self]
     )
 }
 

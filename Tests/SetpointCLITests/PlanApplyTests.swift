@@ -11,7 +11,7 @@ import Testing
 
     struct Env: Sendable {
         let dir: String
-        let provider: InMemoryProvider
+        var provider: InMemoryProvider
         var state: String { dir + "/state/state.db" }
         var manifests: String { dir + "/m" }
 

@@ -21,6 +21,12 @@ public protocol Provider: Sendable {
 
 extension Provider {
     public func concurrencyDomains(for action: Action) -> [ConcurrencyDomain] { [] }
+
+    /// Finds an existing object for `setpoint import`: by `id` (a VMID) when given, else however the provider can
+    /// (by name). The default observes the resource as if Setpoint knew that id.
+    public func lookup(_ resource: Resource, id: String?, in context: ProviderContext) async throws -> Observation {
+        try await observe([ResolvedResource(resource: resource, providerID: id)], in: context)[resource.id] ?? .absent
+    }
 }
 
 /// A desired resource as a provider receives it: the manifest resource plus what state knows of it.
