@@ -217,6 +217,10 @@ struct ApplyCommand: ConsoleCommand {
         let report = try await applier.apply(plan, resources: resources) { event in
             if let line = progress.line(for: event) { console.out(line) }
         }
+        // Keep the plan with its status: applied, or pending while risky actions await approval.
+        try? await store.savePlan(StoredPlan(
+            id: plan.id, status: report.awaitingApproval.isEmpty ? .applied : .pending, json: PlanJSONRenderer().render(plan),
+            text: PlanTextRenderer().render(plan), createdAt: plan.createdAt))
         if !report.failed.isEmpty || report.wasInterrupted { return 1 }
         return report.awaitingApproval.isEmpty ? 0 : 3
     }

@@ -43,6 +43,40 @@ public protocol JournalStore: Sendable {
     func openJournals() async throws -> [String: [String: String]]
 }
 
+/// A plan kept in the state store, with its status: what the controller parks for approval and what apply ran.
+public struct StoredPlan: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        case pending, approved, rejected, applied, stale
+    }
+
+    public var id: String
+    public var status: Status
+    /// The plan as versioned JSON (sensitive values already replaced), as shown to reviewers.
+    public var json: String
+    /// The plan as text, as shown to reviewers.
+    public var text: String
+    public var createdAt: String
+
+    public init(id: String, status: Status, json: String, text: String, createdAt: String) {
+        self.id = id
+        self.status = status
+        self.json = json
+        self.text = text
+        self.createdAt = createdAt
+    }
+}
+
+/// Plans and their status.
+public protocol PlanStore: Sendable {
+    /// Saves a plan (replacing one with the same id).
+    func savePlan(_ plan: StoredPlan) async throws
+    func storedPlan(id: String) async throws -> StoredPlan?
+    /// Changes a plan's status; false when there is no such plan.
+    func setPlanStatus(id: String, to status: StoredPlan.Status) async throws -> Bool
+    /// Plans with a status, newest first.
+    func storedPlans(status: StoredPlan.Status?) async throws -> [StoredPlan]
+}
+
 public protocol ApplyLease: Sendable {
     /// Takes the lease for `candidate` unless someone else holds an unexpired one (compared with `now`); returns
     /// nil when taken, or the current holder.

@@ -151,3 +151,52 @@ extension SQLiteStateStore {
         }
     }
 }
+
+extension SQLiteStateStore {
+    public func savePlan(_ plan: StoredPlan) async throws {
+        try refuseIfReadOnly("save plan \(plan.id)")
+        try await run("save plan \(plan.id)") {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO plans (id, status, json, text, created_at) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (id) DO UPDATE SET status = excluded.status, json = excluded.json, text = excluded.text,
+                            created_at = excluded.created_at
+                        """,
+                    arguments: [plan.id, plan.status.rawValue, plan.json, plan.text, plan.createdAt])
+            }
+        }
+    }
+
+    public func storedPlan(id: String) async throws -> StoredPlan? {
+        try await storedPlans(where: "WHERE id = ?", [id]).first
+    }
+
+    public func setPlanStatus(id: String, to status: StoredPlan.Status) async throws -> Bool {
+        try refuseIfReadOnly("change plan \(id)")
+        return try await run("change plan \(id)") {
+            try await pool.write { db in
+                try db.execute(sql: "UPDATE plans SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
+                return db.changesCount == 1
+            }
+        }
+    }
+
+    public func storedPlans(status: StoredPlan.Status?) async throws -> [StoredPlan] {
+        if let status { return try await storedPlans(where: "WHERE status = ?", [status.rawValue]) }
+        return try await storedPlans(where: "", [])
+    }
+
+    private func storedPlans(where clause: String, _ arguments: [String]) async throws -> [StoredPlan] {
+        try await run("read plans") {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM plans \(clause) ORDER BY created_at DESC, id DESC", arguments: StatementArguments(arguments))
+                    .compactMap { row in
+                        StoredPlan.Status(rawValue: row["status"]).map {
+                            StoredPlan(id: row["id"], status: $0, json: row["json"], text: row["text"], createdAt: row["created_at"])
+                        }
+                    }
+            }
+        }
+    }
+}

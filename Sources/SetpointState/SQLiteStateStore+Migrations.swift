@@ -69,6 +69,18 @@ extension SQLiteStateStore {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v4-plans") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE plans (
+                        id TEXT PRIMARY KEY,
+                        status TEXT NOT NULL,
+                        json TEXT NOT NULL,
+                        text TEXT NOT NULL,
+                        created_at TEXT NOT NULL
+                    ) WITHOUT ROWID
+                    """)
+        }
         for identifier in extra {
             migrator.registerMigration(identifier) { _ in }
         }

@@ -16,6 +16,7 @@ public actor InMemoryStateStore: StateStore {
     private var audit: [AuditRecord] = []
     private var lease: LeaseHolder?
     private var journals: [String: [String: String]] = [:]
+    private var plans: [String: StoredPlan] = [:]
 
     /// A store owning `owned` (empty by default).
     ///
@@ -87,6 +88,24 @@ public actor InMemoryStateStore: StateStore {
     }
 
     public func openJournals() -> [String: [String: String]] { journals }
+
+    public func savePlan(_ plan: StoredPlan) throws {
+        try refuseIfReadOnly("save plan \(plan.id)")
+        plans[plan.id] = plan
+    }
+
+    public func storedPlan(id: String) -> StoredPlan? { plans[id] }
+
+    public func setPlanStatus(id: String, to status: StoredPlan.Status) throws -> Bool {
+        try refuseIfReadOnly("change plan \(id)")
+        guard plans[id] != nil else { return false }
+        plans[id]!.status = status
+        return true
+    }
+
+    public func storedPlans(status: StoredPlan.Status?) -> [StoredPlan] {
+        plans.values.filter { status == nil || $0.status == status }.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+    }
 
     private func refuseIfReadOnly(_ what: String) throws {
         if isReadOnly {

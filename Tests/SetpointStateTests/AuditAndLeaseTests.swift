@@ -96,3 +96,48 @@ import Testing
         #expect(try await store.acquireLease(a, now: "2026-11-25T12:02:02.000Z") == nil)
     }
 }
+
+/// Action journals and stored plans, for every store.
+@Suite struct JournalAndPlanStoreTests {
+    @Test(arguments: StoreKind.allCases)
+    func journalsAreKeptPerActionUntilCleared(kind: StoreKind) async throws {
+        let folder = try TemporaryFolder()
+        let store = try kind.makeStore(in: folder)
+        try await store.recordJournal(action: "VirtualMachine/a:create", key: "providerID", value: "101")
+        try await store.recordJournal(action: "VirtualMachine/a:create", key: "task", value: "UPID:pve1:1")
+        try await store.recordJournal(action: "VirtualMachine/a:create", key: "providerID", value: "102")
+        try await store.recordJournal(action: "VirtualMachine/b:create", key: "providerID", value: "103")
+        #expect(try await store.journalEntries(action: "VirtualMachine/a:create") == ["providerID": "102", "task": "UPID:pve1:1"])
+        #expect(try await store.openJournals().keys.sorted() == ["VirtualMachine/a:create", "VirtualMachine/b:create"])
+        try await store.clearJournal(action: "VirtualMachine/a:create")
+        #expect(try await store.journalEntries(action: "VirtualMachine/a:create").isEmpty)
+        #expect(try await store.openJournals() == ["VirtualMachine/b:create": ["providerID": "103"]])
+    }
+
+    @Test(arguments: StoreKind.durable)
+    func journalsSurviveReopening(kind: StoreKind) async throws {
+        let folder = try TemporaryFolder()
+        let first = try SQLiteStateStore.open(path: folder.statePath)
+        try await first.recordJournal(action: "VirtualMachine/a:create", key: "providerID", value: "101")
+        try first.close()
+        let second = try #require(try SQLiteStateStore.openReadOnly(path: folder.statePath))
+        #expect(try await second.openJournals() == ["VirtualMachine/a:create": ["providerID": "101"]])
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func plansKeepTheirStatus(kind: StoreKind) async throws {
+        let folder = try TemporaryFolder()
+        let store = try kind.makeStore(in: folder)
+        let a = StoredPlan(id: "aaa", status: .pending, json: "{\"formatVersion\":1}", text: "Plan aaa\n", createdAt: "2026-11-25T12:00:00Z")
+        let b = StoredPlan(id: "bbb", status: .applied, json: "{}", text: "Plan bbb\n", createdAt: "2026-11-25T13:00:00Z")
+        try await store.savePlan(a)
+        try await store.savePlan(b)
+        #expect(try await store.storedPlan(id: "aaa") == a)
+        #expect(try await store.storedPlans(status: nil).map(\.id) == ["bbb", "aaa"], "newest first")
+        #expect(try await store.storedPlans(status: .pending).map(\.id) == ["aaa"])
+        #expect(try await store.setPlanStatus(id: "aaa", to: .approved))
+        #expect(try await !store.setPlanStatus(id: "zzz", to: .approved))
+        #expect(try await store.storedPlan(id: "aaa")?.status == .approved)
+        #expect(try await store.storedPlan(id: "zzz") == nil)
+    }
+}
