@@ -1,16 +1,19 @@
 /// A resource as declared in a manifest, after decoding and validation.
 public struct Resource: Sendable {
-    public var id: ResourceID
+    public let id: ResourceID
     public var apiVersion: String
-    public var metadata: ResourceMetadata
+    public let metadata: ResourceMetadata
     /// The spec, validated and normalised (quantities in bytes, durations in ms, secrets as references).
-    public var spec: Value
+    public let spec: Value
     /// Every field that names another resource: the graph's edges.
     public var references: [Reference]
     /// Where the document starts.
     public var location: SourceLocation
     /// The document as read, with positions, for diagnostics found after loading.
     public var source: SourceNode
+    /// `sha256:…` of the id, spec and annotations: what the manifest digest of a plan is made of. Computed once, when
+    /// the resource is made (in the loader's parallel phase), so planning never re-encodes specs.
+    public let digest: String
 
     public init(
         id: ResourceID, apiVersion: String, metadata: ResourceMetadata, spec: Value,
@@ -23,6 +26,9 @@ public struct Resource: Sendable {
         self.references = references
         self.location = location
         self.source = source
+        self.digest = CanonicalJSON.digest(.map([
+            "id": .string(id.description), "spec": spec, "annotations": .map(metadata.annotations.mapValues(Value.string)),
+        ]))
     }
 
     /// The manifest position of a field (or of the nearest enclosing node that exists).
