@@ -28,16 +28,20 @@ public struct EnvironmentSecretResolver: SecretResolver {
     }
 }
 
-/// Fingerprints of write-only values for `Differ`: a secret is hashed by its resolved value (salted with the field
-/// path), so rotating the secret behind an unchanged reference is a change; when it cannot be resolved (a CI plan
-/// without secrets), the reference is hashed instead.
+/// Fingerprints of write-only values for `Differ` (`WriteOnlyFingerprint`): the digest of the value as written
+/// (for a secret, its reference) and, when the secret can be resolved, a digest of its value salted with the field
+/// path — so rotating a secret behind an unchanged reference is a change, and a plan that cannot read the secret
+/// (CI) compares references instead of reporting every secret as changed.
+///
+/// Known limit: the value digest is salted, not keyed; whoever reads the state can test guesses of a weak secret.
 public enum SecretFingerprints {
     public static func make(_ resolver: any SecretResolver) -> @Sendable (FieldPath, Value) -> String {
         { path, value in
+            var valueDigest: String?
             if case .secret(let ref) = value, let secret = try? resolver.resolve(ref) {
-                return "sha256:" + SHA256.hex("setpoint/v1\u{0}\(path)\u{0}\(secret)")
+                valueDigest = "sha256:" + SHA256.hex("setpoint/v1\u{0}\(path)\u{0}\(secret)")
             }
-            return CanonicalJSON.digest(value)
+            return WriteOnlyFingerprint(reference: CanonicalJSON.digest(value), value: valueDigest).text
         }
     }
 }

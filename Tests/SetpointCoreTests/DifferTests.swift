@@ -53,10 +53,10 @@ import Testing
              observed: .m(["networks": .m(["net0": .m(["macaddr": .string("BB")])])]),
              expected: ["networks.net0.macaddr \"BB\"→\"AA\" manifest hot"]),
         Case(reason: "a write-only field whose fingerprint matches the last apply is unchanged, whatever is observed",
-             desired: .m(["token": .string("s3cret")]), lastApplied: .m(["token": .string(CanonicalJSON.digest(.string("s3cret")))]),
+             desired: .m(["token": .string("s3cret")]), lastApplied: .m(["token": .string(Self.fp(.string("s3cret")))]),
              observed: .m([:]), expected: []),
         Case(reason: "a write-only field with a new value is a sensitive change with no before",
-             desired: .m(["token": .string("n3w")]), lastApplied: .m(["token": .string(CanonicalJSON.digest(.string("s3cret")))]),
+             desired: .m(["token": .string("n3w")]), lastApplied: .m(["token": .string(Self.fp(.string("s3cret")))]),
              observed: .m([:]), expected: ["token nil→(sensitive) manifest hot sensitive"]),
         Case(reason: "every secret reference is write-only",
              desired: .m(["password": .secret(.env("PW"))]), lastApplied: nil, observed: .m(["password": .string("x")]),
@@ -87,6 +87,8 @@ import Testing
              desired: .m(["disks": .m(["scsi0": .m(["size": .int(2)])])]), lastApplied: nil,
              observed: .m(["disks": .m(["scsi0": .m(["size": .int(1)])])]), expected: ["disks.scsi0.size 1→2 manifest hot"]),
     ]
+
+    static func fp(_ v: Value) -> String { WriteOnlyFingerprint(reference: CanonicalJSON.digest(v), value: nil).text }
 
     static func describe(_ c: FieldChange) -> String {
         let before = c.before.map(\.description) ?? "nil"
@@ -122,11 +124,44 @@ import Testing
         #expect(!text.contains("s3cret"))
         #expect(!text.contains("$secretEnv"))
         #expect(applied["cores"] == .int(2))
-        #expect(applied["cloud"]?["password"]?.stringValue?.hasPrefix("sha256:") == true)
+        #expect(applied["cloud"]?["password"]?.stringValue?.hasPrefix("fp:ref=sha256:") == true)
         // Applying the applied form back: the secret compares equal, nothing to do.
         let again = differ.diff(desired: .m(["cloud": .m(["password": .secret(.env("PW"))])]), lastApplied: applied,
                                 observed: .m(["cloud": .m([:])]))
         #expect(again.isEmpty)
+    }
+
+    @Test func secretsCompareByValueWhenBothSidesKnowItAndByReferenceOtherwise() {
+        let path: FieldPath = ["password"]
+        let ref = Value.secret(.env("PW"))
+        let withValue: @Sendable (String) -> @Sendable (FieldPath, Value) -> String = { secret in
+            { p, v in WriteOnlyFingerprint(reference: CanonicalJSON.digest(v), value: "sha256:" + SHA256.hex("\(p)\(secret)")).text }
+        }
+        let applied = Differ(policy: FieldPolicy(), fingerprint: withValue("one")).appliedForm(of: .m(["password": ref]))
+        let desired = Value.m(["password": ref])
+        // Same reference, same secret: no change.
+        #expect(Differ(policy: FieldPolicy(), fingerprint: withValue("one")).diff(desired: desired, lastApplied: applied, observed: .m([:])).isEmpty)
+        // Same reference, rotated secret: a change.
+        #expect(Differ(policy: FieldPolicy(), fingerprint: withValue("two")).diff(desired: desired, lastApplied: applied, observed: .m([:])).count == 1)
+        // A plan that cannot read the secret (CI): compared by reference, no change.
+        #expect(Differ(policy: FieldPolicy()).diff(desired: desired, lastApplied: applied, observed: .m([:])).isEmpty)
+        _ = path
+    }
+
+    @Test func aRemovedSecretNeverCarriesWhatTheSystemShows() {
+        let differ = Differ(policy: FieldPolicy())
+        let applied = differ.appliedForm(of: .m(["password": .secret(.env("PW")), "cores": .int(1)]))
+        let changes = differ.diff(desired: .m(["cores": .int(1)]), lastApplied: applied, observed: .m(["password": .string("hunter2"), "cores": .int(1)]))
+        #expect(changes.count == 1)
+        #expect(changes.first?.isSensitive == true)
+        #expect(changes.first?.before == nil, "the observed value of a secret is never kept")
+    }
+
+    @Test func aListHoldingASecretConverges() {
+        let differ = Differ(policy: FieldPolicy())
+        let desired = Value.m(["keys": .list([.string("a"), .secret(.file("/run/k"))])])
+        let applied = differ.appliedForm(of: desired)
+        #expect(differ.diff(desired: desired, lastApplied: applied, observed: .m([:])).isEmpty)
     }
 
     @Test func sha256KnownAnswers() {

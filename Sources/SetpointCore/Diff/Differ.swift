@@ -22,7 +22,17 @@ public struct Differ: Sendable {
     }
 
     /// The default fingerprint: a digest of the value as written (for secrets: of the reference, not the secret).
-    public static let referenceFingerprint: @Sendable (FieldPath, Value) -> String = { _, value in CanonicalJSON.digest(value) }
+    public static let referenceFingerprint: @Sendable (FieldPath, Value) -> String = { _, value in
+        WriteOnlyFingerprint(reference: CanonicalJSON.digest(value), value: nil).text
+    }
+
+    /// Whether a stored fingerprint still stands for `value`.
+    func fingerprintMatches(_ stored: Value?, _ path: FieldPath, _ value: Value) -> Bool {
+        guard case .string(let text)? = stored, let old = WriteOnlyFingerprint(text: text),
+            let new = WriteOnlyFingerprint(text: fingerprint(path, value))
+        else { return false }
+        return old.matches(new)
+    }
 
     /// Field changes that would make `observed` match `desired`.
     /// - Parameter pending: values the system has staged for its next restart, in the spec's shape: a desired value
@@ -42,6 +52,7 @@ public struct Differ: Sendable {
 
     private func applied(_ value: Value, path: FieldPath) -> Value {
         if case .secret = value { return .string(fingerprint(path, value)) }
+        if case .list = value, containsSecret(value) { return .string(fingerprint(path, value)) }  // compared as a whole
         if policy.rule(for: path)?.comparison == .writeOnly, !path.components.isEmpty { return .string(fingerprint(path, value)) }
         guard case .map(let m) = value else { return value }
         var out: [String: Value] = [:]
@@ -66,9 +77,11 @@ public struct Differ: Sendable {
             if comparison == .ignore { return }
             let lv = l[key], ov = o[key]
             guard let dv else {
-                // Removed from the manifest: remove it from the system, if it was ours and is still there.
+                // Removed from the manifest: remove it from the system, if it was ours and is still there. A value
+                // that was applied as a fingerprint was a secret: what the system shows of it is never repeated.
                 if lv != nil, ov != nil, comparison != .computed, comparison != .writeOnly {
-                    out.append(change(path, before: ov, after: nil, origin: .manifest, observedRoot: observedRoot))
+                    let secret = WriteOnlyFingerprint.isFingerprint(lv)
+                    out.append(change(path, before: secret ? nil : ov, after: nil, sensitive: secret, origin: .manifest, observedRoot: observedRoot))
                 }
                 return
             }
@@ -80,7 +93,7 @@ public struct Differ: Sendable {
                 }
             }()
             if comparison == .writeOnly || isSecretValue {
-                if lv != .string(fingerprint(path, dv)) {
+                if !fingerprintMatches(lv, path, dv) {
                     out.append(change(path, before: nil, after: dv, sensitive: true, origin: .manifest, observedRoot: observedRoot))
                 }
                 return
@@ -101,6 +114,8 @@ public struct Differ: Sendable {
     private func change(
         _ path: FieldPath, before: Value?, after: Value?, sensitive: Bool = false, origin: ChangeOrigin, observedRoot: Value
     ) -> FieldChange {
+        // A sensitive change never carries what the system showed: it could be the secret.
+        let before = sensitive ? nil : before
         let rule = policy.rule(for: path)
         var impact = rule?.impact ?? policy.defaultImpact
         var reason = rule?.reason
