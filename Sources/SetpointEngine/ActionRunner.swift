@@ -49,8 +49,20 @@ struct ActionRunner: Sendable {
                 throw SetpointError(.notConverged, "spec.\(first.path) is \(first.before?.description ?? "unset") after \(action.verb), "
                     + "expected \(first.isSensitive ? "(sensitive)" : first.after?.description ?? "unset")", resource: action.resource)
             }
+            // A create or replace establishes the whole spec; any other action only the fields it changed — so a
+            // failed sibling action (a resize after an update) is not recorded as applied.
+            var recorded = applied
+            if action.verb != .create, action.verb != .replace, let previous {
+                recorded = previous.spec
+                for change in action.changes {
+                    let keys = change.path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
+                    var value: Value? = applied
+                    for k in keys { value = value?[k] }
+                    recorded = value.map { recorded.setting(keys, to: $0) } ?? recorded.removing(keys)
+                }
+            }
             try await store.recordApplied(AppliedResource(
-                id: action.resource, providerID: now.providerID ?? previous?.providerID, spec: applied,
+                id: action.resource, providerID: now.providerID ?? previous?.providerID, spec: recorded,
                 dependsOn: resource.references.map(\.target)))
         }
     }

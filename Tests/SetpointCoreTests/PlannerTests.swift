@@ -70,6 +70,15 @@ import Testing
         #expect(plan.fingerprints[v.id]?.hasPrefix("sha256:") == true, "a touched resource is fingerprinted")
     }
 
+    @Test func aRestartImpactChangeThatCannotBeStagedIsRisky() {
+        var policy = FieldPolicy()
+        policy.rule("memory", impact: .restart, reason: "applied by restarting")  // stagesRestarts stays false
+        let v = Resource.fixture(Self.vm, "api-1", spec: ["memory": .int(2)])
+        let plan = Planner().plan(PlanRequest(desired: [v], observed: [v.id: Self.present(.m(["memory": .int(1)]))], policies: { _ in policy }))
+        #expect(plan.changes.map(\.verb) == [.update])
+        #expect(plan.changes.first?.requiresApproval == true, "applying it restarts the service")
+    }
+
     @Test func pendingChangesAloneGiveARestartNotDrift() {
         let v = Resource.fixture(Self.vm, "api-1", spec: ["memory": .int(8192)])
         let plan = Self.plan(desired: [v], applied: [v.id: AppliedResource(id: v.id, spec: .m(["memory": .int(8192)]))],

@@ -192,6 +192,30 @@ import Testing
         #expect(try await store.owned(r.id) == nil, "nothing is recorded for an action that did not converge")
     }
 
+    @Test func aFailedTypedOperationIsNotRecordedAsApplied() async throws {
+        var policy = FieldPolicy()
+        policy.rule("size", verb: .resize, reason: "disks grow online")
+        let provider = InMemoryProvider(kinds: [Self.vm], policies: [Self.vm: policy],
+                                        failure: { $0.verb == .resize ? "resize refused" : nil })
+        let store = InMemoryStateStore()
+        let registry = try ProviderRegistry([provider])
+        let context = ProviderContext(secrets: NoSecrets())
+        let v1 = Resource.fixture(Self.vm, "a", spec: ["cores": .int(1), "size": .int(10)])
+        let first = try await PlanPipeline(registry: registry, context: context, store: store).plan([v1])
+        _ = try await Applier(registry: registry, context: context, store: store).apply(first, resources: [v1.id: v1])
+        let v2 = Resource.fixture(Self.vm, "a", spec: ["cores": .int(2), "size": .int(20)])
+        let second = try await PlanPipeline(registry: registry, context: context, store: store).plan([v2])
+        #expect(second.changes.map(\.verb) == [.update, .resize])
+        let report = try await Applier(registry: registry, context: context, store: store).apply(second, resources: [v2.id: v2])
+        #expect(report.failed.keys.sorted() == ["VirtualMachine/a:resize"])
+        let owned = try #require(try await store.owned(v2.id))
+        #expect(owned.spec["cores"] == .int(2), "the update succeeded and is recorded")
+        #expect(owned.spec["size"] == .int(10), "the failed resize is not")
+        let third = try await PlanPipeline(registry: registry, context: context, store: store).plan([v2])
+        #expect(third.changes.map(\.verb) == [.resize])
+        #expect(third.changes.first?.changes.first?.origin == .manifest, "still a manifest change, not drift")
+    }
+
     @Test func twoProvidersForOneKindAreRefused() {
         let a = InMemoryProvider(kinds: [Self.vm]), b = InMemoryProvider(kinds: [Self.vm])
         #expect(throws: SetpointError.self) { try ProviderRegistry([a, b]) }

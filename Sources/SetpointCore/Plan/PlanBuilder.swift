@@ -93,7 +93,8 @@ struct PlanBuilder {
             let impact = group.map(\.impact).max()!
             var reasons = Array(Set(group.compactMap(\.reason))).sorted()
             if group.contains(where: { $0.origin == .drift }) { reasons.insert("drift: the system no longer matches the last apply", at: 0) }
-            let risky = approvalRequired || impact >= .replace
+            // A restart-impact change the provider cannot stage restarts the service: risky like a restart.
+            let risky = approvalRequired || impact >= .replace || (impact == .restart && !policy.stagesRestarts)
             add(Action(resource: r.id, verb: verb, changes: group, impact: impact, reasons: reasons, dependsOn: previous,
                        requiresApproval: risky, desired: r.spec, providerID: providerID), for: r.id)
             previous = [lastAction[r.id]!]
