@@ -74,7 +74,8 @@ import Testing
         var policy = FieldPolicy()
         policy.rule("memory", impact: .restart, reason: "applied by restarting")  // stagesRestarts stays false
         let v = Resource.fixture(Self.vm, "api-1", spec: ["memory": .int(2)])
-        let plan = Planner().plan(PlanRequest(desired: [v], observed: [v.id: Self.present(.m(["memory": .int(1)]))], policies: { _ in policy }))
+        let fixed = policy
+        let plan = Planner().plan(PlanRequest(desired: [v], observed: [v.id: Self.present(.m(["memory": .int(1)]))], policies: { _ in fixed }))
         #expect(plan.changes.map(\.verb) == [.update])
         #expect(plan.changes.first?.requiresApproval == true, "applying it restarts the service")
     }
