@@ -66,11 +66,12 @@ struct ApplyCommand: ConsoleCommand {
 
     func execute(_ console: Console) async throws -> Int32 {
         let runtime = CLIRuntime.current ?? .shipped
-        if paths.count == 1, SavedPlanFile.isPlanFile(paths[0]) {
-            return try await applySaved(paths[0], runtime: runtime, console: console)
+        let interruption = Interruption()
+        if paths.count == 1, SavedPlanFile.looksLikePlanFile(paths[0]) {
+            return try await applySaved(paths[0], runtime: runtime, console: console, interruption: interruption)
         }
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
-        guard let set = session.load() else { return 1 }
+        guard let set = session.load(), session.checkTargets(try shape.targets(), in: set) else { return 1 }
         let store: SQLiteStateStore
         do {
             store = try SQLiteStateStore.open(path: stateOptions.state)
@@ -81,13 +82,16 @@ struct ApplyCommand: ConsoleCommand {
         // One apply at a time per state store: the lease is held from planning to the last outcome.
         let lease: LeaseKeeper
         do {
-            lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration)
+            lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration, onLost: {
+                console.err("error: the state lease was lost (this process was paused past its expiry); no new action starts\n")
+                interruption.interrupt()
+            })
         } catch {
             console.err("error: \(error)\n")
             return 1
         }
         do {
-            let code = try await applyHoldingLease(set, store: store, session: session, runtime: runtime, console: console)
+            let code = try await applyHoldingLease(set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
             await lease.release()
             return code
         } catch {
@@ -97,15 +101,15 @@ struct ApplyCommand: ConsoleCommand {
     }
 
     private func applyHoldingLease(
-        _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console
+        _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console, interruption: Interruption
     ) async throws -> Int32 {
         let plan = try await session.plan(set, store: store, options: PlanOptions(prune: shape.prune, targets: try shape.targets()))
         console.out(PlanTextRenderer(style: session.style, sourceLine: SourceLines().line).render(plan))
-        return try await run(plan, set, store: store, session: session, runtime: runtime, console: console)
+        return try await run(plan, set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
     }
 
     /// `apply FILE`: exactly the saved plan, after checking that it is intact and that nothing it touches moved.
-    private func applySaved(_ path: String, runtime: CLIRuntime, console: Console) async throws -> Int32 {
+    private func applySaved(_ path: String, runtime: CLIRuntime, console: Console, interruption: Interruption) async throws -> Int32 {
         let saved: SavedPlan
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -131,13 +135,16 @@ struct ApplyCommand: ConsoleCommand {
         }
         let lease: LeaseKeeper
         do {
-            lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration)
+            lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration, onLost: {
+                console.err("error: the state lease was lost (this process was paused past its expiry); no new action starts\n")
+                interruption.interrupt()
+            })
         } catch {
             console.err("error: \(error)\n")
             return 1
         }
         do {
-            let code = try await checkAndRun(saved, set, store: store, session: session, runtime: runtime, console: console)
+            let code = try await checkAndRun(saved, set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
             await lease.release()
             return code
         } catch {
@@ -147,9 +154,22 @@ struct ApplyCommand: ConsoleCommand {
     }
 
     private func checkAndRun(
-        _ saved: SavedPlan, _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console
+        _ saved: SavedPlan, _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console,
+        interruption: Interruption
     ) async throws -> Int32 {
-        let plan = saved.plan
+        var plan = saved.plan
+        if let stored = try await store.storedPlan(id: plan.id), stored.status == .applied || stored.status == .rejected {
+            console.err("error: plan \(plan.id) was already \(stored.status.rawValue); plan again\n")
+            return 1
+        }
+        // Which actions need approval is decided here, not taken from the file.
+        let annotated = Set(set.resources.filter { $0.metadata.annotations["setpoint/approval"] == "required" }.map(\.id))
+        for i in plan.actions.indices {
+            let a = plan.actions[i]
+            plan.actions[i].requiresApproval = a.isChange
+                && (a.verb == .restart || a.verb == .delete || a.verb == .replace || a.impact >= .replace || annotated.contains(a.resource)
+                    || (a.requiresApproval))
+        }
         // Re-observe what the plan touches; anything else may have changed freely.
         let owned = try await store.ownedResources()
         let byID = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -157,8 +177,9 @@ struct ApplyCommand: ConsoleCommand {
             ResolvedResource(resource: byID[id] ?? .orphan(id, providerID: owned[id]?.providerID), providerID: owned[id]?.providerID)
         }
         let (now, errors) = try await session.pipeline(store: store).observe(touched)
-        if let (id, message) = errors.first {
-            console.err("error: cannot check plan \(plan.id): \(id) could not be observed: \(message)\n")
+        if !errors.isEmpty {
+            console.err("error: cannot check plan \(plan.id): " + errors.keys.sorted().map { "\($0) could not be observed: \(errors[$0]!)" }
+                .joined(separator: "; ") + "\n")
             return 1
         }
         let moved = PlanStaleness.check(plan, observedThen: saved.observed, observedNow: now)
@@ -168,14 +189,18 @@ struct ApplyCommand: ConsoleCommand {
             return 1
         }
         console.out(PlanTextRenderer(style: session.style, sourceLine: SourceLines().line).render(plan))
-        return try await run(plan, set, store: store, session: session, runtime: runtime, console: console)
+        return try await run(plan, set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
     }
 
     /// Refusals, approval, then the apply itself, for a plan made now or a saved one.
     private func run(
-        _ plan: Plan, _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console
+        _ plan: Plan, _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console,
+        interruption: Interruption
     ) async throws -> Int32 {
-        guard plan.isApplyable else { return 1 }
+        guard plan.isApplyable else {
+            console.err("error: the plan has errors (above); nothing was applied\n")
+            return 1
+        }
         guard !plan.isEmpty else { return 0 }
         let destructive = plan.changes.filter(\.isDestructive)
         if destructive.count > maxDestroy {
@@ -204,7 +229,6 @@ struct ApplyCommand: ConsoleCommand {
                 "how": .string(autoApprove ? "--approve on the command line" : "interactive yes"),
             ]))
         }
-        let interruption = Interruption()
         let signals = SignalTrap(interruption: interruption)
         defer { signals.cancel() }
         let progress = ApplyProgressRenderer(style: session.style)
@@ -217,10 +241,17 @@ struct ApplyCommand: ConsoleCommand {
         let report = try await applier.apply(plan, resources: resources) { event in
             if let line = progress.line(for: event) { console.out(line) }
         }
-        // Keep the plan with its status: applied, or pending while risky actions await approval.
-        try? await store.savePlan(StoredPlan(
-            id: plan.id, status: report.awaitingApproval.isEmpty ? .applied : .pending, json: PlanJSONRenderer().render(plan),
-            text: PlanTextRenderer().render(plan), createdAt: plan.createdAt))
+        // Keep the plan with its status: applied when everything ran, pending while risky actions await approval.
+        let status: StoredPlan.Status? = report.isSuccess ? (report.awaitingApproval.isEmpty ? .applied : .pending) : nil
+        if let status {
+            do {
+                try await store.savePlan(StoredPlan(
+                    id: plan.id, status: status, json: PlanJSONRenderer().render(plan), text: PlanTextRenderer().render(plan),
+                    createdAt: plan.createdAt))
+            } catch {
+                console.err("warning: the plan's status could not be saved: \(error)\n")
+            }
+        }
         if !report.failed.isEmpty || report.wasInterrupted { return 1 }
         return report.awaitingApproval.isEmpty ? 0 : 3
     }

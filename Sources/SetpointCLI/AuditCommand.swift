@@ -71,6 +71,10 @@ struct AuditVerifyCommand: ConsoleCommand {
         switch AuditChain.verify(records) {
         case .intact(let count):
             console.out("audit log intact: \(count) record\(count == 1 ? "" : "s")\(records.last.map { ", last seq \($0.seq) at \($0.entry.time)" } ?? "")\n")
+            if let head = records.last {
+                // Records removed from the end leave an intact chain: compare this head with one kept elsewhere.
+                console.out("head: seq \(head.seq) \(head.hash)\n")
+            }
             return 0
         case .broken(let seq, let problem):
             console.err("error: audit log broken at seq \(seq): \(problem)\n")

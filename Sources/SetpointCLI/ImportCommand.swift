@@ -60,6 +60,27 @@ struct ImportCommand: ConsoleCommand {
             return 1
         }
         let store = try SQLiteStateStore.open(path: stateOptions.state)
+        // Imports change state: never at the same time as an apply.
+        let lease: LeaseKeeper
+        do {
+            lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0))
+        } catch {
+            console.err("error: \(error)\n")
+            return 1
+        }
+        do {
+            let code = try await adopt(declared, target: target, provider: provider, store: store, session: session, console: console)
+            await lease.release()
+            return code
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    private func adopt(
+        _ declared: Resource, target: ResourceID, provider: any Provider, store: SQLiteStateStore, session: PlanSession, console: Console
+    ) async throws -> Int32 {
         if let owned = try await store.owned(target) {
             console.err("error: \(target) is already owned (id \(owned.providerID ?? "none")); nothing to import\n")
             return 1
@@ -78,11 +99,15 @@ struct ImportCommand: ConsoleCommand {
         return 0
     }
 
-    /// The observed spec limited to the keys the desired spec has, recursively through maps.
+    /// The observed spec limited to the keys the desired spec has, recursively through maps. Secret fields are left
+    /// out: state never holds a secret, and their last applied value is unknown until Setpoint applies them.
     static func restrict(_ observed: Value, to desired: Value) -> Value {
         guard case .map(let o) = observed, case .map(let d) = desired else { return observed }
         var out: [String: Value] = [:]
-        for (key, want) in d { if let have = o[key] { out[key] = restrict(have, to: want) } }
+        for (key, want) in d {
+            if case .secret = want { continue }
+            if let have = o[key] { out[key] = restrict(have, to: want) }
+        }
         return .map(out)
     }
 }

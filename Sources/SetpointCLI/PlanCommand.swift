@@ -49,7 +49,7 @@ struct PlanCommand: ConsoleCommand {
     func execute(_ console: Console) async throws -> Int32 {
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
-        guard let set = session.load() else { return 1 }
+        guard let set = session.load(), session.checkTargets(try shape.targets(), in: set) else { return 1 }
         let store: (any StateStore)?
         do {
             store = try SQLiteStateStore.openReadOnly(path: stateOptions.state)
@@ -61,7 +61,9 @@ struct PlanCommand: ConsoleCommand {
             console.err("note: no state at \(stateOptions.state): nothing is owned yet\n")
         }
         let (plan, observed) = try await session.planAndObservations(set, store: store, options: PlanOptions(prune: shape.prune, targets: try shape.targets()))
-        if let out {
+        if let out, !plan.isApplyable {
+            console.err("error: the plan has errors: not saved to \(out)\n")
+        } else if let out {
             let data = try SavedPlanFile.encode(SavedPlan(plan: plan, observed: observed), signingKey: try signing.key(runtime.secrets))
             try data.write(to: URL(fileURLWithPath: out), options: .atomic)
             console.err("saved plan \(plan.id) to \(out)\(signing.signKey == nil ? "" : " (signed)"); apply it with: setpoint apply \(out)\n")

@@ -25,6 +25,14 @@ struct PlanSession {
 
     func registry() throws -> ProviderRegistry { try ProviderRegistry(runtime.providers) }
 
+    /// `--target` must name declared resources: a typo would otherwise plan nothing and look like "no changes".
+    func checkTargets(_ targets: [ResourceID], in set: ManifestSet) -> Bool {
+        let missing = targets.filter { set.resource($0) == nil }
+        guard !missing.isEmpty else { return true }
+        console.err("error: --target " + missing.map(\.description).joined(separator: ", ") + " is not declared in the manifests\n")
+        return false
+    }
+
     func context() -> ProviderContext {
         ProviderContext(secrets: runtime.secrets, log: SwiftLogProviderLog(logger: CLILog.logger("provider")))
     }

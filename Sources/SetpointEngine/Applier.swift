@@ -40,7 +40,7 @@ public struct Applier: Sendable {
         _ plan: Plan, resources: [ResourceID: Resource], onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
     ) async throws -> ApplyReport {
         // A dead apply left actions in flight: say so, and that this one picks them up.
-        let open = try await store.openJournals()
+        let open = try await store.openJournals().filter { $0.value["failed"] == nil }
         if !open.isEmpty {
             let actions = Value.list(open.keys.sorted().map(Value.string))
             try await audit?.record(.interrupted, detail: .map(["reason": .string("a previous apply stopped with these actions in flight"), "actions": actions]))
@@ -85,6 +85,8 @@ public struct Applier: Sendable {
                             onEvent(.succeeded(action, took))
                             return (action.id, nil)
                         } catch {
+                            // The journal stays (a retry resumes from it) but says the action ended: it is not "in flight".
+                            try? await store.recordJournal(action: action.id, key: "failed", value: "\(error)")
                             try? await audit?.record(.outcome, plan: plan, action: action, result: "failed", detail: .map(["error": .string("\(error)")]))
                             return (action.id, "\(error)")
                         }

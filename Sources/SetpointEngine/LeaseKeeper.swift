@@ -22,7 +22,11 @@ public final class LeaseKeeper: Sendable {
 
     /// Acquires the lease, waiting up to `timeout`.
     /// - Throws: `SetpointError(.leaseHeld, …)` naming the holder when it stays held.
-    public static func acquire(_ store: any ApplyLease, timeout: Duration, ttl: Duration = .seconds(30)) async throws -> LeaseKeeper {
+    /// - Parameter onLost: called when a renewal finds the lease taken by someone else (this process was paused past
+    ///   the lease's expiry): the apply must stop starting actions.
+    public static func acquire(
+        _ store: any ApplyLease, timeout: Duration, ttl: Duration = .seconds(30), onLost: @escaping @Sendable () -> Void = {}
+    ) async throws -> LeaseKeeper {
         let id = UUID().uuidString
         let host = ProcessInfo.processInfo.hostName
         let pid = ProcessInfo.processInfo.processIdentifier
@@ -38,7 +42,10 @@ public final class LeaseKeeper: Sendable {
                         if Task.isCancelled { break }
                         var renewed = candidate
                         renewed.expiresAt = iso(Date().addingTimeInterval(seconds(ttl)))
-                        _ = try? await store.renewLease(renewed)
+                        if (try? await store.renewLease(renewed)) == false {
+                            onLost()
+                            break
+                        }
                     }
                 }
                 return LeaseKeeper(holder: candidate, store: store, ttl: ttl, renewal: renewal)

@@ -31,6 +31,20 @@ public enum SavedPlanFile {
         public var isTampering: Bool
     }
 
+    /// True when `path` looks like a plan file, even one whose header was damaged (so it is refused as a plan file,
+    /// not read as YAML).
+    public static func looksLikePlanFile(_ path: String) -> Bool {
+        if isPlanFile(path) { return true }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
+            let handle = FileHandle(forReadingAtPath: path)
+        else { return false }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: 1024) else { return false }
+        let head = String(decoding: data, as: UTF8.self)
+        return head.hasPrefix("{") && head.contains(format)
+    }
+
     /// True when `path` is a file whose first line is a plan file header.
     public static func isPlanFile(_ path: String) -> Bool {
         var isFolder: ObjCBool = false
@@ -64,6 +78,10 @@ public enum SavedPlanFile {
         guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")),
             let header = try? JSONDecoder().decode(Header.self, from: Data(bytes[..<newline])), header.format == format
         else {
+            let head = String(decoding: bytes.prefix(1024), as: UTF8.self)
+            if head.contains(format) {
+                throw Refusal(description: "\(path) was edited: its header cannot be read", isTampering: true)
+            }
             throw Refusal(description: "\(path) is not a Setpoint plan file (\(format))", isTampering: false)
         }
         var body = Array(bytes[(newline + 1)...])

@@ -42,9 +42,8 @@ extension SQLiteStateStore {
             }
         }
         return try rows.map { r in
-            guard let detail = try? CanonicalJSONReader.value(from: r.8) else {
-                throw SetpointError(.stateFailed, "audit record \(r.0) in \(path) has unreadable detail")
-            }
+            // Unreadable detail (edited by hand) still yields a record, whose hash then fails verification.
+            let detail = (try? CanonicalJSONReader.value(from: r.8)) ?? .string("(unreadable detail: \(r.8.prefix(80)))")
             let entry = AuditEntry(
                 time: r.1, actor: r.2, event: AuditEvent(rawValue: r.3), planID: r.4, actionID: r.5,
                 resource: r.6.flatMap(ResourceID.init(parsing:)), result: r.7, detail: detail)
@@ -162,6 +161,7 @@ extension SQLiteStateStore {
                         INSERT INTO plans (id, status, json, text, created_at) VALUES (?, ?, ?, ?, ?)
                         ON CONFLICT (id) DO UPDATE SET status = excluded.status, json = excluded.json, text = excluded.text,
                             created_at = excluded.created_at
+                        WHERE plans.status != 'rejected'
                         """,
                     arguments: [plan.id, plan.status.rawValue, plan.json, plan.text, plan.createdAt])
             }

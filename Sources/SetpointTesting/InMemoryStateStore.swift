@@ -91,6 +91,7 @@ public actor InMemoryStateStore: StateStore {
 
     public func savePlan(_ plan: StoredPlan) throws {
         try refuseIfReadOnly("save plan \(plan.id)")
+        if plans[plan.id]?.status == .rejected { return }  // a rejection stands
         plans[plan.id] = plan
     }
 

@@ -32,6 +32,7 @@ import Testing
         let (verify, verifyOut, _) = await env.run(["audit", "verify"])
         #expect(verify == 0)
         #expect(verifyOut.contains("audit log intact: \(lines.count) records"))
+        #expect(verifyOut.contains("head: seq \(lines.count) sha256:"))
     }
 
     @Test func approvalsAreRecordedWithTheApprover() async throws {
@@ -53,10 +54,17 @@ import Testing
         _ = await env.run(["apply", env.manifests, "--auto-approve"])
         let store = try SQLiteStateStore.open(path: env.state)
         try await store.executeForTesting("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+        try await store.executeForTesting("UPDATE audit_log SET detail = 'not json' WHERE seq = 3")
         try store.close()
         let (code, _, err) = await env.run(["audit", "verify"])
         #expect(code == 3)
         #expect(err.contains("audit log broken at seq 2: record 2 was edited"))
+        let fixed = try SQLiteStateStore.open(path: env.state)
+        try await fixed.executeForTesting("UPDATE audit_log SET actor = (SELECT actor FROM audit_log WHERE seq = 1) WHERE seq = 2")
+        try fixed.close()
+        let (unreadable, _, unreadableErr) = await env.run(["audit", "verify"])
+        #expect(unreadable == 3, "unreadable detail is tampering too: \(unreadableErr)")
+        #expect(unreadableErr.contains("record 3 was edited"))
     }
 
     /// Two processes, one state store: the second apply fails naming the holder, or waits with --lock-timeout.

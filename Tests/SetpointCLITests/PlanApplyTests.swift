@@ -126,6 +126,15 @@ import Testing
         #expect(env.provider.backend.ids.map(\.name).sorted() == ["api-1", "apps", "pve"])
     }
 
+    @Test func aTargetThatIsNotDeclaredIsAnError() async throws {
+        let env = try Env()
+        defer { env.cleanup() }
+        try env.write()
+        let (code, _, err) = await env.run(["plan", env.manifests, "--target", "VirtualMachine/api-9"])
+        #expect(code == 1)
+        #expect(err.contains("--target VirtualMachine/api-9 is not declared in the manifests"))
+    }
+
     @Test func theInteractiveAnswerDecides() async throws {
         let env = try Env()
         defer { env.cleanup() }

@@ -34,6 +34,9 @@ import Testing
         #expect(out.contains("VirtualMachine/api-1: update done"))
         #expect(env.provider.backend.entry(Self.api1)?.spec["cores"] == .int(2))
         #expect(await env.run(["plan", env.manifests, "--detailed-exitcode"]).0 == 0)
+        let (again, _, againErr) = await env.run(["apply", file, "--auto-approve"])
+        #expect(again == 1, "a saved plan runs once")
+        #expect(againErr.contains("was already applied"))
     }
 
     @Test func aChangeToATouchedResourceMakesItStaleNamingTheField() async throws {
