@@ -60,15 +60,23 @@ public struct Applier: Sendable {
             var running = 0
             func launchReady() {
                 guard !interruption.isInterrupted else { return }
-                for action in walk.ready() where running < parallelism {
+                var unprovided: [Action] = []
+                let started = walk.takeReady(limit: parallelism - running) { action in
                     guard let provider = registry.provider(for: action.resource.kind) else {
+                        unprovided.append(action)
+                        return true
+                    }
+                    let domains = provider.concurrencyDomains(for: action)
+                    guard domains.allSatisfy({ domainsInUse[$0.name, default: 0] < $0.limit }) else { return false }
+                    for d in domains { domainsInUse[d.name, default: 0] += 1 }
+                    return true
+                }
+                for action in started {
+                    if unprovided.contains(where: { $0.id == action.id }) {
                         walk.finish(action.id, error: "no provider for kind \(action.resource.kind)", report: &report, onEvent: onEvent)
                         continue
                     }
-                    let domains = provider.concurrencyDomains(for: action)
-                    guard domains.allSatisfy({ domainsInUse[$0.name, default: 0] < $0.limit }) else { continue }
-                    for d in domains { domainsInUse[d.name, default: 0] += 1 }
-                    walk.markRunning(action.id)
+                    let provider = registry.provider(for: action.resource.kind)!
                     running += 1
                     onEvent(.started(action))
                     let runner = ActionRunner(provider: provider, context: context, store: store, fingerprint: fingerprint)

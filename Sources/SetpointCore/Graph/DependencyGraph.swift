@@ -117,11 +117,15 @@ public struct DependencyGraph: Sendable {
     }
 }
 
-/// A binary min-heap.
-struct MinHeap<Element: Comparable> {
+/// A binary min-heap (ready queues: the smallest first).
+public struct MinHeap<Element: Comparable>: Sendable where Element: Sendable {
     private var items: [Element] = []
 
-    mutating func push(_ element: Element) {
+    public init() {}
+
+    public var isEmpty: Bool { items.isEmpty }
+
+    public mutating func push(_ element: Element) {
         items.append(element)
         var i = items.count - 1
         while i > 0 {
@@ -132,7 +136,7 @@ struct MinHeap<Element: Comparable> {
         }
     }
 
-    mutating func pop() -> Element? {
+    public mutating func pop() -> Element? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
