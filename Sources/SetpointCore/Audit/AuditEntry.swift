@@ -1,7 +1,7 @@
 /// What happened, as a writer hands it to the audit log. The store numbers it and chains it (`AuditRecord`).
 ///
-/// Never holds a secret: details carry plans in their rendered JSON form (sensitive values already replaced by
-/// `(sensitive)`), error messages, and identities.
+/// Never holds a secret: details carry a plan's actions and field changes with sensitive values replaced by
+/// `(sensitive)` (`AuditTrail.detail(of:)`), error messages, and identities.
 public struct AuditEntry: Sendable, Hashable, Codable {
     /// UTC, ISO 8601, from the writer's clock.
     public var time: String
