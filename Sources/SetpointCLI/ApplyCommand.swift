@@ -12,16 +12,12 @@ struct ApplyCommand: ConsoleCommand {
         commandName: "apply",
         abstract: "Plan, then carry out the plan: parallel where independent, each result confirmed by observing again.",
         discussion: """
-            Shows the plan and asks for 'yes' (which approves every action listed, risky ones included).
-            --auto-approve skips the question for the other actions only: risky ones — restarts, replacements,
-            data loss, deletes and resources annotated setpoint/approval: required — run only when approved with
-            --approve KIND/NAME or --approve all-risky, and are otherwise skipped and listed.
-            SIGINT/SIGTERM lets actions in flight finish and reports what was not started.
+            Shows the plan and asks for 'yes' (which approves every action listed, risky ones included). --auto-approve skips the question for the other actions only: risky ones — restarts, replacements, data loss, deletes and resources annotated setpoint/approval: required — run only when approved with --approve KIND/NAME or --approve all-risky, and are otherwise skipped and listed. SIGINT/SIGTERM lets actions in flight finish and reports what was not started.
 
             Examples:
               setpoint apply manifests/
               setpoint apply manifests/ --auto-approve
-              setpoint apply manifests/ --auto-approve --approve VirtualMachine/api-1 --max-destroy 2 --prune
+              setpoint apply manifests/ --auto-approve --approve all-risky --max-destroy 2
 
             Exit codes: 0 applied; 1 error or a failed action; 3 risky actions were skipped awaiting approval.
             """

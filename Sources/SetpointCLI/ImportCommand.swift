@@ -12,9 +12,7 @@ struct ImportCommand: ConsoleCommand {
         commandName: "import",
         abstract: "Adopt an existing object as the resource a manifest declares.",
         discussion: """
-            The resource must be declared in the manifests. The provider looks the object up (by --id, e.g. a
-            VMID, or by name), and the state records it as owned, with what is observed of the fields the
-            manifest sets as its last applied values: the next plan shows only the differences to the manifest.
+            The resource must be declared in the manifests. The provider looks the object up (by --id, e.g. a VMID, or by name), and the state records it as owned, with what is observed of the fields the manifest sets as its last applied values: the next plan shows only the differences to the manifest.
 
             Examples:
               setpoint import VirtualMachine/api-1 --id 101 manifests/

@@ -12,17 +12,14 @@ struct PlanCommand: ConsoleCommand {
         commandName: "plan",
         abstract: "Show what apply would change: observe, diff, plan. Changes nothing; writes nothing.",
         discussion: """
-            Observes every resource the manifests declare (and every owned one they no longer declare), diffs
-            desired, last applied and observed state field by field, and prints the actions with their impact:
-            + create, ~ update (and typed operations such as restart), -/+ replace, - delete.
+            Observes every resource the manifests declare (and every owned one they no longer declare), diffs desired, last applied and observed state field by field, and prints the actions with their impact: + create, ~ update (and typed operations such as restart), -/+ replace, - delete.
 
             Examples:
               setpoint plan manifests/
               setpoint plan manifests/ --detailed-exitcode          # CI: exit 2 when anything would change
               setpoint plan manifests/ --target VirtualMachine/api-1 --output json
 
-            Exit codes: 0 no changes (or changes without --detailed-exitcode); 1 error; 2 changes (with
-            --detailed-exitcode).
+            Exit codes: 0 no changes (or changes without --detailed-exitcode); 1 error; 2 changes (with --detailed-exitcode).
             """
     )
 

@@ -9,8 +9,7 @@ struct SchemaCommand: ConsoleCommand {
         commandName: "schema",
         abstract: "Print a kind's JSON Schema (draft 2020-12), or write every schema to a folder.",
         discussion: """
-            Without a kind, prints the schema that accepts any setpoint/v1 document. Editors using
-            yaml-language-server pick it up from a modeline:
+            Without a kind, prints the schema that accepts any setpoint/v1 document. Editors using yaml-language-server pick it up from a modeline:
               # yaml-language-server: $schema=../schemas/setpoint.schema.json
 
             Examples:

@@ -6,8 +6,7 @@ struct SetpointCommand: ParsableCommand {
         commandName: "setpoint",
         abstract: "Declarative infrastructure reconciler: Proxmox VE guests, PostgreSQL, PgBouncer, backups and alert rules.",
         discussion: """
-            Describe the infrastructure you want in YAML manifests (apiVersion: setpoint/v1); Setpoint checks
-            them, shows what would change, and makes reality match.
+            Describe the infrastructure you want in YAML manifests (apiVersion: setpoint/v1); Setpoint checks them, shows what would change, and makes reality match.
 
             Examples:
               setpoint validate manifests/
@@ -17,8 +16,7 @@ struct SetpointCommand: ParsableCommand {
               setpoint schema VirtualMachine
               setpoint schema --out schemas/
 
-            Exit codes: 0 success; 1 error or invalid manifests; 2 plan has changes (with --detailed-exitcode);
-            3 needs attention.
+            Exit codes: 0 success; 1 error or invalid manifests; 2 plan has changes (with --detailed-exitcode); 3 needs attention.
             """,
         version: SetpointCLI.version,
         subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ImportCommand.self, AuditCommand.self, SchemaCommand.self, VersionCommand.self]

@@ -11,9 +11,7 @@ struct ValidateCommand: ConsoleCommand {
         commandName: "validate",
         abstract: "Check manifests: YAML, kinds, fields, types, units, names, references and cycles.",
         discussion: """
-            Reads files and folders (recursively, *.yaml and *.yml). Documents whose apiVersion is not
-            setpoint/… are skipped with a note. Every problem is reported with its file, line, column,
-            resource and a hint; nothing is contacted and nothing is changed.
+            Reads files and folders (recursively, *.yaml and *.yml). Documents whose apiVersion is not setpoint/… are skipped with a note. Every problem is reported with its file, line, column, resource and a hint; nothing is contacted and nothing is changed.
 
             Examples:
               setpoint validate manifests/
