@@ -20,6 +20,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "SetpointCore", package: "Setpoint"),
                 .product(name: "SetpointManifest", package: "Setpoint"),
+                .product(name: "SetpointEngine", package: "Setpoint"),
                 .product(name: "SetpointTesting", package: "Setpoint"),
             ],
             path: "ManifestLoad",

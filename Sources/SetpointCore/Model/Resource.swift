@@ -11,9 +11,6 @@ public struct Resource: Sendable {
     public var location: SourceLocation
     /// The document as read, with positions, for diagnostics found after loading.
     public var source: SourceNode
-    /// `sha256:…` of the id, spec and annotations: what the manifest digest of a plan is made of. Computed once, when
-    /// the resource is made (in the loader's parallel phase), so planning never re-encodes specs.
-    public let digest: String
 
     public init(
         id: ResourceID, apiVersion: String, metadata: ResourceMetadata, spec: Value,
@@ -26,7 +23,11 @@ public struct Resource: Sendable {
         self.references = references
         self.location = location
         self.source = source
-        self.digest = CanonicalJSON.digest(.map([
+    }
+
+    /// `sha256:…` of the id, spec and annotations: what the manifest digest of a plan is made of.
+    public func contentDigest() -> String {
+        CanonicalJSON.digest(.map([
             "id": .string(id.description), "spec": spec, "annotations": .map(metadata.annotations.mapValues(Value.string)),
         ]))
     }

@@ -165,7 +165,7 @@ struct PlanBuilder {
     }
 
     func finish() -> Plan {
-        let manifestDigest = Planner.manifestDigest(of: request.desired)
+        let manifestDigest = request.manifestDigest ?? Planner.manifestDigest(of: request.desired)
         let source = request.source ?? Plan.Source(paths: [], manifestDigest: manifestDigest)
         var withDigest = source
         withDigest.manifestDigest = manifestDigest

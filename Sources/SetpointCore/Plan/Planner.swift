@@ -16,9 +16,14 @@ public struct Planner: Sendable {
     /// The digest of a desired state (ids, specs, annotations), as recorded in `Plan.Source.manifestDigest`: the
     /// SHA-256 of every resource's own digest, in id order.
     public static func manifestDigest(of resources: [Resource]) -> String {
+        combine(resources.map { ($0.id, $0.contentDigest()) })
+    }
+
+    /// The manifest digest from per-resource content digests (computed elsewhere, e.g. in parallel).
+    public static func combine(_ digests: [(ResourceID, String)]) -> String {
         var text = ""
-        text.reserveCapacity(resources.count * 96)
-        for r in resources.sorted(by: { $0.id < $1.id }) { text += "\(r.id)\t\(r.digest)\n" }
+        text.reserveCapacity(digests.count * 96)
+        for (id, digest) in digests.sorted(by: { $0.0 < $1.0 }) { text += "\(id)\t\(digest)\n" }
         return "sha256:" + SHA256.hex(text)
     }
 }
@@ -42,6 +47,8 @@ public struct PlanRequest: Sendable {
     /// Resources whose create was interrupted (an open action journal): their create is planned again, to resume
     /// with the journal (the provider finds what it reserved instead of creating a second object).
     public var resumeCreates: Set<ResourceID> = []
+    /// The manifest digest when the caller computed it already (in parallel); nil computes it here.
+    public var manifestDigest: String?
 
     public init(
         desired: [Resource], applied: [ResourceID: AppliedResource] = [:], observed: [ResourceID: Observation],
