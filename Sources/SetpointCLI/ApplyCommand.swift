@@ -68,16 +68,19 @@ struct ApplyCommand: ConsoleCommand {
         }
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
         guard let set = session.load(), session.checkTargets(try shape.targets(), in: set) else { return 1 }
-        let store: SQLiteStateStore
-        do {
-            store = try SQLiteStateStore.open(path: stateOptions.state)
-        } catch {
-            console.err("error: \(error)\n")
-            return 1
+        return try await withStateLease(console: console, interruption: interruption) { store in
+            try await applyHoldingLease(set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
         }
-        // One apply at a time per state store: the lease is held from planning to the last outcome.
+    }
+
+    /// Opens the state for writing and holds its lease (one apply at a time per state store) while `body` runs.
+    private func withStateLease(
+        console: Console, interruption: Interruption, _ body: (SQLiteStateStore) async throws -> Int32
+    ) async throws -> Int32 {
+        let store: SQLiteStateStore
         let lease: LeaseKeeper
         do {
+            store = try SQLiteStateStore.open(path: stateOptions.state)
             lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration, onLost: {
                 console.err("error: the state lease was lost (this process was paused past its expiry); no new action starts\n")
                 interruption.interrupt()
@@ -87,7 +90,7 @@ struct ApplyCommand: ConsoleCommand {
             return 1
         }
         do {
-            let code = try await applyHoldingLease(set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
+            let code = try await body(store)
             await lease.release()
             return code
         } catch {
@@ -122,30 +125,8 @@ struct ApplyCommand: ConsoleCommand {
             console.err("error: the manifests in \(plan.source.paths.joined(separator: ", ")) changed since plan \(plan.id) was made; plan again\n")
             return 1
         }
-        let store: SQLiteStateStore
-        do {
-            store = try SQLiteStateStore.open(path: stateOptions.state)
-        } catch {
-            console.err("error: \(error)\n")
-            return 1
-        }
-        let lease: LeaseKeeper
-        do {
-            lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration, onLost: {
-                console.err("error: the state lease was lost (this process was paused past its expiry); no new action starts\n")
-                interruption.interrupt()
-            })
-        } catch {
-            console.err("error: \(error)\n")
-            return 1
-        }
-        do {
-            let code = try await checkAndRun(saved, set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
-            await lease.release()
-            return code
-        } catch {
-            await lease.release()
-            throw error
+        return try await withStateLease(console: console, interruption: interruption) { store in
+            try await checkAndRun(saved, set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
         }
     }
 
