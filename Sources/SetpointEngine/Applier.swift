@@ -88,8 +88,13 @@ public struct Applier: Sendable {
                             try await audit?.record(.intent, plan: plan, action: action, detail: .map(["verb": .string(action.verb.rawValue)]))
                             try await runner.run(action, resource: resource)
                             let took = ContinuousClock.now - start
-                            try? await audit?.record(.outcome, plan: plan, action: action, result: "succeeded",
-                                                     detail: .map(["seconds": .double(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)]))
+                            do {
+                                try await audit?.record(.outcome, plan: plan, action: action, result: "succeeded",
+                                                        detail: .map(["seconds": .double(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)]))
+                            } catch {
+                                // The change is made and recorded in state, but the audit log lacks its outcome: say so.
+                                return (action.id, "done, but its outcome could not be written to the audit log: \(error)")
+                            }
                             onEvent(.succeeded(action, took))
                             return (action.id, nil)
                         } catch {
@@ -127,8 +132,11 @@ public struct Applier: Sendable {
                 try? await audit?.record(.outcome, plan: plan, action: action, result: "skipped", detail: .map(["reason": .string("\(reason)")]))
             }
         }
-        // Anything still pending waits on something that cannot start (a domain never free): report it.
-        for action in walk.pending { walk.skip(action.id, .interrupted, report: &report, onEvent: onEvent) }
+        // Anything still pending could never start (a concurrency domain that never had room): a failure, not a success.
+        for action in walk.pending {
+            walk.markStarted(action.id)
+            walk.finish(action.id, error: "could not start: its concurrency domains never had room", report: &report, onEvent: onEvent)
+        }
         onEvent(.finished(report))
         return report
     }

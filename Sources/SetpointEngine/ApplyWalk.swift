@@ -57,6 +57,9 @@ struct ApplyWalk {
         return taken
     }
 
+    /// Marks a pending action as started without the ready queue (to report it).
+    mutating func markStarted(_ id: String) { state[id] = .running }
+
     mutating func finish(_ id: String, error: String?, report: inout ApplyReport, onEvent: (ApplyEvent) -> Void) {
         guard let action = byID[id] else { return }
         if let error {
