@@ -12,7 +12,7 @@ struct ActionRunner: Sendable {
         var context = self.context
         context.journal = StoreJournal(store: store, action: action.id)
         var resolved = resource.map { ResolvedResource(resource: $0, providerID: action.providerID) }
-            ?? ResolvedResource(resource: .orphan(action.resource, providerID: action.providerID), providerID: action.providerID)
+            ?? .orphan(action.resource, providerID: action.providerID)
         let result = try await provider.apply(action, resource: resolved, in: context)
         // A create learns the object's id from the provider (or its journal); confirm by that id.
         if let id = result.resource?.providerID { resolved.providerID = id }

@@ -42,7 +42,7 @@ public struct PlanPipeline: Sendable {
         let desiredIDs = Set(desired.map(\.id))
         var toObserve = desired.map { ResolvedResource(resource: $0, providerID: applied[$0.id]?.providerID ?? journaled[$0.id]) }
         for (id, record) in applied where !desiredIDs.contains(id) {
-            toObserve.append(ResolvedResource(resource: .orphan(id, providerID: record.providerID), providerID: record.providerID))
+            toObserve.append(.orphan(id, providerID: record.providerID))
         }
         let (observed, errors) = await observe(toObserve)
         let registry = self.registry
@@ -61,7 +61,7 @@ public struct PlanPipeline: Sendable {
         var byProvider: [Int: [ResolvedResource]] = [:]
         var errors: [ResourceID: String] = [:]
         for r in resources {
-            guard let index = registry.providers.firstIndex(where: { $0.kinds.contains(r.id.kind) }) else {
+            guard let index = registry.index(for: r.id.kind) else {
                 errors[r.id] = "this build has no provider for \(r.id.kind)"
                 continue
             }

@@ -35,29 +35,29 @@ public enum SavedPlanFile {
     /// not read as YAML).
     public static func looksLikePlanFile(_ path: String) -> Bool {
         if isPlanFile(path) { return true }
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
-            let handle = FileHandle(forReadingAtPath: path)
-        else { return false }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: 1024) else { return false }
-        let head = String(decoding: data, as: UTF8.self)
-        return head.hasPrefix("{") && head.contains(format)
+        guard let data = head(of: path) else { return false }
+        let text = String(decoding: data, as: UTF8.self)
+        return text.hasPrefix("{") && text.contains(format)
     }
 
     /// True when `path` is a file whose first line is a plan file header.
     public static func isPlanFile(_ path: String) -> Bool {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
-            let handle = FileHandle(forReadingAtPath: path)
-        else { return false }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: 1024) else { return false }
+        guard let data = head(of: path) else { return false }
         let head = [UInt8](data)
         guard let newline = head.firstIndex(of: UInt8(ascii: "\n")),
             let header = try? JSONDecoder().decode(Header.self, from: Data(head[..<newline]))
         else { return false }
         return header.format == format
+    }
+
+    /// The first KiB of a regular file; nil for folders and unreadable paths.
+    private static func head(of path: String) -> Data? {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
+            let handle = FileHandle(forReadingAtPath: path)
+        else { return nil }
+        defer { try? handle.close() }
+        return try? handle.read(upToCount: 1024)
     }
 
     public static func encode(_ saved: SavedPlan, signingKey: [UInt8]?) throws -> Data {

@@ -74,8 +74,8 @@ public struct InMemoryProvider: Provider {
                 try await context.journal.record("providerID", reserved)
                 if backend.entry(action.resource)?.providerID != reserved { backend.create(action.resource, spec: spec, providerID: reserved) }
                 if settleLatency > .zero { try await context.clock.sleep(for: settleLatency) }
-                return try await observe([ResolvedResource(resource: resource?.resource ?? .orphan(action.resource, providerID: reserved),
-                                                           providerID: reserved)], in: context)[action.resource] ?? .absent
+                let found = resource.map { ResolvedResource(resource: $0.resource, providerID: reserved) } ?? .orphan(action.resource, providerID: reserved)
+                return try await observe([found], in: context)[action.resource] ?? .absent
             }
             backend.create(action.resource, spec: spec)
         case .delete:

@@ -87,7 +87,7 @@ public protocol ResourceSpec: Codable, Sendable, Equatable {
 extension Resource {
     /// A stand-in for an owned resource no manifest declares any more (an orphan), so a provider can observe
     /// or delete it: its spec is empty and its location unknown.
-    public static func orphan(_ id: ResourceID, providerID: String?) -> Resource {
+    public static func orphan(_ id: ResourceID) -> Resource {
         let location = SourceLocation(file: "(state)", line: 0, column: 0)
         return Resource(
             id: id, apiVersion: KindRegistry.apiVersion, metadata: ResourceMetadata(name: id.name), spec: .map([:]),

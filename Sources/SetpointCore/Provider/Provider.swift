@@ -41,6 +41,11 @@ public struct ResolvedResource: Sendable {
     }
 
     public var id: ResourceID { resource.id }
+
+    /// An owned resource no manifest declares (or whose manifest is not at hand), known by id only.
+    public static func orphan(_ id: ResourceID, providerID: String?) -> ResolvedResource {
+        ResolvedResource(resource: .orphan(id), providerID: providerID)
+    }
 }
 
 /// A lock an action holds while it runs. At most `limit` actions hold the same domain at once.
@@ -77,6 +82,9 @@ public struct ProviderRegistry: Sendable {
     }
 
     public func provider(for kind: ResourceKind) -> (any Provider)? { byKind[kind].map { providers[$0] } }
+
+    /// The position in `providers` of the provider for a kind (to group resources by provider).
+    public func index(for kind: ResourceKind) -> Int? { byKind[kind] }
 
     public var kinds: [ResourceKind] { byKind.keys.sorted() }
 }
