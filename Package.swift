@@ -17,12 +17,23 @@ let package = Package(
         .library(name: "SetpointCLI", targets: ["SetpointCLI"]),
         .library(name: "SetpointState", targets: ["SetpointState"]),
         .library(name: "SetpointEngine", targets: ["SetpointEngine"]),
+        .library(name: "SetpointHTTP", targets: ["SetpointHTTP"]),
+        .library(name: "PVESim", targets: ["PVESim"]),
+        .executable(name: "pve-sim", targets: ["pve-sim"]),
         .library(name: "SetpointTesting", targets: ["SetpointTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // libyaml from the system (libyaml-dev): read events straight into typed values with positions.
@@ -30,6 +41,37 @@ let package = Package(
             name: "CYAML",
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
+        ),
+        // libcurl from the system (libcurl4-openssl-dev): the HTTP client of the Proxmox and Prometheus providers.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "SetpointHTTP", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        // The Proxmox VE API simulator: a library (in-process use from tests) and the `pve-sim` executable.
+        .target(
+            name: "PVESim",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "pve-sim",
+            dependencies: ["PVESim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
         ),
         .target(name: "SetpointCore", swiftSettings: swiftSettings),
         .target(
@@ -103,6 +145,17 @@ let package = Package(
         .testTarget(
             name: "SetpointEngineTests",
             dependencies: ["SetpointEngine", "SetpointCore", "SetpointState", "SetpointTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointHTTPTests",
+            dependencies: ["SetpointHTTP", "SetpointTesting"],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PVESimTests",
+            dependencies: ["PVESim", "SetpointHTTP", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
     ]
