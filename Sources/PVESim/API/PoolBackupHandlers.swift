@@ -92,8 +92,13 @@ extension PVESimulator {
         var o: [String: JSONValue] = ["id": .string(id), "type": .string("vzdump")]
         let schema = PVEAPISchema.shared.match(method: "POST", path: "/cluster/backup")!.0
         for (k, v) in job {
-            if k == "prune-backups", let keys = schema.parameters[k]?.propertyKeys, let parsed = try? PropertyString.parse(v, keys: keys, path: k) {
-                o[k] = .object(parsed.mapValues { .string($0) })
+            if k == "prune-backups" {
+                var retention: [String: JSONValue] = [:]
+                for pair in v.split(separator: ",") {
+                    let kv = pair.split(separator: "=", maxSplits: 1)
+                    if kv.count == 2 { retention[String(kv[0])] = .string(String(kv[1])) }
+                }
+                o[k] = .object(retention)
                 continue
             }
             switch schema.parameters[k]?.type {
@@ -102,6 +107,9 @@ extension PVESimulator {
             }
         }
         if o["enabled"] == nil { o["enabled"] = .int(1) }
+        if o["enabled"] == .int(1), let schedule = job["schedule"], let next = CalendarEvent.nextRun(schedule, after: now) {
+            o["next-run"] = .int(next)
+        }
         return .object(o)
     }
 
