@@ -155,7 +155,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PVESimTests",
-            dependencies: ["PVESim", "SetpointHTTP", "SetpointTesting"],
+            dependencies: ["PVESim", "SetpointHTTP", "SetpointTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -160,6 +160,21 @@ struct Auth: Sendable {
         }
     }
 
+    /// The `cap` of a ticket: privileges grouped as the GUI uses them (vms, storage, nodes, access, dc, sdn).
+    static func capabilities(_ privileges: Set<String>) -> JSONValue {
+        func group(_ match: (String) -> Bool) -> JSONValue {
+            .object(Dictionary(uniqueKeysWithValues: privileges.filter(match).map { ($0, JSONValue.int(1)) }))
+        }
+        return .object([
+            "vms": group { $0.hasPrefix("VM.") || $0 == "Permissions.Modify" },
+            "storage": group { $0.hasPrefix("Datastore.") || $0 == "Permissions.Modify" },
+            "nodes": group { $0.hasPrefix("Sys.") || $0 == "Permissions.Modify" },
+            "access": group { ["User.Modify", "Group.Allocate", "Permissions.Modify"].contains($0) },
+            "dc": group { $0.hasPrefix("SDN.") || $0 == "Sys.Audit" },
+            "sdn": group { $0.hasPrefix("SDN.") || $0 == "Permissions.Modify" },
+        ])
+    }
+
     /// `GET /access/permissions`: the caller's privileges by path.
     static func permissions(_ caller: Caller, path: String?) -> JSONValue {
         let privs = JSONValue.object(Dictionary(uniqueKeysWithValues: caller.privileges.map { ($0, JSONValue.int(1)) }))

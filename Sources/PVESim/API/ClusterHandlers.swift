@@ -14,7 +14,7 @@ extension PVESimulator {
         guard let (ticket, csrf) = auth.ticket(username: user, password: p["password"]!, now: Int(now)) else {
             throw PVEError("authentication failure", status: 401)
         }
-        let caps = Auth.permissions(Auth.Caller(id: user, privileges: Auth.allPrivileges, isToken: false), path: nil)
+        let caps = Auth.capabilities(Auth.allPrivileges)
         return .object(["username": .string(user), "ticket": .string(ticket), "CSRFPreventionToken": .string(csrf),
                         "clustername": .string(state.clusterName), "cap": caps])
     }
@@ -69,7 +69,7 @@ extension PVESimulator {
             "swap": .object(["total": .int(0), "used": .int(0), "free": .int(0)]),
             "rootfs": .object(["total": .int(100 << 30), "used": .int(10 << 30), "avail": .int(90 << 30), "free": .int(90 << 30)]),
             "cpuinfo": .object(["cpus": .int(n.maxcpu), "sockets": .int(1), "cores": .int(n.maxcpu), "model": .string("pve-sim vCPU"),
-                                "mhz": .string("3000.000"), "hvm": .string("1"), "flags": .string("fpu vme de pse tsc msr pae")]),
+                                "mhz": .string("3000.000"), "hvm": .string("1"), "user_hz": .int(100), "flags": .string("fpu vme de pse tsc msr pae")]),
             "loadavg": .array([.string("0.05"), .string("0.10"), .string("0.08")]),
             "ksm": .object(["shared": .int(0)]),
             "boot-info": .object(["mode": .string("efi"), "secureboot": .int(0)]),

@@ -111,12 +111,20 @@ extension PVESimulator {
             if !options.contains(where: { $0.0 == "media" }) { options.append(("media", "cdrom")) }
             return ConfigValues.joinDisk(volume, options.sorted { $0.0 < $1.0 })
         }
+        if volume.hasPrefix("/") { return value }  // a bind mount or device path (root only in PVE)
         let parts = volume.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, let storage = state.storage(parts[0]) else {
             throw PVEError("storage '\(parts.first ?? volume)' does not exist")
         }
         options.removeAll { $0.0 == "size" || $0.0 == "format" || $0.0 == "import-from" }
         let wanted = g.type == .qemu ? "images" : "rootdir"
+        if parts[1] == "cloudinit" && g.type == .qemu {
+            let name = "vm-\(g.vmid)-cloudinit"
+            state.volumes[state.volumeKey(storage: storage.id, name: name, node: g.node)] =
+                Volume(storage: storage.id, name: name, node: g.node, size: 4 << 20, vmid: g.vmid, content: "images", ctime: Int(now))
+            options.removeAll { $0.0 == "media" }
+            return ConfigValues.joinDisk("\(storage.id):\(name)", ([("media", "cdrom"), ("size", "4M")] + options).sorted { $0.0 < $1.0 })
+        }
         if let gib = Double(parts[1]) {
             guard storage.content.contains(wanted) else { throw PVEError("storage '\(storage.id)' does not support content-type '\(wanted)'") }
             let bytes = Int64(gib * 1_073_741_824)

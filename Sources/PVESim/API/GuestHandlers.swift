@@ -32,7 +32,12 @@ extension PVESimulator {
             var o = guestUsage(g)
             o["cpus"] = o["maxcpu"]
             o["maxcpu"] = nil
-            if type == .lxc { o["type"] = .string("lxc"); o["maxswap"] = .int(512 << 20); o["swap"] = .int(0) }
+            if type == .lxc {
+                o["type"] = .string("lxc")
+                o["maxswap"] = .int((Int(g.config["swap"] ?? "512") ?? 512) << 20)
+                o["swap"] = .int(0)
+                o["vmid"] = .string(String(g.vmid))  // the CT list sends VMIDs as strings (PVE 7.4 capture)
+            }
             if g.running { o["pid"] = .int(10_000 + g.vmid) }
             return .object(o)
         })
@@ -78,15 +83,34 @@ extension PVESimulator {
         if g.type == .qemu {
             o["qmpstatus"] = .string(g.running ? "running" : "stopped")
             if g.running {
+                let mem = Int(ConfigValues.memoryMiB(g)) << 20
                 o["pid"] = .int(10_000 + g.vmid)
                 o["running-machine"] = .string("pc-i440fx-9.2+pve1")
                 o["running-qemu"] = .string("9.2.0")
+                o["shares"] = .int(Int(g.config["shares"] ?? "1000") ?? 1000)
+                o["spice"] = .int(0)
+                o["balloon"] = .int(mem)
+                o["balloon_min"] = .int((Int(g.config["balloon"] ?? "0") ?? 0) << 20)
+                o["freemem"] = .int(mem / 2)
+                o["ballooninfo"] = .object(["actual": .int(mem), "max_mem": .int(mem), "total_mem": .int(mem), "free_mem": .int(mem / 2),
+                                            "last_update": .int(Int(now)), "major_page_faults": .int(0), "minor_page_faults": .int(0),
+                                            "mem_swapped_in": .int(0), "mem_swapped_out": .int(0)])
+                o["proxmox-support"] = .object(["backup-max-workers": .bool(true), "pbs-dirty-bitmap": .bool(true), "pbs-dirty-bitmap-migration": .bool(true),
+                                                "pbs-dirty-bitmap-savevm": .bool(true), "pbs-masterkey": .bool(true), "query-bitmap-info": .bool(true),
+                                                "pbs-library-version": .string("1.5.2 (UNKNOWN)")])
+                o["blockstat"] = .object(Dictionary(uniqueKeysWithValues: g.config.keys.filter { ConfigValues.isDisk($0, .qemu) }.map {
+                    ($0, JSONValue.object(["rd_bytes": .int(0), "wr_bytes": .int(0), "rd_operations": .int(0), "wr_operations": .int(0)]))
+                }))
+                o["nics"] = .object(Dictionary(uniqueKeysWithValues: g.config.keys.filter(ConfigValues.isNIC).map {
+                    ("tap\(g.vmid)i\($0.dropFirst(3))", JSONValue.object(["netin": .int(0), "netout": .int(0)]))
+                }))
             }
             o["agent"] = .int(g.config["agent"].map { $0.hasPrefix("1") || $0.contains("enabled=1") } == true ? 1 : 0)
         } else {
             o["type"] = .string("lxc")
             o["maxswap"] = .int((Int(g.config["swap"] ?? "512") ?? 512) << 20)
             o["swap"] = .int(0)
+            if g.running { o["pid"] = .int(20_000 + g.vmid) }
         }
         return .object(o)
     }

@@ -16,8 +16,15 @@ extension PVESimulator {
                 list.append(.object(m))
             }
             if type == nil || type == "storage" {
-                for s in pool.storages.sorted() {
-                    list.append(.object(["id": .string("storage/\(state.nodes.first?.name ?? "pve1")/\(s)"), "type": .string("storage"), "storage": .string(s)]))
+                for id in pool.storages.sorted() {
+                    guard let s = state.storage(id) else { continue }
+                    for n in state.nodes where s.shared == false || n.name == state.nodes.first?.name {
+                        list.append(.object([
+                            "id": .string("storage/\(n.name)/\(id)"), "type": .string("storage"), "storage": .string(id), "node": .string(n.name),
+                            "status": .string("available"), "plugintype": .string(s.type), "content": .string(s.content.joined(separator: ",")),
+                            "shared": .int(s.shared ? 1 : 0), "maxdisk": .int(Int(s.total)), "disk": .int(Int(state.used(storage: id, node: n.name))),
+                        ]))
+                    }
                 }
             }
             o["members"] = .array(list)

@@ -77,14 +77,13 @@ public enum ConfigValues {
     }
 
     /// A config value typed as PVE's JSON returns it: integers and booleans as numbers, the rest as strings
-    /// (`memory` is a property string since PVE 8.1, so `"2048"`).
+    /// (`memory` is a property string since PVE 8.1, so `"2048"`; `cpulimit`, typed number, is sent as PVE's Perl keeps it: `"4"`).
     static func typed(_ key: String, _ value: String, _ type: GuestType) -> JSONValue {
         if key == "digest" || key == "lock" { return .string(value) }
         let schema = configSchema(type).schema(for: key)
         switch schema?.type {
         case "integer", "boolean": return Int(value).map(JSONValue.int) ?? .string(value)
-        case "number": return Double(value).map(JSONValue.double) ?? .string(value)
-        default: return .string(value)
+        default: return .string(value)  // `number` keys (cpulimit) come back as strings, as the fixtures show
         }
     }
 }
