@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SetpointState", targets: ["SetpointState"]),
         .library(name: "SetpointEngine", targets: ["SetpointEngine"]),
         .library(name: "SetpointHTTP", targets: ["SetpointHTTP"]),
+        .library(name: "SetpointProxmox", targets: ["SetpointProxmox"]),
         .library(name: "PVESim", targets: ["PVESim"]),
         .executable(name: "pve-sim", targets: ["pve-sim"]),
         .library(name: "SetpointTesting", targets: ["SetpointTesting"]),
@@ -74,6 +75,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "SetpointCore", swiftSettings: swiftSettings),
+        .target(name: "SetpointProxmox", dependencies: ["SetpointCore", "SetpointHTTP"], swiftSettings: swiftSettings),
         .target(
             name: "SetpointManifest",
             dependencies: ["SetpointCore", "CYAML"],
@@ -83,7 +85,7 @@ let package = Package(
         .target(
             name: "SetpointCLI",
             dependencies: [
-                "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState",
+                "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -151,6 +153,14 @@ let package = Package(
             name: "SetpointHTTPTests",
             dependencies: ["SetpointHTTP", "SetpointTesting"],
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointProxmoxTests",
+            dependencies: [
+                "SetpointProxmox", "PVESim", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting", "SetpointHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

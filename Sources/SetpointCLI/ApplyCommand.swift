@@ -153,7 +153,7 @@ struct ApplyCommand: ConsoleCommand {
         let touched = plan.fingerprints.keys.sorted().map { id in
             byID[id].map { ResolvedResource(resource: $0, providerID: owned[id]?.providerID) } ?? .orphan(id, providerID: owned[id]?.providerID)
         }
-        let (now, errors) = try await session.pipeline(store: store).observe(touched)
+        let (now, errors) = try await session.pipeline(store: store, set: set).observe(touched)
         if !errors.isEmpty {
             console.err("error: cannot check plan \(plan.id): " + errors.keys.sorted().map { "\($0) could not be observed: \(errors[$0]!)" }
                 .joined(separator: "; ") + "\n")
@@ -210,7 +210,7 @@ struct ApplyCommand: ConsoleCommand {
         defer { signals.cancel() }
         let progress = ApplyProgressRenderer(style: session.style)
         let applier = Applier(
-            registry: try session.registry(), context: session.context(), store: store, parallelism: parallelism,
+            registry: try session.registry(), context: session.context(set), store: store, parallelism: parallelism,
             approved: approvedIDs, approveAllRisky: approveAll, interruption: interruption,
             fingerprint: SecretFingerprints.make(runtime.secrets), audit: audit)
         console.out("\n")

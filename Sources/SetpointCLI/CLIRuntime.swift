@@ -20,11 +20,12 @@ public struct CLIRuntime: Sendable {
 }
 
 import SetpointEngine
+import SetpointProxmox
 
 extension CLIRuntime {
-    /// The shipped build: its providers (none yet — the Proxmox, PostgreSQL, backup and Prometheus providers arrive
-    /// with their issues) and secrets from the environment and files.
+    /// The shipped build: its providers (Proxmox VE so far; PostgreSQL, backup and Prometheus arrive with their
+    /// issues) and secrets from the environment and files.
     public static var shipped: CLIRuntime {
-        CLIRuntime(providers: [], secrets: EnvironmentSecretResolver())
+        CLIRuntime(providers: [ProxmoxProvider()], secrets: EnvironmentSecretResolver())
     }
 }

@@ -67,7 +67,7 @@ struct ImportCommand: ConsoleCommand {
             return 1
         }
         do {
-            let code = try await adopt(declared, target: target, provider: provider, store: store, session: session, console: console)
+            let code = try await adopt(declared, target: target, provider: provider, store: store, context: session.context(set), console: console)
             await lease.release()
             return code
         } catch {
@@ -77,13 +77,13 @@ struct ImportCommand: ConsoleCommand {
     }
 
     private func adopt(
-        _ declared: Resource, target: ResourceID, provider: any Provider, store: SQLiteStateStore, session: PlanSession, console: Console
+        _ declared: Resource, target: ResourceID, provider: any Provider, store: SQLiteStateStore, context: ProviderContext, console: Console
     ) async throws -> Int32 {
         if let owned = try await store.owned(target) {
             console.err("error: \(target) is already owned (id \(owned.providerID ?? "none")); nothing to import\n")
             return 1
         }
-        guard case .present(let found) = try await provider.lookup(declared, id: id, in: session.context()) else {
+        guard case .present(let found) = try await provider.lookup(declared, id: id, in: context) else {
             console.err("error: no existing object found for \(target)\(id.map { " with id \($0)" } ?? ""); check the id\n")
             return 1
         }

@@ -33,23 +33,25 @@ struct PlanSession {
         return false
     }
 
-    func context() -> ProviderContext {
-        ProviderContext(secrets: runtime.secrets, log: SwiftLogProviderLog(logger: CLILog.logger("provider")))
+    /// The providers' context; `set` gives them the declared resources (to read referenced ones).
+    func context(_ set: ManifestSet? = nil) -> ProviderContext {
+        ProviderContext(secrets: runtime.secrets, log: SwiftLogProviderLog(logger: CLILog.logger("provider")),
+                        declared: Dictionary((set?.resources ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
     }
 
     func plan(_ set: ManifestSet, store: (any StateStore)?, options: PlanOptions) async throws -> Plan {
         try await planAndObservations(set, store: store, options: options).plan
     }
 
-    func pipeline(store: (any StateStore)?) throws -> PlanPipeline {
-        PlanPipeline(registry: try registry(), context: context(), store: store, fingerprint: SecretFingerprints.make(runtime.secrets))
+    func pipeline(store: (any StateStore)?, set: ManifestSet? = nil) throws -> PlanPipeline {
+        PlanPipeline(registry: try registry(), context: context(set), store: store, fingerprint: SecretFingerprints.make(runtime.secrets))
     }
 
     func planAndObservations(_ set: ManifestSet, store: (any StateStore)?, options: PlanOptions) async throws
         -> (plan: Plan, observed: [ResourceID: Observation])
     {
         let source = Plan.Source(paths: paths, gitCommit: GitInfo.commit(for: paths), manifestDigest: "")
-        return try await pipeline(store: store).planAndObservations(
+        return try await pipeline(store: store, set: set).planAndObservations(
             set.resources, options: options, source: source, createdAt: ISO8601DateFormatter().string(from: Date()))
     }
 }

@@ -31,6 +31,8 @@ struct ActionRunner: Sendable {
             throw SetpointError(.notConverged, "still exists after delete", resource: action.resource)
         case (_, .absent):
             throw SetpointError(.notConverged, "does not exist after \(action.verb)", resource: action.resource)
+        case (_, .failed(let why)):
+            throw SetpointError(.notConverged, "cannot be observed after \(action.verb): \(why)", resource: action.resource)
         case (_, .present(let now)):
             guard let resource else { return }
             let policy = provider.fieldPolicy(for: action.resource.kind)

@@ -72,9 +72,15 @@ public struct PlanPipeline: Sendable {
             for (index, batch) in byProvider {
                 group.addTask {
                     do {
-                        let found = try await registry.providers[index].observe(batch, in: context)
+                        var found = try await registry.providers[index].observe(batch, in: context)
                         var missing: [ResourceID: String] = [:]
                         for r in batch where found[r.id] == nil { missing[r.id] = "the provider returned no observation" }
+                        for (id, observation) in found {
+                            if case .failed(let why) = observation {
+                                missing[id] = why
+                                found[id] = nil
+                            }
+                        }
                         return (found, missing)
                     } catch {
                         return ([:], Dictionary(batch.map { ($0.id, "\(error)") }, uniquingKeysWith: { a, _ in a }))

@@ -162,8 +162,6 @@ extension PVESimulator {
         }
         g.config["lock"] = "create"
         state.guests[vmid] = g
-        state.createdVMIDs[vmid, default: 0] += 1
-        state.createdNames[g.name, default: 0] += 1
         if let pool = p["pool"] { state.pools[pool]?.vmids.insert(vmid) }
         return .string(startTask(node: node, type: type == .qemu ? "qmcreate" : "vzcreate", id: String(vmid), caller: caller,
                                  effect: .create(vmid: vmid, start: p["start"] == "1"),
@@ -258,8 +256,6 @@ extension PVESimulator {
         }
         g.config["lock"] = "clone"
         state.guests[newid] = g
-        state.createdVMIDs[newid, default: 0] += 1
-        state.createdNames[g.name, default: 0] += 1
         if let pool = p["pool"] { state.pools[pool]?.vmids.insert(newid) }
         let upid = startTask(node: source.node, type: type == .qemu ? "qmclone" : "vzclone", id: String(source.vmid), caller: caller,
                              effect: .clone(source: source.vmid, vmid: newid),

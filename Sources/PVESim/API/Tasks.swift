@@ -53,6 +53,7 @@ extension PVESimulator {
         switch effect {
         case .create(let vmid, let start):
             state.guests[vmid]?.config["lock"] = nil
+            countCreated(vmid)
             if start, var g = state.guests[vmid] {
                 startGuest(&g)
                 state.guests[vmid] = g
@@ -60,6 +61,7 @@ extension PVESimulator {
         case .clone(let source, let vmid):
             state.guests[vmid]?.config["lock"] = nil
             state.guests[source]?.flockTask = nil
+            countCreated(vmid)
         case .start(let vmid):
             guard var g = state.guests[vmid] else { return }
             let needed = Int64(ConfigValues.memoryMiB(g)) << 20
@@ -139,6 +141,13 @@ extension PVESimulator {
         case .start, .stop, .reboot, .resize, .config:
             break
         }
+    }
+
+    /// A guest came into being (its create or clone task succeeded).
+    private func countCreated(_ vmid: Int) {
+        guard let g = state.guests[vmid] else { return }
+        state.createdVMIDs[vmid, default: 0] += 1
+        state.createdNames[g.name, default: 0] += 1
     }
 
     func startGuest(_ g: inout Guest) {

@@ -104,7 +104,8 @@ public struct ClusterState: Codable, Sendable {
     public var tasks: [SimTask] = []
     public var nextPID = 0x3000
     public var macCounter = 0
-    /// Counts of guests ever created, by VMID and by name (tests assert nothing was created twice).
+    /// Guests that came into being (create or clone task succeeded), by VMID and by name: tests assert nothing was
+    /// created twice.
     public var createdVMIDs: [Int: Int] = [:]
     public var createdNames: [String: Int] = [:]
 

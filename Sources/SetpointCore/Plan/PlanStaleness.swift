@@ -29,6 +29,10 @@ public enum PlanStaleness {
                 moved.append(Moved(resource: id, fields: fields, summary: "\(id) changed since the plan was made: \(list)"))
             case (.absent, .absent):
                 continue
+            case (_, .failed(let why)):
+                moved.append(Moved(resource: id, fields: [], summary: "\(id) cannot be observed now: \(why)"))
+            case (.failed, _):
+                moved.append(Moved(resource: id, fields: [], summary: "\(id) could not be observed when the plan was made"))
             }
         }
         return moved

@@ -4,6 +4,9 @@ public enum Observation: Sendable, Hashable, Codable {
     case absent
     /// It exists; `spec` is in the same shape as the manifest's spec, in the system's normal form.
     case present(ObservedResource)
+    /// It could not be observed, for a reason of its own (a pinned VMID taken by a guest Setpoint does not own):
+    /// reported like a failed observation (SP2001) for this resource only.
+    case failed(String)
 
     public var resource: ObservedResource? {
         if case .present(let r) = self { return r }
@@ -14,6 +17,7 @@ public enum Observation: Sendable, Hashable, Codable {
     public var fingerprint: String {
         switch self {
         case .absent: "absent"
+        case .failed(let why): "failed:" + why
         case .present(let r):
             CanonicalJSON.digest(.map(["spec": r.spec, "pending": r.pending ?? .null, "id": r.providerID.map(Value.string) ?? .null]))
         }

@@ -6,15 +6,19 @@ public struct ProviderContext: Sendable {
     public var log: any ProviderLog
     /// The journal of the action being applied (`NoJournal` when observing).
     public var journal: any ActionJournal
+    /// Every declared resource, so a provider can read the ones a resource references (a VirtualMachine's
+    /// ProxmoxCluster: endpoints, token, TLS).
+    public var declared: [ResourceID: Resource]
 
     public init(
         secrets: any SecretResolver, clock: any Clock<Duration> = ContinuousClock(), log: any ProviderLog = SilentLog(),
-        journal: any ActionJournal = NoJournal()
+        journal: any ActionJournal = NoJournal(), declared: [ResourceID: Resource] = [:]
     ) {
         self.secrets = secrets
         self.clock = clock
         self.log = log
         self.journal = journal
+        self.declared = declared
     }
 }
 

@@ -1,0 +1,39 @@
+import Foundation
+import SetpointCore
+import SetpointHTTP
+
+/// One API client per declared ProxmoxCluster (endpoints, token, TLS), made on first use and kept.
+final class ClusterConnections: Sendable {
+    private let clients = Locked<[String: ProxmoxAPI]>([:])
+
+    /// The cluster a guest, pool or job names, with its client.
+    func connect(_ clusterName: String, context: ProviderContext, for resource: ResourceID) throws -> (ProxmoxAPI, ProxmoxClusterSpec) {
+        let id = ResourceID(kind: .proxmoxCluster, name: clusterName)
+        guard let declared = context.declared[id] else {
+            throw SetpointError(.observeFailed, "\(id) is not declared: declare it in the manifests \(resource) is applied with", resource: resource)
+        }
+        let spec: ProxmoxClusterSpec
+        do { spec = try declared.decodeSpec(ProxmoxClusterSpec.self) } catch {
+            throw SetpointError(.observeFailed, "\(id): \(error)", resource: resource)
+        }
+        let secret: String
+        do { secret = try context.secrets.resolve(spec.tokenSecret) } catch {
+            throw SetpointError(.secretUnavailable, "\(id).tokenSecret (\(spec.tokenSecret.origin)): \(error)", resource: resource)
+        }
+        let tls = TLSOptions(caFile: spec.tls?.caFile, pinnedPublicKey: spec.tls?.pinnedPublicKey, insecure: spec.tls?.insecure ?? false)
+        let key = [spec.endpoints.joined(separator: ","), spec.tokenId, SHA256.hex(secret), tls.caFile ?? "", tls.pinnedPublicKey ?? "",
+                   String(tls.insecure)].joined(separator: "|")
+        let api = clients.withLock { cache -> ProxmoxAPI in
+            if let existing = cache[key] { return existing }
+            let made = ProxmoxAPI(endpoints: spec.endpoints, tokenID: spec.tokenId, secret: secret, tls: tls,
+                                  connections: spec.maxConcurrentRequests ?? 8,
+                                  timeout: spec.requestTimeout?.duration ?? .seconds(30))
+            cache[key] = made
+            return made
+        }
+        return (api, spec)
+    }
+
+    /// Requests sent through every client so far.
+    var requestCount: Int { clients.value.values.reduce(0) { $0 + $1.requestCount.value } }
+}

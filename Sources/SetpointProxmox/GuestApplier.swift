@@ -1,0 +1,343 @@
+import Foundation
+import SetpointCore
+import SetpointHTTP
+
+/// Carries out guest actions against PVE: create (blank or clone), update, resize, migrate, restart, delete, replace.
+/// Every step can be repeated: a VMID is journaled before the create call, task UPIDs are journaled and awaited, and
+/// a create whose outcome is unknown is found out, never sent again blindly.
+struct GuestApplier {
+    let api: ProxmoxAPI
+    let kind: GuestState.Kind
+    let context: ProviderContext
+    let resourceID: ResourceID
+
+    var noun: String { kind == .qemu ? "VM" : "container" }
+
+    func fail(_ message: String, transient: Bool = false) -> SetpointError {
+        SetpointError(.applyFailed, message, resource: resourceID, isTransient: transient)
+    }
+
+    /// Wraps PVE failures as apply errors that quote PVE.
+    func quoting<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let e as SetpointError { throw e } catch let e as PVEAPIError {
+            throw fail("\(what): \(e)", transient: e.isUncertain || e.isLockContention)
+        } catch let e as TaskFailure {
+            throw fail("\(what): \(e)", transient: false)
+        } catch {
+            throw fail("\(what): \(error)", transient: true)
+        }
+    }
+
+    // MARK: Looking guests up
+
+    func locate(_ vmid: Int) async throws -> GuestObserver.Listed? {
+        try await GuestObserver(api: api, concurrency: 1).list()[vmid]
+    }
+
+    func config(_ l: GuestObserver.Listed) async throws -> (config: [String: String], digest: String?) {
+        let data = try await api.get("/nodes/\(l.node)/\(l.kind.rawValue)/\(l.vmid)/config")
+        var config = data.object.compactMapValues(\.text)
+        let digest = config.removeValue(forKey: "digest")
+        return (config, digest)
+    }
+
+    /// Waits until a guest's config lock (create, clone, migrate …) is gone; nil when the guest disappeared (a failed
+    /// create removes it).
+    func awaitUnlocked(_ vmid: Int, timeout: Duration = .seconds(600)) async throws -> GuestObserver.Listed? {
+        let deadline = ContinuousClock.now + timeout
+        var delay = 100.0
+        while ContinuousClock.now < deadline {
+            guard let l = try await locate(vmid) else { return nil }
+            let current = try? await config(l)
+            if let current, current.config["lock"] == nil { return l }
+            try await Task.sleep(for: .milliseconds(Int(delay)))
+            delay = min(2000, delay * 1.5)
+        }
+        throw fail("\(noun) \(vmid) is still locked after \(timeout)", transient: true)
+    }
+
+    // MARK: Create
+
+    /// Creates the guest (or finishes a create a crash interrupted); returns its VMID.
+    func create(_ resource: Resource) async throws -> Int {
+        let journal = context.journal
+        let entries = try await journal.entries()
+        let spec = resource.spec
+        let pinned = spec["vmid"]?.intValue.map(Int.init)
+        var vmid: Int?
+        if let journaled = entries["providerID"].flatMap(Int.init) {
+            if let l = try await locate(journaled) {
+                // Ours: tagged, or named as we name it (a clone gets its tags only after the clone task).
+                let tags = try await config(l).config["tags"] ?? ""
+                let ours = tags.split(whereSeparator: { $0 == ";" || $0 == "," || $0 == " " }).contains { $0 == PVEValues.ownershipTag }
+                    || l.name == resource.id.name
+                if ours, l.kind == kind {
+                    // Resume: the create happened; wait for its task and configure what is left.
+                    guard let done = try await awaitUnlocked(journaled) else { throw fail("\(noun) \(journaled) vanished while being created", transient: true) }
+                    try await finishCreate(resource, vmid: journaled, listed: done)
+                    return journaled
+                }
+                // Someone else took the reserved id meanwhile.
+                if pinned != nil { throw fail("VMID \(journaled) is taken by '\(l.name)' on \(l.node), which Setpoint does not own") }
+            } else {
+                vmid = journaled
+            }
+        }
+        for attempt in 1...3 {
+            let id: Int
+            if let v = vmid { id = v } else if let pinned { id = pinned } else {
+                id = try await quoting("GET /cluster/nextid") { try await api.get("/cluster/nextid").int ?? 0 }
+            }
+            // The reservation is durable before the call that creates the guest.
+            try await journal.record("providerID", String(id))
+            do {
+                try await createOnce(resource, vmid: id, entries: entries)
+                return id
+            } catch let e as PVEAPIError where e.message.contains("already exists") && pinned == nil && attempt < 3 {
+                vmid = nil  // lost a race for the next id: take another
+                continue
+            }
+        }
+        throw fail("could not reserve a VMID")
+    }
+
+    private func createOnce(_ resource: Resource, vmid: Int, entries: [String: String]) async throws {
+        let node = try await chooseNode(resource)
+        try await context.journal.record("node", node)
+        let upid: String
+        do {
+            upid = try await startCreate(resource, vmid: vmid, node: node)
+        } catch let e as PVEAPIError where e.isUncertain {
+            // The create may have run: find out instead of sending it again.
+            guard let l = try await awaitUnlocked(vmid, timeout: .seconds(120)) else {
+                throw fail("creating \(noun) \(vmid) got no answer (\(e)) and it does not exist; the next apply retries with the same VMID", transient: true)
+            }
+            try await finishCreate(resource, vmid: vmid, listed: l)
+            return
+        } catch let e as HTTPError where e.isTransient {
+            guard let l = try await awaitUnlocked(vmid, timeout: .seconds(120)) else {
+                throw fail("creating \(noun) \(vmid): \(e); it does not exist, the next apply retries with the same VMID", transient: true)
+            }
+            try await finishCreate(resource, vmid: vmid, listed: l)
+            return
+        }
+        try await context.journal.record("upid", upid)
+        try await quoting("creating \(noun) \(vmid)") { try await api.wait(upid) }
+        guard let l = try await awaitUnlocked(vmid) else { throw fail("\(noun) \(vmid) does not exist after its create task", transient: true) }
+        try await finishCreate(resource, vmid: vmid, listed: l)
+    }
+
+    /// Sends the create (or clone) call; returns the task's UPID.
+    private func startCreate(_ resource: Resource, vmid: Int, node: String) async throws -> String {
+        let name = resource.id.name
+        if kind == .qemu {
+            let spec = try resource.decodeSpec(VirtualMachineSpec.self)
+            if let clone = spec.clone {
+                guard let template = try await locate(clone.vmid) else { throw fail("clone source VMID \(clone.vmid) does not exist") }
+                var params = ["newid": String(vmid), "name": name, "full": PVEValues.flag(clone.full ?? true), "target": node]
+                if let storage = clone.storage, clone.full ?? true { params["storage"] = storage }
+                if let pool = spec.pool { params["pool"] = pool }
+                return try await api.post("/nodes/\(template.node)/qemu/\(clone.vmid)/clone", params, safety: .once).text ?? ""
+            }
+            var params = try VMMapping.config(spec, name: name, current: [:], secrets: context.secrets, forCreate: true)
+            params["vmid"] = String(vmid)
+            if let pool = spec.pool { params["pool"] = pool }
+            return try await api.post("/nodes/\(node)/qemu", params, safety: .once).text ?? ""
+        }
+        let spec = try resource.decodeSpec(ContainerSpec.self)
+        var params = CTMapping.config(spec, name: name, current: [:])
+        params["vmid"] = String(vmid)
+        params["ostemplate"] = spec.template
+        params["unprivileged"] = PVEValues.flag(spec.unprivileged ?? true)
+        if let pool = spec.pool { params["pool"] = pool }
+        if let password = spec.password { params["password"] = try context.secrets.resolve(password) }
+        if let keys = spec.sshKeys { params["ssh-public-keys"] = keys.joined(separator: "\n") }
+        return try await api.post("/nodes/\(node)/lxc", params, safety: .once).text ?? ""
+    }
+
+    /// After the create: configure what a clone did not set, grow cloned disks, start.
+    private func finishCreate(_ resource: Resource, vmid: Int, listed: GuestObserver.Listed) async throws {
+        if kind == .qemu, let spec = try? resource.decodeSpec(VirtualMachineSpec.self), spec.clone != nil {
+            try await writeConfig(resource, listed: listed, paths: nil)
+            var current = try await config(listed).config
+            for (slot, disk) in spec.disks ?? [:] {
+                if let text = current[slot], let size = PVEValues.dict(text)["size"].flatMap(PVEValues.size), size < disk.size.bytes {
+                    try await resize(listed, disk: slot, bytes: disk.size.bytes)
+                    current = try await config(listed).config
+                }
+            }
+        }
+        let state = resource.spec["state"]?.stringValue ?? "running"
+        if state == "running", !listed.running, !(listed.template) {
+            try await power(listed, "start")
+        }
+    }
+
+    // MARK: Update
+
+    /// Writes the config keys behind `paths` (nil: every key the spec sets) with the config's digest; a digest
+    /// mismatch re-reads and recomputes, lock contention waits and retries.
+    func writeConfig(_ resource: Resource, listed: GuestObserver.Listed, paths: [FieldPath]?) async throws {
+        for attempt in 1...4 {
+            let (current, digest) = try await quoting("GET config of \(noun) \(listed.vmid)") { try await config(listed) }
+            let desired: [String: String]
+            var keys: [String]
+            if kind == .qemu {
+                let spec = try resource.decodeSpec(VirtualMachineSpec.self)
+                desired = try VMMapping.config(spec, name: resource.id.name, current: current, secrets: context.secrets, forCreate: false)
+                keys = paths.map { $0.flatMap { VMMapping.keys(for: $0, desired: spec, current: current) } } ?? Array(desired.keys)
+            } else {
+                let spec = try resource.decodeSpec(ContainerSpec.self)
+                desired = CTMapping.config(spec, name: resource.id.name, current: current)
+                keys = paths.map { $0.flatMap { CTMapping.keys(for: $0, desired: spec, current: current) } } ?? Array(desired.keys)
+                keys.removeAll { $0 == "rootfs" }  // a container's root volume changes only by resize
+            }
+            var params: [String: String] = [:]
+            var deletes: [String] = []
+            for key in Set(keys) {
+                if let value = desired[key] {
+                    if current[key] != value { params[key] = value }
+                } else if current[key] != nil, key != "cipassword" {
+                    deletes.append(key)
+                }
+            }
+            if params.isEmpty && deletes.isEmpty { return }
+            if !deletes.isEmpty {
+                params["delete"] = deletes.sorted().joined(separator: ",")
+                if deletes.contains(where: { VMMapping.isDiskKey($0) || CTMapping.isMountKey($0) }) && kind == .qemu { params["force"] = "1" }
+            }
+            if let digest { params["digest"] = digest }
+            do {
+                _ = try await api.put("/nodes/\(listed.node)/\(kind.rawValue)/\(listed.vmid)/config", params, safety: .retryable)
+                return
+            } catch let e as PVEAPIError where (e.isDigestMismatch || e.isLockContention) && attempt < 4 {
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+                continue
+            } catch let e as PVEAPIError {
+                throw fail("updating \(noun) \(listed.vmid): \(e)", transient: e.isUncertain || e.isLockContention)
+            }
+        }
+    }
+
+    func update(_ action: Action, resource: Resource, vmid: Int) async throws {
+        guard var l = try await locate(vmid) else { throw fail("\(noun) \(vmid) does not exist", transient: true) }
+        let paths = action.changes.map(\.path)
+        let top = Set(paths.compactMap { p -> String? in if case .key(let k)? = p.components.first { k } else { nil } })
+        let configPaths = paths.filter { p in
+            if case .key(let k)? = p.components.first { return !["pool", "state", "node", "placement", "clone", "cluster", "vmid"].contains(k) }
+            return false
+        }
+        if !configPaths.isEmpty { try await writeConfig(resource, listed: l, paths: configPaths) }
+        if top.contains("pool") {
+            try await quoting("changing the pool of \(noun) \(vmid)") {
+                if let pool = resource.spec["pool"]?.stringValue {
+                    _ = try await api.put("/pools", ["poolid": pool, "vms": String(vmid), "allow-move": "1"], safety: .retryable)
+                } else if let old = l.pool {
+                    _ = try await api.put("/pools", ["poolid": old, "vms": String(vmid), "delete": "1"], safety: .retryable)
+                }
+            }
+        }
+        if top.contains("state") {
+            l = try await locate(vmid) ?? l
+            let wanted = resource.spec["state"]?.stringValue ?? "running"
+            if wanted == "running", !l.running { try await power(l, "start") }
+            if wanted == "stopped", l.running { try await power(l, "shutdown") }
+        }
+    }
+
+    func power(_ l: GuestObserver.Listed, _ what: String) async throws {
+        let params = what == "shutdown" ? ["forceStop": "1", "timeout": "120"] : [:]
+        try await quoting("\(what) of \(noun) \(l.vmid)") {
+            let upid = try await api.post("/nodes/\(l.node)/\(l.kind.rawValue)/\(l.vmid)/status/\(what)", params, safety: .retryable).text ?? ""
+            try await context.journal.record("upid", upid)
+            try await api.wait(upid)
+        }
+    }
+
+    // MARK: Typed operations
+
+    func resize(_ l: GuestObserver.Listed, disk: String, bytes: Int64) async throws {
+        let current = try await config(l).config
+        if let text = current[disk], let size = PVEValues.dict(text)["size"].flatMap(PVEValues.size) ?? PVEValues.pairs(text).first(where: { $0.key == "size" }).flatMap({ PVEValues.size($0.value) }),
+           size >= bytes {
+            return  // already that size (a repeated action)
+        }
+        try await quoting("resizing \(disk) of \(noun) \(l.vmid)") {
+            let upid = try await api.put("/nodes/\(l.node)/\(l.kind.rawValue)/\(l.vmid)/resize", ["disk": disk, "size": PVEValues.sizeText(bytes)],
+                                         safety: .retryable).text
+            if let upid, upid.hasPrefix("UPID:") { try await api.wait(upid) }
+        }
+    }
+
+    func resize(_ action: Action, resource: Resource, vmid: Int) async throws {
+        guard let l = try await locate(vmid) else { throw fail("\(noun) \(vmid) does not exist", transient: true) }
+        for change in action.changes {
+            let keys = change.path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
+            guard case .int(let bytes)? = change.after else { continue }
+            let disk = keys.first == "rootfs" ? "rootfs" : keys.count >= 2 ? keys[1] : ""
+            try await resize(l, disk: disk, bytes: bytes)
+        }
+    }
+
+    func migrate(_ resource: Resource, vmid: Int) async throws {
+        guard let target = resource.spec["node"]?.stringValue else { return }
+        guard let l = try await locate(vmid) else { throw fail("\(noun) \(vmid) does not exist", transient: true) }
+        if l.node == target { return }
+        var params = ["target": target]
+        if l.running {
+            if kind == .qemu {
+                params["online"] = "1"
+                let check = try await api.get("/nodes/\(l.node)/qemu/\(vmid)/migrate", ["target": target])
+                if !check["local_disks"].map({ $0.array.isEmpty })! { params["with-local-disks"] = "1" }
+            } else {
+                params["restart"] = "1"
+            }
+        }
+        try await quoting("migrating \(noun) \(vmid) from \(l.node) to \(target)") {
+            let upid = try await api.post("/nodes/\(l.node)/\(kind.rawValue)/\(vmid)/migrate", params, safety: .once).text ?? ""
+            try await context.journal.record("upid", upid)
+            try await api.wait(upid)
+        }
+    }
+
+    func restart(vmid: Int) async throws {
+        guard let l = try await locate(vmid) else { throw fail("\(noun) \(vmid) does not exist", transient: true) }
+        if l.running { try await power(l, "reboot") }
+    }
+
+    func delete(vmid: Int) async throws {
+        guard let l = try await locate(vmid) else { return }
+        if l.running {
+            try await quoting("stopping \(noun) \(vmid)") {
+                let upid = try await api.post("/nodes/\(l.node)/\(kind.rawValue)/\(vmid)/status/stop", [:], safety: .retryable).text ?? ""
+                try await api.wait(upid)
+            }
+        }
+        try await quoting("destroying \(noun) \(vmid)") {
+            let params = kind == .qemu ? ["purge": "1", "destroy-unreferenced-disks": "1"] : ["purge": "1"]
+            let upid = try await api.delete("/nodes/\(l.node)/\(kind.rawValue)/\(vmid)", params, safety: .retryable).text ?? ""
+            try await api.wait(upid)
+        }
+    }
+
+    // MARK: Placement
+
+    /// The pinned node, the journaled choice, or the allowed node with the most free memory.
+    func chooseNode(_ resource: Resource) async throws -> String {
+        if let node = resource.spec["node"]?.stringValue { return node }
+        if let journaled = try await context.journal.entries()["node"] { return journaled }
+        let allowed = Set((resource.spec["placement"]?["nodes"]?.listValue ?? []).compactMap(\.stringValue))
+        let nodes = try await quoting("GET /nodes") { try await api.get("/nodes").array }
+        let candidates = nodes.filter { n in
+            n["status"]?.text == "online" && (allowed.isEmpty || allowed.contains(n["node"]?.text ?? ""))
+        }
+        let best = candidates.max { a, b in
+            let fa = (a["maxmem"]?.int ?? 0) - (a["mem"]?.int ?? 0), fb = (b["maxmem"]?.int ?? 0) - (b["mem"]?.int ?? 0)
+            return fa != fb ? fa < fb : (a["node"]?.text ?? "") > (b["node"]?.text ?? "")
+        }
+        guard let node = best?["node"]?.text else {
+            throw fail("no online node to place \(resource.id) on" + (allowed.isEmpty ? "" : " among \(allowed.sorted().joined(separator: ", "))"))
+        }
+        return node
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import PVESim
+import SetpointCLI
+import SetpointCore
+import SetpointEngine
+import SetpointProxmox
+import SetpointTesting
+import Testing
+
+/// pve-sim over HTTPS on a free port, a temporary directory with its CA, manifests and state, and the shipped
+/// Proxmox provider driven through SetpointCLI in-process.
+final class SimEnv: Sendable {
+    let dir: String
+    let running: PVESimServer.Running
+    let provider = ProxmoxProvider()
+    var sim: PVESimulator { running.simulator }
+    var state: String { dir + "/state.db" }
+    var manifests: String { dir + "/m" }
+    var caFile: String { dir + "/ca.pem" }
+    var endpoint: String { "https://127.0.0.1:\(running.port)" }
+
+    init(_ configure: (inout SimOptions) -> Void = { _ in }) async throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-pve-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/m", withIntermediateDirectories: true)
+        var options = SimOptions()
+        options.taskSeconds = 0.02
+        configure(&options)
+        let tls = try SelfSignedCA.make()
+        try tls.caPEM.write(toFile: dir + "/ca.pem", atomically: true, encoding: .utf8)
+        var logger = Logger(label: "pve-sim-test")
+        logger.logLevel = .critical
+        running = try await PVESimServer.start(PVESimulator(options: options), port: 0, tls: tls, logger: logger)
+    }
+
+    func stop() async {
+        await running.stop()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// The ProxmoxCluster document, with TLS settings as given.
+    func clusterYAML(tls: String? = nil) -> String {
+        """
+        apiVersion: setpoint/v1
+        kind: ProxmoxCluster
+        metadata: {name: pve}
+        spec:
+          endpoints: ["\(endpoint)"]
+          tokenId: "root@pam!setpoint"
+          tokenSecret: {env: PVE_TOKEN}
+          tls: \(tls ?? "{caFile: \(caFile)}")
+
+        """
+    }
+
+    /// Writes `stack.yaml`: the cluster plus these documents.
+    func write(_ documents: [String], tls: String? = nil) throws {
+        let text = ([clusterYAML(tls: tls)] + documents).joined(separator: "---\n")
+        try text.write(toFile: manifests + "/stack.yaml", atomically: true, encoding: .utf8)
+    }
+
+    func run(_ args: [String]) async -> (code: Int32, out: String, err: String) {
+        let console = Console.capturing()
+        let runtime = CLIRuntime(providers: [provider],
+                                 secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001"]))
+        let code = await SetpointCLI.run(args + ["--state", state], console: console, runtime: runtime)
+        return (code, console.capturedOut, console.capturedErr)
+    }
+
+    /// `apply --auto-approve` plus any approvals; records a failure with the output when it does not succeed.
+    @discardableResult
+    func apply(_ extra: [String] = [], sourceLocation: Testing.SourceLocation = #_sourceLocation) async -> String {
+        let r = await run(["apply", manifests, "--auto-approve"] + extra)
+        #expect(r.code == 0, "apply failed:\n\(r.out)\(r.err)", sourceLocation: sourceLocation)
+        return r.out + r.err
+    }
+
+    /// `plan --detailed-exitcode`: 0 no changes, 2 changes.
+    func plan(_ extra: [String] = []) async -> (code: Int32, text: String) {
+        let r = await run(["plan", manifests, "--detailed-exitcode"] + extra)
+        return (r.code, r.out + r.err)
+    }
+
+    func planJSON(_ extra: [String] = []) async throws -> [String: Any] {
+        let r = await run(["plan", manifests, "--output", "json"] + extra)
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.out)\(r.err)")
+    }
+
+    /// The guest with this name in the simulator.
+    func guest(named name: String) async -> Guest? {
+        await sim.snapshot.guests.values.first { $0.name == name }
+    }
+
+    /// A direct API call to the simulator (an operator at the PVE GUI), as root's token.
+    @discardableResult
+    func pve(_ method: String, _ path: String, _ params: [String: String] = [:]) async -> SimResponse {
+        await sim.handle(SimRequest(method: method, path: path, params: params,
+                                    headers: ["authorization": "PVEAPIToken=root@pam!setpoint=5e7d0000-0000-4000-8000-000000000001"]))
+    }
+
+    /// Lets the simulator's running tasks finish.
+    func settle() async throws {
+        for _ in 0..<100 {
+            let running = await sim.snapshot.tasks.contains(where: \.isRunning)
+            if !running { return }
+            try await Task.sleep(for: .milliseconds(20))
+            _ = await pve("GET", "/version")
+        }
+    }
+}
+
+extension String {
+    /// The plan actions of a text plan, e.g. `~ VirtualMachine/web update`.
+    func contains(all parts: [String]) -> Bool { parts.allSatisfy { contains($0) } }
+}
