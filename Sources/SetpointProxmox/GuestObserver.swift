@@ -68,17 +68,40 @@ struct GuestObserver {
                            + "adopt it with `setpoint import \(r.id) \(vmid)` or choose another vmid")
         }
         let desired = r.resource.spec
-        let live = kind == .qemu ? VMMapping.spec(state.live, guest: state, desired: desired) : CTMapping.spec(state.live, guest: state, desired: desired)
+        var live = kind == .qemu ? VMMapping.spec(state.live, guest: state, desired: desired) : CTMapping.spec(state.live, guest: state, desired: desired)
         var pending: Value?
         if !state.pending.isEmpty || !state.pendingDelete.isEmpty {
             let merged = kind == .qemu ? VMMapping.spec(state.merged, guest: state, desired: desired) : CTMapping.spec(state.merged, guest: state, desired: desired)
-            pending = difference(live, merged)
-            if pending == .map([:]) {
+            var staged = difference(live, merged).mapValue
+            var observed = live.mapValue
+            // A pending value the manifest does not want (someone staged it behind Setpoint's back) is what the guest
+            // will become at its next restart: report it as the value, so the plan corrects it instead of restarting
+            // into it. Only pending values the manifest wants wait for a restart.
+            var liveBefore: [String: Value] = [:]
+            for (key, value) in staged where !agrees(desired[key], merged[key]) {
+                liveBefore[key] = observed[key] ?? .null
+                observed[key] = value == .null ? nil : merged[key]
+                staged[key] = nil
+            }
+            if !liveBefore.isEmpty { observed[GuestPolicies.stagedLiveKey] = .map(liveBefore) }
+            live = .map(observed)
+            if !staged.isEmpty {
+                pending = .map(staged)
+            } else if difference(live, merged).mapValue.isEmpty {
                 // Pending keys that map to no spec field (e.g. a pending `vmgenid`) still wait for a restart.
                 pending = .map(["(pending)": .list((Array(state.pending.keys) + Array(state.pendingDelete)).sorted().map(Value.string))])
             }
         }
         return .present(ObservedResource(spec: live, providerID: String(vmid), pending: pending))
+    }
+
+    /// Whether `value` holds what `desired` asks for (maps: the keys the manifest sets; absent: anything).
+    static func agrees(_ desired: Value?, _ value: Value?) -> Bool {
+        guard let desired else { return true }
+        if case .map(let d) = desired, case .map(let v)? = value {
+            return d.allSatisfy { agrees($0.value, v[$0.key]) }
+        }
+        return desired == value
     }
 
     static func vmid(of r: ResolvedResource) -> Int? {

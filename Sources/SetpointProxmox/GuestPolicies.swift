@@ -3,6 +3,9 @@ import SetpointCore
 /// What changing each guest field does, from PVE's own rules (`../shared/pve/IMPACT.md`), for running guests;
 /// a stopped guest takes every change at once (hot).
 enum GuestPolicies {
+    /// Where an observed spec keeps the live values of fields it reports by their unwanted pending value.
+    static let stagedLiveKey = "(live before pending)"
+
     static func isRunning(_ observed: Value?) -> Bool { observed?["state"] == .string("running") }
 
     static func hotplug(_ observed: Value?) -> Set<String> { Set((observed?["hotplug"]?.listValue ?? []).compactMap(\.stringValue)) }
@@ -59,9 +62,12 @@ enum GuestPolicies {
             p.rule(key, impact: .hot, reason: "config only: applied at once")
         }
         p.rule("state", impact: .hot, reason: "start or shut down")
-        p.dynamicImpact = { path, observed in
+        p.dynamicImpact = { path, observed, after in
             let keys = path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
             guard let first = keys.first else { return nil }
+            if let live = observed?[stagedLiveKey]?[first], keys.count == 1, live == after {
+                return (.hot, "reverts a change someone staged in Proxmox: the pending value is dropped, nothing restarts")
+            }
             let running = isRunning(observed)
             let flags = hotplug(observed)
             let restartable: Set<String> = ["cores", "sockets", "cpu", "bios", "machine", "osType", "scsiController", "numa", "agent", "memory", "cloudInit"]
@@ -116,8 +122,11 @@ enum GuestPolicies {
             p.rule(key, impact: .restart, reason: "Proxmox keeps \(key) pending until the container restarts")
         }
         p.rule("state", impact: .hot, reason: "start or shut down")
-        p.dynamicImpact = { path, observed in
+        p.dynamicImpact = { path, observed, after in
             let keys = path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
+            if let live = observed?[stagedLiveKey]?[keys.first ?? ""], keys.count == 1, live == after {
+                return (.hot, "reverts a change someone staged in Proxmox: the pending value is dropped, nothing restarts")
+            }
             if keys.count == 2, keys[0] == "mountPoints", observed?["mountPoints"]?[keys[1]] == nil {
                 return (.hot, "a new mount point is allocated and mounted live")
             }

@@ -105,7 +105,7 @@ import Testing
 
     @Test func dynamicImpactDependsOnWhatIsObserved() {
         var policy = Self.policy
-        policy.dynamicImpact = { path, observed in
+        policy.dynamicImpact = { path, observed, _ in
             guard path.description == "memory" else { return nil }
             return observed?["hotplug"] == .bool(true) ? (.hot, "memory hotplug is on") : (.restart, "no memory hotplug")
         }

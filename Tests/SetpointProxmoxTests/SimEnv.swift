@@ -69,9 +69,10 @@ final class SimEnv: Sendable {
 
     /// `apply --auto-approve` plus any approvals; records a failure with the output when it does not succeed.
     @discardableResult
-    func apply(_ extra: [String] = [], sourceLocation: Testing.SourceLocation = #_sourceLocation) async -> String {
+    /// `expect` 3 when actions are left awaiting approval.
+    func apply(_ extra: [String] = [], expect: Int32 = 0, sourceLocation: Testing.SourceLocation = #_sourceLocation) async -> String {
         let r = await run(["apply", manifests, "--auto-approve"] + extra)
-        #expect(r.code == 0, "apply failed:\n\(r.out)\(r.err)", sourceLocation: sourceLocation)
+        #expect(r.code == expect, "apply exited \(r.code):\n\(r.out)\(r.err)", sourceLocation: sourceLocation)
         return r.out + r.err
     }
 

@@ -119,7 +119,7 @@ public struct Differ: Sendable {
         let rule = policy.rule(for: path)
         var impact = rule?.impact ?? policy.defaultImpact
         var reason = rule?.reason
-        if let dynamic = policy.dynamicImpact, let (i, r) = dynamic(path, observedRoot) {
+        if let dynamic = policy.dynamicImpact, let (i, r) = dynamic(path, observedRoot, after) {
             impact = i
             reason = r
         }

@@ -36,8 +36,9 @@ public struct FieldPolicy: Sendable {
     public var defaultImpact: Impact = .hot
     /// When true, restart-impact changes are staged by the update and made live by a separate, risky `restart` action.
     public var stagesRestarts = false
-    /// Impact that depends on what is observed (PVE memory is hot only with NUMA and memory hotplug). Nil keeps the rule's.
-    public var dynamicImpact: (@Sendable (_ path: FieldPath, _ observed: Value?) -> (Impact, String)?)?
+    /// Impact that depends on what is observed (PVE memory is hot only with NUMA and memory hotplug) and on the value
+    /// the change sets. Nil keeps the rule's.
+    public var dynamicImpact: (@Sendable (_ path: FieldPath, _ observed: Value?, _ after: Value?) -> (Impact, String)?)?
 
     public init() {}
 
