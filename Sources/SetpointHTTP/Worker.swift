@@ -86,7 +86,10 @@ final class Worker {
                 let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
                 let transient = [CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING]
                     .contains(code)
-                throw HTTPError(code: Int(code.rawValue), message: message, url: request.url, isTransient: transient)
+                let tls = [CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_CACERT_BADFILE,
+                           CURLE_SSL_CERTPROBLEM].contains(code)
+                throw HTTPError(code: Int(code.rawValue), message: tls ? "TLS verification failed: \(message)" : message, url: request.url,
+                                isTransient: transient)
             }
             var status = 0
             sp_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

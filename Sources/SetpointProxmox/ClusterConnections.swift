@@ -18,7 +18,7 @@ final class ClusterConnections: Sendable {
         }
         let secret: String
         do { secret = try context.secrets.resolve(spec.tokenSecret) } catch {
-            throw SetpointError(.secretUnavailable, "\(id).tokenSecret (\(spec.tokenSecret.origin)): \(error)", resource: resource)
+            throw SetpointError(.secretUnavailable, "tokenSecret (\(spec.tokenSecret.origin)): \(error)", resource: id)
         }
         let tls = TLSOptions(caFile: spec.tls?.caFile, pinnedPublicKey: spec.tls?.pinnedPublicKey, insecure: spec.tls?.insecure ?? false)
         let key = [spec.endpoints.joined(separator: ","), spec.tokenId, SHA256.hex(secret), tls.caFile ?? "", tls.pinnedPublicKey ?? "",
@@ -32,6 +32,15 @@ final class ClusterConnections: Sendable {
             return made
         }
         return (api, spec)
+    }
+
+    /// VMIDs this process handed to creates, per cluster: `/cluster/nextid` reserves nothing, so parallel creates
+    /// would otherwise all get the same id.
+    private let reserved = Locked<Set<String>>([])
+
+    /// Claims a VMID for one create in this process; false when another create has it.
+    func reserve(_ vmid: Int, cluster: String) -> Bool {
+        reserved.withLock { $0.insert("\(cluster)/\(vmid)").inserted }
     }
 
     /// Requests sent through every client so far.

@@ -7,6 +7,8 @@ import SetpointHTTP
 /// a create whose outcome is unknown is found out, never sent again blindly.
 struct GuestApplier {
     let api: ProxmoxAPI
+    let connections: ClusterConnections
+    let cluster: String
     let kind: GuestState.Kind
     let context: ProviderContext
     let resourceID: ResourceID
@@ -67,10 +69,9 @@ struct GuestApplier {
         var vmid: Int?
         if let journaled = entries["providerID"].flatMap(Int.init) {
             if let l = try await locate(journaled) {
-                // Ours: tagged, or named as we name it (a clone gets its tags only after the clone task).
-                let tags = try await config(l).config["tags"] ?? ""
-                let ours = tags.split(whereSeparator: { $0 == ";" || $0 == "," || $0 == " " }).contains { $0 == PVEValues.ownershipTag }
-                    || l.name == resource.id.name
+                // Ours only if it carries the name this resource gives its guest (the tag alone is every Setpoint
+                // guest's: another create may have taken the reserved id).
+                let ours = l.name == guestName(resource)
                 if ours, l.kind == kind {
                     // Resume: the create happened; wait for its task and configure what is left.
                     guard let done = try await awaitUnlocked(journaled) else { throw fail("\(noun) \(journaled) vanished while being created", transient: true) }
@@ -83,22 +84,39 @@ struct GuestApplier {
                 vmid = journaled
             }
         }
-        for attempt in 1...3 {
+        for attempt in 1...5 {
             let id: Int
-            if let v = vmid { id = v } else if let pinned { id = pinned } else {
-                id = try await quoting("GET /cluster/nextid") { try await api.get("/cluster/nextid").int ?? 0 }
-            }
+            if let v = vmid { id = v } else if let pinned { id = pinned } else { id = try await nextFreeVMID() }
             // The reservation is durable before the call that creates the guest.
             try await journal.record("providerID", String(id))
             do {
                 try await createOnce(resource, vmid: id, entries: entries)
                 return id
-            } catch let e as PVEAPIError where e.message.contains("already exists") && pinned == nil && attempt < 3 {
+            } catch let e as PVEAPIError where e.message.contains("already exists") && pinned == nil && attempt < 5 {
                 vmid = nil  // lost a race for the next id: take another
                 continue
             }
         }
         throw fail("could not reserve a VMID")
+    }
+
+    /// The name PVE shows for this resource's guest: the VM name, or the container's hostname.
+    func guestName(_ resource: Resource) -> String {
+        kind == .qemu ? resource.id.name : resource.spec["hostname"]?.stringValue ?? resource.id.name
+    }
+
+    /// The next VMID no guest has and no other create of this process claimed.
+    private func nextFreeVMID() async throws -> Int {
+        var id = try await quoting("GET /cluster/nextid") { try await api.get("/cluster/nextid").int ?? 100 }
+        while true {
+            if connections.reserve(id, cluster: cluster) {
+                do {
+                    _ = try await api.get("/cluster/nextid", ["vmid": String(id)])
+                    return id
+                } catch let e as PVEAPIError where e.status == 400 {}  // taken meanwhile
+            }
+            id += 1
+        }
     }
 
     private func createOnce(_ resource: Resource, vmid: Int, entries: [String: String]) async throws {

@@ -42,7 +42,7 @@ public struct ProxmoxProvider: Provider {
             byCluster[name, default: []].append(r)
         }
         for (name, batch) in byCluster {
-            let (api, spec) = try connections.connect(name, context: context, for: batch[0].id)
+            let (api, spec) = try connections.connect(name, context: context, for: ResourceID(kind: .proxmoxCluster, name: name))
             let guests = batch.filter { $0.id.kind == .virtualMachine || $0.id.kind == .container }
             let observer = GuestObserver(api: api, concurrency: spec.maxConcurrentRequests ?? 8)
             do {
@@ -103,7 +103,7 @@ public struct ProxmoxProvider: Provider {
         case .guestBackupJob:
             providerID = try await PoolsAndJobs.applyJob(action, resource: resource?.resource, api: api)
         default:
-            let applier = GuestApplier(api: api, kind: action.resource.kind == .virtualMachine ? .qemu : .lxc, context: context,
+            let applier = GuestApplier(api: api, connections: connections, cluster: name, kind: action.resource.kind == .virtualMachine ? .qemu : .lxc, context: context,
                                        resourceID: action.resource)
             providerID = try await applyGuest(action, resolved: resolved, applier: applier, providerID: providerID)
         }

@@ -15,17 +15,22 @@ public struct SelfSignedCA: Sendable {
     /// - Parameter directory: where `ca.pem` and `ca-key.pem` live; created when missing, reused when present.
     public static func make(directory: String? = nil, names: [String] = ["localhost"]) throws -> SelfSignedCA {
         let now = Date()
-        let caName = try DistinguishedName {
-            OrganizationName("Setpoint pve-sim")
-            CommonName("pve-sim Cluster CA")
-        }
         let caKey: P256.Signing.PrivateKey
         let caCertificate: Certificate
+        let caName: DistinguishedName
         if let directory, let keyPEM = try? String(contentsOfFile: directory + "/ca-key.pem", encoding: .utf8),
            let certPEM = try? String(contentsOfFile: directory + "/ca.pem", encoding: .utf8) {
             caKey = try P256.Signing.PrivateKey(pemRepresentation: keyPEM)
             caCertificate = try Certificate(pemEncoded: certPEM)
+            caName = caCertificate.subject
         } else {
+            // Each CA has a name of its own (as PVE's cluster CAs carry the cluster's UUID), so a client given
+            // another CA fails to find the issuer instead of trying a wrong key.
+            caName = try DistinguishedName {
+                OrganizationName("Setpoint pve-sim")
+                OrganizationalUnitName(UUID().uuidString.lowercased())
+                CommonName("pve-sim Cluster CA")
+            }
             caKey = P256.Signing.PrivateKey()
             caCertificate = try Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(caKey.publicKey),
