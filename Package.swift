@@ -158,8 +158,8 @@ let package = Package(
         .testTarget(
             name: "SetpointProxmoxTests",
             dependencies: [
-                "SetpointProxmox", "PVESim", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting", "SetpointHTTP",
-                .product(name: "Logging", package: "swift-log"),
+                "SetpointProxmox", "PVESim", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting", "SetpointHTTP", "pve-sim",
+                "setpoint", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
