@@ -26,6 +26,21 @@ let package = Package(
             path: "ManifestLoad",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Plan against pve-sim: 2,000 guests behind 2 ms of latency (targets: ≤ N+3 requests, ≤ 2 s).
+        .executableTarget(
+            name: "ProxmoxPlan",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "SetpointCore", package: "Setpoint"),
+                .product(name: "SetpointManifest", package: "Setpoint"),
+                .product(name: "SetpointEngine", package: "Setpoint"),
+                .product(name: "SetpointTesting", package: "Setpoint"),
+                .product(name: "SetpointProxmox", package: "Setpoint"),
+                .product(name: "PVESim", package: "Setpoint"),
+            ],
+            path: "ProxmoxPlan",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // A plain executable that loads a generated set once and prints wall time and peak RSS: a cross-check
         // of the benchmark's figures with `/usr/bin/time -v`, perf or valgrind (not a benchmark target).
         .executableTarget(

@@ -24,6 +24,7 @@ import PVESim
     @Option(help: "Write the bound port to this file once listening.") var portFile: String?
     @Option(help: "Number of nodes (pve1, pve2, …).") var nodes = 3
     @Option(help: "Guests to pre-populate (VMIDs from 100).") var guests = 0
+    @Option(help: "Tags of the pre-populated guests, e.g. setpoint (repeatable).") var guestTag: [String] = []
     @Option(help: "Seconds each worker task runs.") var taskSeconds = 0.3
     @Option(help: "Latency added to every request, e.g. 2ms or 0.5s.") var latency = "0ms"
     @Option(help: "Chance of a 5xx per write: half before the handler, half after it committed.") var failRate = 0.0
@@ -40,6 +41,7 @@ import PVESim
         var options = SimOptions()
         options.nodes = nodes
         options.guests = guests
+        options.guestTags = guestTag
         options.taskSeconds = taskSeconds
         options.latency = try Self.duration(latency)
         options.failRate = failRate

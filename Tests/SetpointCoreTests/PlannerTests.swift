@@ -19,6 +19,7 @@ import Testing
             return nil
         }
         p.rule("template", impact: .replace, reason: "the template is fixed at creation")
+        p.rule("node", impact: .restart, verb: .migrate, reason: "a restart-mode migration")
         return p
     }()
 
@@ -48,6 +49,14 @@ import Testing
         #expect(!create.requiresApproval)
         #expect(plan.fingerprints[c.id] == nil, "an untouched resource needs no fingerprint")
         #expect(plan.fingerprints[v.id] == "absent")
+    }
+
+    @Test func aTypedOperationWithRestartImpactIsItselfTheRiskyRestart() {
+        let v = Resource.fixture(Self.vm, "ct-1", spec: ["node": .string("pve2")])
+        let plan = Self.plan(desired: [v], applied: [v.id: AppliedResource(id: v.id, spec: .m(["node": .string("pve1")]))],
+                             observed: [v.id: Self.present(.m(["node": .string("pve1")]))])
+        #expect(Self.verbs(plan) == ["VirtualMachine/ct-1 migrate"], "no separate restart: the migration restarts it")
+        #expect(plan.actions[0].requiresApproval)
     }
 
     @Test func aMissingReferencedResourceIsAPlanErrorNotACreate() {

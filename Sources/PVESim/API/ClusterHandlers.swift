@@ -221,6 +221,7 @@ extension PVESimulator {
                 "scsi0": "ceph:\(disk),size=8G", "net0": "virtio=\(mac),bridge=vmbr0", "boot": "order=scsi0;net0",
                 "smbios1": "uuid=00000000-0000-4000-8000-\(String(format: "%012d", vmid))", "meta": "creation-qemu=9.2.0,ctime=\(now)",
             ])
+            if !options.guestTags.isEmpty { state.guests[vmid]?.config["tags"] = ConfigValues.normalizeTags(options.guestTags.joined(separator: ";")) }
         }
     }
 }

@@ -5,6 +5,8 @@ public struct SimOptions: Sendable {
     public var nodes = 3
     /// Guests to pre-populate (VMIDs from 100, spread over the nodes).
     public var guests = 0
+    /// Tags the pre-populated guests carry (`setpoint` makes them look like guests Setpoint created).
+    public var guestTags: [String] = []
     /// How long a worker task runs.
     public var taskSeconds = 0.3
     /// Added to every request.

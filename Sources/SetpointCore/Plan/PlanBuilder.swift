@@ -93,14 +93,16 @@ struct PlanBuilder {
             let impact = group.map(\.impact).max()!
             var reasons = Array(Set(group.compactMap(\.reason))).sorted()
             if group.contains(where: { $0.origin == .drift }) { reasons.insert("drift: the system no longer matches the last apply", at: 0) }
-            // A restart-impact change the provider cannot stage restarts the service: risky like a restart.
-            let risky = approvalRequired || impact >= .replace || (impact == .restart && !policy.stagesRestarts)
+            // A restart-impact change the provider cannot stage restarts the service: risky like a restart. Only plain
+            // updates are staged; a typed operation with restart impact (a container's restart-mode migration) is
+            // itself the restart.
+            let risky = approvalRequired || impact >= .replace || (impact == .restart && (!policy.stagesRestarts || verb != .update))
             add(Action(resource: r.id, verb: verb, changes: group, impact: impact, reasons: reasons, dependsOn: previous,
                        requiresApproval: risky, desired: r.spec, providerID: providerID), for: r.id)
             previous = [lastAction[r.id]!]
             planned = true
         }
-        let stagedNow = changes.contains { $0.impact == .restart }
+        let stagedNow = changes.contains { $0.impact == .restart && (policy.rule(for: $0.path)?.verb ?? .update) == .update }
         let stagedBefore = hasPending(observed.pending)
         if policy.stagesRestarts, stagedNow || stagedBefore {
             let reason = stagedNow ? "restart-impact changes take effect at the next restart" : "changes are pending restart"
