@@ -306,7 +306,7 @@ struct GuestApplier {
             if kind == .qemu {
                 params["online"] = "1"
                 let check = try await api.get("/nodes/\(l.node)/qemu/\(vmid)/migrate", ["target": target])
-                if !check["local_disks"].map({ $0.array.isEmpty })! { params["with-local-disks"] = "1" }
+                if !(check["local_disks"]?.array.isEmpty ?? true) { params["with-local-disks"] = "1" }
             } else {
                 params["restart"] = "1"
             }
@@ -349,9 +349,21 @@ struct GuestApplier {
         let candidates = nodes.filter { n in
             n["status"]?.text == "online" && (allowed.isEmpty || allowed.contains(n["node"]?.text ?? ""))
         }
-        let best = candidates.max { a, b in
-            let fa = (a["maxmem"]?.int ?? 0) - (a["mem"]?.int ?? 0), fb = (b["maxmem"]?.int ?? 0) - (b["mem"]?.int ?? 0)
-            return fa != fb ? fa < fb : (a["node"]?.text ?? "") > (b["node"]?.text ?? "")
+        let best: PVEJSON?
+        if resource.spec["placement"]?["strategy"]?.stringValue == "spread" {
+            // Fewest guests first, then most free memory.
+            let listed = try await GuestObserver(api: api, concurrency: 1).list().values
+            let counts = Dictionary(grouping: listed, by: \.node).mapValues(\.count)
+            best = candidates.min { a, b in
+                let ca = counts[a["node"]?.text ?? ""] ?? 0, cb = counts[b["node"]?.text ?? ""] ?? 0
+                if ca != cb { return ca < cb }
+                return (a["maxmem"]?.int ?? 0) - (a["mem"]?.int ?? 0) > (b["maxmem"]?.int ?? 0) - (b["mem"]?.int ?? 0)
+            }
+        } else {
+            best = candidates.max { a, b in
+                let fa = (a["maxmem"]?.int ?? 0) - (a["mem"]?.int ?? 0), fb = (b["maxmem"]?.int ?? 0) - (b["mem"]?.int ?? 0)
+                return fa != fb ? fa < fb : (a["node"]?.text ?? "") > (b["node"]?.text ?? "")
+            }
         }
         guard let node = best?["node"]?.text else {
             throw fail("no online node to place \(resource.id) on" + (allowed.isEmpty ? "" : " among \(allowed.sorted().joined(separator: ", "))"))

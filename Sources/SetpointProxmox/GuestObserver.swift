@@ -65,7 +65,7 @@ struct GuestObserver {
         guard let state = states[vmid] else { return .absent }
         if r.providerID == nil, !state.isTagged {
             return .failed("VMID \(vmid) is taken by '\(l.name)' on \(l.node), which Setpoint does not own (no 'setpoint' tag, not in state): "
-                           + "adopt it with `setpoint import \(r.id) \(vmid)` or choose another vmid")
+                           + "adopt it with `setpoint import \(r.id) PATH… --id \(vmid)` or choose another vmid")
         }
         let desired = r.resource.spec
         var live = kind == .qemu ? VMMapping.spec(state.live, guest: state, desired: desired) : CTMapping.spec(state.live, guest: state, desired: desired)

@@ -19,6 +19,13 @@ enum GuestPolicies {
         return nil
     }
 
+    /// A guest, pool or job belongs to one cluster: Setpoint does not move it (it would leave the old one behind).
+    static let noClusterMove: @Sendable (FieldChange) -> String? = { change in
+        change.before != nil && change.after != nil
+            ? "it cannot move to another ProxmoxCluster: declare a new resource for the new cluster and remove this one (with --prune)"
+            : nil
+    }
+
     static let noStorageMove: @Sendable (FieldChange) -> String? = { change in
         change.before != nil && change.after != nil
             ? "moving a volume to another storage is not something Setpoint does in place; move it in Proxmox (Move Storage) and update the manifest"
@@ -29,7 +36,7 @@ enum GuestPolicies {
         var p = FieldPolicy()
         p.stagesRestarts = true
         p.defaultImpact = .restart
-        p.rule("cluster", impact: .replace, reason: "a guest cannot move between clusters")
+        p.rule("cluster", impact: .replace, reason: "a guest cannot move between clusters", check: noClusterMove)
         p.rule("vmid", impact: .replace, reason: "a VMID is the guest's identity")
         p.rule("clone", comparison: .writeOnly, impact: .replace, reason: "the clone source is fixed when the guest is created")
         p.rule("placement", comparison: .ignore)
@@ -38,7 +45,7 @@ enum GuestPolicies {
             p.rule(key, impact: .restart, reason: "Proxmox keeps \(key) pending until the VM is restarted")
         }
         p.rule("memory", impact: .restart, reason: "without memory hotplug and NUMA, memory changes wait for a restart")
-        p.rule("balloon", impact: .hot, reason: "the balloon target changes live")
+        p.rule("balloon", impact: .hot, reason: "the balloon target changes live while ballooning stays on")
         p.rule("hotplug", impact: .hot, reason: "hotplug flags change live unless cpu or memory are involved")
         p.rule("disks.*", impact: .dataLoss, reason: "removing a disk frees its volume (force): its data is lost")
         p.rule("disks.*.size", impact: .hot, verb: .resize, reason: "disks grow online", check: growOnly)
@@ -75,6 +82,16 @@ enum GuestPolicies {
                 return (.hot, "the VM is stopped: Proxmox applies the change at once")
             }
             switch first {
+            case "balloon" where running:
+                // Turning ballooning on or off (0 ↔ n) waits for a restart; n → m is live.
+                let was = observed?["balloon"].map { $0 != .int(0) } ?? true, will = after.map { $0 != .int(0) } ?? true
+                if was != will { return (.restart, "turning the balloon device on or off waits for a restart") }
+            case "hotplug" where running:
+                let old = Set((observed?["hotplug"]?.listValue ?? []).compactMap(\.stringValue))
+                let new = Set((after?.listValue ?? []).compactMap(\.stringValue))
+                if !old.union(new).isDisjoint(with: ["cpu", "memory"]) {
+                    return (.restart, "a hotplug change involving cpu or memory waits for a restart")
+                }
             case "memory":
                 if flags.contains("memory") && observed?["numa"] == .bool(true) { return (.hot, "memory hotplug and NUMA are on: memory changes live") }
             case "disks" where keys.count == 2:
@@ -97,7 +114,7 @@ enum GuestPolicies {
         var p = FieldPolicy()
         p.stagesRestarts = true
         p.defaultImpact = .restart
-        p.rule("cluster", impact: .replace, reason: "a guest cannot move between clusters")
+        p.rule("cluster", impact: .replace, reason: "a guest cannot move between clusters", check: noClusterMove)
         p.rule("vmid", impact: .replace, reason: "a VMID is the guest's identity")
         p.rule("template", comparison: .writeOnly, impact: .replace, reason: "the OS template is unpacked when the container is created")
         p.rule("unprivileged", impact: .replace, reason: "Proxmox never changes 'unprivileged' after creation")
@@ -111,7 +128,9 @@ enum GuestPolicies {
         p.rule("hostname", impact: .restart, reason: "written now; the container takes the name at its next start")
         p.rule("rootfs.size", impact: .hot, verb: .resize, reason: "volumes grow online", check: growOnly)
         p.rule("rootfs.storage", impact: .replace, reason: "a volume stays on its storage", check: noStorageMove)
-        p.rule("mountPoints.*", impact: .dataLoss, reason: "removing a mount point frees its volume: its data is lost")
+        p.rule("mountPoints.*", impact: .restart, reason: "Proxmox detaches a mount point at the next restart and keeps its volume as unusedN")
+        p.rule("mountPoints.*.backup", impact: .restart, reason: "a mount point change is pending until the container restarts")
+        p.rule("mountPoints.*.readOnly", impact: .restart, reason: "a mount point change is pending until the container restarts")
         p.rule("mountPoints.*.size", impact: .hot, verb: .resize, reason: "volumes grow online", check: growOnly)
         p.rule("mountPoints.*.storage", impact: .replace, reason: "a volume stays on its storage", check: noStorageMove)
         p.rule("mountPoints.*.path", impact: .restart, reason: "a mount point change is pending until the container restarts")
@@ -132,7 +151,6 @@ enum GuestPolicies {
             }
             guard !isRunning(observed), let first = path.components.first, case .key(let k) = first,
                   ["hostname", "features", "nameserver", "searchDomain", "mountPoints", "networks"].contains(k) else { return nil }
-            if k == "mountPoints" && path.components.count == 2 { return nil }
             return (.hot, "the container is stopped: Proxmox applies the change at once")
         }
         return p
@@ -140,14 +158,14 @@ enum GuestPolicies {
 
     static func pool() -> FieldPolicy {
         var p = FieldPolicy()
-        p.rule("cluster", impact: .replace, reason: "a pool cannot move between clusters")
+        p.rule("cluster", impact: .replace, reason: "a pool cannot move between clusters", check: noClusterMove)
         p.rule("comment", impact: .hot, reason: "applied at once")
         return p
     }
 
     static func backupJob() -> FieldPolicy {
         var p = FieldPolicy()
-        p.rule("cluster", impact: .replace, reason: "a job cannot move between clusters")
+        p.rule("cluster", impact: .replace, reason: "a job cannot move between clusters", check: noClusterMove)
         p.defaultImpact = .hot
         return p
     }

@@ -83,6 +83,7 @@ public struct ProxmoxProvider: Provider {
             var storages = Set<String>()
             for disk in (spec["disks"]?.mapValue ?? [:]).values { if let s = disk["storage"]?.stringValue { storages.insert(s) } }
             if let s = spec["rootfs"]?["storage"]?.stringValue { storages.insert(s) }
+            for mp in (spec["mountPoints"]?.mapValue ?? [:]).values { if let s = mp["storage"]?.stringValue { storages.insert(s) } }
             for s in storages.sorted() { domains.append(ConcurrencyDomain("pve:\(cluster):storage:\(s)", limit: 4)) }
         }
         return domains
