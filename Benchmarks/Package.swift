@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Setpoint", path: ".."),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // Only the malloc interposer: the default "RuntimeInterposer" trait needs a package that is not available here.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -26,21 +27,6 @@ let package = Package(
             path: "ManifestLoad",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        // Plan against pve-sim: 2,000 guests behind 2 ms of latency (targets: ≤ N+3 requests, ≤ 2 s).
-        .executableTarget(
-            name: "ProxmoxPlan",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "SetpointCore", package: "Setpoint"),
-                .product(name: "SetpointManifest", package: "Setpoint"),
-                .product(name: "SetpointEngine", package: "Setpoint"),
-                .product(name: "SetpointTesting", package: "Setpoint"),
-                .product(name: "SetpointProxmox", package: "Setpoint"),
-                .product(name: "PVESim", package: "Setpoint"),
-            ],
-            path: "ProxmoxPlan",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
         // A plain executable that loads a generated set once and prints wall time and peak RSS: a cross-check
         // of the benchmark's figures with `/usr/bin/time -v`, perf or valgrind (not a benchmark target).
         .executableTarget(
@@ -51,6 +37,20 @@ let package = Package(
                 .product(name: "SetpointTesting", package: "Setpoint"),
             ],
             path: "Tools/LoadProbe"
+        ),
+        // Plan against pve-sim: 2,000 guests behind 2 ms of latency (targets: ≤ N+3 requests, ≤ 2 s).
+        .executableTarget(
+            name: "ProxmoxPlanProbe",
+            dependencies: [
+                .product(name: "SetpointCore", package: "Setpoint"),
+                .product(name: "SetpointManifest", package: "Setpoint"),
+                .product(name: "SetpointEngine", package: "Setpoint"),
+                .product(name: "SetpointTesting", package: "Setpoint"),
+                .product(name: "SetpointProxmox", package: "Setpoint"),
+                .product(name: "PVESim", package: "Setpoint"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/ProxmoxPlanProbe"
         ),
     ]
 )
