@@ -122,15 +122,13 @@ enum CTMapping {
         }
         if let v = spec.nameserver { c["nameserver"] = v }
         if let v = spec.searchDomain { c["searchdomain"] = v }
-        if let v = spec.onBoot { c["onboot"] = PVEValues.flag(v) }
-        if let v = spec.protection { c["protection"] = PVEValues.flag(v) }
-        if let v = spec.description { c["description"] = v }
-        c["tags"] = PVEValues.tagText(spec.tags ?? PVEValues.tags(current["tags"]))
+        PVEValues.setLifecycle(&c, onBoot: spec.onBoot, protection: spec.protection, description: spec.description, tags: spec.tags,
+                               current: current)
         return c
     }
 
     static func keys(for path: FieldPath, desired: ContainerSpec, current: [String: String]) -> [String] {
-        let keys = path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
+        let keys = path.keyNames
         guard let first = keys.first else { return [] }
         let simple = ["hostname": "hostname", "cores": "cores", "memory": "memory", "swap": "swap", "features": "features",
                       "nameserver": "nameserver", "searchDomain": "searchdomain", "onBoot": "onboot", "protection": "protection",

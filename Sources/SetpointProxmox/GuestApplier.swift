@@ -290,7 +290,7 @@ struct GuestApplier {
     func resize(_ action: Action, resource: Resource, vmid: Int) async throws {
         guard let l = try await locate(vmid) else { throw fail("\(noun) \(vmid) does not exist", transient: true) }
         for change in action.changes {
-            let keys = change.path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
+            let keys = change.path.keyNames
             guard case .int(let bytes)? = change.after else { continue }
             let disk = keys.first == "rootfs" ? "rootfs" : keys.count >= 2 ? keys[1] : ""
             try await resize(l, disk: disk, bytes: bytes)

@@ -70,7 +70,7 @@ enum GuestPolicies {
         }
         p.rule("state", impact: .hot, reason: "start or shut down")
         p.dynamicImpact = { path, observed, after in
-            let keys = path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
+            let keys = path.keyNames
             guard let first = keys.first else { return nil }
             if let live = observed?[stagedLiveKey]?[first], keys.count == 1, live == after {
                 return (.hot, "reverts a change someone staged in Proxmox: the pending value is dropped, nothing restarts")
@@ -142,7 +142,7 @@ enum GuestPolicies {
         }
         p.rule("state", impact: .hot, reason: "start or shut down")
         p.dynamicImpact = { path, observed, after in
-            let keys = path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
+            let keys = path.keyNames
             if let live = observed?[stagedLiveKey]?[keys.first ?? ""], keys.count == 1, live == after {
                 return (.hot, "reverts a change someone staged in Proxmox: the pending value is dropped, nothing restarts")
             }

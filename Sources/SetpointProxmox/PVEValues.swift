@@ -85,6 +85,22 @@ enum PVEValues {
     }
 }
 
+extension FieldPath {
+    /// The map keys of the path (`disks.scsi1.size` → `["disks", "scsi1", "size"]`).
+    var keyNames: [String] { components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } } }
+}
+
+extension PVEValues {
+    /// The keys every guest has in common: onboot, protection, description, and the tags with Setpoint's own.
+    static func setLifecycle(_ c: inout [String: String], onBoot: Bool?, protection: Bool?, description: String?, tags: [String]?,
+                             current: [String: String]) {
+        if let v = onBoot { c["onboot"] = flag(v) }
+        if let v = protection { c["protection"] = flag(v) }
+        if let v = description { c["description"] = v }
+        c["tags"] = tagText(tags ?? Self.tags(current["tags"]))
+    }
+}
+
 extension Value {
     var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
     var mapValue: [String: Value] { if case .map(let m) = self { return m } else { return [:] } }

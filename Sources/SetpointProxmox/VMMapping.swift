@@ -200,16 +200,14 @@ enum VMMapping {
                 c[free] = "\(storage):cloudinit"
             }
         }
-        if let v = spec.onBoot { c["onboot"] = PVEValues.flag(v) }
-        if let v = spec.protection { c["protection"] = PVEValues.flag(v) }
-        if let v = spec.description { c["description"] = v }
-        c["tags"] = PVEValues.tagText(spec.tags ?? PVEValues.tags(current["tags"]))
+        PVEValues.setLifecycle(&c, onBoot: spec.onBoot, protection: spec.protection, description: spec.description, tags: spec.tags,
+                               current: current)
         return c
     }
 
     /// The PVE keys behind a changed spec path (`disks.scsi1.cache` → `scsi1`, `cloudInit.ipConfig.net0` → `ipconfig0`).
     static func keys(for path: FieldPath, desired: VirtualMachineSpec, current: [String: String]) -> [String] {
-        let keys = path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
+        let keys = path.keyNames
         guard let first = keys.first else { return [] }
         let simple = ["cores": "cores", "sockets": "sockets", "cpu": "cpu", "memory": "memory", "balloon": "balloon", "numa": "numa",
                       "hotplug": "hotplug", "bios": "bios", "machine": "machine", "osType": "ostype", "agent": "agent",

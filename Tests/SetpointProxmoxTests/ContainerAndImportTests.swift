@@ -23,12 +23,6 @@ import Testing
         """
     }
 
-    static func actions(_ plan: [String: Any]) -> [String: [String: Any]] {
-        var result: [String: [String: Any]] = [:]
-        for a in plan["actions"] as? [[String: Any]] ?? [] { result[a["verb"] as? String ?? ""] = a }
-        return result
-    }
-
     @Test func containerMemoryIsHotRootfsGrowsAndUnprivilegedReplaces() async throws {
         let env = try await SimEnv()
         defer { Task { await env.stop() } }
@@ -36,7 +30,7 @@ import Testing
         await env.apply()
         #expect(await env.guest(named: "ct")?.running == true)
         try env.write([Self.ct(memory: "1Gi", size: "6Gi")])
-        let plan = Self.actions(try await env.planJSON())
+        let plan = actionsByVerb(try await env.planJSON())
         #expect(plan["update"]?["impact"] as? String == "hot" && plan["restart"] == nil)
         #expect(plan["resize"] != nil)
         await env.apply()
@@ -44,7 +38,7 @@ import Testing
         #expect(g.config["memory"] == "1024" && g.config["rootfs"]?.contains("size=6G") == true && g.pending.isEmpty)
         #expect(await env.plan().code == 0)
         try env.write([Self.ct(memory: "1Gi", size: "6Gi", unprivileged: false)])
-        let replace = try #require(Self.actions(try await env.planJSON())["replace"])
+        let replace = try #require(actionsByVerb(try await env.planJSON())["replace"])
         #expect("\(replace)".contains("unprivileged"))
     }
 
@@ -54,7 +48,7 @@ import Testing
         try env.write([Self.ct()])
         await env.apply()
         try env.write([Self.ct(node: "pve2")])
-        let migrate = try #require(Self.actions(try await env.planJSON())["migrate"])
+        let migrate = try #require(actionsByVerb(try await env.planJSON())["migrate"])
         #expect(migrate["requiresApproval"] as? Bool == true, "a restart-mode migration interrupts the container")
         await env.apply(["--approve", "Container/ct"])
         let g = try #require(await env.guest(named: "ct"))
@@ -87,7 +81,7 @@ import Testing
         let imported = await env.run(["import", "VirtualMachine/legacy", env.manifests, "--id", "321"])
         #expect(imported.code == 0, "\(imported.out)\(imported.err)")
         let plan = try await env.planJSON()
-        let a = Self.actions(plan)
+        let a = actionsByVerb(plan)
         #expect(a["create"] == nil)
         let changes = (a["update"]?["changes"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
         #expect(changes == ["description"], "\(plan)")

@@ -25,13 +25,6 @@ import Testing
         """
     }
 
-    /// The JSON plan's actions as (verb, impact, requiresApproval) by verb.
-    static func actions(_ plan: [String: Any]) -> [String: [String: Any]] {
-        var result: [String: [String: Any]] = [:]
-        for a in plan["actions"] as? [[String: Any]] ?? [] { result[a["verb"] as? String ?? ""] = a }
-        return result
-    }
-
     @Test func memoryOnAStoppedVMIsHot() async throws {
         let env = try await SimEnv()
         defer { Task { await env.stop() } }
@@ -39,7 +32,7 @@ import Testing
         await env.apply()
         try env.write([Self.vm(memory: "4Gi", state: "stopped")])
         let plan = try await env.planJSON()
-        let a = Self.actions(plan)
+        let a = actionsByVerb(plan)
         #expect(a["update"]?["impact"] as? String == "hot", "\(plan)")
         #expect(a["restart"] == nil)
         await env.apply()
@@ -54,7 +47,7 @@ import Testing
         await env.apply()
         try env.write([Self.vm(memory: "4Gi")])
         let plan = try await env.planJSON()
-        let a = Self.actions(plan)
+        let a = actionsByVerb(plan)
         #expect(a["update"]?["impact"] as? String == "restart", "\(plan)")
         #expect(a["restart"]?["requiresApproval"] as? Bool == true)
         let out = await env.apply(expect: 3)
@@ -77,7 +70,7 @@ import Testing
         try env.write([Self.vm(extra: extra)])
         await env.apply()
         try env.write([Self.vm(memory: "4Gi", extra: extra)])
-        let a = Self.actions(try await env.planJSON())
+        let a = actionsByVerb(try await env.planJSON())
         #expect(a["update"]?["impact"] as? String == "hot")
         #expect(a["restart"] == nil)
         await env.apply()
@@ -90,7 +83,7 @@ import Testing
         try env.write([Self.vm()])
         await env.apply()
         try env.write([Self.vm(node: "pve2")])
-        let a = Self.actions(try await env.planJSON())
+        let a = actionsByVerb(try await env.planJSON())
         #expect(a["migrate"] != nil && a["replace"] == nil && a["delete"] == nil)
         await env.apply()
         let g = try #require(await env.guest(named: "app"))
@@ -108,7 +101,7 @@ import Testing
         #expect(shrink.code == 1, "\(shrink.text)")
         #expect(shrink.text.contains("disks only grow"), "\(shrink.text)")
         try env.write([Self.vm(disk: "12Gi")])
-        let a = Self.actions(try await env.planJSON())
+        let a = actionsByVerb(try await env.planJSON())
         #expect(a["resize"] != nil)
         await env.apply()
         #expect(await env.guest(named: "app")?.config["scsi0"]?.hasSuffix("size=12G") == true)
@@ -131,7 +124,7 @@ import Testing
         #expect(await env.plan().code == 0)
         try env.write([cloned(9001)])
         let plan = try await env.planJSON()
-        let replace = try #require(Self.actions(plan)["replace"], "\(plan)")
+        let replace = try #require(actionsByVerb(plan)["replace"], "\(plan)")
         #expect((replace["reasons"] as? [String])?.joined().contains("clone source") == true || "\(replace)".contains("clone source"))
         #expect(replace["requiresApproval"] as? Bool == true)
     }
@@ -148,11 +141,11 @@ import Testing
         await env.apply()
         await env.pve("PUT", "/nodes/pve1/qemu/\(g.vmid)/config", ["cores": "6", "description": "hand-edited"])
         let plan = try await env.planJSON()
-        let update = try #require(Self.actions(plan)["update"], "\(plan)")
+        let update = try #require(actionsByVerb(plan)["update"], "\(plan)")
         let changes = update["changes"] as? [[String: Any]] ?? []
         #expect(changes.contains { $0["path"] as? String == "cores" && $0["origin"] as? String == "drift" }, "\(changes)")
         #expect(changes.contains { $0["path"] as? String == "description" && $0["origin"] as? String == "drift" }, "\(changes)")
-        #expect(Self.actions(plan)["restart"] == nil, "a pending value the manifest does not want is corrected, not restarted into")
+        #expect(actionsByVerb(plan)["restart"] == nil, "a pending value the manifest does not want is corrected, not restarted into")
         await env.apply()
         let after = try #require(await env.guest(named: "app"))
         #expect(after.pending.isEmpty && after.config["cores"] == "2" && after.config["description"] == "managed")
@@ -169,7 +162,7 @@ import Testing
         #expect(orphan.text.contains("VirtualMachine/app"), "\(orphan.text)")
         #expect(await env.guest(named: "app") != nil)
         let prune = try await env.planJSON(["--prune"])
-        let delete = try #require(Self.actions(prune)["delete"], "\(prune)")
+        let delete = try #require(actionsByVerb(prune)["delete"], "\(prune)")
         #expect(delete["requiresApproval"] as? Bool == true)
         await env.apply(["--prune"], expect: 3)
         #expect(await env.guest(named: "app") != nil, "a delete is never applied without its approval")

@@ -110,6 +110,13 @@ final class SimEnv: Sendable {
     }
 }
 
+/// A JSON plan's actions by verb (`update`, `restart`, `migrate` …).
+func actionsByVerb(_ plan: [String: Any]) -> [String: [String: Any]] {
+    var result: [String: [String: Any]] = [:]
+    for a in plan["actions"] as? [[String: Any]] ?? [] { result[a["verb"] as? String ?? ""] = a }
+    return result
+}
+
 extension String {
     /// The plan actions of a text plan, e.g. `~ VirtualMachine/web update`.
     func contains(all parts: [String]) -> Bool { parts.allSatisfy { contains($0) } }
