@@ -8,9 +8,12 @@ import PVESim
         commandName: "pve-sim",
         abstract: "Serve a simulated Proxmox VE cluster's API (/api2/json) over HTTPS.",
         discussion: """
-            Behaves as PVE 9.1 does for the methods Setpoint uses: token and ticket auth, PVE's parameter checks and
-            error wording, UPID tasks that hold guest locks, config digests, pending changes on running guests.
-            GET /pve-sim/stats reports request counts by endpoint and every VMID and name ever created.
+            Behaves as PVE 9.1 does for every method of the API subset Setpoint uses: token and ticket auth, PVE's \
+            parameter checks and error wording, UPID tasks that hold guest locks, config digests, live or pending \
+            changes on running guests as PVE's hotplug rules say, seeded fault injection.
+
+            GET /pve-sim/stats (no token) reports request counts by endpoint and how many times each VMID and name \
+            was created.
 
             Example:
               pve-sim --listen 127.0.0.1:8006 --ca-out /tmp/pve-ca.pem --nodes 3 --task-seconds 0.5
