@@ -122,27 +122,52 @@ struct GuestApplier {
     private func createOnce(_ resource: Resource, vmid: Int, entries: [String: String]) async throws {
         let node = try await chooseNode(resource)
         try await context.journal.record("node", node)
-        let upid: String
-        do {
-            upid = try await startCreate(resource, vmid: vmid, node: node)
-        } catch let e as PVEAPIError where e.isUncertain {
-            // The create may have run: find out instead of sending it again.
-            guard let l = try await awaitUnlocked(vmid, timeout: .seconds(120)) else {
+        // Two attempts: a create that certainly did not happen (no guest after a lost answer, or a failed task that
+        // removed it) is sent again with the same VMID; one that may have happened is only ever found out.
+        for attempt in 1...2 {
+            let upid: String
+            do {
+                upid = try await startCreate(resource, vmid: vmid, node: node)
+            } catch let e as PVEAPIError where e.isUncertain {
+                if let l = try await appeared(vmid) { try await finishCreate(resource, vmid: vmid, listed: l); return }
+                if attempt < 2 { continue }
                 throw fail("creating \(noun) \(vmid) got no answer (\(e)) and it does not exist; the next apply retries with the same VMID", transient: true)
-            }
-            try await finishCreate(resource, vmid: vmid, listed: l)
-            return
-        } catch let e as HTTPError where e.isTransient {
-            guard let l = try await awaitUnlocked(vmid, timeout: .seconds(120)) else {
+            } catch let e as HTTPError where e.isTransient {
+                if let l = try await appeared(vmid) { try await finishCreate(resource, vmid: vmid, listed: l); return }
+                if attempt < 2 { continue }
                 throw fail("creating \(noun) \(vmid): \(e); it does not exist, the next apply retries with the same VMID", transient: true)
+            } catch let e as PVEAPIError where e.message.contains("already exists") {
+                // Our own earlier attempt may have landed after all.
+                if try await locate(vmid)?.name == guestName(resource), let done = try await awaitUnlocked(vmid) {
+                    try await finishCreate(resource, vmid: vmid, listed: done)
+                    return
+                }
+                throw e
             }
+            try await context.journal.record("upid", upid)
+            do {
+                try await api.wait(upid)
+            } catch let failure as TaskFailure {
+                // A failed create task removes the guest: then it is safe to send the create again.
+                if attempt < 2, try await locate(vmid) == nil { continue }
+                throw fail("creating \(noun) \(vmid): \(failure)")
+            } catch let e as PVEAPIError {
+                throw fail("creating \(noun) \(vmid): \(e)", transient: e.isUncertain || e.isLockContention)
+            }
+            guard let l = try await awaitUnlocked(vmid) else { throw fail("\(noun) \(vmid) does not exist after its create task", transient: true) }
             try await finishCreate(resource, vmid: vmid, listed: l)
             return
         }
-        try await context.journal.record("upid", upid)
-        try await quoting("creating \(noun) \(vmid)") { try await api.wait(upid) }
-        guard let l = try await awaitUnlocked(vmid) else { throw fail("\(noun) \(vmid) does not exist after its create task", transient: true) }
-        try await finishCreate(resource, vmid: vmid, listed: l)
+    }
+
+    /// After a create whose answer was lost: the guest once its create lock is gone, or nil when it did not appear
+    /// within a short grace period (the request never ran).
+    private func appeared(_ vmid: Int) async throws -> GuestObserver.Listed? {
+        for _ in 0..<3 {
+            if try await locate(vmid) != nil { return try await awaitUnlocked(vmid, timeout: .seconds(120)) }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return nil
     }
 
     /// Sends the create (or clone) call; returns the task's UPID.
@@ -263,12 +288,24 @@ struct GuestApplier {
         }
     }
 
+    /// Starts, shuts down, stops or reboots; a repeat that finds the work done (already running, not running) is
+    /// success, and a failed task is tried once more.
     func power(_ l: GuestObserver.Listed, _ what: String) async throws {
         let params = what == "shutdown" ? ["forceStop": "1", "timeout": "120"] : [:]
         try await quoting("\(what) of \(noun) \(l.vmid)") {
-            let upid = try await api.post("/nodes/\(l.node)/\(l.kind.rawValue)/\(l.vmid)/status/\(what)", params, safety: .retryable).text ?? ""
-            try await context.journal.record("upid", upid)
-            try await api.wait(upid)
+            for attempt in 1...2 {
+                do {
+                    let upid = try await api.post("/nodes/\(l.node)/\(l.kind.rawValue)/\(l.vmid)/status/\(what)", params, safety: .retryable).text ?? ""
+                    try await context.journal.record("upid", upid)
+                    try await api.wait(upid)
+                    return
+                } catch let e as PVEAPIError where what == "start" && e.message.contains("already running")
+                    || (what == "shutdown" || what == "stop") && e.message.contains("not running") {
+                    return
+                } catch is TaskFailure where attempt < 2 {
+                    continue
+                }
+            }
         }
     }
 
