@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "SetpointEngine", targets: ["SetpointEngine"]),
         .library(name: "SetpointHTTP", targets: ["SetpointHTTP"]),
         .library(name: "SetpointProxmox", targets: ["SetpointProxmox"]),
+        .library(name: "SetpointPG", targets: ["SetpointPG"]),
+        .library(name: "SetpointExec", targets: ["SetpointExec"]),
         .library(name: "PVESim", targets: ["PVESim"]),
         .executable(name: "pve-sim", targets: ["pve-sim"]),
         .library(name: "SetpointTesting", targets: ["SetpointTesting"]),
@@ -50,6 +52,12 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "SetpointHTTP", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        // libpq from the system (libpq-dev): PostgreSQL connections for the PostgreSQL and backup providers and the
+        // PostgreSQL state store.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "SetpointPG", dependencies: ["CLibPQ"], swiftSettings: swiftSettings),
+        // Running tools (pg_basebackup, pg_ctl, pgbackrest, promtool …) by argv, as a given OS user.
+        .target(name: "SetpointExec", swiftSettings: swiftSettings),
         // The Proxmox VE API simulator: a library (in-process use from tests) and the `pve-sim` executable.
         .target(
             name: "PVESim",
@@ -161,6 +169,11 @@ let package = Package(
                 "SetpointProxmox", "PVESim", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting", "SetpointHTTP", "pve-sim",
                 "setpoint", .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointPGTests",
+            dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

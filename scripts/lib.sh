@@ -102,4 +102,4 @@ ensure_swift() {
 # git with the CA certificates SwiftPM needs to fetch dependencies over https.
 # The last ones are what the Swift toolchain itself needs to compile and link on Debian 12 (present wherever Swift
 # was installed by its instructions; checked so that a bare machine with /opt/swift unpacked works too).
-BUILD_PACKAGES=(libyaml-dev libcurl4-openssl-dev libsqlite3-dev openssl pkg-config git ca-certificates binutils gcc libc6-dev libstdc++-12-dev zlib1g-dev tzdata)
+BUILD_PACKAGES=(libyaml-dev libcurl4-openssl-dev libpq-dev libsqlite3-dev openssl pkg-config git ca-certificates binutils gcc libc6-dev libstdc++-12-dev zlib1g-dev tzdata)
