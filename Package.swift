@@ -84,6 +84,7 @@ let package = Package(
         ),
         .target(name: "SetpointCore", swiftSettings: swiftSettings),
         .target(name: "SetpointProxmox", dependencies: ["SetpointCore", "SetpointHTTP"], swiftSettings: swiftSettings),
+        .target(name: "SetpointPostgres", dependencies: ["SetpointCore", "SetpointPG", "SetpointExec"], swiftSettings: swiftSettings),
         .target(
             name: "SetpointManifest",
             dependencies: ["SetpointCore", "CYAML"],
@@ -173,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointPGTests",
-            dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting"],
+            dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting", "SetpointPostgres"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

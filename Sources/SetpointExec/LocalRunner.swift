@@ -32,48 +32,73 @@ public struct LocalRunner: CommandRunner {
         }
     }
 
+    /// posix_spawn and waitpid, not Foundation's Process: Process notices the end of a child through a socket the
+    /// child inherits, and a daemon the tool starts (pg_ctl start → postmaster) inherits it too, so Process would
+    /// wait for the daemon. Output goes to files for the same reason (an inherited pipe never reaches end of file).
     private static func runBlocking(_ command: Command, argv: [String], allowFailure: Bool) throws -> CommandOutput {
-        let process = Process()
-        let executable = argv[0].contains("/") ? argv[0] : "/usr/bin/env"
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = argv[0].contains("/") ? Array(argv.dropFirst()) : argv
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-exec-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outPath = scratch.appendingPathComponent("out").path, errPath = scratch.appendingPathComponent("err").path
+        let inPath = scratch.appendingPathComponent("in").path
+        FileManager.default.createFile(atPath: inPath, contents: Data((command.input ?? "").utf8))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A new process group, so a timeout kills the tool and what it started in the foreground.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+
         var environment = ProcessInfo.processInfo.environment
         environment.merge(command.environment) { _, b in b }
-        process.environment = environment
-        if let dir = command.workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: dir) }
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        let start = ContinuousClock.now
-        do { try process.run() } catch {
-            throw CommandFailure(command: command, status: nil, output: "", reason: "could not start: \(error.localizedDescription)")
+        let envStrings = environment.map { "\($0.key)=\($0.value)" }
+        // env(1) finds a bare program on PATH and changes to the working directory (`-C`) before it runs.
+        var args = argv[0].contains("/") ? argv : ["/usr/bin/env"] + argv
+        if let dir = command.workingDirectory { args = ["/usr/bin/env", "-C", dir] + (args.first == "/usr/bin/env" ? Array(args.dropFirst()) : args) }
+        let executable = args[0]
+        var cArgs = args.map { strdup($0) } + [nil]
+        var cEnv = envStrings.map { strdup($0) } + [nil]
+        defer {
+            cArgs.forEach { free($0) }
+            cEnv.forEach { free($0) }
         }
-        if let text = command.input { input.fileHandleForWriting.write(Data(text.utf8)) }
-        try? input.fileHandleForWriting.close()
-        let errBox = Box()
-        let errReader = Thread { errBox.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        errReader.start()
+        let start = ContinuousClock.now
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, &cArgs, &cEnv)
+        guard spawned == 0 else {
+            throw CommandFailure(command: command, status: nil, output: "", reason: "could not start: \(String(cString: strerror(spawned)))")
+        }
         let timedOut = Box()
+        let finished = Box()
         if let timeout = command.timeout {
-            let pid = process.processIdentifier
+            let child = pid
             let watchdog = Thread {
                 let deadline = ContinuousClock.now + timeout
                 while ContinuousClock.now < deadline {
-                    if !process.isRunning { return }
+                    if finished.peek() != nil { return }
                     Thread.sleep(forTimeInterval: 0.05)
                 }
-                if process.isRunning {
+                if finished.peek() == nil {
                     timedOut.set(Data([1]))
-                    kill(pid, SIGKILL)
+                    kill(-child, SIGKILL)
                 }
             }
             watchdog.start()
         }
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let stderr = String(decoding: errBox.wait(), as: UTF8.self)
-        let result = CommandOutput(status: process.terminationStatus, stdout: stdout, stderr: stderr, duration: ContinuousClock.now - start)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        finished.set(Data([1]))
+        let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let stdout = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data(), as: UTF8.self)
+        let stderr = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data(), as: UTF8.self)
+        let result = CommandOutput(status: exitStatus, stdout: stdout, stderr: stderr, duration: ContinuousClock.now - start)
         if timedOut.peek() != nil {
             throw CommandFailure(command: command, status: nil, output: stderr + stdout, reason: "timed out after \(command.timeout!) and was killed")
         }

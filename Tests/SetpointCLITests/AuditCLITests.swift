@@ -85,7 +85,7 @@ import Testing
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = ["apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state", dir + "/state.db"] + args
-            p.environment = ["SETPOINT_TEST_LATENCY_MS": "1500", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"]
+            p.environment = ["SETPOINT_TEST_LATENCY_MS": "3000", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"]  // long enough under a loaded CI machine
             let pipe = Pipe()
             p.standardOutput = pipe
             p.standardError = pipe
