@@ -100,7 +100,7 @@ public struct Applier: Sendable {
                         } catch {
                             // The journal stays (a retry resumes from it) but says the action ended: it is not "in flight".
                             try? await store.recordJournal(action: action.id, key: "failed", value: "\(error)")
-                            try? await audit?.record(.outcome, plan: plan, action: action, result: "failed", detail: .map(["error": .string("\(error)")]))
+                            _ = try? await audit?.record(.outcome, plan: plan, action: action, result: "failed", detail: .map(["error": .string("\(error)")]))
                             return (action.id, "\(error)")
                         }
                     }
@@ -123,7 +123,7 @@ public struct Applier: Sendable {
         if interruption.isInterrupted {
             report.wasInterrupted = true
             for action in walk.pending { walk.skip(action.id, .interrupted, report: &report, onEvent: onEvent) }
-            try? await audit?.record(.interrupted, plan: plan, detail: .map([
+            _ = try? await audit?.record(.interrupted, plan: plan, detail: .map([
                 "reason": .string("signal"), "notStarted": .list(report.notStarted.map(Value.string)),
             ]))
         }
