@@ -83,6 +83,9 @@ final class PGTestCluster: @unchecked Sendable {
         try await startMember(name, port: Self.freePort())
     }
 
+    /// Records a member started by someone else (the code under test), so `stop()` stops it too.
+    func adopt(_ name: String, port: Int) { ports[name] = port }
+
     /// Slot names allow lower-case letters, digits and `_` only: `pg-2` → `pg_2`.
     static func slotName(_ member: String) -> String { member.lowercased().replacingOccurrences(of: "-", with: "_") }
 
