@@ -104,7 +104,9 @@ final class ProxmoxAPI: Sendable {
                 // TLS and usage errors will not get better; a connection that never opened can go elsewhere.
                 guard error.isTransient else { throw error }
                 if endpoints.count > 1 { preferred.withLock { $0 = (index + 1) % endpoints.count } }
-                let neverSent = error.message.lowercased().contains("connect")
+                // Only a connection that never opened (CURLE_COULDNT_RESOLVE_HOST 6, CURLE_COULDNT_CONNECT 7) proves
+                // the request was not sent; a timeout or a reset may come after PVE acted.
+                let neverSent = error.code == 6 || error.code == 7
                 guard method == "GET" || safety == .retryable || neverSent else { throw error }
                 try await backoff(attempt)
                 continue
