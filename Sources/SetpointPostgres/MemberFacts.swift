@@ -65,7 +65,10 @@ public enum MemberProbe {
     public static func probe(_ db: PGConnection, parameters: [String]) async throws -> MemberFacts {
         let basics = try await db.query("""
             SELECT pg_is_in_recovery() AS recovery, (pg_control_system()).system_identifier::text AS sysid,
-                   (pg_control_checkpoint()).timeline_id AS timeline, current_setting('data_directory') AS datadir
+                   -- A primary's current timeline is in its WAL file name (the checkpoint's lags after a promotion).
+                   CASE WHEN pg_is_in_recovery() THEN (pg_control_checkpoint()).timeline_id
+                        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS timeline,
+                   current_setting('data_directory') AS datadir
             """)
         let row = basics.first
         var facts = MemberFacts(
