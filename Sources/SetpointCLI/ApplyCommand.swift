@@ -151,7 +151,8 @@ struct ApplyCommand: ConsoleCommand {
         let owned = try await store.ownedResources()
         let byID = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let touched = plan.fingerprints.keys.sorted().map { id in
-            byID[id].map { ResolvedResource(resource: $0, providerID: owned[id]?.providerID) } ?? .orphan(id, providerID: owned[id]?.providerID)
+            byID[id].map { ResolvedResource(resource: $0, providerID: owned[id]?.providerID, lastApplied: owned[id]?.spec) }
+                ?? .orphan(id, providerID: owned[id]?.providerID, lastApplied: owned[id]?.spec)
         }
         let (now, errors) = try await session.pipeline(store: store, set: set).observe(touched)
         if !errors.isEmpty {

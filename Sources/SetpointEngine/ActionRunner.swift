@@ -11,8 +11,9 @@ struct ActionRunner: Sendable {
     func run(_ action: Action, resource: Resource?) async throws {
         var context = self.context
         context.journal = StoreJournal(store: store, action: action.id)
-        var resolved = resource.map { ResolvedResource(resource: $0, providerID: action.providerID) }
-            ?? .orphan(action.resource, providerID: action.providerID)
+        let previous = try await store.owned(action.resource)?.spec
+        var resolved = resource.map { ResolvedResource(resource: $0, providerID: action.providerID, lastApplied: previous) }
+            ?? .orphan(action.resource, providerID: action.providerID, lastApplied: previous)
         let result = try await provider.apply(action, resource: resolved, in: context)
         // A create learns the object's id from the provider (or its journal); confirm by that id.
         if let id = result.resource?.providerID { resolved.providerID = id }

@@ -40,9 +40,11 @@ public struct PlanPipeline: Sendable {
             }
         }
         let desiredIDs = Set(desired.map(\.id))
-        var toObserve = desired.map { ResolvedResource(resource: $0, providerID: applied[$0.id]?.providerID ?? journaled[$0.id]) }
+        var toObserve = desired.map {
+            ResolvedResource(resource: $0, providerID: applied[$0.id]?.providerID ?? journaled[$0.id], lastApplied: applied[$0.id]?.spec)
+        }
         for (id, record) in applied where !desiredIDs.contains(id) {
-            toObserve.append(.orphan(id, providerID: record.providerID))
+            toObserve.append(.orphan(id, providerID: record.providerID, lastApplied: record.spec))
         }
         let (observed, errors) = await observe(toObserve)
         let registry = self.registry

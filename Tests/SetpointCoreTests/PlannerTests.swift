@@ -59,6 +59,32 @@ import Testing
         #expect(plan.actions[0].requiresApproval)
     }
 
+    @Test func aPolicyCanRequireApprovalForAChangeWhateverItsImpact() {
+        var policy = FieldPolicy()
+        policy.rule("members", impact: .hot, reason: "members are added and removed live")
+        policy.requiresApproval = { path, observed, after in
+            // Removing a member (fewer after than observed) stops it: approve first.
+            guard path.description == "members", case .list(let now)? = observed?["members"], case .list(let wanted)? = after,
+                  wanted.count < now.count else { return nil }
+            return "removes a member: it is stopped, its data is kept"
+        }
+        let pg = ResourceKind.postgresCluster
+        let fixed = policy
+        func plan(_ desired: [Value], _ observed: [Value]) -> Plan {
+            let r = Resource.fixture(pg, "main", spec: ["members": .list(desired)])
+            return Planner().plan(PlanRequest(
+                desired: [r], applied: [r.id: AppliedResource(id: r.id, spec: .m(["members": .list(observed)]))],
+                observed: [r.id: .present(ObservedResource(spec: .m(["members": .list(observed)])))], observeErrors: [:],
+                policies: { _ in fixed }, hasState: true))
+        }
+        let grow = plan([.string("a"), .string("b")], [.string("a")])
+        #expect(grow.actions.first?.verb == .update && grow.actions.first?.requiresApproval == false)
+        let shrink = plan([.string("a")], [.string("a"), .string("b")])
+        #expect(shrink.actions.first?.requiresApproval == true)
+        #expect(shrink.actions.first?.impact == .hot, "the impact stays what it is")
+        #expect(shrink.actions.first?.reasons.contains("removes a member: it is stopped, its data is kept") == true)
+    }
+
     @Test func aMissingReferencedResourceIsAPlanErrorNotACreate() {
         let c = Resource.fixture(Self.cluster, "pve", spec: [:])
         let plan = Self.plan(desired: [c], observed: [:])

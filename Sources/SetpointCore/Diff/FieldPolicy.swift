@@ -40,6 +40,10 @@ public struct FieldPolicy: Sendable {
     /// the change sets. Nil keeps the rule's.
     public var dynamicImpact: (@Sendable (_ path: FieldPath, _ observed: Value?, _ after: Value?) -> (Impact, String)?)?
 
+    /// Changes that must wait for approval whatever their impact (removing a replica keeps its data, so it is neither
+    /// replace nor dataLoss, yet stops a member): returns why, or nil.
+    public var requiresApproval: (@Sendable (_ path: FieldPath, _ observed: Value?, _ after: Value?) -> String?)?
+
     public init() {}
 
     /// Adds a rule for a dotted pattern; `*` matches one key (`disks.*.size`). The longest matching pattern wins,

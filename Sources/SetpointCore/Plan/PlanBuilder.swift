@@ -96,7 +96,10 @@ struct PlanBuilder {
             // A restart-impact change the provider cannot stage restarts the service: risky like a restart. Only plain
             // updates are staged; a typed operation with restart impact (a container's restart-mode migration) is
             // itself the restart.
+            let approvalReasons = policy.requiresApproval.map { check in group.compactMap { check($0.path, observed.spec, $0.after) } } ?? []
+            reasons += approvalReasons
             let risky = approvalRequired || impact >= .replace || (impact == .restart && (!policy.stagesRestarts || verb != .update))
+                || !approvalReasons.isEmpty
             add(Action(resource: r.id, verb: verb, changes: group, impact: impact, reasons: reasons, dependsOn: previous,
                        requiresApproval: risky, desired: r.spec, providerID: providerID), for: r.id)
             previous = [lastAction[r.id]!]

@@ -34,17 +34,21 @@ public struct ResolvedResource: Sendable {
     public var resource: Resource
     /// The provider's id from state, when Setpoint owns the object.
     public var providerID: String?
+    /// The spec last applied, from state (write-only values as fingerprints): what a provider needs to undo
+    /// something the manifest no longer declares (a removed member's data directory and port).
+    public var lastApplied: Value?
 
-    public init(resource: Resource, providerID: String? = nil) {
+    public init(resource: Resource, providerID: String? = nil, lastApplied: Value? = nil) {
         self.resource = resource
         self.providerID = providerID
+        self.lastApplied = lastApplied
     }
 
     public var id: ResourceID { resource.id }
 
     /// An owned resource no manifest declares (or whose manifest is not at hand), known by id only.
-    public static func orphan(_ id: ResourceID, providerID: String?) -> ResolvedResource {
-        ResolvedResource(resource: .orphan(id), providerID: providerID)
+    public static func orphan(_ id: ResourceID, providerID: String?, lastApplied: Value? = nil) -> ResolvedResource {
+        ResolvedResource(resource: .orphan(id), providerID: providerID, lastApplied: lastApplied)
     }
 }
 
