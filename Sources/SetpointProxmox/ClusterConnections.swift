@@ -1,10 +1,11 @@
 import Foundation
 import SetpointCore
 import SetpointHTTP
+import Synchronization
 
 /// One API client per declared ProxmoxCluster (endpoints, token, TLS), made on first use and kept.
 final class ClusterConnections: Sendable {
-    private let clients = Locked<[String: ProxmoxAPI]>([:])
+    private let clients = Mutex<[String: ProxmoxAPI]>([:])
 
     /// The cluster a guest, pool or job names, with its client.
     func connect(_ clusterName: String, context: ProviderContext, for resource: ResourceID) throws -> (ProxmoxAPI, ProxmoxClusterSpec) {
@@ -36,7 +37,7 @@ final class ClusterConnections: Sendable {
 
     /// VMIDs this process handed to creates, per cluster: `/cluster/nextid` reserves nothing, so parallel creates
     /// would otherwise all get the same id.
-    private let reserved = Locked<Set<String>>([])
+    private let reserved = Mutex<Set<String>>([])
 
     /// Claims a VMID for one create in this process; false when another create has it.
     func reserve(_ vmid: Int, cluster: String) -> Bool {
@@ -44,5 +45,5 @@ final class ClusterConnections: Sendable {
     }
 
     /// Requests sent through every client so far.
-    var requestCount: Int { clients.value.values.reduce(0) { $0 + $1.requestCount.value } }
+    var requestCount: Int { clients.withLock { $0.values.reduce(0) { total, api in total + api.requestCount.withLock { $0 } } } }
 }

@@ -48,10 +48,17 @@ struct GuestApplier {
     func awaitUnlocked(_ vmid: Int, timeout: Duration = .seconds(600)) async throws -> GuestObserver.Listed? {
         let deadline = ContinuousClock.now + timeout
         var delay = 100.0
+        // One listing to find the node; then only the guest's config, listing again only when the config is gone
+        // from that node (removed by a failed create, or moved).
+        guard var l = try await locate(vmid) else { return nil }
         while ContinuousClock.now < deadline {
-            guard let l = try await locate(vmid) else { return nil }
-            let current = try? await config(l)
-            if let current, current.config["lock"] == nil { return l }
+            do {
+                if try await config(l).config["lock"] == nil { return l }
+            } catch let e as PVEAPIError where e.message.contains("does not exist") {
+                guard let moved = try await locate(vmid) else { return nil }
+                l = moved
+                continue
+            } catch let e as PVEAPIError where e.isUncertain || e.isLockContention {}
             try await Task.sleep(for: .milliseconds(Int(delay)))
             delay = min(2000, delay * 1.5)
         }
@@ -313,8 +320,7 @@ struct GuestApplier {
 
     func resize(_ l: GuestObserver.Listed, disk: String, bytes: Int64) async throws {
         let current = try await config(l).config
-        if let text = current[disk], let size = PVEValues.dict(text)["size"].flatMap(PVEValues.size) ?? PVEValues.pairs(text).first(where: { $0.key == "size" }).flatMap({ PVEValues.size($0.value) }),
-           size >= bytes {
+        if let size = current[disk].flatMap({ PVEValues.dict($0)["size"] }).flatMap(PVEValues.size), size >= bytes {
             return  // already that size (a repeated action)
         }
         try await quoting("resizing \(disk) of \(noun) \(l.vmid)") {

@@ -1,6 +1,7 @@
 import Foundation
 import SetpointCore
 import SetpointHTTP
+import Synchronization
 
 /// An error PVE answered: its status, its message (the status line's reason) and any parameter errors.
 struct PVEAPIError: Error, CustomStringConvertible {
@@ -9,9 +10,11 @@ struct PVEAPIError: Error, CustomStringConvertible {
     var errors: [String: String]
     var method: String
     var path: String
+    /// The endpoint that answered (`https://pve2:8006`): with several, the one to look at.
+    var endpoint: String = ""
 
     var description: String {
-        var text = "\(method) \(path): \(status) \(message)"
+        var text = "\(method) \(endpoint)\(path): \(status) \(message)"
         if !errors.isEmpty { text += " (" + errors.keys.sorted().map { "\($0): \(errors[$0]!.trimmingCharacters(in: .newlines))" }.joined(separator: "; ") + ")" }
         return text
     }
@@ -44,9 +47,9 @@ final class ProxmoxAPI: Sendable {
     let timeout: Duration
     let maxAttempts = 5
     /// Index of the endpoint that answered last (failover moves it on).
-    private let preferred = Locked(0)
+    private let preferred = Mutex(0)
     /// Requests sent, for the N+3 observation budget and the benchmark.
-    let requestCount = Locked(0)
+    let requestCount = Mutex(0)
 
     init(endpoints: [String], tokenID: String, secret: String, tls: TLSOptions, connections: Int, timeout: Duration) {
         self.endpoints = endpoints.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
@@ -85,7 +88,7 @@ final class ProxmoxAPI: Sendable {
         var lastError: any Error = PVEAPIError(status: 0, message: "no endpoint", errors: [:], method: method, path: path)
         while attempt < maxAttempts {
             attempt += 1
-            let index = preferred.value % endpoints.count
+            let index = preferred.withLock { $0 } % endpoints.count
             var url = endpoints[index] + "/api2/json" + path
             var body: Data?
             var headers: [(name: String, value: String)] = [("Authorization", authorization), ("Accept", "application/json")]
@@ -118,7 +121,8 @@ final class ProxmoxAPI: Sendable {
             var message = response.reason
             if message.isEmpty || message == "Internal Server Error", let m = parsed?["message"]?.text { message = m }
             let error = PVEAPIError(status: response.status, message: message.trimmingCharacters(in: .whitespacesAndNewlines),
-                                    errors: parsed?["errors"]?.object.compactMapValues(\.text) ?? [:], method: method, path: path)
+                                    errors: parsed?["errors"]?.object.compactMapValues(\.text) ?? [:], method: method, path: path,
+                                    endpoint: endpoints[index])
             lastError = error
             let retry = (error.isUncertain || error.isLockContention) && (method == "GET" || safety == .retryable)
             guard retry, attempt < maxAttempts else { throw error }
@@ -162,17 +166,4 @@ struct TaskFailure: Error, CustomStringConvertible {
     var logTail: String
 
     var description: String { "task \(upid) failed: \(exitStatus)" + (logTail.isEmpty ? "" : "\n  task log:\n    \(logTail)") }
-}
-
-/// A small lock-protected value.
-final class Locked<T: Sendable>: @unchecked Sendable {
-    private var stored: T
-    private let lock = NSLock()
-
-    init(_ value: T) { stored = value }
-
-    var value: T { lock.withLock { stored } }
-
-    @discardableResult
-    func withLock<R>(_ body: (inout T) -> R) -> R { lock.withLock { body(&stored) } }
 }

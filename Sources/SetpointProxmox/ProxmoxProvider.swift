@@ -108,10 +108,9 @@ public struct ProxmoxProvider: Provider {
                                        resourceID: action.resource)
             providerID = try await applyGuest(action, resolved: resolved, applier: applier, providerID: providerID)
         }
-        var confirmed = resolved
-        confirmed.providerID = providerID
+        // The engine confirms every action by observing it again; what apply returns only carries the object's id.
         if action.verb == .delete { return .absent }
-        return try await observe([confirmed], in: context)[action.resource] ?? .absent
+        return .present(ObservedResource(spec: .map([:]), providerID: providerID))
     }
 
     private func applyGuest(_ action: Action, resolved: ResolvedResource, applier: GuestApplier, providerID: String?) async throws -> String? {
@@ -121,7 +120,7 @@ public struct ProxmoxProvider: Provider {
         case .create:
             return String(try await applier.create(resource))
         case .replace:
-            let entries = try await context(applier).journal.entries()
+            let entries = try await applier.context.journal.entries()
             if entries["replaced"] == nil, let old = vmid {
                 try await applier.delete(vmid: old)
                 try await applier.context.journal.record("replaced", String(old))
@@ -147,6 +146,4 @@ public struct ProxmoxProvider: Provider {
         }
         return vmid.map(String.init)
     }
-
-    private func context(_ applier: GuestApplier) -> ProviderContext { applier.context }
 }

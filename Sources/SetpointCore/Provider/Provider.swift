@@ -15,7 +15,8 @@ public protocol Provider: Sendable {
     /// The lock domains an action occupies (a PVE node, a storage, a PG cluster).
     func concurrencyDomains(for action: Action) -> [ConcurrencyDomain]
 
-    /// Carries out one action and returns what is observed afterwards.
+    /// Carries out one action. The engine confirms it by observing again, so the result need only carry the object's
+    /// id (`.present(ObservedResource(spec: .map([:]), providerID: id))`; `.absent` after a delete).
     func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation
 }
 
