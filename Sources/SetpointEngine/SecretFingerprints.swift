@@ -13,12 +13,12 @@ public struct EnvironmentSecretResolver: SecretResolver {
         switch reference {
         case .env(let name):
             guard let value = environment[name] else {
-                throw SetpointError(.secretUnavailable, "secret from env \(name) is not set")
+                throw SetpointError(.secretUnavailable, "secret from env \(name) is not set: export \(name) in the environment setpoint runs in")
             }
             return value
         case .file(let path):
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw SetpointError(.secretUnavailable, "secret file \(path) cannot be read")
+                throw SetpointError(.secretUnavailable, "secret file \(path) cannot be read: create it, or let this user read it")
             }
             var text = String(decoding: data, as: UTF8.self)
             if text.hasSuffix("\n") { text.removeLast() }
