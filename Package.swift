@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SetpointHTTP", targets: ["SetpointHTTP"]),
         .library(name: "SetpointProxmox", targets: ["SetpointProxmox"]),
         .library(name: "SetpointPG", targets: ["SetpointPG"]),
+        .library(name: "SetpointPostgres", targets: ["SetpointPostgres"]),
         .library(name: "SetpointExec", targets: ["SetpointExec"]),
         .library(name: "PVESim", targets: ["PVESim"]),
         .executable(name: "pve-sim", targets: ["pve-sim"]),
@@ -95,7 +96,7 @@ let package = Package(
             name: "SetpointCLI",
             dependencies: [
                 "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SetpointPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -174,7 +175,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointPGTests",
-            dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting", "SetpointPostgres"],
+            dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting", "SetpointPostgres", "SetpointCLI", "SetpointCore", "SetpointEngine"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

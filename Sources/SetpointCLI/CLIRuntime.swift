@@ -20,12 +20,13 @@ public struct CLIRuntime: Sendable {
 }
 
 import SetpointEngine
+import SetpointPostgres
 import SetpointProxmox
 
 extension CLIRuntime {
-    /// The shipped build: its providers (Proxmox VE so far; PostgreSQL, backup and Prometheus arrive with their
+    /// The shipped build: its providers (Proxmox VE, PostgreSQL + PgBouncer; backup and Prometheus arrive with their
     /// issues) and secrets from the environment and files.
     public static var shipped: CLIRuntime {
-        CLIRuntime(providers: [ProxmoxProvider()], secrets: EnvironmentSecretResolver())
+        CLIRuntime(providers: [ProxmoxProvider(), PostgresProvider()], secrets: EnvironmentSecretResolver())
     }
 }

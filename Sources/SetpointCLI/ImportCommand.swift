@@ -83,7 +83,12 @@ struct ImportCommand: ConsoleCommand {
             console.err("error: \(target) is already owned (id \(owned.providerID ?? "none")); nothing to import\n")
             return 1
         }
-        guard case .present(let found) = try await provider.lookup(declared, id: id, in: context) else {
+        let lookedUp = try await provider.lookup(declared, id: id, in: context)
+        if case .failed(let why) = lookedUp {
+            console.err("error: \(target) cannot be adopted: \(why)\n")
+            return 1
+        }
+        guard case .present(let found) = lookedUp else {
             console.err("error: no existing object found for \(target)\(id.map { " with id \($0)" } ?? ""); check the id\n")
             return 1
         }

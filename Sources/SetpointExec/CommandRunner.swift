@@ -51,6 +51,13 @@ public struct CommandFailure: Error, Sendable, CustomStringConvertible {
     public var output: String
     public var reason: String
 
+    public init(command: Command, status: Int32?, output: String, reason: String) {
+        self.command = command
+        self.status = status
+        self.output = output
+        self.reason = reason
+    }
+
     public var description: String {
         let tail = output.split(separator: "\n", omittingEmptySubsequences: true).suffix(12).joined(separator: "\n    ")
         return "\(command) \(reason)" + (tail.isEmpty ? "" : ":\n    \(tail)")

@@ -12,6 +12,8 @@ public struct MemberFacts: Sendable {
         public var pendingRestart: Bool
         /// The value in the configuration files (`postgresql.auto.conf` included) when it differs from the running one.
         public var fileValue: String?
+        /// The file that last sets it (`…/postgresql.auto.conf` when ALTER SYSTEM did).
+        public var fileSource: String?
     }
 
     /// A standby as the primary sees it (`pg_stat_replication`).
@@ -80,13 +82,16 @@ public enum MemberProbe {
         let settings = try await db.query("""
             SELECT s.name, s.setting, s.unit, s.context, s.pending_restart,
                    (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name
-                    ORDER BY f.seqno DESC LIMIT 1) AS file_value
+                    ORDER BY f.seqno DESC LIMIT 1) AS file_value,
+                   (SELECT f.sourcefile FROM pg_file_settings f WHERE f.name = s.name
+                    ORDER BY f.seqno DESC LIMIT 1) AS file_source
             FROM pg_settings s WHERE s.name = ANY($1::text[])
             """, ["{" + wanted.map { "\"\($0)\"" }.joined(separator: ",") + "}"])
         for r in settings.records {
             guard let name = r["name"] else { continue }
             facts.settings[name] = MemberFacts.Setting(setting: r["setting"] ?? "", unit: r["unit"], context: r["context"] ?? "",
-                                                       pendingRestart: r.bool("pending_restart") ?? false, fileValue: r["file_value"])
+                                                       pendingRestart: r.bool("pending_restart") ?? false, fileValue: r["file_value"],
+                                                       fileSource: r["file_source"])
         }
         if facts.inRecovery {
             let receiver = try await db.query("SELECT status, sender_host, sender_port, slot_name FROM pg_stat_wal_receiver")

@@ -34,6 +34,20 @@ public enum ParameterValues {
         return a.lowercased() == b.lowercased() && !a.contains("'")
     }
 
+    /// A running value as people write it: `16384` of unit `8kB` is `128MB`, `300` of `s` is `5min`.
+    public static func display(_ setting: String, unit: String?) -> String {
+        guard let unit, let value = magnitude(setting, unit: unit), value == value.rounded(), value >= 0 else { return setting }
+        let isMemory = memoryUnits.contains { unit.hasSuffix($0.0) }
+        let table: [(String, Double)] = isMemory ? [("TB", 1_099_511_627_776), ("GB", 1_073_741_824), ("MB", 1_048_576), ("kB", 1024), ("B", 1)]
+            : [("d", 86_400), ("h", 3600), ("min", 60), ("s", 1), ("ms", 1e-3)]
+        if value == 0 { return "0" }
+        for (name, factor) in table {
+            let n = value / factor
+            if n >= 1, abs(n - n.rounded()) < 1e-9 { return "\(Int64(n.rounded()))\(name)" }
+        }
+        return setting
+    }
+
     static func boolean(_ s: String) -> Bool? {
         switch s.lowercased() {
         case "on", "true", "yes", "1": true

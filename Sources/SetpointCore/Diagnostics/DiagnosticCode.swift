@@ -39,6 +39,9 @@ public struct DiagnosticCode: RawRepresentable, Sendable, Hashable, Codable, Cus
     public static let referencedMissing = DiagnosticCode(rawValue: "SP2002")
     public static let changeRefused = DiagnosticCode(rawValue: "SP2003")
     public static let pruneRefused = DiagnosticCode(rawValue: "SP2004")
+    /// A provider's warning about what it observed (more synchronous standbys wanted than stream, pools that can open
+    /// more server connections than the server allows).
+    public static let providerWarning = DiagnosticCode(rawValue: "SP2005")
 
     /// Every code with a short title, in code order.
     public static let catalogue: [(code: DiagnosticCode, title: String)] = [
@@ -68,5 +71,6 @@ public struct DiagnosticCode: RawRepresentable, Sendable, Hashable, Codable, Cus
         (.referencedMissing, "a referenced resource does not exist"),
         (.changeRefused, "a change the provider cannot make (a disk shrink)"),
         (.pruneRefused, "prune refused: no resources in the manifests"),
+        (.providerWarning, "a provider's warning about what it observed"),
     ]
 }

@@ -34,6 +34,9 @@ public enum PostgresClusterKind {
         Field("connection", .object(connection), "How Setpoint connects to members."),
         Field("replication", .object(replication), "Streaming replication settings."),
         Field("parameters", .map(keys: .pgParameter, values: .scalarText), "Server parameters (ALTER SYSTEM); postmaster ones need a restart."),
+        Field("binDirectory", .string(.absolutePath),
+              "Where pg_basebackup, pg_ctl and pg_rewind are (default /usr/lib/postgresql/VERSION/bin, Debian's layout)."),
+        Field("osUser", .string(.nonEmpty), default: .string("postgres"), "The OS user that owns the data directories and runs the tools."),
     ])
 
     public static let definition = KindDefinition(
@@ -49,6 +52,8 @@ public struct PostgresClusterSpec: ResourceSpec {
     public var connection: Connection?
     public var replication: Replication?
     public var parameters: [String: String]?
+    public var binDirectory: String?
+    public var osUser: String?
 
     public struct Member: Codable, Sendable, Equatable {
         public var name: String

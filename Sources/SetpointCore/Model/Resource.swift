@@ -93,4 +93,7 @@ extension Resource {
             id: id, apiVersion: KindRegistry.apiVersion, metadata: ResourceMetadata(name: id.name), spec: .map([:]),
             references: [], location: location, source: SourceNode(.mapping([]), line: 0, column: 0))
     }
+
+    /// True for the stand-in `orphan(_:)` makes (no manifest declares the resource).
+    public var isOrphan: Bool { location.file == "(state)" && spec == .map([:]) }
 }

@@ -66,6 +66,10 @@ struct PlanBuilder {
                        dependsOn: waitFor, requiresApproval: approvalRequired, desired: r.spec), for: r.id)
             return
         }
+        for warning in observed.warnings ?? [] {
+            diagnostics.append(Diagnostic(.warning, .providerWarning, warning, hint: "see the message; the plan can go ahead", at: r.location,
+                                          resource: r.id))
+        }
         let policy = request.policies(r.id.kind)
         let differ = Differ(policy: policy, ignore: ignorePaths(r), fingerprint: request.fingerprint)
         let applied = request.applied[r.id]

@@ -31,10 +31,14 @@ public struct ObservedResource: Sendable, Hashable, Codable {
     public var providerID: String?
     /// Values staged for the next restart (PVE pending, `ALTER SYSTEM` of a postmaster parameter), in the spec's shape.
     public var pending: Value?
+    /// What an operator should know about the object that does not stop a plan (more synchronous standbys wanted
+    /// than stream): shown as SP2005 warnings on the resource.
+    public var warnings: [String]?
 
-    public init(spec: Value, providerID: String? = nil, pending: Value? = nil) {
+    public init(spec: Value, providerID: String? = nil, pending: Value? = nil, warnings: [String]? = nil) {
         self.spec = spec
         self.providerID = providerID
         self.pending = pending
+        self.warnings = warnings
     }
 }

@@ -18,6 +18,9 @@ public protocol Provider: Sendable {
     /// Carries out one action. The engine confirms it by observing again, so the result need only carry the object's
     /// id (`.present(ObservedResource(spec: .map([:]), providerID: id))`; `.absent` after a delete).
     func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation
+
+    /// Finds an existing object for `setpoint import` (see the default below).
+    func lookup(_ resource: Resource, id: String?, in context: ProviderContext) async throws -> Observation
 }
 
 extension Provider {

@@ -13,17 +13,54 @@ enum KindChecks {
         }
     }
 
-    /// `primary` names a member; member names are unique.
+    /// `primary` names a member; member names are unique; no two members share a host's port or data directory;
+    /// the synchronous count has enough candidates.
     static func postgresCluster(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
         guard case .list(let members)? = spec["members"] else { return }
         var names: [String] = []
+        var endpoints: [String: String] = [:]
+        var directories: [String: String] = [:]
         for (i, m) in members.enumerated() {
             guard let name = m["name"]?.stringValue else { continue }
+            let at = FieldPath([.key("spec"), .key("members"), .index(i)])
             if names.contains(name) {
                 v.report(.invalidValue, "duplicate member name '\(name)' in spec.members", hint: "member names are unique within a cluster",
-                         at: root.node(at: FieldPath([.key("spec"), .key("members"), .index(i), .key("name")])))
+                         at: root.node(at: at.appending("name")))
             }
             names.append(name)
+            guard let host = m["host"]?.stringValue else { continue }
+            let endpoint = "\(host):\(m["port"]?.intValue ?? 5432)"
+            if let other = endpoints[endpoint] {
+                v.report(.invalidValue, "members '\(other)' and '\(name)' both listen on \(endpoint)",
+                         hint: "each member needs its own host and port", at: root.node(at: at.appending("port")))
+            }
+            endpoints[endpoint] = endpoints[endpoint] ?? name
+            if let directory = m["dataDirectory"]?.stringValue {
+                let key = "\(host):\(directory)"
+                if let other = directories[key] {
+                    v.report(.invalidValue, "members '\(other)' and '\(name)' both use \(directory) on \(host)",
+                             hint: "two servers on one data directory would corrupt it: give each member its own directory",
+                             at: root.node(at: at.appending("dataDirectory")))
+                }
+                directories[key] = directories[key] ?? name
+            }
+        }
+        if let count = spec["replication"]?["synchronousCount"]?.intValue.map({ Int($0) }), count > 0 {
+            let candidates = members.filter { $0["synchronous"] == .bool(true) }.count
+            // The primary is never its own synchronous standby: with every candidate marked, one is the primary.
+            let primaryIsCandidate = members.contains { $0["name"] == spec["primary"] && $0["synchronous"] == .bool(true) }
+            let usable = candidates - (primaryIsCandidate ? 1 : 0)
+            if count > usable {
+                v.report(.invalidValue, "spec.replication.synchronousCount: \(count) synchronous standbys wanted, but only \(usable) "
+                         + "replica\(usable == 1 ? " is a candidate" : "s are candidates")",
+                         hint: "mark more replicas 'synchronous: true', or lower synchronousCount (commits would wait forever)",
+                         at: root.node(at: ["spec", "replication", "synchronousCount"]))
+            }
+        }
+        if spec["parameters"]?["synchronous_standby_names"] != nil {
+            v.report(.conflictingFields, "spec.parameters.synchronous_standby_names is derived from spec.replication.synchronousCount",
+                     hint: "remove it from parameters; mark candidates 'synchronous: true' and set replication.synchronousCount",
+                     at: root.node(at: ["spec", "parameters", "synchronous_standby_names"]))
         }
         if let primary = spec["primary"]?.stringValue, !names.contains(primary) {
             v.report(.invalidValue, "spec.primary: '\(primary)' is not a member of this cluster",

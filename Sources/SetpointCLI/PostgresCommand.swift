@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import SetpointCore
+import SetpointEngine
+import SetpointManifest
+import SetpointPostgres
+import SetpointState
+
+/// `setpoint postgres …`: operations on a PostgresCluster that are not a plan (the day the primary is gone).
+struct PostgresCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "postgres",
+        abstract: "PostgreSQL operations outside a plan: failover.",
+        subcommands: [FailoverCommand.self]
+    )
+}
+
+/// `setpoint postgres failover CLUSTER --to MEMBER PATH…`
+struct FailoverCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "failover",
+        abstract: "Promote a replica when the primary is gone: fence the old primary, promote, re-point, audit.",
+        discussion: """
+            For the day the primary is lost or must be taken out now. Unlike a switchover (change `primary:` in the manifest and \
+            apply), nothing waits for the old primary: if it still runs on this machine it is stopped first (fenced), so that it \
+            can never take writes again; then MEMBER is promoted (pg_promote), the other replicas are re-pointed at it \
+            (primary_conninfo by ALTER SYSTEM and a reload), and synchronous_standby_names names only standbys that stream, so \
+            commits do not hang. The failover is written to the audit log.
+
+            Afterwards set `primary: MEMBER` in the manifest: until then, plans report that the manifest names another primary \
+            and change nothing. The old primary stays stopped; apply brings it back as a replica (pg_rewind) once the manifest \
+            names the new primary.
+
+            Examples:
+              setpoint postgres failover main-db --to pg-2 manifests/postgres/
+
+            Exit codes: 0 promoted; 1 refused or failed (the message says what was done).
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The PostgresCluster's name.", valueName: "CLUSTER"))
+    var cluster: String
+
+    @Option(name: .customLong("to"), help: ArgumentHelp("The replica to promote.", valueName: "MEMBER"))
+    var target: String
+
+    @Argument(help: "Manifest files or folders that declare the cluster.")
+    var paths: [String]
+
+    @OptionGroup var stateOptions: StateOptions
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
+    var identity: String?
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare PostgresCluster/\(cluster)") }
+    }
+
+    func execute(_ console: Console) async throws -> Int32 {
+        let runtime = CLIRuntime.current ?? .shipped
+        let session = PlanSession(console: console, runtime: runtime, paths: paths)
+        guard let set = session.load() else { return 1 }
+        let id = ResourceID(kind: .postgresCluster, name: cluster)
+        guard let declared = set.resource(id) else {
+            console.err("error: \(id) is not declared in \(paths.joined(separator: ", "))\n")
+            return 1
+        }
+        guard let provider = runtime.providers.lazy.compactMap({ $0 as? PostgresProvider }).first else {
+            console.err("error: this build has no PostgreSQL provider\n")
+            return 1
+        }
+        let store = try SQLiteStateStore.open(path: stateOptions.state)
+        let lease: LeaseKeeper
+        do { lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0)) } catch {
+            console.err("error: \(error)\n")
+            return 1
+        }
+        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
+        do {
+            let report = try await provider.failover(declared, to: target, in: session.context(set))
+            await lease.release()
+            try await audit.record(AuditEvent(rawValue: "failover"), result: "succeeded", detail: .map([
+                "resource": .string(id.description), "from": .string(report.from), "to": .string(report.to),
+                "steps": .list(report.steps.map(Value.string)), "seconds": .double(report.seconds),
+            ]))
+            for step in report.steps { console.out("  \(step)\n") }
+            console.out(String(format: "failover of %@: %@ is the primary (%.2f s).\n", id.description, report.to, report.seconds))
+            console.out("Next: set `primary: \(report.to)` in the manifest, then plan: the old primary \(report.from) comes back as a replica.\n")
+            return 0
+        } catch {
+            await lease.release()
+            _ = try? await audit.record(AuditEvent(rawValue: "failover"), result: "failed", detail: .map([
+                "resource": .string(id.description), "to": .string(target), "error": .string("\(error)"),
+            ]))
+            console.err("error: failover of \(id) to \(target): \(error)\n")
+            return 1
+        }
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import SetpointCore
+import SetpointExec
+import SetpointPG
+
+/// Carries out a `PostgresCluster`'s actions against a fresh look at its members. Each action converges: run twice,
+/// the second run finds nothing left to do.
+struct ClusterApplier: Sendable {
+    let view: ClusterView
+    let runner: any CommandRunner
+    let context: ProviderContext
+    let resource: ResourceID
+
+    var settings: ClusterSettings { view.settings }
+
+    func fail(_ message: String, transient: Bool = false) -> SetpointError {
+        SetpointError(.applyFailed, message, resource: resource, isTransient: transient)
+    }
+
+    func note(_ message: String) {
+        context.log.log(.info, message, metadata: ["resource": resource.description])
+    }
+
+    func primaryName() throws -> String {
+        guard let p = view.actualPrimary else {
+            throw fail("no single member accepts writes (\(view.writers.isEmpty ? "none" : view.writers.joined(separator: ", "))): plan again to see why")
+        }
+        return p
+    }
+
+    func connection(_ name: String) throws -> PGConnection {
+        guard let db = view.connections[name] else { throw fail("member \(name) is not connected") }
+        return db
+    }
+
+    func control(for member: ClusterSettings.Member) throws -> MemberControl {
+        guard member.isLocal else {
+            throw fail("member \(member.name) is on \(member.host ?? "a conninfo host"): its tools (pg_ctl, pg_basebackup, pg_rewind) run on the "
+                + "machine Setpoint runs on, and remote members need a remote runner that is not there yet; run Setpoint on that host")
+        }
+        return MemberControl(runner: runner, binDirectory: settings.binDirectory(major: view.facts(try primaryName())?.majorVersion), osUser: settings.osUser)
+    }
+
+    func member(_ name: String) throws -> ClusterSettings.Member {
+        guard let m = settings.member(name) ?? view.removed.first(where: { $0.name == name }) else { throw fail("no member \(name)") }
+        return m
+    }
+
+    // MARK: - update: parameters, members, synchronous replication
+
+    /// Everything an update converges, in a safe order: parameters (so new replicas copy them), members, removals,
+    /// synchronous standbys last (so commits never wait for a standby that is not there yet).
+    func converge(lastApplied: Value?) async throws {
+        let primary = try primaryName()
+        try await writeParameters(lastApplied: lastApplied, primary: primary)
+        for m in settings.members where m.name != primary {
+            try await bringIn(m, primary: primary)
+        }
+        for m in view.removed { try await remove(m, primary: primary) }
+        try await setSynchronous(primary: primary)
+    }
+
+    func writeParameters(lastApplied: Value?, primary: String) async throws {
+        let wanted = settings.parameters
+        let dropped: [String] = {
+            guard case .map(let m)? = lastApplied?["parameters"] else { return [] }
+            return m.keys.filter { wanted[$0] == nil }.sorted()
+        }()
+        guard !wanted.isEmpty || !dropped.isEmpty else { return }
+        let known = Set(view.facts(primary)?.settings.keys.map { $0 } ?? [])
+        let unknown = wanted.keys.filter { !known.contains($0) && !$0.contains(".") }.sorted()
+        if !unknown.isEmpty {
+            throw fail("PostgreSQL \(view.facts(primary)?.majorVersion ?? 0) has no parameter \(unknown.joined(separator: ", ")): "
+                + "correct spec.parameters (nothing was written)")
+        }
+        // The primary first, then the others: a value the server refuses is refused before any replica has it.
+        let order = [primary] + (settings.members.map(\.name) + view.removed.map(\.name)).filter { $0 != primary }
+        for name in order {
+            guard let f = view.facts(name), let db = view.connections[name] else { continue }
+            var changes: [String: String?] = [:]
+            for (k, v) in wanted {
+                if let st = f.settings[k] {
+                    let live = ParameterValues.equivalent(v, st.setting, unit: st.unit)
+                    let staged = st.fileValue.map { ParameterValues.equivalent(v, $0, unit: st.unit) } ?? false
+                    if (live && !st.pendingRestart) || (staged && st.pendingRestart) { continue }
+                    if live && st.pendingRestart && staged { continue }
+                }
+                changes[k] = v
+            }
+            for k in dropped where f.settings[k]?.fileSource?.hasSuffix("postgresql.auto.conf") == true { changes[k] = .some(nil) }
+            guard !changes.isEmpty else { continue }
+            do {
+                let outcome = try await ParameterWriter().apply(changes, on: db)
+                let staged = outcome.filter { $0.value == .pendingRestart }.keys.sorted()
+                note("\(name): wrote \(changes.keys.sorted().joined(separator: ", "))" + (staged.isEmpty ? "" : "; waiting for a restart: \(staged.joined(separator: ", "))"))
+            } catch let error as PGError {
+                throw fail("member \(name): ALTER SYSTEM refused: \(error.message)\(error.hint.map { " (\($0))" } ?? "")")
+            }
+        }
+    }
+
+    /// Makes one declared replica stream from the primary, whatever it is now.
+    func bringIn(_ m: ClusterSettings.Member, primary: String) async throws {
+        let state = ClusterObservation.state(view, m.name, primary: primary)
+        let primaryMember = try member(primary)
+        let slot = settings.useSlots ? ReplicaSpec.slotName(m.name) : nil
+        let db = try connection(primary)
+        switch state {
+        case "streaming", "primary":
+            return
+        case "absent":
+            guard let directory = m.dataDirectory else {
+                throw fail("member \(m.name) does not answer on \(m.endpoint) and declares no dataDirectory to create it in")
+            }
+            let tools = try control(for: m)
+            let spec = ReplicaSpec(name: m.name, port: m.port, dataDirectory: directory, primaryHost: primaryMember.host ?? "127.0.0.1",
+                                   primaryPort: primaryMember.port, replicationUser: settings.replicationUser,
+                                   replicationPassword: settings.replicationPassword, binDirectory: tools.binDirectory, osUser: settings.osUser,
+                                   useSlot: settings.useSlots)
+            note("creating replica \(m.name) in \(directory) from \(primary)")
+            do {
+                let took = try await ReplicaBuilder(runner: runner).create(spec, primary: db)
+                note("replica \(m.name) streams (\(took))")
+            } catch let refusal as ReplicaRefusal {
+                throw fail(refusal.description)
+            }
+        case "stopped", "stopped-primary":
+            guard let directory = m.dataDirectory else { throw fail("member \(m.name) is stopped and declares no dataDirectory") }
+            let tools = try control(for: m)
+            if let slot { try await ensureSlot(slot, on: db) }
+            if state == "stopped-primary" {
+                note("rewinding \(m.name) onto \(primary)")
+                _ = try await tools.rewind(directory, source: settings.connection(to: primaryMember))
+            }
+            try await tools.writeStandbyConfig(directory, port: m.port, primaryConninfo: MemberControl.primaryConninfo(settings: settings, primary: primaryMember,
+                                                                                                        standby: m.name), slot: slot)
+            note("starting \(m.name) as a standby of \(primary)")
+            try await tools.start(directory)
+            try await ReplicaBuilder(runner: runner).waitForStreaming(m.name, primary: db, timeout: .seconds(120), logFile: tools.logFile(directory))
+        case "standby-elsewhere":
+            if let slot { try await ensureSlot(slot, on: db) }
+            try await repoint(m.name, to: primaryMember, slot: slot)
+            try await ReplicaBuilder(runner: runner).waitForStreaming(m.name, primary: db, timeout: .seconds(120))
+        default:
+            throw fail("member \(m.name) is \(ClusterObservation.describe(view.status[m.name])): plan again")
+        }
+    }
+
+    func ensureSlot(_ slot: String, on db: PGConnection) async throws {
+        let r = try await db.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [slot])
+        if r.count == 0 { _ = try await db.query("SELECT pg_create_physical_replication_slot($1)", [slot]) }
+    }
+
+    /// A running standby follows another primary: `primary_conninfo` and `primary_slot_name` by ALTER SYSTEM, then a
+    /// reload (PostgreSQL 13 and later restart the WAL receiver on it).
+    func repoint(_ name: String, to primary: ClusterSettings.Member, slot: String?) async throws {
+        let db = try connection(name)
+        note("re-pointing \(name) at \(primary.name)")
+        let conninfo = MemberControl.primaryConninfo(settings: settings, primary: primary, standby: name)
+        do {
+            _ = try await db.query("ALTER SYSTEM SET primary_conninfo = \(try PGQuote.literal(conninfo))")
+            if let slot { _ = try await db.query("ALTER SYSTEM SET primary_slot_name = \(try PGQuote.literal(slot))") }
+            _ = try await db.query("SELECT pg_reload_conf()")
+        } catch let error as PGError {
+            throw fail("member \(name): re-pointing refused: \(error.message)")
+        }
+    }
+
+    /// A member the manifest no longer declares: stopped, its slot dropped; its data directory is kept.
+    func remove(_ m: ClusterSettings.Member, primary: String) async throws {
+        if view.facts(m.name) != nil {
+            guard let directory = m.dataDirectory ?? view.facts(m.name)?.dataDirectory else { throw fail("member \(m.name): no data directory known") }
+            note("stopping removed member \(m.name); its data stays in \(directory)")
+            try await control(for: m).stop(directory)
+        }
+        if settings.useSlots || view.facts(primary)?.slots.contains(where: { $0.name == ReplicaSpec.slotName(m.name) }) == true {
+            do {
+                try await MemberOperations(runner: runner).dropSlot(ReplicaSpec.slotName(m.name), on: try connection(primary))
+            } catch let refusal as ReplicaRefusal {
+                throw fail(refusal.description)
+            }
+        }
+    }
+
+    func setSynchronous(primary: String) async throws {
+        let wanted = settings.synchronousStandbyNames(primary: primary)
+        let now = view.facts(primary)?.settings["synchronous_standby_names"]?.setting ?? ""
+        let parsedNow = ClusterObservation.parseSynchronous(now), parsedWanted = ClusterObservation.parseSynchronous(wanted)
+        if parsedNow.names == parsedWanted.names && (parsedNow.count == parsedWanted.count || parsedNow.names.isEmpty) { return }
+        note("\(primary): synchronous_standby_names = '\(wanted)'")
+        _ = try await ParameterWriter().apply(["synchronous_standby_names": wanted.isEmpty ? nil : wanted], on: try connection(primary))
+    }
+
+    // MARK: - restart
+
+    /// The parameters that a standby must have at least as high as its primary: raising them restarts the replicas
+    /// first, lowering them the primary first (PostgreSQL refuses hot standby otherwise).
+    static let standbyMinimums: Set<String> = ["max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_transactions",
+                                                "max_locks_per_transaction"]
+
+    /// Restarts each member with settings waiting for a restart, replicas and primary in the order the changes need.
+    func restartPending() async throws {
+        let primary = try primaryName()
+        let waiting = (settings.members.map(\.name)).filter { name in
+            view.facts(name)?.settings.values.contains { $0.pendingRestart } ?? false
+        }
+        guard !waiting.isEmpty else { return }
+        let lowering = view.facts(primary)?.settings.contains { name, st in
+            guard Self.standbyMinimums.contains(name), st.pendingRestart, let file = st.fileValue, let a = Double(file), let b = Double(st.setting)
+            else { return false }
+            return a < b
+        } ?? false
+        let replicas = waiting.filter { $0 != primary }
+        let order = lowering ? waiting.filter { $0 == primary } + replicas : replicas + waiting.filter { $0 == primary }
+        for name in order {
+            let m = try member(name)
+            guard let directory = m.dataDirectory ?? view.facts(name)?.dataDirectory else { throw fail("member \(name): no data directory known") }
+            note("restarting \(name)")
+            try await control(for: m).restart(directory)
+        }
+        // The replicas reconnect by themselves; done when each streams again.
+        let db = try await PGConnection.connect(settings.connection(to: try member(primary)))
+        defer { db.close() }
+        for name in settings.members.map(\.name) where name != primary && view.isStreaming(name, from: primary) {
+            try await ReplicaBuilder(runner: runner).waitForStreaming(name, primary: db, timeout: .seconds(120))
+        }
+    }
+}

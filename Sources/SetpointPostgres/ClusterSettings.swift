@@ -1,0 +1,113 @@
+import Foundation
+import SetpointCore
+import SetpointPG
+
+/// A `PostgresCluster` spec with its defaults filled in and its secrets resolved: what observing and applying work from.
+struct ClusterSettings: Sendable {
+    struct Member: Sendable, Equatable {
+        var name: String
+        var host: String?
+        var port: Int
+        var conninfo: String?
+        var dataDirectory: String?
+        var synchronous: Bool
+
+        /// `host:port` for messages (a conninfo member shows as such, never the string: it may hold a password).
+        var endpoint: String { host.map { "\($0):\(port)" } ?? "(conninfo)" }
+
+        /// Tools (`pg_ctl`, `pg_basebackup`) run on this machine: a member elsewhere needs a remote runner.
+        var isLocal: Bool {
+            guard let host else { return false }
+            return ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("/") || host == ProcessInfo.processInfo.hostName
+        }
+    }
+
+    var name: String
+    var version: Int?
+    var primary: String
+    var members: [Member]
+    var user: String
+    var password: String?
+    var database: String
+    var sslmode: String
+    var connectTimeoutSeconds: Int
+    var replicationUser: String
+    var replicationPassword: String?
+    var synchronousCount: Int
+    var useSlots: Bool
+    var maxSwitchoverLag: Int64
+    var parameters: [String: String]
+    var binDirectoryOverride: String?
+    var osUser: String
+
+    init(_ resource: Resource, secrets: any SecretResolver) throws {
+        let spec = try resource.decodeSpec(PostgresClusterSpec.self)
+        try self.init(name: resource.id.name, spec: spec, secrets: secrets)
+    }
+
+    init(name: String, spec: PostgresClusterSpec, secrets: any SecretResolver) throws {
+        self.name = name
+        version = spec.version
+        primary = spec.primary
+        members = spec.members.map {
+            Member(name: $0.name, host: $0.host, port: $0.port ?? 5432, conninfo: $0.conninfo, dataDirectory: $0.dataDirectory,
+                   synchronous: $0.synchronous ?? false)
+        }
+        user = spec.connection?.user ?? "postgres"
+        database = spec.connection?.database ?? "postgres"
+        sslmode = spec.connection?.sslmode ?? "prefer"
+        connectTimeoutSeconds = max(1, Int(((spec.connection?.connectTimeout?.milliseconds ?? 5_000) + 999) / 1000))
+        replicationUser = spec.replication?.user ?? "replicator"
+        synchronousCount = spec.replication?.synchronousCount ?? 0
+        useSlots = spec.replication?.slots ?? true
+        maxSwitchoverLag = spec.replication?.maxSwitchoverLag?.bytes ?? 16 << 20
+        parameters = spec.parameters ?? [:]
+        binDirectoryOverride = spec.binDirectory
+        osUser = spec.osUser ?? "postgres"
+        password = try spec.connection?.password.map { ref in
+            do { return try secrets.resolve(ref) } catch {
+                throw SetpointError(.secretUnavailable, "spec.connection.password (\(ref.origin)): \(error)",
+                                    resource: ResourceID(kind: .postgresCluster, name: name))
+            }
+        }
+        replicationPassword = try spec.replication?.password.map { ref in
+            do { return try secrets.resolve(ref) } catch {
+                throw SetpointError(.secretUnavailable, "spec.replication.password (\(ref.origin)): \(error)",
+                                    resource: ResourceID(kind: .postgresCluster, name: name))
+            }
+        }
+    }
+
+    func member(_ name: String) -> Member? { members.first { $0.name == name } }
+
+    /// Where the PostgreSQL tools are, for the server's major version.
+    func binDirectory(major: Int?) -> String {
+        binDirectoryOverride ?? "/usr/lib/postgresql/\(major ?? version ?? 15)/bin"
+    }
+
+    /// How Setpoint connects to a member.
+    func connection(to member: Member) -> PGConfig {
+        PGConfig(host: member.host, port: member.conninfo == nil ? member.port : nil, user: user, password: password, database: database,
+                 sslmode: sslmode, connectTimeoutSeconds: connectTimeoutSeconds, applicationName: "setpoint", conninfo: member.conninfo)
+    }
+
+    /// The synchronous standby candidates when `primary` leads: marked members, the primary excluded.
+    func synchronousCandidates(primary: String) -> [String] {
+        members.filter { $0.synchronous && $0.name != primary }.map(\.name)
+    }
+
+    /// The `synchronous_standby_names` this spec wants with `primary` leading (application names are member names).
+    func synchronousStandbyNames(primary: String) -> String {
+        ParameterValues.synchronousStandbyNames(count: synchronousCount, standbys: synchronousCandidates(primary: primary))
+    }
+
+    /// A member as the manifest has it, with settings from a decoded spec (removed members come from the last apply).
+    static func members(of spec: Value?) -> [Member] {
+        guard case .list(let list)? = spec?["members"] else { return [] }
+        return list.compactMap { m in
+            guard let name = m["name"]?.stringValue else { return nil }
+            return Member(name: name, host: m["host"]?.stringValue, port: m["port"]?.intValue.map { Int($0) } ?? 5432, conninfo: m["conninfo"]?.stringValue,
+                          dataDirectory: m["dataDirectory"]?.stringValue, synchronous: m["synchronous"] == .bool(true))
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import SetpointExec
+import SetpointPG
+
+/// Starting, restarting, re-pointing and rewinding members: the steps that bring a member in line with its role.
+struct MemberControl: Sendable {
+    let runner: any CommandRunner
+    let binDirectory: String
+    let osUser: String
+
+    /// A libpq conninfo string, each value single-quoted (`'` and `\` escaped), as `primary_conninfo` wants it.
+    static func conninfo(_ pairs: [(String, String)]) -> String {
+        pairs.map { key, value in
+            "\(key)='" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        }.joined(separator: " ")
+    }
+
+    /// How a standby of `primary` connects to it.
+    static func primaryConninfo(settings: ClusterSettings, primary: ClusterSettings.Member, standby: String) -> String {
+        var pairs: [(String, String)] = []
+        if let host = primary.host { pairs.append(("host", host)) }
+        pairs.append(("port", String(primary.port)))
+        pairs.append(("user", settings.replicationUser))
+        if let password = settings.replicationPassword { pairs.append(("password", password)) }
+        pairs.append(("application_name", standby))
+        return conninfo(pairs)
+    }
+
+    func logFile(_ dataDirectory: String) -> String { "\(dataDirectory)/setpoint-pg_ctl.log" }
+
+    /// A `postmaster.pid` whose process is gone (a crash; a zombie nobody reaped) would stop the server from starting:
+    /// PostgreSQL itself only asks whether the PID exists.
+    /// The socket's lock file (`DIR/.s.PGSQL.PORT.lock`, named in postmaster.pid's 4th and 5th lines) goes with it.
+    func clearStaleLock(_ dataDirectory: String) {
+        let lockFile = dataDirectory + "/postmaster.pid"
+        guard let pid = ClusterView.postmasterPID(dataDirectory), !ClusterView.isPostgresRunning(pid),
+              let text = try? String(contentsOfFile: lockFile, encoding: .utf8) else { return }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.count > 4, let port = Int(lines[3].trimmingCharacters(in: .whitespaces)) {
+            for directory in lines[4].split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where directory.hasPrefix("/") {
+                let socketLock = "\(directory)/.s.PGSQL.\(port).lock"
+                let owner = (try? String(contentsOfFile: socketLock, encoding: .utf8))?.split(separator: "\n").first.flatMap { pid_t($0) }
+                if owner == pid {
+                    unlink(socketLock)
+                    unlink("\(directory)/.s.PGSQL.\(port)")
+                }
+            }
+        }
+        unlink(lockFile)
+    }
+
+    func start(_ dataDirectory: String) async throws {
+        clearStaleLock(dataDirectory)
+        let command = Command("\(binDirectory)/pg_ctl", ["-D", dataDirectory, "-l", logFile(dataDirectory), "-w", "-t", "120", "start"],
+                              user: osUser, timeout: .seconds(150))
+        let out = try await runner.run(command, allowFailure: true)
+        guard out.status != 0 else { return }
+        throw CommandFailure(command: command, status: out.status, output: out.stdout + out.stderr + "\n" + logTail(dataDirectory),
+                             reason: "exited with status \(out.status)")
+    }
+
+    /// The server log's last lines (what `pg_ctl` means by "Examine the log output").
+    func logTail(_ dataDirectory: String, lines: Int = 8) -> String {
+        guard let text = try? String(contentsOfFile: logFile(dataDirectory), encoding: .utf8) else { return "" }
+        return "log \(logFile(dataDirectory)) ends:\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    func restart(_ dataDirectory: String) async throws {
+        _ = try await runner.run(Command("\(binDirectory)/pg_ctl",
+                                         ["-D", dataDirectory, "-l", logFile(dataDirectory), "-m", "fast", "-w", "-t", "120", "restart"],
+                                         user: osUser, timeout: .seconds(150)))
+    }
+
+    func stop(_ dataDirectory: String, mode: String = "fast") async throws {
+        _ = try await runner.run(Command("\(binDirectory)/pg_ctl", ["-D", dataDirectory, "-m", mode, "-w", "-t", "120", "stop"],
+                                         user: osUser, timeout: .seconds(150)))
+    }
+
+    /// `Latest checkpoint location` from `pg_controldata` (a stopped server's last WAL position, as an LSN).
+    func latestCheckpoint(_ dataDirectory: String) async throws -> String? {
+        let out = try await runner.run(Command("\(binDirectory)/pg_controldata", ["-D", dataDirectory], user: osUser,
+                                               environment: ["LC_ALL": "C"], timeout: .seconds(30)))
+        for line in out.stdout.split(separator: "\n") where line.hasPrefix("Latest checkpoint location:") {
+            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        return nil
+    }
+
+    /// Makes a stopped data directory a standby of `primaryConninfo`: `standby.signal`, and `primary_conninfo` /
+    /// `primary_slot_name` appended to `postgresql.auto.conf` (later lines win; the next ALTER SYSTEM rewrites the file).
+    /// The port is written again too: pg_rewind copies the source's configuration files, its port included.
+    func writeStandbyConfig(_ dataDirectory: String, port: Int, primaryConninfo: String, slot: String?) async throws {
+        var text = "# Setpoint: standby settings\nport = \(port)\nprimary_conninfo = '\(primaryConninfo.replacingOccurrences(of: "'", with: "''"))'\n"
+        if let slot { text += "primary_slot_name = '\(slot)'\n" }
+        _ = try await runner.run(Command("/usr/bin/tee", ["-a", "\(dataDirectory)/postgresql.auto.conf"], user: osUser, input: text))
+        _ = try await runner.run(Command("/usr/bin/touch", ["\(dataDirectory)/standby.signal"], user: osUser))
+    }
+
+    /// `pg_rewind` of a former primary onto the current one. A server that crashed is first taken through crash recovery
+    /// in single-user mode (pg_rewind wants a clean shutdown), as Patroni does.
+    func rewind(_ dataDirectory: String, source: PGConfig) async throws -> String {
+        // A just-promoted primary records its new timeline in pg_control at its next checkpoint; before that pg_rewind
+        // sees one timeline and says "no rewind required" (Patroni checkpoints first too).
+        let db = try await PGConnection.connect(source)
+        _ = try await db.query("CHECKPOINT")
+        db.close()
+        var pairs: [(String, String)] = []
+        if let host = source.host { pairs.append(("host", host)) }
+        if let port = source.port { pairs.append(("port", String(port))) }
+        if let user = source.user { pairs.append(("user", user)) }
+        pairs.append(("dbname", source.database ?? "postgres"))
+        let environment = source.password.map { ["PGPASSWORD": $0] } ?? [:]
+        let command = Command("\(binDirectory)/pg_rewind", ["-D", dataDirectory, "--source-server", Self.conninfo(pairs), "--no-ensure-shutdown"],
+                              user: osUser, environment: environment, timeout: .seconds(600))
+        let first = try await runner.run(command, allowFailure: true)
+        if first.status == 0 { return first.stdout + first.stderr }
+        let said = first.stdout + first.stderr
+        guard said.contains("shut down cleanly") || said.contains("must be shut down") else {
+            throw CommandFailure(command: command, status: first.status, output: said, reason: "pg_rewind failed")
+        }
+        // Crash recovery to a consistent, cleanly shut down state, then the rewind.
+        clearStaleLock(dataDirectory)
+        _ = try await runner.run(Command("\(binDirectory)/postgres", ["--single", "-F", "-D", dataDirectory, "-c", "archive_mode=off",
+                                                                                 // keep the WAL pg_rewind reads back to the common checkpoint
+                                                                                 "-c", "wal_keep_size=100000", "template1"],
+                                         user: osUser, timeout: .seconds(600), input: ""))
+        return try await runner.run(command).stdout
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+
+/// The `[databases]` file a ConnectionPool owns: rendered deterministically, read back, written atomically with the
+/// previous version kept beside it (`FILE.previous`).
+enum PoolFile {
+    static func render(pool: String, routes: [String: PoolRoute], iniFile: String) -> String {
+        var text = "; Managed by Setpoint (ConnectionPool/\(pool)): the next apply rewrites this file; change the manifest instead.\n"
+        text += "; \(iniFile) %includes it in its [databases] section.\n"
+        for name in routes.keys.sorted() { text += routes[name]!.line(name: name) + "\n" }
+        return text
+    }
+
+    /// The entries of a databases file, by name (`key=value` pairs, values unquoted).
+    static func parse(_ text: String) -> [String: [String: String]] {
+        var out: [String: [String: String]] = [:]
+        for raw in text.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard !line.isEmpty, !line.hasPrefix(";"), !line.hasPrefix("#"), !line.hasPrefix("["), let eq = line.firstIndex(of: "=") else { continue }
+            let name = unquote(line[..<eq].trimmingCharacters(in: .whitespaces))
+            var pairs: [String: String] = [:]
+            for token in tokens(String(line[line.index(after: eq)...])) {
+                guard let e = token.firstIndex(of: "=") else { continue }
+                pairs[String(token[..<e])] = unquote(String(token[token.index(after: e)...]))
+            }
+            out[name] = pairs
+        }
+        return out
+    }
+
+    static func unquote(_ s: String) -> String {
+        guard s.count >= 2, s.hasPrefix("\""), s.hasSuffix("\"") else { return s }
+        return String(s.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
+    }
+
+    /// Splits on spaces outside double quotes.
+    static func tokens(_ s: String) -> [String] {
+        var out: [String] = [], current = "", quoted = false
+        for c in s {
+            if c == "\"" { quoted.toggle() }
+            if c == " " && !quoted {
+                if !current.isEmpty { out.append(current) }
+                current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+
+    /// A route as a file entry says it (nil when the entry lacks host or port).
+    static func route(_ entry: [String: String]) -> PoolRoute? {
+        guard let host = entry["host"], let port = entry["port"].flatMap(Int.init) else { return nil }
+        return PoolRoute(host: host, port: port, dbname: entry["dbname"] ?? "", user: entry["user"], poolSize: entry["pool_size"].flatMap(Int.init),
+                         reservePool: entry["reserve_pool"].flatMap(Int.init), maxDbConnections: entry["max_db_connections"].flatMap(Int.init),
+                         poolMode: entry["pool_mode"])
+    }
+
+    static func read(_ path: String) -> String? {
+        try? String(contentsOfFile: path, encoding: .utf8)
+    }
+
+    /// Writes `text` to `path` atomically (a temporary file in the same directory, fsync, rename), first keeping what
+    /// was there as `path.previous`. Readable by all (it holds no secret): PgBouncer runs as another user.
+    static func store(_ text: String, at path: String) throws {
+        if let old = read(path) { try replace(path + ".previous", with: old) }
+        try replace(path, with: text)
+    }
+
+    /// Restores `path.previous` (after a RELOAD that failed).
+    static func restorePrevious(_ path: String) throws {
+        if let old = read(path + ".previous") { try replace(path, with: old) }
+    }
+
+    static func replace(_ path: String, with text: String) throws {
+        let temporary = path + ".setpoint-tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw PoolError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 {
+                let why = String(cString: strerror(errno))
+                close(fd)
+                unlink(temporary)
+                throw PoolError("cannot write \(temporary): \(why)")
+            }
+            written += n
+        }
+        fchmod(fd, 0o644)
+        fsync(fd)
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(temporary)
+            throw PoolError("cannot replace \(path): \(why)")
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import SetpointCore
+import SetpointExec
+
+/// The PostgreSQL provider: `PostgresCluster` (the primary referenced, replicas managed) and `ConnectionPool`
+/// (PgBouncer's databases and pool settings), over libpq, PgBouncer's admin console and the PostgreSQL tools.
+public struct PostgresProvider: Provider {
+    public let kinds: [ResourceKind] = [.postgresCluster, .connectionPool]
+    let runner: any CommandRunner
+
+    public init(runner: any CommandRunner = LocalRunner()) {
+        self.runner = runner
+    }
+
+    public func fieldPolicy(for kind: ResourceKind) -> FieldPolicy {
+        kind == .connectionPool ? PoolPolicy.make() : ClusterPolicy.make()
+    }
+
+    public func concurrencyDomains(for action: Action) -> [ConcurrencyDomain] {
+        if action.resource.kind == .postgresCluster { return [ConcurrencyDomain("pg:\(action.resource.name)")] }
+        if let file = action.desired?["pgbouncer"]?["databasesFile"]?.stringValue { return [ConcurrencyDomain("pgbouncer:\(file)")] }
+        return []
+    }
+
+    public func observe(_ resources: [ResolvedResource], in context: ProviderContext) async throws -> [ResourceID: Observation] {
+        await withTaskGroup(of: (ResourceID, Observation).self) { group in
+            for r in resources {
+                group.addTask { (r.id, await observeOne(r, context: context, adopting: false)) }
+            }
+            var out: [ResourceID: Observation] = [:]
+            for await (id, o) in group { out[id] = o }
+            return out
+        }
+    }
+
+    /// `setpoint import PostgresCluster/NAME` adopts a running primary; the id is its system identifier.
+    public func lookup(_ resource: Resource, id: String?, in context: ProviderContext) async throws -> Observation {
+        await observeOne(ResolvedResource(resource: resource, providerID: id), context: context, adopting: true)
+    }
+
+    func observeOne(_ r: ResolvedResource, context: ProviderContext, adopting: Bool) async -> Observation {
+        do {
+            if r.id.kind == .connectionPool { return try await PoolObserver.observe(r, context: context) }
+            let view = try await view(of: r, context: context)
+            defer { view.close() }
+            return ClusterObservation.observe(view, desired: r.resource.spec, lastApplied: r.lastApplied, providerID: r.providerID, adopting: adopting)
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    /// Every member of a cluster, the ones the last apply had and the manifest no longer has included.
+    func view(of r: ResolvedResource, context: ProviderContext) async throws -> ClusterView {
+        let settings: ClusterSettings
+        if r.resource.isOrphan, let last = r.lastApplied {
+            settings = try ClusterSettings(name: r.id.name, spec: ValueDecoder().decode(PostgresClusterSpec.self, from: last), secrets: context.secrets)
+        } else {
+            settings = try ClusterSettings(r.resource, secrets: context.secrets)
+        }
+        let declared = Set(settings.members.map(\.name))
+        let removed = ClusterSettings.members(of: r.lastApplied).filter { !declared.contains($0.name) }
+        var parameters = Array(settings.parameters.keys)
+        if case .map(let m)? = r.lastApplied?["parameters"] { parameters += m.keys }
+        return await ClusterView.observe(settings, removed: removed, parameters: parameters)
+    }
+
+    public func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation {
+        let resolved = resource ?? .orphan(action.resource, providerID: action.providerID)
+        if action.resource.kind == .connectionPool {
+            return try await PoolApplier.apply(action, resolved: resolved, context: context)
+        }
+        if action.verb == .delete {
+            throw SetpointError(.applyFailed, "Setpoint does not delete a PostgreSQL cluster: its data would go with it. Stop its members "
+                + "yourself; Setpoint forgets it once no manifest declares it and nothing is pruned", resource: action.resource)
+        }
+        let view = try await view(of: resolved, context: context)
+        defer { view.close() }
+        let applier = ClusterApplier(view: view, runner: runner, context: context, resource: action.resource)
+        switch action.verb {
+        case .switchover:
+            let target = (action.desired ?? resolved.resource.spec)["primary"]?.stringValue ?? ""
+            let h = try await applier.switchover(to: target)
+            context.log.log(.notice, "switchover \(h.from) → \(h.to) in \(h.duration): " + h.steps.joined(separator: "; "),
+                            metadata: ["resource": action.resource.description])
+        case .restart:
+            try await applier.restartPending()
+        default:
+            // create (adoption of an imported cluster) and update converge the same way.
+            try await applier.converge(lastApplied: resolved.lastApplied)
+        }
+        let sysid = view.actualPrimary.flatMap { view.facts($0)?.systemIdentifier }
+        return .present(ObservedResource(spec: .map([:]), providerID: sysid ?? resolved.providerID))
+    }
+}
+
+/// What `setpoint postgres failover` did.
+public struct FailoverReport: Sendable, Codable {
+    public var cluster: String
+    public var from: String
+    public var to: String
+    public var steps: [String]
+    public var seconds: Double
+}
+
+extension PostgresProvider {
+    /// Promotes `member` of a declared cluster whose primary is gone or must go: fences the old primary when it still
+    /// runs here (stop), promotes, re-points the other replicas, sets synchronous replication over those that stream.
+    public func failover(_ cluster: Resource, to member: String, in context: ProviderContext) async throws -> FailoverReport {
+        let view = try await view(of: ResolvedResource(resource: cluster), context: context)
+        defer { view.close() }
+        guard view.settings.member(member) != nil else {
+            throw SetpointError(.applyFailed, "\(cluster.id) has no member \(member): members are "
+                + view.settings.members.map(\.name).joined(separator: ", "), resource: cluster.id)
+        }
+        let h = try await ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id).failover(to: member)
+        let seconds = Double(h.duration.components.seconds) + Double(h.duration.components.attoseconds) / 1e18
+        return FailoverReport(cluster: cluster.id.name, from: h.from, to: h.to, steps: h.steps, seconds: seconds)
+    }
+}
