@@ -84,6 +84,84 @@ final class ClusterEnv: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
+    // MARK: - PgBouncer
+
+    var pgbouncerDir: String { dir + "/pgbouncer" }
+    var pgbouncerPort = 0
+
+    /// PgBouncer of the test's own: `[databases]` %includes the file a ConnectionPool owns; trust for clients, the
+    /// server password in its auth_file; admin console for `postgres`.
+    func startPgBouncer() async throws {
+        pgbouncerPort = PGTestCluster.freePort()
+        let d = pgbouncerDir
+        _ = try await runner.run(Command("/bin/mkdir", ["-p", d], user: "postgres"))
+        let ini = """
+            [databases]
+            %include \(d)/databases.ini
+
+            [pgbouncer]
+            listen_addr = 127.0.0.1
+            listen_port = \(pgbouncerPort)
+            unix_socket_dir = \(d)
+            auth_type = trust
+            auth_file = \(d)/userlist.txt
+            admin_users = postgres
+            pidfile = \(d)/pid
+            logfile = \(d)/pgbouncer.log
+            max_client_conn = 100
+
+            """
+        _ = try await runner.run(Command("/usr/bin/tee", ["\(d)/pgbouncer.ini"], user: "postgres", input: ini))
+        _ = try await runner.run(Command("/usr/bin/tee", ["\(d)/userlist.txt"], user: "postgres", input: "\"postgres\" \"\(Self.password)\"\n"))
+        _ = try await runner.run(Command("/usr/bin/tee", ["\(d)/databases.ini"], user: "postgres", input: "; owned by Setpoint\n"))
+        _ = try await runner.run(Command("/usr/sbin/pgbouncer", ["-d", "\(d)/pgbouncer.ini"], user: "postgres", timeout: .seconds(30)))
+        for _ in 0..<100 {
+            if let db = try? await PGConnection.connect(PGConfig(host: "127.0.0.1", port: pgbouncerPort, user: "postgres", database: "pgbouncer",
+                                                                sslmode: "disable", connectTimeoutSeconds: 2)) {
+                db.close()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("PgBouncer did not start on \(pgbouncerPort)")
+    }
+
+    func poolYAML(poolSize: Int = 5, maxClientConn: Int = 150) -> String {
+        """
+        apiVersion: setpoint/v1
+        kind: ConnectionPool
+        metadata: {name: main-pool}
+        spec:
+          pgbouncer:
+            host: 127.0.0.1
+            port: \(pgbouncerPort)
+            adminUser: postgres
+            iniFile: \(pgbouncerDir)/pgbouncer.ini
+            databasesFile: \(pgbouncerDir)/databases.ini
+          databases:
+            app:
+              cluster: main
+              target: primary
+              dbname: postgres
+              user: postgres
+              poolSize: \(poolSize)
+            app_ro:
+              cluster: main
+              target: replicas
+              dbname: postgres
+              user: postgres
+          poolMode: transaction
+          defaultPoolSize: 4
+          maxClientConn: \(maxClientConn)
+
+        """
+    }
+
+    func throughPgBouncer(_ database: String) async throws -> PGConnection {
+        try await PGConnection.connect(PGConfig(host: "127.0.0.1", port: pgbouncerPort, user: "postgres", database: database, sslmode: "disable",
+                                                connectTimeoutSeconds: 5))
+    }
+
     // MARK: - manifests and the CLI
 
     func memberYAML(_ name: String, synchronous: Bool = false, dataDirectory: String? = nil, host: String = "127.0.0.1", port: Int? = nil) -> String {
