@@ -196,6 +196,12 @@ CASES = [
   when="`--prune` with a manifest set that declares no resource: an empty set never prunes, so a wrong path "
        "cannot delete everything Setpoint owns.",
   fix="Check the paths given to `plan` or `apply`."),
+ dict(code="SP2005", sev="warning", static=True,
+  when="The provider saw something the plan can go ahead with but an operator should know: a `PostgresCluster` wants "
+       "more synchronous standbys than stream right now (commits wait until enough connect), or a `ConnectionPool`'s pools "
+       "can open more server connections than the cluster's `max_connections` allows. The message gives the numbers.",
+  fix="Do what the message says (bring a replica back, lower `synchronousCount`, lower pool sizes or raise "
+      "`max_connections`), or accept the risk knowingly."),
 ]
 
 def run(case):

@@ -10,8 +10,8 @@ import SetpointState
 struct PostgresCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "postgres",
-        abstract: "PostgreSQL operations outside a plan: failover.",
-        subcommands: [FailoverCommand.self]
+        abstract: "PostgreSQL operations outside a plan: failover, re-initialising a replica.",
+        subcommands: [FailoverCommand.self, ReinitCommand.self]
     )
 }
 
@@ -93,6 +93,90 @@ struct FailoverCommand: ConsoleCommand {
                 "resource": .string(id.description), "to": .string(target), "error": .string("\(error)"),
             ]))
             console.err("error: failover of \(id) to \(target): \(error)\n")
+            return 1
+        }
+    }
+}
+
+/// `setpoint postgres reinit CLUSTER MEMBER PATH… --yes`
+struct ReinitCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reinit",
+        abstract: "Re-make a replica from the primary; its old data directory is moved aside, never deleted.",
+        discussion: """
+            For a replica that can no longer follow its primary (a timeline pg_rewind cannot mend, WAL the primary no longer \
+            has). The member is stopped, its data directory is moved to DIR.setpoint-reinit-TIMESTAMP (delete it yourself once \
+            you are sure), its slot is dropped, and it is made again with pg_basebackup; done when it streams. The primary is \
+            refused. Because the member's own data is abandoned this needs --yes, and it is written to the audit log.
+
+            Examples:
+              setpoint postgres reinit main-db pg-3 manifests/postgres/ --yes
+
+            Exit codes: 0 the member streams again; 1 refused or failed (the message says what was done).
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The PostgresCluster's name.", valueName: "CLUSTER"))
+    var cluster: String
+
+    @Argument(help: ArgumentHelp("The replica to re-make.", valueName: "MEMBER"))
+    var member: String
+
+    @Argument(help: "Manifest files or folders that declare the cluster.")
+    var paths: [String]
+
+    @Flag(name: .long, help: "Confirm: the member's current data is moved aside and replaced by a copy of the primary.")
+    var yes = false
+
+    @OptionGroup var stateOptions: StateOptions
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
+    var identity: String?
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare PostgresCluster/\(cluster)") }
+    }
+
+    func execute(_ console: Console) async throws -> Int32 {
+        guard yes else {
+            console.err("error: re-initialising \(member) replaces its data with a copy of the primary's (the old directory is kept aside): "
+                + "run again with --yes\n")
+            return 1
+        }
+        let runtime = CLIRuntime.current ?? .shipped
+        let session = PlanSession(console: console, runtime: runtime, paths: paths)
+        guard let set = session.load() else { return 1 }
+        let id = ResourceID(kind: .postgresCluster, name: cluster)
+        guard let declared = set.resource(id) else {
+            console.err("error: \(id) is not declared in \(paths.joined(separator: ", "))\n")
+            return 1
+        }
+        guard let provider = runtime.providers.lazy.compactMap({ $0 as? PostgresProvider }).first else {
+            console.err("error: this build has no PostgreSQL provider\n")
+            return 1
+        }
+        let store = try SQLiteStateStore.open(path: stateOptions.state)
+        let lease: LeaseKeeper
+        do { lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0)) } catch {
+            console.err("error: \(error)\n")
+            return 1
+        }
+        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
+        do {
+            let report = try await provider.reinitialize(declared, member: member, in: session.context(set))
+            await lease.release()
+            try await audit.record(AuditEvent(rawValue: "reinit"), result: "succeeded", detail: .map([
+                "resource": .string(id.description), "member": .string(member), "keptAt": .string(report.keptAt), "seconds": .double(report.seconds),
+            ]))
+            console.out(String(format: "%@ of %@ streams again (%.2f s); its old data directory is kept at %@\n", member, id.description,
+                               report.seconds, report.keptAt))
+            return 0
+        } catch {
+            await lease.release()
+            _ = try? await audit.record(AuditEvent(rawValue: "reinit"), result: "failed", detail: .map([
+                "resource": .string(id.description), "member": .string(member), "error": .string("\(error)"),
+            ]))
+            console.err("error: reinit of \(member) in \(id): \(error)\n")
             return 1
         }
     }

@@ -59,7 +59,14 @@ enum PoolObserver {
         out["poolMode"] = shared(pool.poolMode ?? "transaction", \.poolMode, \.poolMode) { .string($0) }
         if let v = config["max_client_conn"].flatMap(Int64.init) { out["maxClientConn"] = .int(v) }
         if let v = config["server_idle_timeout"].flatMap(Double.init) { out["serverIdleTimeout"] = .int(Int64(v * 1000)) }
-        let warnings = await connectionBudget(pool, context: context)
+        var warnings = await connectionBudget(pool, context: context)
+        // Clients queueing for a server connection right now: the pool is too small for the load.
+        for row in try await console.show("POOLS") {
+            guard let name = row["database"], pool.databases[name] != nil, let waiting = row["cl_waiting"].flatMap(Int.init), waiting > 0 else { continue }
+            warnings.append("\(waiting) client\(waiting == 1 ? "" : "s") wait for a server connection in PgBouncer's pool \(name)/\(row["user"] ?? "?") "
+                + "(\(row["sv_active"] ?? "?") server connections busy, pool_size \(live[name]?.poolSize.map(String.init) ?? "?")): raise poolSize, "
+                + "or look for long transactions")
+        }
         return .present(ObservedResource(spec: .map(out), providerID: "\(pool.pgbouncer.host ?? "127.0.0.1"):\(pool.pgbouncer.port)",
                                          warnings: warnings.isEmpty ? nil : warnings))
     }

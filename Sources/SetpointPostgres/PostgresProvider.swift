@@ -1,3 +1,4 @@
+import Foundation
 import SetpointCore
 import SetpointExec
 
@@ -114,5 +115,49 @@ extension PostgresProvider {
         let h = try await ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id).failover(to: member)
         let seconds = Double(h.duration.components.seconds) + Double(h.duration.components.attoseconds) / 1e18
         return FailoverReport(cluster: cluster.id.name, from: h.from, to: h.to, steps: h.steps, seconds: seconds)
+    }
+}
+
+/// What `setpoint postgres reinit` did.
+public struct ReinitReport: Sendable, Codable {
+    public var cluster: String
+    public var member: String
+    /// Where the member's old data directory was moved (kept, never deleted).
+    public var keptAt: String
+    public var seconds: Double
+}
+
+extension PostgresProvider {
+    /// Re-makes a replica from the primary: stops it, moves its data directory aside (kept as
+    /// `DIR.setpoint-reinit-TIMESTAMP`), drops its slot, and creates it again with pg_basebackup. For a replica that can no
+    /// longer follow (a diverged timeline pg_rewind cannot mend, WAL the primary no longer has).
+    public func reinitialize(_ cluster: Resource, member name: String, in context: ProviderContext) async throws -> ReinitReport {
+        let started = ContinuousClock.now
+        let view = try await view(of: ResolvedResource(resource: cluster), context: context)
+        defer { view.close() }
+        let applier = ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id)
+        let primary = try applier.primaryName()
+        guard let m = view.settings.member(name) else {
+            throw applier.fail("\(cluster.id) has no member \(name): members are " + view.settings.members.map(\.name).joined(separator: ", "))
+        }
+        guard name != primary else { throw applier.fail("\(name) is the primary: re-initialising it would destroy the cluster's only writable copy") }
+        guard let directory = m.dataDirectory else { throw applier.fail("member \(name) declares no dataDirectory") }
+        let tools = try applier.control(for: m)
+        if view.facts(name) != nil { try await tools.stop(directory) }
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        let kept = "\(directory).setpoint-reinit-\(stamp)"
+        if FileManager.default.fileExists(atPath: directory) {
+            guard rename(directory, kept) == 0 else {
+                throw applier.fail("cannot move \(directory) aside to \(kept): \(String(cString: strerror(errno)))")
+            }
+        }
+        let db = try applier.connection(primary)
+        if view.settings.useSlots { try await MemberOperations(runner: runner).dropSlot(ReplicaSpec.slotName(name), on: db) }
+        var fresh = view
+        fresh.status[name] = .absent
+        try await ClusterApplier(view: fresh, runner: runner, context: context, resource: cluster.id).bringIn(m, primary: primary)
+        let d = ContinuousClock.now - started
+        return ReinitReport(cluster: cluster.id.name, member: name, keptAt: kept,
+                            seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
     }
 }

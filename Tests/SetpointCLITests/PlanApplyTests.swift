@@ -183,7 +183,8 @@ import Testing
         let console = Console.capturing()
         let code = await SetpointCLI.run(["plan", RepoPaths.path("manifests"), "--state", "/nonexistent/state.db"], console: console)
         #expect(code == 1, "the plan is not applyable")
-        #expect(console.capturedOut.contains("this build has no provider for PostgresCluster"), "\(console.capturedOut)")
+        #expect(console.capturedOut.contains("this build has no provider for BackupPolicy"), "\(console.capturedOut)")
         #expect(!console.capturedOut.contains("no provider for VirtualMachine"), "the Proxmox provider is shipped")
+        #expect(!console.capturedOut.contains("no provider for PostgresCluster"), "the PostgreSQL provider is shipped")
     }
 }

@@ -25,6 +25,16 @@ struct PostgresClusterTests {
             #expect(try await env.value("SELECT pg_is_in_recovery()::text", on: "pg-2") == "true")
             let again = await env.plan()
             #expect(again.code == 0, "the second plan must be empty:\n\(again.text)")
+
+            // Re-initialising a replica: refused without --yes; with it, the old data is kept aside and the member streams again.
+            let unconfirmed = await env.run(["postgres", "reinit", "main", "pg-3", env.manifests])
+            #expect(unconfirmed.code == 1 && unconfirmed.err.contains("--yes"))
+            let reinit = await env.run(["postgres", "reinit", "main", "pg-3", env.manifests, "--yes"])
+            #expect(reinit.code == 0, "\(reinit.out)\(reinit.err)")
+            let kept = try FileManager.default.contentsOfDirectory(atPath: env.dir).filter { $0.hasPrefix("pg-3.setpoint-reinit-") }
+            #expect(kept.count == 1, "the old data directory is kept aside")
+            #expect(try await env.replication(on: "pg-1")["pg-3"]?.0 == "streaming")
+            #expect(await env.plan().code == 0)
         }
     }
 
