@@ -138,6 +138,37 @@ public struct PlanTextRenderer: Sendable {
         }
     }
 
+    /// A list of named maps (a cluster's members) element by element: `+ pg-3: {…}`, `- pg-4`,
+    /// `~ pg-2: synchronous: false → true`; nil when the list is not such a list.
+    func namedListLines(_ before: Value, _ after: Value, type: SchemaType?) -> [String]? {
+        guard case .list(let old) = before, case .list(let new) = after else { return nil }
+        func named(_ list: [Value]) -> [(String, [String: Value])]? {
+            var out: [(String, [String: Value])] = []
+            for v in list {
+                guard case .map(let m) = v, let name = m["name"]?.stringValue else { return nil }
+                out.append((name, m))
+            }
+            return out
+        }
+        guard let o = named(old), let n = named(new), !(o.isEmpty && n.isEmpty) else { return nil }
+        let oldByName = Dictionary(o, uniquingKeysWith: { a, _ in a }), newNames = Set(n.map(\.0))
+        func show(_ v: Value) -> String { PlanValueFormatter.format(v, type: nil, key: nil) }
+        var lines: [String] = []
+        for (name, m) in n {
+            guard let was = oldByName[name] else {
+                let rest = Value.map(m.filter { $0.key != "name" })
+                lines.append(style.green("+") + " \(text(name)): \(text(show(rest)))")
+                continue
+            }
+            let keys = Set(m.keys).union(was.keys).filter { m[$0] != was[$0] }.sorted()
+            guard !keys.isEmpty else { continue }
+            let diffs = keys.map { k in "\(text(k)): \(was[k].map { text(show($0)) } ?? "(unset)") → \(m[k].map { text(show($0)) } ?? "(unset)")" }
+            lines.append(style.yellow("~") + " \(text(name)): " + diffs.joined(separator: ", "))
+        }
+        for (name, _) in o where !newNames.contains(name) { lines.append(style.red("-") + " \(text(name))") }
+        return lines.isEmpty ? nil : lines
+    }
+
     /// `~ memory: 2Gi → 4Gi  [restart] (drift)`, `+ tags: ["api"]`, `- description: "old"`, `~ password: (sensitive)`.
     func fieldLine(_ change: FieldChange, of action: Action) -> String {
         let type = PlanValueFormatter.schemaType(of: action.resource.kind, at: change.path)
@@ -148,13 +179,19 @@ public struct PlanTextRenderer: Sendable {
         }
         let path = text(change.path.description)
         var line: String
+        var elementLines = ""
         switch (change.before, change.after) {
         case (let before?, nil):
             line = style.red("-") + " \(path): \(show(before))"
         case (nil, let after?) where !(sensitive && action.verb != .create):
             line = style.green("+") + " \(path): \(show(after))"
         case (let before?, let after?) where !sensitive:
-            line = style.yellow("~") + " \(path): \(show(before)) → \(show(after))"
+            if let members = namedListLines(before, after, type: type) {
+                line = style.yellow("~") + " \(path):"
+                elementLines = members.map { "\n          " + $0 }.joined()
+            } else {
+                line = style.yellow("~") + " \(path): \(show(before)) → \(show(after))"
+            }
         case (nil, nil):
             line = style.yellow("~") + " \(path)"
         default:
@@ -165,7 +202,7 @@ public struct PlanTextRenderer: Sendable {
         if change.impact != .hot { marks.append(tag(change.impact)) }
         if change.origin == .drift { marks.append(style.cyan("(drift)")) }
         if !marks.isEmpty { line += "  " + marks.joined(separator: " ") }
-        return line
+        return line + elementLines
     }
 
     func colour(_ symbol: String, for verb: Verb) -> String {

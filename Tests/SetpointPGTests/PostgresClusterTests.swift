@@ -1,4 +1,5 @@
 import Foundation
+import SetpointExec
 import SetpointPG
 import Testing
 
@@ -35,6 +36,37 @@ struct PostgresClusterTests {
             #expect(kept.count == 1, "the old data directory is kept aside")
             #expect(try await env.replication(on: "pg-1")["pg-3"]?.0 == "streaming")
             #expect(await env.plan().code == 0)
+        }
+    }
+
+    @Test func removingAReplicaWaitsForApprovalStopsItDropsItsSlotAndKeepsItsData() async throws {
+        try await ClusterEnv.with(members: ["pg-1", "pg-2", "pg-3"]) { env in
+            let three = [env.memberYAML("pg-1"), env.memberYAML("pg-2", synchronous: true), env.memberYAML("pg-3", synchronous: true)]
+            try env.write([env.clusterYAML(members: three, synchronousCount: 1)])
+            await env.importCluster()
+            await env.apply()
+            // A synchronous candidate stops: the plan starts it again and warns that commits wait meanwhile.
+            _ = try await env.runner.run(Command("\(env.bin)/pg_ctl", ["-D", env.data("pg-2"), "-m", "fast", "-w", "stop"], user: "postgres"))
+            try env.write([env.clusterYAML(members: three, synchronousCount: 2)])
+            let degraded = await env.plan()
+            #expect(degraded.text.contains(all: ["SP2005", "synchronousCount is 2 but only 1 synchronous candidate streams", "starts pg-2"]),
+                    "\(degraded.text)")
+            await env.apply()
+            #expect(try await env.replication(on: "pg-1")["pg-2"]?.0 == "streaming")
+            #expect(try await env.value("SHOW synchronous_standby_names", on: "pg-1") == "ANY 2 (\"pg-2\", \"pg-3\")")
+
+            try env.write([env.clusterYAML(members: [env.memberYAML("pg-1"), env.memberYAML("pg-2", synchronous: true)], synchronousCount: 1)])
+            let plan = await env.plan()
+            #expect(plan.text.contains(all: ["removes member pg-3", "data stays in \(env.data("pg-3"))", "requires approval"]), "\(plan.text)")
+            await env.apply(["--auto-approve"], expect: 3)
+            #expect(try await env.replication(on: "pg-1")["pg-3"] != nil, "nothing removed without approval")
+            await env.apply()
+            #expect(try await env.replication(on: "pg-1")["pg-3"] == nil)
+            #expect(try await env.value("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pg_3'", on: "pg-1") == "0", "its slot is dropped")
+            #expect(FileManager.default.fileExists(atPath: env.data("pg-3") + "/PG_VERSION"), "its data directory is kept")
+            #expect(try await env.value("SHOW synchronous_standby_names", on: "pg-1") == "ANY 1 (\"pg-2\")")
+            let again = await env.plan()
+            #expect(again.code == 0, "\(again.text)")
         }
     }
 

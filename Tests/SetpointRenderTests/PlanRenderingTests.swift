@@ -177,6 +177,22 @@ import Testing
         #expect(text.hasSuffix("Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 1 to restart; 0 unchanged. 1 needs approval.\n"))
     }
 
+    @Test func aListOfNamedMembersIsShownMemberByMember() {
+        func member(_ name: String, _ port: Int64, sync: Bool = false) -> Value {
+            .map(["name": .string(name), "host": .string("10.0.0.1"), "port": .int(port), "synchronous": .bool(sync)])
+        }
+        let change = FieldChange(path: ["members"], before: .list([member("pg-1", 5432), member("pg-2", 5433), member("pg-4", 5435)]),
+                                 after: .list([member("pg-1", 5432), member("pg-2", 5433, sync: true), member("pg-3", 5434)]),
+                                 origin: .manifest, impact: .hot, reason: "creates replica pg-3")
+        let update = Action(resource: F.id("PostgresCluster/main"), verb: .update, changes: [change], reasons: ["creates replica pg-3"])
+        let text = PlanTextRenderer().render(Plan(id: "p", createdAt: "", source: F.source, actions: [update]))
+        #expect(text.contains("      ~ members:\n"
+                              + "          ~ pg-2: synchronous: false → true\n"
+                              + "          + pg-3: {host: \"10.0.0.1\", port: 5434, synchronous: false}\n"
+                              + "          - pg-4\n"), "\(text)")
+        #expect(!text.contains("pg-1"), "an unchanged member is not repeated")
+    }
+
     @Test func anUnknownTypedOperationIsShownAndCounted() {
         let snapshot = Action(resource: F.id("VirtualMachine/db-1"), verb: Verb(rawValue: "snapshot"), reasons: ["before the upgrade"])
         let plan = Plan(id: "p", createdAt: "", source: F.source, actions: [snapshot])
