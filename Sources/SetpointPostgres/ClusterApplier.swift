@@ -137,12 +137,27 @@ struct ClusterApplier: Sendable {
             note("starting \(m.name) as a standby of \(primary)")
             try await tools.start(directory)
             try await ReplicaBuilder(runner: runner).waitForStreaming(m.name, primary: db, timeout: .seconds(120), logFile: tools.logFile(directory))
+            if state == "stopped-primary" { try await dropStaleSlots(on: m) }
         case "standby-elsewhere":
             if let slot { try await ensureSlot(slot, on: db) }
             try await repoint(m.name, to: primaryMember, slot: slot)
             try await ReplicaBuilder(runner: runner).waitForStreaming(m.name, primary: db, timeout: .seconds(120))
         default:
             throw fail("member \(m.name) is \(ClusterObservation.describe(view.status[m.name])): plan again")
+        }
+    }
+
+    /// A former primary keeps the slots its replicas used, inactive and holding WAL back: dropped once it is a standby.
+    func dropStaleSlots(on member: ClusterSettings.Member) async throws {
+        let db = try await PGConnection.connect(settings.connection(to: member))
+        defer { db.close() }
+        let ours = settings.members.map { ReplicaSpec.slotName($0.name) }
+        let stale = try await db.query("SELECT slot_name FROM pg_replication_slots WHERE NOT active AND slot_type = 'physical' AND slot_name = ANY($1::text[])",
+                                       ["{" + ours.map { "\"\($0)\"" }.joined(separator: ",") + "}"])
+        for row in stale.records {
+            guard let slot = row["slot_name"] else { continue }
+            _ = try await db.query("SELECT pg_drop_replication_slot($1)", [slot])
+            note("\(member.name): dropped the stale slot \(slot) it kept from when it was a primary")
         }
     }
 

@@ -86,6 +86,10 @@ extension ClusterApplier {
         for m in settings.members where m.name != target && (m.name != old || canRewind) && (view.facts(m.name) != nil) {
             try await ReplicaBuilder(runner: runner).waitForStreaming(m.name, primary: targetDB, timeout: .seconds(60))
         }
+        if canRewind {
+            try await dropStaleSlots(on: oldMember)
+            h.steps.append("dropped \(old)'s stale slots")
+        }
         try await setSynchronousAfterPromotion(primary: target)
         h.duration = ContinuousClock.now - started
         note("switchover \(old) → \(target) done in \(h.duration)")

@@ -129,6 +129,7 @@ struct PostgresClusterTests {
             let rows = try await env.replication(on: "pg-2")
             #expect(rows["pg-1"]?.0 == "streaming" && rows["pg-3"]?.0 == "streaming", "\(rows)")
             #expect(try await env.value("SELECT pg_is_in_recovery()::text", on: "pg-1") == "true", "the old primary is a standby now")
+            #expect(try await env.value("SELECT count(*) FROM pg_replication_slots", on: "pg-1") == "0", "no stale slot holds WAL on the old primary")
             let again = await env.plan()
             #expect(again.code == 0, "\(again.text)")
         }
