@@ -67,7 +67,7 @@ struct ApplyCommand: ConsoleCommand {
             return try await applySaved(paths[0], runtime: runtime, console: console, interruption: interruption)
         }
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
-        guard let set = session.load(), session.checkTargets(try shape.targets(), in: set) else { return 1 }
+        guard let set = await session.load(), session.checkTargets(try shape.targets(), in: set) else { return 1 }
         return try await withStateLease(console: console, interruption: interruption) { store in
             try await applyHoldingLease(set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
         }
@@ -119,7 +119,7 @@ struct ApplyCommand: ConsoleCommand {
         }
         let plan = saved.plan
         let session = PlanSession(console: console, runtime: runtime, paths: plan.source.paths)
-        guard let set = session.load() else { return 1 }
+        guard let set = await session.load() else { return 1 }
         let digest = Planner.manifestDigest(of: set.resources)
         guard digest == plan.source.manifestDigest else {
             console.err("error: the manifests in \(plan.source.paths.joined(separator: ", ")) changed since plan \(plan.id) was made; plan again\n")

@@ -34,7 +34,7 @@ struct DoctorCommand: ConsoleCommand {
     func execute(_ console: Console) async throws -> Int32 {
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
-        guard let set = session.load() else { return 1 }
+        guard let set = await session.load() else { return 1 }
         let registry = try session.registry()
         let context = session.context(set)
         var checks: [HealthCheck] = []

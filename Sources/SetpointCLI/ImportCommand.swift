@@ -42,7 +42,7 @@ struct ImportCommand: ConsoleCommand {
     func execute(_ console: Console) async throws -> Int32 {
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
-        guard let set = session.load() else { return 1 }
+        guard let set = await session.load() else { return 1 }
         let target = ResourceID(parsing: resource)!
         guard let declared = set.resource(target) else {
             console.err("error: \(target) is not declared in \(paths.joined(separator: ", ")); declare it first, then import it\n")

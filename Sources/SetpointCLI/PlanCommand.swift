@@ -46,7 +46,7 @@ struct PlanCommand: ConsoleCommand {
     func execute(_ console: Console) async throws -> Int32 {
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
-        guard let set = session.load(), session.checkTargets(try shape.targets(), in: set) else { return 1 }
+        guard let set = await session.load(), session.checkTargets(try shape.targets(), in: set) else { return 1 }
         let store: (any StateStore)?
         do {
             store = try SQLiteStateStore.openReadOnly(path: stateOptions.state)

@@ -13,9 +13,10 @@ struct PlanSession {
 
     var style: TerminalStyle { TerminalStyle.detect(isTerminal: console.isTerminal, environment: console.environment) }
 
-    /// Loads the manifests; prints their diagnostics. Nil when they are invalid.
-    func load() -> ManifestSet? {
-        let set = ManifestLoader().load(paths: paths)
+    /// Loads the manifests, runs the providers' own checks (promtool …); prints their diagnostics. Nil when they are invalid.
+    func load() async -> ManifestSet? {
+        var set = ManifestLoader().load(paths: paths)
+        if set.isValid { set.diagnostics += await ProviderChecks.run(set.resources, providers: runtime.providers, context: context(set)) }
         let problems = set.diagnostics.filter { $0.severity != .note }
         if !problems.isEmpty {
             console.err(DiagnosticTextRenderer(style: style, sourceLine: SourceLines().line).render(problems))
@@ -53,6 +54,19 @@ struct PlanSession {
         let source = Plan.Source(paths: paths, gitCommit: GitInfo.commit(for: paths), manifestDigest: "")
         return try await pipeline(store: store, set: set).planAndObservations(
             set.resources, options: options, source: source, createdAt: ISO8601DateFormatter().string(from: Date()))
+    }
+}
+
+/// The providers' manifest checks (`ManifestChecking`), each over the resources of its kinds.
+enum ProviderChecks {
+    static func run(_ resources: [Resource], providers: [any Provider], context: ProviderContext) async -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        for provider in providers {
+            guard let checker = provider as? any ManifestChecking else { continue }
+            let mine = resources.filter { provider.kinds.contains($0.id.kind) }
+            if !mine.isEmpty { out += await checker.check(mine, in: context) }
+        }
+        return out
     }
 }
 

@@ -59,7 +59,7 @@ struct FailoverCommand: ConsoleCommand {
     func execute(_ console: Console) async throws -> Int32 {
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
-        guard let set = session.load() else { return 1 }
+        guard let set = await session.load() else { return 1 }
         let id = ResourceID(kind: .postgresCluster, name: cluster)
         guard let declared = set.resource(id) else {
             console.err("error: \(id) is not declared in \(paths.joined(separator: ", "))\n")
@@ -145,7 +145,7 @@ struct ReinitCommand: ConsoleCommand {
         }
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
-        guard let set = session.load() else { return 1 }
+        guard let set = await session.load() else { return 1 }
         let id = ResourceID(kind: .postgresCluster, name: cluster)
         guard let declared = set.resource(id) else {
             console.err("error: \(id) is not declared in \(paths.joined(separator: ", "))\n")

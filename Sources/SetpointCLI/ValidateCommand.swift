@@ -42,7 +42,13 @@ struct ValidateCommand: ConsoleCommand {
         let log = CLILog.logger("validate")
         let loader = ManifestLoader(limits: LoaderLimits(maxFileSize: maxFileSize, maxDepth: maxDepth))
         let start = ContinuousClock.now
-        let set = loader.load(paths: paths)
+        var set = loader.load(paths: paths)
+        if set.isValid {
+            // The providers' own checks (promtool check rules …): nothing is contacted, nothing changed.
+            let runtime = CLIRuntime.current ?? .shipped
+            let context = ProviderContext(secrets: runtime.secrets, declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+            set.diagnostics += await ProviderChecks.run(set.resources, providers: runtime.providers, context: context)
+        }
         log.debug("loaded manifests", metadata: [
             "files": "\(set.files.count)", "resources": "\(set.resources.count)",
             "diagnostics": "\(set.diagnostics.count)", "elapsed": "\(ContinuousClock.now - start)",

@@ -52,16 +52,17 @@ struct ActionRunner: Sendable {
                 throw SetpointError(.notConverged, "spec.\(first.path) is \(first.before?.description ?? "unset") after \(action.verb), "
                     + "expected \(first.isSensitive ? "(sensitive)" : first.after?.description ?? "unset")", resource: action.resource)
             }
-            // A create or replace establishes the whole spec; any other action only the fields it changed — so a
-            // failed sibling action (a resize after an update) is not recorded as applied.
+            // A create or replace establishes the whole spec. Any other action records what now matches the manifest —
+            // the fields it changed and those that converged by other means (a primary moved by a failover) — but not
+            // fields that still differ and belong to another action (a failed resize after an update), which keep their
+            // previous record.
             var recorded = applied
             if action.verb != .create, action.verb != .replace, let previous {
-                recorded = previous.spec
-                for change in action.changes {
+                for change in remaining where !mine.contains(where: { isPrefix($0, of: change.path) || isPrefix(change.path, of: $0) }) {
                     let keys = change.path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
-                    var value: Value? = applied
-                    for k in keys { value = value?[k] }
-                    recorded = value.map { recorded.setting(keys, to: $0) } ?? recorded.removing(keys)
+                    var old: Value? = previous.spec
+                    for k in keys { old = old?[k] }
+                    recorded = old.map { recorded.setting(keys, to: $0) } ?? recorded.removing(keys)
                 }
             }
             try await store.recordApplied(AppliedResource(

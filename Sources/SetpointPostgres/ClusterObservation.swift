@@ -32,7 +32,7 @@ enum ClusterObservation {
             }
             let named = s.primary
             return .failed("no member accepts writes (the manifest names \(named), which is \(describe(view.status[named]))); "
-                + "if it is gone for good, promote a replica with `setpoint postgres failover \(s.name) --to MEMBER`")
+                + "if it is gone for good, promote a replica with `setpoint postgres failover \(s.name) --to MEMBER MANIFESTS…`")
         }
         let sysid = primaryFacts.systemIdentifier
         if let providerID, providerID != sysid {
@@ -136,7 +136,11 @@ enum ClusterObservation {
             let state = state(view, member.name, primary: primary)
             states[member.name] = .string(state)
             guard state == "primary" || state == "streaming", case .map(var m) = value else { continue }
-            if state == "streaming" && s.synchronousCount > 0 { m["synchronous"] = .bool(sync.names.contains(member.name)) }
+            if state == "streaming" && s.synchronousCount > 0 {
+                // Only where the manifest says, or where the server names it: an unset flag means "not a candidate".
+                let named = sync.names.contains(member.name)
+                if m["synchronous"] != nil || named { m["synchronous"] = .bool(named) }
+            }
             members.append(.map(m))
         }
         let lastMembers: [Value] = { if case .list(let l)? = lastApplied?["members"] { return l } else { return [] } }()

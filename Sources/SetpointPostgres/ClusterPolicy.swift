@@ -103,7 +103,8 @@ enum ClusterPolicy {
         var text = "switchover \(from) → \(to): checks \(to) streams with replay lag under maxSwitchoverLag, stops \(from) cleanly, "
             + "waits for \(to) to replay its last WAL, promotes \(to), re-points the other replicas"
         if observed?["(members)"]?[to]?.stringValue != "streaming" {
-            text += "; PRECONDITION NOT MET: \(to) does not stream from \(from) now, so apply will refuse"
+            text += "; PRECONDITION NOT MET NOW: \(to) does not stream from \(from) (if an update in this plan brings it in first, the "
+                + "switchover goes ahead; otherwise apply refuses and changes nothing)"
         }
         if observed?["(rewind)"] == .bool(true) {
             text += ", rejoins \(from) with pg_rewind"

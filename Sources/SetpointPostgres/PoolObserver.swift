@@ -60,6 +60,11 @@ enum PoolObserver {
         if let v = config["max_client_conn"].flatMap(Int64.init) { out["maxClientConn"] = .int(v) }
         if let v = config["server_idle_timeout"].flatMap(Double.init) { out["serverIdleTimeout"] = .int(Int64(v * 1000)) }
         var warnings = await connectionBudget(pool, context: context)
+        for (name, d) in pool.databases.sorted(by: { $0.key < $1.key }) {
+            if let note = (try? PoolRoutes.target(cluster: d.cluster, target: d.target ?? "primary", context: context))?.note {
+                warnings.append("\(name): \(note)")
+            }
+        }
         // Clients queueing for a server connection right now: the pool is too small for the load.
         for row in try await console.show("POOLS") {
             guard let name = row["database"], pool.databases[name] != nil, let waiting = row["cl_waiting"].flatMap(Int.init), waiting > 0 else { continue }

@@ -109,7 +109,7 @@ extension PostgresProvider {
         let view = try await view(of: ResolvedResource(resource: cluster), context: context)
         defer { view.close() }
         guard view.settings.member(member) != nil else {
-            throw SetpointError(.applyFailed, "\(cluster.id) has no member \(member): members are "
+            throw SetpointError(.applyFailed, "no member \(member): the members are "
                 + view.settings.members.map(\.name).joined(separator: ", "), resource: cluster.id)
         }
         let h = try await ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id).failover(to: member)
@@ -138,7 +138,7 @@ extension PostgresProvider {
         let applier = ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id)
         let primary = try applier.primaryName()
         guard let m = view.settings.member(name) else {
-            throw applier.fail("\(cluster.id) has no member \(name): members are " + view.settings.members.map(\.name).joined(separator: ", "))
+            throw applier.fail("no member \(name): the members are " + view.settings.members.map(\.name).joined(separator: ", "))
         }
         guard name != primary else { throw applier.fail("\(name) is the primary: re-initialising it would destroy the cluster's only writable copy") }
         guard let directory = m.dataDirectory else { throw applier.fail("member \(name) declares no dataDirectory") }

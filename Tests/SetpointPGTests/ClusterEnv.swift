@@ -164,14 +164,14 @@ final class ClusterEnv: @unchecked Sendable {
 
     // MARK: - manifests and the CLI
 
-    func memberYAML(_ name: String, synchronous: Bool = false, dataDirectory: String? = nil, host: String = "127.0.0.1", port: Int? = nil) -> String {
+    /// `synchronous: nil` leaves the key out (not a candidate).
+    func memberYAML(_ name: String, synchronous: Bool? = false, dataDirectory: String? = nil, host: String = "127.0.0.1", port: Int? = nil) -> String {
         """
             - name: \(name)
               host: \(host)
               port: \(port ?? ports[name]!)
               dataDirectory: \(dataDirectory ?? data(name))
-              synchronous: \(synchronous)
-        """
+        """ + (synchronous.map { "\n      synchronous: \($0)" } ?? "")
     }
 
     func clusterYAML(primary: String = "pg-1", members: [String], synchronousCount: Int = 0, parameters: [String: String] = [:],

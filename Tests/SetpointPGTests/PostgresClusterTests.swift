@@ -10,7 +10,7 @@ struct PostgresClusterTests {
     @Test func replicasAreCreatedStreamWithDeclaredSyncStatesAndReplanIsEmpty() async throws {
         try await ClusterEnv.with { env in
             try env.write([env.clusterYAML(members: [env.memberYAML("pg-1", synchronous: true), env.memberYAML("pg-2", synchronous: true),
-                                                     env.memberYAML("pg-3")], synchronousCount: 1)])
+                                                     env.memberYAML("pg-3", synchronous: nil)], synchronousCount: 1)])
             // Not adopted yet: the plan says how.
             let before = await env.plan()
             #expect(before.code == 1 && before.text.contains("setpoint import PostgresCluster/main"), "\(before.text)")
@@ -168,6 +168,11 @@ struct PostgresClusterTests {
             #expect(plan.text.contains("rejoins pg-1"), "\(plan.text)")
             await env.apply()
             #expect(try await env.replication(on: "pg-2")["pg-1"]?.0 == "streaming")
+            #expect(await env.plan().code == 0)
+            // State now knows pg-2 leads: the primary can be moved back by a switchover.
+            try env.write([env.clusterYAML(primary: "pg-1", members: members)])
+            await env.apply()
+            #expect(try await env.value("SELECT pg_is_in_recovery()::text", on: "pg-1") == "false")
             #expect(await env.plan().code == 0)
         }
     }
