@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SetpointProxmox", targets: ["SetpointProxmox"]),
         .library(name: "SetpointPG", targets: ["SetpointPG"]),
         .library(name: "SetpointPostgres", targets: ["SetpointPostgres"]),
+        .library(name: "SetpointPrometheus", targets: ["SetpointPrometheus"]),
         .library(name: "SetpointExec", targets: ["SetpointExec"]),
         .library(name: "PVESim", targets: ["PVESim"]),
         .executable(name: "pve-sim", targets: ["pve-sim"]),
@@ -86,6 +87,9 @@ let package = Package(
         .target(name: "SetpointCore", swiftSettings: swiftSettings),
         .target(name: "SetpointProxmox", dependencies: ["SetpointCore", "SetpointHTTP"], swiftSettings: swiftSettings),
         .target(name: "SetpointPostgres", dependencies: ["SetpointCore", "SetpointPG", "SetpointExec"], swiftSettings: swiftSettings),
+        // Prometheus rule groups and Alertmanager routing (reads YAML back with the manifest reader).
+        .target(name: "SetpointPrometheus", dependencies: ["SetpointCore", "SetpointHTTP", "SetpointExec", "SetpointManifest"],
+                swiftSettings: swiftSettings),
         .target(
             name: "SetpointManifest",
             dependencies: ["SetpointCore", "CYAML"],
@@ -96,7 +100,7 @@ let package = Package(
             name: "SetpointCLI",
             dependencies: [
                 "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
-                "SetpointPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SetpointPostgres", "SetpointPrometheus", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -176,6 +180,11 @@ let package = Package(
         .testTarget(
             name: "SetpointPGTests",
             dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting", "SetpointPostgres", "SetpointCLI", "SetpointCore", "SetpointEngine"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointPrometheusTests",
+            dependencies: ["SetpointPrometheus", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting", "SetpointHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

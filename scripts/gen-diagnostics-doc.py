@@ -181,6 +181,15 @@ CASES = [
   fix="Check the path (`setpoint validate manifests/`) and its permissions."),
  # Planning diagnostics come from `setpoint plan`, which needs a provider to observe the system; their sections
  # describe them without a recorded run.
+ dict(code="SP1021", sev="warning", static=True,
+  when="A tool Setpoint checks manifests with is not on the PATH: `promtool` (package prometheus) for `AlertRuleGroup`, "
+       "`amtool` (package prometheus-alertmanager) for `AlertRouting`. The resource was not checked. Under `CI=true` this "
+       "is an error: a check that silently did not run proves nothing.",
+  fix="Install the package, or run where it is installed."),
+ dict(code="SP1022", sev="error", static=True,
+  when="`promtool check rules` or `amtool check-config` rejected the file Setpoint would write for the resource. For a rule "
+       "the diagnostic points at the rule (its `expr` for a PromQL error) and quotes promtool. Nothing is written.",
+  fix="Fix the rule or the routing as the quoted message says."),
  dict(code="SP2001", sev="error", static=True,
   when="A provider could not observe a resource (unreachable API, missing privilege). Other resources still plan; "
        "the plan is not applyable while this error stands.",

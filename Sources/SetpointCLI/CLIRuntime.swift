@@ -21,12 +21,13 @@ public struct CLIRuntime: Sendable {
 
 import SetpointEngine
 import SetpointPostgres
+import SetpointPrometheus
 import SetpointProxmox
 
 extension CLIRuntime {
-    /// The shipped build: its providers (Proxmox VE, PostgreSQL + PgBouncer; backup and Prometheus arrive with their
-    /// issues) and secrets from the environment and files.
+    /// The shipped build: its providers (Proxmox VE, PostgreSQL + PgBouncer, Prometheus + Alertmanager; backups arrive
+    /// with their issue) and secrets from the environment and files.
     public static var shipped: CLIRuntime {
-        CLIRuntime(providers: [ProxmoxProvider(), PostgresProvider()], secrets: EnvironmentSecretResolver())
+        CLIRuntime(providers: [ProxmoxProvider(), PostgresProvider(), PrometheusProvider()], secrets: EnvironmentSecretResolver())
     }
 }

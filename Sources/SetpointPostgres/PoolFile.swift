@@ -1,4 +1,5 @@
 import Foundation
+import SetpointExec
 
 /// The `[databases]` file a ConnectionPool owns: rendered deterministically, read back, written atomically with the
 /// previous version kept beside it (`FILE.previous`).
@@ -73,28 +74,6 @@ enum PoolFile {
     }
 
     static func replace(_ path: String, with text: String) throws {
-        let temporary = path + ".setpoint-tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw PoolError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n <= 0 {
-                let why = String(cString: strerror(errno))
-                close(fd)
-                unlink(temporary)
-                throw PoolError("cannot write \(temporary): \(why)")
-            }
-            written += n
-        }
-        fchmod(fd, 0o644)
-        fsync(fd)
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(temporary)
-            throw PoolError("cannot replace \(path): \(why)")
-        }
+        do { try AtomicFile.write(text, to: path) } catch { throw PoolError("\(error)") }
     }
 }

@@ -131,6 +131,22 @@ import Testing
         #expect(again.isEmpty)
     }
 
+    @Test func aListHoldingASecretComparesItsVisiblePartsWhenTheProviderShowsTheReferenceBack() {
+        let differ = Differ(policy: FieldPolicy())
+        func receivers(_ channel: String) -> Value {
+            .m(["receivers": .list([.m(["name": .string("chat"), "apiURL": .secret(.env("SLACK")), "channel": .string(channel)])])])
+        }
+        let applied = differ.appliedForm(of: receivers("#ops"))
+        // The provider put the desired reference where the system masks the secret: the channel is compared.
+        #expect(differ.diff(desired: receivers("#ops"), lastApplied: applied, observed: receivers("#ops")).isEmpty)
+        let drift = differ.diff(desired: receivers("#ops"), lastApplied: applied, observed: receivers("#random"))
+        #expect(drift.map { $0.path.description } == ["receivers"])
+        #expect(drift.first?.isSensitive == true)
+        // A provider that shows something else there (no reference) keeps the fingerprint-only comparison.
+        let masked: Value = .m(["receivers": .list([.m(["name": .string("chat"), "apiURL": .string("<secret>"), "channel": .string("#random")])])])
+        #expect(differ.diff(desired: receivers("#ops"), lastApplied: applied, observed: masked).isEmpty)
+    }
+
     @Test func secretsCompareByValueWhenBothSidesKnowItAndByReferenceOtherwise() {
         let path: FieldPath = ["password"]
         let ref = Value.secret(.env("PW"))

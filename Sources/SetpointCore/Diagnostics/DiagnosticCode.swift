@@ -33,6 +33,10 @@ public struct DiagnosticCode: RawRepresentable, Sendable, Hashable, Codable, Cus
     public static let invalidDuration = DiagnosticCode(rawValue: "SP1018")
     public static let conflictingFields = DiagnosticCode(rawValue: "SP1019")
     public static let unreadableFile = DiagnosticCode(rawValue: "SP1020")
+    /// A tool Setpoint checks manifests with (promtool, amtool) is not installed.
+    public static let toolMissing = DiagnosticCode(rawValue: "SP1021")
+    /// promtool or amtool rejected what Setpoint would write.
+    public static let toolRejected = DiagnosticCode(rawValue: "SP1022")
 
     // 2xxx — planning problems
     public static let observeFailed = DiagnosticCode(rawValue: "SP2001")
@@ -67,6 +71,8 @@ public struct DiagnosticCode: RawRepresentable, Sendable, Hashable, Codable, Cus
         (.invalidDuration, "invalid duration"),
         (.conflictingFields, "fields that exclude each other, or none of a required set"),
         (.unreadableFile, "a path that cannot be read"),
+        (.toolMissing, "a checking tool (promtool, amtool) is not installed"),
+        (.toolRejected, "promtool or amtool rejected what Setpoint would write"),
         (.observeFailed, "a resource could not be observed"),
         (.referencedMissing, "a referenced resource does not exist"),
         (.changeRefused, "a change the provider cannot make (a disk shrink)"),

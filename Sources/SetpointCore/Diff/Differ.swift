@@ -93,7 +93,13 @@ public struct Differ: Sendable {
                 }
             }()
             if comparison == .writeOnly || isSecretValue {
-                if !fingerprintMatches(lv, path, dv) {
+                // A provider that shows the desired secret references where the system masks them (Alertmanager's
+                // receivers) gets the rest of such a list compared too.
+                let visibleDrift: Bool = {
+                    guard case .list = dv, let ov, containsSecret(ov) else { return false }
+                    return ov != dv
+                }()
+                if !fingerprintMatches(lv, path, dv) || visibleDrift {
                     out.append(change(path, before: nil, after: dv, sensitive: true, origin: .manifest, observedRoot: observedRoot))
                 }
                 return

@@ -39,7 +39,8 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
         }
     }
 
-    static func quote(_ s: String) -> String {
+    /// A JSON string literal (also a valid double-quoted YAML scalar).
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

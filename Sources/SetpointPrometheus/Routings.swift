@@ -1,0 +1,101 @@
+import Foundation
+import SetpointCore
+
+/// Observing and applying an AlertRouting: the configuration file Setpoint owns, and what Alertmanager runs
+/// (`/api/v2/status`).
+struct Routings: Sendable {
+    let api: MonitoringAPI
+    let context: ProviderContext
+
+    static func base(_ spec: AlertRoutingSpec) -> String {
+        spec.alertmanager.url.hasSuffix("/") ? String(spec.alertmanager.url.dropLast()) : spec.alertmanager.url
+    }
+
+    /// The manifest's spec without the part that says where Alertmanager is (compared as declared).
+    static func managed(_ spec: Value) -> Value {
+        guard case .map(var m) = spec else { return spec }
+        m["alertmanager"] = nil
+        return .map(m)
+    }
+
+    /// The configuration file's text, and the secret values it holds (to keep them out of any message).
+    func render(_ resource: Resource) throws -> (text: String, secrets: [String]) {
+        let spec = try resource.decodeSpec(AlertRoutingSpec.self)
+        var secrets: [String] = []
+        let text = try RoutingConfig.render(resource.id.name, spec: spec) { ref, path in
+            do {
+                let value = try context.secrets.resolve(ref)
+                secrets.append(value)
+                return value
+            } catch {
+                throw SetpointError(.secretUnavailable, "\(path) (\(ref.origin)): \(error)", resource: resource.id)
+            }
+        }
+        return (text, secrets)
+    }
+
+    func observe(_ r: ResolvedResource) async throws -> Observation {
+        let spec = try r.resource.decodeSpec(AlertRoutingSpec.self)
+        let text = try await api.alertmanagerConfig(Self.base(spec))
+        guard let live = YAMLValues.parse(text, file: "\(spec.alertmanager.url)/api/v2/status") else {
+            return .failed("Alertmanager's running configuration (config.original) could not be read as YAML")
+        }
+        var observed = RoutingConfig.project(.map(RoutingConfig.shape(live)), onto: Self.managed(r.resource.spec)) ?? .map([:])
+        if case .map(var m) = observed {
+            m["alertmanager"] = r.resource.spec["alertmanager"]
+            observed = .map(m)
+        }
+        var warnings: [String] = []
+        if let onDisk = try? String(contentsOfFile: spec.alertmanager.configFile, encoding: .utf8), let wanted = try? render(r.resource).text,
+           onDisk != wanted, r.lastApplied != nil, observed == r.resource.spec {
+            warnings.append("\(spec.alertmanager.configFile) differs from what Setpoint wrote (edited by hand?) while Alertmanager runs the "
+                + "manifest's configuration: the next reload would load the edits; apply with --replace AlertRouting/\(r.id.name) to rewrite it")
+        }
+        return .present(ObservedResource(spec: observed, providerID: spec.alertmanager.url, warnings: warnings.isEmpty ? nil : warnings))
+    }
+
+    /// amtool check-config, an atomic write (the previous file kept), a reload, and the running configuration checked.
+    func apply(_ action: Action, resource: Resource?, checks: ToolChecks) async throws {
+        let id = action.resource
+        func fail(_ message: String) -> SetpointError { SetpointError(.applyFailed, message, resource: id) }
+        guard let resource else {
+            throw fail("Setpoint does not delete an Alertmanager's configuration: point another AlertRouting at it, or leave it")
+        }
+        let spec = try resource.decodeSpec(AlertRoutingSpec.self)
+        let file = spec.alertmanager.configFile
+        let (text, secrets) = try render(resource)
+        if let amtool = checks.which("amtool") {
+            let result = try await checks.run(amtool, ["check-config"], text: text, fileName: "alertmanager.yml")
+            if !result.ok { throw fail("amtool check-config refused the configuration; nothing was written:\n\(Self.redact(result.output, secrets))") }
+        }
+        let previous = try? String(contentsOfFile: file, encoding: .utf8)
+        if previous != text {
+            do {
+                if let previous { try RuleFiles.write(previous, to: file + ".previous", mode: 0o600, private: true) }
+                try RuleFiles.write(text, to: file, mode: 0o600, private: true)
+            } catch { throw fail("\(error)") }
+        }
+        let base = Self.base(spec)
+        if let refused = try await api.reload(base) {
+            if let previous { try? RuleFiles.write(previous, to: file, private: true) }
+            _ = try? await api.reload(base)
+            throw fail("Alertmanager refused to reload (\(Self.redact(refused, secrets))); \(file) was put back as it was")
+        }
+        // The postcondition: Alertmanager runs this configuration.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let observed = try await observe(ResolvedResource(resource: resource, lastApplied: nil))
+            if case .present(let now) = observed, Self.managed(now.spec) == Self.managed(resource.spec) { return }
+            if ContinuousClock.now > deadline {
+                throw SetpointError(.notConverged, "Alertmanager at \(base) does not run the configuration written to \(file) after the reload",
+                                    resource: id, isTransient: true)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Tool and server output never repeats a secret the file holds.
+    static func redact(_ output: String, _ secrets: [String]) -> String {
+        secrets.filter { !$0.isEmpty }.reduce(output) { $0.replacingOccurrences(of: $1, with: "<secret>") }
+    }
+}

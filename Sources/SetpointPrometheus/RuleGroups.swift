@@ -1,0 +1,157 @@
+import Foundation
+import SetpointCore
+
+/// Observing and applying AlertRuleGroups: the file Setpoint owns, and what Prometheus has loaded from it.
+struct RuleGroups: Sendable {
+    let api: MonitoringAPI
+    let server: PrometheusServerSpec
+    let context: ProviderContext
+
+    var base: String { server.url.hasSuffix("/") ? String(server.url.dropLast()) : server.url }
+
+    func path(_ group: String) -> String { RuleFiles.path(group: group, rulesDirectory: server.rulesDirectory) }
+
+    /// Every group at once: one `/api/v1/rules`, one file read each.
+    func observe(_ resources: [ResolvedResource]) async throws -> [ResourceID: Observation] {
+        let loaded = try await api.rules(base)
+        var out: [ResourceID: Observation] = [:]
+        for r in resources {
+            let name = r.id.name
+            let file = path(name)
+            let group = loaded.first { $0.file == file && $0.name == name }
+            let text = try? String(contentsOfFile: file, encoding: .utf8)
+            guard text != nil || group != nil else {
+                out[r.id] = .absent
+                continue
+            }
+            var spec: [String: Value] = [:]
+            if case .map(let m) = r.resource.spec { spec = m }
+            let fromFile = text.flatMap { RuleFiles.read($0, file: file) } ?? [:]
+            let fromServer = group.map(Self.shape) ?? [:]
+            // The file is what Setpoint wrote; the server is what runs. When they disagree the server's version is
+            // shown, so the plan rewrites the file and reloads.
+            let consistent = group != nil && text != nil && Self.agrees(fromFile, group!)
+            for key in ["interval", "limit", "rules"] { spec[key] = nil }
+            spec.merge(consistent ? fromFile : fromServer) { _, new in new }
+            if spec["rules"] == nil { spec["rules"] = .list([]) }
+            var warnings: [String] = []
+            for rule in group?.rules ?? [] where rule.health == "err" {
+                warnings.append("rule \(rule.name) fails to evaluate: \(rule.lastError ?? "no error given")")
+            }
+            out[r.id] = .present(ObservedResource(spec: .map(spec), providerID: file, warnings: warnings.isEmpty ? nil : warnings))
+        }
+        return out
+    }
+
+    /// A loaded group in the manifest's shape (queries as Prometheus prints them).
+    static func shape(_ g: MonitoringAPI.LoadedGroup) -> [String: Value] {
+        var out: [String: Value] = [:]
+        if let i = g.intervalSeconds { out["interval"] = .int(Int64((i * 1000).rounded())) }
+        if let l = g.limit { out["limit"] = .int(Int64(l)) }
+        out["rules"] = .list(g.rules.map { r in
+            var m: [String: Value] = [(r.type == "recording" ? "record" : "alert"): .string(r.name), "expr": .string(r.query)]
+            if let f = r.forSeconds, f > 0 { m["for"] = .int(Int64((f * 1000).rounded())) }
+            if let k = r.keepFiringForSeconds, k > 0 { m["keepFiringFor"] = .int(Int64((k * 1000).rounded())) }
+            if !r.labels.isEmpty { m["labels"] = .map(r.labels.mapValues(Value.string)) }
+            if !r.annotations.isEmpty { m["annotations"] = .map(r.annotations.mapValues(Value.string)) }
+            return .map(m)
+        })
+        return out
+    }
+
+    /// The loaded group is the file's: the same rules in order, with the same durations, labels and annotations.
+    /// (Queries are compared through the file: Prometheus prints them in its own form.)
+    static func agrees(_ file: [String: Value], _ g: MonitoringAPI.LoadedGroup) -> Bool {
+        let server = shape(g)
+        guard case .list(let a)? = file["rules"], case .list(let b)? = server["rules"], a.count == b.count else { return false }
+        for (x, y) in zip(a, b) {
+            for key in ["alert", "record", "for", "keepFiringFor", "labels", "annotations"] where x[key] != y[key] { return false }
+        }
+        return file["limit"].map { $0 == server["limit"] } ?? true
+    }
+
+    // MARK: apply
+
+    /// Writes the group's file (the previous one kept until the reload works), reloads, and waits until Prometheus
+    /// shows the group with its rules. A reload that fails puts Setpoint's previous file back; when the failure comes
+    /// from a file Setpoint does not own, the error names it and Setpoint stops there.
+    func apply(_ action: Action, resource: Resource?, checks: ToolChecks) async throws {
+        let id = action.resource
+        let name = id.name
+        let file = path(name)
+        func fail(_ message: String, transient: Bool = false) -> SetpointError {
+            SetpointError(.applyFailed, message, resource: id, isTransient: transient)
+        }
+        let previous = try? String(contentsOfFile: file, encoding: .utf8)
+        var expected: [String] = []
+        if action.verb == .delete {
+            unlink(file)
+        } else {
+            guard let resource else { throw fail("no manifest for \(id)") }
+            let spec = try resource.decodeSpec(AlertRuleGroupSpec.self)
+            let text = RuleFiles.render(group: name, spec: spec)
+            expected = spec.rules.map { $0.alert ?? $0.record ?? "" }
+            if let promtool = checks.which("promtool") {
+                let result = try await checks.run(promtool, ["check", "rules"], text: text, fileName: "\(RuleFiles.prefix)\(name).yml")
+                if !result.ok { throw fail("promtool refused the rule file; nothing was written:\n\(result.output)") }
+            }
+            if previous != text {
+                do { try RuleFiles.write(text, to: file) } catch { throw fail("\(error)") }
+            }
+        }
+        guard server.reload ?? true else { return }
+        if let refused = try await api.reload(base) {
+            // Undo ours, then find out whose file breaks the reload.
+            if let previous { try? RuleFiles.write(previous, to: file) } else if action.verb != .delete { unlink(file) }
+            let second = try await api.reload(base)
+            let culprits = await foreignCulprits(checks: checks)
+            var message = "Prometheus refused to reload (\(refused)); Setpoint's file \(file) was put back as it was"
+            if !culprits.isEmpty {
+                message += ". The rules folder holds files Setpoint does not own that promtool rejects:\n"
+                    + culprits.map { "  \($0.file): \($0.output)" }.joined(separator: "\n")
+                    + "\nfix or remove them (Setpoint never touches them), then apply again"
+            } else if second != nil {
+                message += "; the reload fails without Setpoint's change too: see Prometheus' log"
+            }
+            throw fail(message)
+        }
+        try await waitLoaded(name: name, file: file, rules: expected, deleted: action.verb == .delete)
+    }
+
+    /// Files in the rules folder that are not Setpoint's and that promtool rejects.
+    func foreignCulprits(checks: ToolChecks) async -> [(file: String, output: String)] {
+        guard let promtool = checks.which("promtool"),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: server.rulesDirectory) else { return [] }
+        var out: [(String, String)] = []
+        for n in names.sorted() where !RuleFiles.isOurs(n) && (n.hasSuffix(".yml") || n.hasSuffix(".yaml")) {
+            let f = "\(server.rulesDirectory)/\(n)"
+            guard let text = try? String(contentsOfFile: f, encoding: .utf8),
+                  let r = try? await checks.run(promtool, ["check", "rules"], text: text, fileName: n), !r.ok else { continue }
+            let lines = r.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("Checking") && $0 != "FAILED:" }
+            out.append((f, lines.joined(separator: "; ")))
+        }
+        return out
+    }
+
+    /// Until `/api/v1/rules` shows the group from its file with these rule names (or no longer shows it).
+    func waitLoaded(name: String, file: String, rules: [String], deleted: Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var seen = "nothing"
+        while ContinuousClock.now < deadline {
+            let groups = try await api.rules(base)
+            let g = groups.first { $0.file == file && $0.name == name }
+            if deleted {
+                if g == nil { return }
+                seen = "the group still loaded"
+            } else if let g {
+                let names = g.rules.map(\.name)
+                if names == rules { return }
+                seen = "rules \(names.joined(separator: ", "))"
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw SetpointError(.notConverged, "Prometheus shows \(seen) for group \(name) from \(file) 30 s after the reload; expected "
+            + (deleted ? "no such group" : "rules \(rules.joined(separator: ", "))"), isTransient: true)
+    }
+}
