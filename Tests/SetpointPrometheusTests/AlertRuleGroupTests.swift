@@ -31,6 +31,26 @@ extension MonitoringTests {
             }
         }
 
+        @Test func aGroupRemovedFromTheManifestsIsAnOrphanUntilPruneDeletesItsFile() async throws {
+            try await MonitoringEnv.with { env in
+                try env.write([env.serverYAML, env.groupYAML("keep", rules: [("Keep", "vector(0) > 1", nil)]),
+                               env.groupYAML("gone", rules: [("Gone", "vector(0) > 1", nil)])])
+                await env.apply()
+                let file = "\(env.rules)/setpoint-\(env.group("gone")).yml"
+                #expect(FileManager.default.fileExists(atPath: file))
+                try env.write([env.serverYAML, env.groupYAML("keep", rules: [("Keep", "vector(0) > 1", nil)])])
+                let plan = await env.plan()
+                #expect(plan.code == 0 && plan.text.contains("AlertRuleGroup/\(env.group("gone"))"), "an orphan is listed, not deleted:\n\(plan.text)")
+                await env.apply()
+                #expect(FileManager.default.fileExists(atPath: file), "nothing deleted without --prune")
+                let pruned = await env.run(["apply", env.manifests, "--auto-approve", "--prune", "--approve", "all-risky"])
+                #expect(pruned.code == 0, "\(pruned.out)\(pruned.err)")
+                #expect(!FileManager.default.fileExists(atPath: file))
+                let loaded = try await env.loaded()
+                #expect(loaded[env.group("gone")] == nil && loaded[env.group("keep")] != nil, "\(loaded.keys)")
+            }
+        }
+
         @Test func aBadExpressionFailsValidateAtTheRulesPositionQuotingPromtoolAndNothingIsWritten() async throws {
             try await MonitoringEnv.with { env in
                 try env.write([env.serverYAML, env.groupYAML("broken", rules: [("Fine", "vector(1)", nil), ("Broken", "sum(rate(x[5m]) by", nil)])])
