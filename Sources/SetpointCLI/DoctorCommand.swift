@@ -8,11 +8,13 @@ import SetpointRender
 struct DoctorCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check the referenced systems: reachability, TLS, version, and the token's privileges.",
+        abstract: "Check the referenced systems: reachability, TLS, version, privileges, Prometheus' rule_files.",
         discussion: """
             For each ProxmoxCluster the manifests declare: every endpoint is called (GET /version) with the token, the TLS mode is \
             reported (an explicit `insecure: true` is a warning), and GET /access/permissions is compared with the privileges the \
-            manifests' guests, pools and backup jobs need. Nothing is changed.
+            manifests' guests, pools and backup jobs need. For each PrometheusServer: reachable, the lifecycle API on (for \
+            reloads), the rules folder writable here, and Prometheus' rule_files covering the files Setpoint writes there. \
+            Nothing is changed.
 
             Examples:
               setpoint doctor examples/quickstart

@@ -51,6 +51,19 @@ extension MonitoringTests {
             }
         }
 
+        @Test func doctorSaysWhenPrometheusWouldNeverLoadTheRulesFolder() async throws {
+            try await MonitoringEnv.with { env in
+                let elsewhere = env.dir + "/not-in-rule-files"
+                try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+                try env.write([env.serverYAML.replacingOccurrences(of: "rulesDirectory: \(env.rules)", with: "rulesDirectory: \(elsewhere)")])
+                let r = await env.run(["doctor", env.manifests], withState: false)
+                #expect(r.code == 1 && r.out.contains(all: ["FAIL", "rule_files", "would never load"]), "\(r.out)\(r.err)")
+                try env.write([env.serverYAML])
+                let fine = await env.run(["doctor", env.manifests], withState: false)
+                #expect(fine.code == 0, "\(fine.out)\(fine.err)")
+            }
+        }
+
         @Test func aBadExpressionFailsValidateAtTheRulesPositionQuotingPromtoolAndNothingIsWritten() async throws {
             try await MonitoringEnv.with { env in
                 try env.write([env.serverYAML, env.groupYAML("broken", rules: [("Fine", "vector(1)", nil), ("Broken", "sum(rate(x[5m]) by", nil)])])
