@@ -41,8 +41,20 @@ final class ClusterEnv: @unchecked Sendable {
         let conf = (["port = \(env.ports["pg-1"]!)", "listen_addresses = '127.0.0.1'", "unix_socket_directories = '\(env.dir)'", "fsync = off",
                      "wal_log_hints = on"] + settings).joined(separator: "\n") + "\n"
         _ = try await env.runner.run(Command("/usr/bin/tee", ["-a", env.data("pg-1") + "/postgresql.conf"], user: "postgres", input: conf))
-        _ = try await env.runner.run(Command("\(env.bin)/pg_ctl", ["-D", env.data("pg-1"), "-l", "\(env.dir)/pg-1.log", "-w", "-t", "60", "start"],
-                                             user: "postgres", timeout: .seconds(90)))
+        // Another test may take the port between freePort() and the bind (tests run in parallel): retry on a new one.
+        for attempt in 1...3 {
+            let out = try await env.runner.run(Command("\(env.bin)/pg_ctl", ["-D", env.data("pg-1"), "-l", "\(env.dir)/pg-1.log", "-w", "-t", "60", "start"],
+                                                       user: "postgres", timeout: .seconds(90)), allowFailure: true)
+            if out.status == 0 { break }
+            let log = (try? String(contentsOfFile: "\(env.dir)/pg-1.log", encoding: .utf8)) ?? ""
+            guard attempt < 3, log.contains("already in use") else {
+                throw CommandFailure(command: Command("\(env.bin)/pg_ctl"), status: out.status,
+                                     output: log.split(separator: "\n").suffix(6).joined(separator: "\n"), reason: "could not start pg-1")
+            }
+            env.ports["pg-1"] = PGTestCluster.freePort()
+            _ = try await env.runner.run(Command("/usr/bin/tee", ["-a", env.data("pg-1") + "/postgresql.conf"], user: "postgres",
+                                                 input: "port = \(env.ports["pg-1"]!)\n"))
+        }
         let db = try await env.connect("pg-1")
         defer { db.close() }
         _ = try await db.query("CREATE ROLE replicator REPLICATION LOGIN PASSWORD \(try PGQuote.literal(replicationPassword))")

@@ -64,13 +64,26 @@ final class PGTestCluster: @unchecked Sendable {
         }
     }
 
+    /// Starts a member; a port another test took between `freePort()` and the bind is retried with a new one (tests
+    /// run in parallel), and any other failure quotes the server's log.
     func startMember(_ name: String, port: Int) async throws {
-        ports[name] = port
+        var port = port
         let data = dataDirectory(name)
-        _ = try await runner.run(Command("\(bin)/pg_ctl", [
-            "-D", data, "-l", "\(dir)/\(name).log", "-w", "-t", "30",
-            "-o", "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off", "start",
-        ], user: "postgres", timeout: .seconds(60)))
+        for attempt in 1...3 {
+            ports[name] = port
+            let out = try await runner.run(Command("\(bin)/pg_ctl", [
+                "-D", data, "-l", "\(dir)/\(name).log", "-w", "-t", "30",
+                "-o", "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off", "start",
+            ], user: "postgres", timeout: .seconds(60)), allowFailure: true)
+            if out.status == 0 { return }
+            let log = (try? String(contentsOfFile: "\(dir)/\(name).log", encoding: .utf8)) ?? ""
+            let tail = log.split(separator: "\n").suffix(6).joined(separator: "\n")
+            guard attempt < 3, log.contains("already in use") || log.contains("could not create any TCP/IP sockets") else {
+                throw CommandFailure(command: Command("\(bin)/pg_ctl"), status: out.status, output: out.stdout + out.stderr + "\n" + tail,
+                                     reason: "could not start \(name) on port \(port)")
+            }
+            port = Self.freePort()
+        }
     }
 
     /// pg_basebackup -R from the primary, then start: a streaming replica named `name`.
