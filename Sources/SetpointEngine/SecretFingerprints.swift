@@ -40,8 +40,33 @@ public enum SecretFingerprints {
             var valueDigest: String?
             if case .secret(let ref) = value, let secret = try? resolver.resolve(ref) {
                 valueDigest = "sha256:" + SHA256.hex("setpoint/v1\u{0}\(path)\u{0}\(secret)")
+            } else if let secrets = resolvedSecrets(in: value, resolver) {
+                // A list or map holding secrets (a receiver list): every secret's value counts, in order.
+                valueDigest = "sha256:" + SHA256.hex("setpoint/v1\u{0}\(path)\u{0}" + secrets.joined(separator: "\u{0}"))
             }
             return WriteOnlyFingerprint(reference: CanonicalJSON.digest(value), value: valueDigest).text
         }
+    }
+
+    /// The values of every secret inside a list or map, in a stable order; nil when there is none or one cannot be read.
+    static func resolvedSecrets(in value: Value, _ resolver: any SecretResolver) -> [String]? {
+        var out: [String] = []
+        func walk(_ v: Value) -> Bool {
+            switch v {
+            case .secret(let ref):
+                guard let s = try? resolver.resolve(ref) else { return false }
+                out.append(s)
+                return true
+            case .list(let l): return l.allSatisfy(walk)
+            case .map(let m): return m.keys.sorted().allSatisfy { walk(m[$0]!) }
+            default: return true
+            }
+        }
+        switch value {
+        case .list, .map: break
+        default: return nil
+        }
+        guard walk(value), !out.isEmpty else { return nil }
+        return out
     }
 }

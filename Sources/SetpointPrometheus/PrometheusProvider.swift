@@ -19,7 +19,8 @@ public struct PrometheusProvider: Provider, ManifestChecking {
         var p = FieldPolicy()
         switch kind {
         case .alertRuleGroup:
-            p.rule("prometheus", comparison: .ignore)
+            p.rule("prometheus", impact: .replace, reason: "the group's file moves to the other server's rules folder: removed from the "
+                + "old one (and reloaded there), written to the new one")
             p.rule("rules", impact: .hot, reason: "the group's rule file is rewritten and Prometheus reloads it")
             p.rule("interval", impact: .hot, reason: "rule file rewritten, Prometheus reloads it")
             p.rule("limit", impact: .hot, reason: "rule file rewritten, Prometheus reloads it")
@@ -72,7 +73,8 @@ public struct PrometheusProvider: Provider, ManifestChecking {
                 groupsByServer[name, default: []].append(r)
             default:
                 do {
-                    out[r.id] = try await Routings(api: api(timeout: nil), context: context).observe(r)
+                    let timeout = (try? r.resource.decodeSpec(AlertRoutingSpec.self))?.alertmanager.requestTimeout
+                    out[r.id] = try await Routings(api: api(timeout: timeout), context: context).observe(r)
                 } catch {
                     out[r.id] = .failed("\(error)")
                 }
@@ -94,13 +96,20 @@ public struct PrometheusProvider: Provider, ManifestChecking {
         switch action.resource.kind {
         case .alertRuleGroup:
             let name = resource?.resource.spec["prometheus"]?.stringValue ?? resource?.lastApplied?["prometheus"]?.stringValue
+            if action.verb == .replace, let old = resource?.lastApplied?["prometheus"]?.stringValue, old != name {
+                // Moved to another server: removed from the old one first, so the group never runs twice.
+                let oldServer = try server(named: old, context: context, for: action.resource)
+                let oldGroups = RuleGroups(api: api(timeout: oldServer.requestTimeout), server: oldServer, context: context)
+                try await oldGroups.apply(Action(resource: action.resource, verb: .delete), resource: nil, checks: checks)
+            }
             let server = try server(named: name, context: context, for: action.resource)
             let groups = RuleGroups(api: api(timeout: server.requestTimeout), server: server, context: context)
             try await groups.apply(action, resource: action.verb == .delete ? nil : resource?.resource, checks: checks)
             if action.verb == .delete { return .absent }
             return .present(ObservedResource(spec: .map([:]), providerID: groups.path(action.resource.name)))
         case .alertRouting:
-            try await Routings(api: api(timeout: nil), context: context).apply(action, resource: resource?.resource, checks: checks)
+            let timeout = (try? resource?.resource.decodeSpec(AlertRoutingSpec.self))?.alertmanager.requestTimeout
+            try await Routings(api: api(timeout: timeout), context: context).apply(action, resource: resource?.resource, checks: checks)
             return .present(ObservedResource(spec: .map([:]), providerID: resource?.resource.spec["alertmanager"]?["url"]?.stringValue))
         default:
             return .present(ObservedResource(spec: .map([:])))
@@ -111,7 +120,7 @@ public struct PrometheusProvider: Provider, ManifestChecking {
 
     public func check(_ resources: [Resource], in context: ProviderContext) async -> [Diagnostic] {
         var out: [Diagnostic] = []
-        for r in resources.sorted(by: { $0.id < $1.id }) {
+        for r in resources.sorted(by: { ($0.location.file, $0.location.line) < ($1.location.file, $1.location.line) }) {
             switch r.id.kind {
             case .alertRuleGroup: out += await checkRules(r)
             case .alertRouting: out += await checkRouting(r)
@@ -145,6 +154,18 @@ public struct PrometheusProvider: Provider, ManifestChecking {
         }
     }
 
+    /// amtool's reason: the text after `FAILED:` on its `Checking 'FILE'  FAILED: …` line, else its other lines.
+    static func amtoolReason(_ output: String) -> String {
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let reasons = lines.compactMap { line -> String? in
+            guard let r = line.range(of: "FAILED:") else { return nil }
+            let text = line[r.upperBound...].trimmingCharacters(in: .whitespaces)
+            return text.isEmpty ? nil : text
+        }
+        if !reasons.isEmpty { return reasons.joined(separator: "; ") }
+        return lines.filter { !$0.hasPrefix("Checking") }.joined(separator: "; ")
+    }
+
     func checkRouting(_ r: Resource) async -> [Diagnostic] {
         guard let amtool = checks.which("amtool") else { return [checks.missing("amtool", package: "prometheus-alertmanager", for: r)] }
         guard let spec = try? r.decodeSpec(AlertRoutingSpec.self),
@@ -155,9 +176,7 @@ public struct PrometheusProvider: Provider, ManifestChecking {
         do {
             let result = try await checks.run(amtool, ["check-config"], text: text, fileName: "alertmanager.yml")
             if result.ok { return [] }
-            let lines = result.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty && !$0.hasPrefix("Checking") }
-            return [Diagnostic(.error, .toolRejected, "amtool check-config: " + lines.joined(separator: "; "),
+            return [Diagnostic(.error, .toolRejected, "amtool check-config: " + Self.amtoolReason(result.output),
                                hint: "fix the routing; nothing is written while amtool rejects it", at: r.location, resource: r.id)]
         } catch {
             return [Diagnostic(.error, .toolRejected, "amtool could not run: \(error)", hint: "check the amtool installation", at: r.location,

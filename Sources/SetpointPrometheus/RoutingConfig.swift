@@ -193,15 +193,24 @@ enum RoutingConfig {
 
     /// The live configuration cut to the keys the manifest sets (so Alertmanager's defaults do not show as changes),
     /// element by element; a secret in the manifest stands where Alertmanager shows `<secret>`.
-    static func project(_ live: Value?, onto desired: Value) -> Value? {
+    /// Keys the last apply had and the manifest no longer has are kept too, so that removing them plans a change.
+    static func project(_ live: Value?, onto desired: Value, also applied: Value? = nil) -> Value? {
         guard let live else { return nil }
         switch (live, desired) {
         case (.map(let l), .map(let d)):
             var out: [String: Value] = [:]
-            for (k, dv) in d { if let p = project(l[k], onto: dv) { out[k] = p } }
+            let a: [String: Value] = { if case .map(let m)? = applied { return m } else { return [:] } }()
+            for k in Set(d.keys).union(a.keys) {
+                guard let shape = d[k] ?? a[k], let p = project(l[k], onto: shape, also: a[k]) else { continue }
+                out[k] = p
+            }
             return .map(out)
         case (.list(let l), .list(let d)):
-            return .list(l.enumerated().map { i, item in i < d.count ? (project(item, onto: d[i]) ?? item) : item })
+            let a: [Value] = { if case .list(let x)? = applied { return x } else { return [] } }()
+            return .list(l.enumerated().map { i, item in
+                let shape = i < d.count ? d[i] : (i < a.count ? a[i] : nil)
+                return shape.flatMap { project(item, onto: $0, also: i < a.count ? a[i] : nil) } ?? item
+            })
         case (_, .secret):
             return desired
         case (.string(let s), .string(let t)) where canonicalMatcher(s) == canonicalMatcher(t) && s.contains("="):

@@ -40,7 +40,8 @@ struct Routings: Sendable {
         guard let live = YAMLValues.parse(text, file: "\(spec.alertmanager.url)/api/v2/status") else {
             return .failed("Alertmanager's running configuration (config.original) could not be read as YAML")
         }
-        var observed = RoutingConfig.project(.map(RoutingConfig.shape(live)), onto: Self.managed(r.resource.spec)) ?? .map([:])
+        var observed = RoutingConfig.project(.map(RoutingConfig.shape(live)), onto: Self.managed(r.resource.spec),
+                                             also: r.lastApplied.map(Self.managed)) ?? .map([:])
         if case .map(var m) = observed {
             m["alertmanager"] = r.resource.spec["alertmanager"]
             observed = .map(m)
@@ -48,8 +49,13 @@ struct Routings: Sendable {
         var warnings: [String] = []
         if let onDisk = try? String(contentsOfFile: spec.alertmanager.configFile, encoding: .utf8), let wanted = try? render(r.resource).text,
            onDisk != wanted, r.lastApplied != nil, observed == r.resource.spec {
-            warnings.append("\(spec.alertmanager.configFile) differs from what Setpoint wrote (edited by hand?) while Alertmanager runs the "
-                + "manifest's configuration: the next reload would load the edits; apply with --replace AlertRouting/\(r.id.name) to rewrite it")
+            warnings.append("\(spec.alertmanager.configFile) differs from what Setpoint would write (edited by hand?) while Alertmanager runs "
+                + "the manifest's configuration: the next reload would load the edits; change any routing field and apply to rewrite it")
+        }
+        var st = stat()
+        if stat(spec.alertmanager.configFile, &st) == 0, st.st_mode & 0o004 != 0, (try? render(r.resource).secrets.isEmpty) == false {
+            warnings.append("\(spec.alertmanager.configFile) holds secrets and every user can read it (mode \(String(st.st_mode & 0o777, radix: 8))): "
+                + "chmod o-r it, and let Alertmanager read it through its group (chgrp)")
         }
         return .present(ObservedResource(spec: observed, providerID: spec.alertmanager.url, warnings: warnings.isEmpty ? nil : warnings))
     }
@@ -58,7 +64,7 @@ struct Routings: Sendable {
     func apply(_ action: Action, resource: Resource?, checks: ToolChecks) async throws {
         let id = action.resource
         func fail(_ message: String) -> SetpointError { SetpointError(.applyFailed, message, resource: id) }
-        guard let resource else {
+        guard action.verb != .delete, let resource else {
             throw fail("Setpoint does not delete an Alertmanager's configuration: point another AlertRouting at it, or leave it")
         }
         let spec = try resource.decodeSpec(AlertRoutingSpec.self)
@@ -71,20 +77,22 @@ struct Routings: Sendable {
         let previous = try? String(contentsOfFile: file, encoding: .utf8)
         if previous != text {
             do {
+                // A new file is private; an existing one keeps its owner, group and mode (Alertmanager may run as
+                // another user that reads it through its group).
                 if let previous { try RuleFiles.write(previous, to: file + ".previous", mode: 0o600, private: true) }
-                try RuleFiles.write(text, to: file, mode: 0o600, private: true)
+                try RuleFiles.write(text, to: file, mode: 0o600)
             } catch { throw fail("\(error)") }
         }
         let base = Self.base(spec)
         if let refused = try await api.reload(base) {
-            if let previous { try? RuleFiles.write(previous, to: file, private: true) }
+            if let previous { try? RuleFiles.write(previous, to: file) }
             _ = try? await api.reload(base)
             throw fail("Alertmanager refused to reload (\(Self.redact(refused, secrets))); \(file) was put back as it was")
         }
         // The postcondition: Alertmanager runs this configuration.
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
-            let observed = try await observe(ResolvedResource(resource: resource, lastApplied: nil))
+            let observed = try await observe(ResolvedResource(resource: resource))
             if case .present(let now) = observed, Self.managed(now.spec) == Self.managed(resource.spec) { return }
             if ContinuousClock.now > deadline {
                 throw SetpointError(.notConverged, "Alertmanager at \(base) does not run the configuration written to \(file) after the reload",

@@ -26,15 +26,30 @@ struct RuleGroups: Sendable {
             }
             var spec: [String: Value] = [:]
             if case .map(let m) = r.resource.spec { spec = m }
+            // Where Setpoint put the group last: a group moved to another server is a replacement.
+            if let last = r.lastApplied?["prometheus"] { spec["prometheus"] = last }
             let fromFile = text.flatMap { RuleFiles.read($0, file: file) } ?? [:]
             let fromServer = group.map(Self.shape) ?? [:]
-            // The file is what Setpoint wrote; the server is what runs. When they disagree the server's version is
-            // shown, so the plan rewrites the file and reloads.
-            let consistent = group != nil && text != nil && Self.agrees(fromFile, group!)
+            let wanted = (try? r.resource.decodeSpec(AlertRuleGroupSpec.self)).map { RuleFiles.render(group: name, spec: $0) }
+            // The file is what Setpoint wrote; the server is what runs. A file that is not what the manifest renders (a
+            // hand edit waiting for the next reload) is shown as it is; a file Prometheus has not loaded shows the
+            // server's version, so the plan rewrites and reloads — unless Setpoint does not reload this server.
+            let reloads = server.reload ?? true
+            let shown: [String: Value]
+            if text == nil {
+                shown = fromServer
+            } else if text != wanted || !reloads || (group != nil && Self.agrees(fromFile, group!)) {
+                shown = fromFile
+            } else {
+                shown = fromServer
+            }
             for key in ["interval", "limit", "rules"] { spec[key] = nil }
-            spec.merge(consistent ? fromFile : fromServer) { _, new in new }
+            spec.merge(shown) { _, new in new }
             if spec["rules"] == nil { spec["rules"] = .list([]) }
             var warnings: [String] = []
+            if !reloads, let group, text != nil, !Self.agrees(fromFile, group) {
+                warnings.append("\(file) is written but Prometheus has not loaded it yet (reload: false): reload Prometheus")
+            }
             for rule in group?.rules ?? [] where rule.health == "err" {
                 warnings.append("rule \(rule.name) fails to evaluate: \(rule.lastError ?? "no error given")")
             }
@@ -79,6 +94,10 @@ struct RuleGroups: Sendable {
         let id = action.resource
         let name = id.name
         let file = path(name)
+        guard server.reload ?? true || action.verb != .delete else {
+            unlink(file)
+            return
+        }
         func fail(_ message: String, transient: Bool = false) -> SetpointError {
             SetpointError(.applyFailed, message, resource: id, isTransient: transient)
         }
@@ -110,7 +129,7 @@ struct RuleGroups: Sendable {
                 message += ". The rules folder holds files Setpoint does not own that promtool rejects:\n"
                     + culprits.map { "  \($0.file): \($0.output)" }.joined(separator: "\n")
                     + "\nfix or remove them (Setpoint never touches them), then apply again"
-            } else if second != nil {
+            } else if second != nil, !refused.contains("lifecycle") {
                 message += "; the reload fails without Setpoint's change too: see Prometheus' log"
             }
             throw fail(message)
@@ -129,7 +148,7 @@ struct RuleGroups: Sendable {
                   let r = try? await checks.run(promtool, ["check", "rules"], text: text, fileName: n), !r.ok else { continue }
             let lines = r.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("Checking") && $0 != "FAILED:" }
-            out.append((f, lines.joined(separator: "; ")))
+            out.append((f, lines.joined(separator: "; ").replacingOccurrences(of: "\(n): ", with: "")))
         }
         return out
     }

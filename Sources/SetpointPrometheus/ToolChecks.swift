@@ -21,7 +21,7 @@ struct ToolChecks: Sendable {
 
     /// A missing tool: a warning, or an error under CI=true (a check that silently did not run proves nothing).
     func missing(_ tool: String, package: String, for resource: Resource) -> Diagnostic {
-        Diagnostic(isCI ? .error : .warning, .toolMissing, "\(tool) is not on the PATH: \(resource.id) was not checked",
+        Diagnostic(isCI ? .error : .warning, .toolMissing, "\(tool) is not on the PATH: not checked",
                    hint: "install \(package) (apt-get install \(package)); under CI=true a check that cannot run is an error",
                    at: resource.location, resource: resource.id)
     }

@@ -5,7 +5,8 @@ import Testing
 /// receiver the routing declares.
 extension MonitoringTests {
     @Suite struct AlertRoutingTests {
-        func routingYAML(_ env: MonitoringEnv, hookPort: Int, repeatInterval: String = "1h") -> String {
+        func routingYAML(_ env: MonitoringEnv, hookPort: Int, repeatInterval: String = "1h", childGroupWait: Bool = true,
+                         criticalMatcher: String = "severity=critical") -> String {
             """
             apiVersion: setpoint/v1
             kind: AlertRouting
@@ -34,11 +35,32 @@ extension MonitoringTests {
                 routes:
                   - receiver: hook
                     matchers: ['test="\(env.tag)"']
-                    groupWait: 1s
+            \(childGroupWait ? "        groupWait: 1s" : "")
                   - receiver: chat
-                    matchers: [severity=critical]
+                    matchers: ['\(criticalMatcher)']
 
             """
+        }
+
+        @Test func aRotatedSecretARemovedKeyAndAnAmtoolRefusalAreAllSeen() async throws {
+            try await MonitoringEnv.with { env in
+                try env.write([env.serverYAML, routingYAML(env, hookPort: 9)])
+                await env.apply()
+                #expect(await env.plan().code == 0)
+                // The Slack URL behind the same reference changes: a (sensitive) change, never shown.
+                let rotated = await env.run(["plan", env.manifests, "--detailed-exitcode"], slackURL: "https://hooks.slack.invalid/T000/B000/ROTATED")
+                #expect(rotated.code == 2 && rotated.out.contains("receivers") && !rotated.out.contains("ROTATED"), "\(rotated.out)\(rotated.err)")
+                // A key removed from the manifest is removed from Alertmanager.
+                try env.write([env.serverYAML, routingYAML(env, hookPort: 9, childGroupWait: false)])
+                let removed = await env.plan()
+                #expect(removed.code == 2 && removed.text.contains("route"), "\(removed.text)")
+                await env.apply()
+                #expect(await env.plan().code == 0)
+                // amtool's own reason is quoted at validate time.
+                try env.write([env.serverYAML, routingYAML(env, hookPort: 9, criticalMatcher: "severity=~\"[(\"")])
+                let bad = await env.run(["validate", env.manifests], withState: false)
+                #expect(bad.code == 1 && (bad.out + bad.err).contains(all: ["SP1022", "amtool check-config", "regexp"]), "\(bad.out)\(bad.err)")
+            }
         }
 
         @Test func aFiringRuleReachesTheWebhookTheRoutingDeclaresAndReplanIsEmpty() async throws {

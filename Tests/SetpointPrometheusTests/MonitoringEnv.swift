@@ -90,9 +90,11 @@ final class MonitoringEnv: Sendable {
         try documents.joined(separator: "---\n").write(toFile: manifests + "/monitoring.yaml", atomically: false, encoding: .utf8)
     }
 
-    func run(_ args: [String], withState: Bool = true) async -> (code: Int32, out: String, err: String) {
+    func run(_ args: [String], withState: Bool = true, slackURL: String = "https://hooks.slack.invalid/T000/B000/XXXXSECRET") async
+        -> (code: Int32, out: String, err: String)
+    {
         let console = Console.capturing()
-        let runtime = CLIRuntime(providers: [PrometheusProvider()], secrets: EnvironmentSecretResolver(environment: ["SLACK_URL": "https://hooks.slack.invalid/T000/B000/XXXXSECRET"]))
+        let runtime = CLIRuntime(providers: [PrometheusProvider()], secrets: EnvironmentSecretResolver(environment: ["SLACK_URL": slackURL]))
         let code = await SetpointCLI.run(args + (withState ? ["--state", state] : []), console: console, runtime: runtime)
         return (code, console.capturedOut, console.capturedErr)
     }
