@@ -115,7 +115,7 @@ let package = Package(
         // SQLite via GRDB (libsqlite3-dev on Linux).
         .target(
             name: "SetpointState",
-            dependencies: ["SetpointCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SetpointCore", "SetpointPG", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -155,7 +155,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointStateTests",
-            dependencies: ["SetpointState", "SetpointCore", "SetpointTesting"],
+            dependencies: ["SetpointState", "SetpointCore", "SetpointTesting", "SetpointPG"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -75,16 +75,18 @@ struct ApplyCommand: ConsoleCommand {
 
     /// Opens the state for writing and holds its lease (one apply at a time per state store) while `body` runs.
     private func withStateLease(
-        console: Console, interruption: Interruption, _ body: (SQLiteStateStore) async throws -> Int32
+        console: Console, interruption: Interruption, _ body: (any StateStore) async throws -> Int32
     ) async throws -> Int32 {
-        let store: SQLiteStateStore
+        let store: any StateStore
         let lease: LeaseKeeper
         do {
-            store = try SQLiteStateStore.open(path: stateOptions.state)
+            store = try await stateOptions.open()
             lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration, onLost: {
                 console.err("error: the state lease was lost (this process was paused past its expiry); no new action starts\n")
                 interruption.interrupt()
             })
+            // In PostgreSQL every write is fenced on this lease: once another process takes it over, nothing more lands.
+            if let shared = store as? PostgresStateStore { try await shared.fence(holder: lease.holder.id) }
         } catch {
             console.err("error: \(error)\n")
             return 1
@@ -100,7 +102,7 @@ struct ApplyCommand: ConsoleCommand {
     }
 
     private func applyHoldingLease(
-        _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console, interruption: Interruption
+        _ set: ManifestSet, store: any StateStore, session: PlanSession, runtime: CLIRuntime, console: Console, interruption: Interruption
     ) async throws -> Int32 {
         let plan = try await session.plan(set, store: store, options: PlanOptions(prune: shape.prune, targets: try shape.targets()))
         console.out(PlanTextRenderer(style: session.style, sourceLine: SourceLines().line).render(plan))
@@ -131,7 +133,7 @@ struct ApplyCommand: ConsoleCommand {
     }
 
     private func checkAndRun(
-        _ saved: SavedPlan, _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console,
+        _ saved: SavedPlan, _ set: ManifestSet, store: any StateStore, session: PlanSession, runtime: CLIRuntime, console: Console,
         interruption: Interruption
     ) async throws -> Int32 {
         var plan = saved.plan
@@ -172,7 +174,7 @@ struct ApplyCommand: ConsoleCommand {
 
     /// Refusals, approval, then the apply itself, for a plan made now or a saved one.
     private func run(
-        _ plan: Plan, _ set: ManifestSet, store: SQLiteStateStore, session: PlanSession, runtime: CLIRuntime, console: Console,
+        _ plan: Plan, _ set: ManifestSet, store: any StateStore, session: PlanSession, runtime: CLIRuntime, console: Console,
         interruption: Interruption
     ) async throws -> Int32 {
         guard plan.isApplyable else {

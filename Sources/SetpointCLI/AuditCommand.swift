@@ -31,8 +31,8 @@ struct AuditLogCommand: ConsoleCommand {
     var after: Int64 = 0
 
     func execute(_ console: Console) async throws -> Int32 {
-        guard let store = try SQLiteStateStore.openReadOnly(path: stateOptions.state) else {
-            console.err("note: no state at \(stateOptions.state): the audit log is empty\n")
+        guard let store = try await stateOptions.openReadOnly() else {
+            console.err("note: no state at \(stateOptions.location): the audit log is empty\n")
             return 0
         }
         var cursor = after
@@ -58,8 +58,8 @@ struct AuditVerifyCommand: ConsoleCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func execute(_ console: Console) async throws -> Int32 {
-        guard let store = try SQLiteStateStore.openReadOnly(path: stateOptions.state) else {
-            console.out("no state at \(stateOptions.state): nothing to verify\n")
+        guard let store = try await stateOptions.openReadOnly() else {
+            console.out("no state at \(stateOptions.location): nothing to verify\n")
             return 0
         }
         var records: [AuditRecord] = []

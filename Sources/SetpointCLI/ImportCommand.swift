@@ -57,7 +57,7 @@ struct ImportCommand: ConsoleCommand {
             console.err("error: this build has no provider for \(target.kind)\n")
             return 1
         }
-        let store = try SQLiteStateStore.open(path: stateOptions.state)
+        let store = try await stateOptions.open()
         // Imports change state: never at the same time as an apply.
         let lease: LeaseKeeper
         do {
@@ -77,7 +77,7 @@ struct ImportCommand: ConsoleCommand {
     }
 
     private func adopt(
-        _ declared: Resource, target: ResourceID, provider: any Provider, store: SQLiteStateStore, context: ProviderContext, console: Console
+        _ declared: Resource, target: ResourceID, provider: any Provider, store: any StateStore, context: ProviderContext, console: Console
     ) async throws -> Int32 {
         if let owned = try await store.owned(target) {
             console.err("error: \(target) is already owned (id \(owned.providerID ?? "none")); nothing to import\n")

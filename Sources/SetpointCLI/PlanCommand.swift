@@ -49,13 +49,13 @@ struct PlanCommand: ConsoleCommand {
         guard let set = await session.load(), session.checkTargets(try shape.targets(), in: set) else { return 1 }
         let store: (any StateStore)?
         do {
-            store = try SQLiteStateStore.openReadOnly(path: stateOptions.state)
+            store = try await stateOptions.openReadOnly()
         } catch {
             console.err("error: \(error)\n")
             return 1
         }
         if store == nil, outputOptions.format == .text {
-            console.err("note: no state at \(stateOptions.state): nothing is owned yet\n")
+            console.err("note: no state at \(stateOptions.location): nothing is owned yet\n")
         }
         let (plan, observed) = try await session.planAndObservations(set, store: store, options: PlanOptions(prune: shape.prune, targets: try shape.targets()))
         if let out, !plan.isApplyable {

@@ -69,7 +69,7 @@ struct FailoverCommand: ConsoleCommand {
             console.err("error: this build has no PostgreSQL provider\n")
             return 1
         }
-        let store = try SQLiteStateStore.open(path: stateOptions.state)
+        let store = try await stateOptions.open()
         let lease: LeaseKeeper
         do { lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0)) } catch {
             console.err("error: \(error)\n")
@@ -155,7 +155,7 @@ struct ReinitCommand: ConsoleCommand {
             console.err("error: this build has no PostgreSQL provider\n")
             return 1
         }
-        let store = try SQLiteStateStore.open(path: stateOptions.state)
+        let store = try await stateOptions.open()
         let lease: LeaseKeeper
         do { lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0)) } catch {
             console.err("error: \(error)\n")

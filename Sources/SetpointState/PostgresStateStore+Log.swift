@@ -1,0 +1,163 @@
+public import SetpointCore
+import SetpointPG
+
+/// The audit log, the apply lease (with its epoch), journals and plans in PostgreSQL.
+extension PostgresStateStore {
+    /// One advisory lock key for audit appends: readers of the head and the insert after it are serialised across
+    /// every process writing to this database (followers record approvals too), so the chain never forks.
+    static let auditLock: Int64 = 0x5365_7470_4175_6469  // "SetpAudi"
+
+    public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
+        try await write("append to the audit log") { db in
+            _ = try await db.query("SELECT pg_advisory_xact_lock($1)", [String(Self.auditLock)])
+            let head = try await db.query("SELECT seq, hash FROM setpoint_audit ORDER BY seq DESC LIMIT 1").first
+            let seq = (head?.int64("seq") ?? 0) + 1
+            let previous = head?["hash"] ?? ""
+            let record = AuditRecord.chained(entry, seq: seq, previousHash: previous)
+            _ = try await db.query("""
+                INSERT INTO setpoint_audit (seq, time, actor, event, plan_id, action_id, resource, result, detail, previous_hash, hash)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                """, [String(seq), entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID, entry.resource?.description,
+                      entry.result, CanonicalJSON.encode(entry.detail), previous, record.hash])
+            return record
+        }
+    }
+
+    public func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord] {
+        try await read("read the audit log") { db in
+            try await db.query("SELECT * FROM setpoint_audit WHERE seq > $1 ORDER BY seq LIMIT $2", [String(after), String(limit)]).records.map { r in
+                let detailText = r["detail"] ?? ""
+                let detail = (try? CanonicalJSONReader.value(from: detailText)) ?? .string("(unreadable detail: \(detailText.prefix(80)))")
+                let entry = AuditEntry(time: r["time"] ?? "", actor: r["actor"] ?? "", event: AuditEvent(rawValue: r["event"] ?? ""),
+                                       planID: r["plan_id"], actionID: r["action_id"], resource: r["resource"].flatMap(ResourceID.init(parsing:)),
+                                       result: r["result"], detail: detail)
+                return AuditRecord(seq: r.int64("seq") ?? 0, entry: entry, previousHash: r["previous_hash"] ?? "", hash: r["hash"] ?? "")
+            }
+        }
+    }
+
+    // MARK: - lease
+
+    public func acquireLease(_ candidate: LeaseHolder, now: String) async throws -> LeaseHolder? {
+        if isReadOnly { throw SetpointError(.stateFailed, "state is read-only: cannot take the apply lease in \(location)") }
+        return try await run("take the apply lease") {
+            try await session.transaction { db in
+                let row = try await db.query("SELECT * FROM setpoint_lease WHERE slot = 1 FOR UPDATE").first
+                if let row, row["holder_id"] != candidate.id, (row["expires_at"] ?? "") > now {
+                    return LeaseHolder(id: row["holder_id"] ?? "", host: row["host"] ?? "", pid: Int32(row.int("pid") ?? 0), since: row["since"] ?? "",
+                                       expiresAt: row["expires_at"] ?? "")
+                }
+                // A new holder gets the next epoch; the same holder taking it again keeps its own.
+                let epoch = (row?.int64("epoch") ?? 0) + (row?["holder_id"] == candidate.id ? 0 : 1)
+                _ = try await db.query("""
+                    INSERT INTO setpoint_lease (slot, holder_id, host, pid, since, expires_at, epoch) VALUES (1, $1, $2, $3, $4, $5, $6)
+                    ON CONFLICT (slot) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid,
+                        since = excluded.since, expires_at = excluded.expires_at, epoch = excluded.epoch
+                    """, [candidate.id, candidate.host, String(candidate.pid), candidate.since, candidate.expiresAt, String(epoch)])
+                return nil
+            }
+        }
+    }
+
+    /// False when `holder` no longer holds the lease (another took it over): the caller steps down.
+    public func renewLease(_ holder: LeaseHolder) async throws -> Bool {
+        if isReadOnly { throw SetpointError(.stateFailed, "state is read-only: cannot renew the apply lease in \(location)") }
+        return try await read("renew the apply lease") { db in
+            try await db.query("UPDATE setpoint_lease SET expires_at = $1 WHERE slot = 1 AND holder_id = $2", [holder.expiresAt, holder.id])
+                .commandTag.hasSuffix(" 1")
+        }
+    }
+
+    /// Gives the lease up. The row stays (expired, holder cleared) so that the epoch keeps growing.
+    public func releaseLease(id: String) async throws {
+        if isReadOnly { throw SetpointError(.stateFailed, "state is read-only: cannot release the apply lease in \(location)") }
+        try await run("release the apply lease") {
+            try await session.withConnection { db in
+                _ = try await db.query("UPDATE setpoint_lease SET holder_id = '', expires_at = '' WHERE slot = 1 AND holder_id = $1", [id])
+            }
+        }
+    }
+
+    /// The lease's current holder and epoch (nil holder when nobody holds it).
+    public func leaseEpoch() async throws -> (holder: String?, epoch: Int64) {
+        try await read("read the apply lease") { db in
+            let row = try await db.query("SELECT holder_id, epoch FROM setpoint_lease WHERE slot = 1").first
+            let holder = row?["holder_id"].flatMap { $0.isEmpty ? nil : $0 }
+            return (holder, row?.int64("epoch") ?? 0)
+        }
+    }
+
+    // MARK: - journals
+
+    public func journalEntries(action: String) async throws -> [String: String] {
+        try await read("read the journal of \(action)") { db in
+            var out: [String: String] = [:]
+            for r in try await db.query("SELECT key, value FROM setpoint_journals WHERE action_id = $1", [action]).records {
+                if let k = r["key"] { out[k] = r["value"] ?? "" }
+            }
+            return out
+        }
+    }
+
+    public func recordJournal(action: String, key: String, value: String) async throws {
+        try await write("journal \(action)") { db in
+            _ = try await db.query("""
+                INSERT INTO setpoint_journals (action_id, key, value) VALUES ($1, $2, $3)
+                ON CONFLICT (action_id, key) DO UPDATE SET value = excluded.value
+                """, [action, key, value])
+        }
+    }
+
+    public func clearJournal(action: String) async throws {
+        try await write("clear the journal of \(action)") { db in
+            _ = try await db.query("DELETE FROM setpoint_journals WHERE action_id = $1", [action])
+        }
+    }
+
+    public func openJournals() async throws -> [String: [String: String]] {
+        try await read("read the action journals") { db in
+            var out: [String: [String: String]] = [:]
+            for r in try await db.query("SELECT action_id, key, value FROM setpoint_journals").records {
+                if let a = r["action_id"], let k = r["key"] { out[a, default: [:]][k] = r["value"] ?? "" }
+            }
+            return out
+        }
+    }
+
+    // MARK: - plans
+
+    public func savePlan(_ plan: StoredPlan) async throws {
+        try await write("save plan \(plan.id)") { db in
+            _ = try await db.query("""
+                INSERT INTO setpoint_plans (id, status, json, text, created_at) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status, json = excluded.json, text = excluded.text,
+                    created_at = excluded.created_at
+                WHERE setpoint_plans.status <> 'rejected'
+                """, [plan.id, plan.status.rawValue, plan.json, plan.text, plan.createdAt])
+        }
+    }
+
+    public func storedPlan(id: String) async throws -> StoredPlan? {
+        try await plans(where: "WHERE id = $1", [id]).first
+    }
+
+    public func setPlanStatus(id: String, to status: StoredPlan.Status) async throws -> Bool {
+        try await write("change plan \(id)") { db in
+            try await db.query("UPDATE setpoint_plans SET status = $1 WHERE id = $2", [status.rawValue, id]).commandTag.hasSuffix(" 1")
+        }
+    }
+
+    public func storedPlans(status: StoredPlan.Status?) async throws -> [StoredPlan] {
+        if let status { return try await plans(where: "WHERE status = $1", [status.rawValue]) }
+        return try await plans(where: "", [])
+    }
+
+    private func plans(where clause: String, _ parameters: [String]) async throws -> [StoredPlan] {
+        try await read("read plans") { db in
+            try await db.query("SELECT * FROM setpoint_plans \(clause) ORDER BY created_at DESC, id DESC", parameters).records.compactMap { r in
+                guard let status = r["status"].flatMap(StoredPlan.Status.init(rawValue:)) else { return nil }
+                return StoredPlan(id: r["id"] ?? "", status: status, json: r["json"] ?? "", text: r["text"] ?? "", createdAt: r["created_at"] ?? "")
+            }
+        }
+    }
+}
