@@ -15,7 +15,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func appendsAreNumberedChainedAndReadBackExactly(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         var written: [AuditRecord] = []
         for n in 1...5 { written.append(try await store.appendAudit(Self.entry(n))) }
         #expect(written.map(\.seq) == [1, 2, 3, 4, 5])
@@ -31,7 +31,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func concurrentAppendsNeverForkTheChain(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         await withTaskGroup(of: Void.self) { group in
             for n in 1...40 { group.addTask { _ = try? await store.appendAudit(Self.entry(n)) } }
         }
@@ -79,7 +79,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func oneLeaseHolderAtATime(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         let a = LeaseHolder(id: "a", host: "h1", pid: 1, since: "2026-11-25T12:00:00.000Z", expiresAt: "2026-11-25T12:01:00.000Z")
         let b = LeaseHolder(id: "b", host: "h2", pid: 2, since: "2026-11-25T12:00:30.000Z", expiresAt: "2026-11-25T12:05:00.000Z")
         #expect(try await store.acquireLease(a, now: "2026-11-25T12:00:00.000Z") == nil, "free: taken")
@@ -102,7 +102,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func journalsAreKeptPerActionUntilCleared(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         try await store.recordJournal(action: "VirtualMachine/a:create", key: "providerID", value: "101")
         try await store.recordJournal(action: "VirtualMachine/a:create", key: "task", value: "UPID:pve1:1")
         try await store.recordJournal(action: "VirtualMachine/a:create", key: "providerID", value: "102")
@@ -127,7 +127,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func plansKeepTheirStatus(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         let a = StoredPlan(id: "aaa", status: .pending, json: "{\"formatVersion\":1}", text: "Plan aaa\n", createdAt: "2026-11-25T12:00:00Z")
         let b = StoredPlan(id: "bbb", status: .applied, json: "{}", text: "Plan bbb\n", createdAt: "2026-11-25T13:00:00Z")
         try await store.savePlan(a)

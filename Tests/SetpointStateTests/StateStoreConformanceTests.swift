@@ -21,7 +21,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func newStoreOwnsNothing(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         #expect(!store.isReadOnly)
         #expect(try await store.ownedResources().isEmpty)
         #expect(try await store.owned(Self.api1) == nil)
@@ -30,7 +30,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func recordAppliedInsertsThenReplaces(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         try await store.recordApplied(Self.vm(Self.api1, cores: 2))
         try await store.recordApplied(Self.vm(Self.api2, cores: 4))
         let updated = AppliedResource(id: Self.api1, providerID: "201", spec: .m(["cores": .int(8)]), dependsOn: [])
@@ -44,7 +44,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func providerIDCanBeClearedByAnUpsert(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         try await store.recordApplied(Self.vm(Self.api1, cores: 2, vmid: "101"))
         try await store.recordApplied(Self.vm(Self.api1, cores: 2, vmid: nil))
         #expect(try await store.owned(Self.api1)?.providerID == nil)
@@ -53,7 +53,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func forgetRemovesOnlyThatResource(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         try await store.recordApplied(Self.vm(Self.api1, cores: 2))
         try await store.recordApplied(Self.vm(Self.api2, cores: 2))
         try await store.forget(Self.api1)
@@ -68,7 +68,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func sameNameUnderAnotherKindIsAnotherResource(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         let vm = AppliedResource(id: ResourceID(kind: .virtualMachine, name: "web"), spec: .m(["cores": .int(1)]))
         let pool = AppliedResource(id: ResourceID(kind: .resourcePool, name: "web"), spec: .m(["comment": .string("x")]))
         try await store.recordApplied(vm)
@@ -108,7 +108,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func nestedValuesRoundTripExactly(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         let resource = AppliedResource(id: Self.db, providerID: "main-db@10.0.0.5", spec: Self.nestedSpec)
         try await store.recordApplied(resource)
 
@@ -121,7 +121,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func scalarSpecsRoundTrip(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         let specs: [Value] = [.null, .bool(false), .int(7), .double(7.0), .string("s"), .list([]), .m([:])]
         for (index, spec) in specs.enumerated() {
             try await store.recordApplied(AppliedResource(id: ResourceID(kind: .container, name: "c\(index)"), spec: spec))
@@ -135,7 +135,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func dependsOnRoundTripsInOrder(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         let dependencies = [Self.pool, Self.cluster, Self.db, ResourceID(kind: .alertRuleGroup, name: "a.b-c_d")]
         let resource = AppliedResource(id: Self.api1, spec: .m([:]), dependsOn: dependencies)
         let independent = AppliedResource(id: Self.api2, spec: .m([:]), dependsOn: [])
@@ -151,7 +151,7 @@ import Testing
     @Test(arguments: StoreKind.durable)
     func stateSurvivesReopening(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let first = try kind.makeStore(in: folder)
+        let first = try await kind.makeStore(in: folder)
         let resource = AppliedResource(id: Self.db, providerID: "x", spec: Self.nestedSpec, dependsOn: [Self.cluster])
         try await first.recordApplied(resource)
         try await first.recordApplied(Self.vm(Self.api1, cores: 2))
@@ -172,7 +172,7 @@ import Testing
     func openingCreatesTheFolderAndFile(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
         #expect(folder.contents().isEmpty)
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         #expect(FileManager.default.fileExists(atPath: folder.statePath))
         try kind.close(store)
     }
@@ -207,7 +207,7 @@ import Testing
     @Test(arguments: StoreKind.durable)
     func readOnlyUseLeavesTheFilesAsTheyWere(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let writer = try kind.makeStore(in: folder)
+        let writer = try await kind.makeStore(in: folder)
         try await writer.recordApplied(Self.vm(Self.api1, cores: 2))
         try kind.close(writer)
         let before = try snapshot(folder)
@@ -259,7 +259,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func concurrentWritesAreAllKept(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
-        let store = try kind.makeStore(in: folder)
+        let store = try await kind.makeStore(in: folder)
         let count = 48
         let ids = (0..<count).map { ResourceID(kind: .container, name: "ct-\($0)") }
         let shared = ResourceID(kind: .resourcePool, name: "shared")

@@ -8,20 +8,27 @@ import Testing
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case inMemory
     case sqlite
+    /// A database of the test's own on the PostgreSQL scripts/test starts (when it runs, and always under CI=true).
+    case postgres
 
     var testDescription: String { rawValue }
 
-    /// Kinds whose state lives outside the store object: reopening sees earlier writes, and there is a
-    /// file (or server) to open read-only, to find missing, or to find written by a newer build.
-    static let durable: [StoreKind] = allCases.filter(\.isDurable)
+    static var allCases: [StoreKind] {
+        [.inMemory, .sqlite] + (ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_PORT"] != nil || ExternalTool.isCI ? [.postgres] : [])
+    }
 
-    var isDurable: Bool { self != .inMemory }
+    /// Kinds whose state lives in a file: reopening sees earlier writes, and there is a file to open read-only, to find
+    /// missing, or to find written by a newer build. (PostgresStateStoreTests covers the same for PostgreSQL.)
+    static let durable: [StoreKind] = [.sqlite]
+
+    var isDurable: Bool { self == .sqlite }
 
     /// A fresh, empty, writable store whose files (if any) live in `folder`.
-    func makeStore(in folder: TemporaryFolder) throws -> any StateStore {
+    func makeStore(in folder: TemporaryFolder) async throws -> any StateStore {
         switch self {
         case .inMemory: InMemoryStateStore()
         case .sqlite: try SQLiteStateStore.open(path: folder.statePath)
+        case .postgres: try await PostgresStateStore.open(url: try await PostgresStateStoreTests.database())
         }
     }
 
@@ -30,6 +37,12 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         switch self {
         case .inMemory:
             return InMemoryStateStore(owned: owned, isReadOnly: true)
+        case .postgres:
+            let url = try await PostgresStateStoreTests.database()
+            let writer = try await PostgresStateStore.open(url: url)
+            for resource in owned { try await writer.recordApplied(resource) }
+            writer.close()
+            return try #require(try await PostgresStateStore.openReadOnly(url: url))
         case .sqlite:
             let writer = try SQLiteStateStore.open(path: folder.statePath)
             for resource in owned { try await writer.recordApplied(resource) }
@@ -41,7 +54,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// Opens again what ``makeStore(in:)`` made, writable or not (durable kinds only); nil when there is nothing.
     func reopen(in folder: TemporaryFolder, readOnly: Bool) throws -> (any StateStore)? {
         switch self {
-        case .inMemory: nil
+        case .inMemory, .postgres: nil
         case .sqlite:
             readOnly
                 ? try SQLiteStateStore.openReadOnly(path: folder.statePath)
@@ -52,7 +65,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// Leaves in `folder` state written by a build that knows one more migration than this one.
     func makeNewerState(in folder: TemporaryFolder, migration: String) async throws {
         switch self {
-        case .inMemory: Issue.record("the in-memory store has no schema")
+        case .inMemory, .postgres: Issue.record("covered elsewhere: \(self)")
         case .sqlite:
             let newer = try SQLiteStateStore.open(path: folder.statePath, futureMigrationsForTesting: [migration])
             try await newer.recordApplied(AppliedResource(id: ResourceID(kind: .resourcePool, name: "p"), spec: .null))
@@ -63,6 +76,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// Closes a store's connections, where it has any.
     func close(_ store: any StateStore) throws {
         if let store = store as? SQLiteStateStore { try store.close() }
+        if let store = store as? PostgresStateStore { store.close() }
     }
 }
 
