@@ -188,7 +188,8 @@ CASES = [
   fix="Install the package, or run where it is installed."),
  dict(code="SP1022", sev="error", static=True,
   when="`promtool check rules` or `amtool check-config` rejected the file Setpoint would write for the resource. For a rule "
-       "the diagnostic points at the rule (its `expr` for a PromQL error) and quotes promtool. Nothing is written.",
+       "the diagnostic points at the rule (its `expr` for a PromQL error) and quotes promtool; for a routing it quotes "
+       "amtool's reason (the text after `FAILED:`). Nothing is written.",
   fix="Fix the rule or the routing as the quoted message says."),
  dict(code="SP2001", sev="error", static=True,
   when="A provider could not observe a resource (unreachable API, missing privilege). Other resources still plan; "
@@ -207,8 +208,11 @@ CASES = [
   fix="Check the paths given to `plan` or `apply`."),
  dict(code="SP2005", sev="warning", static=True,
   when="The provider saw something the plan can go ahead with but an operator should know: a `PostgresCluster` wants "
-       "more synchronous standbys than stream right now (commits wait until enough connect), or a `ConnectionPool`'s pools "
-       "can open more server connections than the cluster's `max_connections` allows. The message gives the numbers.",
+       "more synchronous standbys than stream right now (commits wait until enough connect); a `ConnectionPool`'s pools "
+       "can open more server connections than the cluster's `max_connections` allows, or clients wait for a server "
+       "connection; an `AlertRuleGroup` rule fails to evaluate, or a file written with `reload: false` is not loaded yet; "
+       "an `AlertRouting`'s configuration file was edited by hand, or holds secrets that every user can read. The message "
+       "gives the numbers or the file.",
   fix="Do what the message says (bring a replica back, lower `synchronousCount`, lower pool sizes or raise "
       "`max_connections`), or accept the risk knowingly."),
 ]

@@ -66,7 +66,8 @@ enum ProviderChecks {
             let mine = resources.filter { provider.kinds.contains($0.id.kind) }
             if !mine.isEmpty { out += await checker.check(mine, in: context) }
         }
-        return out
+        return out.sorted { ($0.location?.file ?? "", $0.location?.line ?? 0, $0.location?.column ?? 0)
+            < ($1.location?.file ?? "", $1.location?.line ?? 0, $1.location?.column ?? 0) }
     }
 }
 

@@ -69,8 +69,7 @@ public struct PrometheusProvider: Provider, ManifestChecking {
                     out[r.id] = .failed("\(error)")
                 }
             case .alertRuleGroup:
-                let name = r.resource.spec["prometheus"]?.stringValue ?? r.lastApplied?["prometheus"]?.stringValue ?? ""
-                groupsByServer[name, default: []].append(r)
+                groupsByServer[residence(of: r, context: context), default: []].append(r)
             default:
                 do {
                     let timeout = (try? r.resource.decodeSpec(AlertRoutingSpec.self))?.alertmanager.requestTimeout
@@ -84,12 +83,22 @@ public struct PrometheusProvider: Provider, ManifestChecking {
             do {
                 let server = try server(named: name.isEmpty ? nil : name, context: context, for: batch[0].id)
                 let groups = RuleGroups(api: api(timeout: server.requestTimeout), server: server, context: context)
-                out.merge(try await groups.observe(batch)) { a, _ in a }
+                out.merge(try await groups.observe(batch, serverName: name)) { a, _ in a }
             } catch {
                 for r in batch { out[r.id] = .failed("PrometheusServer/\(name): \(error)") }
             }
         }
         return out
+    }
+
+    /// The server a group is observed on: where Setpoint last put it while its file is still there (a group the manifest
+    /// moved to another server shows as a replacement), else the one the manifest names.
+    func residence(of r: ResolvedResource, context: ProviderContext) -> String {
+        let wanted = r.resource.spec["prometheus"]?.stringValue ?? r.lastApplied?["prometheus"]?.stringValue ?? ""
+        guard let last = r.lastApplied?["prometheus"]?.stringValue, last != wanted,
+              let old = try? server(named: last, context: context, for: r.id),
+              FileManager.default.fileExists(atPath: RuleFiles.path(group: r.id.name, rulesDirectory: old.rulesDirectory)) else { return wanted }
+        return last
     }
 
     public func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation {

@@ -47,13 +47,18 @@ struct Routings: Sendable {
             observed = .map(m)
         }
         var warnings: [String] = []
-        if let onDisk = try? String(contentsOfFile: spec.alertmanager.configFile, encoding: .utf8), let wanted = try? render(r.resource).text,
-           onDisk != wanted, r.lastApplied != nil, observed == r.resource.spec {
+        // A hand edit of the file: its non-secret content differs from the manifest while Alertmanager runs the manifest's
+        // (a rotated secret alone is a planned change, compared by fingerprint).
+        if r.lastApplied != nil, observed == r.resource.spec, let onDisk = try? String(contentsOfFile: spec.alertmanager.configFile, encoding: .utf8),
+           let parsed = YAMLValues.parse(onDisk, file: spec.alertmanager.configFile),
+           RoutingConfig.project(.map(RoutingConfig.shape(parsed)), onto: Self.managed(r.resource.spec), also: r.lastApplied.map(Self.managed))
+               != Self.managed(r.resource.spec) {
             warnings.append("\(spec.alertmanager.configFile) differs from what Setpoint would write (edited by hand?) while Alertmanager runs "
                 + "the manifest's configuration: the next reload would load the edits; change any routing field and apply to rewrite it")
         }
         var st = stat()
-        if stat(spec.alertmanager.configFile, &st) == 0, st.st_mode & 0o004 != 0, (try? render(r.resource).secrets.isEmpty) == false {
+        if r.lastApplied != nil, stat(spec.alertmanager.configFile, &st) == 0, st.st_mode & 0o004 != 0,
+           (try? render(r.resource).secrets.isEmpty) == false {
             warnings.append("\(spec.alertmanager.configFile) holds secrets and every user can read it (mode \(String(st.st_mode & 0o777, radix: 8))): "
                 + "chmod o-r it, and let Alertmanager read it through its group (chgrp)")
         }

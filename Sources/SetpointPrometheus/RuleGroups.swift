@@ -12,7 +12,7 @@ struct RuleGroups: Sendable {
     func path(_ group: String) -> String { RuleFiles.path(group: group, rulesDirectory: server.rulesDirectory) }
 
     /// Every group at once: one `/api/v1/rules`, one file read each.
-    func observe(_ resources: [ResolvedResource]) async throws -> [ResourceID: Observation] {
+    func observe(_ resources: [ResolvedResource], serverName: String) async throws -> [ResourceID: Observation] {
         let loaded = try await api.rules(base)
         var out: [ResourceID: Observation] = [:]
         for r in resources {
@@ -20,14 +20,15 @@ struct RuleGroups: Sendable {
             let file = path(name)
             let group = loaded.first { $0.file == file && $0.name == name }
             let text = try? String(contentsOfFile: file, encoding: .utf8)
-            guard text != nil || group != nil else {
+            // Without reloads, the file alone says whether the group exists (Prometheus may still run a deleted one).
+            guard text != nil || (group != nil && (server.reload ?? true)) else {
                 out[r.id] = .absent
                 continue
             }
             var spec: [String: Value] = [:]
             if case .map(let m) = r.resource.spec { spec = m }
-            // Where Setpoint put the group last: a group moved to another server is a replacement.
-            if let last = r.lastApplied?["prometheus"] { spec["prometheus"] = last }
+            // The server it was found on: a group the manifest moved elsewhere shows its old server, a replacement.
+            if !serverName.isEmpty { spec["prometheus"] = .string(serverName) }
             let fromFile = text.flatMap { RuleFiles.read($0, file: file) } ?? [:]
             let fromServer = group.map(Self.shape) ?? [:]
             let wanted = (try? r.resource.decodeSpec(AlertRuleGroupSpec.self)).map { RuleFiles.render(group: name, spec: $0) }

@@ -50,6 +50,7 @@ extension MonitoringTests {
                 // The Slack URL behind the same reference changes: a (sensitive) change, never shown.
                 let rotated = await env.run(["plan", env.manifests, "--detailed-exitcode"], slackURL: "https://hooks.slack.invalid/T000/B000/ROTATED")
                 #expect(rotated.code == 2 && rotated.out.contains("receivers") && !rotated.out.contains("ROTATED"), "\(rotated.out)\(rotated.err)")
+                #expect(!(rotated.out + rotated.err).contains("edited by hand"), "a rotation is not a hand edit")
                 // A key removed from the manifest is removed from Alertmanager.
                 try env.write([env.serverYAML, routingYAML(env, hookPort: 9, childGroupWait: false)])
                 let removed = await env.plan()

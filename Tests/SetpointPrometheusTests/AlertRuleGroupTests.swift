@@ -64,6 +64,38 @@ extension MonitoringTests {
             }
         }
 
+        @Test func aGroupMovedToAnotherServerIsReplacedAndNeverRunsTwice() async throws {
+            try await MonitoringEnv.with { env in
+                let staging = env.dir + "/staging-rules"
+                try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+                // A second server whose rules Setpoint only writes (reload: false), so the move can be seen on disk.
+                let other = """
+                    apiVersion: setpoint/v1
+                    kind: PrometheusServer
+                    metadata: {name: other}
+                    spec:
+                      url: \(env.prometheus)
+                      rulesDirectory: \(staging)
+                      reload: false
+
+                    """
+                let group = env.groupYAML("mover", rules: [("Mover", "vector(0) > 1", nil)])
+                try env.write([env.serverYAML, other, group])
+                await env.apply()
+                #expect(try await env.loaded()[env.group("mover")] != nil)
+                try env.write([env.serverYAML, other, group.replacingOccurrences(of: "prometheus: prom", with: "prometheus: other")])
+                let plan = await env.plan()
+                #expect(plan.text.contains(all: ["-/+", "AlertRuleGroup/\(env.group("mover"))", "requires approval"]), "\(plan.text)")
+                let r = await env.run(["apply", env.manifests, "--auto-approve", "--approve", "all-risky"])
+                #expect(r.code == 0, "\(r.out)\(r.err)")
+                #expect(try await env.loaded()[env.group("mover")] == nil, "removed from the old server and reloaded there")
+                #expect(FileManager.default.fileExists(atPath: "\(staging)/setpoint-\(env.group("mover")).yml"))
+                #expect(!FileManager.default.fileExists(atPath: "\(env.rules)/setpoint-\(env.group("mover")).yml"))
+                let again = await env.plan()
+                #expect(again.code == 0, "\(again.text)")
+            }
+        }
+
         @Test func aBadExpressionFailsValidateAtTheRulesPositionQuotingPromtoolAndNothingIsWritten() async throws {
             try await MonitoringEnv.with { env in
                 try env.write([env.serverYAML, env.groupYAML("broken", rules: [("Fine", "vector(1)", nil), ("Broken", "sum(rate(x[5m]) by", nil)])])
