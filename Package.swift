@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SetpointPG", targets: ["SetpointPG"]),
         .library(name: "SetpointPostgres", targets: ["SetpointPostgres"]),
         .library(name: "SetpointPrometheus", targets: ["SetpointPrometheus"]),
+        .library(name: "SetpointController", targets: ["SetpointController"]),
         .library(name: "SetpointExec", targets: ["SetpointExec"]),
         .library(name: "PVESim", targets: ["PVESim"]),
         .executable(name: "pve-sim", targets: ["pve-sim"]),
@@ -39,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libyaml from the system (libyaml-dev): read events straight into typed values with positions.
@@ -100,7 +102,9 @@ let package = Package(
             name: "SetpointCLI",
             dependencies: [
                 "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
-                "SetpointPostgres", "SetpointPrometheus", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SetpointPostgres", "SetpointPrometheus", "SetpointController",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -116,6 +120,16 @@ let package = Package(
         .target(
             name: "SetpointState",
             dependencies: ["SetpointCore", "SetpointPG", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // The long-running controller: reconcile passes, policy, pending plans (the HTTP API arrives with it).
+        .target(
+            name: "SetpointController",
+            dependencies: [
+                "SetpointCore", "SetpointManifest", "SetpointEngine", "SetpointState", "SetpointRender",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -180,6 +194,11 @@ let package = Package(
         .testTarget(
             name: "SetpointPGTests",
             dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting", "SetpointPostgres", "SetpointCLI", "SetpointCore", "SetpointEngine"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointControllerTests",
+            dependencies: ["SetpointController", "SetpointCore", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

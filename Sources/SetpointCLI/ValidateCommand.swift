@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SetpointCore
+import SetpointEngine
 import SetpointManifest
 import SetpointRender
 

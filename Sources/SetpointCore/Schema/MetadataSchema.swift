@@ -4,6 +4,7 @@ public enum MetadataSchema {
     public static let knownAnnotations: [(key: String, values: [String], summary: String)] = [
         ("setpoint/approval", ["required", "auto"], "'required': every change to this resource waits for approval; 'auto': none does."),
         ("setpoint/paused", ["true", "false"], "'true': the controller observes this resource but changes nothing."),
+        ("setpoint/drift-policy", ["correct", "report"], "The controller's drift policy for this resource: 'report' leaves drift as it is."),
     ]
 
     /// `Kind/name` of a v1 kind, for `dependsOn`.

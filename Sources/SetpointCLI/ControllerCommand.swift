@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import SetpointController
+import SetpointCore
+import SetpointEngine
+import SetpointState
+
+/// `setpoint controller PATH…`: keep the infrastructure equal to the manifests, continuously.
+struct ControllerCommand: ConsoleCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controller",
+        abstract: "Reconcile continuously: correct drift, apply safe changes, park risky ones in a pending plan.",
+        discussion: """
+            Every pass (on --interval with ±10 % jitter, and at once when a manifest file changes) loads the manifests — a \\
+            manifest error blocks the pass, nothing is applied from a partial desired state — takes the state's apply \\
+            lease (a CLI apply or another controller holding it skips the pass), plans, and then:
+              - creates and updates apply by themselves (an update of impact restart only stages the change);
+              - the restart verb, replace and data-loss changes, deletes, and resources annotated setpoint/approval: required \\
+            wait in a pending plan, reused while the same actions wait on the same observations (setpoint/approval: auto \\
+            lets a resource's risky changes apply by themselves);
+              - setpoint/paused: true holds a resource; --drift-policy report (or setpoint/drift-policy: report on a \\
+            resource) reports drift without correcting it;
+              - a resource whose action failed is retried with exponential backoff (5 s doubling to 5 min, jittered), \\
+            without holding back unrelated resources.
+            Every plan, action and pending plan is in the audit log. SIGTERM or SIGINT lets started actions finish, starts no \\
+            new one, and exits 0.
+
+            Examples:
+              setpoint controller manifests/ --interval 30s
+              setpoint controller manifests/ --once              # one pass, then exit (1 when it found errors or failures)
+
+            Exit codes: 0 stopped cleanly (or --once: a clean pass); 1 a pass with errors or failures (--once), or bad options.
+            """
+    )
+
+    @Argument(help: "Manifest files or folders.")
+    var paths: [String]
+
+    @Option(name: .long, help: ArgumentHelp("Time between passes (5s, 30s, 2m …).", valueName: "DURATION"))
+    var interval: String = "30s"
+
+    @Option(name: .customLong("drift-policy"), help: "correct: drift is changed back; report: only reported.")
+    var driftPolicy: String = "correct"
+
+    @Flag(name: .long, help: "Run one pass and exit.")
+    var once = false
+
+    @Option(name: .long, help: "Actions applied at once.")
+    var parallelism: Int = 8
+
+    @OptionGroup var stateOptions: StateOptions
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
+    var identity: String?
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders, e.g. 'setpoint controller manifests/'") }
+        guard let d = DurationValue.parse(interval), d.milliseconds >= 100 else { throw ValidationError("--interval '\(interval)' is not a duration of at least 100ms") }
+        guard ControllerPolicy.DriftPolicy(rawValue: driftPolicy) != nil else { throw ValidationError("--drift-policy is correct or report") }
+        guard parallelism > 0 else { throw ValidationError("--parallelism must be positive") }
+    }
+
+    func execute(_ console: Console) async throws -> Int32 {
+        let runtime = CLIRuntime.current ?? .shipped
+        let store: any StateStore
+        do { store = try await stateOptions.open() } catch {
+            console.err("error: \(error)\n")
+            return 1
+        }
+        let logger = CLILog.logger("controller")
+        let reconciler = Reconciler(
+            Reconciler.Configuration(paths: paths, providers: runtime.providers, secrets: runtime.secrets,
+                                     policy: ControllerPolicy(driftPolicy: ControllerPolicy.DriftPolicy(rawValue: driftPolicy)!),
+                                     identity: identity ?? "controller:" + AuditTrail.defaultActor, parallelism: parallelism),
+            store: store, log: SwiftLogProviderLog(logger: CLILog.logger("provider")))
+        if once {
+            let report = await reconciler.pass()
+            console.out(Self.summary(report))
+            return report.isSuccess && report.leaseHeldBy == nil ? 0 : 1
+        }
+        let service = ControllerService(reconciler: reconciler, interval: DurationValue.parse(interval)!.duration, logger: logger) { report in
+            console.out(Self.summary(report))
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        console.out("controller stopped\n")
+        return 0
+    }
+
+    /// One line per pass, for people watching the terminal (the logs carry the details).
+    static func summary(_ r: PassReport) -> String {
+        let time = ISO8601DateFormatter().string(from: Date())
+        if let held = r.leaseHeldBy { return "\(time) pass skipped: \(held)\n" }
+        var parts: [String] = []
+        if !r.errors.isEmpty { parts.append("\(r.errors.count) error\(r.errors.count == 1 ? "" : "s"): " + r.errors.joined(separator: "; ")) }
+        if !r.applied.isEmpty { parts.append("applied " + r.applied.joined(separator: ", ")) }
+        if !r.failed.isEmpty { parts.append("failed " + r.failed.keys.sorted().map { "\($0) (\(r.failed[$0]!))" }.joined(separator: ", ")) }
+        if let p = r.pendingPlanID, !r.waiting.isEmpty { parts.append("waiting for approval in plan \(p): " + r.waiting.joined(separator: ", ")) }
+        if !r.drift.isEmpty { parts.append("drift: " + r.drift.map(\.description).joined(separator: ", ")) }
+        if !r.held.isEmpty { parts.append("held: " + r.held.keys.sorted().map { "\($0) (\(r.held[$0]!))" }.joined(separator: ", ")) }
+        return "\(time) pass\(r.planID.map { " (plan \($0))" } ?? ""): " + (parts.isEmpty ? "in sync" : parts.joined(separator: "; ")) + "\n"
+    }
+}

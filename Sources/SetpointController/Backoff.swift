@@ -1,0 +1,66 @@
+import Foundation
+public import SetpointCore
+
+/// Per-resource retry state: transient failures back off exponentially with jitter up to a cap; terminal ones (bad
+/// configuration, a missing privilege) park the resource until its manifest changes. One failing resource never holds
+/// back the others.
+public struct Backoff: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var failures: Int
+        public var lastError: String
+        /// When the next attempt may start; nil while parked.
+        public var nextRetry: Date?
+        /// The manifest digest of the resource when it was parked (a new digest unparks it).
+        public var parkedDigest: String?
+    }
+
+    public var base: TimeInterval
+    public var cap: TimeInterval
+    public private(set) var entries: [ResourceID: Entry] = [:]
+    private var random: SplitRandom
+
+    public init(base: TimeInterval = 5, cap: TimeInterval = 300, seed: UInt64 = UInt64.random(in: 0...UInt64.max)) {
+        self.base = base
+        self.cap = cap
+        random = SplitRandom(seed: seed)
+    }
+
+    /// Whether the resource may be acted on now (not waiting out a backoff, not parked with the same manifest).
+    public func isDue(_ id: ResourceID, now: Date, digest: String) -> Bool {
+        guard let e = entries[id] else { return true }
+        if let parked = e.parkedDigest { return parked != digest }
+        return (e.nextRetry ?? now) <= now
+    }
+
+    public mutating func succeeded(_ id: ResourceID) { entries[id] = nil }
+
+    /// Records a failure: a transient one is retried after `base·2^(n-1)` (±25 %, at most `cap`); a terminal one is parked.
+    public mutating func failed(_ id: ResourceID, error: String, transient: Bool, now: Date, digest: String) {
+        var e = entries[id] ?? Entry(failures: 0, lastError: "", nextRetry: nil, parkedDigest: nil)
+        e.failures += 1
+        e.lastError = error
+        if transient {
+            let delay = min(cap, base * pow(2, Double(e.failures - 1)))
+            e.nextRetry = now.addingTimeInterval(delay * (0.75 + 0.5 * random.unit()))
+            e.parkedDigest = nil
+        } else {
+            e.nextRetry = nil
+            e.parkedDigest = digest
+        }
+        entries[id] = e
+    }
+}
+
+/// SplitMix64: a small seeded generator, so that tests can pin the jitter.
+struct SplitRandom: Sendable {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

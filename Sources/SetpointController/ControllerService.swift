@@ -1,0 +1,67 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+import SetpointCore
+import SetpointEngine
+
+/// `setpoint controller`: a pass on an interval (with jitter, so that several controllers do not pass in step), and at
+/// once when the manifests change (checked every second). SIGTERM lets the pass in flight finish its started actions,
+/// starts no new one, and returns.
+public struct ControllerService: Service {
+    public let reconciler: Reconciler
+    public let interval: Duration
+    public let logger: Logger
+    /// Called after every pass (the API and metrics read it; tests wait on it).
+    public let onPass: @Sendable (PassReport) -> Void
+
+    public init(reconciler: Reconciler, interval: Duration, logger: Logger, onPass: @escaping @Sendable (PassReport) -> Void = { _ in }) {
+        self.reconciler = reconciler
+        self.interval = interval
+        self.logger = logger
+        self.onPass = onPass
+    }
+
+    public func run() async throws {
+        let reconciler = self.reconciler
+        try await withGracefulShutdownHandler {
+            var digest = reconciler.manifestDigest()
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let started = ContinuousClock.now
+                let report = await reconciler.pass()
+                log(report, took: ContinuousClock.now - started)
+                onPass(report)
+                digest = reconciler.manifestDigest()
+                // Sleep out the interval ±10 %, waking early for a manifest change or a shutdown.
+                let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+                let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000 * Double.random(in: 0.9...1.1)))
+                while ContinuousClock.now < deadline && !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(min(1000, max(10, Int64(seconds * 1000 / 10)))))
+                    if let now = reconciler.manifestDigest(), now != digest {
+                        logger.info("manifests changed: reconciling now")
+                        break
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            reconciler.interruption.interrupt()
+        }
+    }
+
+    func log(_ r: PassReport, took: Duration) {
+        var metadata: Logger.Metadata = ["took": "\(took)"]
+        if let id = r.planID { metadata["plan"] = "\(id)" }
+        if let held = r.leaseHeldBy {
+            logger.notice("pass skipped: \(held)", metadata: metadata)
+            return
+        }
+        if !r.errors.isEmpty { logger.error("pass found errors; nothing applied for the resources they concern: \(r.errors.joined(separator: "; "))", metadata: metadata) }
+        if !r.drift.isEmpty { logger.warning("drift detected: \(r.drift.map(\.description).joined(separator: ", "))", metadata: metadata) }
+        for (id, why) in r.failed.sorted(by: { $0.key < $1.key }) { logger.error("\(id) failed: \(why)", metadata: metadata) }
+        if !r.applied.isEmpty { logger.notice("applied: \(r.applied.joined(separator: ", "))", metadata: metadata) }
+        if let pending = r.pendingPlanID, !r.waiting.isEmpty {
+            logger.notice("waiting for approval in plan \(pending): \(r.waiting.joined(separator: ", "))", metadata: metadata)
+        }
+        for (id, why) in r.held.sorted(by: { $0.key < $1.key }) { logger.info("\(id) held: \(why)", metadata: metadata) }
+        if r.applied.isEmpty && r.failed.isEmpty && r.waiting.isEmpty && r.errors.isEmpty { logger.debug("in sync", metadata: metadata) }
+    }
+}

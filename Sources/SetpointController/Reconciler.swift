@@ -1,0 +1,209 @@
+import Foundation
+public import SetpointCore
+public import SetpointEngine
+import SetpointManifest
+import SetpointRender
+public import SetpointState
+import Synchronization
+
+/// What one pass did.
+public struct PassReport: Sendable {
+    public var planID: String?
+    public var manifestDigest: String?
+    /// Manifest or planning errors: with a manifest error nothing is applied from a partial desired state.
+    public var errors: [String] = []
+    public var applied: [String] = []
+    public var failed: [String: String] = [:]
+    /// Actions waiting in the pending plan.
+    public var waiting: [String] = []
+    /// Actions not done in this pass, with why (paused, drift reported, backing off, depends on one of those).
+    public var held: [String: String] = [:]
+    public var pendingPlanID: String?
+    public var drift: [ResourceID] = []
+    /// Set when another process held the apply lease: nothing was planned or applied.
+    public var leaseHeldBy: String?
+
+    public var isSuccess: Bool { errors.isEmpty && failed.isEmpty }
+}
+
+/// One reconcile pass, level-triggered: load the manifests, plan against what exists, apply what the policy lets apply
+/// by itself, and park the rest in a pending plan (reused while the same actions wait on the same observations).
+public final class Reconciler: Sendable {
+    public struct Configuration: Sendable {
+        public var paths: [String]
+        public var providers: [any Provider]
+        public var secrets: any SecretResolver
+        public var policy: ControllerPolicy
+        /// Recorded as the actor of the controller's audit records.
+        public var identity: String
+        public var parallelism: Int
+
+        public init(paths: [String], providers: [any Provider], secrets: any SecretResolver, policy: ControllerPolicy = ControllerPolicy(),
+                    identity: String = "controller@" + ProcessInfo.processInfo.hostName, parallelism: Int = 8) {
+            self.paths = paths
+            self.providers = providers
+            self.secrets = secrets
+            self.policy = policy
+            self.identity = identity
+            self.parallelism = parallelism
+        }
+    }
+
+    public let configuration: Configuration
+    public let store: any StateStore
+    public let interruption: Interruption
+    let log: any ProviderLog
+    private let backoff = Mutex(Backoff())
+
+    public init(_ configuration: Configuration, store: any StateStore, interruption: Interruption = Interruption(), log: any ProviderLog = SilentLog()) {
+        self.configuration = configuration
+        self.store = store
+        self.interruption = interruption
+        self.log = log
+    }
+
+    /// The per-resource retry state (for the API and tests).
+    public var retries: [ResourceID: Backoff.Entry] { backoff.withLock { $0.entries } }
+
+    /// The manifests' digest now (file change detection between passes).
+    public func manifestDigest() -> String? {
+        let set = ManifestLoader().load(paths: configuration.paths)
+        return set.isValid ? Planner.manifestDigest(of: set.resources) : "invalid:" + set.diagnostics.map(\.summary).joined()
+    }
+
+    public func pass(now: Date = Date()) async -> PassReport {
+        var report = PassReport()
+        // 1. The desired state, whole or not at all.
+        var set = ManifestLoader().load(paths: configuration.paths)
+        let registry: ProviderRegistry
+        do { registry = try ProviderRegistry(configuration.providers) } catch {
+            report.errors = ["\(error)"]
+            return report
+        }
+        let context = ProviderContext(secrets: configuration.secrets, log: log,
+                                      declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+        if set.isValid { set.diagnostics += await ProviderChecks.run(set.resources, providers: configuration.providers, context: context) }
+        guard set.isValid else {
+            report.errors = set.diagnostics.filter { $0.severity == .error }.map { d in
+                "\(d.location.map { "\($0.file):\($0.line):\($0.column): " } ?? "")\(d.code): \(d.summary)"
+            }
+            return report
+        }
+        // 2. One apply at a time per state: a CLI apply, or another controller, holds the lease.
+        let lease: LeaseKeeper
+        do {
+            lease = try await LeaseKeeper.acquire(store, timeout: .zero, onLost: { [interruption] in interruption.interrupt() })
+            if let shared = store as? PostgresStateStore { try await shared.fence(holder: lease.holder.id) }
+        } catch {
+            report.leaseHeldBy = "\(error)"
+            return report
+        }
+        do {
+            try await reconcile(set, registry: registry, context: context, now: now, report: &report)
+        } catch {
+            report.errors.append("\(error)")
+        }
+        await lease.release()
+        return report
+    }
+
+    private func reconcile(_ set: ManifestSet, registry: ProviderRegistry, context: ProviderContext, now: Date, report: inout PassReport) async throws {
+        let fingerprint = SecretFingerprints.make(configuration.secrets)
+        let pipeline = PlanPipeline(registry: registry, context: context, store: store, fingerprint: fingerprint)
+        let digest = Planner.manifestDigest(of: set.resources)
+        let source = Plan.Source(paths: configuration.paths, gitCommit: nil, manifestDigest: digest)
+        let plan = try await pipeline.plan(set.resources, source: source, createdAt: ISO8601DateFormatter().string(from: now))
+        report.planID = plan.id
+        report.manifestDigest = digest
+        report.errors += plan.diagnostics.filter { $0.severity == .error }.map { "\($0.resource.map { "\($0): " } ?? "")\($0.summary)" }
+        let byID = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        report.drift = Array(Set(plan.changes.filter { $0.changes.contains { $0.origin == .drift } }.map(\.resource))).sorted()
+
+        // 3. Policy and backoff, per action; an action that depends on one not done now is not done either.
+        var held: [String: String] = [:]
+        var waiting: [Action] = []
+        var autoApproved: Set<String> = []
+        let retryState = backoff.withLock { $0 }
+        for action in plan.changes {
+            if let blocker = action.dependsOn.first(where: { dep in held[dep] != nil || waiting.contains { $0.id == dep } }) {
+                held[action.id] = "depends on \(blocker), not done in this pass"
+                continue
+            }
+            let resourceDigest = byID[action.resource].map { CanonicalJSON.digest($0.spec) } ?? ""
+            if !retryState.isDue(action.resource, now: now, digest: resourceDigest), let e = retryState.entries[action.resource] {
+                held[action.id] = e.nextRetry.map { "backing off after \(e.failures) failure\(e.failures == 1 ? "" : "s") until \($0)" }
+                    ?? "parked until its manifest changes: \(e.lastError)"
+                continue
+            }
+            switch configuration.policy.decide(action, resource: byID[action.resource]) {
+            case .apply:
+                if action.requiresApproval { autoApproved.insert(action.id) }
+            case .wait:
+                waiting.append(action)
+            case .hold(let why):
+                held[action.id] = why
+            }
+        }
+        report.held = held
+
+        // 4. Waiting actions form the pending plan; an approved one lets them run.
+        var approved: Set<String> = autoApproved
+        if !waiting.isEmpty {
+            let pending = try await pendingPlan(for: waiting, of: plan)
+            report.pendingPlanID = pending.id
+            if pending.status == .approved {
+                approved.formUnion(waiting.map(\.id))
+            } else {
+                report.waiting = waiting.map(\.id)
+            }
+        } else {
+            // Nothing waits any more: earlier pending plans describe a world that is gone.
+            for old in try await store.storedPlans(status: .pending) { _ = try await store.setPlanStatus(id: old.id, to: .stale) }
+        }
+
+        // 5. Apply what may run now (never the held ones, nor unapproved waiting ones: they are not even in the walk).
+        let runnable = plan.actions.filter { a in
+            !a.isChange || (held[a.id] == nil && (!waiting.contains { $0.id == a.id } || approved.contains(a.id)))
+        }
+        var toApply = plan
+        toApply.actions = runnable
+        guard !toApply.isEmpty else { return }
+        let audit = AuditTrail(log: store, actor: configuration.identity)
+        let applier = Applier(registry: registry, context: context, store: store, parallelism: configuration.parallelism, approved: approved,
+                              approveAllRisky: false, interruption: interruption, fingerprint: fingerprint, audit: audit)
+        let result = try await applier.apply(toApply, resources: byID)
+        report.applied = result.succeeded
+        report.failed = result.failed
+        backoff.withLock { b in
+            for id in result.succeeded { if let a = toApply.action(id) { b.succeeded(a.resource) } }
+            for (id, message) in result.failed {
+                guard let a = toApply.action(id) else { continue }
+                b.failed(a.resource, error: message, transient: true, now: now, digest: byID[a.resource].map { CanonicalJSON.digest($0.spec) } ?? "")
+            }
+        }
+        if let pendingID = report.pendingPlanID, approved.isSuperset(of: waiting.map(\.id)), result.isSuccess {
+            _ = try await store.setPlanStatus(id: pendingID, to: .applied)
+        }
+    }
+
+    /// The pending plan for these waiting actions: the same actions on the same observations reuse one plan; anything
+    /// else makes a new one and marks the earlier pending ones stale.
+    func pendingPlan(for waiting: [Action], of plan: Plan) async throws -> StoredPlan {
+        let resources = Set(waiting.map(\.resource))
+        let key = waiting.map(\.id).sorted().joined(separator: ",") + "|"
+            + resources.sorted().map { "\($0)=\(plan.fingerprints[$0] ?? "")" }.joined(separator: ",")
+        let id = "p-" + String(SHA256.hex(key).prefix(12))
+        if let existing = try await store.storedPlan(id: id), existing.status != .stale { return existing }
+        for old in try await store.storedPlans(status: .pending) where old.id != id { _ = try await store.setPlanStatus(id: old.id, to: .stale) }
+        var pending = plan
+        pending.id = id
+        pending.actions = waiting
+        pending.fingerprints = plan.fingerprints.filter { resources.contains($0.key) }
+        let stored = StoredPlan(id: id, status: .pending, json: PlanJSONRenderer().render(pending), text: PlanTextRenderer().render(pending),
+                                createdAt: plan.createdAt)
+        try await store.savePlan(stored)
+        try await AuditTrail(log: store, actor: configuration.identity).record(
+            AuditEvent(rawValue: "pending"), plan: pending, detail: .map(["actions": .list(waiting.map { .string($0.id) })]))
+        return stored
+    }
+}
