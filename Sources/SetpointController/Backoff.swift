@@ -17,12 +17,10 @@ public struct Backoff: Sendable {
     public var base: TimeInterval
     public var cap: TimeInterval
     public private(set) var entries: [ResourceID: Entry] = [:]
-    private var random: SplitRandom
 
-    public init(base: TimeInterval = 5, cap: TimeInterval = 300, seed: UInt64 = UInt64.random(in: 0...UInt64.max)) {
+    public init(base: TimeInterval = 5, cap: TimeInterval = 300) {
         self.base = base
         self.cap = cap
-        random = SplitRandom(seed: seed)
     }
 
     /// Whether the resource may be acted on now (not waiting out a backoff, not parked with the same manifest).
@@ -41,7 +39,7 @@ public struct Backoff: Sendable {
         e.lastError = error
         if transient {
             let delay = min(cap, base * pow(2, Double(e.failures - 1)))
-            e.nextRetry = now.addingTimeInterval(delay * (0.75 + 0.5 * random.unit()))
+            e.nextRetry = now.addingTimeInterval(delay * Double.random(in: 0.75...1.25))
             e.parkedDigest = nil
         } else {
             e.nextRetry = nil
@@ -49,18 +47,4 @@ public struct Backoff: Sendable {
         }
         entries[id] = e
     }
-}
-
-/// SplitMix64: a small seeded generator, so that tests can pin the jitter.
-struct SplitRandom: Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

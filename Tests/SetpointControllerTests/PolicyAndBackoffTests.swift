@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func transientFailuresBackOffExponentiallyWithJitterAndACapTerminalOnesParkUntilTheManifestChanges() {
-        var b = Backoff(base: 5, cap: 60, seed: 42)
+        var b = Backoff(base: 5, cap: 60)
         let t0 = Date(timeIntervalSince1970: 1_000_000)
         var delays: [TimeInterval] = []
         for _ in 0..<6 {
