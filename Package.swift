@@ -102,7 +102,7 @@ let package = Package(
             name: "SetpointCLI",
             dependencies: [
                 "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
-                "SetpointPostgres", "SetpointPrometheus", "SetpointController",
+                "SetpointPostgres", "SetpointPrometheus", "SetpointController", "SetpointHTTP",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,6 +129,10 @@ let package = Package(
                 "SetpointCore", "SetpointManifest", "SetpointEngine", "SetpointState", "SetpointRender",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

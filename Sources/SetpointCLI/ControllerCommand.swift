@@ -51,6 +51,15 @@ struct ControllerCommand: ConsoleCommand {
     @Option(name: .long, help: "Actions applied at once.")
     var parallelism: Int = 8
 
+    @Option(name: .long, help: ArgumentHelp("Where the HTTP API listens (HOST:PORT; port 0 picks one; 'none' for no API).", valueName: "HOST:PORT"))
+    var listen: String = "127.0.0.1:9797"
+
+    @Option(name: .long, help: ArgumentHelp("The API's tokens file (ROLE EMAIL sha256:HEX lines; see 'setpoint token create').", valueName: "FILE"))
+    var tokens: String?
+
+    @Flag(name: .customLong("four-eyes"), help: "An approver may not approve a plan they authored.")
+    var fourEyes = false
+
     @OptionGroup var stateOptions: StateOptions
 
     @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
@@ -61,6 +70,7 @@ struct ControllerCommand: ConsoleCommand {
         guard let d = DurationValue.parse(interval), d.milliseconds >= 100 else { throw ValidationError("--interval '\(interval)' is not a duration of at least 100ms") }
         guard ControllerPolicy.DriftPolicy(rawValue: driftPolicy) != nil else { throw ValidationError("--drift-policy is correct or report") }
         guard parallelism > 0 else { throw ValidationError("--parallelism must be positive") }
+        if listen != "none", Int(listen.split(separator: ":").last ?? "") == nil { throw ValidationError("--listen is HOST:PORT (or 'none')") }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
@@ -81,14 +91,34 @@ struct ControllerCommand: ConsoleCommand {
             console.out(Self.summary(report))
             return report.isSuccess && report.leaseHeldBy == nil ? 0 : 1
         }
+        let status = ControllerStatus()
         let service = ControllerService(reconciler: reconciler, interval: DurationValue.parse(interval)!.duration, logger: logger) { report in
+            status.record(report, declared: report.declared)
             console.out(Self.summary(report))
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: service)]
+        if listen != "none" {
+            let tokenSet: Tokens
+            do { tokenSet = try tokens.map(Tokens.load) ?? Tokens(lines: "") } catch {
+                console.err("error: \(error)\n")
+                return 1
+            }
+            let (host, port) = Self.split(listen)
+            let api = ControllerAPI(store: store, status: status, reconciler: reconciler, tokens: tokenSet, fourEyes: fourEyes)
+            services.append(.init(service: api.server(host: host, port: port, logger: logger) { bound in
+                console.out("API on http://\(host):\(bound)" + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401)" : "") + "\n")
+            }))
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         console.out("controller stopped\n")
         return 0
+    }
+
+    static func split(_ listen: String) -> (String, Int) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else { return (listen, 9797) }
+        return (String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 
     /// One line per pass, for people watching the terminal (the logs carry the details).

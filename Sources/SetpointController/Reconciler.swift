@@ -22,6 +22,8 @@ public struct PassReport: Sendable {
     public var drift: [ResourceID] = []
     /// Set when another process held the apply lease: nothing was planned or applied.
     public var leaseHeldBy: String?
+    /// The resources the manifests declare (empty when they could not be loaded).
+    public var declared: [ResourceID] = []
 
     public var isSuccess: Bool { errors.isEmpty && failed.isEmpty }
 }
@@ -89,6 +91,7 @@ public final class Reconciler: Sendable {
             }
             return report
         }
+        report.declared = set.resources.map(\.id)
         // 2. One apply at a time per state: a CLI apply, or another controller, holds the lease.
         let lease: LeaseKeeper
         do {

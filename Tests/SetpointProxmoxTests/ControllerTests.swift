@@ -1,6 +1,7 @@
 import Foundation
 import PVESim
 import SetpointCore
+import SetpointHTTP
 import SetpointState
 import Testing
 
@@ -66,5 +67,95 @@ import Testing
         #expect(await env.guest(named: "web-1")?.config["cores"] == "2", "nothing changes until approved")
         let store = try #require(try SQLiteStateStore.openReadOnly(path: env.state))
         #expect(try await store.storedPlans(status: .pending).map(\.id) == [id], "one pending plan, reused")
+    }
+}
+
+/// The controller as a process, with its API: tokens and roles, approvals through `setpoint approve`, four-eyes,
+/// SIGTERM.
+@Suite(.serialized) struct ControllerAPITests {
+    static let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+
+    final class Output: @unchecked Sendable {
+        let lock = NSLock()
+        var text = ""
+        func append(_ s: String) { lock.lock(); text += s; lock.unlock() }
+        var value: String { lock.lock(); defer { lock.unlock() }; return text }
+    }
+
+    @Test func tokenMatrixApprovalByAnotherIdentityFourEyesAndAGracefulStop() async throws {
+        let env = try await SimEnv()
+        defer { Task { await env.stop() } }
+        try env.write([ControllerTests.vm(cores: 2)])
+        // Three people: a viewer, and two approvers; the controller acts (and authors plans) as alice.
+        var lines: [String] = []
+        var tokens: [String: String] = [:]
+        for (role, who) in [("viewer", "vic@example.net"), ("approver", "alice@example.net"), ("approver", "bob@example.net")] {
+            let r = await env.run(["token", "create", "--role", role, "--email", who], withState: false)
+            let token = try #require(r.out.split(separator: "\n").first?.split(separator: " ").last.map(String.init))
+            lines.append(try #require(r.out.split(separator: "\n").last?.replacingOccurrences(of: "tokens file line: ", with: "")))
+            tokens[who] = token
+            try token.write(toFile: env.dir + "/\(who).token", atomically: false, encoding: .utf8)
+        }
+        try lines.joined(separator: "\n").write(toFile: env.dir + "/tokens", atomically: false, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = Self.bin.appendingPathComponent("setpoint")
+        process.arguments = ["controller", env.manifests, "--interval", "300ms", "--listen", "127.0.0.1:0", "--tokens", env.dir + "/tokens",
+                             "--four-eyes", "--as", "alice@example.net", "--state", env.state]
+        process.environment = ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let output = Output()
+        pipe.fileHandleForReading.readabilityHandler = { h in output.append(String(decoding: h.availableData, as: UTF8.self)) }
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+        func wait(for text: String, seconds: Double = 20) async throws {
+            for _ in 0..<Int(seconds * 20) where !output.value.contains(text) { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(output.value.contains(text), "waited for '\(text)':\n\(output.value)")
+        }
+        try await wait(for: "API on http://127.0.0.1:")
+        let port = try #require(output.value.range(of: "API on http://127.0.0.1:").map { output.value[$0.upperBound...].prefix { $0.isNumber } })
+        let url = "http://127.0.0.1:\(port)"
+        try await wait(for: "applied VirtualMachine/web-1:create")
+
+        // A change that needs approval: one pending plan.
+        try env.write([ControllerTests.vm(cores: 4, approval: true)])
+        try await wait(for: "waiting for approval in plan p-")
+        let planID = try #require(output.value.range(of: "waiting for approval in plan ").map { String(output.value[$0.upperBound...].prefix(14)) })
+
+        // Token matrix on the write routes: none → 401, viewer → 403, approver → 200 (alice is refused by four-eyes).
+        let http = HTTPClient(connections: 1)
+        defer { http.shutdown() }
+        func post(_ path: String, _ token: String?) async throws -> Int {
+            var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+            if let token { headers.append(("Authorization", "Bearer \(token)")) }
+            return try await http.send(HTTPRequest(method: "POST", url: url + path, headers: headers, body: Data("{\"reason\":\"test\"}".utf8))).status
+        }
+        #expect(try await post("/api/v1/plans/\(planID)/approve", nil) == 401)
+        #expect(try await post("/api/v1/plans/\(planID)/approve", "wrong-token") == 401)
+        #expect(try await post("/api/v1/plans/\(planID)/approve", tokens["vic@example.net"]) == 403)
+        #expect(try await post("/api/v1/plans/\(planID)/reject", tokens["vic@example.net"]) == 403)
+        let selfApproval = await env.run(["approve", planID, "--controller", url, "--token-file", env.dir + "/alice@example.net.token"], withState: false)
+        #expect(selfApproval.code == 1 && selfApproval.err.contains("four-eyes"), "\(selfApproval.out)\(selfApproval.err)")
+        let list = await env.run(["plans", "list", "--status", "pending", "--controller", url, "--token-file", env.dir + "/vic@example.net.token"], withState: false)
+        #expect(list.out.contains(planID), "\(list.out)\(list.err)")
+        let approved = await env.run(["approve", planID, "--controller", url, "--token-file", env.dir + "/bob@example.net.token"], withState: false)
+        #expect(approved.code == 0 && approved.out.contains("approved"), "\(approved.out)\(approved.err)")
+        try await wait(for: "applied VirtualMachine/web-1:update")
+        let changed = await env.guest(named: "web-1")
+        #expect((changed?.pending["cores"] ?? changed?.config["cores"]) == "4", "applied (staged until a restart, if the guest runs)")
+        let health = try await http.send(HTTPRequest(url: url + "/healthz"))
+        #expect(health.status == 200)
+        let metrics = String(decoding: try await http.send(HTTPRequest(url: url + "/metrics")).body, as: UTF8.self)
+        #expect(metrics.contains("setpoint_passes_total"), "\(metrics)")
+
+        // SIGTERM: a clean stop.
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<200 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning && process.terminationStatus == 0, "\(output.value)")
+        let audit = await env.run(["audit", "log"])
+        #expect(audit.out.contains(all: ["approval", "bob@example.net", "alice@example.net"]), "\(audit.out)")
     }
 }

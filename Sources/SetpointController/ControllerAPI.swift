@@ -1,0 +1,261 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+public import SetpointCore
+import SetpointEngine
+public import SetpointState
+import Synchronization
+
+/// The controller's HTTP API: health, readiness, metrics, resources, plans (approve, reject) and the audit log, behind
+/// bearer tokens with roles. Errors are JSON `{"error": "…"}` with a status that says what to do (401 no or unknown
+/// token, 403 role too low or four-eyes, 404, 409 the plan is not pending, 413 body too large, 429 rate limited).
+public struct ControllerAPI: Sendable {
+    public let store: any StateStore
+    public let status: ControllerStatus
+    public let reconciler: Reconciler
+    public let tokens: Tokens
+    /// An approver may not approve a plan they authored.
+    public let fourEyes: Bool
+    private let limiter = RateLimiter(perSecond: 20, burst: 40)
+
+    public init(store: any StateStore, status: ControllerStatus, reconciler: Reconciler, tokens: Tokens, fourEyes: Bool) {
+        self.store = store
+        self.status = status
+        self.reconciler = reconciler
+        self.tokens = tokens
+        self.fourEyes = fourEyes
+    }
+
+    struct Reply: Error {
+        var status: Int
+        var body: String
+        var contentType = "application/json"
+
+        static func json(_ status: Int, _ object: Any) -> Reply {
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+            return Reply(status: status, body: String(decoding: data, as: UTF8.self) + "\n")
+        }
+
+        static func error(_ status: Int, _ message: String) -> Reply { json(status, ["error": message]) }
+    }
+
+    /// Answers one request.
+    public func respond(_ request: Request) async -> Response {
+        let reply: Reply
+        do { reply = try await route(request) } catch let r as Reply { reply = r } catch {
+            reply = .error(500, "\(error)")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = reply.contentType
+        headers[.cacheControl] = "no-store"
+        return Response(status: HTTPResponse.Status(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: reply.body)))
+    }
+
+    func route(_ request: Request) async throws -> Reply {
+        let path = request.uri.path
+        let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
+        let segments = path.split(separator: "/").map(String.init)
+        switch (request.method, segments) {
+        case (.get, ["healthz"]):
+            return Reply(status: 200, body: "ok\n", contentType: "text/plain")
+        case (.get, ["readyz"]):
+            return ready()
+        case (.get, ["metrics"]):
+            return Reply(status: 200, body: metrics(), contentType: "text/plain; version=0.0.4")
+        default:
+            break
+        }
+        guard segments.first == "api", segments.count >= 3, segments[1] == "v1" else { throw Reply.error(404, "no such path: \(path)") }
+        let who = try authenticate(request, needs: request.method == .get ? .viewer : .approver)
+        switch (request.method, Array(segments.dropFirst(2))) {
+        case (.get, ["resources"]):
+            return resources(query)
+        case (.get, let s) where s.count == 4 && s[0] == "resources" && s[3] == "explain":
+            return explain(ResourceID(kind: ResourceKind(s[1]), name: s[2]))
+        case (.get, ["plans"]):
+            return try await plans(query)
+        case (.get, let s) where s.count == 2 && s[0] == "plans":
+            return try await plan(s[1], json: (request.headers[.accept] ?? "").contains("json"))
+        case (.post, let s) where s.count == 3 && s[0] == "plans" && s[2] == "approve":
+            return try await decide(s[1], approve: true, by: who, reason: try await body(request)["reason"] as? String)
+        case (.post, let s) where s.count == 3 && s[0] == "plans" && s[2] == "reject":
+            guard let reason = try await body(request)["reason"] as? String, !reason.isEmpty else {
+                throw Reply.error(400, "a rejection needs a reason: {\"reason\": \"…\"}")
+            }
+            return try await decide(s[1], approve: false, by: who, reason: reason)
+        case (.get, ["audit"]):
+            return try await audit(query)
+        default:
+            throw Reply.error(404, "no such path: \(request.method) \(path)")
+        }
+    }
+
+    // MARK: - auth
+
+    func authenticate(_ request: Request, needs role: Tokens.Role) throws -> Tokens.Identity {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw Reply.error(401, "missing bearer token: send 'Authorization: Bearer TOKEN' (setpoint token create makes one)")
+        }
+        guard let who = tokens.identity(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+            throw Reply.error(401, "unknown token: it is not in the controller's tokens file")
+        }
+        if !who.unlimited, !limiter.allow(who.email) { throw Reply.error(429, "rate limited: at most 20 requests a second per token") }
+        guard who.role >= role else {
+            throw Reply.error(403, "\(who.email) is a \(who.role.rawValue); this needs the \(role.rawValue) role")
+        }
+        return who
+    }
+
+    func body(_ request: Request) async throws -> [String: Any] {
+        var request = request
+        let buffer: ByteBuffer
+        do { buffer = try await request.collectBody(upTo: 64 << 10) } catch { throw Reply.error(413, "body over 64 KiB") }
+        guard buffer.readableBytes > 0 else { return [:] }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+            throw Reply.error(400, "the body is not a JSON object")
+        }
+        return object
+    }
+
+    // MARK: - routes
+
+    func ready() -> Reply {
+        let s = status.snapshot
+        var problems: [String] = []
+        if s.last == nil { problems.append("no pass has run yet") }
+        if let r = s.last, !r.errors.isEmpty, r.declared.isEmpty { problems.append("the manifests do not load: " + r.errors.prefix(3).joined(separator: "; ")) }
+        return problems.isEmpty ? .json(200, ["ready": true, "passes": s.passes]) : .json(503, ["ready": false, "problems": problems])
+    }
+
+    func resources(_ query: [String: String]) -> Reply {
+        let limit = min(1000, max(1, Int(query["limit"] ?? "") ?? 100))
+        let retries = reconciler.retries
+        let all = status.resourceStatus(retries: retries).filter { query["after"] == nil || $0.0.description > query["after"]! }
+        let page = all.prefix(limit)
+        let items: [[String: Any]] = page.map { id, state, error in
+            var item: [String: Any] = ["resource": id.description, "status": state]
+            if let error { item["lastError"] = error }
+            if let retry = retries[id]?.nextRetry { item["nextRetry"] = ISO8601DateFormatter().string(from: retry) }
+            return item
+        }
+        var out: [String: Any] = ["items": items]
+        if all.count > limit, let last = page.last { out["next"] = last.0.description }
+        return .json(200, out)
+    }
+
+    func explain(_ id: ResourceID) -> Reply {
+        guard let (_, state, error) = status.resourceStatus(retries: reconciler.retries).first(where: { $0.0 == id }) else {
+            return .error(404, "\(id) is not declared in the manifests the controller reads")
+        }
+        let r = status.snapshot.last
+        var out: [String: Any] = ["resource": id.description, "status": state]
+        if let error { out["lastError"] = error }
+        let mine = { (ids: [String]) in ids.filter { $0.hasPrefix(id.description + ":") } }
+        out["applied"] = mine(r?.applied ?? [])
+        out["waiting"] = mine(r?.waiting ?? [])
+        out["held"] = (r?.held ?? [:]).filter { $0.key.hasPrefix(id.description + ":") }
+        if let p = r?.pendingPlanID, !(mine(r?.waiting ?? []).isEmpty) { out["pendingPlan"] = p }
+        if let retry = reconciler.retries[id] { out["failures"] = retry.failures }
+        return .json(200, out)
+    }
+
+    func plans(_ query: [String: String]) async throws -> Reply {
+        let wanted = query["status"].flatMap(StoredPlan.Status.init(rawValue:))
+        let limit = min(500, max(1, Int(query["limit"] ?? "") ?? 50))
+        let all = try await store.storedPlans(status: wanted)
+        let start = query["after"].flatMap { after in all.firstIndex { $0.id == after }.map { $0 + 1 } } ?? 0
+        let page = all.dropFirst(start).prefix(limit)
+        var out: [String: Any] = ["items": page.map { ["id": $0.id, "status": $0.status.rawValue, "createdAt": $0.createdAt] }]
+        if start + limit < all.count, let last = page.last { out["next"] = last.id }
+        return .json(200, out)
+    }
+
+    func plan(_ id: String, json: Bool) async throws -> Reply {
+        guard let p = try await store.storedPlan(id: id) else { throw Reply.error(404, "no plan \(id)") }
+        if json { return Reply(status: 200, body: p.json) }
+        return Reply(status: 200, body: "Status: \(p.status.rawValue)\n" + p.text, contentType: "text/plain; charset=utf-8")
+    }
+
+    func decide(_ id: String, approve: Bool, by who: Tokens.Identity, reason: String?) async throws -> Reply {
+        guard let p = try await store.storedPlan(id: id) else { throw Reply.error(404, "no plan \(id)") }
+        guard p.status == .pending else { throw Reply.error(409, "plan \(id) is \(p.status.rawValue), not pending: nothing to \(approve ? "approve" : "reject")") }
+        let author = reconciler.configuration.identity
+        if approve, fourEyes, who.email == author || author.hasSuffix(":" + who.email) {
+            throw Reply.error(403, "four-eyes: \(who.email) authored plan \(id); another approver must approve it")
+        }
+        _ = try await store.setPlanStatus(id: id, to: approve ? .approved : .rejected)
+        var detail: [String: Value] = ["plan": .string(id), "how": .string("controller API")]
+        if let reason { detail["reason"] = .string(reason) }
+        try await AuditTrail(log: store, actor: who.email).record(approve ? .approval : AuditEvent(rawValue: "rejection"), detail: .map(detail))
+        return .json(200, ["id": id, "status": approve ? "approved" : "rejected", "by": who.email])
+    }
+
+    func audit(_ query: [String: String]) async throws -> Reply {
+        let after = Int64(query["after"] ?? "") ?? 0
+        let limit = min(1000, max(1, Int(query["limit"] ?? "") ?? 100))
+        let records = try await store.auditRecords(after: after, limit: limit)
+        var out: [String: Any] = ["items": records.map { r -> [String: Any] in
+            var item: [String: Any] = ["seq": r.seq, "time": r.entry.time, "actor": r.entry.actor, "event": r.entry.event.rawValue, "hash": r.hash]
+            if let v = r.entry.planID { item["planID"] = v }
+            if let v = r.entry.actionID { item["actionID"] = v }
+            if let v = r.entry.resource { item["resource"] = v.description }
+            if let v = r.entry.result { item["result"] = v }
+            return item
+        }]
+        if records.count == limit, let last = records.last { out["next"] = String(last.seq) }
+        return .json(200, out)
+    }
+
+    func metrics() -> String {
+        let s = status.snapshot
+        var lines: [String] = []
+        func metric(_ name: String, _ help: String, _ type: String, _ samples: [(String, Double)]) {
+            lines.append("# HELP \(name) \(help)")
+            lines.append("# TYPE \(name) \(type)")
+            for (labels, value) in samples { lines.append("\(name)\(labels) \(value)") }
+        }
+        metric("setpoint_passes_total", "Reconcile passes run.", "counter", [("", Double(s.passes))])
+        metric("setpoint_last_success_timestamp_seconds", "When the last pass without errors or failures ended.", "gauge",
+               [("", s.lastSuccessAt?.timeIntervalSince1970 ?? 0)])
+        metric("setpoint_drift_detected_total", "Resources found drifted, summed over passes.", "counter", [("", Double(s.driftDetected))])
+        metric("setpoint_pending_approvals", "Actions waiting for approval after the last pass.", "gauge", [("", Double(s.last?.waiting.count ?? 0))])
+        var byStatus: [String: Int] = [:]
+        for (_, state, _) in status.resourceStatus(retries: reconciler.retries) { byStatus[state, default: 0] += 1 }
+        metric("setpoint_resources", "Declared resources by status in the last pass.", "gauge",
+               byStatus.keys.sorted().map { ("{status=\"\($0)\"}", Double(byStatus[$0]!)) })
+        metric("setpoint_actions_total", "Actions by kind, verb and result.", "counter", s.actions.keys.sorted().map { key in
+            let p = key.split(separator: "|").map(String.init)
+            return ("{kind=\"\(p[0])\",verb=\"\(p[1])\",result=\"\(p[2])\"}", Double(s.actions[key]!))
+        })
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A token bucket per identity.
+final class RateLimiter: Sendable {
+    let perSecond: Double, burst: Double
+    private let buckets = Mutex<[String: (tokens: Double, at: ContinuousClock.Instant)]>([:])
+
+    init(perSecond: Double, burst: Double) {
+        self.perSecond = perSecond
+        self.burst = burst
+    }
+
+    func allow(_ key: String) -> Bool {
+        let now = ContinuousClock.now
+        return buckets.withLock { b in
+            var entry = b[key] ?? (burst, now)
+            let elapsed = now - entry.at
+            entry.tokens = min(burst, entry.tokens + (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * perSecond)
+            entry.at = now
+            guard entry.tokens >= 1 else {
+                b[key] = entry
+                return false
+            }
+            entry.tokens -= 1
+            b[key] = entry
+            return true
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+public import SetpointCore
+import Synchronization
+
+/// What the controller knows between passes, for the API and metrics: the last pass, the declared resources, counters.
+public final class ControllerStatus: Sendable {
+    public struct Snapshot: Sendable {
+        public var last: PassReport?
+        public var lastAt: Date?
+        public var lastSuccessAt: Date?
+        public var passes = 0
+        public var driftDetected = 0
+        public var actions: [String: Int] = [:]
+        /// The resources the last loaded manifests declare.
+        public var declared: [ResourceID] = []
+    }
+
+    private let state = Mutex(Snapshot())
+
+    public init() {}
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    public func record(_ report: PassReport, declared: [ResourceID], at now: Date = Date()) {
+        state.withLock { s in
+            s.last = report
+            s.lastAt = now
+            s.passes += 1
+            if report.isSuccess && report.leaseHeldBy == nil { s.lastSuccessAt = now }
+            s.driftDetected += report.drift.count
+            for id in report.applied { s.actions[Self.verb(id) + "|succeeded", default: 0] += 1 }
+            for id in report.failed.keys { s.actions[Self.verb(id) + "|failed", default: 0] += 1 }
+            if !declared.isEmpty { s.declared = declared }
+        }
+    }
+
+    /// `VirtualMachine/api-1:update` → `VirtualMachine|update`.
+    static func verb(_ actionID: String) -> String {
+        let parts = actionID.split(separator: ":", maxSplits: 1)
+        let kind = parts.first?.split(separator: "/").first ?? ""
+        return "\(kind)|\(parts.count > 1 ? String(parts[1]) : "?")"
+    }
+
+    /// Each declared resource's status in the last pass: `failed`, `waiting`, `held`, `drift`, `changed`, `in-sync`.
+    public func resourceStatus(retries: [ResourceID: Backoff.Entry]) -> [(ResourceID, String, String?)] {
+        let s = snapshot
+        guard let r = s.last else { return s.declared.map { ($0, "unknown", nil) } }
+        func ids(_ actions: [String]) -> Set<String> { Set(actions.compactMap { $0.split(separator: ":").first.map(String.init) }) }
+        let failed = ids(Array(r.failed.keys)), waiting = ids(r.waiting), held = ids(Array(r.held.keys)), applied = ids(r.applied)
+        let drift = Set(r.drift.map(\.description))
+        return s.declared.sorted().map { id in
+            let key = id.description
+            let error = retries[id]?.lastError ?? r.failed.first { $0.key.hasPrefix(key + ":") }?.value
+            if failed.contains(key) { return (id, "failed", error) }
+            if waiting.contains(key) { return (id, "waiting", nil) }
+            if held.contains(key) { return (id, "held", r.held.first { $0.key.hasPrefix(key + ":") }?.value) }
+            if drift.contains(key) { return (id, applied.contains(key) ? "drift-corrected" : "drift", nil) }
+            if applied.contains(key) { return (id, "changed", nil) }
+            return (id, "in-sync", nil)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+public import SetpointCore
+
+/// The API's bearer tokens, from a file that holds only their SHA-256: one token a line, `ROLE EMAIL sha256:HEX`
+/// (`#` comments). Roles: viewer (read), approver (read, approve, reject), admin (everything).
+///
+/// ```text
+/// # made with: setpoint token create --role approver --email alice@example.net
+/// approver alice@example.net sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+/// ```
+public struct Tokens: Sendable {
+    public enum Role: String, Sendable, Comparable, CaseIterable {
+        case viewer, approver, admin
+        private var rank: Int { Role.allCases.firstIndex(of: self)! }
+        public static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
+    }
+
+    public struct Identity: Sendable, Equatable {
+        public var role: Role
+        /// Who the token stands for: recorded in the audit log, compared with a plan's author in four-eyes mode.
+        public var email: String
+        /// Exempt from the rate limit (a benchmark token): `ROLE EMAIL sha256:HEX unlimited`.
+        public var unlimited: Bool
+    }
+
+    private var byHash: [String: Identity] = [:]
+
+    public init(lines: String, file: String = "tokens") throws {
+        for (n, raw) in lines.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            guard !line.isEmpty, !line.hasPrefix("#") else { continue }
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard parts.count >= 3, let role = Role(rawValue: parts[0]), parts[1].contains("@"), parts[2].hasPrefix("sha256:"), parts[2].count == 71 else {
+                throw SetpointError(.planRefused, "\(file):\(n + 1): expected 'ROLE EMAIL sha256:HEX' with ROLE viewer, approver or admin; "
+                    + "make a line with 'setpoint token create'")
+            }
+            byHash[String(parts[2].dropFirst(7)).lowercased()] = Identity(role: role, email: parts[1], unlimited: parts.dropFirst(3).contains("unlimited"))
+        }
+    }
+
+    public static func load(_ path: String) throws -> Tokens {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SetpointError(.planRefused, "tokens file \(path) cannot be read: create it (setpoint token create …) or fix --tokens")
+        }
+        return try Tokens(lines: String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    /// The identity a bearer token stands for, if any.
+    public func identity(_ token: String) -> Identity? { byHash[SHA256.hex(token)] }
+
+    public var isEmpty: Bool { byHash.isEmpty }
+
+    /// A new random token and its line for the tokens file.
+    public static func create(role: Role, email: String) -> (token: String, line: String) {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        let token = "spt_" + bytes.map { String(format: "%02x", $0) }.joined()
+        return (token, "\(role.rawValue) \(email) sha256:\(SHA256.hex(token))")
+    }
+}
