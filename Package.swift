@@ -191,6 +191,7 @@ let package = Package(
             name: "SetpointProxmoxTests",
             dependencies: [
                 "SetpointProxmox", "PVESim", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting", "SetpointHTTP", "pve-sim",
+                "SetpointPG",
                 "setpoint", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -88,6 +88,7 @@ struct ControllerCommand: ConsoleCommand {
             store: store, log: SwiftLogProviderLog(logger: CLILog.logger("provider")))
         if once {
             let report = await reconciler.pass()
+            await reconciler.resign()
             console.out(Self.summary(report))
             return report.isSuccess && report.leaseHeldBy == nil ? 0 : 1
         }
@@ -124,7 +125,7 @@ struct ControllerCommand: ConsoleCommand {
     /// One line per pass, for people watching the terminal (the logs carry the details).
     static func summary(_ r: PassReport) -> String {
         let time = ISO8601DateFormatter().string(from: Date())
-        if let held = r.leaseHeldBy { return "\(time) pass skipped: \(held)\n" }
+        if let held = r.leaseHeldBy { return "\(time) following (not leading): \(held)\n" }
         var parts: [String] = []
         if !r.errors.isEmpty { parts.append("\(r.errors.count) error\(r.errors.count == 1 ? "" : "s"): " + r.errors.joined(separator: "; ")) }
         if !r.applied.isEmpty { parts.append("applied " + r.applied.joined(separator: ", ")) }

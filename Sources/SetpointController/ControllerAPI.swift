@@ -125,7 +125,10 @@ public struct ControllerAPI: Sendable {
         var problems: [String] = []
         if s.last == nil { problems.append("no pass has run yet") }
         if let r = s.last, !r.errors.isEmpty, r.declared.isEmpty { problems.append("the manifests do not load: " + r.errors.prefix(3).joined(separator: "; ")) }
-        return problems.isEmpty ? .json(200, ["ready": true, "passes": s.passes]) : .json(503, ["ready": false, "problems": problems])
+        // A follower is ready too: it serves the read API and records approvals while another controller leads.
+        let leader: Any = s.leading ? "this controller" : (s.leader ?? "unknown")
+        return problems.isEmpty ? .json(200, ["ready": true, "passes": s.passes, "leading": s.leading, "leader": leader])
+            : .json(503, ["ready": false, "problems": problems, "leading": s.leading])
     }
 
     func resources(_ query: [String: String]) -> Reply {
@@ -219,6 +222,7 @@ public struct ControllerAPI: Sendable {
         metric("setpoint_last_success_timestamp_seconds", "When the last pass without errors or failures ended.", "gauge",
                [("", s.lastSuccessAt?.timeIntervalSince1970 ?? 0)])
         metric("setpoint_drift_detected_total", "Resources found drifted, summed over passes.", "counter", [("", Double(s.driftDetected))])
+        metric("setpoint_leader", "1 when this controller holds the state lease (leads), 0 when it follows.", "gauge", [("", s.leading ? 1 : 0)])
         metric("setpoint_pending_approvals", "Actions waiting for approval after the last pass.", "gauge", [("", Double(s.last?.waiting.count ?? 0))])
         var byStatus: [String: Int] = [:]
         for (_, state, _) in status.resourceStatus(retries: reconciler.retries) { byStatus[state, default: 0] += 1 }

@@ -43,15 +43,16 @@ public struct ControllerService: Service {
                 }
             }
         } onGracefulShutdown: {
-            reconciler.interruption.interrupt()
+            reconciler.stop()
         }
+        await reconciler.resign()
     }
 
     func log(_ r: PassReport, took: Duration) {
         var metadata: Logger.Metadata = ["took": "\(took)"]
         if let id = r.planID { metadata["plan"] = "\(id)" }
         if let held = r.leaseHeldBy {
-            logger.notice("pass skipped: \(held)", metadata: metadata)
+            logger.info("following: \(held)", metadata: metadata)
             return
         }
         if !r.errors.isEmpty { logger.error("pass found errors; nothing applied for the resources they concern: \(r.errors.joined(separator: "; "))", metadata: metadata) }

@@ -13,6 +13,9 @@ public final class ControllerStatus: Sendable {
         public var actions: [String: Int] = [:]
         /// The resources the last loaded manifests declare.
         public var declared: [ResourceID] = []
+        /// This controller led in its last pass; else who holds the lease, as the store says.
+        public var leading = false
+        public var leader: String?
     }
 
     private let state = Mutex(Snapshot())
@@ -31,6 +34,8 @@ public final class ControllerStatus: Sendable {
             for id in report.applied { s.actions[Self.verb(id) + "|succeeded", default: 0] += 1 }
             for id in report.failed.keys { s.actions[Self.verb(id) + "|failed", default: 0] += 1 }
             if !declared.isEmpty { s.declared = declared }
+            s.leading = report.leading
+            s.leader = report.leaseHeldBy
         }
     }
 

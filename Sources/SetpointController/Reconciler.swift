@@ -24,6 +24,8 @@ public struct PassReport: Sendable {
     public var leaseHeldBy: String?
     /// The resources the manifests declare (empty when they could not be loaded).
     public var declared: [ResourceID] = []
+    /// This controller held the lease (led) for this pass.
+    public var leading = false
 
     public var isSuccess: Bool { errors.isEmpty && failed.isEmpty }
 }
@@ -39,9 +41,13 @@ public final class Reconciler: Sendable {
         /// Recorded as the actor of the controller's audit records.
         public var identity: String
         public var parallelism: Int
+        /// How long leadership survives without renewal (renewed every third of it): a dead leader is replaced
+        /// within this time.
+        public var leaseTTL: Duration
 
         public init(paths: [String], providers: [any Provider], secrets: any SecretResolver, policy: ControllerPolicy = ControllerPolicy(),
-                    identity: String = "controller@" + ProcessInfo.processInfo.hostName, parallelism: Int = 8) {
+                    identity: String = "controller@" + ProcessInfo.processInfo.hostName, parallelism: Int = 8, leaseTTL: Duration = .seconds(10)) {
+            self.leaseTTL = leaseTTL
             self.paths = paths
             self.providers = providers
             self.secrets = secrets
@@ -56,6 +62,10 @@ public final class Reconciler: Sendable {
     public let interruption: Interruption
     let log: any ProviderLog
     private let backoff = Mutex(Backoff())
+    /// Leadership: the lease kept across passes, and the pass in flight (interrupted when the lease is lost).
+    private let leadership = Mutex<LeaseKeeper?>(nil)
+    private let lost = Mutex(false)
+    private let current = Mutex<Interruption?>(nil)
 
     public init(_ configuration: Configuration, store: any StateStore, interruption: Interruption = Interruption(), log: any ProviderLog = SilentLog()) {
         self.configuration = configuration
@@ -92,25 +102,72 @@ public final class Reconciler: Sendable {
             return report
         }
         report.declared = set.resources.map(\.id)
-        // 2. One apply at a time per state: a CLI apply, or another controller, holds the lease.
-        let lease: LeaseKeeper
-        do {
-            lease = try await LeaseKeeper.acquire(store, timeout: .zero, onLost: { [interruption] in interruption.interrupt() })
-            if let shared = store as? PostgresStateStore { try await shared.fence(holder: lease.holder.id) }
-        } catch {
-            report.leaseHeldBy = "\(error)"
+        // 2. Leadership: the apply lease, kept across passes and renewed; a follower (another controller, or a CLI apply
+        // holding it) plans and applies nothing. With PostgreSQL every write is fenced on the lease's epoch.
+        guard !interruption.isInterrupted, await lead() else {
+            report.leaseHeldBy = leaseHolderText ?? "another process holds the state lease"
             return report
         }
+        report.leading = true
+        let pass = Interruption()
+        current.withLock { $0 = pass }
+        defer { current.withLock { $0 = nil } }
         do {
-            try await reconcile(set, registry: registry, context: context, now: now, report: &report)
+            try await reconcile(set, registry: registry, context: context, now: now, report: &report, interruption: pass)
         } catch {
             report.errors.append("\(error)")
         }
-        await lease.release()
         return report
     }
 
-    private func reconcile(_ set: ManifestSet, registry: ProviderRegistry, context: ProviderContext, now: Date, report: inout PassReport) async throws {
+    private let holderText = Mutex<String?>(nil)
+    var leaseHolderText: String? { holderText.withLock { $0 } }
+
+    /// Takes (or keeps) the lease; false when another holds it.
+    func lead() async -> Bool {
+        if lost.withLock({ $0 }) {
+            leadership.withLock { $0 = nil }
+            lost.withLock { $0 = false }
+        }
+        if leadership.withLock({ $0 }) != nil { return true }
+        do {
+            let keeper = try await LeaseKeeper.acquire(store, timeout: .zero, ttl: configuration.leaseTTL, onLost: { [weak self] in
+                // Another took over while this process was paused: stop starting actions, give up leadership.
+                self?.lost.withLock { $0 = true }
+                self?.current.withLock { $0?.interrupt() }
+            })
+            if let shared = store as? PostgresStateStore { try await shared.fence(holder: keeper.holder.id) }
+            leadership.withLock { $0 = keeper }
+            holderText.withLock { $0 = nil }
+            log.log(.notice, "leading: holding the state lease as \(keeper.holder)", metadata: [:])
+            return true
+        } catch {
+            holderText.withLock { $0 = "\(error)" }
+            return false
+        }
+    }
+
+    /// Whether this controller holds the lease now.
+    public var isLeading: Bool { leadership.withLock { $0 != nil } && !lost.withLock { $0 } }
+
+    /// Stops: no new pass or action starts, the pass in flight finishes its started actions; then `resign()`.
+    public func stop() {
+        interruption.interrupt()
+        current.withLock { $0?.interrupt() }
+    }
+
+    /// Gives leadership up (at shutdown), so that another controller leads at once.
+    public func resign() async {
+        let keeper = leadership.withLock { k -> LeaseKeeper? in
+            let out = k
+            k = nil
+            return out
+        }
+        await keeper?.release()
+    }
+
+    private func reconcile(_ set: ManifestSet, registry: ProviderRegistry, context: ProviderContext, now: Date, report: inout PassReport,
+                           interruption: Interruption) async throws {
         let fingerprint = SecretFingerprints.make(configuration.secrets)
         let pipeline = PlanPipeline(registry: registry, context: context, store: store, fingerprint: fingerprint)
         let digest = Planner.manifestDigest(of: set.resources)

@@ -2,6 +2,8 @@ import Foundation
 import PVESim
 import SetpointCore
 import SetpointHTTP
+import SetpointPG
+import SetpointTesting
 import SetpointState
 import Testing
 
@@ -157,5 +159,74 @@ import Testing
         #expect(!process.isRunning && process.terminationStatus == 0, "\(output.value)")
         let audit = await env.run(["audit", "log"])
         #expect(audit.out.contains(all: ["approval", "bob@example.net", "alice@example.net"]), "\(audit.out)")
+    }
+}
+
+/// Two controllers on one PostgreSQL state: one leads and applies, the other follows; when the leader is killed the
+/// other leads within the lease's TTL and applies what comes next; nothing is applied twice.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_PORT"] != nil || ExternalTool.isCI))
+struct ControllerHATests {
+    static func database() async throws -> String {
+        let env = ProcessInfo.processInfo.environment
+        let port = try #require(env["SETPOINT_TEST_PG_PORT"], "scripts/test starts PostgreSQL")
+        let password = env["SETPOINT_TEST_PG_PASSWORD"] ?? ""
+        let name = "setpoint_ha_\(UUID().uuidString.prefix(8).lowercased())"
+        let admin = try await PGConnection.connect(PGConfig(host: "127.0.0.1", port: Int(port), user: "postgres", password: password,
+                                                            database: "postgres", sslmode: "disable"))
+        defer { admin.close() }
+        _ = try await admin.query("CREATE DATABASE \(try PGQuote.identifier(name))")
+        return "postgres://postgres:\(password)@127.0.0.1:\(port)/\(name)?sslmode=disable"
+    }
+
+    func start(_ env: SimEnv, state: String, name: String) throws -> (Process, ControllerAPITests.Output) {
+        let process = Process()
+        process.executableURL = ControllerAPITests.bin.appendingPathComponent("setpoint")
+        process.arguments = ["controller", env.manifests, "--interval", "300ms", "--listen", "none", "--as", "\(name)@example.net", "--state", state]
+        process.environment = ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let output = ControllerAPITests.Output()
+        pipe.fileHandleForReading.readabilityHandler = { h in output.append(String(decoding: h.availableData, as: UTF8.self)) }
+        try process.run()
+        return (process, output)
+    }
+
+    @Test func oneLeadsTheOtherTakesOverWithinTheTTLAfterAKillAndNothingIsAppliedTwice() async throws {
+        let env = try await SimEnv()
+        defer { Task { await env.stop() } }
+        let state = try await Self.database()
+        try env.write([ControllerTests.vm(cores: 2)])
+        let (a, outA) = try start(env, state: state, name: "a")
+        let (b, outB) = try start(env, state: state, name: "b")
+        defer {
+            for p in [a, b] where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        }
+        for _ in 0..<400 where !(outA.value + outB.value).contains("applied VirtualMachine/web-1:create") { try await Task.sleep(for: .milliseconds(50)) }
+        for _ in 0..<40 where !(outA.value.contains("following") || outB.value.contains("following")) { try await Task.sleep(for: .milliseconds(50)) }
+        let aLeads = outA.value.contains("applied VirtualMachine/web-1:create")
+        let (leader, follower, followerOut) = aLeads ? (a, b, outB) : (b, a, outA)
+        #expect(followerOut.value.contains("following (not leading)"), "the other follows:\n\(followerOut.value)")
+        #expect(!followerOut.value.contains("applied"), "only the leader applies")
+
+        // The leader dies without a word; the follower leads once the lease expires (TTL 10 s) and applies the next change.
+        kill(leader.processIdentifier, SIGKILL)
+        leader.waitUntilExit()
+        let killedAt = ContinuousClock.now
+        try env.write([ControllerTests.vm(cores: 3)])
+        for _ in 0..<400 where !followerOut.value.contains("applied VirtualMachine/web-1:update") { try await Task.sleep(for: .milliseconds(50)) }
+        let took = ContinuousClock.now - killedAt
+        print("controller failover: the follower applied \(took) after the leader was killed")
+        #expect(followerOut.value.contains("applied VirtualMachine/web-1:update"), "\(followerOut.value)")
+        #expect(took < .seconds(15), "took \(took)")
+
+        kill(follower.processIdentifier, SIGTERM)
+        for _ in 0..<200 where follower.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(follower.terminationStatus == 0)
+        let audit = await env.run(["audit", "log", "--output", "json", "--state", state], withState: false)
+        let creates = audit.out.split(separator: "\n").filter { $0.contains("\"outcome\"") && $0.contains("web-1:create") && $0.contains("succeeded") }
+        #expect(creates.count == 1, "one create in the audit log:\n\(audit.out)")
+        let verify = await env.run(["audit", "verify", "--state", state], withState: false)
+        #expect(verify.code == 0, "\(verify.out)\(verify.err)")
     }
 }
