@@ -7,6 +7,7 @@ import SetpointController
 import SetpointCore
 import SetpointEngine
 import SetpointState
+import Synchronization
 
 /// `setpoint controller PATH…`: keep the infrastructure equal to the manifests, continuously.
 struct ControllerCommand: ConsoleCommand {
@@ -60,6 +61,9 @@ struct ControllerCommand: ConsoleCommand {
     @Flag(name: .customLong("four-eyes"), help: "An approver may not approve a plan they authored.")
     var fourEyes = false
 
+    @Option(name: .customLong("log-format"), help: "text, or json: one JSON object a line (SETPOINT_LOG_LEVEL sets the level).")
+    var logFormat: String = "text"
+
     @OptionGroup var stateOptions: StateOptions
 
     @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
@@ -70,10 +74,12 @@ struct ControllerCommand: ConsoleCommand {
         guard let d = DurationValue.parse(interval), d.milliseconds >= 100 else { throw ValidationError("--interval '\(interval)' is not a duration of at least 100ms") }
         guard ControllerPolicy.DriftPolicy(rawValue: driftPolicy) != nil else { throw ValidationError("--drift-policy is correct or report") }
         guard parallelism > 0 else { throw ValidationError("--parallelism must be positive") }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format is text or json") }
         if listen != "none", Int(listen.split(separator: ":").last ?? "") == nil { throw ValidationError("--listen is HOST:PORT (or 'none')") }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
+        CLILog.format.withLock { $0 = logFormat }
         let runtime = CLIRuntime.current ?? .shipped
         let store: any StateStore
         do { store = try await stateOptions.open() } catch {
