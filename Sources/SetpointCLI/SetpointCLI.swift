@@ -8,7 +8,10 @@ public enum SetpointCLI {
     /// Runs with the process's arguments and exits with the command's code.
     public static func main() async {
         let code = await run(Array(CommandLine.arguments.dropFirst()), console: .standard())
-        exit(code)
+        // Everything is written and committed by now. `_exit` skips the C libraries' atexit teardown (OpenSSL,
+        // libcurl), which can race the worker threads that are still parked (curl, libpq, NIO) and crash at exit.
+        fflush(nil)
+        _exit(code)
     }
 
     /// Parses `arguments` and runs the command, writing to `console`. Returns the exit code.

@@ -230,3 +230,39 @@ struct ControllerHATests {
         #expect(verify.code == 0, "\(verify.out)\(verify.err)")
     }
 }
+
+/// SIGTERM while a slow PVE task runs: the started action finishes and is recorded, the controller exits 0, and the
+/// next start finds nothing to do (nothing created twice).
+@Suite(.serialized) struct ControllerShutdownTests {
+    @Test func sigtermDuringASlowTaskRecordsItsOutcomeExitsZeroAndTheNextStartDoesNotRepeatIt() async throws {
+        let env = try await SimEnv { $0.taskSeconds = 2 }
+        defer { Task { await env.stop() } }
+        try env.write([ControllerTests.vm(cores: 2)])
+        let process = Process()
+        process.executableURL = ControllerAPITests.bin.appendingPathComponent("setpoint")
+        process.arguments = ["controller", env.manifests, "--interval", "300ms", "--listen", "none", "--state", env.state]
+        process.environment = ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let output = ControllerAPITests.Output()
+        pipe.fileHandleForReading.readabilityHandler = { h in output.append(String(decoding: h.availableData, as: UTF8.self)) }
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // Wait for the create's task to be running in pve-sim, then ask the controller to stop.
+        for _ in 0..<200 where !(await env.sim.snapshot.tasks.contains(where: \.isRunning)) { try await Task.sleep(for: .milliseconds(25)) }
+        #expect(await env.sim.snapshot.tasks.contains(where: \.isRunning), "a slow task is in flight")
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<400 where process.isRunning {
+            try await Task.sleep(for: .milliseconds(50))
+            _ = await env.pve("GET", "/version")  // pve-sim finishes tasks as it is called
+        }
+        #expect(!process.isRunning && process.terminationStatus == 0, "\(output.value)")
+        #expect(output.value.contains("applied VirtualMachine/web-1:create"), "the started action finished and was recorded:\n\(output.value)")
+        let audit = await env.run(["audit", "log", "--output", "json"])
+        #expect(audit.out.contains("\"succeeded\""), "\(audit.out.suffix(400))")
+        let again = await env.run(["controller", env.manifests, "--once", "--listen", "none"])
+        #expect(again.out.contains("in sync"), "\(again.out)\(again.err)")
+        #expect(await env.sim.snapshot.createdNames["web-1"] == 1, "created once")
+    }
+}
