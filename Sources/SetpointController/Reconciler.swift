@@ -77,10 +77,18 @@ public final class Reconciler: Sendable {
     /// The per-resource retry state (for the API and tests).
     public var retries: [ResourceID: Backoff.Entry] { backoff.withLock { $0.entries } }
 
-    /// The manifests' digest now (file change detection between passes).
+    /// A cheap signature of the manifest files (each file's path, size and modification time): checked every second
+    /// between passes, so it never parses anything.
     public func manifestDigest() -> String? {
-        let set = ManifestLoader().load(paths: configuration.paths)
-        return set.isValid ? Planner.manifestDigest(of: set.resources) : "invalid:" + set.diagnostics.map(\.summary).joined()
+        var diagnostics: [Diagnostic] = []
+        let files = ManifestFiles.collect(configuration.paths, diagnostics: &diagnostics)
+        var parts: [String] = []
+        for f in files {
+            var st = stat()
+            guard stat(f, &st) == 0 else { parts.append("\(f):gone"); continue }
+            parts.append("\(f):\(st.st_size):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)")
+        }
+        return parts.joined(separator: "|")
     }
 
     public func pass(now: Date = Date()) async -> PassReport {
