@@ -12,6 +12,8 @@ public struct Backoff: Sendable {
         public var nextRetry: Date?
         /// The manifest digest of the resource when it was parked (a new digest unparks it).
         public var parkedDigest: String?
+        /// The resource's manifest digest at the last failure: a new one makes it due at once.
+        public var digest: String
     }
 
     public var base: TimeInterval
@@ -24,9 +26,11 @@ public struct Backoff: Sendable {
     }
 
     /// Whether the resource may be acted on now (not waiting out a backoff, not parked with the same manifest).
+    /// A changed manifest for the resource ends its wait at once (the fix is worth trying now).
     public func isDue(_ id: ResourceID, now: Date, digest: String) -> Bool {
         guard let e = entries[id] else { return true }
-        if let parked = e.parkedDigest { return parked != digest }
+        if e.digest != digest { return true }
+        if e.parkedDigest != nil { return false }
         return (e.nextRetry ?? now) <= now
     }
 
@@ -34,9 +38,11 @@ public struct Backoff: Sendable {
 
     /// Records a failure: a transient one is retried after `base·2^(n-1)` (±25 %, at most `cap`); a terminal one is parked.
     public mutating func failed(_ id: ResourceID, error: String, transient: Bool, now: Date, digest: String) {
-        var e = entries[id] ?? Entry(failures: 0, lastError: "", nextRetry: nil, parkedDigest: nil)
+        var e = entries[id] ?? Entry(failures: 0, lastError: "", nextRetry: nil, parkedDigest: nil, digest: digest)
+        if e.digest != digest { e.failures = 0 }
         e.failures += 1
         e.lastError = error
+        e.digest = digest
         if transient {
             let delay = min(cap, base * pow(2, Double(e.failures - 1)))
             e.nextRetry = now.addingTimeInterval(delay * Double.random(in: 0.75...1.25))

@@ -190,7 +190,8 @@ public struct ControllerAPI: Sendable {
         _ = try await store.setPlanStatus(id: id, to: approve ? .approved : .rejected)
         var detail: [String: Value] = ["plan": .string(id), "how": .string("controller API")]
         if let reason { detail["reason"] = .string(reason) }
-        try await AuditTrail(log: store, actor: who.email).record(approve ? .approval : AuditEvent(rawValue: "rejection"), detail: .map(detail))
+        _ = try await store.appendAudit(AuditEntry(time: AuditTrail.isoNow(), actor: who.email, event: approve ? .approval : AuditEvent(rawValue: "rejection"),
+                                                   planID: id, detail: .map(detail)))
         return .json(200, ["id": id, "status": approve ? "approved" : "rejected", "by": who.email])
     }
 

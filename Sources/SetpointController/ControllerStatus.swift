@@ -50,6 +50,8 @@ public final class ControllerStatus: Sendable {
     public func resourceStatus(retries: [ResourceID: Backoff.Entry]) -> [(ResourceID, String, String?)] {
         let s = snapshot
         guard let r = s.last else { return s.declared.map { ($0, "unknown", nil) } }
+        // A follower does not plan: it knows nothing of the resources' state but what failed when it last led.
+        if r.leaseHeldBy != nil { return s.declared.sorted().map { ($0, "following", retries[$0]?.lastError) } }
         func ids(_ actions: [String]) -> Set<String> { Set(actions.compactMap { $0.split(separator: ":").first.map(String.init) }) }
         let failed = ids(Array(r.failed.keys)), waiting = ids(r.waiting), held = ids(Array(r.held.keys)), applied = ids(r.applied)
         let drift = Set(r.drift.map(\.description))
@@ -58,6 +60,8 @@ public final class ControllerStatus: Sendable {
             let error = retries[id]?.lastError ?? r.failed.first { $0.key.hasPrefix(key + ":") }?.value
             if failed.contains(key) { return (id, "failed", error) }
             if waiting.contains(key) { return (id, "waiting", nil) }
+            // Backing off after a failure: still failed, with the failure's error (not the backoff's).
+            if let retry = retries[id], held.contains(key) { return (id, "failed", retry.lastError) }
             if held.contains(key) { return (id, "held", r.held.first { $0.key.hasPrefix(key + ":") }?.value) }
             if drift.contains(key) { return (id, applied.contains(key) ? "drift-corrected" : "drift", nil) }
             if applied.contains(key) { return (id, "changed", nil) }

@@ -104,6 +104,7 @@ public final class Reconciler: Sendable {
                                       declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
         if set.isValid { set.diagnostics += await ProviderChecks.run(set.resources, providers: configuration.providers, context: context) }
         guard set.isValid else {
+            report.leading = isLeading
             report.errors = set.diagnostics.filter { $0.severity == .error }.map { d in
                 "\(d.location.map { "\($0.file):\($0.line):\($0.column): " } ?? "")\(d.code): \(d.summary)"
             }
@@ -136,6 +137,8 @@ public final class Reconciler: Sendable {
         if lost.withLock({ $0 }) {
             leadership.withLock { $0 = nil }
             lost.withLock { $0 = false }
+            // A follower writes unfenced (approvals, audit records of them).
+            (store as? PostgresStateStore)?.unfence()
         }
         if leadership.withLock({ $0 }) != nil { return true }
         do {
@@ -219,9 +222,15 @@ public final class Reconciler: Sendable {
         if !waiting.isEmpty {
             let pending = try await pendingPlan(for: waiting, of: plan)
             report.pendingPlanID = pending.id
-            if pending.status == .approved {
+            switch pending.status {
+            case .approved:
                 approved.formUnion(waiting.map(\.id))
-            } else {
+            case .rejected:
+                // Rejected: this exact change is not made; a new manifest edit makes a new plan.
+                for a in waiting { held[a.id] = "rejected in plan \(pending.id)" }
+                report.held = held
+                waiting = []
+            default:
                 report.waiting = waiting.map(\.id)
             }
         } else {
@@ -258,8 +267,12 @@ public final class Reconciler: Sendable {
     /// else makes a new one and marks the earlier pending ones stale.
     func pendingPlan(for waiting: [Action], of plan: Plan) async throws -> StoredPlan {
         let resources = Set(waiting.map(\.resource))
-        let key = waiting.map(\.id).sorted().joined(separator: ",") + "|"
-            + resources.sorted().map { "\($0)=\(plan.fingerprints[$0] ?? "")" }.joined(separator: ",")
+        // What is approved is exactly this: these actions, with these target values, on these observations. Any edit of
+        // the manifest or move of the system makes another plan (the approved one never applies what nobody saw).
+        let key = waiting.sorted { $0.id < $1.id }.map { a in
+            a.id + "=" + CanonicalJSON.digest(.list(a.changes.map { c in .list([.string(c.path.description), c.after ?? .null]) }))
+                + "/" + CanonicalJSON.digest(a.desired ?? .null)
+        }.joined(separator: ",") + "|" + resources.sorted().map { "\($0)=\(plan.fingerprints[$0] ?? "")" }.joined(separator: ",")
         let id = "p-" + String(SHA256.hex(key).prefix(12))
         if let existing = try await store.storedPlan(id: id), existing.status != .stale { return existing }
         for old in try await store.storedPlans(status: .pending) where old.id != id { _ = try await store.setPlanStatus(id: old.id, to: .stale) }

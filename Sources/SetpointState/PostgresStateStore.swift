@@ -85,6 +85,9 @@ public final class PostgresStateStore: StateStore {
         return epoch
     }
 
+    /// Stops fencing (this process no longer leads): its writes are a follower's (approvals) again.
+    public func unfence() { fencing.withLock { $0 = nil } }
+
     /// Inside a write transaction: refuses the write when the fenced holder no longer holds the lease at its epoch.
     func checkFence(_ db: PGConnection, _ what: String) async throws {
         guard let fence = fencing.withLock({ $0 }) else { return }

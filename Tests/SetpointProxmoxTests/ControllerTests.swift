@@ -69,6 +69,18 @@ import Testing
         #expect(await env.guest(named: "web-1")?.config["cores"] == "2", "nothing changes until approved")
         let store = try #require(try SQLiteStateStore.openReadOnly(path: env.state))
         #expect(try await store.storedPlans(status: .pending).map(\.id) == [id], "one pending plan, reused")
+
+        // The manifest changes again before anyone approves: a new plan; approving the old one applies nothing.
+        try env.write([Self.vm(cores: 6, approval: true)])
+        let edited = await pass(env)
+        #expect(edited.out.contains("waiting for approval") && !edited.out.contains(id), "another plan for another change:\n\(edited.out)")
+        let writer = try SQLiteStateStore.open(path: env.state)
+        #expect(try await writer.storedPlan(id: id)?.status == .stale)
+        _ = try await writer.setPlanStatus(id: id, to: .approved)
+        try writer.close()
+        _ = await pass(env)
+        let g = await env.guest(named: "web-1")
+        #expect((g?.pending["cores"] ?? g?.config["cores"]) == "2", "an approval of what nobody saw applies nothing")
     }
 }
 
