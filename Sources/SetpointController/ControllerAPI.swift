@@ -19,6 +19,9 @@ public struct ControllerAPI: Sendable {
     public let fourEyes: Bool
     private let limiter = RateLimiter(perSecond: 20, burst: 40)
 
+    /// The API described as OpenAPI 3.1 (served at `/openapi.yaml`; `docs/openapi.yaml` is the same text).
+    public static var openAPIDocument: String { OpenAPIDocument.yaml }
+
     public init(store: any StateStore, status: ControllerStatus, reconciler: Reconciler, tokens: Tokens, fourEyes: Bool) {
         self.store = store
         self.status = status
@@ -63,6 +66,8 @@ public struct ControllerAPI: Sendable {
             return ready()
         case (.get, ["metrics"]):
             return Reply(status: 200, body: metrics(), contentType: "text/plain; version=0.0.4")
+        case (.get, ["openapi.yaml"]):
+            return Reply(status: 200, body: Self.openAPIDocument, contentType: "application/yaml")
         default:
             break
         }
@@ -97,10 +102,11 @@ public struct ControllerAPI: Sendable {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw Reply.error(401, "missing bearer token: send 'Authorization: Bearer TOKEN' (setpoint token create makes one)")
         }
-        guard let who = tokens.identity(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard let who = tokens.identity(token) else {
             throw Reply.error(401, "unknown token: it is not in the controller's tokens file")
         }
-        if !who.unlimited, !limiter.allow(who.email) { throw Reply.error(429, "rate limited: at most 20 requests a second per token") }
+        if !who.unlimited, !limiter.allow(SHA256.hex(token)) { throw Reply.error(429, "rate limited: at most 20 requests a second per token") }
         guard who.role >= role else {
             throw Reply.error(403, "\(who.email) is a \(who.role.rawValue); this needs the \(role.rawValue) role")
         }
@@ -205,6 +211,9 @@ public struct ControllerAPI: Sendable {
             if let v = r.entry.actionID { item["actionID"] = v }
             if let v = r.entry.resource { item["resource"] = v.description }
             if let v = r.entry.result { item["result"] = v }
+            if let detail = try? JSONSerialization.jsonObject(with: Data(CanonicalJSON.encode(r.entry.detail).utf8), options: [.fragmentsAllowed]) {
+                item["detail"] = detail
+            }
             return item
         }]
         if records.count == limit, let last = records.last { out["next"] = String(last.seq) }

@@ -165,6 +165,19 @@ import Testing
         let metrics = String(decoding: try await http.send(HTTPRequest(url: url + "/metrics")).body, as: UTF8.self)
         #expect(metrics.contains("setpoint_passes_total"), "\(metrics)")
 
+        // The OpenAPI document is the one in docs/, and every GET path it lists is served.
+        let served = String(decoding: try await http.send(HTTPRequest(url: url + "/openapi.yaml")).body, as: UTF8.self)
+        let committed = try String(contentsOfFile: RepoPaths.path("docs/openapi.yaml"), encoding: .utf8)
+        #expect(served == committed, "docs/openapi.yaml differs from what the controller serves")
+        var docLines = committed.split(separator: "\n").map(String.init)[...]
+        while let line = docLines.popFirst() {
+            guard line.hasPrefix("  /"), line.hasSuffix(":"), docLines.first?.trimmingCharacters(in: .whitespaces) == "get:" else { continue }
+            let path = String(line.dropFirst(2).dropLast()).replacingOccurrences(of: "{id}", with: planID)
+                .replacingOccurrences(of: "{kind}", with: "VirtualMachine").replacingOccurrences(of: "{name}", with: "web-1")
+            let r = try await http.send(HTTPRequest(url: url + path, headers: [("Authorization", "Bearer \(tokens["vic@example.net"]!)")]))
+            #expect(r.status == 200, "GET \(path) answers \(r.status)")
+        }
+
         // SIGTERM: a clean stop.
         kill(process.processIdentifier, SIGTERM)
         for _ in 0..<200 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }

@@ -1,0 +1,136 @@
+/// The controller API's OpenAPI document, served at `GET /openapi.yaml` and kept as `docs/openapi.yaml` (a test checks
+/// that the two are the same and that every path it lists is served).
+enum OpenAPIDocument {
+    static let yaml = """
+        openapi: 3.1.0
+        info:
+          title: Setpoint controller API
+          version: "1"
+          description: >-
+            Health, readiness, metrics, resources, plans with their approval, and the audit log of a running
+            `setpoint controller`. Bearer tokens (roles viewer, approver, admin) from the controller's tokens file;
+            errors are JSON objects {"error": "…"}.
+        servers:
+          - url: http://127.0.0.1:9797
+        components:
+          securitySchemes:
+            bearer:
+              type: http
+              scheme: bearer
+          schemas:
+            Error:
+              type: object
+              properties:
+                error: {type: string}
+              required: [error]
+          responses:
+            Unauthorized:
+              description: No token, or a token that is not in the tokens file.
+              content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+            Forbidden:
+              description: The token's role is too low, or four-eyes refuses the approver.
+              content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+            TooManyRequests:
+              description: Over 20 requests a second for this token.
+              content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+        security:
+          - bearer: []
+        paths:
+          /healthz:
+            get:
+              summary: The process runs.
+              security: []
+              responses:
+                "200": {description: "ok", content: {text/plain: {}}}
+          /readyz:
+            get:
+              summary: A pass has loaded the manifests; says whether this controller leads.
+              security: []
+              responses:
+                "200": {description: Ready, content: {application/json: {}}}
+                "503": {description: Not ready, with the problems, content: {application/json: {}}}
+          /metrics:
+            get:
+              summary: Prometheus metrics (passes, last success, drift, pending approvals, resources by status, actions, leader).
+              security: []
+              responses:
+                "200": {description: Metrics, content: {text/plain: {}}}
+          /openapi.yaml:
+            get:
+              summary: This document.
+              security: []
+              responses:
+                "200": {description: The document, content: {application/yaml: {}}}
+          /api/v1/resources:
+            get:
+              summary: Every declared resource's status in the last pass (viewer).
+              parameters:
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+                - {name: after, in: query, description: The last resource of the previous page (Kind/name), schema: {type: string}}
+              responses:
+                "200": {description: "items: resource, status, lastError, nextRetry; next when there is more", content: {application/json: {}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
+          /api/v1/resources/{kind}/{name}/explain:
+            get:
+              summary: What the last pass did with one resource, and why (viewer).
+              parameters:
+                - {name: kind, in: path, required: true, schema: {type: string}}
+                - {name: name, in: path, required: true, schema: {type: string}}
+              responses:
+                "200": {description: Status, last error, applied, waiting and held actions, content: {application/json: {}}}
+                "404": {description: Not declared, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+          /api/v1/plans:
+            get:
+              summary: Plans, newest first (viewer).
+              parameters:
+                - {name: status, in: query, schema: {type: string, enum: [pending, approved, rejected, applied, stale]}}
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}}
+                - {name: after, in: query, description: The last plan id of the previous page, schema: {type: string}}
+              responses:
+                "200": {description: "items: id, status, createdAt; next when there is more", content: {application/json: {}}}
+          /api/v1/plans/{id}:
+            get:
+              summary: One plan, as text or (Accept application/json) as its JSON (viewer).
+              parameters:
+                - {name: id, in: path, required: true, schema: {type: string}}
+              responses:
+                "200": {description: The plan, content: {text/plain: {}, application/json: {}}}
+                "404": {description: No such plan, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+          /api/v1/plans/{id}/approve:
+            post:
+              summary: Approve a pending plan; the next pass applies it (approver; audited).
+              parameters:
+                - {name: id, in: path, required: true, schema: {type: string}}
+              responses:
+                "200": {description: Approved, content: {application/json: {}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "403": {$ref: "#/components/responses/Forbidden"}
+                "409": {description: The plan is not pending, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+          /api/v1/plans/{id}/reject:
+            post:
+              summary: Reject a pending plan, with a reason (approver; audited).
+              parameters:
+                - {name: id, in: path, required: true, schema: {type: string}}
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema: {type: object, properties: {reason: {type: string}}, required: [reason]}
+              responses:
+                "200": {description: Rejected, content: {application/json: {}}}
+                "400": {description: No reason given, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "403": {$ref: "#/components/responses/Forbidden"}
+                "409": {description: The plan is not pending, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+          /api/v1/audit:
+            get:
+              summary: Audit records after a sequence number (viewer).
+              parameters:
+                - {name: after, in: query, schema: {type: integer, default: 0}}
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+              responses:
+                "200": {description: "items: seq, time, actor, event, planID, actionID, resource, result, detail, hash; next when there is more", content: {application/json: {}}}
+
+        """
+}
