@@ -27,7 +27,7 @@ struct ControllerCommand: ConsoleCommand {
               - a resource whose action failed is retried with exponential backoff (5 s doubling to 5 min, jittered), \\
             without holding back unrelated resources.
             Every plan, action and pending plan is in the audit log. SIGTERM or SIGINT lets started actions finish, starts no \\
-            new one, and exits 0.
+            new one, and exits 0; SIGHUP reads the --tokens file again.
 
             Examples:
               setpoint controller manifests/ --interval 30s
@@ -111,7 +111,21 @@ struct ControllerCommand: ConsoleCommand {
                 return 1
             }
             let (host, port) = Self.split(listen)
-            let api = ControllerAPI(store: store, status: status, reconciler: reconciler, tokens: tokenSet, fourEyes: fourEyes)
+            let tokenStore = TokenStore(tokenSet)
+            if let path = tokens {
+                // SIGHUP: read the tokens file again (rotating tokens without a restart).
+                Task.detached {
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                        do {
+                            try tokenStore.reload(path)
+                            console.out("tokens file \(path) read again\n")
+                        } catch {
+                            console.err("error: tokens file \(path) not read again, the old tokens stay: \(error)\n")
+                        }
+                    }
+                }
+            }
+            let api = ControllerAPI(store: store, status: status, reconciler: reconciler, tokens: tokenStore, fourEyes: fourEyes)
             services.append(.init(service: api.server(host: host, port: port, logger: logger) { bound in
                 console.out("API on http://\(host):\(bound)" + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401)" : "") + "\n")
             }))

@@ -14,7 +14,8 @@ public struct ControllerAPI: Sendable {
     public let store: any StateStore
     public let status: ControllerStatus
     public let reconciler: Reconciler
-    public let tokens: Tokens
+    public let tokenStore: TokenStore
+    public var tokens: Tokens { tokenStore.tokens }
     /// An approver may not approve a plan they authored.
     public let fourEyes: Bool
     private let limiter = RateLimiter(perSecond: 20, burst: 40)
@@ -22,11 +23,11 @@ public struct ControllerAPI: Sendable {
     /// The API described as OpenAPI 3.1 (served at `/openapi.yaml`; `docs/openapi.yaml` is the same text).
     public static var openAPIDocument: String { OpenAPIDocument.yaml }
 
-    public init(store: any StateStore, status: ControllerStatus, reconciler: Reconciler, tokens: Tokens, fourEyes: Bool) {
+    public init(store: any StateStore, status: ControllerStatus, reconciler: Reconciler, tokens: TokenStore, fourEyes: Bool) {
         self.store = store
         self.status = status
         self.reconciler = reconciler
-        self.tokens = tokens
+        self.tokenStore = tokens
         self.fourEyes = fourEyes
     }
 

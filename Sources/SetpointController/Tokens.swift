@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import SetpointCore
 
 /// The API's bearer tokens, from a file that holds only their SHA-256: one token a line, `ROLE EMAIL sha256:HEX`
@@ -56,5 +57,20 @@ public struct Tokens: Sendable {
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
         let token = "spt_" + bytes.map { String(format: "%02x", $0) }.joined()
         return (token, "\(role.rawValue) \(email) sha256:\(SHA256.hex(token))")
+    }
+}
+
+/// The tokens the API checks, replaceable while it runs (`setpoint controller` re-reads its tokens file on SIGHUP).
+public final class TokenStore: Sendable {
+    private let current: Mutex<Tokens>
+
+    public init(_ tokens: Tokens) { current = Mutex(tokens) }
+
+    public var tokens: Tokens { current.withLock { $0 } }
+
+    /// Reads the file again; on an error the tokens in use stay as they were.
+    public func reload(_ path: String) throws {
+        let fresh = try Tokens.load(path)
+        current.withLock { $0 = fresh }
     }
 }

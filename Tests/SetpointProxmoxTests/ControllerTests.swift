@@ -178,6 +178,19 @@ import Testing
             #expect(r.status == 200, "GET \(path) answers \(r.status)")
         }
 
+        // Rotating tokens: a line added to the file counts after SIGHUP, without a restart.
+        let carol = await env.run(["token", "create", "--role", "viewer", "--email", "carol@example.net"], withState: false)
+        let carolToken = try #require(carol.out.split(separator: "\n").first?.split(separator: " ").last.map(String.init))
+        let carolLine = try #require(carol.out.split(separator: "\n").last?.replacingOccurrences(of: "tokens file line: ", with: ""))
+        func asCarol() async throws -> Int {
+            try await http.send(HTTPRequest(url: url + "/api/v1/plans", headers: [("Authorization", "Bearer \(carolToken)")])).status
+        }
+        #expect(try await asCarol() == 401)
+        try (lines + [carolLine]).joined(separator: "\n").write(toFile: env.dir + "/tokens", atomically: false, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await wait(for: "tokens file")
+        #expect(try await asCarol() == 200)
+
         // SIGTERM: a clean stop.
         kill(process.processIdentifier, SIGTERM)
         for _ in 0..<200 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
