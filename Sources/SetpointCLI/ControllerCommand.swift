@@ -15,18 +15,18 @@ struct ControllerCommand: ConsoleCommand {
         commandName: "controller",
         abstract: "Reconcile continuously: correct drift, apply safe changes, park risky ones in a pending plan.",
         discussion: """
-            Every pass (on --interval with ±10 % jitter, and at once when a manifest file changes) loads the manifests — a \\
-            manifest error blocks the pass, nothing is applied from a partial desired state — takes the state's apply \\
+            Every pass (on --interval with ±10 % jitter, and at once when a manifest file changes) loads the manifests — a \
+            manifest error blocks the pass, nothing is applied from a partial desired state — takes the state's apply \
             lease (a CLI apply or another controller holding it skips the pass), plans, and then:
               - creates and updates apply by themselves (an update of impact restart only stages the change);
-              - the restart verb, replace and data-loss changes, deletes, and resources annotated setpoint/approval: required \\
-            wait in a pending plan, reused while the same actions wait on the same observations (setpoint/approval: auto \\
+              - the restart verb, replace and data-loss changes, deletes, and resources annotated setpoint/approval: required \
+            wait in a pending plan, reused while the same actions wait on the same observations (setpoint/approval: auto \
             lets a resource's risky changes apply by themselves);
-              - setpoint/paused: true holds a resource; --drift-policy report (or setpoint/drift-policy: report on a \\
+              - setpoint/paused: true holds a resource; --drift-policy report (or setpoint/drift-policy: report on a \
             resource) reports drift without correcting it;
-              - a resource whose action failed is retried with exponential backoff (5 s doubling to 5 min, jittered), \\
+              - a resource whose action failed is retried with exponential backoff (5 s doubling to 5 min, jittered), \
             without holding back unrelated resources.
-            Every plan, action and pending plan is in the audit log. SIGTERM or SIGINT lets started actions finish, starts no \\
+            Every plan, action and pending plan is in the audit log. SIGTERM or SIGINT lets started actions finish, starts no \
             new one, and exits 0; SIGHUP reads the --tokens file again.
 
             Examples:
