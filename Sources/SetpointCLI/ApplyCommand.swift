@@ -85,8 +85,6 @@ struct ApplyCommand: ConsoleCommand {
                 console.err("error: the state lease was lost (this process was paused past its expiry); no new action starts\n")
                 interruption.interrupt()
             })
-            // In PostgreSQL every write is fenced on this lease: once another process takes it over, nothing more lands.
-            if let shared = store as? PostgresStateStore { try await shared.fence(holder: lease.holder.id) }
         } catch {
             console.err("error: \(error)\n")
             return 1

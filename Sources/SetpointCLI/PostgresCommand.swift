@@ -57,43 +57,13 @@ struct FailoverCommand: ConsoleCommand {
     }
 
     func execute(_ console: Console) async throws -> Int32 {
-        let runtime = CLIRuntime.current ?? .shipped
-        let session = PlanSession(console: console, runtime: runtime, paths: paths)
-        guard let set = await session.load() else { return 1 }
-        let id = ResourceID(kind: .postgresCluster, name: cluster)
-        guard let declared = set.resource(id) else {
-            console.err("error: \(id) is not declared in \(paths.joined(separator: ", "))\n")
-            return 1
-        }
-        guard let provider = runtime.providers.lazy.compactMap({ $0 as? PostgresProvider }).first else {
-            console.err("error: this build has no PostgreSQL provider\n")
-            return 1
-        }
-        let store = try await stateOptions.open()
-        let lease: LeaseKeeper
-        do { lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0)) } catch {
-            console.err("error: \(error)\n")
-            return 1
-        }
-        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
-        do {
-            let report = try await provider.failover(declared, to: target, in: session.context(set))
-            await lease.release()
-            try await audit.record(AuditEvent(rawValue: "failover"), result: "succeeded", detail: .map([
-                "resource": .string(id.description), "from": .string(report.from), "to": .string(report.to),
-                "steps": .list(report.steps.map(Value.string)), "seconds": .double(report.seconds),
-            ]))
+        try await ClusterOperation(console: console, paths: paths, cluster: cluster, state: stateOptions, identity: identity, event: "failover",
+                                   what: "failover of PostgresCluster/\(cluster) to \(target)", detail: ["to": .string(target)]).run { provider, declared, context in
+            let report = try await provider.failover(declared, to: target, in: context)
             for step in report.steps { console.out("  \(step)\n") }
-            console.out(String(format: "failover of %@: %@ is the primary (%.2f s).\n", id.description, report.to, report.seconds))
+            console.out(String(format: "failover of %@: %@ is the primary (%.2f s).\n", declared.id.description, report.to, report.seconds))
             console.out("Next: set `primary: \(report.to)` in the manifest, then plan: the old primary \(report.from) comes back as a replica.\n")
-            return 0
-        } catch {
-            await lease.release()
-            _ = try? await audit.record(AuditEvent(rawValue: "failover"), result: "failed", detail: .map([
-                "resource": .string(id.description), "to": .string(target), "error": .string("\(error)"),
-            ]))
-            console.err("error: failover of \(id) to \(target): \(error)\n")
-            return 1
+            return ["from": .string(report.from), "to": .string(report.to), "steps": .list(report.steps.map(Value.string)), "seconds": .double(report.seconds)]
         }
     }
 }
@@ -143,40 +113,68 @@ struct ReinitCommand: ConsoleCommand {
                 + "run again with --yes\n")
             return 1
         }
+        return try await ClusterOperation(console: console, paths: paths, cluster: cluster, state: stateOptions, identity: identity, event: "reinit",
+                                          what: "reinit of \(member) in PostgresCluster/\(cluster)", detail: ["member": .string(member)]).run { provider, declared, context in
+            let report = try await provider.reinitialize(declared, member: member, in: context)
+            console.out(String(format: "%@ of %@ streams again (%.2f s); its old data directory is kept at %@\n", member, declared.id.description,
+                               report.seconds, report.keptAt))
+            return ["keptAt": .string(report.keptAt), "seconds": .double(report.seconds)]
+        }
+    }
+}
+
+/// What `postgres failover` and `postgres reinit` share: the declared cluster, the PostgreSQL provider, the state's
+/// lease held while the operation runs, and an audit record of how it ended (`succeeded` with its detail, or `failed`
+/// with the error).
+struct ClusterOperation {
+    let console: Console
+    let paths: [String]
+    let cluster: String
+    let state: StateOptions
+    let identity: String?
+    /// The audit event (`failover`, `reinit`).
+    let event: String
+    /// For the error line: `failover of PostgresCluster/main to pg-2`.
+    let what: String
+    /// Recorded whatever the outcome.
+    let detail: [String: Value]
+
+    func run(_ body: (PostgresProvider, Resource, ProviderContext) async throws -> [String: Value]) async throws -> Int32 {
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
         guard let set = await session.load() else { return 1 }
         let id = ResourceID(kind: .postgresCluster, name: cluster)
         guard let declared = set.resource(id) else {
-            console.err("error: \(id) is not declared in \(paths.joined(separator: ", "))\n")
+            console.err("error: \(id) is not declared in \(paths.joined(separator: ", ")): declare it, or give the folder that does\n")
             return 1
         }
         guard let provider = runtime.providers.lazy.compactMap({ $0 as? PostgresProvider }).first else {
             console.err("error: this build has no PostgreSQL provider\n")
             return 1
         }
-        let store = try await stateOptions.open()
+        let store: any StateStore
         let lease: LeaseKeeper
-        do { lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0)) } catch {
-            console.err("error: \(error)\n")
+        do {
+            store = try await state.open()
+            lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0))
+        } catch {
+            let held = (error as? SetpointError)?.code == .leaseHeld
+            console.err("error: \(error)\(held ? " (if a controller runs on this state, it holds the lease: stop it first)" : "")\n")
             return 1
         }
         let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
+        var recorded = detail
+        recorded["resource"] = .string(id.description)
         do {
-            let report = try await provider.reinitialize(declared, member: member, in: session.context(set))
+            let outcome = try await body(provider, declared, session.context(set))
+            try await audit.record(AuditEvent(rawValue: event), result: "succeeded", detail: .map(recorded.merging(outcome) { _, b in b }))
             await lease.release()
-            try await audit.record(AuditEvent(rawValue: "reinit"), result: "succeeded", detail: .map([
-                "resource": .string(id.description), "member": .string(member), "keptAt": .string(report.keptAt), "seconds": .double(report.seconds),
-            ]))
-            console.out(String(format: "%@ of %@ streams again (%.2f s); its old data directory is kept at %@\n", member, id.description,
-                               report.seconds, report.keptAt))
             return 0
         } catch {
+            recorded["error"] = .string("\(error)")
+            _ = try? await audit.record(AuditEvent(rawValue: event), result: "failed", detail: .map(recorded))
             await lease.release()
-            _ = try? await audit.record(AuditEvent(rawValue: "reinit"), result: "failed", detail: .map([
-                "resource": .string(id.description), "member": .string(member), "error": .string("\(error)"),
-            ]))
-            console.err("error: reinit of \(member) in \(id): \(error)\n")
+            console.err("error: \(what): \(error)\n")
             return 1
         }
     }

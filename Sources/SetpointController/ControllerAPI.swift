@@ -262,7 +262,7 @@ final class RateLimiter: Sendable {
         return buckets.withLock { b in
             var entry = b[key] ?? (burst, now)
             let elapsed = now - entry.at
-            entry.tokens = min(burst, entry.tokens + (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * perSecond)
+            entry.tokens = min(burst, entry.tokens + elapsed.inSeconds * perSecond)
             entry.at = now
             guard entry.tokens >= 1 else {
                 b[key] = entry

@@ -32,7 +32,7 @@ public struct ControllerService: Service {
                 onPass(report)
                 digest = reconciler.manifestDigest()
                 // Sleep out the interval ±10 %, waking early for a manifest change or a shutdown.
-                let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+                let seconds = interval.inSeconds
                 let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000 * Double.random(in: 0.9...1.1)))
                 while ContinuousClock.now < deadline && !Task.isShuttingDownGracefully && !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(min(1000, max(10, Int64(seconds * 1000 / 10)))))

@@ -147,7 +147,6 @@ public final class Reconciler: Sendable {
                 self?.lost.withLock { $0 = true }
                 self?.current.withLock { $0?.interrupt() }
             })
-            if let shared = store as? PostgresStateStore { try await shared.fence(holder: keeper.holder.id) }
             leadership.withLock { $0 = keeper }
             holderText.withLock { $0 = nil }
             log.log(.notice, "leading: holding the state lease as \(keeper.holder)", metadata: [:])

@@ -78,6 +78,6 @@ public final class LeaseKeeper: Sendable {
     }
 
     static func seconds(_ d: Duration) -> TimeInterval {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        d.inSeconds
     }
 }

@@ -203,7 +203,8 @@ struct ClusterApplier: Sendable {
         let parsedNow = ClusterObservation.parseSynchronous(now), parsedWanted = ClusterObservation.parseSynchronous(wanted)
         if parsedNow.names == parsedWanted.names && (parsedNow.count == parsedWanted.count || parsedNow.names.isEmpty) { return }
         note("\(primary): synchronous_standby_names = '\(wanted)'")
-        _ = try await ParameterWriter().apply(["synchronous_standby_names": wanted.isEmpty ? nil : wanted], on: try connection(primary))
+        try await MemberOperations(runner: runner).setSynchronous(count: settings.synchronousCount,
+                                                                  standbys: settings.synchronousCandidates(primary: primary), on: try connection(primary))
     }
 
     // MARK: - restart

@@ -13,8 +13,7 @@ public struct MemberOperations: Sendable {
 
     /// `pg_ctl stop -m MODE -w` (fast: clean shutdown, clients disconnected).
     public func stop(dataDirectory: String, binDirectory: String, osUser: String, mode: String = "fast") async throws {
-        _ = try await runner.run(Command("\(binDirectory)/pg_ctl", ["-D", dataDirectory, "-m", mode, "-w", "-t", "60", "stop"],
-                                         user: osUser, timeout: .seconds(90)))
+        try await MemberControl(runner: runner, binDirectory: binDirectory, osUser: osUser).stop(dataDirectory, mode: mode)
     }
 
     /// `pg_ctl promote -w`: the standby leaves recovery on a new timeline.

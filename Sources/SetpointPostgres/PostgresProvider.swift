@@ -113,7 +113,7 @@ extension PostgresProvider {
                 + view.settings.members.map(\.name).joined(separator: ", "), resource: cluster.id)
         }
         let h = try await ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id).failover(to: member)
-        let seconds = Double(h.duration.components.seconds) + Double(h.duration.components.attoseconds) / 1e18
+        let seconds = h.duration.inSeconds
         return FailoverReport(cluster: cluster.id.name, from: h.from, to: h.to, steps: h.steps, seconds: seconds)
     }
 }
@@ -158,6 +158,6 @@ extension PostgresProvider {
         try await ClusterApplier(view: fresh, runner: runner, context: context, resource: cluster.id).bringIn(m, primary: primary)
         let d = ContinuousClock.now - started
         return ReinitReport(cluster: cluster.id.name, member: name, keptAt: kept,
-                            seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                            seconds: d.inSeconds)
     }
 }

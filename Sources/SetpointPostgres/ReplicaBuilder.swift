@@ -99,10 +99,9 @@ public struct ReplicaBuilder: Sendable {
 
     func logFile(_ dataDirectory: String) -> String { "\(dataDirectory)/setpoint-pg_ctl.log" }
 
-    /// `pg_ctl start -w`, its log inside the member's data directory.
+    /// `pg_ctl start -w`, its log inside the member's data directory (see `MemberControl.start`).
     public func startMember(dataDirectory: String, binDirectory: String, osUser: String) async throws {
-        _ = try await runner.run(Command("\(binDirectory)/pg_ctl", ["-D", dataDirectory, "-l", logFile(dataDirectory), "-w", "-t", "60", "start"],
-                                         user: osUser, timeout: .seconds(90)))
+        try await MemberControl(runner: runner, binDirectory: binDirectory, osUser: osUser).start(dataDirectory)
     }
 
     /// Until the primary lists the member as streaming (`pg_stat_replication.state`).

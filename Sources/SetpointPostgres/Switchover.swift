@@ -109,8 +109,8 @@ extension ClusterApplier {
 
     /// The new primary's `synchronous_standby_names` (it carries its old primary's copy, which may name itself).
     func setSynchronousAfterPromotion(primary: String) async throws {
-        let wanted = settings.synchronousStandbyNames(primary: primary)
-        _ = try await ParameterWriter().apply(["synchronous_standby_names": wanted.isEmpty ? nil : wanted], on: try connection(primary))
+        try await MemberOperations(runner: runner).setSynchronous(count: settings.synchronousCount,
+                                                                  standbys: settings.synchronousCandidates(primary: primary), on: try connection(primary))
     }
 
     /// The primary is gone or must be fenced: stop it if it still runs here, promote `target`, re-point the others.
@@ -152,9 +152,9 @@ extension ClusterApplier {
         let streaming = try await db.query("SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'")
         let names = Set(streaming.records.compactMap { $0["application_name"] })
         let candidates = settings.synchronousCandidates(primary: target).filter { names.contains($0) }
-        let value = ParameterValues.synchronousStandbyNames(count: min(settings.synchronousCount, candidates.count), standbys: candidates)
-        _ = try await ParameterWriter().apply(["synchronous_standby_names": value.isEmpty ? nil : value], on: db)
-        h.steps.append("synchronous_standby_names = '\(value)'")
+        let count = min(settings.synchronousCount, candidates.count)
+        try await MemberOperations(runner: runner).setSynchronous(count: count, standbys: candidates, on: db)
+        h.steps.append("synchronous_standby_names = '\(ParameterValues.synchronousStandbyNames(count: count, standbys: candidates))'")
         h.duration = ContinuousClock.now - started
         return h
     }

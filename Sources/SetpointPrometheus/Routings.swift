@@ -1,5 +1,6 @@
 import Foundation
 import SetpointCore
+import SetpointExec
 
 /// Observing and applying an AlertRouting: the configuration file Setpoint owns, and what Alertmanager runs
 /// (`/api/v2/status`).
@@ -84,13 +85,13 @@ struct Routings: Sendable {
             do {
                 // A new file is private; an existing one keeps its owner, group and mode (Alertmanager may run as
                 // another user that reads it through its group).
-                if let previous { try RuleFiles.write(previous, to: file + ".previous", mode: 0o600, private: true) }
-                try RuleFiles.write(text, to: file, mode: 0o600)
+                if let previous { try AtomicFile.write(previous, to: file + ".previous", mode: 0o600, private: true) }
+                try AtomicFile.write(text, to: file, mode: 0o600)
             } catch { throw fail("\(error)") }
         }
         let base = Self.base(spec)
         if let refused = try await api.reload(base) {
-            if let previous { try? RuleFiles.write(previous, to: file) }
+            if let previous { try? AtomicFile.write(previous, to: file) }
             _ = try? await api.reload(base)
             throw fail("Alertmanager refused to reload (\(Self.redact(refused, secrets))); \(file) was put back as it was")
         }

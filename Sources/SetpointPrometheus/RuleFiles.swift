@@ -55,9 +55,4 @@ enum RuleFiles {
         })
         return out
     }
-
-    /// Writes atomically, keeping the replaced file's owner and mode (see `AtomicFile`).
-    static func write(_ text: String, to path: String, mode: mode_t = 0o644, private: Bool = false) throws {
-        try AtomicFile.write(text, to: path, mode: mode, private: `private`)
-    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SetpointCore
+import SetpointExec
 
 /// Observing and applying AlertRuleGroups: the file Setpoint owns, and what Prometheus has loaded from it.
 struct RuleGroups: Sendable {
@@ -116,13 +117,13 @@ struct RuleGroups: Sendable {
                 if !result.ok { throw fail("promtool refused the rule file; nothing was written:\n\(result.output)") }
             }
             if previous != text {
-                do { try RuleFiles.write(text, to: file) } catch { throw fail("\(error)") }
+                do { try AtomicFile.write(text, to: file) } catch { throw fail("\(error)") }
             }
         }
         guard server.reload ?? true else { return }
         if let refused = try await api.reload(base) {
             // Undo ours, then find out whose file breaks the reload.
-            if let previous { try? RuleFiles.write(previous, to: file) } else if action.verb != .delete { unlink(file) }
+            if let previous { try? AtomicFile.write(previous, to: file) } else if action.verb != .delete { unlink(file) }
             let second = try await api.reload(base)
             let culprits = await foreignCulprits(checks: checks)
             var message = "Prometheus refused to reload (\(refused)); Setpoint's file \(file) was put back as it was"

@@ -32,7 +32,7 @@ struct ToolChecks: Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = "\(dir)/\(fileName)"
-        try RuleFiles.write(text, to: file, mode: 0o600)
+        try AtomicFile.write(text, to: file, mode: 0o600)
         let out = try await runner.run(Command(tool, arguments + [file], timeout: .seconds(60)), allowFailure: true)
         return (out.status == 0, (out.stdout + "\n" + out.stderr).replacingOccurrences(of: file, with: fileName), fileName)
     }

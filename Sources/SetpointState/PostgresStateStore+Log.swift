@@ -40,7 +40,7 @@ extension PostgresStateStore {
 
     public func acquireLease(_ candidate: LeaseHolder, now: String) async throws -> LeaseHolder? {
         if isReadOnly { throw SetpointError(.stateFailed, "state is read-only: cannot take the apply lease in \(location)") }
-        return try await run("take the apply lease") {
+        let taken: LeaseHolder? = try await run("take the apply lease") {
             try await session.transaction { db in
                 let row = try await db.query("SELECT * FROM setpoint_lease WHERE slot = 1 FOR UPDATE").first
                 if let row, row["holder_id"] != candidate.id, (row["expires_at"] ?? "") > now {
@@ -57,6 +57,9 @@ extension PostgresStateStore {
                 return nil
             }
         }
+        // The holder's writes through this store are fenced on the epoch it took the lease at.
+        if taken == nil { try await fence(holder: candidate.id) }
+        return taken
     }
 
     /// False when `holder` no longer holds the lease (another took it over): the caller steps down.
@@ -76,6 +79,7 @@ extension PostgresStateStore {
                 _ = try await db.query("UPDATE setpoint_lease SET holder_id = '', expires_at = '' WHERE slot = 1 AND holder_id = $1", [id])
             }
         }
+        unfence()
     }
 
     /// The lease's current holder and epoch (nil holder when nobody holds it).

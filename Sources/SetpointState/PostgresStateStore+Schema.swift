@@ -57,17 +57,11 @@ extension PostgresStateStore {
     func migrate(extra: [String]) async throws {
         let all = Self.migrations + extra.map { ($0, [String]()) }
         let known = Set(Self.migrations.map(\.id)).union(extra)
-        let location = self.location
         try await session.transaction { db in
             _ = try await db.query("SELECT pg_advisory_xact_lock($1)", [String(Self.migrationLock)])
             _ = try await db.query("CREATE TABLE IF NOT EXISTS setpoint_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT clock_timestamp())")
             let applied = Set(try await db.query("SELECT id FROM setpoint_migrations").records.compactMap { $0["id"] })
-            let unknown = applied.subtracting(known).sorted()
-            if !unknown.isEmpty {
-                throw SetpointError(.stateFailed, "state database \(location) was written by a newer build (schema versions "
-                    + unknown.joined(separator: ", ") + "; this build knows " + Self.migrations.map(\.id).joined(separator: ", ")
-                    + "): use that build, or a newer one")
-            }
+            try self.refuseNewer(applied.filter { !known.contains($0) }.sorted())
             for m in all where !applied.contains(m.id) {
                 for statement in m.sql { _ = try await db.query(statement) }
                 _ = try await db.query("INSERT INTO setpoint_migrations (id) VALUES ($1)", [m.id])

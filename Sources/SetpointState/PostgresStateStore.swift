@@ -9,8 +9,8 @@ import Synchronization
 /// The schema is migrated like the SQLite store's (a table of applied migration ids; a database migrated by a newer
 /// build is refused) under an advisory lock, so two processes starting at once migrate it once.
 ///
-/// **Fencing.** The apply lease has an *epoch* that grows each time another holder takes it over. A store that is
-/// ``fence(holder:)``d checks, in the same transaction as every write, that this holder still holds the lease at that
+/// **Fencing.** The apply lease has an *epoch* that grows each time another holder takes it over. A store through which
+/// the lease was taken (or that is ``fence(holder:)``d) checks, in the same transaction as every write, that this holder still holds the lease at that
 /// epoch, and refuses the write otherwise: a leader that was stopped (SIGSTOP, a long GC pause) and wakes up after
 /// another took over cannot write anything. An advisory lock alone would not do: a stopped process keeps its session.
 public final class PostgresStateStore: StateStore {
@@ -72,7 +72,7 @@ public final class PostgresStateStore: StateStore {
     // MARK: - fencing
 
     /// From now on every write of this store checks that `holder` still holds the apply lease at the epoch it has now;
-    /// returns that epoch. Call it right after taking the lease.
+    /// returns that epoch. `acquireLease` does it for the holder it lets in.
     @discardableResult
     public func fence(holder: String) async throws -> Int64 {
         let epoch = try await run("read the lease epoch") {
@@ -130,7 +130,7 @@ public final class PostgresStateStore: StateStore {
 
     public func ownedResources() async throws -> [ResourceID: AppliedResource] {
         let rows = try await read("read owned resources") { db in
-            try await db.query("SELECT kind, name, provider_id, spec, depends_on FROM setpoint_owned").records.map(Row.init)
+            try await db.query("SELECT kind, name, provider_id, spec, depends_on FROM setpoint_owned").records.map(Self.row)
         }
         var out: [ResourceID: AppliedResource] = [:]
         for row in rows {
@@ -143,7 +143,7 @@ public final class PostgresStateStore: StateStore {
     public func owned(_ id: ResourceID) async throws -> AppliedResource? {
         let row = try await read("read \(id)") { db in
             try await db.query("SELECT kind, name, provider_id, spec, depends_on FROM setpoint_owned WHERE kind = $1 AND name = $2",
-                               [id.kind.rawValue, id.name]).first.map(Row.init)
+                               [id.kind.rawValue, id.name]).first.map(Self.row)
         }
         return try row.map(decode)
     }
@@ -166,36 +166,11 @@ public final class PostgresStateStore: StateStore {
         }
     }
 
-    struct Row: Sendable {
-        var kind: String?, name: String?, providerID: String?, spec: String?, dependsOn: String?
-        init(_ r: PGRow) {
-            kind = r["kind"]
-            name = r["name"]
-            providerID = r["provider_id"]
-            spec = r["spec"]
-            dependsOn = r["depends_on"]
-        }
+    private static func row(_ r: PGRow) -> StoredResourceRow {
+        StoredResourceRow(kind: r["kind"], name: r["name"], providerID: r["provider_id"], spec: r["spec"], dependsOn: r["depends_on"])
     }
 
-    private func decode(_ row: Row) throws -> AppliedResource {
-        guard let kind = row.kind, let name = row.name else {
-            throw SetpointError(.stateFailed, "state database \(location) is corrupt: a row of setpoint_owned has no kind or name")
-        }
-        let id = ResourceID(kind: ResourceKind(kind), name: name)
-        do {
-            let spec = try CanonicalJSONReader.value(from: row.spec ?? "")
-            guard case .list(let items) = try CanonicalJSONReader.value(from: row.dependsOn ?? "") else {
-                throw CanonicalJSONReader.Malformed(offset: 0, reason: "depends_on is not a list")
-            }
-            let dependsOn = try items.map { item in
-                guard let text = item.stringValue, let d = ResourceID(parsing: text) else {
-                    throw CanonicalJSONReader.Malformed(offset: 0, reason: "depends_on holds \(item), not Kind/name")
-                }
-                return d
-            }
-            return AppliedResource(id: id, providerID: row.providerID, spec: spec, dependsOn: dependsOn)
-        } catch {
-            throw SetpointError(.stateFailed, "state database \(location) is corrupt: \(id): \(error)", resource: id)
-        }
+    private func decode(_ row: StoredResourceRow) throws -> AppliedResource {
+        try row.decode(location: location, table: "setpoint_owned")
     }
 }

@@ -125,7 +125,7 @@ public final class SQLiteStateStore: StateStore {
         let rows = try await run("read owned resources") {
             try await pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT kind, name, provider_id, spec, depends_on FROM owned_resources")
-                    .map(StoredRow.init(row:))
+                    .map(Self.row)
             }
         }
         var result: [ResourceID: AppliedResource] = [:]
@@ -142,7 +142,7 @@ public final class SQLiteStateStore: StateStore {
                 try Row.fetchOne(
                     db, sql: "SELECT kind, name, provider_id, spec, depends_on FROM owned_resources WHERE kind = ? AND name = ?",
                     arguments: [id.kind.rawValue, id.name]
-                ).map(StoredRow.init(row:))
+                ).map(Self.row)
             }
         }
         return try row.map(decode)
@@ -183,43 +183,12 @@ public final class SQLiteStateStore: StateStore {
 
     // MARK: - Rows
 
-    /// One row as stored, before decoding (so that decoding errors can name the path and resource).
-    private struct StoredRow: Sendable {
-        var kind: String?
-        var name: String?
-        var providerID: String?
-        var spec: String?
-        var dependsOn: String?
-
-        init(row: Row) {
-            kind = row[0]
-            name = row[1]
-            providerID = row[2]
-            spec = row[3]
-            dependsOn = row[4]
-        }
+    private static func row(_ row: Row) -> StoredResourceRow {
+        StoredResourceRow(kind: row[0], name: row[1], providerID: row[2], spec: row[3], dependsOn: row[4])
     }
 
-    private func decode(_ row: StoredRow) throws -> AppliedResource {
-        guard let kind = row.kind, let name = row.name else {
-            throw SetpointError(.stateFailed, "state database \(path) is corrupt: a row of owned_resources has no kind or name")
-        }
-        let id = ResourceID(kind: ResourceKind(kind), name: name)
-        do {
-            let spec = try CanonicalJSONReader.value(from: row.spec ?? "")
-            guard case .list(let items) = try CanonicalJSONReader.value(from: row.dependsOn ?? "") else {
-                throw CanonicalJSONReader.Malformed(offset: 0, reason: "depends_on is not a list")
-            }
-            let dependsOn = try items.map { item in
-                guard let text = item.stringValue, let dependency = ResourceID(parsing: text) else {
-                    throw CanonicalJSONReader.Malformed(offset: 0, reason: "depends_on holds \(item), not Kind/name")
-                }
-                return dependency
-            }
-            return AppliedResource(id: id, providerID: row.providerID, spec: spec, dependsOn: dependsOn)
-        } catch {
-            throw SetpointError(.stateFailed, "state database \(path) is corrupt: \(id): \(describe(error))", resource: id)
-        }
+    private func decode(_ row: StoredResourceRow) throws -> AppliedResource {
+        try row.decode(location: path, table: "owned_resources")
     }
 
     // MARK: - Errors

@@ -89,6 +89,21 @@ import Testing
 @Suite(.serialized) struct ControllerAPITests {
     static let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
+    /// `setpoint controller ARGS…` as a process, with the pve-sim token, its output collected.
+    static func launch(_ arguments: [String]) throws -> (Process, Output) {
+        let process = Process()
+        process.executableURL = bin.appendingPathComponent("setpoint")
+        process.arguments = ["controller"] + arguments
+        process.environment = ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let output = Output()
+        pipe.fileHandleForReading.readabilityHandler = { h in output.append(String(decoding: h.availableData, as: UTF8.self)) }
+        try process.run()
+        return (process, output)
+    }
+
     final class Output: @unchecked Sendable {
         let lock = NSLock()
         var text = ""
@@ -112,17 +127,8 @@ import Testing
         }
         try lines.joined(separator: "\n").write(toFile: env.dir + "/tokens", atomically: false, encoding: .utf8)
 
-        let process = Process()
-        process.executableURL = Self.bin.appendingPathComponent("setpoint")
-        process.arguments = ["controller", env.manifests, "--interval", "300ms", "--listen", "127.0.0.1:0", "--tokens", env.dir + "/tokens",
-                             "--four-eyes", "--as", "alice@example.net", "--state", env.state]
-        process.environment = ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = Output()
-        pipe.fileHandleForReading.readabilityHandler = { h in output.append(String(decoding: h.availableData, as: UTF8.self)) }
-        try process.run()
+        let (process, output) = try Self.launch([env.manifests, "--interval", "300ms", "--listen", "127.0.0.1:0", "--tokens", env.dir + "/tokens",
+                                                 "--four-eyes", "--as", "alice@example.net", "--state", env.state])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         func wait(for text: String, seconds: Double = 20) async throws {
@@ -217,17 +223,7 @@ struct ControllerHATests {
     }
 
     func start(_ env: SimEnv, state: String, name: String) throws -> (Process, ControllerAPITests.Output) {
-        let process = Process()
-        process.executableURL = ControllerAPITests.bin.appendingPathComponent("setpoint")
-        process.arguments = ["controller", env.manifests, "--interval", "300ms", "--listen", "none", "--as", "\(name)@example.net", "--state", state]
-        process.environment = ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = ControllerAPITests.Output()
-        pipe.fileHandleForReading.readabilityHandler = { h in output.append(String(decoding: h.availableData, as: UTF8.self)) }
-        try process.run()
-        return (process, output)
+        try ControllerAPITests.launch([env.manifests, "--interval", "300ms", "--listen", "none", "--as", "\(name)@example.net", "--state", state])
     }
 
     @Test func oneLeadsTheOtherTakesOverWithinTheTTLAfterAKillAndNothingIsAppliedTwice() async throws {
@@ -276,16 +272,7 @@ struct ControllerHATests {
         let env = try await SimEnv { $0.taskSeconds = 2 }
         defer { Task { await env.stop() } }
         try env.write([ControllerTests.vm(cores: 2)])
-        let process = Process()
-        process.executableURL = ControllerAPITests.bin.appendingPathComponent("setpoint")
-        process.arguments = ["controller", env.manifests, "--interval", "300ms", "--listen", "none", "--state", env.state]
-        process.environment = ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = ControllerAPITests.Output()
-        pipe.fileHandleForReading.readabilityHandler = { h in output.append(String(decoding: h.availableData, as: UTF8.self)) }
-        try process.run()
+        let (process, output) = try ControllerAPITests.launch([env.manifests, "--interval", "300ms", "--listen", "none", "--state", env.state])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         // Wait for the create's task to be running in pve-sim, then ask the controller to stop.
         for _ in 0..<200 where !(await env.sim.snapshot.tasks.contains(where: \.isRunning)) { try await Task.sleep(for: .milliseconds(25)) }
