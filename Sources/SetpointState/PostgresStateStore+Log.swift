@@ -42,6 +42,13 @@ extension PostgresStateStore {
         if isReadOnly { throw SetpointError(.stateFailed, "state is read-only: cannot take the apply lease in \(location)") }
         let taken: LeaseHolder? = try await run("take the apply lease") {
             try await session.transaction { db in
+                // The row must exist before it is locked: two first-ever candidates would otherwise both find no row,
+                // both insert, and the second's upsert would overwrite the first at the same epoch (two leaders). The
+                // insert waits for a concurrent one to commit; the row lock after it serialises every candidate.
+                _ = try await db.query("""
+                    INSERT INTO setpoint_lease (slot, holder_id, host, pid, since, expires_at, epoch) VALUES (1, '', '', 0, '', '', 0)
+                    ON CONFLICT (slot) DO NOTHING
+                    """)
                 let row = try await db.query("SELECT * FROM setpoint_lease WHERE slot = 1 FOR UPDATE").first
                 if let row, row["holder_id"] != candidate.id, (row["expires_at"] ?? "") > now {
                     return LeaseHolder(id: row["holder_id"] ?? "", host: row["host"] ?? "", pid: Int32(row.int("pid") ?? 0), since: row["since"] ?? "",
@@ -50,9 +57,7 @@ extension PostgresStateStore {
                 // A new holder gets the next epoch; the same holder taking it again keeps its own.
                 let epoch = (row?.int64("epoch") ?? 0) + (row?["holder_id"] == candidate.id ? 0 : 1)
                 _ = try await db.query("""
-                    INSERT INTO setpoint_lease (slot, holder_id, host, pid, since, expires_at, epoch) VALUES (1, $1, $2, $3, $4, $5, $6)
-                    ON CONFLICT (slot) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid,
-                        since = excluded.since, expires_at = excluded.expires_at, epoch = excluded.epoch
+                    UPDATE setpoint_lease SET holder_id = $1, host = $2, pid = $3, since = $4, expires_at = $5, epoch = $6 WHERE slot = 1
                     """, [candidate.id, candidate.host, String(candidate.pid), candidate.since, candidate.expiresAt, String(epoch)])
                 return nil
             }

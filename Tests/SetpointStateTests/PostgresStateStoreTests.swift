@@ -119,6 +119,34 @@ struct PostgresStateStoreTests {
         old.close()
         new.close()
     }
+
+    /// Controllers started together on a fresh database: exactly one takes the lease, and its writes are accepted
+    /// (the first-ever acquisitions once both upserted the missing row, leaving two "leaders" at epoch 1).
+    @Test func candidatesRacingForAFreshLeaseLetExactlyOneIn() async throws {
+        for _ in 0..<5 {
+            let url = try await Self.database()
+            var stores: [PostgresStateStore] = []
+            for _ in 0..<6 { stores.append(try await PostgresStateStore.open(url: url)) }
+            let now = "2026-11-25T00:00:00.000Z"
+            let results = try await withThrowingTaskGroup(of: (Int, LeaseHolder?).self) { group in
+                for (i, store) in stores.enumerated() {
+                    group.addTask {
+                        let me = LeaseHolder(id: "c\(i)", host: "h", pid: Int32(i), since: now, expiresAt: "2026-11-25T00:00:10.000Z")
+                        return (i, try await store.acquireLease(me, now: now))
+                    }
+                }
+                return try await group.reduce(into: [Int: LeaseHolder?]()) { $0[$1.0] = $1.1 }
+            }
+            let winners = results.filter { $0.value == nil }.map(\.key)
+            #expect(winners.count == 1, "one holder, not \(winners)")
+            let winner = try #require(winners.first)
+            for (i, holder) in results where i != winner { #expect(holder?.id == "c\(winner)", "the others are told who holds it") }
+            _ = try await stores[winner].appendAudit(AuditEntry(time: now, actor: "winner", event: .intent, detail: .null))
+            let lease = try await stores[winner].leaseEpoch()
+            #expect(lease.holder == "c\(winner)" && lease.epoch == 1)
+            for store in stores { store.close() }
+        }
+    }
 }
 
 extension String {
