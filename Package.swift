@@ -56,6 +56,8 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "SetpointHTTP", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        // zlib from the system (zlib1g-dev): gzip for the controller API's responses.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // libpq from the system (libpq-dev): PostgreSQL connections for the PostgreSQL and backup providers and the
         // PostgreSQL state store.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
@@ -102,7 +104,7 @@ let package = Package(
             name: "SetpointCLI",
             dependencies: [
                 "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
-                "SetpointPostgres", "SetpointPrometheus", "SetpointController", "SetpointHTTP",
+                "SetpointPostgres", "SetpointPrometheus", "SetpointController", "SetpointHTTP", "SetpointExec",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,7 +128,7 @@ let package = Package(
         .target(
             name: "SetpointController",
             dependencies: [
-                "SetpointCore", "SetpointManifest", "SetpointEngine", "SetpointState", "SetpointRender",
+                "SetpointCore", "SetpointManifest", "SetpointEngine", "SetpointState", "SetpointRender", "SetpointExec", "CZlib",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -6,6 +6,7 @@ import UnixSignals
 import SetpointController
 import SetpointCore
 import SetpointEngine
+import SetpointExec
 import SetpointState
 import Synchronization
 
@@ -26,12 +27,17 @@ struct ControllerCommand: ConsoleCommand {
             resource) reports drift without correcting it;
               - a resource whose action failed is retried with exponential backoff (5 s doubling to 5 min, jittered), \
             without holding back unrelated resources.
+            With --git-remote, each pass first runs 'git fetch REMOTE BRANCH' in the manifests' work tree and fast-forwards \
+            it (never a merge or a reset: a diverged branch or local edits in the way are reported, and the pass reconciles \
+            the commit checked out). Every plan and audit record names the commit; a pending plan's author is the \
+            commit's author, whom --four-eyes keeps from approving it.
             Every plan, action and pending plan is in the audit log. SIGTERM or SIGINT lets started actions finish, starts no \
             new one, and exits 0; SIGHUP reads the --tokens file again.
 
             Examples:
               setpoint controller manifests/ --interval 30s
               setpoint controller manifests/ --once              # one pass, then exit (1 when it found errors or failures)
+              setpoint controller /srv/infra/manifests --git-remote origin --git-branch main --four-eyes --tokens /etc/setpoint/tokens
 
             Exit codes: 0 stopped cleanly (or --once: a clean pass); 1 a pass with errors or failures (--once), or bad options.
             """
@@ -64,6 +70,15 @@ struct ControllerCommand: ConsoleCommand {
     @Option(name: .customLong("log-format"), help: "text, or json: one JSON object a line (SETPOINT_LOG_LEVEL sets the level).")
     var logFormat: String = "text"
 
+    @Option(name: .customLong("git-remote"), help: ArgumentHelp("Fetch this remote and fast-forward the manifests' work tree before each pass.", valueName: "REMOTE"))
+    var gitRemote: String?
+
+    @Option(name: .customLong("git-branch"), help: ArgumentHelp("The branch to follow with --git-remote (default: the one checked out).", valueName: "BRANCH"))
+    var gitBranch: String?
+
+    @Option(name: .customLong("lease-ttl"), help: ArgumentHelp("How long leadership lasts unrenewed (renewed every third of it); another controller leads within it after this one dies.", valueName: "DURATION"))
+    var leaseTTL: String = "10s"
+
     @OptionGroup var stateOptions: StateOptions
 
     @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
@@ -76,6 +91,8 @@ struct ControllerCommand: ConsoleCommand {
         guard parallelism > 0 else { throw ValidationError("--parallelism must be positive") }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format is text or json") }
         if listen != "none", Int(listen.split(separator: ":").last ?? "") == nil { throw ValidationError("--listen is HOST:PORT (or 'none')") }
+        guard let ttl = DurationValue.parse(leaseTTL), ttl.milliseconds >= 1000 else { throw ValidationError("--lease-ttl '\(leaseTTL)' is not a duration of at least 1s") }
+        if gitBranch != nil, gitRemote == nil { throw ValidationError("--git-branch needs --git-remote") }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
@@ -87,10 +104,25 @@ struct ControllerCommand: ConsoleCommand {
             return 1
         }
         let logger = CLILog.logger("controller")
+        var git: GitSync?
+        if let remote = gitRemote {
+            var branch = gitBranch
+            if branch == nil {
+                let tree = try? await GitSync.topLevel(of: paths[0])
+                branch = try? await LocalRunner().run(Command("git", ["-C", tree ?? paths[0], "symbolic-ref", "--quiet", "--short", "HEAD"]))
+                    .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            guard let branch, !branch.isEmpty else {
+                console.err("error: --git-remote: \(paths[0]) is not on a branch of a git work tree; give --git-branch, or check a branch out\n")
+                return 1
+            }
+            git = GitSync(remote: remote, branch: branch)
+        }
         let reconciler = Reconciler(
             Reconciler.Configuration(paths: paths, providers: runtime.providers, secrets: runtime.secrets,
                                      policy: ControllerPolicy(driftPolicy: ControllerPolicy.DriftPolicy(rawValue: driftPolicy)!),
-                                     identity: identity ?? "controller:" + AuditTrail.defaultActor, parallelism: parallelism),
+                                     identity: identity ?? "controller:" + AuditTrail.defaultActor, parallelism: parallelism,
+                                     leaseTTL: DurationValue.parse(leaseTTL)!.duration, git: git),
             store: store, log: SwiftLogProviderLog(logger: CLILog.logger("provider")))
         if once {
             let report = await reconciler.pass()
@@ -147,6 +179,8 @@ struct ControllerCommand: ConsoleCommand {
         let time = ISO8601DateFormatter().string(from: Date())
         if let held = r.leaseHeldBy { return "\(time) following (not leading): \(held)\n" }
         var parts: [String] = []
+        if let moved = r.gitMoved { parts.append("git: " + moved) }
+        if let problem = r.gitProblem { parts.append("git: " + problem) }
         if !r.errors.isEmpty { parts.append("\(r.errors.count) error\(r.errors.count == 1 ? "" : "s"): " + r.errors.joined(separator: "; ")) }
         if !r.applied.isEmpty { parts.append("applied " + r.applied.joined(separator: ", ")) }
         if !r.failed.isEmpty { parts.append("failed " + r.failed.keys.sorted().map { "\($0) (\(r.failed[$0]!))" }.joined(separator: ", ")) }

@@ -19,6 +19,7 @@ public struct ControllerAPI: Sendable {
     /// An approver may not approve a plan they authored.
     public let fourEyes: Bool
     private let limiter = RateLimiter(perSecond: 20, burst: 40)
+    private let started = Date()
 
     /// The API described as OpenAPI 3.1 (served at `/openapi.yaml`; `docs/openapi.yaml` is the same text).
     public static var openAPIDocument: String { OpenAPIDocument.yaml }
@@ -53,7 +54,13 @@ public struct ControllerAPI: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = reply.contentType
         headers[.cacheControl] = "no-store"
-        return Response(status: HTTPResponse.Status(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: reply.body)))
+        headers[.vary] = "Accept-Encoding"
+        let bytes = Array(reply.body.utf8)
+        if bytes.count >= Gzip.threshold, Gzip.accepted(request.headers[.acceptEncoding]), let compressed = Gzip.compress(bytes) {
+            headers[.contentEncoding] = "gzip"
+            return Response(status: HTTPResponse.Status(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: compressed)))
+        }
+        return Response(status: HTTPResponse.Status(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     func route(_ request: Request) async throws -> Reply {
@@ -134,8 +141,15 @@ public struct ControllerAPI: Sendable {
         if let r = s.last, !r.errors.isEmpty, r.declared.isEmpty { problems.append("the manifests do not load: " + r.errors.prefix(3).joined(separator: "; ")) }
         // A follower is ready too: it serves the read API and records approvals while another controller leads.
         let leader: Any = s.leading ? "this controller" : (s.leader ?? "unknown")
-        return problems.isEmpty ? .json(200, ["ready": true, "passes": s.passes, "leading": s.leading, "leader": leader])
-            : .json(503, ["ready": false, "problems": problems, "leading": s.leading])
+        var out: [String: Any] = ["passes": s.passes, "leading": s.leading, "leader": leader]
+        if let git = s.last?.git { out["commit"] = git.commit }
+        // A fetch that fails is reported, not a reason to stop serving: the checked-out commit is still reconciled.
+        if let problem = s.last?.gitProblem { out["gitProblem"] = problem }
+        if problems.isEmpty { out["ready"] = true } else {
+            out["ready"] = false
+            out["problems"] = problems
+        }
+        return .json(problems.isEmpty ? 200 : 503, out)
     }
 
     func resources(_ query: [String: String]) -> Reply {
@@ -190,8 +204,9 @@ public struct ControllerAPI: Sendable {
     func decide(_ id: String, approve: Bool, by who: Tokens.Identity, reason: String?) async throws -> Reply {
         guard let p = try await store.storedPlan(id: id) else { throw Reply.error(404, "no plan \(id)") }
         guard p.status == .pending else { throw Reply.error(409, "plan \(id) is \(p.status.rawValue), not pending: nothing to \(approve ? "approve" : "reject")") }
-        let author = reconciler.configuration.identity
-        if approve, fourEyes, who.email == author || author.hasSuffix(":" + who.email) {
+        // The author: the commit's for a plan made from a git remote, else the controller's identity.
+        let author = Self.gitAuthor(ofPlanJSON: p.json) ?? reconciler.configuration.identity
+        if approve, fourEyes, who.email.lowercased() == author.lowercased() || author.lowercased().hasSuffix(":" + who.email.lowercased()) {
             throw Reply.error(403, "four-eyes: \(who.email) authored plan \(id); another approver must approve it")
         }
         _ = try await store.setPlanStatus(id: id, to: approve ? .approved : .rejected)
@@ -200,6 +215,11 @@ public struct ControllerAPI: Sendable {
         _ = try await store.appendAudit(AuditEntry(time: AuditTrail.isoNow(), actor: who.email, event: approve ? .approval : AuditEvent(rawValue: "rejection"),
                                                    planID: id, detail: .map(detail)))
         return .json(200, ["id": id, "status": approve ? "approved" : "rejected", "by": who.email])
+    }
+
+    static func gitAuthor(ofPlanJSON json: String) -> String? {
+        let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        return ((object?["source"] as? [String: Any])?["gitAuthor"] as? String).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     func audit(_ query: [String: String]) async throws -> Reply {
@@ -232,6 +252,14 @@ public struct ControllerAPI: Sendable {
         metric("setpoint_passes_total", "Reconcile passes run.", "counter", [("", Double(s.passes))])
         metric("setpoint_last_success_timestamp_seconds", "When the last pass without errors or failures ended.", "gauge",
                [("", s.lastSuccessAt?.timeIntervalSince1970 ?? 0)])
+        metric("setpoint_seconds_since_last_success", "Seconds since the last pass without errors or failures (since start when none).", "gauge",
+               [("", Date().timeIntervalSince(s.lastSuccessAt ?? started))])
+        var histogram: [(String, Double)] = ControllerStatus.durationBounds.enumerated().map { ("{le=\"\($1)\"}", Double(s.durationBuckets[$0])) }
+        histogram.append(("{le=\"+Inf\"}", Double(s.durationCount)))
+        metric("setpoint_reconcile_duration_seconds", "How long reconcile passes take.", "histogram", [])
+        lines += histogram.map { "setpoint_reconcile_duration_seconds_bucket\($0.0) \($0.1)" }
+        lines.append("setpoint_reconcile_duration_seconds_sum \(s.durationSum)")
+        lines.append("setpoint_reconcile_duration_seconds_count \(s.durationCount)")
         metric("setpoint_drift_detected_total", "Resources found drifted, summed over passes.", "counter", [("", Double(s.driftDetected))])
         metric("setpoint_leader", "1 when this controller holds the state lease (leads), 0 when it follows.", "gauge", [("", s.leading ? 1 : 0)])
         metric("setpoint_pending_approvals", "Actions waiting for approval after the last pass.", "gauge", [("", Double(s.last?.waiting.count ?? 0))])
@@ -243,6 +271,14 @@ public struct ControllerAPI: Sendable {
             let p = key.split(separator: "|").map(String.init)
             return ("{kind=\"\(p[0])\",verb=\"\(p[1])\",result=\"\(p[2])\"}", Double(s.actions[key]!))
         })
+        let calls = ProviderRequests.shared.snapshot
+        metric("setpoint_provider_requests_total", "Requests providers sent to the systems they manage, by system.", "counter",
+               calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.requests)) })
+        metric("setpoint_provider_errors_total", "Those requests that failed, by system.", "counter",
+               calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.errors)) })
+        if let git = s.last?.git {
+            metric("setpoint_git_commit_info", "The commit the last pass reconciled.", "gauge", [("{commit=\"\(git.commit)\"}", 1)])
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -27,8 +27,10 @@ public struct ControllerService: Service {
             var digest = reconciler.manifestDigest()
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let started = ContinuousClock.now
-                let report = await reconciler.pass()
-                log(report, took: ContinuousClock.now - started)
+                var report = await reconciler.pass()
+                let took = ContinuousClock.now - started
+                report.seconds = took.inSeconds
+                log(report, took: took)
                 onPass(report)
                 digest = reconciler.manifestDigest()
                 // Sleep out the interval ±10 %, waking early for a manifest change or a shutdown.
@@ -55,6 +57,8 @@ public struct ControllerService: Service {
             logger.info("following: \(held)", metadata: metadata)
             return
         }
+        if let moved = r.gitMoved { logger.notice("git: \(moved)", metadata: metadata) }
+        if let problem = r.gitProblem { logger.warning("git: \(problem)", metadata: metadata) }
         if !r.errors.isEmpty { logger.error("pass found errors; nothing applied for the resources they concern: \(r.errors.joined(separator: "; "))", metadata: metadata) }
         if !r.drift.isEmpty { logger.warning("drift detected: \(r.drift.map(\.description).joined(separator: ", "))", metadata: metadata) }
         for (id, why) in r.failed.sorted(by: { $0.key < $1.key }) { logger.error("\(id) failed: \(why)", metadata: metadata) }

@@ -16,7 +16,14 @@ public final class ControllerStatus: Sendable {
         /// This controller led in its last pass; else who holds the lease, as the store says.
         public var leading = false
         public var leader: String?
+        /// Reconcile pass durations: cumulative counts per upper bound (seconds), their sum and count.
+        public var durationBuckets: [Int] = Array(repeating: 0, count: ControllerStatus.durationBounds.count)
+        public var durationSum = 0.0
+        public var durationCount = 0
     }
+
+    /// The duration histogram's upper bounds in seconds (+Inf is the count).
+    public static let durationBounds: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 
     private let state = Mutex(Snapshot())
 
@@ -29,6 +36,9 @@ public final class ControllerStatus: Sendable {
             s.last = report
             s.lastAt = now
             s.passes += 1
+            for (i, bound) in Self.durationBounds.enumerated() where report.seconds <= bound { s.durationBuckets[i] += 1 }
+            s.durationSum += report.seconds
+            s.durationCount += 1
             if report.isSuccess && report.leaseHeldBy == nil { s.lastSuccessAt = now }
             s.driftDetected += report.drift.count
             for id in report.applied { s.actions[Self.verb(id) + "|succeeded", default: 0] += 1 }

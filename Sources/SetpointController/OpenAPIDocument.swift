@@ -44,14 +44,14 @@ enum OpenAPIDocument {
                 "200": {description: "ok", content: {text/plain: {}}}
           /readyz:
             get:
-              summary: A pass has loaded the manifests; says whether this controller leads.
+              summary: A pass has loaded the manifests; says whether this controller leads, the commit reconciled and any git problem.
               security: []
               responses:
                 "200": {description: Ready, content: {application/json: {}}}
                 "503": {description: Not ready, with the problems, content: {application/json: {}}}
           /metrics:
             get:
-              summary: Prometheus metrics (passes, last success, drift, pending approvals, resources by status, actions, leader).
+              summary: Prometheus metrics (passes, pass durations, last success, drift, pending approvals, resources by status, actions, provider requests and errors, leader, commit).
               security: []
               responses:
                 "200": {description: Metrics, content: {text/plain: {}}}

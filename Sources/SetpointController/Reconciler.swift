@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 public import SetpointCore
 public import SetpointEngine
 import SetpointManifest
@@ -26,6 +29,14 @@ public struct PassReport: Sendable {
     public var declared: [ResourceID] = []
     /// This controller held the lease (led) for this pass.
     public var leading = false
+    /// The commit reconciled (with `--git-remote`: after fetching and fast-forwarding) and its author.
+    public var git: GitSync.Head?
+    /// Why the work tree could not be brought to the remote's tip (the pass reconciled the commit it had).
+    public var gitProblem: String?
+    /// Set when this pass's fetch moved the work tree: "origin/main moved OLD → NEW (author: subject)".
+    public var gitMoved: String?
+    /// How long the pass took, in seconds (set by whoever ran it).
+    public var seconds: Double = 0
 
     public var isSuccess: Bool { errors.isEmpty && failed.isEmpty }
 }
@@ -44,10 +55,14 @@ public final class Reconciler: Sendable {
         /// How long leadership survives without renewal (renewed every third of it): a dead leader is replaced
         /// within this time.
         public var leaseTTL: Duration
+        /// Fetch and fast-forward the manifests' work tree before each pass (nil: reconcile the files as they are).
+        public var git: GitSync?
 
         public init(paths: [String], providers: [any Provider], secrets: any SecretResolver, policy: ControllerPolicy = ControllerPolicy(),
-                    identity: String = "controller@" + ProcessInfo.processInfo.hostName, parallelism: Int = 8, leaseTTL: Duration = .seconds(10)) {
+                    identity: String = "controller@" + ProcessInfo.processInfo.hostName, parallelism: Int = 8, leaseTTL: Duration = .seconds(10),
+                    git: GitSync? = nil) {
             self.leaseTTL = leaseTTL
+            self.git = git
             self.paths = paths
             self.providers = providers
             self.secrets = secrets
@@ -93,6 +108,15 @@ public final class Reconciler: Sendable {
 
     public func pass(now: Date = Date()) async -> PassReport {
         var report = PassReport()
+        // 0. With a git remote: the branch's tip, fast-forward only (a problem leaves the checked-out commit in place).
+        if let git = configuration.git {
+            let synced = await git.sync(paths: configuration.paths)
+            report.git = synced.head
+            report.gitProblem = synced.problem
+            if let from = synced.movedFrom, let head = synced.head {
+                report.gitMoved = "\(git.remote)/\(git.branch) moved \(from.prefix(12)) → \(head.commit.prefix(12)) (\(head.authorEmail): \(head.subject))"
+            }
+        }
         // 1. The desired state, whole or not at all.
         var set = ManifestLoader().load(paths: configuration.paths)
         let registry: ProviderRegistry
@@ -181,7 +205,9 @@ public final class Reconciler: Sendable {
         let fingerprint = SecretFingerprints.make(configuration.secrets)
         let pipeline = PlanPipeline(registry: registry, context: context, store: store, fingerprint: fingerprint)
         let digest = Planner.manifestDigest(of: set.resources)
-        let source = Plan.Source(paths: configuration.paths, gitCommit: nil, manifestDigest: digest)
+        // The commit is recorded in every plan and audit record; a git-driven plan's author is the commit's.
+        let source = Plan.Source(paths: configuration.paths, gitCommit: report.git?.commit ?? GitHead.commit(for: configuration.paths),
+                                 gitAuthor: report.git?.authorEmail, manifestDigest: digest)
         let plan = try await pipeline.plan(set.resources, source: source, createdAt: ISO8601DateFormatter().string(from: now))
         report.planID = plan.id
         report.manifestDigest = digest

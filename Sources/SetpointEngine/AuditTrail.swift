@@ -43,7 +43,7 @@ public struct AuditTrail: Sendable {
             "source": .map([
                 "paths": .list(plan.source.paths.map(Value.string)), "gitCommit": plan.source.gitCommit.map(Value.string) ?? .null,
                 "manifestDigest": .string(plan.source.manifestDigest),
-            ]),
+            ].merging(plan.source.gitAuthor.map { ["gitAuthor": Value.string($0)] } ?? [:]) { a, _ in a }),
             "createdAt": .string(plan.createdAt),
             "actions": .list(plan.changes.map { a in
                 .map([

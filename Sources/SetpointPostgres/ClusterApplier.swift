@@ -149,7 +149,7 @@ struct ClusterApplier: Sendable {
 
     /// A former primary keeps the slots its replicas used, inactive and holding WAL back: dropped once it is a standby.
     func dropStaleSlots(on member: ClusterSettings.Member) async throws {
-        let db = try await PGConnection.connect(settings.connection(to: member))
+        let db = try await PGConnection.counted(settings.connection(to: member))
         defer { db.close() }
         let ours = settings.members.map { ReplicaSpec.slotName($0.name) }
         let stale = try await db.query("SELECT slot_name FROM pg_replication_slots WHERE NOT active AND slot_type = 'physical' AND slot_name = ANY($1::text[])",
@@ -235,7 +235,7 @@ struct ClusterApplier: Sendable {
             try await control(for: m).restart(directory)
         }
         // The replicas reconnect by themselves; done when each streams again.
-        let db = try await PGConnection.connect(settings.connection(to: try member(primary)))
+        let db = try await PGConnection.counted(settings.connection(to: try member(primary)))
         defer { db.close() }
         for name in settings.members.map(\.name) where name != primary && view.isStreaming(name, from: primary) {
             try await ReplicaBuilder(runner: runner).waitForStreaming(name, primary: db, timeout: .seconds(120))

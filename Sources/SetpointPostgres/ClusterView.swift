@@ -59,7 +59,7 @@ struct ClusterView: Sendable {
             for member in all {
                 group.addTask {
                     do {
-                        let db = try await PGConnection.connect(settings.connection(to: member))
+                        let db = try await PGConnection.counted(settings.connection(to: member))
                         do {
                             return (member.name, .running(try await MemberProbe.probe(db, parameters: parameters)), db)
                         } catch {

@@ -101,7 +101,7 @@ struct MemberControl: Sendable {
     func rewind(_ dataDirectory: String, source: PGConfig) async throws -> String {
         // A just-promoted primary records its new timeline in pg_control at its next checkpoint; before that pg_rewind
         // sees one timeline and says "no rewind required" (Patroni checkpoints first too).
-        let db = try await PGConnection.connect(source)
+        let db = try await PGConnection.counted(source)
         _ = try await db.query("CHECKPOINT")
         db.close()
         var pairs: [(String, String)] = []

@@ -17,7 +17,7 @@ struct PoolConsole: Sendable {
         let config = PGConfig(host: host, port: spec.port, user: spec.adminUser ?? "pgbouncer", password: password, database: "pgbouncer",
                               sslmode: "disable", connectTimeoutSeconds: 5)
         do {
-            return PoolConsole(db: try await PGConnection.connect(config), endpoint: "\(host):\(spec.port)")
+            return PoolConsole(db: try await PGConnection.counted(config), endpoint: "\(host):\(spec.port)")
         } catch let error as PGError {
             throw SetpointError(.observeFailed, "PgBouncer admin console \(host):\(spec.port) as \(spec.adminUser ?? "pgbouncer"): \(error.message)",
                                 resource: resource, isTransient: error.isTransient && !error.message.contains("not allowed"))

@@ -101,7 +101,7 @@ enum PoolObserver {
         for (cluster, uses) in byCluster.sorted(by: { $0.key < $1.key }) {
             guard let declared = context.declared[ResourceID(kind: .postgresCluster, name: cluster)],
                   let settings = try? ClusterSettings(declared, secrets: context.secrets), let primary = settings.member(settings.primary),
-                  let db = try? await PGConnection.connect(settings.connection(to: primary)) else { continue }
+                  let db = try? await PGConnection.counted(settings.connection(to: primary)) else { continue }
             defer { db.close() }
             guard let row = try? await db.query("SELECT current_setting('max_connections')::int AS max, "
                                                 + "current_setting('superuser_reserved_connections')::int AS reserved").first,

@@ -17,8 +17,10 @@ struct MonitoringAPI: Sendable {
     func send(_ method: String, _ url: String) async throws -> (status: Int, body: Data) {
         do {
             let r = try await client.send(HTTPRequest(method: method, url: url, timeout: timeout))
+            ProviderRequests.shared.record("prometheus", ok: r.status < 400)
             return (r.status, r.body)
         } catch let error as HTTPError {
+            ProviderRequests.shared.record("prometheus", ok: false)
             throw Failure(status: nil, message: "\(error)", isTransient: error.isTransient)
         }
     }

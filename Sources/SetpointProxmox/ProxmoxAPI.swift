@@ -102,7 +102,9 @@ final class ProxmoxAPI: Sendable {
             let response: HTTPResponse
             do {
                 response = try await client.send(HTTPRequest(method: method, url: url, headers: headers, body: body, timeout: timeout))
+                ProviderRequests.shared.record("proxmox", ok: response.status == 200)
             } catch let error as HTTPError {
+                ProviderRequests.shared.record("proxmox", ok: false)
                 lastError = error
                 // TLS and usage errors will not get better; a connection that never opened can go elsewhere.
                 guard error.isTransient else { throw error }

@@ -31,7 +31,8 @@ public struct PlanJSONRenderer: Sendable {
             formatVersion: Self.formatVersion,
             id: plan.id,
             createdAt: plan.createdAt,
-            source: .init(paths: plan.source.paths, gitCommit: plan.source.gitCommit, manifestDigest: plan.source.manifestDigest),
+            source: .init(paths: plan.source.paths, gitCommit: plan.source.gitCommit, gitAuthor: plan.source.gitAuthor,
+                          manifestDigest: plan.source.manifestDigest),
             applyable: plan.isApplyable,
             summary: .init(summary),
             actions: plan.actions.map(PlanJSONDocument.Action.init),
@@ -67,6 +68,8 @@ public struct PlanJSONDocument: Sendable, Hashable, Codable {
     public struct Source: Sendable, Hashable, Codable {
         public var paths: [String]
         public var gitCommit: String?
+        /// Present only for plans made from a git remote by the controller.
+        public var gitAuthor: String?
         public var manifestDigest: String
     }
 

@@ -55,7 +55,9 @@ public struct PlanTextRenderer: Sendable {
     func header(_ plan: Plan) -> String {
         var out = style.bold("Plan \(text(plan.id))") + (plan.createdAt.isEmpty ? "" : " (\(text(plan.createdAt)))") + "\n"
         var about: [String] = []
-        if let commit = plan.source.gitCommit { about.append("git \(text(String(commit.prefix(12))))") }
+        if let commit = plan.source.gitCommit {
+            about.append("git \(text(String(commit.prefix(12))))" + (plan.source.gitAuthor.map { " by \(text($0))" } ?? ""))
+        }
         if !plan.source.manifestDigest.isEmpty { about.append("digest \(text(String((plan.source.manifestDigest.hasPrefix("sha256:") ? plan.source.manifestDigest.dropFirst(7) : plan.source.manifestDigest[...]).prefix(12))))") }
         let paths = plan.source.paths.map(text).joined(separator: ", ")
         switch (paths.isEmpty, about.isEmpty) {

@@ -169,7 +169,27 @@ import Testing
         let health = try await http.send(HTTPRequest(url: url + "/healthz"))
         #expect(health.status == 200)
         let metrics = String(decoding: try await http.send(HTTPRequest(url: url + "/metrics")).body, as: UTF8.self)
-        #expect(metrics.contains("setpoint_passes_total"), "\(metrics)")
+        #expect(metrics.contains(all: ["setpoint_passes_total", "setpoint_reconcile_duration_seconds_bucket{le=\"+Inf\"}",
+                                       "setpoint_seconds_since_last_success", "setpoint_provider_requests_total{system=\"proxmox\"}"]), "\(metrics)")
+
+        // gzip when asked (and only then): the same document, compressed.
+        let plainDoc = try await http.send(HTTPRequest(url: url + "/openapi.yaml"))
+        let gzipped = try await http.send(HTTPRequest(url: url + "/openapi.yaml", headers: [("Accept-Encoding", "br;q=1, gzip;q=0.5")]))
+        #expect(plainDoc.headers["content-encoding"] == nil)
+        #expect(gzipped.headers["content-encoding"] == "gzip")
+        #expect(gzipped.body.count < plainDoc.body.count / 2 && Array(gzipped.body.prefix(2)) == [0x1f, 0x8b], "\(gzipped.body.count) bytes")
+        let gunzip = Process()
+        gunzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gunzip.arguments = ["-dc"]
+        let into = Pipe(), from = Pipe()
+        gunzip.standardInput = into
+        gunzip.standardOutput = from
+        try gunzip.run()
+        into.fileHandleForWriting.write(gzipped.body)
+        try into.fileHandleForWriting.close()
+        let unpacked = from.fileHandleForReading.readDataToEndOfFile()
+        gunzip.waitUntilExit()
+        #expect(unpacked == plainDoc.body, "gunzip gives the document back")
 
         // The OpenAPI document is the one in docs/, and every GET path it lists is served.
         let served = String(decoding: try await http.send(HTTPRequest(url: url + "/openapi.yaml")).body, as: UTF8.self)

@@ -22,12 +22,16 @@ public struct Plan: Sendable, Hashable, Codable {
     public struct Source: Sendable, Hashable, Codable {
         public var paths: [String]
         public var gitCommit: String?
+        /// The commit's author e-mail, for plans a controller makes from a git remote (four-eyes: its author may not
+        /// approve it).
+        public var gitAuthor: String?
         /// SHA-256 of the desired resources, canonical form.
         public var manifestDigest: String
 
-        public init(paths: [String], gitCommit: String? = nil, manifestDigest: String) {
+        public init(paths: [String], gitCommit: String? = nil, gitAuthor: String? = nil, manifestDigest: String) {
             self.paths = paths
             self.gitCommit = gitCommit
+            self.gitAuthor = gitAuthor
             self.manifestDigest = manifestDigest
         }
     }
