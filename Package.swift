@@ -205,7 +205,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointControllerTests",
-            dependencies: ["SetpointController", "SetpointCore", "SetpointTesting"],
+            dependencies: ["SetpointController", "SetpointCore", "SetpointEngine", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -280,7 +280,7 @@ public final class Reconciler: Sendable {
             for id in result.succeeded { if let a = toApply.action(id) { b.succeeded(a.resource) } }
             for (id, message) in result.failed {
                 guard let a = toApply.action(id) else { continue }
-                b.failed(a.resource, error: message, transient: true, now: now, digest: byID[a.resource].map { CanonicalJSON.digest($0.spec) } ?? "")
+                b.failed(a.resource, error: message, transient: !result.terminal.contains(id), now: now, digest: byID[a.resource].map { CanonicalJSON.digest($0.spec) } ?? "")
             }
         }
         if let pendingID = report.pendingPlanID, approved.isSuperset(of: waiting.map(\.id)), result.isSuccess {

@@ -55,7 +55,8 @@ public struct Applier: Sendable {
         for action in walk.pending where action.requiresApproval && !(approveAllRisky || approved.contains(action.id)) {
             walk.skip(action.id, .awaitingApproval, report: &report, onEvent: onEvent)
         }
-        await withTaskGroup(of: (String, String?).self) { group in
+        var terminal: Set<String> = []
+        await withTaskGroup(of: (String, String?, Bool).self) { group in
             var domainsInUse: [String: Int] = [:]
             var running = 0
             func launchReady() {
@@ -93,22 +94,23 @@ public struct Applier: Sendable {
                                                         detail: .map(["seconds": .double(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)]))
                             } catch {
                                 // The change is made and recorded in state, but the audit log lacks its outcome: say so.
-                                return (action.id, "done, but its outcome could not be written to the audit log: \(error)")
+                                return (action.id, "done, but its outcome could not be written to the audit log: \(error)", false)
                             }
                             onEvent(.succeeded(action, took))
-                            return (action.id, nil)
+                            return (action.id, nil, false)
                         } catch {
                             // The journal stays (a retry resumes from it) but says the action ended: it is not "in flight".
                             try? await store.recordJournal(action: action.id, key: "failed", value: "\(error)")
                             _ = try? await audit?.record(.outcome, plan: plan, action: action, result: "failed", detail: .map(["error": .string("\(error)")]))
-                            return (action.id, "\(error)")
+                            return (action.id, "\(error)", (error as? SetpointError)?.isTerminal ?? false)
                         }
                     }
                 }
             }
             launchReady()
-            while let (id, error) = await group.next() {
+            while let (id, error, isTerminal) = await group.next() {
                 running -= 1
+                if isTerminal { terminal.insert(id) }
                 if let action = walk.action(id), let provider = registry.provider(for: action.resource.kind) {
                     for d in provider.concurrencyDomains(for: action) { domainsInUse[d.name, default: 1] -= 1 }
                 }
@@ -137,6 +139,7 @@ public struct Applier: Sendable {
             walk.markStarted(action.id)
             walk.finish(action.id, error: "could not start: its concurrency domains never had room", report: &report, onEvent: onEvent)
         }
+        report.terminal = terminal.intersection(report.failed.keys)
         onEvent(.finished(report))
         return report
     }

@@ -34,6 +34,8 @@ public enum SkipReason: Sendable, Hashable, CustomStringConvertible {
 public struct ApplyReport: Sendable, Equatable {
     public var succeeded: [String] = []
     public var failed: [String: String] = [:]
+    /// Failed actions whose error says a retry cannot help until something changes (`SetpointError.isTerminal`).
+    public var terminal: Set<String> = []
     public var skipped: [String: SkipReason] = [:]
     public var wasInterrupted = false
 

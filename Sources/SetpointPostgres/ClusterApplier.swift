@@ -13,8 +13,8 @@ struct ClusterApplier: Sendable {
 
     var settings: ClusterSettings { view.settings }
 
-    func fail(_ message: String, transient: Bool = false) -> SetpointError {
-        SetpointError(.applyFailed, message, resource: resource, isTransient: transient)
+    func fail(_ message: String, transient: Bool = false, terminal: Bool = false) -> SetpointError {
+        SetpointError(.applyFailed, message, resource: resource, isTransient: transient, isTerminal: terminal)
     }
 
     func note(_ message: String) {
@@ -71,7 +71,7 @@ struct ClusterApplier: Sendable {
         let unknown = wanted.keys.filter { !known.contains($0) && !$0.contains(".") }.sorted()
         if !unknown.isEmpty {
             throw fail("PostgreSQL \(view.facts(primary)?.majorVersion ?? 0) has no parameter \(unknown.joined(separator: ", ")): "
-                + "correct spec.parameters (nothing was written)")
+                + "correct spec.parameters (nothing was written)", terminal: true)
         }
         // The primary first, then the others: a value the server refuses is refused before any replica has it.
         let order = [primary] + (settings.members.map(\.name) + view.removed.map(\.name)).filter { $0 != primary }
@@ -94,7 +94,9 @@ struct ClusterApplier: Sendable {
                 let staged = outcome.filter { $0.value == .pendingRestart }.keys.sorted()
                 note("\(name): wrote \(changes.keys.sorted().joined(separator: ", "))" + (staged.isEmpty ? "" : "; waiting for a restart: \(staged.joined(separator: ", "))"))
             } catch let error as PGError {
-                throw fail("member \(name): ALTER SYSTEM refused: \(error.message)\(error.hint.map { " (\($0))" } ?? "")")
+                // A value or name PostgreSQL refuses stays refused; a lost connection is worth retrying.
+                throw fail("member \(name): ALTER SYSTEM refused: \(error.message)\(error.hint.map { " (\($0))" } ?? "")",
+                           transient: error.isTransient, terminal: !error.isTransient)
             }
         }
     }

@@ -15,14 +15,14 @@ struct GuestApplier {
 
     var noun: String { kind == .qemu ? "VM" : "container" }
 
-    func fail(_ message: String, transient: Bool = false) -> SetpointError {
-        SetpointError(.applyFailed, message, resource: resourceID, isTransient: transient)
+    func fail(_ message: String, transient: Bool = false, terminal: Bool = false) -> SetpointError {
+        SetpointError(.applyFailed, message, resource: resourceID, isTransient: transient, isTerminal: terminal)
     }
 
     /// Wraps PVE failures as apply errors that quote PVE.
     func quoting<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let e as SetpointError { throw e } catch let e as PVEAPIError {
-            throw fail("\(what): \(e)", transient: e.isUncertain || e.isLockContention)
+            throw fail("\(what): \(e)", transient: e.isUncertain || e.isLockContention, terminal: e.isTerminal)
         } catch let e as TaskFailure {
             throw fail("\(what): \(e)", transient: false)
         } catch {

@@ -24,7 +24,8 @@ enum PoolsAndJobs {
         let id = action.providerID ?? action.resource.name
         let comment = resource?.spec["comment"]?.stringValue
         func quote(_ e: PVEAPIError) -> SetpointError {
-            SetpointError(.applyFailed, "\(e)", resource: action.resource, isTransient: e.isUncertain || e.isLockContention)
+            SetpointError(.applyFailed, "\(e)", resource: action.resource, isTransient: e.isUncertain || e.isLockContention,
+                          isTerminal: e.isTerminal)
         }
         do {
             switch action.verb {
@@ -147,7 +148,8 @@ enum PoolsAndJobs {
                 break
             }
         } catch let e as PVEAPIError {
-            throw SetpointError(.applyFailed, "\(e)", resource: action.resource, isTransient: e.isUncertain || e.isLockContention)
+            throw SetpointError(.applyFailed, "\(e)", resource: action.resource, isTransient: e.isUncertain || e.isLockContention,
+                          isTerminal: e.isTerminal)
         }
         return id
     }

@@ -27,6 +27,10 @@ struct PVEAPIError: Error, CustomStringConvertible {
     var isDigestMismatch: Bool { message.hasPrefix("checksum mismatch") || message.hasPrefix("detected modified configuration") }
 
     /// No answer from the node behind the proxy (595/596), or the server failed: the request may or may not have run.
+    /// PVE refused the request itself (parameter verification, authentication, a missing privilege): sending it
+    /// again unchanged gets the same answer.
+    var isTerminal: Bool { status == 400 || status == 401 || status == 403 }
+
     var isUncertain: Bool { status >= 502 || status == 500 && message.contains("got timeout") }
 }
 

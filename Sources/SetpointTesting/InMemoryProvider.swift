@@ -13,7 +13,8 @@ public struct InMemoryProvider: Provider {
     public var policies: [ResourceKind: FieldPolicy]
     /// Time each apply takes.
     public var latency: Duration
-    /// A failure message for an action, or nil to succeed.
+    /// A failure message for an action, or nil to succeed. A message starting `terminal:` is a terminal error
+    /// (`SetpointError.isTerminal`), any other a transient one.
     public var failure: @Sendable (Action) -> String?
     public var domains: @Sendable (Action) -> [ConcurrencyDomain]
     /// Values the system fills in on create (generated MACs …), merged under the desired spec.
@@ -62,7 +63,10 @@ public struct InMemoryProvider: Provider {
         backend.enter(action.id)
         defer { backend.leave(action.id) }
         if latency > .zero { try await context.clock.sleep(for: latency) }
-        if let message = failure(action) { throw SetpointError(.applyFailed, message, resource: action.resource, isTransient: true) }
+        if let message = failure(action) {
+            let terminal = message.hasPrefix("terminal:")
+            throw SetpointError(.applyFailed, message, resource: action.resource, isTransient: !terminal, isTerminal: terminal)
+        }
         let policy = fieldPolicy(for: action.resource.kind)
         switch action.verb {
         case .create, .replace:

@@ -242,11 +242,14 @@ struct ControllerHATests {
         return "postgres://postgres:\(password)@127.0.0.1:\(port)/\(name)?sslmode=disable"
     }
 
-    func start(_ env: SimEnv, state: String, name: String) throws -> (Process, ControllerAPITests.Output) {
-        try ControllerAPITests.launch([env.manifests, "--interval", "300ms", "--listen", "none", "--as", "\(name)@example.net", "--state", state])
+    func start(_ env: SimEnv, state: String, name: String, ttl: String = "10s") throws -> (Process, ControllerAPITests.Output) {
+        try ControllerAPITests.launch([env.manifests, "--interval", "300ms", "--listen", "none", "--as", "\(name)@example.net", "--state", state,
+                                       "--lease-ttl", ttl])
     }
 
-    @Test func oneLeadsTheOtherTakesOverWithinTheTTLAfterAKillAndNothingIsAppliedTwice() async throws {
+    static let runs = Int(ProcessInfo.processInfo.environment["SETPOINT_HA_RUNS"] ?? "") ?? 10
+
+    @Test(arguments: 0..<runs) func oneLeadsTheOtherTakesOverWithinTheTTLAfterAKillAndNothingIsAppliedTwice(run: Int) async throws {
         let env = try await SimEnv()
         defer { Task { await env.stop() } }
         let state = try await Self.database()
@@ -277,6 +280,55 @@ struct ControllerHATests {
         kill(follower.processIdentifier, SIGTERM)
         for _ in 0..<200 where follower.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         #expect(follower.terminationStatus == 0)
+        let audit = await env.run(["audit", "log", "--output", "json", "--state", state], withState: false)
+        let creates = audit.out.split(separator: "\n").filter { $0.contains("\"outcome\"") && $0.contains("web-1:create") && $0.contains("succeeded") }
+        #expect(creates.count == 1, "one create in the audit log:\n\(audit.out)")
+        let verify = await env.run(["audit", "verify", "--state", state], withState: false)
+        #expect(verify.code == 0, "\(verify.out)\(verify.err)")
+    }
+
+    /// The leader is paused (SIGSTOP) while a slow PVE task it started is in flight: the other leads once the lease
+    /// expires, finds the action's journal and waits for that task instead of creating the guest again; the paused one,
+    /// continued (SIGCONT), has every write refused for its stale epoch and steps down. One create, in pve-sim and in
+    /// the audit log.
+    @Test(arguments: 0..<runs) func aPausedLeaderIsReplacedItsTaskAwaitedNotReissuedAndItsWritesRefusedWhenItWakes(run: Int) async throws {
+        let env = try await SimEnv { $0.taskSeconds = 2 }
+        defer { Task { await env.stop() } }
+        let state = try await Self.database()
+        try env.write([ControllerTests.vm(cores: 2)])
+        let (a, outA) = try start(env, state: state, name: "a", ttl: "2s")
+        defer { for p in [a] where p.isRunning { kill(p.processIdentifier, SIGCONT); kill(p.processIdentifier, SIGKILL) } }
+        // a leads and starts the create; its task runs in pve-sim.
+        for _ in 0..<400 where !(await env.sim.snapshot.tasks.contains(where: \.isRunning)) { try await Task.sleep(for: .milliseconds(25)) }
+        #expect(await env.sim.snapshot.tasks.contains(where: \.isRunning), "a's create task is in flight:\n\(outA.value)")
+        let (b, outB) = try start(env, state: state, name: "b", ttl: "2s")
+        defer { for p in [b] where p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        for _ in 0..<200 where !outB.value.contains("following") { try await Task.sleep(for: .milliseconds(25)) }
+        #expect(outB.value.contains("following (not leading)"), "b follows while a leads:\n\(outB.value)")
+
+        kill(a.processIdentifier, SIGSTOP)
+        let pausedAt = ContinuousClock.now
+        for _ in 0..<400 where !outB.value.contains("applied VirtualMachine/web-1:create") {
+            try await Task.sleep(for: .milliseconds(50))
+            _ = await env.pve("GET", "/version")  // pve-sim finishes tasks as it is called
+        }
+        let took = ContinuousClock.now - pausedAt
+        #expect(outB.value.contains("applied VirtualMachine/web-1:create"), "b leads after the lease expires and finishes the create:\n\(outB.value)")
+        #expect(took >= .seconds(1), "b waited for the lease to expire (took \(took))")
+        #expect(await env.sim.snapshot.createdNames["web-1"] == 1, "b waited for a's task instead of creating web-1 again")
+
+        // a wakes: its writes carry a stale epoch and are refused; it steps down and follows.
+        let before = outA.value.count
+        kill(a.processIdentifier, SIGCONT)
+        for _ in 0..<400 where !String(outA.value.dropFirst(before)).contains("following") { try await Task.sleep(for: .milliseconds(25)) }
+        let woke = String(outA.value.dropFirst(before))
+        #expect(woke.contains("following (not leading)"), "a steps down:\n\(outA.value)")
+        #expect(woke.contains("stale epoch") || woke.contains("no longer the leader"), "a's late writes were refused:\n\(outA.value)")
+        #expect(!woke.contains("applied VirtualMachine"), "a applies nothing once it woke:\n\(outA.value)")
+
+        for p in [a, b] { kill(p.processIdentifier, SIGTERM) }
+        for _ in 0..<200 where a.isRunning || b.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(await env.sim.snapshot.createdNames["web-1"] == 1)
         let audit = await env.run(["audit", "log", "--output", "json", "--state", state], withState: false)
         let creates = audit.out.split(separator: "\n").filter { $0.contains("\"outcome\"") && $0.contains("web-1:create") && $0.contains("succeeded") }
         #expect(creates.count == 1, "one create in the audit log:\n\(audit.out)")

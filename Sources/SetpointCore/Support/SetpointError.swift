@@ -33,12 +33,16 @@ public struct SetpointError: Error, Sendable, CustomStringConvertible, Equatable
     public var resource: ResourceID?
     /// Transient failures (network, lock contention, 5xx) may be retried; terminal ones (permission, bad config) not.
     public var isTransient: Bool
+    /// Retrying without a change cannot help (a refused parameter, a missing privilege, wrong credentials): the
+    /// controller parks the resource until its manifest changes instead of backing off and retrying.
+    public var isTerminal: Bool
 
-    public init(_ code: Code, _ message: String, resource: ResourceID? = nil, isTransient: Bool = false) {
+    public init(_ code: Code, _ message: String, resource: ResourceID? = nil, isTransient: Bool = false, isTerminal: Bool = false) {
         self.code = code
         self.message = message
         self.resource = resource
         self.isTransient = isTransient
+        self.isTerminal = isTerminal && !isTransient
     }
 
     public var description: String { resource.map { "\($0): \(message)" } ?? message }
