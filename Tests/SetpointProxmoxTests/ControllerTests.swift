@@ -84,6 +84,44 @@ import Testing
     }
 }
 
+/// The controller on the quickstart's own manifests (their cluster pointed at this test's pve-sim): it converges them,
+/// and the memory of a stopped guest changed directly on pve-sim is corrected in the next pass, as drift.
+@Suite struct ControllerQuickstartTests {
+    @Test func aControllerConvergesTheQuickstartAndCorrectsAStoppedGuestsMemory() async throws {
+        let env = try await SimEnv()
+        defer { Task { await env.stop() } }
+        let example = RepoPaths.path("examples/quickstart")
+        for file in try FileManager.default.contentsOfDirectory(atPath: example) where file.hasSuffix(".yaml") && file != "cluster.yaml" {
+            try FileManager.default.copyItem(atPath: example + "/" + file, toPath: env.manifests + "/" + file)
+        }
+        try env.clusterYAML().replacingOccurrences(of: "metadata: {name: pve}", with: "metadata: {name: local}")
+            .write(toFile: env.manifests + "/cluster.yaml", atomically: true, encoding: .utf8)
+        func pass() async -> String {
+            let r = await env.run(["controller", env.manifests, "--once"])
+            #expect(r.code == 0, "\(r.out)\(r.err)")
+            return r.out + r.err
+        }
+        let first = await pass()
+        #expect(first.contains(all: ["applied", "VirtualMachine/web-1:create", "VirtualMachine/web-2:create", "ResourcePool/demo:create"]), "\(first)")
+        try await env.settle()
+        let second = await pass()
+        #expect(second.contains("in sync"), "\(second)")
+
+        let guest = try #require(await env.guest(named: "web-1"))
+        await env.pve("POST", "/nodes/pve1/qemu/\(guest.vmid)/status/stop")
+        try await env.settle()
+        await env.pve("PUT", "/nodes/pve1/qemu/\(guest.vmid)/config", ["memory": "3072"])
+        try await env.settle()
+        let corrected = await pass()
+        #expect(corrected.contains(all: ["drift: VirtualMachine/web-1", "applied VirtualMachine/web-1:update"]), "\(corrected)")
+        #expect(await env.guest(named: "web-1")?.config["memory"] == "1024", "a stopped guest's memory is set back at once")
+        let audit = await env.run(["audit", "log", "--output", "json"])
+        #expect(audit.out.contains("\"origin\":\"drift\"") && audit.out.contains("web-1:update"), "\(audit.out.suffix(800))")
+        try await env.settle()
+        #expect(await pass().contains("in sync"))
+    }
+}
+
 /// The controller as a process, with its API: tokens and roles, approvals through `setpoint approve`, four-eyes,
 /// SIGTERM.
 @Suite(.serialized) struct ControllerAPITests {
