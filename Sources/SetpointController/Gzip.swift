@@ -1,4 +1,4 @@
-import CZlib
+internal import CZlib
 import Foundation
 
 /// gzip (RFC 1952) for API responses when the client sends `Accept-Encoding: gzip`.

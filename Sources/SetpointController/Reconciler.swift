@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 public import SetpointCore
 public import SetpointEngine
 import SetpointManifest
@@ -99,9 +96,10 @@ public final class Reconciler: Sendable {
         let files = ManifestFiles.collect(configuration.paths, diagnostics: &diagnostics)
         var parts: [String] = []
         for f in files {
-            var st = stat()
-            guard stat(f, &st) == 0 else { parts.append("\(f):gone"); continue }
-            parts.append("\(f):\(st.st_size):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)")
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: f) else { parts.append("\(f):gone"); continue }
+            let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
+            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            parts.append("\(f):\(size):\(modified)")
         }
         return parts.joined(separator: "|")
     }
