@@ -104,7 +104,7 @@ let package = Package(
             name: "SetpointCLI",
             dependencies: [
                 "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
-                "SetpointPostgres", "SetpointPrometheus", "SetpointController", "SetpointHTTP", "SetpointExec",
+                "SetpointPostgres", "SetpointPrometheus", "SetpointController", "SetpointHTTP",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

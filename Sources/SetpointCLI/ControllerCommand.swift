@@ -6,7 +6,6 @@ import UnixSignals
 import SetpointController
 import SetpointCore
 import SetpointEngine
-import SetpointExec
 import SetpointState
 import Synchronization
 
@@ -104,20 +103,7 @@ struct ControllerCommand: ConsoleCommand {
             return 1
         }
         let logger = CLILog.logger("controller")
-        var git: GitSync?
-        if let remote = gitRemote {
-            var branch = gitBranch
-            if branch == nil {
-                let tree = try? await GitSync.topLevel(of: paths[0])
-                branch = try? await LocalRunner().run(Command("git", ["-C", tree ?? paths[0], "symbolic-ref", "--quiet", "--short", "HEAD"]))
-                    .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            guard let branch, !branch.isEmpty else {
-                console.err("error: --git-remote: \(paths[0]) is not on a branch of a git work tree; give --git-branch, or check a branch out\n")
-                return 1
-            }
-            git = GitSync(remote: remote, branch: branch)
-        }
+        let git = gitRemote.map { GitSync(remote: $0, branch: gitBranch) }
         let reconciler = Reconciler(
             Reconciler.Configuration(paths: paths, providers: runtime.providers, secrets: runtime.secrets,
                                      policy: ControllerPolicy(driftPolicy: ControllerPolicy.DriftPolicy(rawValue: driftPolicy)!),

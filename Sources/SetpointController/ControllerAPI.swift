@@ -205,8 +205,9 @@ public struct ControllerAPI: Sendable {
         guard let p = try await store.storedPlan(id: id) else { throw Reply.error(404, "no plan \(id)") }
         guard p.status == .pending else { throw Reply.error(409, "plan \(id) is \(p.status.rawValue), not pending: nothing to \(approve ? "approve" : "reject")") }
         // The author: the commit's for a plan made from a git remote, else the controller's identity.
-        let author = Self.gitAuthor(ofPlanJSON: p.json) ?? reconciler.configuration.identity
-        if approve, fourEyes, who.email.lowercased() == author.lowercased() || author.lowercased().hasSuffix(":" + who.email.lowercased()) {
+        let author = (Self.gitAuthor(ofPlanJSON: p.json) ?? reconciler.configuration.identity).lowercased()
+        let approver = who.email.lowercased()
+        if approve, fourEyes, approver == author || author.hasSuffix(":" + approver) {
             throw Reply.error(403, "four-eyes: \(who.email) authored plan \(id); another approver must approve it")
         }
         _ = try await store.setPlanStatus(id: id, to: approve ? .approved : .rejected)

@@ -6,13 +6,14 @@ public import SetpointExec
 /// controller keeps reconciling the commit it has) and are reported; nothing is ever reset or merged by hand.
 public struct GitSync: Sendable {
     public var remote: String
-    public var branch: String
+    /// The branch to follow; nil follows the one checked out.
+    public var branch: String?
     /// The work tree holding the manifests (found from the first manifest path when nil).
     public var workTree: String?
     public var runner: any CommandRunner
     public var timeout: Duration
 
-    public init(remote: String, branch: String, workTree: String? = nil, runner: any CommandRunner = LocalRunner(), timeout: Duration = .seconds(60)) {
+    public init(remote: String, branch: String? = nil, workTree: String? = nil, runner: any CommandRunner = LocalRunner(), timeout: Duration = .seconds(60)) {
         self.remote = remote
         self.branch = branch
         self.workTree = workTree
@@ -29,6 +30,8 @@ public struct GitSync: Sendable {
 
     /// What one sync did.
     public struct Outcome: Sendable {
+        /// The remote branch followed (`origin/main`).
+        public var followed: String?
         public var head: Head?
         /// The commit before the sync, when a fast-forward moved HEAD.
         public var movedFrom: String?
@@ -62,8 +65,14 @@ public struct GitSync: Sendable {
             return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let before = try? await git(["rev-parse", "HEAD"])
+        var followed = branch ?? "HEAD"
         do {
-            let current = try await git(["symbolic-ref", "--quiet", "--short", "HEAD"])
+            guard let current = try? await git(["symbolic-ref", "--quiet", "--short", "HEAD"]), !current.isEmpty else {
+                throw SyncProblem("the work tree \(tree) has no branch checked out (a detached HEAD): check out "
+                    + (self.branch ?? "the branch to follow") + " there")
+            }
+            let branch = self.branch ?? current
+            followed = branch
             guard current == branch else {
                 throw SyncProblem("the work tree \(tree) is on branch \(current), not \(branch): check out \(branch) there")
             }
@@ -82,12 +91,13 @@ public struct GitSync: Sendable {
         } catch let p as SyncProblem {
             outcome.problem = p.message
         } catch {
-            outcome.problem = "git could not bring \(tree) to \(remote)/\(branch); reconciling the commit checked out: \(error)"
+            outcome.problem = "git could not bring \(tree) to \(remote)/\(followed); reconciling the commit checked out: \(error)"
         }
         if let line = try? await git(["log", "-1", "--format=%H%x00%ae%x00%s"]) {
             let parts = line.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)
             if parts.count == 3 { outcome.head = Head(commit: parts[0], authorEmail: parts[1], subject: parts[2]) }
         }
+        outcome.followed = "\(remote)/\(followed)"
         if let before, let now = outcome.head?.commit, now != before { outcome.movedFrom = before }
         return outcome
     }

@@ -112,7 +112,7 @@ public final class Reconciler: Sendable {
             report.git = synced.head
             report.gitProblem = synced.problem
             if let from = synced.movedFrom, let head = synced.head {
-                report.gitMoved = "\(git.remote)/\(git.branch) moved \(from.prefix(12)) → \(head.commit.prefix(12)) (\(head.authorEmail): \(head.subject))"
+                report.gitMoved = "\(synced.followed ?? git.remote) moved \(from.prefix(12)) → \(head.commit.prefix(12)) (\(head.authorEmail): \(head.subject))"
             }
         }
         // 1. The desired state, whole or not at all.

@@ -139,7 +139,7 @@ public struct Applier: Sendable {
             walk.markStarted(action.id)
             walk.finish(action.id, error: "could not start: its concurrency domains never had room", report: &report, onEvent: onEvent)
         }
-        report.terminal = terminal.intersection(report.failed.keys)
+        report.terminal = terminal
         onEvent(.finished(report))
         return report
     }

@@ -51,22 +51,14 @@ import Testing
         let first = try publish([ControllerTests.vm(cores: 2)], message: "web-1")
         try Self.git(["clone", "-q", "--branch", "main", upstream, tree], in: env.dir)
 
-        var lines: [String] = []
-        var tokens: [String: String] = [:]
-        for who in ["alice@example.net", "bob@example.net"] {
-            let r = await env.run(["token", "create", "--role", "approver", "--email", who], withState: false)
-            tokens[who] = try #require(r.out.split(separator: "\n").first?.split(separator: " ").last.map(String.init))
-            lines.append(try #require(r.out.split(separator: "\n").last?.replacingOccurrences(of: "tokens file line: ", with: "")))
-        }
-        try lines.joined(separator: "\n").write(toFile: env.dir + "/tokens", atomically: false, encoding: .utf8)
+        let (tokens, _) = try await ControllerAPITests.makeTokens(env, [("approver", "alice@example.net"), ("approver", "bob@example.net")])
         let (process, output) = try ControllerAPITests.launch([
             tree + "/manifests", "--git-remote", "origin", "--interval", "300ms", "--listen", "127.0.0.1:0", "--tokens", env.dir + "/tokens",
             "--four-eyes", "--as", "controller@example.net", "--state", env.state,
         ])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        func wait(for text: String, seconds: Double = 20) async throws {
-            for _ in 0..<Int(seconds * 20) where !output.value.contains(text) { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(output.value.contains(text), "waited for '\(text)':\n\(output.value)")
+        func wait(for text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws {
+            try await output.wait(for: text, sourceLocation: sourceLocation)
         }
         try await wait(for: "API on http://127.0.0.1:")
         let port = try #require(output.value.range(of: "API on http://127.0.0.1:").map { output.value[$0.upperBound...].prefix { $0.isNumber } })
@@ -88,10 +80,10 @@ import Testing
         #expect(source["gitCommit"] as? String == second && source["gitAuthor"] as? String == "alice@example.net", "\(source)")
 
         // Four-eyes: the commit's author may not approve it; bob may.
-        let byAlice = await env.run(["approve", planID, "--controller", url, "--token-file", try token(file: "alice", tokens["alice@example.net"]!)],
+        let byAlice = await env.run(["approve", planID, "--controller", url, "--token-file", env.dir + "/alice@example.net.token"],
                                     withState: false)
         #expect(byAlice.code == 1 && byAlice.err.contains("four-eyes"), "\(byAlice.out)\(byAlice.err)")
-        let byBob = await env.run(["approve", planID, "--controller", url, "--token-file", try token(file: "bob", tokens["bob@example.net"]!)],
+        let byBob = await env.run(["approve", planID, "--controller", url, "--token-file", env.dir + "/bob@example.net.token"],
                                   withState: false)
         #expect(byBob.code == 0, "\(byBob.out)\(byBob.err)")
         try await wait(for: "applied VirtualMachine/web-1:update")
@@ -119,11 +111,5 @@ import Testing
         kill(process.processIdentifier, SIGTERM)
         for _ in 0..<200 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!process.isRunning && process.terminationStatus == 0)
-
-        func token(file: String, _ value: String) throws -> String {
-            let path = env.dir + "/\(file).token"
-            try value.write(toFile: path, atomically: false, encoding: .utf8)
-            return path
-        }
     }
 }

@@ -147,16 +147,20 @@ import Testing
         var text = ""
         func append(_ s: String) { lock.lock(); text += s; lock.unlock() }
         var value: String { lock.lock(); defer { lock.unlock() }; return text }
+
+        /// Waits until the output holds `text`; records an issue (with the output) when it never does.
+        func wait(for text: String, seconds: Double = 20, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws {
+            for _ in 0..<Int(seconds * 20) where !value.contains(text) { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(value.contains(text), "waited for '\(text)':\n\(value)", sourceLocation: sourceLocation)
+        }
     }
 
-    @Test func tokenMatrixApprovalByAnotherIdentityFourEyesAndAGracefulStop() async throws {
-        let env = try await SimEnv()
-        defer { Task { await env.stop() } }
-        try env.write([ControllerTests.vm(cores: 2)])
-        // Three people: a viewer, and two approvers; the controller acts (and authors plans) as alice.
+    /// Makes a token for each person, writes the tokens file (`DIR/tokens`) and each token to `DIR/EMAIL.token`;
+    /// returns the tokens by e-mail and the tokens file's lines.
+    static func makeTokens(_ env: SimEnv, _ people: [(role: String, email: String)]) async throws -> (tokens: [String: String], lines: [String]) {
         var lines: [String] = []
         var tokens: [String: String] = [:]
-        for (role, who) in [("viewer", "vic@example.net"), ("approver", "alice@example.net"), ("approver", "bob@example.net")] {
+        for (role, who) in people {
             let r = await env.run(["token", "create", "--role", role, "--email", who], withState: false)
             let token = try #require(r.out.split(separator: "\n").first?.split(separator: " ").last.map(String.init))
             lines.append(try #require(r.out.split(separator: "\n").last?.replacingOccurrences(of: "tokens file line: ", with: "")))
@@ -164,14 +168,22 @@ import Testing
             try token.write(toFile: env.dir + "/\(who).token", atomically: false, encoding: .utf8)
         }
         try lines.joined(separator: "\n").write(toFile: env.dir + "/tokens", atomically: false, encoding: .utf8)
+        return (tokens, lines)
+    }
+
+    @Test func tokenMatrixApprovalByAnotherIdentityFourEyesAndAGracefulStop() async throws {
+        let env = try await SimEnv()
+        defer { Task { await env.stop() } }
+        try env.write([ControllerTests.vm(cores: 2)])
+        // Three people: a viewer, and two approvers; the controller acts (and authors plans) as alice.
+        let (tokens, lines) = try await Self.makeTokens(env, [("viewer", "vic@example.net"), ("approver", "alice@example.net"), ("approver", "bob@example.net")])
 
         let (process, output) = try Self.launch([env.manifests, "--interval", "300ms", "--listen", "127.0.0.1:0", "--tokens", env.dir + "/tokens",
                                                  "--four-eyes", "--as", "alice@example.net", "--state", env.state])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
-        func wait(for text: String, seconds: Double = 20) async throws {
-            for _ in 0..<Int(seconds * 20) where !output.value.contains(text) { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(output.value.contains(text), "waited for '\(text)':\n\(output.value)")
+        func wait(for text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws {
+            try await output.wait(for: text, sourceLocation: sourceLocation)
         }
         try await wait(for: "API on http://127.0.0.1:")
         let port = try #require(output.value.range(of: "API on http://127.0.0.1:").map { output.value[$0.upperBound...].prefix { $0.isNumber } })
