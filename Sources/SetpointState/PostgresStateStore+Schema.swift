@@ -29,6 +29,10 @@ extension PostgresStateStore {
         ("v4-plans", ["""
             CREATE TABLE setpoint_plans (id text PRIMARY KEY, status text NOT NULL, json text NOT NULL, text text NOT NULL, created_at text NOT NULL)
             """]),
+        ("v5-backup-runs", [
+            "CREATE TABLE setpoint_backup_runs (id text PRIMARY KEY, policy text NOT NULL, started_at text NOT NULL, run text NOT NULL)",
+            "CREATE INDEX setpoint_backup_runs_by_policy ON setpoint_backup_runs (policy, started_at)",
+        ]),
     ]
 
     /// One advisory lock key for Setpoint's schema changes (any 64-bit constant of its own).

@@ -81,6 +81,11 @@ extension SQLiteStateStore {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v5-backup-runs") { db in
+            // One row per backup, dump or drill a BackupPolicy ran; run: JSON of the BackupRun (never a secret).
+            try db.execute(sql: "CREATE TABLE backup_runs (id TEXT PRIMARY KEY, policy TEXT NOT NULL, started_at TEXT NOT NULL, run TEXT NOT NULL) WITHOUT ROWID")
+            try db.execute(sql: "CREATE INDEX backup_runs_by_policy ON backup_runs (policy, started_at)")
+        }
         for identifier in extra {
             migrator.registerMigration(identifier) { _ in }
         }

@@ -17,6 +17,7 @@ public actor InMemoryStateStore: StateStore {
     private var lease: LeaseHolder?
     private var journals: [String: [String: String]] = [:]
     private var plans: [String: StoredPlan] = [:]
+    private var runs: [String: BackupRun] = [:]
 
     /// A store owning `owned` (empty by default).
     ///
@@ -88,6 +89,16 @@ public actor InMemoryStateStore: StateStore {
     }
 
     public func openJournals() -> [String: [String: String]] { journals }
+
+    public func recordBackupRun(_ run: BackupRun) throws {
+        try refuseIfReadOnly("record backup run \(run.id)")
+        runs[run.id] = run
+    }
+
+    public func backupRuns(policy: String?, limit: Int) -> [BackupRun] {
+        Array(runs.values.filter { policy == nil || $0.policy == policy }
+            .sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }.prefix(limit))
+    }
 
     public func savePlan(_ plan: StoredPlan) throws {
         try refuseIfReadOnly("save plan \(plan.id)")
