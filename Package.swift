@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SetpointPG", targets: ["SetpointPG"]),
         .library(name: "SetpointPostgres", targets: ["SetpointPostgres"]),
         .library(name: "SetpointPrometheus", targets: ["SetpointPrometheus"]),
+        .library(name: "SetpointBackup", targets: ["SetpointBackup"]),
         .library(name: "SetpointController", targets: ["SetpointController"]),
         .library(name: "SetpointExec", targets: ["SetpointExec"]),
         .library(name: "PVESim", targets: ["PVESim"]),
@@ -91,6 +92,8 @@ let package = Package(
         .target(name: "SetpointCore", swiftSettings: swiftSettings),
         .target(name: "SetpointProxmox", dependencies: ["SetpointCore", "SetpointHTTP"], swiftSettings: swiftSettings),
         .target(name: "SetpointPostgres", dependencies: ["SetpointCore", "SetpointPG", "SetpointExec"], swiftSettings: swiftSettings),
+        // pgBackRest backups, WAL archiving, restores and drills of a PostgresCluster (reads the cluster's manifest, not its provider).
+        .target(name: "SetpointBackup", dependencies: ["SetpointCore", "SetpointPG", "SetpointExec", "SetpointState"], swiftSettings: swiftSettings),
         // Prometheus rule groups and Alertmanager routing (reads YAML back with the manifest reader).
         .target(name: "SetpointPrometheus", dependencies: ["SetpointCore", "SetpointHTTP", "SetpointExec", "SetpointManifest"],
                 swiftSettings: swiftSettings),
@@ -104,7 +107,7 @@ let package = Package(
             name: "SetpointCLI",
             dependencies: [
                 "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
-                "SetpointPostgres", "SetpointPrometheus", "SetpointController", "SetpointHTTP",
+                "SetpointPostgres", "SetpointPrometheus", "SetpointBackup", "SetpointController", "SetpointHTTP",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -200,7 +203,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointPGTests",
-            dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting", "SetpointPostgres", "SetpointCLI", "SetpointCore", "SetpointEngine"],
+            dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting", "SetpointPostgres", "SetpointBackup", "SetpointCLI", "SetpointCore",
+                           "SetpointEngine", "SetpointState"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import SetpointBackup
 public import SetpointCore
 
 /// What the commands run with besides their arguments: the providers of this build and where secrets come from.
@@ -25,9 +26,9 @@ import SetpointPrometheus
 import SetpointProxmox
 
 extension CLIRuntime {
-    /// The shipped build: its providers (Proxmox VE, PostgreSQL + PgBouncer, Prometheus + Alertmanager; backups arrive
-    /// with their issue) and secrets from the environment and files.
+    /// The shipped build: its providers (Proxmox VE, PostgreSQL + PgBouncer, Prometheus + Alertmanager, pgBackRest
+    /// backups) and secrets from the environment and files.
     public static var shipped: CLIRuntime {
-        CLIRuntime(providers: [ProxmoxProvider(), PostgresProvider(), PrometheusProvider()], secrets: EnvironmentSecretResolver())
+        CLIRuntime(providers: [ProxmoxProvider(), PostgresProvider(), PrometheusProvider(), BackupProvider()], secrets: EnvironmentSecretResolver())
     }
 }

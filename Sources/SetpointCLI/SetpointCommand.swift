@@ -19,7 +19,7 @@ struct SetpointCommand: ParsableCommand {
             Exit codes: 0 success; 1 error or invalid manifests; 2 plan has changes (with --detailed-exitcode); 3 needs attention.
             """,
         version: SetpointCLI.version,
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ImportCommand.self, DoctorCommand.self, PostgresCommand.self, ControllerCommand.self, PlansCommand.self, ApproveCommand.self, RejectCommand.self, TokenCommand.self, AuditCommand.self, SchemaCommand.self, VersionCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ImportCommand.self, DoctorCommand.self, PostgresCommand.self, BackupCommand.self, RestoreCommand.self, ControllerCommand.self, PlansCommand.self, ApproveCommand.self, RejectCommand.self, TokenCommand.self, AuditCommand.self, SchemaCommand.self, VersionCommand.self]
     )
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SetpointBackup
 import SetpointCLI
 import SetpointCore
 import SetpointEngine
@@ -12,6 +13,8 @@ import Testing
 /// PostgresCluster provider is driven through the CLI, in-process. `stop()` stops every server in the directory.
 final class ClusterEnv: @unchecked Sendable {
     static let password = "pg-secret-\(UUID().uuidString.prefix(6))"
+    /// The canary passphrase of encrypted-repository tests: it must appear nowhere Setpoint writes.
+    static let passphrase = "canary-passphrase-\(UUID().uuidString.prefix(8))"
     static let replicationPassword = "repl-secret-\(UUID().uuidString.prefix(6))"
 
     let dir: String
@@ -221,8 +224,9 @@ final class ClusterEnv: @unchecked Sendable {
 
     func run(_ args: [String], password: String = ClusterEnv.password, withState: Bool = true) async -> (code: Int32, out: String, err: String) {
         let console = Console.capturing()
-        let runtime = CLIRuntime(providers: [PostgresProvider()], secrets: EnvironmentSecretResolver(environment: [
+        let runtime = CLIRuntime(providers: [PostgresProvider(), BackupProvider()], secrets: EnvironmentSecretResolver(environment: [
             "PG_PASSWORD": password, "REPL_PASSWORD": ClusterEnv.replicationPassword, "WRONG_PASSWORD": "not-the-password",
+            "BACKUP_PASSPHRASE": ClusterEnv.passphrase,
         ]))
         let code = await SetpointCLI.run(args + (withState ? ["--state", state] : []), console: console, runtime: runtime)
         return (code, console.capturedOut, console.capturedErr)

@@ -69,6 +69,9 @@ public enum BackupPolicyKind {
         Field("objectives", .object(objectives), "RPO and RTO to measure against."),
         Field("drill", .object(drill), "Scheduled restore drills."),
         Field("logical", .object(logical), "Logical dumps besides physical backups."),
+        Field("configDirectory", .string(.absolutePath), default: .string("/etc/setpoint/pgbackrest"),
+              "Where Setpoint writes the stanza's pgBackRest configuration (STANZA.conf, and STANZA.d/ for its secrets)."),
+        Field("logDirectory", .string(.absolutePath), default: .string("/var/log/pgbackrest"), "pgBackRest's log-path."),
     ])
 
     public static let definition = KindDefinition(
@@ -93,6 +96,8 @@ public struct BackupPolicySpec: ResourceSpec {
     public var objectives: Objectives?
     public var drill: Drill?
     public var logical: Logical?
+    public var configDirectory: String?
+    public var logDirectory: String?
 
     public struct Repository: Codable, Sendable, Equatable {
         public var path: String

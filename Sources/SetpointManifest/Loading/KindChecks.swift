@@ -109,7 +109,7 @@ enum KindChecks {
         }
     }
 
-    /// An s3 repository needs its s3 block, and only an s3 repository has one.
+    /// An s3 repository needs its s3 block, and only an s3 repository has one; the objectives can be met.
     static func backupPolicy(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
         let type = spec["repository"]?["type"]?.stringValue ?? "posix"
         let hasS3 = spec["repository"]?["s3"] != nil
@@ -120,6 +120,7 @@ enum KindChecks {
             v.report(.conflictingFields, "spec.repository.s3 is given but the repository type is \(type)",
                      hint: "set 'type: s3', or remove the s3 block", at: root.node(at: ["spec", "repository", "s3"]))
         }
+        backupObjectives(spec, root, &v)
     }
 
     /// `all: false` selects nothing.

@@ -66,6 +66,7 @@ enum SetChecks {
             }
         }
         diagnostics.append(contentsOf: uniqueKeys(unique.compactMap(\.resource)))
+        diagnostics.append(contentsOf: archiveOwnership(unique.compactMap(\.resource)))
         let resources = unique.compactMap { d in inCycle.contains(d.id) ? nil : d.resource }
         return (resources, diagnostics)
     }

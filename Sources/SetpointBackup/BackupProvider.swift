@@ -1,0 +1,101 @@
+import Foundation
+import SetpointCore
+import SetpointExec
+import SetpointState
+
+/// The backup provider: `BackupPolicy` — pgBackRest configuration, stanza and WAL archiving of a PostgresCluster,
+/// backups, restores and drills. It reads the cluster's manifest, never the PostgreSQL provider.
+public struct BackupProvider: Provider {
+    public let kinds: [ResourceKind] = [.backupPolicy]
+    let runner: any CommandRunner
+
+    public init(runner: any CommandRunner = LocalRunner()) {
+        self.runner = runner
+    }
+
+    public func fieldPolicy(for kind: ResourceKind) -> FieldPolicy { BackupPolicyRules.make() }
+
+    /// The cluster's domain, shared with the PostgresCluster provider: a restart never meets a switchover.
+    public func concurrencyDomains(for action: Action) -> [ConcurrencyDomain] {
+        guard let cluster = action.desired?["cluster"]?.stringValue else { return [] }
+        return [ConcurrencyDomain("pg:\(cluster)")]
+    }
+
+    func settings(_ resource: Resource, _ context: ProviderContext) throws -> BackupSettings {
+        try BackupSettings(resource, declared: context.declared, secrets: context.secrets)
+    }
+
+    public func observe(_ resources: [ResolvedResource], in context: ProviderContext) async throws -> [ResourceID: Observation] {
+        await withTaskGroup(of: (ResourceID, Observation).self) { group in
+            for r in resources {
+                group.addTask {
+                    guard !r.resource.isOrphan else { return (r.id, .failed("the manifest that declared it is not among those given")) }
+                    do {
+                        let s = try settings(r.resource, context)
+                        return (r.id, BackupObservation.observe(s, facts: await BackupFacts.gather(s, runner: runner)))
+                    } catch {
+                        return (r.id, .failed("\(error)"))
+                    }
+                }
+            }
+            var out: [ResourceID: Observation] = [:]
+            for await (id, o) in group { out[id] = o }
+            return out
+        }
+    }
+
+    public func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation {
+        if action.verb == .delete {
+            throw SetpointError(.applyFailed, "Setpoint does not remove a backup policy on its own: its cluster archives WAL through it, and "
+                + "turning that off without a restart leaves WAL piling up. Declare the policy again, or stop archiving yourself "
+                + "(ALTER SYSTEM SET archive_mode = off; restart) and then remove it from state with `setpoint state rm`", resource: action.resource)
+        }
+        guard let resource, !resource.resource.isOrphan else {
+            throw SetpointError(.applyFailed, "no manifest declares it", resource: action.resource)
+        }
+        let s = try settings(resource.resource, context)
+        let applier = BackupApplier(settings: s, runner: runner, context: context)
+        if action.verb == .restart {
+            try await applier.restart()
+        } else {
+            try await applier.converge()
+        }
+        return .present(ObservedResource(spec: .map([:]), providerID: s.stanza))
+    }
+
+    // MARK: - operations
+
+    /// One backup now (or logical dumps). Never throws for a failed backup: the run says it failed.
+    public func backup(_ policy: Resource, type: BackupRun.Kind, trigger: String, in context: ProviderContext) async throws -> BackupRun {
+        let s = try settings(policy, context)
+        return await BackupRunner(settings: s, runner: runner).run(type, trigger: trigger)
+    }
+
+    /// Restores into `directory` and leaves the copy running on `port` (`pg_ctl -D DIR stop` ends it).
+    public func restore(_ policy: Resource, to directory: String, port: Int, target: RecoveryTarget?, in context: ProviderContext) async throws
+        -> RestoreReport
+    {
+        let s = try settings(policy, context)
+        return try await Restorer(settings: s, runner: runner).restore(to: directory, port: port, target: target)
+    }
+
+    /// A restore drill into the policy's scratch directory and port, torn down afterwards.
+    public func drill(_ policy: Resource, target: RecoveryTarget?, trigger: String, in context: ProviderContext) async throws -> BackupRun {
+        let s = try settings(policy, context)
+        return await Restorer(settings: s, runner: runner).drill(target: target, trigger: trigger)
+    }
+
+    /// Objectives against actuals, with the runs the state store holds (newest first).
+    public func status(_ policy: Resource, runs: [BackupRun], in context: ProviderContext) async throws -> BackupStatusReport {
+        let s = try settings(policy, context)
+        let facts = await BackupFacts.gather(s, runner: runner)
+        var report = BackupCompliance(settings: s, info: facts.info, probe: facts.probe, runs: runs, now: Date()).report()
+        if let e = facts.probeError { report.violations.insert("cannot read the cluster: \(e)", at: 0) }
+        if facts.configText == nil {
+            report.violations.insert("no pgBackRest configuration at \(s.configFile): apply the policy", at: 0)
+        } else if let e = facts.infoError {
+            report.violations.insert("pgbackrest info failed: \(e)", at: 0)
+        }
+        return report
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import SetpointCore
+import SetpointPG
+
+/// The PostgresCluster a policy backs up, as far as backups need it: how to connect to its primary, where the
+/// primary's data directory is, which tools and OS user run it. Read from the declared cluster's manifest.
+struct ClusterTarget: Sendable {
+    var name: String
+    var primary: String
+    var host: String?
+    var port: Int
+    var dataDirectory: String
+    var version: Int?
+    var binDirectoryOverride: String?
+    var osUser: String
+    var connection: PGConfig
+
+    func binDirectory(major: Int?) -> String { binDirectoryOverride ?? "/usr/lib/postgresql/\(major ?? version ?? 15)/bin" }
+
+    init(_ resource: Resource, policy: ResourceID, secrets: any SecretResolver) throws {
+        let spec = try resource.decodeSpec(PostgresClusterSpec.self)
+        name = resource.id.name
+        primary = spec.primary
+        guard let member = spec.members.first(where: { $0.name == spec.primary }) else {
+            throw SetpointError(.applyFailed, "\(resource.id) names primary \(spec.primary), which is not one of its members", resource: policy)
+        }
+        guard let directory = member.dataDirectory else {
+            throw SetpointError(.applyFailed, "\(resource.id) declares no dataDirectory for its primary \(spec.primary): pgBackRest needs it (pg1-path); "
+                + "add 'dataDirectory:' to member \(spec.primary)", resource: policy)
+        }
+        host = member.host
+        port = member.port ?? 5432
+        dataDirectory = directory
+        version = spec.version
+        binDirectoryOverride = spec.binDirectory
+        osUser = spec.osUser ?? "postgres"
+        let password = try spec.connection?.password.map { ref in
+            do { return try secrets.resolve(ref) } catch {
+                throw SetpointError(.secretUnavailable, "\(resource.id) spec.connection.password (\(ref.origin)): \(error)", resource: policy)
+            }
+        }
+        let seconds = max(1, Int(((spec.connection?.connectTimeout?.milliseconds ?? 5_000) + 999) / 1000))
+        connection = PGConfig(host: member.host, port: member.conninfo == nil ? port : nil, user: spec.connection?.user ?? "postgres",
+                              password: password, database: spec.connection?.database ?? "postgres", sslmode: spec.connection?.sslmode ?? "prefer",
+                              connectTimeoutSeconds: seconds, applicationName: "setpoint-backup", conninfo: member.conninfo)
+    }
+}
+
+/// A `BackupPolicy` with its defaults filled in, its cluster read and its secrets resolved.
+struct BackupSettings: Sendable {
+    var id: ResourceID
+    var spec: BackupPolicySpec
+    var stanza: String
+    var configDirectory: String
+    var logDirectory: String
+    var cluster: ClusterTarget
+    /// `repo1-cipher-pass`, never written anywhere but the 0600 include file.
+    var passphrase: String?
+    var s3KeyID: String?
+    var s3Key: String?
+
+    var configFile: String { "\(configDirectory)/\(stanza).conf" }
+    var includeDirectory: String { "\(configDirectory)/\(stanza).d" }
+    var secretFile: String { "\(includeDirectory)/secret.conf" }
+    var osUser: String { cluster.osUser }
+
+    init(_ resource: Resource, declared: [ResourceID: Resource], secrets: any SecretResolver) throws {
+        id = resource.id
+        spec = try resource.decodeSpec(BackupPolicySpec.self)
+        stanza = spec.stanza ?? resource.id.name
+        configDirectory = spec.configDirectory ?? "/etc/setpoint/pgbackrest"
+        logDirectory = spec.logDirectory ?? "/var/log/pgbackrest"
+        let clusterID = ResourceID(kind: .postgresCluster, name: spec.cluster)
+        guard let declaredCluster = declared[clusterID] else {
+            throw SetpointError(.applyFailed, "spec.cluster names \(clusterID), which no manifest given declares: give the folder that declares it",
+                                resource: resource.id)
+        }
+        cluster = try ClusterTarget(declaredCluster, policy: resource.id, secrets: secrets)
+        func resolve(_ ref: SecretReference?, _ field: String) throws -> String? {
+            guard let ref else { return nil }
+            do { return try secrets.resolve(ref) } catch {
+                throw SetpointError(.secretUnavailable, "spec.\(field) (\(ref.origin)): \(error)", resource: resource.id)
+            }
+        }
+        passphrase = try resolve(spec.encryption?.passphrase, "encryption.passphrase")
+        s3KeyID = try resolve(spec.repository.s3?.keyId, "repository.s3.keyId")
+        s3Key = try resolve(spec.repository.s3?.key, "repository.s3.key")
+    }
+
+    /// The `archive_command` this policy sets: pgBackRest with this stanza's configuration and secrets.
+    var archiveCommand: String {
+        "pgbackrest --config=\(Self.quoted(configFile)) --config-include-path=\(Self.quoted(includeDirectory)) --stanza=\(stanza) archive-push %p"
+    }
+
+    /// The `restore_command` a restored copy uses.
+    var restoreCommand: String {
+        "pgbackrest --config=\(Self.quoted(configFile)) --config-include-path=\(Self.quoted(includeDirectory)) --stanza=\(stanza) archive-get %f \"%p\""
+    }
+
+    /// A path as the shell PostgreSQL runs archive_command through reads it: bare when safe, else single-quoted.
+    static func quoted(_ path: String) -> String {
+        let safe = path.allSatisfy { $0.isLetter || $0.isNumber || "/._-+:@".contains($0) }
+        return safe ? path : "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// Retention in days for a time-based window (validation keeps windows to whole days).
+    var retentionDays: Int? {
+        spec.retention.window.map { Int(($0.milliseconds + 86_399_999) / 86_400_000) }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import SetpointCore
+import SetpointExec
+import SetpointPG
+import SetpointState
+
+/// What `setpoint restore` made: a running, promoted copy of the cluster.
+public struct RestoreReport: Sendable, Codable {
+    public var policy: String
+    public var directory: String
+    public var port: Int
+    /// The backup set pgBackRest restored.
+    public var label: String?
+    /// `latest` or the UTC target.
+    public var target: String
+    public var restoreSeconds: Double
+    public var startSeconds: Double
+}
+
+/// Restores the latest backup, or a point in time, into a directory of its own and starts it on a loopback port:
+/// `archive_mode` off (a restored copy must never push its new timeline into the repository), its own socket directory,
+/// no synchronous standbys to wait for.
+struct Restorer: Sendable {
+    let settings: BackupSettings
+    let runner: any CommandRunner
+
+    func fail(_ message: String) -> SetpointError { SetpointError(.applyFailed, message, resource: settings.id) }
+
+    func scratch(_ directory: String, port: Int) -> ScratchServer {
+        ScratchServer(directory: directory, port: port, bin: settings.cluster.binDirectory(major: nil), osUser: settings.osUser, runner: runner,
+                      connection: settings.cluster.connection)
+    }
+
+    /// Refuses a directory that holds anything, a port something listens on, and the cluster's own data directory.
+    func preflight(_ directory: String, port: Int, emptying: Bool) async throws {
+        guard directory.hasPrefix("/") else { throw fail("--to must be an absolute path, not \(directory)") }
+        let norm = (directory as NSString).standardizingPath
+        if norm == (settings.cluster.dataDirectory as NSString).standardizingPath {
+            throw fail("\(directory) is the data directory of \(settings.cluster.primary): restore into a directory of its own")
+        }
+        if port == settings.cluster.port { throw fail("port \(port) is the port of \(settings.cluster.primary): choose a free one") }
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        if !contents.isEmpty {
+            guard emptying else {
+                throw fail("\(directory) is not empty (\(contents.count) entries): restore into an empty or new directory")
+            }
+            let old = scratch(directory, port: port)
+            await old.stop()
+            for e in contents { try FileManager.default.removeItem(atPath: "\(directory)/\(e)") }
+        }
+        if Self.listening(port) { throw fail("something already listens on 127.0.0.1:\(port): choose a free port") }
+        try OwnedPaths.directory((directory as NSString).deletingLastPathComponent, user: nil, mode: 0o755)
+        try OwnedPaths.directory(directory, user: settings.osUser, mode: 0o700)
+    }
+
+    static func listening(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        return r == 0
+    }
+
+    /// `pgbackrest restore` into `directory`, then start and wait for promotion.
+    func restore(to directory: String, port: Int, target: RecoveryTarget?, emptying: Bool = false,
+                 timeout: Duration = .seconds(3600)) async throws -> RestoreReport {
+        try await preflight(directory, port: port, emptying: emptying)
+        var options = ["--pg1-path=\(directory)"]
+        if let target {
+            options += ["--type=time", "--target=\(target.pgBackRest)", "--target-action=promote"]
+        }
+        let restoreCommand = "pgbackrest --config=\(BackupSettings.quoted(settings.configFile)) "
+            + "--config-include-path=\(BackupSettings.quoted(settings.includeDirectory)) --pg1-path=\(BackupSettings.quoted(directory)) "
+            + "--stanza=\(settings.stanza) archive-get %f \"%p\""
+        for (k, v) in [("port", String(port)), ("listen_addresses", "127.0.0.1"), ("archive_mode", "off"), ("unix_socket_directories", directory),
+                       ("synchronous_standby_names", ""), ("restore_command", restoreCommand)] {
+            options.append("--recovery-option=\(k)=\(v)")
+        }
+        let tool = PgBackRest(runner: runner, settings: settings)
+        let began = ContinuousClock.now
+        let out: String
+        do {
+            out = try await tool.run("restore", options, timeout: timeout)
+        } catch {
+            throw fail("\(error)")
+        }
+        let restored = ContinuousClock.now
+        let label = BackupRunner.value(after: "restore backup set ", in: out).map { String($0.prefix { $0 != "," }) }
+        let server = scratch(directory, port: port)
+        do {
+            try await server.startAndPromote(timeout: timeout)
+        } catch {
+            throw fail("\(error)")
+        }
+        return RestoreReport(policy: settings.id.name, directory: directory, port: port, label: label, target: target?.pgBackRest ?? "latest",
+                             restoreSeconds: (restored - began).inSeconds, startSeconds: (ContinuousClock.now - restored).inSeconds)
+    }
+
+    /// A drill: restore, start, verify, time it, and remove the copy whatever happened.
+    func drill(target: RecoveryTarget?, trigger: String) async -> BackupRun {
+        let started = Date()
+        let clock = ContinuousClock.now
+        func run(_ outcome: BackupRun.Outcome, label: String?, message: String) -> BackupRun {
+            BackupRun(id: BackupRunner.runID(settings.id.name, .drill, started), policy: settings.id.name, kind: .drill,
+                      startedAt: BackupCompliance.iso(started), finishedAt: BackupCompliance.iso(Date()), seconds: (ContinuousClock.now - clock).inSeconds,
+                      outcome: outcome, label: label, message: message, trigger: trigger)
+        }
+        guard let drill = settings.spec.drill else {
+            return run(.failed, label: nil, message: "the policy declares no drill (spec.drill: schedule, port, directory, checks)")
+        }
+        let timeout = Duration.milliseconds(drill.timeout?.milliseconds ?? 3_600_000)
+        let server = scratch(drill.directory, port: drill.port)
+        var result: BackupRun
+        do {
+            let report = try await restore(to: drill.directory, port: drill.port, target: target, emptying: true, timeout: timeout)
+            var failures: [String] = []
+            var passed = 0
+            for (i, check) in (drill.checks ?? []).enumerated() {
+                let database = check.database ?? "postgres"
+                do {
+                    let db = try await PGConnection.connect(server.config(database: database))
+                    defer { db.close() }
+                    let got = try await db.query(check.sql).first?.values.first ?? nil
+                    if got == check.expect { passed += 1 } else {
+                        failures.append("check \(i + 1) (\(check.sql)) in \(database) returned \(got.map { "'\($0)'" } ?? "no row"), expected '\(check.expect)'")
+                    }
+                } catch {
+                    failures.append("check \(i + 1) (\(check.sql)) in \(database) failed: \(error)")
+                }
+            }
+            let measured = (ContinuousClock.now - clock).inSeconds
+            let what = target.map { "point in time \($0.pgBackRest)" } ?? "latest"
+            let timing = String(format: "restore %.1f s, start and recovery %.1f s", report.restoreSeconds, report.startSeconds)
+            if failures.isEmpty {
+                result = run(.succeeded, label: report.label, message: "restored \(report.label ?? "?") (\(what)): \(timing); "
+                             + "\(passed) check\(passed == 1 ? "" : "s") passed")
+            } else {
+                result = run(.failed, label: report.label, message: "restored \(report.label ?? "?") (\(what)): \(timing); " + failures.joined(separator: "; "))
+            }
+            result.seconds = measured
+            let sizes = try? await PgBackRest(runner: runner, settings: settings).info().backups.first { $0.label == report.label }
+            result.sizeBytes = sizes?.databaseBytes
+        } catch {
+            result = run(.failed, label: nil, message: "\(error)")
+        }
+        await server.remove()
+        return result
+    }
+}

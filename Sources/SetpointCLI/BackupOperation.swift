@@ -1,0 +1,105 @@
+import Foundation
+import SetpointBackup
+import SetpointCore
+import SetpointEngine
+import SetpointManifest
+import SetpointState
+
+/// What the backup commands share: the declared policies, the backup provider, the state store, and — for the
+/// commands that run pgBackRest's backup or a restore — the state's lease, so two runs never meet on pgBackRest's
+/// lock and never run beside an apply.
+struct BackupOperation {
+    let console: Console
+    let paths: [String]
+    let state: StateOptions
+
+    struct Loaded {
+        var provider: BackupProvider
+        var set: ManifestSet
+        var context: ProviderContext
+        /// Nil only for a read-only load of a state that does not exist yet.
+        var store: (any StateStore)?
+    }
+
+    /// Splits `[POLICY] PATH…`: the first argument is a policy's name unless it is an existing file or folder.
+    static func split(_ arguments: [String]) -> (policy: String?, paths: [String]) {
+        guard let first = arguments.first, !FileManager.default.fileExists(atPath: first) else { return (nil, arguments) }
+        return (first, Array(arguments.dropFirst()))
+    }
+
+    func load(readOnly: Bool = false) async -> Loaded? {
+        let runtime = CLIRuntime.current ?? .shipped
+        let session = PlanSession(console: console, runtime: runtime, paths: paths)
+        guard let set = await session.load() else { return nil }
+        guard let provider = runtime.providers.lazy.compactMap({ $0 as? BackupProvider }).first else {
+            console.err("error: this build has no backup provider\n")
+            return nil
+        }
+        do {
+            let store = readOnly ? try await state.openReadOnly() : try await state.open()
+            return Loaded(provider: provider, set: set, context: session.context(set), store: store)
+        } catch {
+            console.err("error: \(error)\n")
+            return nil
+        }
+    }
+
+    func policy(_ name: String, in set: ManifestSet) -> Resource? {
+        let id = ResourceID(kind: .backupPolicy, name: name)
+        if let r = set.resource(id) { return r }
+        let known = set.resources.filter { $0.id.kind == .backupPolicy }.map(\.id.name)
+        console.err("error: \(id) is not declared in \(paths.joined(separator: ", "))"
+            + (known.isEmpty ? ": no BackupPolicy is\n" : "; declared: \(known.joined(separator: ", "))\n"))
+        return nil
+    }
+
+    /// Runs `body` holding the lease.
+    func leased<T>(_ store: any StateStore, _ body: () async throws -> T) async throws -> T {
+        let lease: LeaseKeeper
+        do {
+            lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0))
+        } catch {
+            let held = (error as? SetpointError)?.code == .leaseHeld
+            throw SetpointError(.leaseHeld, "\(error)" + (held ? " (an apply, another backup, or a controller holds it: a running controller runs "
+                + "scheduled backups itself; wait, or stop it)" : ""))
+        }
+        do {
+            let result = try await body()
+            await lease.release()
+            return result
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    /// Records a run in the state store and the audit log.
+    func record(_ run: BackupRun, store: any StateStore, identity: String?) async throws {
+        try await store.recordBackupRun(run)
+        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
+        var detail = run.auditDetail
+        if case .map(var m) = detail {
+            m["resource"] = .string("BackupPolicy/\(run.policy)")
+            detail = .map(m)
+        }
+        try await audit.record(AuditEvent(rawValue: run.kind == .drill ? "backup-drill" : "backup"), result: run.outcome.rawValue, detail: detail)
+    }
+
+    static func bytes(_ n: Int64?) -> String {
+        guard let n else { return "?" }
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n)
+        var i = 0
+        while v >= 1024, i < units.count - 1 { v /= 1024; i += 1 }
+        return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+    }
+
+    static func line(_ run: BackupRun) -> String {
+        var text = String(format: "%@ %@ %@ in %.1f s", run.kind.rawValue, run.outcome.rawValue, run.label ?? "", run.seconds)
+            .replacingOccurrences(of: "  ", with: " ")
+        if let size = run.sizeBytes { text += ", \(bytes(size))" }
+        if let repo = run.repositoryBytes { text += " (\(bytes(repo)) added to the repository)" }
+        if let m = run.message { text += ": \(m)" }
+        return text
+    }
+}
