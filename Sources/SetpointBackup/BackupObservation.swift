@@ -21,6 +21,9 @@ enum BackupObservation {
             spec["cluster"] = .string("\(name) (archive_mode on waits for a restart)")
             pending["cluster"] = .string(name)
             spec[BackupPolicyRules.restartKey] = .string(settings.cluster.primary)
+        } else if !ours && !probe.archivingLive && (probe.configuredCommand ?? "").isEmpty {
+            spec["cluster"] = .string("\(name) (archive_mode \(probe.mode), no archive_command)")
+            spec[BackupPolicyRules.restartKey] = .string(settings.cluster.primary)
         } else if !ours {
             spec["cluster"] = .string("\(name) (archive_command is not this policy's)")
             if !probe.archivingLive { spec[BackupPolicyRules.restartKey] = .string(settings.cluster.primary) }

@@ -29,7 +29,9 @@ public struct BackupProvider: Provider {
         await withTaskGroup(of: (ResourceID, Observation).self) { group in
             for r in resources {
                 group.addTask {
-                    guard !r.resource.isOrphan else { return (r.id, .failed("the manifest that declared it is not among those given")) }
+                    // An owned policy no manifest declares any more: its cluster's manifest may be gone too; it still exists
+                    // (Setpoint never deletes one), nothing more is known.
+                    guard !r.resource.isOrphan else { return (r.id, .present(ObservedResource(spec: .map([:]), providerID: r.providerID))) }
                     do {
                         let s = try settings(r.resource, context)
                         return (r.id, BackupObservation.observe(s, facts: await BackupFacts.gather(s, runner: runner)))
