@@ -31,7 +31,6 @@ struct ArchiveProbe: Sendable, Equatable {
     var sinceArchivedSeconds: Double?
     /// Bytes written into the current, unfinished segment (not archivable until it switches).
     var openSegmentBytes: Int64
-    var now: Double
 
     var archivingLive: Bool { mode == "on" || mode == "always" }
 
@@ -46,8 +45,7 @@ struct ArchiveProbe: Sendable, Equatable {
                (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name ~ '\.ready$') AS ready,
                coalesce(extract(epoch FROM now() - (SELECT min(modification) FROM pg_ls_archive_statusdir() WHERE name ~ '\.ready$')), 0)::float8 AS wait,
                extract(epoch FROM now() - a.last_archived_time)::float8 AS since,
-               CASE WHEN pg_is_in_recovery() THEN 0 ELSE (pg_walfile_name_offset(pg_current_wal_insert_lsn())).file_offset END AS open_bytes,
-               extract(epoch FROM now())::float8 AS now
+               CASE WHEN pg_is_in_recovery() THEN 0 ELSE (pg_walfile_name_offset(pg_current_wal_insert_lsn())).file_offset END AS open_bytes
         FROM pg_stat_archiver a
         """#
 
@@ -71,8 +69,7 @@ struct ArchiveProbe: Sendable, Equatable {
             lastArchivedWAL: a?["last_archived_wal"], lastArchivedAt: a?["archived_at"].flatMap(Double.init),
             lastFailedWAL: a?["last_failed_wal"], lastFailedAt: a?["failed_at"].flatMap(Double.init), failedCount: a?.int("failed_count") ?? 0,
             failing: a?["failing"] == "true", readyCount: a?.int("ready") ?? 0, oldestReadySeconds: a?["wait"].flatMap(Double.init) ?? 0,
-            sinceArchivedSeconds: a?["since"].flatMap(Double.init), openSegmentBytes: a?.int64("open_bytes") ?? 0,
-            now: a?["now"].flatMap(Double.init) ?? Date().timeIntervalSince1970)
+            sinceArchivedSeconds: a?["since"].flatMap(Double.init), openSegmentBytes: a?.int64("open_bytes") ?? 0)
     }
 
     /// The newest restorable point's age, as an upper bound: the oldest segment still waiting to be archived, or —

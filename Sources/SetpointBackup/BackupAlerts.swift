@@ -17,13 +17,7 @@ public enum BackupAlerts {
         return calendar.longestGap(schedules, from: now) + 3600
     }
 
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded(.up))
-        if s % 86_400 == 0 { return "\(s / 86_400)d" }
-        if s % 3600 == 0 { return "\(s / 3600)h" }
-        if s % 60 == 0 { return "\(s / 60)m" }
-        return "\(s)s"
-    }
+    static func duration(_ seconds: Double) -> String { DurationValue(milliseconds: Int64((seconds * 1000).rounded(.up))).description }
 
     public static func manifest(_ policy: Resource, server: String?) throws -> String {
         let spec = try policy.decodeSpec(BackupPolicySpec.self)

@@ -67,9 +67,9 @@ enum BackupObservation {
             spec["repository"] = .map(["path": .string("(not configured: no \(settings.configFile))")])
             spec["stanza"] = .string("\(settings.stanza) (not created)")
             spec["configDirectory"] = .string("\(settings.configDirectory) (no \(settings.stanza).conf)")
+            spec["retention"] = .map([:])
+            spec["compression"] = .string("(not configured)")
         }
-        if spec["retention"] == nil { spec["retention"] = .map([:]) }
-        if spec["compression"] == nil { spec["compression"] = .string("(not configured)") }
         var warnings: [String] = []
         if facts.configText != nil {
             let report = BackupCompliance(settings: settings, info: facts.info, probe: probe, runs: [], now: Date()).report()

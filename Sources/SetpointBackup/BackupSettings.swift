@@ -92,9 +92,11 @@ struct BackupSettings: Sendable {
         "pgbackrest --config=\(Self.quoted(configFile)) --config-include-path=\(Self.quoted(includeDirectory)) --stanza=\(stanza) archive-push %p"
     }
 
-    /// The `restore_command` a restored copy uses.
-    var restoreCommand: String {
-        "pgbackrest --config=\(Self.quoted(configFile)) --config-include-path=\(Self.quoted(includeDirectory)) --stanza=\(stanza) archive-get %f \"%p\""
+    /// The `restore_command` of a copy restored into `pgPath`: pgBackRest's own omits the include path (so an
+    /// encrypted repository's WAL could not be read), and archive-get insists on the copy's pg1-path.
+    func restoreCommand(pgPath: String) -> String {
+        "pgbackrest --config=\(Self.quoted(configFile)) --config-include-path=\(Self.quoted(includeDirectory)) "
+            + "--pg1-path=\(Self.quoted(pgPath)) --stanza=\(stanza) archive-get %f \"%p\""
     }
 
     /// A path as the shell PostgreSQL runs archive_command through reads it: bare when safe, else single-quoted.

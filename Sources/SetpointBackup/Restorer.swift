@@ -73,11 +73,8 @@ struct Restorer: Sendable {
         if let target {
             options += ["--type=time", "--target=\(target.pgBackRest)", "--target-action=promote"]
         }
-        let restoreCommand = "pgbackrest --config=\(BackupSettings.quoted(settings.configFile)) "
-            + "--config-include-path=\(BackupSettings.quoted(settings.includeDirectory)) --pg1-path=\(BackupSettings.quoted(directory)) "
-            + "--stanza=\(settings.stanza) archive-get %f \"%p\""
         for (k, v) in [("port", String(port)), ("listen_addresses", "127.0.0.1"), ("archive_mode", "off"), ("unix_socket_directories", directory),
-                       ("synchronous_standby_names", ""), ("restore_command", restoreCommand)] {
+                       ("synchronous_standby_names", ""), ("restore_command", settings.restoreCommand(pgPath: directory))] {
             options.append("--recovery-option=\(k)=\(v)")
         }
         let tool = PgBackRest(runner: runner, settings: settings)
@@ -132,7 +129,6 @@ struct Restorer: Sendable {
                     failures.append("check \(i + 1) (\(check.sql)) in \(database) failed: \(error)")
                 }
             }
-            let measured = (ContinuousClock.now - clock).inSeconds
             let what = target.map { "point in time \($0.pgBackRest)" } ?? "latest"
             let timing = String(format: "restore %.1f s, start and recovery %.1f s", report.restoreSeconds, report.startSeconds)
             if failures.isEmpty {
@@ -141,7 +137,6 @@ struct Restorer: Sendable {
             } else {
                 result = run(.failed, label: report.label, message: "restored \(report.label ?? "?") (\(what)): \(timing); " + failures.joined(separator: "; "))
             }
-            result.seconds = measured
             let sizes = try? await PgBackRest(runner: runner, settings: settings).info().backups.first { $0.label == report.label }
             result.sizeBytes = sizes?.databaseBytes
         } catch {

@@ -56,18 +56,8 @@ struct BackupRunCommand: ConsoleCommand {
 
     func execute(_ console: Console) async throws -> Int32 {
         let op = BackupOperation(console: console, paths: paths, state: stateOptions)
-        guard let l = await op.load(), let store = l.store, let resource = op.policy(policy, in: l.set) else { return 1 }
-        do {
-            let run = try await op.leased(store) {
-                let run = try await l.provider.backup(resource, type: type, trigger: "cli \(identity ?? AuditTrail.defaultActor)", in: l.context)
-                try await op.record(run, store: store, identity: identity)
-                return run
-            }
-            (run.outcome == .succeeded ? console.out : console.err)(BackupOperation.line(run) + "\n")
-            return run.outcome == .succeeded ? 0 : 1
-        } catch {
-            console.err("error: backup of BackupPolicy/\(policy): \(error)\n")
-            return 1
+        return await op.recordedRun(policy, what: "backup", identity: identity) { l, resource, trigger in
+            try await l.provider.backup(resource, type: type, trigger: trigger, in: l.context)
         }
     }
 }
@@ -112,20 +102,8 @@ struct BackupDrillCommand: ConsoleCommand {
 
     func execute(_ console: Console) async throws -> Int32 {
         let op = BackupOperation(console: console, paths: paths, state: stateOptions)
-        guard let l = await op.load(), let store = l.store, let resource = op.policy(policy, in: l.set) else { return 1 }
-        do {
-            let run = try await op.leased(store) {
-                let run = try await l.provider.drill(resource, target: targetTime.flatMap(RecoveryTarget.init),
-                                                     trigger: "cli \(identity ?? AuditTrail.defaultActor)", in: l.context)
-                try await op.record(run, store: store, identity: identity)
-                return run
-            }
-            (run.outcome == .succeeded ? console.out : console.err)(BackupOperation.line(run) + "\n")
-            if run.outcome == .succeeded { console.out(String(format: "measured RTO: %.1f s\n", run.seconds)) }
-            return run.outcome == .succeeded ? 0 : 1
-        } catch {
-            console.err("error: drill of BackupPolicy/\(policy): \(error)\n")
-            return 1
+        return await op.recordedRun(policy, what: "drill", identity: identity) { l, resource, trigger in
+            try await l.provider.drill(resource, target: targetTime.flatMap(RecoveryTarget.init), trigger: trigger, in: l.context)
         }
     }
 }

@@ -73,6 +73,26 @@ struct BackupOperation {
         }
     }
 
+    /// `backup run` and `backup drill`: loads the policy, makes the run under the lease, records it, prints it.
+    /// Exit 0 when it succeeded, 1 when it failed (recorded) or could not start.
+    func recordedRun(_ name: String, what: String, identity: String?,
+                     _ make: (Loaded, Resource, _ trigger: String) async throws -> BackupRun) async -> Int32 {
+        guard let l = await load(), let store = l.store, let resource = policy(name, in: l.set) else { return 1 }
+        do {
+            let run = try await leased(store) {
+                let run = try await make(l, resource, "cli \(identity ?? AuditTrail.defaultActor)")
+                try await record(run, store: store, identity: identity)
+                return run
+            }
+            (run.outcome == .succeeded ? console.out : console.err)(Self.line(run) + "\n")
+            if run.kind == .drill, run.outcome == .succeeded { console.out(String(format: "measured RTO: %.1f s\n", run.seconds)) }
+            return run.outcome == .succeeded ? 0 : 1
+        } catch {
+            console.err("error: \(what) of BackupPolicy/\(name): \(error)\n")
+            return 1
+        }
+    }
+
     /// Records a run in the state store and the audit log.
     func record(_ run: BackupRun, store: any StateStore, identity: String?) async throws {
         try await store.recordBackupRun(run)

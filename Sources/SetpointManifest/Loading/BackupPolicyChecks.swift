@@ -44,13 +44,7 @@ extension KindChecks {
         }
     }
 
-    static func seconds(_ ms: Int64) -> String {
-        let s = ms / 1000
-        if s % 86_400 == 0 { return "\(s / 86_400)d" }
-        if s % 3600 == 0 { return "\(s / 3600)h" }
-        if s % 60 == 0 { return "\(s / 60)m" }
-        return "\(s)s"
-    }
+    static func seconds(_ ms: Int64) -> String { DurationValue(milliseconds: ms).description }
 }
 
 extension SetChecks {
