@@ -204,12 +204,12 @@ let package = Package(
         .testTarget(
             name: "SetpointPGTests",
             dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting", "SetpointPostgres", "SetpointBackup", "SetpointCLI", "SetpointCore",
-                           "SetpointEngine", "SetpointState"],
+                           "SetpointEngine", "SetpointState", "SetpointHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SetpointControllerTests",
-            dependencies: ["SetpointController", "SetpointCore", "SetpointEngine", "SetpointTesting"],
+            dependencies: ["SetpointController", "SetpointCore", "SetpointEngine", "SetpointState", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

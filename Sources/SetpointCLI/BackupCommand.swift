@@ -26,10 +26,14 @@ struct BackupRunCommand: ConsoleCommand {
             Runs pgBackRest's backup for the policy's stanza (expire runs after it, applying the retention), holding the state's \
             lease so that two backups never meet on pgBackRest's lock. The run — outcome, duration, size, label — is recorded in \
             the state store and the audit log, failed runs too, with pgBackRest's message.
+            With a controller configured (--controller URL, or SETPOINT_CONTROLLER) the leading controller makes the run — it \
+            holds the lease and runs the schedules — and this waits for its outcome; the manifests are the controller's, so \
+            no PATH is needed. The token (--token-file or SETPOINT_TOKEN_FILE) needs the approver role.
 
             Examples:
               setpoint backup run main-backups manifests/ --type full
               setpoint backup run main-backups manifests/ --type logical
+              setpoint backup run main-backups --type full --controller http://127.0.0.1:9797 --token-file ~/.setpoint-token
 
             Exit codes: 0 the backup succeeded; 1 it failed (recorded) or could not start.
             """
@@ -38,23 +42,28 @@ struct BackupRunCommand: ConsoleCommand {
     @Argument(help: ArgumentHelp("The BackupPolicy's name.", valueName: "POLICY"))
     var policy: String
 
-    @Argument(help: "Manifest files or folders that declare the policy and its PostgresCluster.")
-    var paths: [String]
+    @Argument(help: "Manifest files or folders that declare the policy and its PostgresCluster (none through a controller).")
+    var paths: [String] = []
 
     @Option(name: .customLong("type"), help: "full, diff, incr (a full when there is none yet) or logical.")
     var type: BackupRun.Kind = .incr
 
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var client: ControllerClientOptions
+
     @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
     var identity: String?
 
     func validate() throws {
         guard type != .drill else { throw ValidationError("a drill is `setpoint backup drill`") }
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare BackupPolicy/\(policy)") }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
+        if BackupRemoteRun.configured(client, console) {
+            return await BackupRemoteRun(console: console, client: client).run(policy, kind: type, targetTime: nil)
+        }
+        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare BackupPolicy/\(policy), or --controller URL") }
         let op = BackupOperation(console: console, paths: paths, state: stateOptions)
         return await op.recordedRun(policy, what: "backup", identity: identity) { l, resource, trigger in
             try await l.provider.backup(resource, type: type, trigger: trigger, in: l.context)
@@ -71,7 +80,8 @@ struct BackupDrillCommand: ConsoleCommand {
             Restores the latest backup (or the point in time --target-time) into spec.drill.directory (emptied first), starts \
             it on 127.0.0.1:spec.drill.port with archive_mode off, waits for recovery to end, runs spec.drill.checks, and \
             records the time from the start of the restore to the last check: the measured RTO. The copy is stopped and its \
-            directory removed whatever happened. Drills are recorded in the state store and the audit log.
+            directory removed whatever happened. Drills are recorded in the state store and the audit log. With a controller \
+            configured (--controller URL, or SETPOINT_CONTROLLER) the leading controller runs the drill and this waits for it.
 
             Examples:
               setpoint backup drill main-backups manifests/
@@ -84,23 +94,28 @@ struct BackupDrillCommand: ConsoleCommand {
     @Argument(help: ArgumentHelp("The BackupPolicy's name.", valueName: "POLICY"))
     var policy: String
 
-    @Argument(help: "Manifest files or folders that declare the policy and its PostgresCluster.")
-    var paths: [String]
+    @Argument(help: "Manifest files or folders that declare the policy and its PostgresCluster (none through a controller).")
+    var paths: [String] = []
 
     @Option(name: .customLong("target-time"), help: ArgumentHelp("Recover to this time: \(RecoveryTarget.help).", valueName: "T"))
     var targetTime: String?
 
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var client: ControllerClientOptions
+
     @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
     var identity: String?
 
     func validate() throws {
         if let t = targetTime, RecoveryTarget(t) == nil { throw ValidationError("--target-time \(t): expected \(RecoveryTarget.help)") }
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare BackupPolicy/\(policy)") }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
+        if BackupRemoteRun.configured(client, console) {
+            return await BackupRemoteRun(console: console, client: client).run(policy, kind: .drill, targetTime: targetTime)
+        }
+        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare BackupPolicy/\(policy), or --controller URL") }
         let op = BackupOperation(console: console, paths: paths, state: stateOptions)
         return await op.recordedRun(policy, what: "drill", identity: identity) { l, resource, trigger in
             try await l.provider.drill(resource, target: targetTime.flatMap(RecoveryTarget.init), trigger: trigger, in: l.context)

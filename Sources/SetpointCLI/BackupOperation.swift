@@ -84,9 +84,7 @@ struct BackupOperation {
                 try await record(run, store: store, identity: identity)
                 return run
             }
-            (run.outcome == .succeeded ? console.out : console.err)(Self.line(run) + "\n")
-            if run.kind == .drill, run.outcome == .succeeded { console.out(String(format: "measured RTO: %.1f s\n", run.seconds)) }
-            return run.outcome == .succeeded ? 0 : 1
+            return Self.report(run, console)
         } catch {
             console.err("error: \(what) of BackupPolicy/\(name): \(error)\n")
             return 1
@@ -95,14 +93,14 @@ struct BackupOperation {
 
     /// Records a run in the state store and the audit log.
     func record(_ run: BackupRun, store: any StateStore, identity: String?) async throws {
-        try await store.recordBackupRun(run)
-        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
-        var detail = run.auditDetail
-        if case .map(var m) = detail {
-            m["resource"] = .string("BackupPolicy/\(run.policy)")
-            detail = .map(m)
-        }
-        try await audit.record(AuditEvent(rawValue: run.kind == .drill ? "backup-drill" : "backup"), result: run.outcome.rawValue, detail: detail)
+        try await AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor).record(run, in: store)
+    }
+
+    /// Prints a finished run (and a drill's RTO); its exit code.
+    static func report(_ run: BackupRun, _ console: Console) -> Int32 {
+        (run.outcome == .succeeded ? console.out : console.err)(line(run) + "\n")
+        if run.kind == .drill, run.outcome == .succeeded { console.out(String(format: "measured RTO: %.1f s\n", run.seconds)) }
+        return run.outcome == .succeeded ? 0 : 1
     }
 
     static func bytes(_ n: Int64?) -> String {

@@ -30,8 +30,13 @@ struct ControllerCommand: ConsoleCommand {
             it (never a merge or a reset: a diverged branch or local edits in the way are reported, and the pass reconciles \
             the commit checked out). Every plan and audit record names the commit; a pending plan's author is the \
             commit's author, whom --four-eyes keeps from approving it.
+            The leader also runs the BackupPolicies' schedules (full, diff, incr, logical dumps, drills): each runs when its cron \
+            schedule fires after the last success, so a run missed while no controller led runs once when one leads again, and \
+            a policy without a full backup gets one at once. A run holds its cluster's lock domain (pg:NAME): actions on the \
+            cluster wait for it. A failed backup is retried after 5 min, doubling to 1 h. 'setpoint backup run --controller URL' \
+            asks the leader for a run; /metrics exports setpoint_backup_* for the alert rules of 'setpoint backup alerts'.
             Every plan, action and pending plan is in the audit log. SIGTERM or SIGINT lets started actions finish, starts no \
-            new one, and exits 0; SIGHUP reads the --tokens file again.
+            new one, waits for backup runs in progress, and exits 0; SIGHUP reads the --tokens file again.
 
             Examples:
               setpoint controller manifests/ --interval 30s
@@ -117,7 +122,10 @@ struct ControllerCommand: ConsoleCommand {
             return report.isSuccess && report.leaseHeldBy == nil ? 0 : 1
         }
         let status = ControllerStatus()
-        let service = ControllerService(reconciler: reconciler, interval: DurationValue.parse(interval)!.duration, logger: logger) { report in
+        let every = DurationValue.parse(interval)!.duration
+        let scheduler = BackupScheduler(reconciler: reconciler, store: store, log: SwiftLogProviderLog(logger: CLILog.logger("schedule")))
+        let service = ControllerService(reconciler: reconciler, interval: every, logger: logger, scheduler: scheduler,
+                                        scheduleTick: min(every, .seconds(15))) { report in
             status.record(report, declared: report.declared)
             console.out(Self.summary(report))
         }
@@ -143,7 +151,8 @@ struct ControllerCommand: ConsoleCommand {
                     }
                 }
             }
-            let api = ControllerAPI(store: store, status: status, reconciler: reconciler, tokens: tokenStore, fourEyes: fourEyes)
+            let api = ControllerAPI(store: store, status: status, reconciler: reconciler, tokens: tokenStore, fourEyes: fourEyes,
+                                    scheduler: scheduler)
             services.append(.init(service: api.server(host: host, port: port, logger: logger) { bound in
                 console.out("API on http://\(host):\(bound)" + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401)" : "") + "\n")
             }))

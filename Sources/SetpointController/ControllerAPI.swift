@@ -18,13 +18,17 @@ public struct ControllerAPI: Sendable {
     public var tokens: Tokens { tokenStore.tokens }
     /// An approver may not approve a plan they authored.
     public let fourEyes: Bool
+    /// The policies' scheduled and requested runs (nil: no provider has schedules).
+    public let scheduler: BackupScheduler?
     private let limiter = RateLimiter(perSecond: 20, burst: 40)
     private let started = Date()
 
     /// The API described as OpenAPI 3.1 (served at `/openapi.yaml`; `docs/openapi.yaml` is the same text).
     public static var openAPIDocument: String { OpenAPIDocument.yaml }
 
-    public init(store: any StateStore, status: ControllerStatus, reconciler: Reconciler, tokens: TokenStore, fourEyes: Bool) {
+    public init(store: any StateStore, status: ControllerStatus, reconciler: Reconciler, tokens: TokenStore, fourEyes: Bool,
+                scheduler: BackupScheduler? = nil) {
+        self.scheduler = scheduler
         self.store = store
         self.status = status
         self.reconciler = reconciler
@@ -99,6 +103,13 @@ public struct ControllerAPI: Sendable {
             return try await decide(s[1], approve: false, by: who, reason: reason)
         case (.get, ["audit"]):
             return try await audit(query)
+        case (.get, ["backups"]):
+            return try await backups(query)
+        case (.get, let s) where s.count == 3 && s[0] == "backups" && s[1] == "jobs":
+            guard let job = try schedulerOrReply().job(s[2]) else { throw Reply.error(404, "no job \(s[2]) (jobs are kept in memory: the last 100)") }
+            return .json(200, Self.json(job))
+        case (.post, let s) where s.count == 3 && s[0] == "backups" && s[2] == "runs":
+            return try await startRun(s[1], body: try await body(request), by: who)
         default:
             throw Reply.error(404, "no such path: \(request.method) \(path)")
         }
@@ -242,6 +253,61 @@ public struct ControllerAPI: Sendable {
         return .json(200, out)
     }
 
+    // MARK: - backups
+
+    func schedulerOrReply() throws -> BackupScheduler {
+        guard let scheduler else { throw Reply.error(404, "this controller has no provider with scheduled runs (no backup provider)") }
+        return scheduler
+    }
+
+    func startRun(_ policy: String, body: [String: Any], by who: Tokens.Identity) async throws -> Reply {
+        let scheduler = try schedulerOrReply()
+        let typeText = body["type"] as? String ?? "incr"
+        guard let kind = BackupRun.Kind(rawValue: typeText) else {
+            throw Reply.error(400, "type \(typeText) is not one of \(BackupRun.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        do {
+            let job = try scheduler.request(policy, kind: kind, targetTime: body["targetTime"] as? String, by: who.email)
+            return .json(202, Self.json(job))
+        } catch let r as BackupScheduler.Refusal {
+            switch r.reason {
+            case .notDeclared: throw Reply.error(404, r.description)
+            case .notLeading: throw Reply.error(503, r.description)
+            case .busy: throw Reply.error(409, r.description)
+            case .invalid: throw Reply.error(400, r.description)
+            }
+        }
+    }
+
+    func backups(_ query: [String: String]) async throws -> Reply {
+        let limit = min(500, max(1, Int(query["limit"] ?? "") ?? 50))
+        let runs = try await store.backupRuns(policy: query["policy"], limit: limit)
+        var out: [String: Any] = ["items": runs.map(Self.json)]
+        if let scheduler {
+            out["running"] = scheduler.running.values.filter { query["policy"] == nil || $0.policy == query["policy"] }
+                .sorted { $0.policy < $1.policy }.map(Self.json)
+            out["next"] = scheduler.upcoming.filter { query["policy"] == nil || $0.key == query["policy"] }.mapValues { kinds in
+                Dictionary(uniqueKeysWithValues: kinds.map { ($0.key.rawValue, BackupDue.iso($0.value)) })
+            }
+        }
+        return .json(200, out)
+    }
+
+    static func json(_ run: BackupRun) -> [String: Any] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(run), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        return object
+    }
+
+    static func json(_ job: BackupScheduler.Job) -> [String: Any] {
+        var out: [String: Any] = ["job": job.id, "policy": job.policy, "type": job.kind.rawValue, "trigger": job.trigger,
+                                  "startedAt": BackupDue.iso(job.startedAt), "status": job.status.rawValue]
+        if let run = job.run { out["run"] = json(run) }
+        if let error = job.error { out["error"] = error }
+        return out
+    }
+
     func metrics() -> String {
         let s = status.snapshot
         var lines: [String] = []
@@ -277,10 +343,27 @@ public struct ControllerAPI: Sendable {
                calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.requests)) })
         metric("setpoint_provider_errors_total", "Those requests that failed, by system.", "counter",
                calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.errors)) })
+        var byName: [String: [GaugeSample]] = [:]
+        var names: [String] = []
+        for g in scheduler?.gauges ?? [] {
+            if byName[g.name] == nil { names.append(g.name) }
+            byName[g.name, default: []].append(g)
+        }
+        for name in names {
+            let samples = byName[name]!
+            metric(name, samples[0].help, "gauge", samples.map { g in
+                ("{" + g.labels.keys.sorted().map { "\($0)=\"\(Self.escape(g.labels[$0]!))\"" }.joined(separator: ",") + "}", g.value)
+            })
+        }
         if let git = s.last?.git {
             metric("setpoint_git_commit_info", "The commit the last pass reconciled.", "gauge", [("{commit=\"\(git.commit)\"}", 1)])
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A label value in the exposition format.
+    static func escape(_ v: String) -> String {
+        v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 }
 

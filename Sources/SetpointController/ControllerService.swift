@@ -6,23 +6,32 @@ import SetpointEngine
 
 /// `setpoint controller`: a pass on an interval (with jitter, so that several controllers do not pass in step), and at
 /// once when the manifests change (checked every second). SIGTERM lets the pass in flight finish its started actions,
-/// starts no new one, and returns.
+/// starts no new one, waits for the backup runs in progress, and returns.
 public struct ControllerService: Service {
     public let reconciler: Reconciler
     public let interval: Duration
     public let logger: Logger
     /// Called after every pass (the API and metrics read it; tests wait on it).
     public let onPass: @Sendable (PassReport) -> Void
+    /// Runs the policies' schedules beside the passes, looking every `scheduleTick`.
+    public let scheduler: BackupScheduler?
+    public let scheduleTick: Duration
 
-    public init(reconciler: Reconciler, interval: Duration, logger: Logger, onPass: @escaping @Sendable (PassReport) -> Void = { _ in }) {
+    public init(reconciler: Reconciler, interval: Duration, logger: Logger, scheduler: BackupScheduler? = nil, scheduleTick: Duration = .seconds(15),
+                onPass: @escaping @Sendable (PassReport) -> Void = { _ in }) {
         self.reconciler = reconciler
         self.interval = interval
         self.logger = logger
+        self.scheduler = scheduler
+        self.scheduleTick = scheduleTick
         self.onPass = onPass
     }
 
     public func run() async throws {
         let reconciler = self.reconciler
+        let scheduler = self.scheduler
+        let tick = scheduleTick
+        let ticker = scheduler.map { s in Task { await s.loop(every: tick) } }
         try await withGracefulShutdownHandler {
             var digest = reconciler.manifestDigest()
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -46,7 +55,11 @@ public struct ControllerService: Service {
             }
         } onGracefulShutdown: {
             reconciler.stop()
+            scheduler?.stop()
         }
+        scheduler?.stop()
+        ticker?.cancel()
+        await scheduler?.drain()
         await reconciler.resign()
     }
 

@@ -7,7 +7,7 @@ enum OpenAPIDocument {
           title: Setpoint controller API
           version: "1"
           description: >-
-            Health, readiness, metrics, resources, plans with their approval, and the audit log of a running
+            Health, readiness, metrics, resources, plans with their approval, backup runs, and the audit log of a running
             `setpoint controller`. Bearer tokens (roles viewer, approver, admin) from the controller's tokens file;
             errors are JSON objects {"error": "…"}.
         servers:
@@ -51,7 +51,7 @@ enum OpenAPIDocument {
                 "503": {description: Not ready, with the problems, content: {application/json: {}}}
           /metrics:
             get:
-              summary: Prometheus metrics (passes, pass durations, last success, drift, pending approvals, resources by status, actions, provider requests and errors, leader, commit).
+              summary: Prometheus metrics (passes, pass durations, last success, drift, pending approvals, resources by status, actions, provider requests and errors, leader, commit; per BackupPolicy setpoint_backup_* — last successful backup per type, archive wait, archiving failing, last drill duration and outcome, compliance, next run, running).
               security: []
               responses:
                 "200": {description: Metrics, content: {text/plain: {}}}
@@ -131,6 +131,43 @@ enum OpenAPIDocument {
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
               responses:
                 "200": {description: "items: seq, time, actor, event, planID, actionID, resource, result, detail, hash; next when there is more", content: {application/json: {}}}
+          /api/v1/backups:
+            get:
+              summary: Recorded backup, dump and drill runs, newest first, with the runs in progress and when each schedule next runs (viewer).
+              parameters:
+                - {name: policy, in: query, description: One BackupPolicy's name, schema: {type: string}}
+                - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}}
+              responses:
+                "200": {description: "items: runs (id, policy, kind, startedAt, finishedAt, seconds, outcome, label, sizeBytes, repositoryBytes, message, trigger); running: jobs; next: policy → type → time", content: {application/json: {}}}
+          /api/v1/backups/{policy}/runs:
+            post:
+              summary: Start a backup, logical dump or drill of a BackupPolicy now, in the leading controller (approver; recorded and audited with the token's identity).
+              parameters:
+                - {name: policy, in: path, required: true, schema: {type: string}}
+              requestBody:
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      properties:
+                        type: {type: string, enum: [full, diff, incr, logical, drill], default: incr}
+                        targetTime: {type: string, description: "A drill's point in time (2026-12-06T10:15:00Z)"}
+              responses:
+                "202": {description: "Started: job, policy, type, trigger, startedAt, status running", content: {application/json: {}}}
+                "400": {description: An unknown type, or a target time for a backup, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "403": {$ref: "#/components/responses/Forbidden"}
+                "404": {description: No such policy in the controller's manifests, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "409": {description: A run of the policy is in progress, or a pass is applying actions on its cluster, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "503": {description: This controller follows; the error names the leader, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+          /api/v1/backups/jobs/{job}:
+            get:
+              summary: A run started by the schedules or the API, while it runs and after (the last 100, in memory) (viewer).
+              parameters:
+                - {name: job, in: path, required: true, schema: {type: string}}
+              responses:
+                "200": {description: "job, policy, type, trigger, startedAt, status (running, succeeded, failed), run when done, error when none could be made", content: {application/json: {}}}
+                "404": {description: No such job, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
 
         """
 }

@@ -78,6 +78,23 @@ public final class Reconciler: Sendable {
     private let leadership = Mutex<LeaseKeeper?>(nil)
     private let lost = Mutex(false)
     private let current = Mutex<Interruption?>(nil)
+    private let desiredState = Mutex<Desired?>(nil)
+    private let locks = Mutex(DomainLocks())
+
+    /// What the last pass loaded, for the work the controller runs beside its passes (scheduled backups): the declared
+    /// resources, the providers' context, and the resources whose last pass left actions failed or waiting.
+    public struct Desired: Sendable {
+        public var resources: [Resource]
+        public var context: ProviderContext
+        public var unsettled: [ResourceID: String] = [:]
+    }
+
+    /// Lock domains taken by work beside the passes (a backup holds `pg:main`), and those the pass in flight may apply
+    /// actions in.
+    struct DomainLocks {
+        var claimed: [String: String] = [:]
+        var applying: Set<String> = []
+    }
 
     public init(_ configuration: Configuration, store: any StateStore, interruption: Interruption = Interruption(), log: any ProviderLog = SilentLog()) {
         self.configuration = configuration
@@ -85,6 +102,35 @@ public final class Reconciler: Sendable {
         self.interruption = interruption
         self.log = log
     }
+
+    /// The last loaded desired state (nil before the first pass, or while the manifests do not load).
+    public var desired: Desired? { desiredState.withLock { $0 } }
+
+    /// Takes lock domains for work beside the passes; returns why not when a pass is applying actions in one of them
+    /// or other work holds one.
+    public func claim(_ domains: [String], for why: String) -> String? {
+        locks.withLock { l in
+            if let d = domains.first(where: { l.applying.contains($0) }) { return "a reconcile pass is applying actions in \(d)" }
+            if let d = domains.first(where: { l.claimed[$0] != nil }) { return "\(d) is taken: \(l.claimed[d]!)" }
+            for d in domains { l.claimed[d] = why }
+            return nil
+        }
+    }
+
+    public func release(_ domains: [String]) {
+        locks.withLock { l in for d in domains { l.claimed[d] = nil } }
+    }
+
+    /// Marks the domains this pass may apply actions in, and returns the ones other work holds (with why).
+    func beginApplying(_ domains: Set<String>) -> [String: String] {
+        locks.withLock { l in
+            let taken = l.claimed.filter { domains.contains($0.key) }
+            l.applying = domains.subtracting(taken.keys)
+            return taken
+        }
+    }
+
+    func endApplying() { locks.withLock { $0.applying = [] } }
 
     /// The per-resource retry state (for the API and tests).
     public var retries: [ResourceID: Backoff.Entry] { backoff.withLock { $0.entries } }
@@ -133,6 +179,8 @@ public final class Reconciler: Sendable {
             return report
         }
         report.declared = set.resources.map(\.id)
+        let unsettled = desiredState.withLock { $0?.unsettled } ?? [:]
+        desiredState.withLock { $0 = Desired(resources: set.resources, context: context, unsettled: unsettled) }
         // 2. Leadership: the apply lease, kept across passes and renewed; a follower (another controller, or a CLI apply
         // holding it) plans and applies nothing. With PostgreSQL every write is fenced on the lease's epoch.
         guard !interruption.isInterrupted, await lead() else {
@@ -148,6 +196,10 @@ public final class Reconciler: Sendable {
         } catch {
             report.errors.append("\(error)")
         }
+        var settling: [ResourceID: String] = [:]
+        for (id, why) in report.failed { if let r = Self.resource(of: id) { settling[r] = "its action \(id) failed: \(why)" } }
+        for id in report.waiting { if let r = Self.resource(of: id) { settling[r] = "its action \(id) waits for approval" } }
+        desiredState.withLock { $0?.unsettled = settling }
         return report
     }
 
@@ -218,7 +270,14 @@ public final class Reconciler: Sendable {
         var waiting: [Action] = []
         var autoApproved: Set<String> = []
         let retryState = backoff.withLock { $0 }
+        func domains(_ a: Action) -> [String] { registry.provider(for: a.resource.kind)?.concurrencyDomains(for: a).map(\.name) ?? [] }
+        let taken = beginApplying(Set(plan.changes.flatMap(domains)))
+        defer { endApplying() }
         for action in plan.changes {
+            if let d = domains(action).first(where: { taken[$0] != nil }) {
+                held[action.id] = "\(d) is taken: \(taken[d]!)"
+                continue
+            }
             if let blocker = action.dependsOn.first(where: { dep in held[dep] != nil || waiting.contains { $0.id == dep } }) {
                 held[action.id] = "depends on \(blocker), not done in this pass"
                 continue
@@ -284,6 +343,12 @@ public final class Reconciler: Sendable {
         if let pendingID = report.pendingPlanID, approved.isSuperset(of: waiting.map(\.id)), result.isSuccess {
             _ = try await store.setPlanStatus(id: pendingID, to: .applied)
         }
+    }
+
+    /// `BackupPolicy/main-db:update` → `BackupPolicy/main-db`.
+    static func resource(of actionID: String) -> ResourceID? {
+        guard let head = actionID.split(separator: ":").first, let slash = head.firstIndex(of: "/") else { return nil }
+        return ResourceID(kind: ResourceKind(String(head[..<slash])), name: String(head[head.index(after: slash)...]))
     }
 
     /// The pending plan for these waiting actions: the same actions on the same observations reuse one plan; anything

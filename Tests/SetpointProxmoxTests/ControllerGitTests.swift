@@ -1,6 +1,7 @@
 import Foundation
 import PVESim
 import SetpointHTTP
+import SetpointTesting
 import Testing
 
 /// `setpoint controller --git-remote`: each pass fetches and fast-forwards the manifests' work tree, records the commit

@@ -1,0 +1,260 @@
+import Foundation
+public import SetpointCore
+import SetpointEngine
+public import SetpointState
+import Synchronization
+
+/// Runs the schedules of the declared policies (`BackupPolicy`: full, diff and incr backups, logical dumps, restore
+/// drills) in the leading controller, starts runs asked for through the API, and keeps what the metrics export. Every
+/// run holds its policy's lock domain (`pg:CLUSTER`), so it never meets an action on the cluster, nor another run on
+/// pgBackRest's lock; every run is recorded in the state store and the audit log.
+public final class BackupScheduler: Sendable {
+    /// A run started by the scheduler or through the API, while it runs and a while after.
+    public struct Job: Sendable {
+        public enum Status: String, Sendable { case running, succeeded, failed }
+        public var id: String
+        public var policy: String
+        public var kind: BackupRun.Kind
+        public var trigger: String
+        public var startedAt: Date
+        public var status: Status
+        public var run: BackupRun?
+        /// Why no run could be made (the policy's settings do not resolve, the state store failed).
+        public var error: String?
+    }
+
+    /// A request the scheduler refuses, with what to do.
+    public struct Refusal: Error, CustomStringConvertible {
+        public enum Reason: Sendable { case notDeclared, notLeading, busy, invalid }
+        public var reason: Reason
+        public var description: String
+    }
+
+    struct State {
+        var firstSeen: [String: Date] = [:]
+        var failures: [String: [BackupRun.Kind: BackupDue.Failures]] = [:]
+        var running: [String: String] = [:]
+        var jobs: [String: Job] = [:]
+        var order: [String] = []
+        var readings: [String: BackupReading] = [:]
+        var upcoming: [String: [BackupRun.Kind: Date]] = [:]
+        /// Why a policy's schedules did not start a run, once per reason (not every tick).
+        var told: [String: String] = [:]
+        var stopped = false
+        var sequence = 0
+    }
+
+    public let reconciler: Reconciler
+    public let store: any StateStore
+    let scheduling: any BackupScheduling
+    let log: any ProviderLog
+    private let state = Mutex(State())
+    private let tasks = Mutex<[String: Task<Void, Never>]>([:])
+
+    /// Nil when no provider of the reconciler has schedules.
+    public init?(reconciler: Reconciler, store: any StateStore, log: any ProviderLog = SilentLog()) {
+        guard let s = reconciler.configuration.providers.lazy.compactMap({ $0 as? any BackupScheduling }).first else { return nil }
+        self.reconciler = reconciler
+        self.store = store
+        scheduling = s
+        self.log = log
+    }
+
+    var identity: String { reconciler.configuration.identity }
+
+    /// One look: refresh every declared policy's reading (leader or not: the metrics are read-only), and — leading —
+    /// start the runs that are due.
+    public func tick(now: Date = Date()) async {
+        guard let desired = reconciler.desired, !state.withLock({ $0.stopped }) else { return }
+        let policies = desired.resources.filter { $0.id.kind == scheduling.scheduledKind && !$0.isOrphan }
+        let names = Set(policies.map(\.id.name))
+        state.withLock { s in
+            for p in policies where s.firstSeen[p.id.name] == nil { s.firstSeen[p.id.name] = now }
+            s.readings = s.readings.filter { names.contains($0.key) }
+            s.upcoming = s.upcoming.filter { names.contains($0.key) }
+        }
+        let leading = reconciler.isLeading
+        await withTaskGroup(of: Void.self) { group in
+            for policy in policies {
+                group.addTask { await self.look(at: policy, desired: desired, leading: leading, now: now) }
+            }
+        }
+    }
+
+    private func look(at policy: Resource, desired: Reconciler.Desired, leading: Bool, now: Date) async {
+        let name = policy.id.name
+        let runs: [BackupRun]
+        do { runs = try await store.backupRuns(policy: name, limit: 200) } catch {
+            log.log(.error, "\(policy.id): cannot read its recorded runs: \(error)", metadata: [:])
+            return
+        }
+        let reading = await scheduling.reading(of: policy, runs: runs, in: desired.context)
+        let schedules = scheduling.schedules(of: policy)
+        let (firstSeen, failures, busy) = state.withLock { s in
+            (s.firstSeen[name] ?? now, s.failures[name] ?? [:], s.running[name] != nil)
+        }
+        let upcoming = BackupDue.upcoming(schedules: schedules, runs: runs, newestInRepository: reading.newestBackup, firstSeen: firstSeen)
+        state.withLock { s in
+            s.readings[name] = reading
+            s.upcoming[name] = upcoming
+        }
+        guard leading, !busy else { return }
+        guard let due = BackupDue.next(schedules: schedules, runs: runs, newestInRepository: reading.newestBackup, firstSeen: firstSeen,
+                                       failures: failures, now: now) else { return }
+        if let why = desired.unsettled[policy.id] {
+            tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: \(why)")
+            return
+        }
+        if policy.metadata.annotations["setpoint/paused"] == "true" {
+            tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: the policy is paused (setpoint/paused: true)")
+            return
+        }
+        if let refusal = start(policy, kind: due.kind, targetTime: nil, trigger: "schedule: \(due.reason)", actor: identity,
+                               context: desired.context) {
+            tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: \(refusal)")
+            return
+        }
+        log.log(due.fired > 1 ? .warning : .notice, "\(policy.id): \(due.kind.rawValue) started: \(due.reason)", metadata: [:])
+    }
+
+    /// Logs a reason a run waits once, not every tick.
+    private func tell(_ policy: String, _ message: String) {
+        let fresh = state.withLock { s in
+            defer { s.told[policy] = message }
+            return s.told[policy] != message
+        }
+        if fresh { log.log(.notice, message, metadata: [:]) }
+    }
+
+    /// Starts a run asked for through the API (`who` is the token's identity). Only the leader runs anything.
+    public func request(_ policy: String, kind: BackupRun.Kind, targetTime: String?, by who: String) throws -> Job {
+        guard let desired = reconciler.desired,
+              let resource = desired.resources.first(where: { $0.id == ResourceID(kind: scheduling.scheduledKind, name: policy) }),
+              !resource.isOrphan
+        else {
+            throw Refusal(reason: .notDeclared, description: "\(scheduling.scheduledKind)/\(policy) is not declared in the manifests the controller reads")
+        }
+        guard reconciler.isLeading else {
+            throw Refusal(reason: .notLeading, description: "this controller follows (\(reconciler.leaseHolderText ?? "another holds the state lease")): "
+                + "ask the leading controller")
+        }
+        if targetTime != nil, kind != .drill { throw Refusal(reason: .invalid, description: "a target time is for a drill only") }
+        if let refusal = start(resource, kind: kind, targetTime: targetTime, trigger: "api \(who)", actor: who, context: desired.context) {
+            throw Refusal(reason: .busy, description: refusal)
+        }
+        return state.withLock { s in s.jobs[s.running[policy]!]! }
+    }
+
+    /// Starts a run unless the policy already runs one or its domains are taken; returns why not.
+    private func start(_ policy: Resource, kind: BackupRun.Kind, targetTime: String?, trigger: String, actor: String,
+                       context: ProviderContext) -> String? {
+        let name = policy.id.name
+        let domains = scheduling.domains(of: policy)
+        let id: String? = state.withLock { s in
+            guard !s.stopped, s.running[name] == nil else { return nil }
+            s.sequence += 1
+            let id = "j-\(Int(Date().timeIntervalSince1970))-\(s.sequence)"
+            s.running[name] = id
+            return id
+        }
+        guard let id else {
+            return state.withLock { s in
+                s.stopped ? "the controller is stopping"
+                    : s.running[name].flatMap { s.jobs[$0] }.map { "a \($0.kind.rawValue) run of \(policy.id) is in progress (job \($0.id), since \(BackupDue.iso($0.startedAt)))" }
+                    ?? "a run of \(policy.id) is starting"
+            }
+        }
+        if let taken = reconciler.claim(domains, for: "a \(kind.rawValue) run of \(policy.id) (job \(id)) is in progress") {
+            state.withLock { $0.running[name] = nil }
+            return taken
+        }
+        let job = Job(id: id, policy: name, kind: kind, trigger: trigger, startedAt: Date(), status: .running)
+        state.withLock { s in
+            s.jobs[id] = job
+            s.order.append(id)
+            while s.order.count > 100 { s.jobs[s.order.removeFirst()] = nil }
+            s.told[name] = nil
+        }
+        let task = Task {
+            await self.execute(job, policy: policy, targetTime: targetTime, actor: actor, context: context)
+            self.reconciler.release(domains)
+            _ = self.tasks.withLock { $0.removeValue(forKey: id) }
+        }
+        tasks.withLock { $0[id] = task }
+        return nil
+    }
+
+    private func execute(_ job: Job, policy: Resource, targetTime: String?, actor: String, context: ProviderContext) async {
+        var done = job
+        do {
+            let run = try await scheduling.run(job.kind, of: policy, targetTime: targetTime, trigger: job.trigger, in: context)
+            try await AuditTrail(log: store, actor: actor).record(run, in: store)
+            done.run = run
+            done.status = run.outcome == .succeeded ? .succeeded : .failed
+            let line = "\(policy.id): \(run.kind.rawValue) \(run.outcome.rawValue)\(run.label.map { " \($0)" } ?? "") in "
+                + String(format: "%.1f s", run.seconds) + (run.message.map { ": \($0)" } ?? "")
+            log.log(run.outcome == .succeeded ? .notice : .error, line, metadata: ["job": job.id])
+        } catch {
+            done.status = .failed
+            done.error = "\(error)"
+            log.log(.error, "\(policy.id): the \(job.kind.rawValue) run could not be made: \(error)", metadata: ["job": job.id])
+        }
+        let failed = done.status == .failed
+        state.withLock { s in
+            s.jobs[job.id] = done
+            s.running[job.policy] = nil
+            if failed {
+                let previous = s.failures[job.policy]?[job.kind]?.count ?? 0
+                s.failures[job.policy, default: [:]][job.kind] = BackupDue.Failures(count: previous + 1, last: Date())
+            } else {
+                s.failures[job.policy]?[job.kind] = nil
+            }
+        }
+    }
+
+    public func job(_ id: String) -> Job? { state.withLock { $0.jobs[id] } }
+
+    /// Runs in progress, by policy.
+    public var running: [String: Job] {
+        state.withLock { s in s.running.compactMapValues { s.jobs[$0] } }
+    }
+
+    /// The next run due per policy and kind.
+    public var upcoming: [String: [BackupRun.Kind: Date]] { state.withLock { $0.upcoming } }
+
+    /// The gauges of every declared policy, plus when each schedule next runs and whether a run is in progress.
+    public var gauges: [GaugeSample] {
+        state.withLock { s in
+            var out: [GaugeSample] = []
+            for name in s.readings.keys.sorted() {
+                out += s.readings[name]!.gauges
+                for (kind, at) in (s.upcoming[name] ?? [:]).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                    out.append(GaugeSample("setpoint_backup_next_run_timestamp_seconds", help: "When the schedule next starts a run of this type.",
+                                           labels: ["policy": name, "type": kind.rawValue], value: at.timeIntervalSince1970))
+                }
+                out.append(GaugeSample("setpoint_backup_running", help: "1 while a backup, dump or drill of the policy runs.",
+                                       labels: ["policy": name], value: s.running[name] == nil ? 0 : 1))
+            }
+            return out
+        }
+    }
+
+    /// Ticks until stopped.
+    public func loop(every interval: Duration) async {
+        while !state.withLock({ $0.stopped }) && !Task.isCancelled {
+            await tick()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Starts nothing more.
+    public func stop() { state.withLock { $0.stopped = true } }
+
+    /// Waits for the runs in progress (at shutdown: the lease is given up after them, so that no other controller starts
+    /// a run on the same pgBackRest lock while one goes on).
+    public func drain() async {
+        let inFlight = tasks.withLock { Array($0.values) }
+        if !inFlight.isEmpty { log.log(.notice, "waiting for \(inFlight.count) backup run(s) to finish before giving up the lease", metadata: [:]) }
+        for t in inFlight { await t.value }
+    }
+}

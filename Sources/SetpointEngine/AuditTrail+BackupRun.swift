@@ -1,0 +1,13 @@
+import SetpointCore
+public import SetpointState
+
+extension AuditTrail {
+    /// Records a backup, dump or drill in the state store and the audit log (`backup` or `backup-drill`, with the run
+    /// as detail): the one path the CLI and the controller share.
+    public func record(_ run: BackupRun, in store: any BackupRunStore) async throws {
+        try await store.recordBackupRun(run)
+        _ = try await log.appendAudit(AuditEntry(
+            time: now(), actor: actor, event: AuditEvent(rawValue: run.kind == .drill ? "backup-drill" : "backup"),
+            resource: ResourceID(kind: .backupPolicy, name: run.policy), result: run.outcome.rawValue, detail: run.auditDetail))
+    }
+}

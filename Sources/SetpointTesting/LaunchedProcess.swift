@@ -1,0 +1,49 @@
+public import Foundation
+
+/// What a launched process wrote (standard output and error together), as it arrives.
+public final class ProcessOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var text = ""
+
+    public init() {}
+
+    public func append(_ s: String) {
+        lock.lock()
+        text += s
+        lock.unlock()
+    }
+
+    public var value: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return text
+    }
+
+    /// Waits until the output holds `text`; false when it never does within `seconds`.
+    public func waitFor(_ text: String, seconds: Double = 20) async -> Bool {
+        for _ in 0..<Int(seconds * 20) where !value.contains(text) { try? await Task.sleep(for: .milliseconds(50)) }
+        return value.contains(text)
+    }
+}
+
+/// The `setpoint` binary the tests were built beside, as a process of its own.
+public enum LaunchedProcess {
+    public static var setpointBinary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint")
+    }
+
+    /// `setpoint ARGUMENTS…` with exactly this environment (plus PATH), its output collected.
+    public static func setpoint(_ arguments: [String], environment: [String: String]) throws -> (Process, ProcessOutput) {
+        let process = Process()
+        process.executableURL = setpointBinary
+        process.arguments = arguments
+        process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]) { mine, _ in mine }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let output = ProcessOutput()
+        pipe.fileHandleForReading.readabilityHandler = { h in output.append(String(decoding: h.availableData, as: UTF8.self)) }
+        try process.run()
+        return (process, output)
+    }
+}
