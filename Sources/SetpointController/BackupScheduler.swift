@@ -109,9 +109,9 @@ public final class BackupScheduler: Sendable {
             tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: the policy is paused (setpoint/paused: true)")
             return
         }
-        if let refusal = start(policy, kind: due.kind, targetTime: nil, trigger: "schedule: \(due.reason)", actor: identity,
-                               context: desired.context) {
-            tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: \(refusal)")
+        if case .refused(let why) = start(policy, kind: due.kind, targetTime: nil, trigger: "schedule: \(due.reason)", actor: identity,
+                                          context: desired.context) {
+            tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: \(why)")
             return
         }
         log.log(due.fired > 1 ? .warning : .notice, "\(policy.id): \(due.kind.rawValue) started: \(due.reason)", metadata: [:])
@@ -139,15 +139,20 @@ public final class BackupScheduler: Sendable {
                 + "ask the leading controller")
         }
         if targetTime != nil, kind != .drill { throw Refusal(reason: .invalid, description: "a target time is for a drill only") }
-        if let refusal = start(resource, kind: kind, targetTime: targetTime, trigger: "api \(who)", actor: who, context: desired.context) {
-            throw Refusal(reason: .busy, description: refusal)
+        switch start(resource, kind: kind, targetTime: targetTime, trigger: "api \(who)", actor: who, context: desired.context) {
+        case .refused(let why): throw Refusal(reason: .busy, description: why)
+        case .started(let job): return job
         }
-        return state.withLock { s in s.jobs[s.running[policy]!]! }
     }
 
-    /// Starts a run unless the policy already runs one or its domains are taken; returns why not.
+    enum Start {
+        case started(Job)
+        case refused(String)
+    }
+
+    /// Starts a run unless the policy already runs one or its domains are taken.
     private func start(_ policy: Resource, kind: BackupRun.Kind, targetTime: String?, trigger: String, actor: String,
-                       context: ProviderContext) -> String? {
+                       context: ProviderContext) -> Start {
         let name = policy.id.name
         let domains = scheduling.domains(of: policy)
         let id: String? = state.withLock { s in
@@ -158,15 +163,15 @@ public final class BackupScheduler: Sendable {
             return id
         }
         guard let id else {
-            return state.withLock { s in
+            return .refused(state.withLock { s in
                 s.stopped ? "the controller is stopping"
                     : s.running[name].flatMap { s.jobs[$0] }.map { "a \($0.kind.rawValue) run of \(policy.id) is in progress (job \($0.id), since \(BackupDue.iso($0.startedAt)))" }
                     ?? "a run of \(policy.id) is starting"
-            }
+            })
         }
         if let taken = reconciler.claim(domains, for: "a \(kind.rawValue) run of \(policy.id) (job \(id)) is in progress") {
             state.withLock { $0.running[name] = nil }
-            return taken
+            return .refused(taken)
         }
         let job = Job(id: id, policy: name, kind: kind, trigger: trigger, startedAt: Date(), status: .running)
         state.withLock { s in
@@ -181,7 +186,7 @@ public final class BackupScheduler: Sendable {
             _ = self.tasks.withLock { $0.removeValue(forKey: id) }
         }
         tasks.withLock { $0[id] = task }
-        return nil
+        return .started(job)
     }
 
     private func execute(_ job: Job, policy: Resource, targetTime: String?, actor: String, context: ProviderContext) async {

@@ -103,7 +103,8 @@ public final class Reconciler: Sendable {
         self.log = log
     }
 
-    /// The last loaded desired state (nil before the first pass, or while the manifests do not load).
+    /// The last desired state that loaded (nil before the first pass). Kept while a later edit does not load: a typo in
+    /// a manifest must not stop the backups.
     public var desired: Desired? { desiredState.withLock { $0 } }
 
     /// Takes lock domains for work beside the passes; returns why not when a pass is applying actions in one of them
