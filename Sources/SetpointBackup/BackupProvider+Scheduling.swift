@@ -39,6 +39,10 @@ extension BackupProvider: BackupScheduling {
         return try await drill(resource, target: target, trigger: trigger, in: context)
     }
 
+    public func problem(targetTime: String) -> String? {
+        RecoveryTarget(targetTime) == nil ? "target time \(targetTime): expected \(RecoveryTarget.help)" : nil
+    }
+
     public func reading(of resource: Resource, runs: [BackupRun], in context: ProviderContext) async -> BackupReading {
         let name = resource.id.name
         var newest: [BackupRun.Kind: Date] = [:]

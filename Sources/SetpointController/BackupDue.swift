@@ -48,12 +48,14 @@ public struct BackupDue: Sendable, Equatable {
             }
             let anchor = last ?? firstSeen
             guard let first = schedule.next(anchor), first <= now else { continue }
-            let (fired, slot) = timesFired(schedule, after: first, until: now)
-            var reason = "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(iso(slot))"
-            if fired > 1 {
-                reason += "; it fired \(fired >= cap ? "\(cap)+" : "\(fired)") times since \(last.map { "the last success (\(iso($0)))" } ?? "first seen")"
-                    + ": the missed runs make this one run"
-            }
+            let (fired, latest) = timesFired(schedule, after: first, until: now)
+            let since = last.map { "the last success (\(iso($0)))" } ?? "first seen"
+            let slot = fired >= cap ? now : latest  // past the cap the latest firing is not known; now stands for it
+            let reason = fired >= cap
+                ? "schedule \(schedule.cron) (\(schedule.timeZone)) fired at least \(cap) times since \(since), first at \(iso(first)): the missed runs make this one run"
+                : fired > 1
+                ? "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(iso(latest)); it fired \(fired) times since \(since): the missed runs make this one run"
+                : "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(iso(latest))"
             return BackupDue(kind: kind, slot: slot, fired: fired, reason: reason)
         }
         return nil
@@ -87,6 +89,27 @@ public struct BackupDue: Sendable, Equatable {
         for k in counts { if let d = repository[k] { newest = max(newest ?? d, d) } }
         return newest
     }
+
+    /// The newest run of each kind and outcome: what the schedules count, kept by the scheduler beside the recent
+    /// window it reads, so that a kind whose last run is older than the window is not taken for one never run.
+    public static func kept(_ runs: [BackupRun]) -> [BackupRun] {
+        var newest: [String: BackupRun] = [:]
+        for run in runs {
+            let key = "\(run.kind.rawValue) \(run.outcome.rawValue)"
+            if let k = newest[key], (k.startedAt, k.id) >= (run.startedAt, run.id) { continue }
+            newest[key] = run
+        }
+        return newest.values.sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }
+    }
+
+    /// Two lists of runs as one, newest first, each run once.
+    public static func merged(_ a: [BackupRun], _ b: [BackupRun]) -> [BackupRun] {
+        var seen = Set<String>()
+        return (a + b).sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }.filter { seen.insert($0.id).inserted }
+    }
+
+    /// Runs that need the repository readable: every kind but a logical dump.
+    public static func needsRepository(_ kind: BackupRun.Kind) -> Bool { kind != .logical }
 
     static let cap = 1000
 

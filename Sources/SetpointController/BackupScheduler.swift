@@ -40,16 +40,23 @@ public final class BackupScheduler: Sendable {
         var upcoming: [String: [BackupRun.Kind: Date]] = [:]
         /// Why a policy's schedules did not start a run, once per reason (not every tick).
         var told: [String: String] = [:]
+        /// Runs finished per policy: a look that read the runs before one finished does not start it again.
+        var finished: [String: Int] = [:]
+        /// The newest run of each kind and outcome per policy, beside the recent window read each look.
+        var kept: [String: [BackupRun]] = [:]
+        var tasks: [String: Task<Void, Never>] = [:]
         var stopped = false
         var sequence = 0
     }
+
+    /// How many recent runs a look reads (older ones count through `kept`).
+    static let window = 200
 
     public let reconciler: Reconciler
     public let store: any StateStore
     let scheduling: any BackupScheduling
     let log: any ProviderLog
     private let state = Mutex(State())
-    private let tasks = Mutex<[String: Task<Void, Never>]>([:])
 
     /// Nil when no provider of the reconciler has schedules.
     public init?(reconciler: Reconciler, store: any StateStore, log: any ProviderLog = SilentLog()) {
@@ -72,6 +79,7 @@ public final class BackupScheduler: Sendable {
             for p in policies where s.firstSeen[p.id.name] == nil { s.firstSeen[p.id.name] = now }
             s.readings = s.readings.filter { names.contains($0.key) }
             s.upcoming = s.upcoming.filter { names.contains($0.key) }
+            s.kept = s.kept.filter { names.contains($0.key) }
         }
         let leading = reconciler.isLeading
         await withTaskGroup(of: Void.self) { group in
@@ -83,11 +91,18 @@ public final class BackupScheduler: Sendable {
 
     private func look(at policy: Resource, desired: Reconciler.Desired, leading: Bool, now: Date) async {
         let name = policy.id.name
-        let runs: [BackupRun]
-        do { runs = try await store.backupRuns(policy: name, limit: 200) } catch {
+        let (finished, kept) = state.withLock { ($0.finished[name] ?? 0, $0.kept[name]) }
+        var runs: [BackupRun]
+        do {
+            runs = try await store.backupRuns(policy: name, limit: Self.window)
+            if kept == nil, runs.count == Self.window {  // the first look reads them all once: what each kind last did
+                runs = BackupDue.merged(runs, BackupDue.kept(try await store.backupRuns(policy: name, limit: 10_000_000)))
+            }
+        } catch {
             log.log(.error, "\(policy.id): cannot read its recorded runs: \(error)", metadata: [:])
             return
         }
+        runs = BackupDue.merged(runs, kept ?? [])
         let reading = await scheduling.reading(of: policy, runs: runs, in: desired.context)
         let schedules = scheduling.schedules(of: policy)
         let (firstSeen, failures, busy) = state.withLock { s in
@@ -97,10 +112,19 @@ public final class BackupScheduler: Sendable {
         state.withLock { s in
             s.readings[name] = reading
             s.upcoming[name] = upcoming
+            s.kept[name] = BackupDue.kept(runs + (s.kept[name] ?? []))
         }
         guard leading, !busy else { return }
-        guard let due = BackupDue.next(schedules: schedules, runs: runs, newestInRepository: reading.newestBackup, firstSeen: firstSeen,
-                                       failures: failures, now: now) else { return }
+        // Without a readable repository its backups are unknown: a full taken for missing could be a needless terabyte.
+        let runnable = reading.problem == nil ? schedules : schedules.filter { !BackupDue.needsRepository($0.kind) }
+        let waiting = schedules.count - runnable.count
+        guard let due = BackupDue.next(schedules: runnable, runs: runs, newestInRepository: reading.newestBackup, firstSeen: firstSeen,
+                                       failures: failures, now: now) else {
+            if waiting > 0, let problem = reading.problem {
+                tell(name, "\(policy.id): its scheduled backups and drills wait until the repository can be read: \(problem)")
+            }
+            return
+        }
         if let why = desired.unsettled[policy.id] {
             tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: \(why)")
             return
@@ -109,12 +133,12 @@ public final class BackupScheduler: Sendable {
             tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: the policy is paused (setpoint/paused: true)")
             return
         }
-        if case .refused(let why) = start(policy, kind: due.kind, targetTime: nil, trigger: "schedule: \(due.reason)", actor: identity,
-                                          context: desired.context) {
-            tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: \(why)")
-            return
+        switch start(policy, kind: due.kind, targetTime: nil, trigger: "schedule: \(due.reason)", actor: identity, context: desired.context,
+                     unlessFinishedSince: finished) {
+        case .refused(let why): tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: \(why)")
+        case .stale: break  // a run finished while this look read: the next look sees it
+        case .started: log.log(due.fired > 1 ? .warning : .notice, "\(policy.id): \(due.kind.rawValue) started: \(due.reason)", metadata: [:])
         }
-        log.log(due.fired > 1 ? .warning : .notice, "\(policy.id): \(due.kind.rawValue) started: \(due.reason)", metadata: [:])
     }
 
     /// Logs a reason a run waits once, not every tick.
@@ -138,9 +162,13 @@ public final class BackupScheduler: Sendable {
             throw Refusal(reason: .notLeading, description: "this controller follows (\(reconciler.leaseHolderText ?? "another holds the state lease")): "
                 + "ask the leading controller")
         }
-        if targetTime != nil, kind != .drill { throw Refusal(reason: .invalid, description: "a target time is for a drill only") }
+        if let targetTime {
+            guard kind == .drill else { throw Refusal(reason: .invalid, description: "a target time is for a drill only") }
+            if let problem = scheduling.problem(targetTime: targetTime) { throw Refusal(reason: .invalid, description: problem) }
+        }
         switch start(resource, kind: kind, targetTime: targetTime, trigger: "api \(who)", actor: who, context: desired.context) {
         case .refused(let why): throw Refusal(reason: .busy, description: why)
+        case .stale: throw Refusal(reason: .busy, description: "a run of \(resource.id) just finished: ask again")
         case .started(let job): return job
         }
     }
@@ -148,66 +176,91 @@ public final class BackupScheduler: Sendable {
     enum Start {
         case started(Job)
         case refused(String)
+        /// A run finished since the caller read the runs it decided on.
+        case stale
     }
 
-    /// Starts a run unless the policy already runs one or its domains are taken.
+    /// Starts a run unless the policy already runs one, its domains are taken, the controller stops, or (for a look)
+    /// a run finished since `finished` was read.
     private func start(_ policy: Resource, kind: BackupRun.Kind, targetTime: String?, trigger: String, actor: String,
-                       context: ProviderContext) -> Start {
+                       context: ProviderContext, unlessFinishedSince finished: Int? = nil) -> Start {
         let name = policy.id.name
         let domains = scheduling.domains(of: policy)
-        let id: String? = state.withLock { s in
-            guard !s.stopped, s.running[name] == nil else { return nil }
+        enum Reserved { case id(String), refused(String), stale }
+        let reserved: Reserved = state.withLock { s in
+            if s.stopped { return .refused("the controller is stopping") }
+            if let running = s.running[name] {
+                return .refused(s.jobs[running].map {
+                    "a \($0.kind.rawValue) run of \(policy.id) is in progress (job \($0.id), since \(BackupDue.iso($0.startedAt)))"
+                } ?? "a run of \(policy.id) is starting")
+            }
+            if let finished, s.finished[name] ?? 0 != finished { return .stale }
             s.sequence += 1
             let id = "j-\(Int(Date().timeIntervalSince1970))-\(s.sequence)"
             s.running[name] = id
-            return id
+            return .id(id)
         }
-        guard let id else {
-            return .refused(state.withLock { s in
-                s.stopped ? "the controller is stopping"
-                    : s.running[name].flatMap { s.jobs[$0] }.map { "a \($0.kind.rawValue) run of \(policy.id) is in progress (job \($0.id), since \(BackupDue.iso($0.startedAt)))" }
-                    ?? "a run of \(policy.id) is starting"
-            })
+        let id: String
+        switch reserved {
+        case .refused(let why): return .refused(why)
+        case .stale: return .stale
+        case .id(let reservedID): id = reservedID
         }
         if let taken = reconciler.claim(domains, for: "a \(kind.rawValue) run of \(policy.id) (job \(id)) is in progress") {
             state.withLock { $0.running[name] = nil }
             return .refused(taken)
         }
         let job = Job(id: id, policy: name, kind: kind, trigger: trigger, startedAt: Date(), status: .running)
-        state.withLock { s in
+        // The task is made under the lock that `stop` takes: `drain` waits for every run that started.
+        let started = state.withLock { s in
+            guard !s.stopped else {
+                s.running[name] = nil
+                return false
+            }
             s.jobs[id] = job
             s.order.append(id)
             while s.order.count > 100 { s.jobs[s.order.removeFirst()] = nil }
             s.told[name] = nil
+            s.tasks[id] = Task {
+                await self.execute(job, policy: policy, domains: domains, targetTime: targetTime, actor: actor, context: context)
+            }
+            return true
         }
-        let task = Task {
-            await self.execute(job, policy: policy, targetTime: targetTime, actor: actor, context: context)
-            self.reconciler.release(domains)
-            _ = self.tasks.withLock { $0.removeValue(forKey: id) }
+        guard started else {
+            reconciler.release(domains)
+            return .refused("the controller is stopping")
         }
-        tasks.withLock { $0[id] = task }
         return .started(job)
     }
 
-    private func execute(_ job: Job, policy: Resource, targetTime: String?, actor: String, context: ProviderContext) async {
+    private func execute(_ job: Job, policy: Resource, domains: [String], targetTime: String?, actor: String, context: ProviderContext) async {
         var done = job
         do {
             let run = try await scheduling.run(job.kind, of: policy, targetTime: targetTime, trigger: job.trigger, in: context)
-            try await AuditTrail(log: store, actor: actor).record(run, in: store)
             done.run = run
             done.status = run.outcome == .succeeded ? .succeeded : .failed
             let line = "\(policy.id): \(run.kind.rawValue) \(run.outcome.rawValue)\(run.label.map { " \($0)" } ?? "") in "
                 + String(format: "%.1f s", run.seconds) + (run.message.map { ": \($0)" } ?? "")
             log.log(run.outcome == .succeeded ? .notice : .error, line, metadata: ["job": job.id])
+            do { try await AuditTrail(log: store, actor: actor).record(run, in: store) } catch {
+                // The run happened: its outcome stands (and counts for the schedule through `kept`); the record is what failed.
+                done.error = "the run was not recorded: \(error)"
+                log.log(.error, "\(policy.id): the \(run.kind.rawValue) run \(run.id) finished but could not be recorded in the state store "
+                    + "or the audit log: \(error)", metadata: ["job": job.id])
+            }
         } catch {
             done.status = .failed
             done.error = "\(error)"
             log.log(.error, "\(policy.id): the \(job.kind.rawValue) run could not be made: \(error)", metadata: ["job": job.id])
         }
+        reconciler.release(domains)
         let failed = done.status == .failed
         state.withLock { s in
             s.jobs[job.id] = done
             s.running[job.policy] = nil
+            s.finished[job.policy, default: 0] += 1
+            if let run = done.run { s.kept[job.policy] = BackupDue.kept([run] + (s.kept[job.policy] ?? [])) }
+            s.tasks[job.id] = nil
             if failed {
                 let previous = s.failures[job.policy]?[job.kind]?.count ?? 0
                 s.failures[job.policy, default: [:]][job.kind] = BackupDue.Failures(count: previous + 1, last: Date())
@@ -258,8 +311,13 @@ public final class BackupScheduler: Sendable {
     /// Waits for the runs in progress (at shutdown: the lease is given up after them, so that no other controller starts
     /// a run on the same pgBackRest lock while one goes on).
     public func drain() async {
-        let inFlight = tasks.withLock { Array($0.values) }
-        if !inFlight.isEmpty { log.log(.notice, "waiting for \(inFlight.count) backup run(s) to finish before giving up the lease", metadata: [:]) }
-        for t in inFlight { await t.value }
+        var told = false
+        while true {
+            let inFlight = state.withLock { Array($0.tasks.values) }
+            if inFlight.isEmpty { return }
+            if !told { log.log(.notice, "waiting for \(inFlight.count) backup run(s) to finish before giving up the lease", metadata: [:]) }
+            told = true
+            for t in inFlight { await t.value }
+        }
     }
 }

@@ -61,6 +61,8 @@ public protocol BackupScheduling: Sendable {
     /// resource's settings do not resolve).
     func run(_ kind: BackupRun.Kind, of resource: Resource, targetTime: String?, trigger: String, in context: ProviderContext)
         async throws -> BackupRun
+    /// What is wrong with a drill's target time as given (nil when it is one), so a request is refused before it starts.
+    func problem(targetTime: String) -> String?
     /// Reads the system for the metrics, given the resource's recorded runs (newest first). Read-only.
     func reading(of resource: Resource, runs: [BackupRun], in context: ProviderContext) async -> BackupReading
 }

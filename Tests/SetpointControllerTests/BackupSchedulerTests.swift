@@ -19,6 +19,8 @@ import Testing
         /// While true, a run waits before it finishes.
         let hold = Mutex(false)
         let fail = Mutex(false)
+        /// Set: the repository cannot be read (what `reading` reports as its problem).
+        let unreadable = Mutex<String?>(nil)
         let scheduleList: [BackupSchedule]
 
         init(scheduleList: [BackupSchedule]) { self.scheduleList = scheduleList }
@@ -49,7 +51,9 @@ import Testing
             made.withLock { $0.append(run) }
             return run
         }
+        func problem(targetTime: String) -> String? { targetTime.hasPrefix("20") ? nil : "target time \(targetTime): expected an ISO 8601 time" }
         func reading(of resource: Resource, runs: [BackupRun], in context: ProviderContext) async -> BackupReading {
+            if let problem = unreadable.withLock({ $0 }) { return BackupReading(gauges: [], newestBackup: [:], problem: problem) }
             let done = made.withLock { $0 }.filter { $0.outcome == .succeeded && $0.kind != .drill }
             var newest: [BackupRun.Kind: Date] = [:]
             for r in done { newest[r.kind] = ISO8601DateFormatter().date(from: r.finishedAt) }
@@ -211,6 +215,42 @@ import Testing
         #expect(scheduler.running.isEmpty && blocked.provider.made.withLock { $0.isEmpty }, "an unsettled policy's runs wait")
     }
 
+    @Test func aKindWhoseLastRunIsOlderThanTheRecentWindowStillCounts() async throws {
+        let env = try Env(schedules: [BackupDueTests.every(.full, 86_400), BackupDueTests.every(.incr, 600), BackupDueTests.every(.drill, 7 * 86_400)])
+        // The last drill was eight days ago; 250 incremental backups were recorded since, more than one look reads.
+        let now = Date()
+        try await env.store.recordBackupRun(BackupDueTests.run(.drill, finished: now.addingTimeInterval(-8 * 86_400), policy: "main-backups"))
+        try await env.store.recordBackupRun(BackupDueTests.run(.full, finished: now.addingTimeInterval(-8 * 86_400 + 60), policy: "main-backups"))
+        for i in 0..<250 {
+            try await env.store.recordBackupRun(BackupDueTests.run(.incr, finished: now.addingTimeInterval(-Double(250 - i) * 300), policy: "main-backups"))
+        }
+        env.provider.made.withLock { $0 = [BackupDueTests.run(.full, finished: now.addingTimeInterval(-1), policy: "main-backups")] }  // counts for the incr too
+        _ = await env.reconciler.pass()
+        await env.scheduler.tick()
+        try await env.settle()
+        let made = env.provider.made.withLock { $0 }.dropFirst().map(\.kind)
+        #expect(made == [.drill], "the weekly drill is overdue, not new: \(made)")
+    }
+
+    @Test func anUnreadableRepositoryStartsNoBackupAndATargetTimeIsCheckedBeforeARunStarts() async throws {
+        let env = try Env()
+        env.provider.unreadable.withLock { $0 = "pgbackrest info: ERROR: [082]: unable to read repository" }
+        _ = await env.reconciler.pass()
+        await env.scheduler.tick()
+        #expect(env.scheduler.running.isEmpty && env.provider.made.withLock { $0.isEmpty },
+                "no full backup is taken for missing while the repository cannot be read")
+        do {
+            _ = try env.scheduler.request("main-backups", kind: .drill, targetTime: "yesterday", by: "alice@example.net")
+            Issue.record("a drill to an unreadable target time started")
+        } catch let refusal as BackupScheduler.Refusal {
+            #expect(refusal.reason == .invalid && refusal.description.contains("yesterday"), "\(refusal)")
+        }
+        env.provider.unreadable.withLock { $0 = nil }
+        await env.scheduler.tick()
+        try await env.settle()
+        #expect(env.provider.made.withLock { $0.map(\.kind) } == [.full], "readable again: the first full runs")
+    }
+
     /// The fake whose BackupPolicy apply fails.
     struct FailingPolicy: Provider, BackupScheduling {
         let inner: FakeBackups
@@ -231,6 +271,7 @@ import Testing
         {
             try await inner.run(kind, of: resource, targetTime: targetTime, trigger: trigger, in: context)
         }
+        func problem(targetTime: String) -> String? { inner.problem(targetTime: targetTime) }
         func reading(of resource: Resource, runs: [BackupRun], in context: ProviderContext) async -> BackupReading {
             await inner.reading(of: resource, runs: runs, in: context)
         }

@@ -53,6 +53,10 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether it fires in every hour (`*/15 * * * *`): such schedules follow real time across daylight-saving changes,
+    /// as cronie runs them, rather than the wall clock.
+    public var everyHour: Bool { hours.count == 24 }
+
     /// Whether any minute of this hour can match (lets a search skip whole hours).
     public func mayMatch(hour: Int, day: Int, month: Int, weekday: Int) -> Bool {
         matches(minute: minutes.min() ?? 0, hour: hour, day: day, month: month, weekday: weekday)
