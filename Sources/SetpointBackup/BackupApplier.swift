@@ -99,6 +99,7 @@ struct BackupApplier: Sendable {
     func restart() async throws {
         let db = try await BackupFacts.connect(settings)
         let probe = try await ArchiveProbe.read(db)
+        let streaming = try await Self.streamingReplicas(db)
         db.close()
         if !probe.archivingLive {
             let bin = settings.cluster.binDirectory(major: probe.majorVersion)
@@ -112,7 +113,32 @@ struct BackupApplier: Sendable {
                 throw fail("\(command) exited \(out.status): \(out.stdout)\(out.stderr)\n\(tail)")
             }
             step("restarted \(settings.cluster.primary) (pg_ctl restart -m fast): archive_mode is live")
+            try await awaitReplicas(streaming)
         }
         try await check()
+    }
+
+    static func streamingReplicas(_ db: PGConnection) async throws -> Int {
+        Int(try await db.query("SELECT count(*) AS n FROM pg_stat_replication WHERE state = 'streaming'").first?["n"] ?? "0") ?? 0
+    }
+
+    /// Waits (up to 30 s) until as many replicas stream from the restarted primary as before: they reconnect by
+    /// themselves within seconds, and until they do the cluster reads as drifted.
+    func awaitReplicas(_ before: Int) async throws {
+        guard before > 0 else { return }
+        var now = 0
+        for _ in 0..<60 {
+            if let db = try? await BackupFacts.connect(settings) {
+                now = (try? await Self.streamingReplicas(db)) ?? 0
+                db.close()
+                if now >= before {
+                    step("\(now) replica(s) stream from \(settings.cluster.primary) again")
+                    return
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        context.log.log(.warning, "\(now) of \(before) replica(s) stream from \(settings.cluster.primary) 30 s after its restart: "
+            + "check their logs", metadata: ["resource": settings.id.description])
     }
 }

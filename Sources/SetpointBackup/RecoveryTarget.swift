@@ -19,12 +19,16 @@ public struct RecoveryTarget: Sendable, Equatable, CustomStringConvertible {
         }
         let zoned = t.hasSuffix("Z") || t.range(of: #"[+-]\d{2}:\d{2}$"#, options: .regularExpression) != nil
         if !zoned { t += "Z" }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        // The fraction is read here: the formatter keeps milliseconds only, and PostgreSQL prints microseconds.
+        var fraction = 0.0
+        if let r = t.range(of: #"\.\d+"#, options: .regularExpression) {
+            fraction = Double("0" + t[r]) ?? 0
+            t.removeSubrange(r)
+        }
         let plain = ISO8601DateFormatter()
         plain.formatOptions = [.withInternetDateTime]
-        guard let d = f.date(from: t) ?? plain.date(from: t) else { return nil }
-        date = d
+        guard let d = plain.date(from: t) else { return nil }
+        date = d.addingTimeInterval(fraction)
     }
 
     /// pgBackRest's `--target`, in UTC with microseconds.

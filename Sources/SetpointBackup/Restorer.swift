@@ -15,6 +15,8 @@ public struct RestoreReport: Sendable, Codable {
     public var target: String
     public var restoreSeconds: Double
     public var startSeconds: Double
+    /// How to stop the copy (as the cluster's OS user: pg_ctl refuses root).
+    public var stopCommand: String
 }
 
 /// Restores the latest backup, or a point in time, into a directory of its own and starts it on a loopback port:
@@ -68,6 +70,7 @@ struct Restorer: Sendable {
     /// `pgbackrest restore` into `directory`, then start and wait for promotion.
     func restore(to directory: String, port: Int, target: RecoveryTarget?, emptying: Bool = false,
                  timeout: Duration = .seconds(3600)) async throws -> RestoreReport {
+        if let target { try await archivePast(target) }
         try await preflight(directory, port: port, emptying: emptying)
         var options = ["--pg1-path=\(directory)"]
         if let target {
@@ -94,7 +97,8 @@ struct Restorer: Sendable {
             throw fail("\(error)")
         }
         return RestoreReport(policy: settings.id.name, directory: directory, port: port, label: label, target: target?.pgBackRest ?? "latest",
-                             restoreSeconds: (restored - began).inSeconds, startSeconds: (ContinuousClock.now - restored).inSeconds)
+                             restoreSeconds: (restored - began).inSeconds, startSeconds: (ContinuousClock.now - restored).inSeconds,
+                             stopCommand: "su \(settings.osUser) -c '\(settings.cluster.binDirectory(major: nil))/pg_ctl -D \(directory) -m fast stop'")
     }
 
     /// A drill: restore, start, verify, time it, and remove the copy whatever happened.

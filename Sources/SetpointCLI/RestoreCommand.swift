@@ -68,7 +68,7 @@ struct RestoreCommand: ConsoleCommand {
             try await audit.record(AuditEvent(rawValue: "restore"), result: "succeeded", detail: .map(detail))
             console.out(String(format: "restored %@ (%@) into %@: restore %.1f s, start and recovery %.1f s; it runs on 127.0.0.1:%d\n",
                                report.label ?? "?", report.target, directory, report.restoreSeconds, report.startSeconds, port))
-            console.out("Stop it with: pg_ctl -D \(directory) stop\n")
+            console.out("Stop it with: \(report.stopCommand)\n")
             return 0
         } catch {
             detail["error"] = .string("\(error)")
