@@ -88,7 +88,7 @@ enum AuditRendering {
     static func text(_ r: AuditRecord) -> String {
         var parts = ["\(r.seq)", r.entry.time, r.entry.actor, r.entry.event.rawValue]
         if let plan = r.entry.planID { parts.append("plan \(plan)") }
-        if let action = r.entry.actionID { parts.append(action) }
+        if let action = r.entry.actionID { parts.append(action) } else if let resource = r.entry.resource { parts.append(resource.description) }
         if let result = r.entry.result { parts.append(result) }
         var line = parts.joined(separator: "  ")
         if case .map(let m) = r.entry.detail, let error = m["error"]?.stringValue { line += "  error: \(error)" }

@@ -65,14 +65,14 @@ struct RestoreCommand: ConsoleCommand {
             }
             detail["label"] = report.label.map(Value.string) ?? .null
             detail["seconds"] = .double(report.restoreSeconds + report.startSeconds)
-            try await audit.record(AuditEvent(rawValue: "restore"), result: "succeeded", detail: .map(detail))
+            try await audit.record(AuditEvent(rawValue: "restore"), resource: resource.id, result: "succeeded", detail: .map(detail))
             console.out(String(format: "restored %@ (%@) into %@: restore %.1f s, start and recovery %.1f s; it runs on 127.0.0.1:%d\n",
                                report.label ?? "?", report.target, directory, report.restoreSeconds, report.startSeconds, port))
             console.out("Stop it with: \(report.stopCommand)\n")
             return 0
         } catch {
             detail["error"] = .string("\(error)")
-            _ = try? await audit.record(AuditEvent(rawValue: "restore"), result: "failed", detail: .map(detail))
+            _ = try? await audit.record(AuditEvent(rawValue: "restore"), resource: resource.id, result: "failed", detail: .map(detail))
             console.err("error: restore of BackupPolicy/\(policy): \(error)\n")
             return 1
         }

@@ -29,10 +29,10 @@ public struct AuditTrail: Sendable {
 
     @discardableResult
     public func record(
-        _ event: AuditEvent, plan: Plan? = nil, action: Action? = nil, result: String? = nil, detail: Value = .null
+        _ event: AuditEvent, plan: Plan? = nil, action: Action? = nil, resource: ResourceID? = nil, result: String? = nil, detail: Value = .null
     ) async throws -> AuditRecord {
         try await log.appendAudit(AuditEntry(
-            time: now(), actor: actor, event: event, planID: plan?.id, actionID: action?.id, resource: action?.resource,
+            time: now(), actor: actor, event: event, planID: plan?.id, actionID: action?.id, resource: action?.resource ?? resource,
             result: result, detail: detail))
     }
 

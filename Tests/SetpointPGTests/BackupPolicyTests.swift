@@ -137,6 +137,9 @@ import Testing
             let rows = try await copy.query("SELECT id::text, phase FROM t ORDER BY id").rows
             copy.close()
             #expect(rows == (1...5).map { [String($0), "t1"] }, "restored rows \(rows)")
+            let audit = await env.run(["audit", "log"])
+            #expect(audit.out.contains("restore  BackupPolicy/main-backups  succeeded") && audit.out.contains("backup  BackupPolicy/main-backups  succeeded"),
+                    "the audit log names the policy of each backup and restore: \(audit.out)")
             #expect(try await env.value("SHOW archive_mode", on: "pg-1") == "on")
             _ = try await env.runner.run(Command("\(env.bin)/pg_ctl", ["-D", restored, "-m", "fast", "-w", "stop"], user: "postgres"))
 
