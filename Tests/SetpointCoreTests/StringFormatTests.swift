@@ -41,3 +41,42 @@ import Testing
         #expect(!StringFormat.dnsLabel.matches(String(repeating: "a", count: 64)))
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct EditDistanceTests {
+    /// The plain Levenshtein distance, to check the bounded one against.
+    static func reference(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        var d = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var previous = d[0]
+            d[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let old = d[j]
+                d[j] = min(d[j] + 1, d[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = old
+            }
+        }
+        return a.isEmpty ? b.count : d[b.count]
+    }
+
+    @Test func boundedDistanceAgreesWithTheReferenceWithinItsLimit() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("abcde")
+        for _ in 0..<2_000 {
+            let a = String((0..<Int.random(in: 0...9, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            let b = String((0..<Int.random(in: 0...9, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            let limit = Int.random(in: 0...6, using: &generator)
+            let exact = Self.reference(a, b)
+            #expect(editDistance(a, b, atMost: limit) == (exact <= limit ? exact : nil), "\(a) \(b) limit \(limit)")
+        }
+    }
+
+    @Test func nearestPicksTheFirstClosestWithinTheLimit() {
+        #expect(nearest(to: "VirtualMachin", in: ["Container", "VirtualMachine"], within: 3) == "VirtualMachine")
+        #expect(nearest(to: "virtualmachine", in: ["Container", "VirtualMachine"], within: 0, ignoringCase: true) == "VirtualMachine")
+        #expect(nearest(to: "ab", in: ["ax", "ay"], within: 1) == "ax")
+        #expect(nearest(to: "zzzzzz", in: ["Container"], within: 3) == nil)
+        // A 15 MB name is answered from the lengths alone (it took 9.6 s).
+        #expect(nearest(to: String(repeating: "V", count: 15 << 20), in: ["VirtualMachine"], within: 3) == nil)
+    }
+}

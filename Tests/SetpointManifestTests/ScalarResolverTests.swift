@@ -14,11 +14,27 @@ import Testing
         ("1.5", .double(1.5)), ("1.", .double(1)), (".5", .double(0.5)), ("1e3", .string("1e3")), ("1.0e+3", .double(1000)),
         ("-.5", .string("-.5")), (".inf", .double(.infinity)), ("4Gi", .string("4Gi")), ("api-1", .string("api-1")),
         ("2024-01-02", .timestamp), ("10.0.0.1", .string("10.0.0.1")), ("5m", .string("5m")),
+        ("153722867280912931:00", .bigInt), ("-1:30", .int(-90)),
     ]
 
     @Test(arguments: plain.map { ($0.0, $0.1) })
     func resolvesLikeYAML11(_ text: String, _ expected: ResolvedScalar) {
         #expect(ScalarResolver.resolvePlain(text) == expected, "'\(text)'")
+    }
+
+    /// YAML 1.1 base-60 integers that overflow 64 bits are still integers, never a trap (they crashed every command).
+    @Test(arguments: [
+        "153722867280912931:00", "1:00:00:00:00:00:00:00:00:00:00:00:00", "-153722867280912931:00", "99999999999999999999:00",
+        "9223372036854775807:59",
+    ])
+    func sexagesimalOverflowIsABigInteger(_ text: String) {
+        #expect(ScalarResolver.resolvePlain(text) == .bigInt, "'\(text)'")
+    }
+
+    @Test func sexagesimalValuesKeepTheirSign() {
+        #expect(ScalarResolver.resolvePlain("-1:30") == .int(-90))
+        #expect(ScalarResolver.resolvePlain("+1:00:00") == .int(3600))
+        #expect(ScalarResolver.resolvePlain("153722867280912930:07") == .int(9_223_372_036_854_775_807))
     }
 
     @Test func quotedScalarsAreStrings() {

@@ -1,8 +1,10 @@
+import Foundation
 import SetpointCore
-import SetpointManifest
+@testable import SetpointManifest
+import SetpointTesting
 import Testing
 
-@Suite struct YAMLReaderTests {
+@Suite(.timeLimit(.minutes(2))) struct YAMLReaderTests {
     func read(_ text: String, limits: LoaderLimits = .default) -> ([YAMLDocument], [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
         let docs = YAMLReader(limits: limits).read(Array(text.utf8), file: "t.yaml", diagnostics: &diagnostics)
@@ -56,9 +58,15 @@ import Testing
         #expect(okDiags.isEmpty)
         #expect(ok.first?.root != nil)
         let (refused, diags) = read(text, limits: LoaderLimits(maxDepth: depth - 1))
-        #expect(refused.first?.isRefused == true)
+        #expect(refused.isEmpty, "flow nesting past the limit is refused before parsing, with the rest of the file")
         #expect(diags.map(\.code) == [.nestingTooDeep])
         #expect(diags.first?.location?.column == depth, "reported at the first container past the limit")
+        // Block nesting is refused by the tree builder: the document is kept as refused, the file read on.
+        let block = (0..<depth).map { String(repeating: "  ", count: $0) + "k\($0):" }.joined(separator: "\n") + " 1\n---\nnext: 1\n"
+        let (blockDocs, blockDiags) = read(block, limits: LoaderLimits(maxDepth: depth - 1))
+        #expect(blockDocs.first?.isRefused == true)
+        #expect(blockDocs.count == 2)
+        #expect(blockDiags.map(\.code) == [.nestingTooDeep])
     }
 
     @Test func reportsDuplicateKeysWithTheFirstPosition() {
@@ -66,6 +74,77 @@ import Testing
         #expect(diags.map(\.code) == [.duplicateKey])
         #expect(diags.first?.location?.line == 3)
         #expect(diags.first?.summary.contains("first at line 1") == true)
+    }
+
+    /// Keys inside a subtree refused for its depth are not kept, so they cannot be paired up as false duplicates.
+    @Test func keysUnderARefusedSubtreeAreNotDuplicates() {
+        // Under the refused mapping the keys differ but the values repeat: paired up wrongly, they were "duplicates".
+        let text = "apiVersion: setpoint/v1\nx:\n  a:\n    a:\n      a:\n        k: 1\n        j: 1\n        l: 1\ny: {k: 1, k2: {k: 2, k: 3}}\n"
+        let (docs, diags) = read(text, limits: LoaderLimits(maxDepth: 4))
+        #expect(docs.first?.isRefused == true)
+        #expect(diags.filter { $0.code == .duplicateKey }.count == 1, "only the real duplicate on line 9: \(diags.map(\.summary))")
+        #expect(diags.first { $0.code == .duplicateKey }?.location?.line == 9)
+        #expect(diags.filter { $0.code == .nestingTooDeep }.count == 1)
+    }
+
+    /// Flow nesting past the limit is refused before libyaml reads it (there it costs quadratic time: 200 KB of `[`
+    /// took 23 s). The documents before the one holding it are kept; the rest of the file is not read.
+    @Test func deepFlowNestingIsRefusedBeforeParsing() throws {
+        let bomb = String(repeating: "[", count: 2 << 20)
+        let text = "a: 1\n---\nb: 2\n---\nc: \(bomb)\n---\nd: 4\n"
+        let (docs, diags) = read(text, limits: LoaderLimits(maxDepth: 8))
+        #expect(docs.count == 2, "the two documents before the bomb")
+        #expect(docs.compactMap { $0.root?.pair("b") }.count == 1)
+        #expect(diags.map(\.code) == [.nestingTooDeep])
+        let at = try #require(diags.first?.location)
+        #expect((at.line, at.column) == (5, 4 + 8), "at the bracket that opens level 9")
+    }
+
+    @Test func flowNestingInsideQuotesCommentsAndBlockScalarsIsNotCounted() {
+        let many = String(repeating: "[", count: 40)
+        let texts = [
+            "a: '\(many)'\n", "a: \"\(many)\\\"\(many)\"\n", "a: 1 # \(many)\n", "a: |\n  \(many)\n  \(many)\nb: 2\n",
+            "a: >-\n    \(many)\n\n    x\nb: 2\n", "a: x\(many)\n", "a: rate(x[5m]) \(many)\n", "a: plain\n  \(many) continued\nb: 1\n",
+            "a: 'it''s \(many)\n  still quoted'\n", "- |\n  \(many)\n- x\n", "a: [\"\(many)\", '\(many)', x # \(many)\n  ]\n",
+            "a: don't \(many)\n", "key:\n  |\n   \(many)\nb: 1\n",
+        ]
+        for text in texts {
+            let (_, diags) = read(text, limits: LoaderLimits(maxDepth: 8))
+            #expect(!diags.contains { $0.code == .nestingTooDeep }, "\(text.debugDescription)")
+        }
+    }
+
+    /// What the scan skips must end where libyaml's scanner ends it, or a bomb could hide after it.
+    @Test func flowNestingAfterSkippedTextIsStillFound() {
+        let bomb = String(repeating: "[", count: 20)
+        let texts = [
+            "a: don't\nb: \(bomb)\n", "a: |\n  x\nb: \(bomb)\n", "key:\n  |\n  x\nb: \(bomb)\n", "a: 'x'\nb: \(bomb)\n",
+            "a: \"x\\\"\"\nb: \(bomb)\n", "a: x # y\nb: \(bomb)\n", "a: |\rb: \(bomb)\n", "a: |\u{85}b: \(bomb)\n",
+            "a: !!seq \(bomb)\n", "a: &x \(bomb)\n", "- - \(bomb)\n", "a:\n  - b: |\n      x\n    c: \(bomb)\n",
+            "a: [x, \(bomb)]\n", "a: {\"k\":\(bomb)}\n", "a: plain\n  more\nb: \(bomb)\n", "--- |\n x\n--- \(bomb)\n",
+            "a: '''\nb: \(bomb)'\nc: \(bomb)\n",
+        ]
+        for text in texts {
+            let (_, diags) = read(text, limits: LoaderLimits(maxDepth: 8))
+            #expect(diags.contains { $0.code == .nestingTooDeep }, "\(text.debugDescription): \(diags.map(\.summary))")
+        }
+    }
+
+    /// Every manifest the project ships or tests with loads exactly as before: the scan refuses none of them.
+    @Test func noShippedOrCorpusManifestIsRefusedByTheScan() throws {
+        var files: [String] = []
+        for folder in ["examples", "manifests", "Tests/SetpointManifestTests/Corpus"] {
+            let root = RepoPaths.path(folder)
+            let walker = try #require(FileManager.default.enumerator(atPath: root))
+            for case let name as String in walker where name.hasSuffix(".yaml") || name.hasSuffix(".yml") { files.append(root + "/" + name) }
+        }
+        #expect(files.count > 100)
+        for file in files {
+            let bytes = try #require(FileManager.default.contents(atPath: file)).map { $0 }
+            let limit = LoaderLimits.default.maxDepth
+            let excess = bytes.withUnsafeBufferPointer { FlowNestingScan.firstExcess($0, maxDepth: limit) }
+            #expect(excess == nil, "\(file): \(String(describing: excess))")
+        }
     }
 
     @Test func syntaxErrorKeepsEarlierDocuments() {

@@ -79,7 +79,7 @@ struct BackupEnv {
 
     func status() async throws -> (code: Int32, json: [String: Any]) {
         let r = await env.run(["backup", "status", "main-backups", env.manifests, "--output", "json"])
-        let list = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]], "\(r.out)\(r.err)")
+        let list = try #require((try? JSONSerialization.jsonObject(with: Data(r.out.utf8))) as? [[String: Any]], "exit \(r.code): \(r.out)\(r.err)")
         return (r.code, try #require(list.first))
     }
 

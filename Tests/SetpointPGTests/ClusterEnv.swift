@@ -246,7 +246,7 @@ final class ClusterEnv: @unchecked Sendable {
 
     func planJSON() async throws -> [String: Any] {
         let r = await run(["plan", manifests, "--output", "json"])
-        return try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.out)\(r.err)")
+        return try #require((try? JSONSerialization.jsonObject(with: Data(r.out.utf8))) as? [String: Any], "exit \(r.code): \(r.out)\(r.err)")
     }
 
     func importCluster(_ name: String = "main") async {

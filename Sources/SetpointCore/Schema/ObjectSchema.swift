@@ -44,9 +44,7 @@ public struct ObjectSchema: Sendable {
     public func suggestion(for unknown: String) -> String? {
         let lowered = String(unknown.lowercased().filter { $0 != "_" && $0 != "-" })
         if let exact = fields.first(where: { $0.name.lowercased() == lowered }) { return exact.name }
-        let scored = fields.map { ($0.name, editDistance(lowered, $0.name.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, unknown.count / 3) else { return nil }
-        return best.0
+        return nearest(to: lowered, in: fields.lazy.map(\.name), within: max(2, min(unknown.count, 64) / 3), ignoringCase: true)
     }
 }
 
@@ -76,19 +74,47 @@ public enum SchemaDefinitions {
     ]
 }
 
-/// Levenshtein distance over UTF-8 bytes, for "did you mean" suggestions.
-public func editDistance(_ a: String, _ b: String) -> Int {
+/// Levenshtein distance over UTF-8 bytes, when it is at most `limit`; nil when it is more.
+///
+/// Bounded by the limit, not by the lengths: texts whose lengths differ by more than `limit` are answered at once, and
+/// only a band `limit` wide around the diagonal is computed, so a 15 MB unknown name costs no more than a short one.
+public func editDistance(_ a: String, _ b: String, atMost limit: Int) -> Int? {
+    guard limit >= 0, abs(a.utf8.count - b.utf8.count) <= limit else { return nil }
     let a = Array(a.utf8), b = Array(b.utf8)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    var current = Array(repeating: 0, count: b.count + 1)
+    let beyond = limit + 1
+    var previous = (0...b.count).map { min($0, beyond) }
+    var current = Array(repeating: beyond, count: b.count + 1)
     for i in 1...a.count {
-        current[0] = i
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        let low = max(1, i - limit), high = min(b.count, i + limit)
+        current[0] = min(i, beyond)
+        if low > 1 { current[low - 1] = beyond }
+        var rowMin = current[0]
+        if low <= high {
+            for j in low...high {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                let value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost, beyond)
+                current[j] = value
+                rowMin = min(rowMin, value)
+            }
         }
+        if high < b.count { current[high + 1] = beyond }
+        if rowMin > limit { return nil }
         swap(&previous, &current)
     }
-    return previous[b.count]
+    return previous[b.count] <= limit ? previous[b.count] : nil
+}
+
+/// The candidate nearest to `text` within `limit` edits (the first one on a tie), for "did you mean" hints; nil when
+/// none is that near.
+public func nearest(to text: String, in candidates: some Sequence<String>, within limit: Int, ignoringCase: Bool = false) -> String? {
+    let probe = ignoringCase ? text.lowercased() : text
+    var best: (name: String, distance: Int)?
+    for candidate in candidates {
+        let bound = min(limit, (best?.distance ?? limit + 1) - 1)
+        guard bound >= 0, let d = editDistance(probe, ignoringCase ? candidate.lowercased() : candidate, atMost: bound) else { continue }
+        best = (candidate, d)
+    }
+    return best?.name
 }

@@ -74,9 +74,8 @@ public struct DocumentDecoder {
         }
         guard let definition = KindRegistry.definition(for: ResourceKind(kindName)) else {
             let names = KindRegistry.v1.map(\.kind.rawValue)
-            let close = names.min { editDistance(kindName.lowercased(), $0.lowercased()) < editDistance(kindName.lowercased(), $1.lowercased()) }
             var hint = "kinds of \(KindRegistry.apiVersion): " + names.joined(separator: ", ")
-            if let close, editDistance(kindName.lowercased(), close.lowercased()) <= 3 { hint = "did you mean '\(close)'? (\(hint))" }
+            if let close = nearest(to: kindName, in: names, within: 3, ignoringCase: true) { hint = "did you mean '\(close)'? (\(hint))" }
             report(.unknownKind, "unknown kind '\(kindName)' in \(KindRegistry.apiVersion)", hint: hint, at: kindPair.value)
             return nil
         }

@@ -39,9 +39,7 @@ enum SetChecks {
                 let known = (namesByKind?[ref.target.kind] ?? []).sorted()
                 var hint = known.isEmpty ? "no \(ref.target.kind) is declared; declare one or fix the name"
                     : "declared: " + known.prefix(8).joined(separator: ", ") + (known.count > 8 ? ", …" : "")
-                if let close = known.min(by: { editDistance(ref.target.name, $0) < editDistance(ref.target.name, $1) }),
-                    editDistance(ref.target.name, close) <= 2
-                {
+                if let close = nearest(to: ref.target.name, in: known, within: 2) {
                     hint = "did you mean '\(close)'? (\(hint))"
                 }
                 diagnostics.append(Diagnostic(

@@ -247,8 +247,7 @@ public struct SchemaValidator {
         case .enumeration(let values):
             guard case .string(let s) = resolved else { return wrongType(node, type, path, resolved: resolved) }
             guard values.contains(s) else {
-                let close = values.min { editDistance(s, $0) < editDistance(s, $1) }
-                let hint = close.map { editDistance(s, $0) <= 2 ? "did you mean '\($0)'?" : nil } ?? nil
+                let hint = nearest(to: s, in: values, within: 2).map { "did you mean '\($0)'?" }
                 report(.invalidValue, "\(describe(path)): '\(s)' is not one of " + values.map { "'\($0)'" }.joined(separator: ", "),
                        hint: hint, at: node)
                 return nil

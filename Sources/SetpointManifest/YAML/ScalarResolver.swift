@@ -113,14 +113,25 @@ public enum ScalarResolver {
         if body.contains(UInt8(ascii: ":")) {
             // Sexagesimal: 1:20 == 80.
             let parts = body.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
-            guard let head = parts.first, case .int(let h)? = digits(head, radix: 10, valid: { $0 >= 48 && $0 <= 57 }) else { return nil }
-            var value = negative ? -h : h
+            // Every step checks overflow: a value past 64 bits is still an integer to YAML (`.bigInt`), never a trap.
+            guard let head = parts.first, let headValue = digits(head, radix: 10, valid: { $0 >= 48 && $0 <= 57 }) else { return nil }
+            var value: Int64 = 0
+            var overflowed = false
+            switch headValue {
+            case .int(let h): value = negative ? -h : h  // the magnitude: digits() applied the sign
+            case .bigInt: overflowed = true
+            default: return nil
+            }
             for part in parts.dropFirst() {
                 guard (1...2).contains(part.count), part.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
                 if part.count == 2 && part[part.startIndex] > UInt8(ascii: "5") { return nil }
                 let n = Int64(part.reduce(0) { $0 * 10 + Int($1 - 48) })
-                value = value * 60 + n
+                let (m, o1) = value.multipliedReportingOverflow(by: 60)
+                let (a, o2) = m.addingReportingOverflow(n)
+                if o1 || o2 { overflowed = true }
+                value = a
             }
+            if overflowed { return .bigInt }
             return .int(negative ? -value : value)
         }
         return digits(body, radix: 10) { $0 >= 48 && $0 <= 57 }

@@ -31,7 +31,13 @@ public struct YAMLReader: Sendable {
         defer { yaml_parser_delete(&parser) }
         let lineOffset = firstLine - 1
         return bytes.withUnsafeBufferPointer { whole in
-            let buffer = UnsafeBufferPointer(rebasing: whole[range])
+            var buffer = UnsafeBufferPointer(rebasing: whole[range])
+            // Flow nesting past the limit is refused before libyaml sees it (its cost there is quadratic). Like a
+            // syntax error it ends the file: the documents before the one holding it are read, nothing after.
+            let excess = FlowNestingScan.firstExcess(buffer, maxDepth: limits.maxDepth)
+            if let excess {
+                buffer = UnsafeBufferPointer(rebasing: buffer[..<excess.documentStart])
+            }
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var builder = TreeBuilder(file: file, maxDepth: limits.maxDepth, lineOffset: Int32(lineOffset))
             var event = yaml_event_t()
@@ -49,6 +55,13 @@ public struct YAMLReader: Sendable {
                 if done { break }
             }
             diagnostics.append(contentsOf: builder.diagnostics)
+            if let excess, !failed {
+                diagnostics.append(Diagnostic(
+                    .error, .nestingTooDeep, "nesting deeper than \(limits.maxDepth) levels",
+                    hint: "manifests never need this depth: this document and the rest of the file are not read",
+                    at: SourceLocation(file: file, line: excess.line + lineOffset, column: excess.column)))
+                return (builder.documents, true)
+            }
             return (builder.documents, failed)
         }
     }
@@ -141,6 +154,9 @@ private struct TreeBuilder {
                 documents.append(YAMLDocument(root: refused ? nil : root, line: documentLine, isRefused: refused))
             }
             inDocument = false
+        case YAML_ALIAS_EVENT where skippedDepth > 0, YAML_SCALAR_EVENT where skippedDepth > 0:
+            // Inside a subtree refused for its depth: nothing is kept, so nothing is paired as a key or compared.
+            return
         case YAML_ALIAS_EVENT:
             let name = event.data.alias.anchor.map { String(cString: $0) } ?? ""
             refuseAnchor("alias '*\(name)'", line: line, column: column)
