@@ -2,7 +2,7 @@
 """Generates pve-sim's parameter tables from the official Proxmox VE API schema.
 
 Reads ../shared/pve/pve-api-subset.compact.json (every method the simulator implements) and pve-api-full.json (the
-permission checks, which the compact file strips, and /access/permissions), and writes
+permission checks, which the compact file strips, and the EXTRA_READS below), and writes
 Sources/PVESim/Generated/PVEAPISchemaData.swift: one JSON document embedded as a string, decoded by PVEAPISchema.
 
 Usage: scripts/gen-pve-schema.py [--check] [SHARED_PVE_DIR]
@@ -53,12 +53,18 @@ def full_index(nodes, index):
     return index
 
 
+# Reads outside the subset file that pve-sim serves too: the permission listing, and what monitoring tools read on
+# every scrape (guests without a backup job, the subscription, replication jobs, the QDevice).
+EXTRA_READS = ["/access/permissions", "/cluster/backup-info/not-backed-up", "/cluster/config/qdevice",
+               "/nodes/{node}/replication", "/nodes/{node}/subscription"]
+
+
 def generate(shared):
     subset = json.load(open(os.path.join(shared, "pve-api-subset.compact.json")))
     full = full_index(json.load(open(os.path.join(shared, "pve-api-full.json"))), {})
     endpoints = dict(subset["endpoints"])
     methods = []
-    wanted = [(p, m) for p, ms in endpoints.items() for m in ms] + [("/access/permissions", "GET")]
+    wanted = [(p, m) for p, ms in endpoints.items() for m in ms] + [(p, "GET") for p in EXTRA_READS]
     for path, method in sorted(wanted):
         info = full[path][method]
         props = info.get("parameters", {}).get("properties", {})

@@ -10,7 +10,8 @@ import PVESim
         discussion: """
             Behaves as PVE 9.1 does for every method of the API subset Setpoint uses: token and ticket auth, PVE's \
             parameter checks and error wording, UPID tasks that hold guest locks, config digests, live or pending \
-            changes on running guests as PVE's hotplug rules say, seeded fault injection.
+            changes on running guests as PVE's hotplug rules say, thin-provisioned local-lvm, seeded fault injection. \
+            Also answers the reads monitoring tools make (backup-info/not-backed-up, subscription, replication, qdevice).
 
             GET /pve-sim/stats (no token) reports request counts by endpoint and how many times each VMID and name \
             was created.
@@ -33,6 +34,7 @@ import PVESim
     @Option(help: "Chance of a 5xx per write: half before the handler, half after it committed.") var failRate = 0.0
     @Option(help: "Chance that a config write finds the config file locked.") var lockContention = 0.0
     @Option(help: "Chance that a worker task ends in error.") var taskFailureRate = 0.0
+    @Flag(help: "Make every thin pool (local-lvm) full: new thin volumes are refused as LVM refuses them.") var thinPoolsFull = false
     @Option(help: "Seed for every random choice (faults, MACs, UUIDs).") var seed: UInt64 = 1
     @Option(help: "Keep the cluster in this JSON file across restarts.") var stateFile: String?
     @Option(help: "An API token USER@REALM!NAME=SECRET[:ROLE] (Administrator, PVEAuditor, PVEVMAdmin or a privilege list). Repeatable.")
@@ -50,6 +52,7 @@ import PVESim
         options.failRate = failRate
         options.lockContention = lockContention
         options.taskFailureRate = taskFailureRate
+        options.thinPoolsFull = thinPoolsFull
         options.seed = seed
         options.stateFile = stateFile
         options.rootPassword = rootPassword

@@ -82,17 +82,21 @@ import Testing
     }
 
     @Test func nodeMemoryAndStorageCapacityAreEnforced() async throws {
-        let sim = Sim { $0.nodeMemory = 8 << 30; $0.localStorageSize = 10 << 30 }
-        try await sim.createVM(100, ["memory": "6144"])
-        try await sim.createVM(101, ["memory": "4096", "scsi0": "local-lvm:2"])
+        // ceph (thick in pve-sim) refuses disks beyond its size; local-lvm is a thin pool, made full by the fault flag.
+        let sim = Sim { $0.nodeMemory = 8 << 30; $0.sharedStorageSize = 10 << 30; $0.thinPoolsFull = true }
+        try await sim.createVM(100, ["memory": "6144", "scsi0": "ceph:4"])
+        try await sim.createVM(101, ["memory": "4096", "scsi0": "ceph:2"])
         try await sim.start(100)
         let status = try await sim.finish(try await sim.ok("POST", "/nodes/pve1/qemu/101/status/start"))
         let exit = try #require(status["exitstatus"]?.stringValue)
         #expect(exit.hasPrefix("start failed"), "\(exit)")
         let log = try await sim.ok("GET", "/nodes/pve1/tasks/\(status["upid"]!.stringValue!)/log")
         #expect(log.arrayValue?.last?["t"]?.stringValue?.hasPrefix("TASK ERROR: start failed") == true)
-        let full = await sim.fails("POST", "/nodes/pve1/qemu", ["vmid": "102", "scsi0": "local-lvm:8"])
+        let full = await sim.fails("POST", "/nodes/pve1/qemu", ["vmid": "102", "scsi0": "ceph:8"])
         #expect(full.contains("not enough free space"), "\(full)")
+        let thin = await sim.fails("POST", "/nodes/pve1/qemu", ["vmid": "103", "scsi0": "local-lvm:1"])
+        #expect(thin == "unable to create VM 103 - lvcreate 'pve/vm-103-disk-0' error:   Cannot create new thin volume, "
+                + "free space in thin pool pve/data reached threshold.", "\(thin)")
     }
 
     @Test func nextIDSkipsUsedIDsAndRefusesATakenOne() async throws {

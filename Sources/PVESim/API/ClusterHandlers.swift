@@ -105,7 +105,7 @@ extension PVESimulator {
                     items.append(.object([
                         "id": .string("storage/\(n.name)/\(s.id)"), "type": .string("storage"), "storage": .string(s.id), "node": .string(n.name),
                         "status": .string("available"), "plugintype": .string(s.type), "content": .string(s.content.joined(separator: ",")),
-                        "shared": .int(s.shared ? 1 : 0), "maxdisk": .int(Int(s.total)), "disk": .int(Int(state.used(storage: s.id, node: n.name))),
+                        "shared": .int(s.shared ? 1 : 0), "maxdisk": .int(Int(s.total)), "disk": .int(Int(reportedUsed(s, node: n.name))),
                     ]))
                 }
             }
@@ -137,8 +137,23 @@ extension PVESimulator {
         return .object(["storage": .string(id), "type": .string(p["type"]!)])
     }
 
-    private func storageJSON(_ s: SimStorage, node: String) -> [String: JSONValue] {
+    /// Bytes a storage reports used on `node`: what its volumes take. A thin pool reports the data written (at most
+    /// its size), or all of it when `thinPoolsFull` is set.
+    func reportedUsed(_ s: SimStorage, node: String) -> Int64 {
         let used = state.used(storage: s.id, node: node)
+        guard s.isThin else { return used }
+        return options.thinPoolsFull ? s.total : min(used, s.total)
+    }
+
+    /// Why a thin pool takes no new volume `name`, or nil when it does: volumes overcommit a thin pool, so only a pool
+    /// whose data space is used up refuses one, with LVM's message as PVE quotes it (`lvcreate … error: …`).
+    func thinPoolRefusal(_ s: SimStorage, node: String, volume name: String) -> String? {
+        guard s.isThin, reportedUsed(s, node: node) >= s.total else { return nil }
+        return "lvcreate 'pve/\(name)' error:   Cannot create new thin volume, free space in thin pool pve/data reached threshold."
+    }
+
+    private func storageJSON(_ s: SimStorage, node: String) -> [String: JSONValue] {
+        let used = reportedUsed(s, node: node)
         return ["storage": .string(s.id), "type": .string(s.type), "content": .string(s.content.joined(separator: ",")),
                 "active": .int(1), "enabled": .int(1), "shared": .int(s.shared ? 1 : 0), "total": .int(Int(s.total)),
                 "used": .int(Int(used)), "avail": .int(Int(s.total - used)), "used_fraction": .double(Double(used) / Double(s.total))]
@@ -185,8 +200,13 @@ extension PVESimulator {
         let name = p["filename"]!
         let key = state.volumeKey(storage: s.id, name: name, node: node)
         if state.volumes[key] != nil { throw PVEError("volume '\(s.id):\(name)' already exists") }
-        guard bytes <= s.total - state.used(storage: s.id, node: node) else { throw PVEError("not enough free space on storage '\(s.id)'") }
-        state.volumes[key] = Volume(storage: s.id, name: name, node: node, size: bytes, vmid: Int(p["vmid"]!), content: "images", ctime: Int(now))
+        if s.isThin {
+            if let refusal = thinPoolRefusal(s, node: node, volume: name) { throw PVEError(refusal) }
+        } else {
+            guard bytes <= s.total - state.used(storage: s.id, node: node) else { throw PVEError("not enough free space on storage '\(s.id)'") }
+        }
+        state.volumes[key] = Volume(storage: s.id, name: name, node: node, size: bytes, vmid: Int(p["vmid"]!), content: "images", ctime: Int(now),
+                                    used: s.isThin ? 0 : nil)
         return .string("\(s.id):\(name)")
     }
 

@@ -120,6 +120,7 @@ extension PVESimulator {
         let wanted = g.type == .qemu ? "images" : "rootdir"
         if parts[1] == "cloudinit" && g.type == .qemu {
             let name = "vm-\(g.vmid)-cloudinit"
+            if let refusal = thinPoolRefusal(storage, node: g.node, volume: name) { throw PVEError(refusal) }
             state.volumes[state.volumeKey(storage: storage.id, name: name, node: g.node)] =
                 Volume(storage: storage.id, name: name, node: g.node, size: 4 << 20, vmid: g.vmid, content: "images", ctime: Int(now))
             options.removeAll { $0.0 == "media" }
@@ -128,15 +129,21 @@ extension PVESimulator {
         if let gib = Double(parts[1]) {
             guard storage.content.contains(wanted) else { throw PVEError("storage '\(storage.id)' does not support content-type '\(wanted)'") }
             let bytes = Int64(gib * 1_073_741_824)
-            let free = storage.total - state.used(storage: storage.id, node: g.node)
-            guard bytes <= free else {
-                throw PVEError("unable to create image: storage '\(storage.id)' has not enough free space (requested \(ConfigValues.formatSize(bytes)), available \(ConfigValues.formatSize(max(0, free))))")
-            }
             var n = 0
             while state.volumes[state.volumeKey(storage: storage.id, name: "vm-\(g.vmid)-disk-\(n)", node: g.node)] != nil { n += 1 }
             let name = "vm-\(g.vmid)-disk-\(n)"
+            if storage.isThin {
+                // A thin volume may be larger than the pool's free space: nothing is written yet.
+                if let refusal = thinPoolRefusal(storage, node: g.node, volume: name) { throw PVEError(refusal) }
+            } else {
+                let free = storage.total - state.used(storage: storage.id, node: g.node)
+                guard bytes <= free else {
+                    throw PVEError("unable to create image: storage '\(storage.id)' has not enough free space (requested \(ConfigValues.formatSize(bytes)), available \(ConfigValues.formatSize(max(0, free))))")
+                }
+            }
             state.volumes[state.volumeKey(storage: storage.id, name: name, node: g.node)] =
-                Volume(storage: storage.id, name: name, node: g.node, size: bytes, vmid: g.vmid, content: wanted, ctime: Int(now))
+                Volume(storage: storage.id, name: name, node: g.node, size: bytes, vmid: g.vmid, content: wanted, ctime: Int(now),
+                       used: storage.isThin ? 0 : nil)
             volume = "\(storage.id):\(name)"
             options.append(("size", ConfigValues.formatSize(bytes)))
         } else {

@@ -16,6 +16,8 @@ extension PVESimulator {
         case ("GET", "/cluster/backup/{id}"): return try backupJob(p["id"]!)
         case ("PUT", "/cluster/backup/{id}"): return try updateBackupJob(p)
         case ("DELETE", "/cluster/backup/{id}"): return try deleteBackupJob(p["id"]!)
+        case ("GET", "/cluster/backup-info/not-backed-up"): return try notBackedUp(caller: caller)
+        case ("GET", "/cluster/config/qdevice"): return qdevice()
         case ("GET", "/pools"): return try pools(p)
         case ("POST", "/pools"): return try createPool(p)
         case ("PUT", "/pools"), ("PUT", "/pools/{poolid}"): return try updatePool(p)
@@ -26,6 +28,8 @@ extension PVESimulator {
         case ("GET", "/nodes"): return nodes()
         case ("GET", "/nodes/{node}/status"): return try nodeStatus(p["node"]!)
         case ("POST", "/nodes/{node}/status"): try requireNode(p["node"]!); return .null
+        case ("GET", "/nodes/{node}/subscription"): return try subscription(p["node"]!, caller: caller)
+        case ("GET", "/nodes/{node}/replication"): return try replication(p)
         case ("GET", "/nodes/{node}/qemu"), ("GET", "/nodes/{node}/lxc"): return try guestList(p["node"]!, type)
         case ("POST", "/nodes/{node}/qemu"), ("POST", "/nodes/{node}/lxc"): return try createGuest(p, type, caller: caller)
         case ("DELETE", "/nodes/{node}/qemu/{vmid}"), ("DELETE", "/nodes/{node}/lxc/{vmid}"): return try destroyGuest(p, type, caller: caller)

@@ -232,14 +232,32 @@ extension PVESimulator {
                 if target != source.node && !storage.shared && storageID == parts[0] {
                     throw PVEError("can't clone to node '\(target)' (VM uses local storage)")
                 }
-                guard size <= storage.total - state.used(storage: storageID, node: target) else {
-                    throw PVEError("clone failed: storage '\(storageID)' has not enough free space")
-                }
                 var n = 0
                 while state.volumes[state.volumeKey(storage: storageID, name: "vm-\(newid)-disk-\(n)", node: target)] != nil { n += 1 }
+                if storage.isThin {
+                    if let refusal = thinPoolRefusal(storage, node: target, volume: "vm-\(newid)-disk-\(n)") {
+                        throw PVEError("clone failed: \(refusal)")
+                    }
+                } else {
+                    guard size <= storage.total - state.used(storage: storageID, node: target) else {
+                        throw PVEError("clone failed: storage '\(storageID)' has not enough free space")
+                    }
+                }
                 let name = full ? "vm-\(newid)-disk-\(n)" : "\(parts.count == 2 ? parts[1] : volume)/vm-\(newid)-disk-\(n)"
+                // On a thin pool a full clone writes what its source holds; a linked clone shares its base's blocks.
+                var written: Int64?
+                if storage.isThin {
+                    if !full {
+                        written = 0
+                    } else if parts.count == 2, let from = state.volumes[state.volumeKey(storage: parts[0], name: parts[1], node: source.node)] {
+                        written = min(from.allocated, size)
+                    } else {
+                        written = size
+                    }
+                }
                 state.volumes[state.volumeKey(storage: storageID, name: name, node: target)] =
-                    Volume(storage: storageID, name: name, node: target, size: size, vmid: newid, content: type == .qemu ? "images" : "rootdir", ctime: Int(now))
+                    Volume(storage: storageID, name: name, node: target, size: size, vmid: newid, content: type == .qemu ? "images" : "rootdir", ctime: Int(now),
+                           used: written)
                 volume = "\(storageID):\(name)"
                 g.config[key] = ConfigValues.joinDisk(volume, options)
             } else {
@@ -283,7 +301,9 @@ extension PVESimulator {
         if target < current { throw PVEError(type == .qemu ? "shrinking disks is not supported" : "unable to shrink disk size") }
         if target == current && type == .lxc { throw PVEError("disk is already at specified size") }
         let volume = ConfigValues.splitDisk(value).volume.split(separator: ":").map(String.init)
-        if let storage = volume.first, state.storage(storage) != nil, target - current > state.storage(storage)!.total - state.used(storage: storage, node: g.node) {
+        // Growing a thin volume writes nothing: a thin pool takes it even when full.
+        if let storage = volume.first, let s = state.storage(storage), !s.isThin,
+           target - current > s.total - state.used(storage: storage, node: g.node) {
             throw PVEError("unable to resize: storage '\(storage)' has not enough free space")
         }
         return .string(startTask(node: g.node, type: "resize", id: String(g.vmid), caller: caller,

@@ -22,7 +22,7 @@ extension PVESimulator {
                         list.append(.object([
                             "id": .string("storage/\(n.name)/\(id)"), "type": .string("storage"), "storage": .string(id), "node": .string(n.name),
                             "status": .string("available"), "plugintype": .string(s.type), "content": .string(s.content.joined(separator: ",")),
-                            "shared": .int(s.shared ? 1 : 0), "maxdisk": .int(Int(s.total)), "disk": .int(Int(state.used(storage: id, node: n.name))),
+                            "shared": .int(s.shared ? 1 : 0), "maxdisk": .int(Int(s.total)), "disk": .int(Int(reportedUsed(s, node: n.name))),
                         ]))
                     }
                 }
@@ -169,32 +169,122 @@ extension PVESimulator {
 
     // MARK: vzdump
 
+    /// pve-common `split_list`: VMIDs and the like separated by `,`, `;` or white space.
+    static func splitList(_ text: String) -> [String] {
+        text.split(whereSeparator: { $0 == "," || $0 == ";" || $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+    }
+
+    /// pve-manager `PVE::VZDump::get_included_guests`: the guests a backup selection (a job, or vzdump's parameters)
+    /// takes, by node — a pool's existing members, a VMID list, or all guests but `exclude`; with `node`, only the
+    /// guests on that node. VMIDs of guests that do not exist are listed under "" (vzdump fails them in its log).
+    func includedGuests(_ selection: [String: String]) throws -> [String: [Int]] {
+        var vmids: [Int]
+        if let pool = selection["pool"], !pool.isEmpty {
+            guard let members = state.pools[pool]?.vmids else { throw PVEError("pool '\(pool)' does not exist") }
+            vmids = members.sorted().filter { state.guests[$0] != nil }
+        } else if let list = selection["vmid"], !list.isEmpty {
+            vmids = Self.splitList(list).compactMap { Int($0) }
+        } else if selection["all"] == "1" || selection["exclude"] != nil {
+            let excluded = Set(Self.splitList(selection["exclude"] ?? "").compactMap { Int($0) })
+            vmids = state.guests.keys.filter { !excluded.contains($0) }
+        } else {
+            return [:]
+        }
+        var perNode: [String: [Int]] = [:]
+        for vmid in Set(vmids).sorted() {
+            guard let g = state.guests[vmid] else {
+                perNode["", default: []].append(vmid)
+                continue
+            }
+            if let node = selection["node"], node != g.node { continue }
+            perNode[g.node, default: []].append(vmid)
+        }
+        return perNode
+    }
+
+    /// `POST /nodes/{node}/vzdump` (pve-manager `PVE::API2::VZDump`): the guests of the selection on `node` (the
+    /// path's node is vzdump's `--node`, so guests elsewhere are left out), plus VMIDs of guests that do not exist.
+    /// When none is on the node and `all` is not set, PVE answers `OK` and starts no task. Otherwise the worker backs
+    /// up each guest in turn: a locked or missing one fails in the task log (`ERROR: Backup of VM 100 failed - VM is
+    /// locked (migrate)`), the others are archived, and the task ends in `job errors` if any failed.
     func vzdump(_ p: [String: String], caller: Auth.Caller) throws -> JSONValue {
         let node = p["node"]!
         try requireNode(node)
-        var vmids: [Int]
-        if p["all"] == "1" {
-            vmids = state.guests.values.filter { $0.node == node }.map(\.vmid)
-        } else if let pool = p["pool"] {
-            guard let members = state.pools[pool]?.vmids else { throw PVEError("pool '\(pool)' does not exist") }
-            vmids = members.filter { state.guests[$0]?.node == node }
-        } else if let list = p["vmid"] {
-            vmids = list.split(separator: ",").compactMap { Int($0) }
-        } else {
-            throw PVEError.param("vmid", "you need to specify one of 'vmid', 'pool' or 'all'")
+        var conflicts: [String: String] = [:]
+        for key in ["all", "exclude", "pool"] where p["vmid"] != nil && p[key] != nil && p[key] != "0" {
+            conflicts[key] = "option conflicts with option 'vmid'\n"
         }
-        vmids.sort()
+        if !conflicts.isEmpty {
+            var e = PVEError("Parameter verification failed.", status: 400)
+            e.paramErrors = conflicts
+            throw e
+        }
+        var selection = p
+        if p["exclude"] != nil && p["pool"] == nil { selection["all"] = "1" }
+        let all = selection["all"] == "1"
+        if !all && p["pool"] == nil && p["vmid"] == nil && p["stop"] != "1" { throw PVEError.param("vmid", "property is missing") }
+        let perNode = try includedGuests(selection)
+        let local = ((perNode[node] ?? []) + (perNode[""] ?? [])).sorted()
+        if local.isEmpty && !all { return .string("OK") }  // the selected guests run on other nodes: nothing to do here
         let storage = p["storage"] ?? "local"
         guard state.storage(storage)?.content.contains("backup") == true else { throw PVEError("storage '\(storage)' does not support vzdump backups") }
-        for vmid in vmids {
-            guard let g = state.guests[vmid] else { throw PVEError("unable to find VM \(vmid)") }
-            try checkLock(g)
+        let time = Self.logTime(Int(now))
+        let seconds = max(0, Int(options.taskSeconds))
+        var log = ["INFO: starting new backup job: \(Self.vzdumpCommandLine(p))"]
+        var backedUp: [Int] = []
+        var failed = 0
+        for vmid in local {
+            guard let g = state.guests[vmid] else {
+                log += ["ERROR: Backup of VM \(vmid) failed - unable to find VM '\(vmid)'", "INFO: Failed at \(time)"]
+                failed += 1
+                continue
+            }
+            log += ["INFO: Starting Backup of VM \(vmid) (\(g.type.rawValue))", "INFO: Backup started at \(time)",
+                    "INFO: status = \(g.running ? "running" : "stopped")"]
+            if let lock = g.lock {
+                // The plugin's lock_vm: AbstractConfig `check_lock` dies before the backup lock is taken.
+                log += ["ERROR: Backup of VM \(vmid) failed - \(g.type.label) is locked (\(lock))", "INFO: Failed at \(time)"]
+                failed += 1
+                continue
+            }
+            let mode = g.running ? (p["mode"] ?? "snapshot") : "stop"
+            log += ["INFO: backup mode: \(mode)",
+                    "INFO: Finished Backup of VM \(vmid) (\(Self.formatDuration(seconds)))", "INFO: Backup finished at \(time)"]
+            backedUp.append(vmid)
         }
-        for vmid in vmids { state.guests[vmid]?.config["lock"] = "backup" }
-        return .string(startTask(node: node, type: "vzdump", id: vmids.count == 1 ? String(vmids[0]) : "", caller: caller,
-                                 effect: .vzdump(vmids: vmids, storage: storage),
-                                 log: vmids.map { "INFO: Starting Backup of VM \($0) (\(state.guests[$0]!.type.rawValue))" }))
+        for vmid in backedUp { state.guests[vmid]?.config["lock"] = "backup" }
+        return .string(startTask(node: node, type: "vzdump", id: local.count == 1 ? String(local[0]) : "", caller: caller,
+                                 effect: .vzdump(vmids: backedUp, storage: storage), log: log,
+                                 errorAfterEffect: failed > 0 ? "job errors" : nil))
     }
+
+    /// pve-guest-common `PVE::VZDump::Common::command_line`: `vzdump 100 101 --mode snapshot --node pve1 --storage local`.
+    static func vzdumpCommandLine(_ p: [String: String]) -> String {
+        var text = "vzdump"
+        if let list = p["vmid"] { text += " " + splitList(list).joined(separator: " ") }
+        for key in p.keys.sorted() where !["id", "vmid", "starttime", "dow", "stdout", "enabled", "job-id"].contains(key) {
+            guard let value = p[key], !value.isEmpty else { continue }
+            text += " --\(key) \(shellQuote(value))"
+        }
+        return text
+    }
+
+    /// pve-common `shellquote` (String::ShellQuote's rule).
+    static func shellQuote(_ text: String) -> String {
+        let plain = text.unicodeScalars.allSatisfy { c in
+            CharacterSet.alphanumerics.contains(c) || "_!%+,-./:=@^".unicodeScalars.contains(c)
+        }
+        return plain ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// vzdump's `format_time`: `00:01:05`.
+    static func formatDuration(_ seconds: Int) -> String {
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : String(n) }
+        return "\(two(seconds / 3600)):\(two(seconds % 3600 / 60)):\(two(seconds % 60))"
+    }
+
+    /// The time stamps of vzdump's log (`%F %H:%M:%S`; pve-sim's nodes run in UTC).
+    static func logTime(_ t: Int) -> String { utcTime(t, format: "yyyy-MM-dd HH:mm:ss") }
 
     func vzdumpDefaults(_ p: [String: String]) throws -> JSONValue {
         try requireNode(p["node"]!)

@@ -22,8 +22,13 @@ public struct SimOptions: Sendable {
     public var stateFile: String?
     /// Memory per node, bytes.
     public var nodeMemory: Int64 = 64 << 30
-    /// Capacity of each node's `local-lvm`, bytes.
+    /// Capacity of each node's `local-lvm`, bytes. It is an LVM thin pool: disks may add up to more than this; only
+    /// the data written to them counts against it.
     public var localStorageSize: Int64 = 512 << 30
+    /// Every thin pool (`local-lvm`) is full: storage status reports it all used, and a new thin volume (create, a
+    /// new disk, clone, `POST …/storage/{storage}/content`) fails as LVM refuses it at its threshold. A pool also
+    /// becomes full without this when the data written to its volumes reaches its size.
+    public var thinPoolsFull = false
     /// Capacity of the shared `ceph` storage, bytes.
     public var sharedStorageSize: Int64 = 2 << 40
     /// `root@pam`'s password (tickets).

@@ -3,7 +3,7 @@ import Foundation
 extension PVESimulator {
     /// Forks a "worker": returns its UPID; `effect` is applied when it ends (or rolled back when it fails).
     func startTask(node: String, type: String, id: String, caller: Auth.Caller, effect: TaskEffect, log: [String] = [],
-                   seconds: Double? = nil, failure: String? = nil) -> String {
+                   seconds: Double? = nil, failure: String? = nil, errorAfterEffect: String? = nil) -> String {
         state.nextPID += Int.random(in: 1...97, using: &rng)
         let start = now
         let pstart = 0x1000_0000 + Int(start.truncatingRemainder(dividingBy: 0x0FFF_FFFF))
@@ -14,7 +14,8 @@ extension PVESimulator {
             fails = effect.simulatedFailure
         }
         let task = SimTask(upid: upid, node: node, pid: state.nextPID, pstart: pstart, starttime: Int(start), type: type, id: id,
-                           user: caller.id, endsAt: start + (seconds ?? options.taskSeconds), failure: fails, log: log, effect: effect)
+                           user: caller.id, endsAt: start + (seconds ?? options.taskSeconds), failure: fails, log: log, effect: effect,
+                           errorAfterEffect: errorAfterEffect)
         state.tasks.append(task)
         if state.tasks.count > 2000 { state.tasks.removeFirst(state.tasks.count - 2000) }
         return upid
@@ -33,11 +34,19 @@ extension PVESimulator {
     private func finish(_ i: Int) {
         var task = state.tasks[i]
         var failure = task.failure
+        var effectDone = false
         if failure == nil {
-            do { try complete(task.effect, task: task) } catch let e as PVEError { failure = e.message } catch { failure = "\(error)" }
+            do {
+                try complete(task.effect, task: task)
+                effectDone = true
+            } catch let e as PVEError { failure = e.message } catch { failure = "\(error)" }
+        }
+        if effectDone, let partial = task.errorAfterEffect { failure = partial }
+        if task.type == "vzdump" {
+            task.log.append(failure == nil ? "INFO: Backup job finished successfully" : "INFO: Backup job finished with errors")
         }
         if let failure {
-            rollBack(task.effect)
+            if !effectDone { rollBack(task.effect) }
             let text = failure.trimmingCharacters(in: .newlines)
             task.log.append("TASK ERROR: \(text)")
             task.exitstatus = text
@@ -158,11 +167,14 @@ extension PVESimulator {
         g.startedNUMA = g.config["numa"] == "1"
     }
 
-    static func backupStamp(_ t: Int) -> String {
+    static func backupStamp(_ t: Int) -> String { utcTime(t, format: "yyyy_MM_dd-HH_mm_ss") }
+
+    /// A time as pve-sim's nodes (in UTC) print it.
+    static func utcTime(_ t: Int, format: String) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy_MM_dd-HH_mm_ss"
+        f.dateFormat = format
         return f.string(from: Date(timeIntervalSince1970: Double(t)))
     }
 

@@ -60,12 +60,20 @@ public struct Volume: Codable, Sendable {
     /// `vm-100-disk-0`, `vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`, `backup/vzdump-qemu-100-….vma.zst`.
     public var name: String
     public var node: String
+    /// The size the guest sees (a thin volume's virtual size).
     public var size: Int64
     public var vmid: Int?
     public var content: String
     public var ctime: Int
+    /// Bytes written to a thin volume (on an `lvmthin` pool): what it takes from the pool. A new thin volume holds 0
+    /// bytes, a full clone what its source held, a linked clone 0 (it shares its base's blocks); growing it does not
+    /// write. Nil for volumes that take their whole size (other storages, templates, archives). Tests write data with
+    /// `PVESimulator.mutate`.
+    public var used: Int64? = nil
 
     public var volid: String { "\(storage):\(name)" }
+    /// What the volume takes from its storage.
+    public var allocated: Int64 { used ?? size }
 }
 
 public struct SimNode: Codable, Sendable {
@@ -83,6 +91,9 @@ public struct SimStorage: Codable, Sendable {
     public var shared: Bool
     /// Capacity per node (a shared storage has one pool of space, counted once).
     public var total: Int64
+
+    /// An LVM thin pool (`local-lvm`): volumes overcommit it, only the data written fills it.
+    public var isThin: Bool { type == "lvmthin" }
 }
 
 public struct SimPool: Codable, Sendable {
@@ -117,9 +128,10 @@ public struct ClusterState: Codable, Sendable {
         self.storage(storage)?.shared == true ? "\(storage):\(name)" : "\(node)/\(storage):\(name)"
     }
 
+    /// Bytes the volumes on a storage take from it (a thin volume: the data written to it).
     public func used(storage id: String, node: String) -> Int64 {
         let shared = storage(id)?.shared == true
-        return volumes.values.filter { $0.storage == id && (shared || $0.node == node) }.reduce(0) { $0 + $1.size }
+        return volumes.values.filter { $0.storage == id && (shared || $0.node == node) }.reduce(0) { $0 + $1.allocated }
     }
 
     /// Bytes of memory the running guests on `node` hold.

@@ -33,6 +33,9 @@ public struct SimTask: Codable, Sendable {
     public var failure: String?
     public var log: [String]
     public var effect: TaskEffect
+    /// The error the task ends with although its effect took place: vzdump's `job errors` when some guests could not
+    /// be backed up (their `ERROR: Backup of VM … failed - …` lines are in the log) while the others were.
+    public var errorAfterEffect: String? = nil
 
     public var isRunning: Bool { exitstatus == nil }
 
