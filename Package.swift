@@ -64,7 +64,9 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "SetpointPG", dependencies: ["CLibPQ"], swiftSettings: swiftSettings),
         // Running tools (pg_basebackup, pg_ctl, pgbackrest, promtool …) by argv, as a given OS user.
-        .target(name: "SetpointExec", swiftSettings: swiftSettings),
+        .target(name: "SetpointExec", dependencies: ["CSetpointSys"], swiftSettings: swiftSettings),
+        // System calls Swift's Glibc module leaves out (closefrom for posix_spawn, pipe2): children get only their own descriptors.
+        .target(name: "CSetpointSys"),
         // The Proxmox VE API simulator: a library (in-process use from tests) and the `pve-sim` executable.
         .target(
             name: "PVESim",
@@ -148,7 +150,7 @@ let package = Package(
         ),
         .target(
             name: "SetpointTesting",
-            dependencies: ["SetpointCore", "SetpointManifest", "SetpointState", "SetpointEngine"],
+            dependencies: ["SetpointCore", "SetpointManifest", "SetpointState", "SetpointEngine", "SetpointExec"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -209,7 +211,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointControllerTests",
-            dependencies: ["SetpointController", "SetpointCore", "SetpointEngine", "SetpointState", "SetpointTesting"],
+            dependencies: ["SetpointController", "SetpointCore", "SetpointEngine", "SetpointState", "SetpointTesting",
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -221,12 +221,20 @@ public struct ControllerAPI: Sendable {
         if approve, fourEyes, approver == author || author.hasSuffix(":" + approver) {
             throw Reply.error(403, "four-eyes: \(who.email) authored plan \(id); another approver must approve it")
         }
-        _ = try await store.setPlanStatus(id: id, to: approve ? .approved : .rejected)
         var detail: [String: Value] = ["plan": .string(id), "how": .string("controller API")]
         if let reason { detail["reason"] = .string(reason) }
-        _ = try await store.appendAudit(AuditEntry(time: AuditTrail.isoNow(), actor: who.email, event: approve ? .approval : AuditEvent(rawValue: "rejection"),
-                                                   planID: id, detail: .map(detail)))
-        return .json(200, ["id": id, "status": approve ? "approved" : "rejected", "by": who.email])
+        let record = AuditEntry(time: AuditTrail.isoNow(), actor: who.email, event: approve ? .approval : AuditEvent(rawValue: "rejection"),
+                                planID: id, detail: .map(detail))
+        // One compare-and-set from pending, with its audit record in the same transaction: of concurrent decisions
+        // exactly one is made and recorded; the others learn what it was.
+        switch try await store.transitionPlan(id: id, from: [.pending], to: approve ? .approved : .rejected, audit: record) {
+        case .changed:
+            return .json(200, ["id": id, "status": approve ? "approved" : "rejected", "by": who.email])
+        case .notFound:
+            throw Reply.error(404, "no plan \(id)")
+        case .conflict(let now):
+            throw Reply.error(409, "plan \(id) is \(now.rawValue), not pending: nothing to \(approve ? "approve" : "reject")")
+        }
     }
 
     static func gitAuthor(ofPlanJSON json: String) -> String? {

@@ -318,7 +318,9 @@ public final class Reconciler: Sendable {
             }
         } else {
             // Nothing waits any more: earlier pending plans describe a world that is gone.
-            for old in try await store.storedPlans(status: .pending) { _ = try await store.setPlanStatus(id: old.id, to: .stale) }
+            for old in try await store.storedPlans(status: .pending) {
+                _ = try await store.transitionPlan(id: old.id, from: [.pending], to: .stale, audit: nil)
+            }
         }
 
         // 5. Apply what may run now (never the held ones, nor unapproved waiting ones: they are not even in the walk).
@@ -342,7 +344,7 @@ public final class Reconciler: Sendable {
             }
         }
         if let pendingID = report.pendingPlanID, approved.isSuperset(of: waiting.map(\.id)), result.isSuccess {
-            _ = try await store.setPlanStatus(id: pendingID, to: .applied)
+            _ = try await store.transitionPlan(id: pendingID, from: [.approved], to: .applied, audit: nil)
         }
     }
 
@@ -364,7 +366,9 @@ public final class Reconciler: Sendable {
         }.joined(separator: ",") + "|" + resources.sorted().map { "\($0)=\(plan.fingerprints[$0] ?? "")" }.joined(separator: ",")
         let id = "p-" + String(SHA256.hex(key).prefix(12))
         if let existing = try await store.storedPlan(id: id), existing.status != .stale { return existing }
-        for old in try await store.storedPlans(status: .pending) where old.id != id { _ = try await store.setPlanStatus(id: old.id, to: .stale) }
+        for old in try await store.storedPlans(status: .pending) where old.id != id {
+            _ = try await store.transitionPlan(id: old.id, from: [.pending], to: .stale, audit: nil)
+        }
         var pending = plan
         pending.id = id
         pending.actions = waiting

@@ -43,37 +43,20 @@ public struct LocalRunner: CommandRunner {
         let inPath = scratch.appendingPathComponent("in").path
         FileManager.default.createFile(atPath: inPath, contents: Data((command.input ?? "").utf8))
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // A new process group, so a timeout kills the tool and what it started in the foreground.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-
         var environment = ProcessInfo.processInfo.environment
         environment.merge(command.environment) { _, b in b }
-        let envStrings = environment.map { "\($0.key)=\($0.value)" }
         // env(1) finds a bare program on PATH and changes to the working directory (`-C`) before it runs.
         var args = argv[0].contains("/") ? argv : ["/usr/bin/env"] + argv
         if let dir = command.workingDirectory { args = ["/usr/bin/env", "-C", dir] + (args.first == "/usr/bin/env" ? Array(args.dropFirst()) : args) }
-        let executable = args[0]
-        var cArgs = args.map { strdup($0) } + [nil]
-        var cEnv = envStrings.map { strdup($0) } + [nil]
-        defer {
-            cArgs.forEach { free($0) }
-            cEnv.forEach { free($0) }
-        }
         let start = ContinuousClock.now
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, &cArgs, &cEnv)
-        guard spawned == 0 else {
-            throw CommandFailure(command: command, status: nil, output: "", reason: "could not start: \(String(cString: strerror(spawned)))")
+        let pid: pid_t
+        do {
+            // A new process group, so a timeout kills the tool and what it started in the foreground; only its three
+            // standard streams are open in it.
+            pid = try Spawn.start(Spawn.Request(argv: args, environment: environment, stdin: .file(inPath), stdout: .file(outPath),
+                                                stderr: .file(errPath), newProcessGroup: true))
+        } catch let failure as Spawn.Failure {
+            throw CommandFailure(command: command, status: nil, output: "", reason: "could not start: \(String(cString: strerror(failure.errno)))")
         }
         let timedOut = Box()
         let finished = Box()
@@ -95,7 +78,7 @@ public struct LocalRunner: CommandRunner {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         finished.set(Data([1]))
-        let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let exitStatus = Spawn.exitStatus(status)
         let stdout = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data(), as: UTF8.self)
         let stderr = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data(), as: UTF8.self)
         let result = CommandOutput(status: exitStatus, stdout: stdout, stderr: stderr, duration: ContinuousClock.now - start)

@@ -66,13 +66,25 @@ public struct StoredPlan: Sendable, Hashable, Codable {
     }
 }
 
+/// What a conditional change of a plan's status did.
+public enum PlanTransition: Sendable, Equatable {
+    /// Changed; the audit record appended with it, when one was given.
+    case changed(AuditRecord?)
+    /// No plan has this id.
+    case notFound
+    /// The plan was not in a status the change starts from: its status now, unchanged.
+    case conflict(StoredPlan.Status)
+}
+
 /// Plans and their status.
 public protocol PlanStore: Sendable {
     /// Saves a plan (replacing one with the same id).
     func savePlan(_ plan: StoredPlan) async throws
     func storedPlan(id: String) async throws -> StoredPlan?
-    /// Changes a plan's status; false when there is no such plan.
-    func setPlanStatus(id: String, to status: StoredPlan.Status) async throws -> Bool
+    /// Changes a plan's status only while it is one of `from` — one compare-and-set, so of two concurrent decisions
+    /// on a pending plan exactly one is made — and appends `audit` (the decision's record) in the same transaction:
+    /// the record exists exactly when the change was made.
+    func transitionPlan(id: String, from: Set<StoredPlan.Status>, to status: StoredPlan.Status, audit: AuditEntry?) async throws -> PlanTransition
     /// Plans with a status, newest first.
     func storedPlans(status: StoredPlan.Status?) async throws -> [StoredPlan]
 }

@@ -8,19 +8,22 @@ extension PostgresStateStore {
     static let auditLock: Int64 = 0x5365_7470_4175_6469  // "SetpAudi"
 
     public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
-        try await write("append to the audit log") { db in
-            _ = try await db.query("SELECT pg_advisory_xact_lock($1)", [String(Self.auditLock)])
-            let head = try await db.query("SELECT seq, hash FROM setpoint_audit ORDER BY seq DESC LIMIT 1").first
-            let seq = (head?.int64("seq") ?? 0) + 1
-            let previous = head?["hash"] ?? ""
-            let record = AuditRecord.chained(entry, seq: seq, previousHash: previous)
-            _ = try await db.query("""
-                INSERT INTO setpoint_audit (seq, time, actor, event, plan_id, action_id, resource, result, detail, previous_hash, hash)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                """, [String(seq), entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID, entry.resource?.description,
-                      entry.result, CanonicalJSON.encode(entry.detail), previous, record.hash])
-            return record
-        }
+        try await write("append to the audit log") { db in try await Self.append(entry, in: db) }
+    }
+
+    /// Appends after the head, inside the caller's write transaction.
+    static func append(_ entry: AuditEntry, in db: PGConnection) async throws -> AuditRecord {
+        _ = try await db.query("SELECT pg_advisory_xact_lock($1)", [String(Self.auditLock)])
+        let head = try await db.query("SELECT seq, hash FROM setpoint_audit ORDER BY seq DESC LIMIT 1").first
+        let seq = (head?.int64("seq") ?? 0) + 1
+        let previous = head?["hash"] ?? ""
+        let record = AuditRecord.chained(entry, seq: seq, previousHash: previous)
+        _ = try await db.query("""
+            INSERT INTO setpoint_audit (seq, time, actor, event, plan_id, action_id, resource, result, detail, previous_hash, hash)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            """, [String(seq), entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID, entry.resource?.description,
+                  entry.result, CanonicalJSON.encode(entry.detail), previous, record.hash])
+        return record
     }
 
     public func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord] {
@@ -150,9 +153,18 @@ extension PostgresStateStore {
         try await plans(where: "WHERE id = $1", [id]).first
     }
 
-    public func setPlanStatus(id: String, to status: StoredPlan.Status) async throws -> Bool {
+    public func transitionPlan(id: String, from: Set<StoredPlan.Status>, to status: StoredPlan.Status, audit: AuditEntry?) async throws -> PlanTransition {
         try await write("change plan \(id)") { db in
-            try await db.query("UPDATE setpoint_plans SET status = $1 WHERE id = $2", [status.rawValue, id]).commandTag.hasSuffix(" 1")
+            // The row lock makes concurrent decisions take turns; the second finds the first's status.
+            guard let current = try await db.query("SELECT status FROM setpoint_plans WHERE id = $1 FOR UPDATE", [id]).first?["status"] else {
+                return .notFound
+            }
+            guard let now = StoredPlan.Status(rawValue: current), from.contains(now) else {
+                return .conflict(StoredPlan.Status(rawValue: current) ?? .stale)
+            }
+            _ = try await db.query("UPDATE setpoint_plans SET status = $1 WHERE id = $2", [status.rawValue, id])
+            guard let audit else { return .changed(nil) }
+            return .changed(try await Self.append(audit, in: db))
         }
     }
 

@@ -9,25 +9,30 @@ extension SQLiteStateStore {
                 // IMMEDIATE: the head is read and the record written under one write lock, across processes too.
                 var record: AuditRecord?
                 try db.inTransaction(.immediate) {
-                    let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                    let seq: Int64 = (head?["seq"] as Int64? ?? 0) + 1
-                    let previous: String = head?["hash"] ?? ""
-                    let r = AuditRecord.chained(entry, seq: seq, previousHash: previous)
-                    try db.execute(
-                        sql: """
-                            INSERT INTO audit_log (seq, time, actor, event, plan_id, action_id, resource, result, detail, previous_hash, hash)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            seq, entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID,
-                            entry.resource?.description, entry.result, CanonicalJSON.encode(entry.detail), previous, r.hash,
-                        ])
-                    record = r
+                    record = try Self.append(entry, in: db)
                     return .commit
                 }
                 return record!
             }
         }
+    }
+
+    /// Appends after the head, inside the caller's write transaction.
+    static func append(_ entry: AuditEntry, in db: Database) throws -> AuditRecord {
+        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        let seq: Int64 = (head?["seq"] as Int64? ?? 0) + 1
+        let previous: String = head?["hash"] ?? ""
+        let r = AuditRecord.chained(entry, seq: seq, previousHash: previous)
+        try db.execute(
+            sql: """
+                INSERT INTO audit_log (seq, time, actor, event, plan_id, action_id, resource, result, detail, previous_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                seq, entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID,
+                entry.resource?.description, entry.result, CanonicalJSON.encode(entry.detail), previous, r.hash,
+            ])
+        return r
     }
 
     public func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord] {
@@ -172,12 +177,25 @@ extension SQLiteStateStore {
         try await storedPlans(where: "WHERE id = ?", [id]).first
     }
 
-    public func setPlanStatus(id: String, to status: StoredPlan.Status) async throws -> Bool {
+    public func transitionPlan(id: String, from: Set<StoredPlan.Status>, to status: StoredPlan.Status, audit: AuditEntry?) async throws -> PlanTransition {
         try refuseIfReadOnly("change plan \(id)")
         return try await run("change plan \(id)") {
-            try await pool.write { db in
-                try db.execute(sql: "UPDATE plans SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
-                return db.changesCount == 1
+            try await pool.writeWithoutTransaction { db in
+                var outcome = PlanTransition.notFound
+                // One IMMEDIATE transaction: the status read, the change and its audit record under one write lock.
+                try db.inTransaction(.immediate) {
+                    guard let current = try String.fetchOne(db, sql: "SELECT status FROM plans WHERE id = ?", arguments: [id]) else {
+                        return .rollback
+                    }
+                    guard let now = StoredPlan.Status(rawValue: current), from.contains(now) else {
+                        outcome = .conflict(StoredPlan.Status(rawValue: current) ?? .stale)
+                        return .rollback
+                    }
+                    try db.execute(sql: "UPDATE plans SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
+                    outcome = .changed(try audit.map { try Self.append($0, in: db) })
+                    return .commit
+                }
+                return outcome
             }
         }
     }

@@ -108,11 +108,12 @@ public actor InMemoryStateStore: StateStore {
 
     public func storedPlan(id: String) -> StoredPlan? { plans[id] }
 
-    public func setPlanStatus(id: String, to status: StoredPlan.Status) throws -> Bool {
+    public func transitionPlan(id: String, from: Set<StoredPlan.Status>, to status: StoredPlan.Status, audit: AuditEntry?) throws -> PlanTransition {
         try refuseIfReadOnly("change plan \(id)")
-        guard plans[id] != nil else { return false }
+        guard let current = plans[id]?.status else { return .notFound }
+        guard from.contains(current) else { return .conflict(current) }
         plans[id]!.status = status
-        return true
+        return .changed(try audit.map { try appendAudit($0) })
     }
 
     public func storedPlans(status: StoredPlan.Status?) -> [StoredPlan] {

@@ -32,18 +32,9 @@ public enum LaunchedProcess {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint")
     }
 
-    /// `setpoint ARGUMENTS…` with exactly this environment (plus PATH), its output collected.
-    public static func setpoint(_ arguments: [String], environment: [String: String]) throws -> (Process, ProcessOutput) {
-        let process = Process()
-        process.executableURL = setpointBinary
-        process.arguments = arguments
-        process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]) { mine, _ in mine }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = ProcessOutput()
-        pipe.fileHandleForReading.readabilityHandler = { h in output.append(String(decoding: h.availableData, as: UTF8.self)) }
-        try process.run()
-        return (process, output)
+    /// `setpoint ARGUMENTS…` with exactly this environment (plus PATH), its output collected (``ChildProcess/output``).
+    public static func setpoint(_ arguments: [String], environment: [String: String]) throws -> (ChildProcess, ProcessOutput) {
+        let child = try ChildProcess.start([setpointBinary.path] + arguments, environment: environment)
+        return (child, child.output)
     }
 }

@@ -3,7 +3,7 @@ import PVESim
 import Testing
 
 /// Token and ticket auth, privileges, and PVE's 400/501 wording.
-@Suite struct AuthAndValidationTests {
+@Suite(.timeLimit(.minutes(2))) struct AuthAndValidationTests {
     @Test func tokensAreCheckedAndWrongOnesGet401() async throws {
         let sim = Sim()
         let none = await sim.call("GET", "/version", headers: [:])

@@ -8,7 +8,7 @@ import Testing
 /// same endpoint with the same keys (and, where the capture is authoritative, the same JSON types); PVE's 400 wording;
 /// ticket + CSRF and token auth; the committed parameter tables match the official schema.
 /// Runs whenever ../shared/pve is present; under CI=true its absence is a failure.
-@Suite(.serialized) struct ConformanceTests {
+@Suite(.timeLimit(.minutes(2)), .serialized) struct ConformanceTests {
     static let shared: String? = {
         let candidates = [ProcessInfo.processInfo.environment["SETPOINT_SHARED_PVE"], RepoPaths.path("../shared/pve")].compactMap { $0 }
         return candidates.first { FileManager.default.fileExists(atPath: $0 + "/pve-api-subset.compact.json") }
@@ -222,9 +222,9 @@ import Testing
     }
 
     @Test(.enabled(if: enabled, "../shared/pve is not present"))
-    func theCommittedParameterTablesMatchTheOfficialSchema() throws {
+    func theCommittedParameterTablesMatchTheOfficialSchema() async throws {
         let dir = try Self.requireShared()
-        let r = try #require(ExternalTool.run("python3", [RepoPaths.path("scripts/gen-pve-schema.py"), "--check", dir]))
+        let r = try #require(await ExternalTool.run("python3", [RepoPaths.path("scripts/gen-pve-schema.py"), "--check", dir]))
         #expect(r.status == 0, "\(r.stderr)")
     }
 

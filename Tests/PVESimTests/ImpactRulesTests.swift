@@ -2,7 +2,7 @@ import PVESim
 import Testing
 
 /// IMPACT.md §0 and the table rows the providers rely on, against the simulator in-process.
-@Suite struct ImpactRulesTests {
+@Suite(.timeLimit(.minutes(2))) struct ImpactRulesTests {
     @Test func createStoresPVENormalFormsAndTypesValuesAsPVEReturnsThem() async throws {
         let sim = Sim()
         let upid = try await sim.ok("POST", "/nodes/pve1/qemu", ["vmid": "100", "name": "web", "memory": "2048", "cores": "2",

@@ -3,7 +3,7 @@ import PVESim
 import Testing
 
 /// Digests, locks, clone, resize, migrate, protection, capacity, tasks, pools, backup jobs.
-@Suite struct OperationsTests {
+@Suite(.timeLimit(.minutes(2))) struct OperationsTests {
     @Test func aStaleDigestIsRefused() async throws {
         let sim = Sim()
         try await sim.createVM(100)

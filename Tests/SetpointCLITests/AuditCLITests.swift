@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// The audit trail of apply, `audit log`, `audit verify`, and the apply lease between two processes.
-@Suite struct AuditCLITests {
+@Suite(.timeLimit(.minutes(5))) struct AuditCLITests {
     @Test func applyRecordsThePlanFirstThenIntentAndOutcomeOfEveryAction() async throws {
         let env = try PlanApplyTests.Env()
         defer { env.cleanup() }
@@ -77,44 +77,29 @@ import Testing
         for i in 1...2 { text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: vm-\(i)}\nspec: {cluster: pve, cores: 1}\n" }
         try text.write(toFile: dir + "/stack.yaml", atomically: true, encoding: .utf8)
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint-testing").path
-        final class Output: Sendable {
-            let text = Mutex("")
-            func withLock<T: Sendable>(_ body: @Sendable (inout String) -> T) -> T { text.withLock { body(&$0) } }
-        }
-        func start(_ args: [String]) throws -> (Process, Output) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = ["apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state", dir + "/state.db"] + args
-            p.environment = ["SETPOINT_TEST_LATENCY_MS": "3000", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"]  // long enough under a loaded CI machine
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            let output = Output()
-            pipe.fileHandleForReading.readabilityHandler = { h in
-                let d = h.availableData
-                if !d.isEmpty { output.withLock { $0 += String(decoding: d, as: UTF8.self) } }
-            }
-            try p.run()
-            return (p, output)
+        func start(_ args: [String]) throws -> (ChildProcess, ProcessOutput) {
+            // A latency long enough for a loaded CI machine.
+            let p = try ChildProcess.start([binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state", dir + "/state.db"] + args,
+                                           environment: ["SETPOINT_TEST_LATENCY_MS": "3000", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"])
+            return (p, p.output)
         }
         let (first, firstOut) = try start([])
         var waited = 0
-        while !firstOut.withLock({ $0.contains("create…") }), waited < 10_000 {
+        while !firstOut.value.contains("create…"), waited < 10_000 {
             try await Task.sleep(for: .milliseconds(20))
             waited += 20
         }
-        try #require(first.isRunning, "the first apply finished too early: \(firstOut.withLock { $0 })")
+        try #require(first.isRunning, "the first apply finished too early: \(firstOut.value)")
         let (second, secondOut) = try start(["--lock-timeout", "0s"])
-        second.waitUntilExit()
-        try await Task.sleep(for: .milliseconds(50))
+        await second.waitUntilExit()
         #expect(second.terminationStatus == 1)
-        let refused = secondOut.withLock { $0 }
+        let refused = secondOut.value
         #expect(refused.contains("another apply holds the state lease: pid \(first.processIdentifier) on "), "\(refused)")
         let (third, thirdOut) = try start(["--lock-timeout", "60s"])
-        first.waitUntilExit()
-        third.waitUntilExit()
-        #expect(first.terminationStatus == 0, "\(firstOut.withLock { $0 })")
-        #expect(third.terminationStatus == 0, "the waiting apply ran after the first: \(thirdOut.withLock { $0 })")
-        #expect(thirdOut.withLock { $0 }.contains("No changes") || thirdOut.withLock { $0 }.contains("Apply complete"))
+        await first.waitUntilExit()
+        await third.waitUntilExit()
+        #expect(first.terminationStatus == 0, "\(firstOut.value)")
+        #expect(third.terminationStatus == 0, "the waiting apply ran after the first: \(thirdOut.value)")
+        #expect(thirdOut.value.contains("No changes") || thirdOut.value.contains("Apply complete"))
     }
 }

@@ -6,7 +6,7 @@ import SetpointTesting
 import Testing
 
 /// `setpoint backup alerts` prints a rule group that loads as a valid manifest beside the stack it watches.
-@Suite struct BackupAlertsTests {
+@Suite(.timeLimit(.minutes(2))) struct BackupAlertsTests {
     @Test func theAlertsManifestIsValidAndFollowsTheObjectives() async throws {
         let console = Console.capturing()
         let code = await SetpointCLI.run(["backup", "alerts", "main-db", RepoPaths.path("manifests")], console: console)

@@ -4,7 +4,7 @@ import SetpointCore
 import SetpointTesting
 import Testing
 
-@Suite struct CLITests {
+@Suite(.timeLimit(.minutes(2))) struct CLITests {
     func run(_ args: [String], terminal: Bool = false, env: [String: String] = [:]) async -> (Int32, String, String) {
         let console = Console.capturing(isTerminal: terminal, environment: env)
         let code = await SetpointCLI.run(args, console: console)
@@ -100,11 +100,11 @@ import Testing
     }
 
     /// docs/diagnostics.md shows real output: regenerating it with this build's binary must change nothing.
-    @Test(.enabled(if: ExternalTool.pythonHas(["json"]) || ExternalTool.isCI, "needs python3"))
-    func diagnosticsDocumentationIsCurrent() throws {
+    @Test(.enabled("needs python3") { await ExternalTool.pythonHas(["json"]) || ExternalTool.isCI })
+    func diagnosticsDocumentationIsCurrent() async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("diagnostics-\(UUID().uuidString).md").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let result = try #require(ExternalTool.run("python3", [RepoPaths.path("scripts/gen-diagnostics-doc.py"), Self.binary, out]))
+        let result = try #require(await ExternalTool.run("python3", [RepoPaths.path("scripts/gen-diagnostics-doc.py"), Self.binary, out]))
         #expect(result.status == 0, "\(result.stderr)")
         let generated = FileManager.default.contents(atPath: out).map { String(decoding: $0, as: UTF8.self) }
         let committed = FileManager.default.contents(atPath: RepoPaths.path("docs/diagnostics.md")).map { String(decoding: $0, as: UTF8.self) }
@@ -115,25 +115,25 @@ import Testing
     }
 
     /// The examples in README.md and docs/cli.md print exactly what they show.
-    @Test(.enabled(if: ExternalTool.pythonHas(["json"]) || ExternalTool.isCI, "needs python3"))
-    func documentedExamplesRun() throws {
-        let result = try #require(ExternalTool.run("python3", [RepoPaths.path("scripts/check-doc-examples.py"), Self.binary]))
+    @Test(.enabled("needs python3") { await ExternalTool.pythonHas(["json"]) || ExternalTool.isCI })
+    func documentedExamplesRun() async throws {
+        let result = try #require(await ExternalTool.run("python3", [RepoPaths.path("scripts/check-doc-examples.py"), Self.binary]))
         #expect(result.status == 0, "README.md or docs/cli.md shows output the binary does not print:\n\(result.stderr)")
     }
 
     /// The shipped binary, as a separate process: exit codes, stdout/stderr split, NO_COLOR.
-    @Test func builtBinary() throws {
+    @Test func builtBinary() async throws {
         let binary = Self.binary
         try #require(FileManager.default.isExecutableFile(atPath: binary), "no setpoint binary at \(binary)")
         let file = try tempFile(Self.broken)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let bad = try #require(ExternalTool.run(binary, ["validate", file]))
+        let bad = try #require(await ExternalTool.run(binary, ["validate", file]))
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("error[SP1010]"))
         #expect(!bad.stderr.contains("\u{1B}["), "not a terminal: no colour")
-        let good = try #require(ExternalTool.run(binary, ["validate", RepoPaths.path("examples/quickstart")]))
+        let good = try #require(await ExternalTool.run(binary, ["validate", RepoPaths.path("examples/quickstart")]))
         #expect(good.status == 0, "\(good.stderr)")
-        let usage = try #require(ExternalTool.run(binary, ["validate", "--output", "yaml", file]))
+        let usage = try #require(await ExternalTool.run(binary, ["validate", "--output", "yaml", file]))
         #expect(usage.status == 1, "a usage error exits 1, like every error")
         #expect(usage.stderr.contains("yaml"))
     }

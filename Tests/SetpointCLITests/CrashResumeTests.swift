@@ -8,33 +8,15 @@ import Testing
 /// kill -9 in the middle of an apply, then apply again: nothing is created twice, and the audit log shows the
 /// interruption and the resumption. The in-memory system lives in a file and, like Proxmox, finds objects only by
 /// the id Setpoint knows — so only the action journal (the id reserved before the create) prevents a duplicate.
-@Suite(.serialized) struct CrashResumeTests {
-    final class Output: Sendable {
-        let text = Mutex("")
-        var value: String { text.withLock { $0 } }
-    }
-
+@Suite(.timeLimit(.minutes(5)), .serialized) struct CrashResumeTests {
     static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint-testing").path
 
-    static func run(_ dir: String, settleMS: Int, wait: Bool) throws -> (Process, Output) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "2", "--state", dir + "/state.db"]
-        p.environment = [
-            "SETPOINT_TEST_BACKEND_FILE": dir + "/system.json", "SETPOINT_TEST_IDENTIFY_BY_ID": "1",
-            "SETPOINT_TEST_SETTLE_MS": String(settleMS), "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin",
-        ]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        let output = Output()
-        pipe.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            if !d.isEmpty { output.text.withLock { $0 += String(decoding: d, as: UTF8.self) } }
-        }
-        try p.run()
-        if wait { p.waitUntilExit() }
-        return (p, output)
+    static func run(_ dir: String, settleMS: Int) throws -> ChildProcess {
+        try ChildProcess.start([binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "2", "--state", dir + "/state.db"],
+                               environment: [
+                                   "SETPOINT_TEST_BACKEND_FILE": dir + "/system.json", "SETPOINT_TEST_IDENTIFY_BY_ID": "1",
+                                   "SETPOINT_TEST_SETTLE_MS": String(settleMS), "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin",
+                               ])
     }
 
     @Test func killedMidApplyResumesWithoutCreatingAnythingTwice() async throws {
@@ -51,7 +33,8 @@ import Testing
             try text.write(toFile: dir + "/stack.yaml", atomically: true, encoding: .utf8)
 
             // Each create takes 400 ms after the object exists; kill at a different moment each time.
-            let (first, output) = try Self.run(dir, settleMS: 400, wait: false)
+            let first = try Self.run(dir, settleMS: 400)
+            let output = first.output
             var waited = 0
             while output.value.components(separatedBy: "create…").count < 3, waited < 10_000, first.isRunning {
                 try await Task.sleep(for: .milliseconds(10))
@@ -60,11 +43,10 @@ import Testing
             try await Task.sleep(for: .milliseconds(30 * iteration))
             guard first.isRunning else {
                 // A loaded machine can be slower to show the output than the apply is to finish; counted below.
-                first.waitUntilExit()
+                await first.waitUntilExit()
                 continue
             }
-            kill(first.processIdentifier, SIGKILL)
-            first.waitUntilExit()
+            await first.kill()
             if first.terminationReason == .exit {
                 // It finished between the check above and the kill (the same race the guard covers): nothing interrupted.
                 #expect(first.terminationStatus == 0)
@@ -77,7 +59,9 @@ import Testing
             try store.close()
             if !inFlight.isEmpty { interruptedRuns += 1 }
 
-            let (second, secondOutput) = try Self.run(dir, settleMS: 0, wait: true)
+            let second = try Self.run(dir, settleMS: 0)
+            await second.waitUntilExit()
+            let secondOutput = second.output
             #expect(second.terminationStatus == 0, "iteration \(iteration): \(secondOutput.value)")
 
             let system = InMemoryBackend(file: dir + "/system.json")

@@ -6,7 +6,7 @@ import SetpointTesting
 import Testing
 
 /// `setpoint import`: adopt an existing object; afterwards the plan shows only its differences to the manifest.
-@Suite struct ImportTests {
+@Suite(.timeLimit(.minutes(2))) struct ImportTests {
     @Test func anImportedObjectPlansAsAnUpdateNotACreate() async throws {
         var env = try PlanApplyTests.Env()
         defer { env.cleanup() }

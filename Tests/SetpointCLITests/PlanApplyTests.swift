@@ -6,7 +6,7 @@ import SetpointTesting
 import Testing
 
 /// plan and apply end to end through SetpointCLI, with the in-memory provider behind the real kinds.
-@Suite struct PlanApplyTests {
+@Suite(.timeLimit(.minutes(2))) struct PlanApplyTests {
     static let cluster = ResourceID(kind: .proxmoxCluster, name: "pve")
 
     struct Env: Sendable {

@@ -6,7 +6,7 @@ import SetpointTesting
 import Testing
 
 /// `plan --out FILE` and `apply FILE`: exactly the saved plan, refused when stale or edited.
-@Suite struct SavedPlanTests {
+@Suite(.timeLimit(.minutes(2))) struct SavedPlanTests {
     static let api1 = ResourceID(kind: .virtualMachine, name: "api-1")
     static let api2 = ResourceID(kind: .virtualMachine, name: "api-2")
 

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// SIGTERM in the middle of an apply, against a separate process (`setpoint-testing`).
-@Suite struct SignalTests {
+@Suite(.timeLimit(.minutes(5))) struct SignalTests {
     @Test func sigtermLetsInFlightActionsFinishAndReportsWhatDidNotStart() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-sig-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -18,32 +18,20 @@ import Testing
 
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint-testing").path
         try #require(FileManager.default.isExecutableFile(atPath: binary), "no setpoint-testing at \(binary)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state", dir + "/state.db"]
-        process.environment = ["SETPOINT_TEST_LATENCY_MS": "1500", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        let output = Mutex("")
-        out.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { output.withLock { $0 += String(decoding: data, as: UTF8.self) } }
-        }
-        try process.run()
+        let process = try ChildProcess.start([binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state", dir + "/state.db"],
+                                              environment: ["SETPOINT_TEST_LATENCY_MS": "1500", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"])
+        let output = process.output
         // Wait for the first action to start, then ask the process to stop.
         var waited = 0
-        while !output.withLock({ $0.contains("create…") }), waited < 3000 {
+        while !output.value.contains("create…"), waited < 3000 {
             try await Task.sleep(for: .milliseconds(10))
             waited += 10
         }
-        try #require(output.withLock { $0.contains("create…") }, "apply never started: \(output.withLock { $0 })")
-        try #require(process.isRunning, "the apply finished before the test could interrupt it (machine overloaded?): \(output.withLock { $0 })")
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        try await Task.sleep(for: .milliseconds(50))
-        out.fileHandleForReading.readabilityHandler = nil
-        let text2 = output.withLock { $0 }
+        try #require(output.value.contains("create…"), "apply never started: \(output.value)")
+        try #require(process.isRunning, "the apply finished before the test could interrupt it (machine overloaded?): \(output.value)")
+        process.signal(SIGTERM)
+        await process.waitUntilExit()
+        let text2 = output.value
         #expect(process.terminationReason == .exit, "SIGTERM is handled, not fatal: \(text2)")
         #expect(process.terminationStatus == 1)
         #expect(text2.contains("Interrupted:"), "\(text2)")

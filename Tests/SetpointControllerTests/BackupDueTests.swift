@@ -4,7 +4,7 @@ import SetpointState
 import Testing
 
 /// When scheduled runs are due: the anacron rule (a missed run runs once), what counts as a success, retry delays.
-@Suite struct BackupDueTests {
+@Suite(.timeLimit(.minutes(2))) struct BackupDueTests {
     static let t0 = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-29T…Z
 
     /// A schedule firing every `period` seconds, on multiples of it (a stand-in for a cron calendar).

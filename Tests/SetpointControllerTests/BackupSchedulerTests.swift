@@ -9,7 +9,7 @@ import Testing
 
 /// The controller's scheduler on a fake backup provider: the leader runs what is due, once; a missed run runs once;
 /// a follower runs nothing; a run holds its cluster's lock domain against the passes; API requests; failures wait.
-@Suite struct BackupSchedulerTests {
+@Suite(.timeLimit(.minutes(2))) struct BackupSchedulerTests {
     /// Serves PostgresCluster and BackupPolicy from memory and makes "backups" that the test can hold open.
     final class FakeBackups: Provider, BackupScheduling {
         let inner = InMemoryProvider(kinds: [.postgresCluster, .backupPolicy], domains: { action in

@@ -4,7 +4,7 @@ import SetpointCore
 import SetpointTesting
 import Testing
 
-@Suite struct PolicyAndBackoffTests {
+@Suite(.timeLimit(.minutes(2))) struct PolicyAndBackoffTests {
     static let id = ResourceID(kind: .virtualMachine, name: "api-1")
 
     static func resource(_ annotations: [String: String] = [:]) -> Resource {

@@ -8,7 +8,7 @@ import Testing
 
 /// A pass whose actions fail: a transient failure backs off and is retried when due; a terminal one (a refused
 /// parameter, a missing privilege) parks its resource until its manifest changes; neither holds back the other.
-@Suite struct TerminalFailureTests {
+@Suite(.timeLimit(.minutes(2))) struct TerminalFailureTests {
     static func manifests(_ dir: String, memory: [String: String]) throws {
         var text = """
             apiVersion: setpoint/v1

@@ -1,7 +1,7 @@
 import SetpointCore
 import Testing
 
-@Suite struct DependencyGraphTests {
+@Suite(.timeLimit(.minutes(2))) struct DependencyGraphTests {
     static func id(_ name: String) -> ResourceID { ResourceID(kind: .virtualMachine, name: name) }
 
     struct Case: CustomTestStringConvertible, Sendable {

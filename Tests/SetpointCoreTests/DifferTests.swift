@@ -2,7 +2,7 @@ import SetpointCore
 import SetpointTesting
 import Testing
 
-@Suite struct DifferTests {
+@Suite(.timeLimit(.minutes(2))) struct DifferTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let reason: String
         let desired: Value

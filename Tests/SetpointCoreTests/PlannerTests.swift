@@ -2,7 +2,7 @@ import SetpointCore
 import SetpointTesting
 import Testing
 
-@Suite struct PlannerTests {
+@Suite(.timeLimit(.minutes(2))) struct PlannerTests {
     static let vm = ResourceKind.virtualMachine
     static let pool = ResourceKind.resourcePool
     static let cluster = ResourceKind.proxmoxCluster

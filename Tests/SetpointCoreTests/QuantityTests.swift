@@ -1,7 +1,7 @@
 import SetpointCore
 import Testing
 
-@Suite struct QuantityTests {
+@Suite(.timeLimit(.minutes(2))) struct QuantityTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let text: String
         let bytes: Int64?
@@ -64,7 +64,7 @@ import Testing
     }
 }
 
-@Suite struct DurationValueTests {
+@Suite(.timeLimit(.minutes(2))) struct DurationValueTests {
     @Test(arguments: [
         ("30s", Int64(30_000)), ("5m", 300_000), ("1h30m", 5_400_000), ("250ms", 250), ("7d", 604_800_000),
         ("2w", 1_209_600_000), ("1h0m5s", 3_605_000), ("0s", 0),
@@ -85,7 +85,7 @@ import Testing
     }
 }
 
-@Suite struct ResourceIDTests {
+@Suite(.timeLimit(.minutes(2))) struct ResourceIDTests {
     @Test func parsesAndPrints() throws {
         let id = try #require(ResourceID(parsing: "VirtualMachine/api-1"))
         #expect(id.kind == .virtualMachine)

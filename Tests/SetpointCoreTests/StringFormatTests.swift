@@ -2,7 +2,7 @@ import SetpointCore
 import Testing
 
 /// Every format has a fast check (for the decoder) and a regular expression (for JSON Schema): they must agree.
-@Suite struct StringFormatTests {
+@Suite(.timeLimit(.minutes(2))) struct StringFormatTests {
     static let samples = [
         "", "a", "api-1", "API-1", "-a", "a-", "a_b", "a.b", String(repeating: "a", count: 63), String(repeating: "a", count: 64),
         "https://pve1.example.net:8006", "http://127.0.0.1:9090/", "ftp://x", "https://", "https:// x",

@@ -5,7 +5,7 @@ import SetpointTesting
 import Synchronization
 import Testing
 
-@Suite struct ApplierTests {
+@Suite(.timeLimit(.minutes(2))) struct ApplierTests {
     static let vm = ResourceKind.virtualMachine
     static let pool = ResourceKind.resourcePool
 

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// Providers see the spec last applied (from state), for desired resources and orphans alike.
-@Suite struct LastAppliedTests {
+@Suite(.timeLimit(.minutes(2))) struct LastAppliedTests {
     /// A provider that remembers what it was handed.
     final class Recorder: Provider, @unchecked Sendable {
         let kinds: [ResourceKind] = [.resourcePool]

@@ -4,37 +4,25 @@ import SetpointTesting
 import Testing
 
 /// SetpointHTTP against real HTTP and HTTPS servers on loopback (Python's http.server, certificates from openssl).
-@Suite(.serialized) struct HTTPClientTests {
-    /// A server process for one test; stopped by PID.
-    final class Server: @unchecked Sendable {
-        let process = Process()
+@Suite(.timeLimit(.minutes(2)), .serialized) struct HTTPClientTests {
+    /// A server process for one test; stopped by PID (SIGKILL: nothing to flush).
+    final class Server: Sendable {
+        let process: ChildProcess
         let port: Int
 
-        init(cert: String? = nil, key: String? = nil) throws {
+        init(cert: String? = nil, key: String? = nil) async throws {
             let script = RepoPaths.path("Tests/SetpointHTTPTests/Fixtures/echo_server.py")
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script] + [cert, key].compactMap { $0 }
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                process.terminate()
-                throw HTTPError(code: -1, message: "echo server did not start", url: "", isTransient: false)
+            process = try ChildProcess.start(["python3", script] + [cert, key].compactMap { $0 })
+            // The server prints its port on its first line.
+            _ = await process.stdout.waitFor("\n", seconds: 20)
+            guard let port = Int(process.stdout.value.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                await process.kill()
+                throw HTTPError(code: -1, message: "echo server did not start: \(process.output.value)", url: "", isTransient: false)
             }
             self.port = port
         }
 
-        /// SIGKILL: the test process may run with SIGTERM ignored (dispatch signal sources), which a child inherits.
-        func stop() {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        func stop() { process.signal(SIGKILL) }
     }
 
     /// A CA and a server certificate for 127.0.0.1 it signed, plus the server key's pin.
@@ -45,7 +33,7 @@ import Testing
         var key: String { dir + "/server.key" }
         let pin: String
 
-        init() throws {
+        init() async throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-tls-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try "subjectAltName=IP:127.0.0.1\n".write(toFile: dir + "/san.ext", atomically: true, encoding: .utf8)
@@ -58,19 +46,22 @@ import Testing
                 ["pkey", "-pubin", "-in", dir + "/server.pub", "-outform", "der", "-out", dir + "/server.der"],
             ]
             for args in steps {
-                let r = try #require(ExternalTool.run("openssl", args))
+                let r = try #require(await ExternalTool.run("openssl", args))
                 try #require(r.status == 0, "openssl \(args.first!): \(r.stderr)")
             }
-            let hash = try #require(ExternalTool.run("sh", ["-c", "openssl dgst -sha256 -binary '\(dir)/server.der' | openssl enc -base64"]))
+            let hash = try #require(await ExternalTool.run("sh", ["-c", "openssl dgst -sha256 -binary '\(dir)/server.der' | openssl enc -base64"]))
             pin = "sha256//" + hash.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
     }
 
-    static var toolsPresent: Bool { ExternalTool.pythonHas(["ssl", "http.server"]) && ExternalTool.run("openssl", ["version"])?.status == 0 }
+    static func toolsPresent() async -> Bool {
+        let openssl = await ExternalTool.run("openssl", ["version"])?.status == 0
+        return await ExternalTool.pythonHas(["ssl", "http.server"]) && openssl
+    }
 
-    @Test(.enabled(if: toolsPresent || ExternalTool.isCI, "needs python3 and openssl"))
+    @Test(.enabled("needs python3 and openssl") { await toolsPresent() || ExternalTool.isCI })
     func requestsAndResponsesOverPlainHTTPReusingConnections() async throws {
-        let server = try Server()
+        let server = try await Server()
         defer { server.stop() }
         let client = HTTPClient(connections: 1)
         defer { client.shutdown() }
@@ -90,12 +81,12 @@ import Testing
         #expect(failed.reason == "VM 101 is locked (clone)", "PVE's message is in the status line")
     }
 
-    @Test(.enabled(if: toolsPresent || ExternalTool.isCI, "needs python3 and openssl"))
+    @Test(.enabled("needs python3 and openssl") { await toolsPresent() || ExternalTool.isCI })
     func transportFailuresAreErrorsAndTimeoutsHold() async throws {
         let client = HTTPClient()
         defer { client.shutdown() }
         await #expect(throws: HTTPError.self) { try await client.send(HTTPRequest(url: "http://127.0.0.1:1/")) }
-        let server = try Server()
+        let server = try await Server()
         defer { server.stop() }
         do {
             _ = try await client.send(HTTPRequest(url: "http://127.0.0.1:\(server.port)/slow", timeout: .milliseconds(300)))
@@ -106,11 +97,11 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: toolsPresent || ExternalTool.isCI, "needs python3 and openssl"))
+    @Test(.enabled("needs python3 and openssl") { await toolsPresent() || ExternalTool.isCI })
     func tlsIsVerifiedByCAFileOrPinnedKeyOrExplicitlyNot() async throws {
-        let certs = try Certificates()
+        let certs = try await Certificates()
         defer { try? FileManager.default.removeItem(atPath: certs.dir) }
-        let server = try Server(cert: certs.cert, key: certs.key)
+        let server = try await Server(cert: certs.cert, key: certs.key)
         defer { server.stop() }
         let url = "https://127.0.0.1:\(server.port)/version"
         // Default: the system CAs do not know the test CA.
@@ -118,7 +109,7 @@ import Testing
         // The right CA file.
         #expect(try await HTTPClient(tls: TLSOptions(caFile: certs.ca)).send(HTTPRequest(url: url)).status == 200)
         // A wrong CA file.
-        let other = try Certificates()
+        let other = try await Certificates()
         defer { try? FileManager.default.removeItem(atPath: other.dir) }
         await #expect(throws: HTTPError.self) { try await HTTPClient(tls: TLSOptions(caFile: other.ca)).send(HTTPRequest(url: url)) }
         // The right pinned key (with the CA), and a wrong one.

@@ -4,7 +4,7 @@ import SetpointManifest
 import SetpointTesting
 import Testing
 
-@Suite struct LoaderTests {
+@Suite(.timeLimit(.minutes(2))) struct LoaderTests {
     static let cluster = """
         apiVersion: setpoint/v1
         kind: ProxmoxCluster

@@ -4,7 +4,7 @@ import SetpointManifest
 import SetpointTesting
 import Testing
 
-@Suite struct ScalarResolverTests {
+@Suite(.timeLimit(.minutes(2))) struct ScalarResolverTests {
     static let plain: [(String, ResolvedScalar)] = [
         ("no", .bool(false)), ("No", .bool(false)), ("yes", .bool(true)), ("on", .bool(true)), ("OFF", .bool(false)),
         ("true", .bool(true)), ("False", .bool(false)), ("y", .string("y")), ("n", .string("n")),
@@ -44,8 +44,8 @@ import Testing
     }
 
     /// The same scalars through PyYAML's safe loader (the loader the JSON Schema test uses): the types must agree.
-    @Test(.enabled(if: ExternalTool.pythonHas(["yaml"]) || ExternalTool.isCI, "needs python3 with PyYAML"))
-    func agreesWithPyYAML() throws {
+    @Test(.enabled("needs python3 with PyYAML") { await ExternalTool.pythonHas(["yaml"]) || ExternalTool.isCI })
+    func agreesWithPyYAML() async throws {
         let script = """
             import json, sys, yaml, datetime
             out = []
@@ -58,7 +58,7 @@ import Testing
             """
         let texts = Self.plain.map(\.0)
         let input = String(decoding: try JSONEncoder().encode(texts), as: UTF8.self)
-        let result = try #require(ExternalTool.run("python3", ["-c", script], input: input))
+        let result = try #require(await ExternalTool.run("python3", ["-c", script], input: input))
         #expect(result.status == 0, "\(result.stderr)")
         let types = try JSONDecoder().decode([String].self, from: Data(result.stdout.utf8))
         for (text, pyType) in zip(texts, types) {

@@ -6,7 +6,7 @@ import Testing
 
 /// Typed specs must carry every field the schema accepts: a field the decoder validates but the typed
 /// spec drops would silently never reach a provider.
-@Suite struct TypedSpecTests {
+@Suite(.timeLimit(.minutes(2))) struct TypedSpecTests {
     static let resources: [Resource] = {
         let paths = [RepoPaths.path("examples"), RepoPaths.path("manifests"), RepoPaths.path("Tests/SetpointManifestTests/Corpus/valid")]
         return ManifestLoader().load(paths: paths).resources

@@ -7,7 +7,7 @@ import Testing
 /// itself, exports the setpoint_backup_* metrics, and makes the runs `backup run --controller` and `backup drill
 /// --controller` ask for, recorded and audited with the caller's identity; a CLI run without the controller is refused
 /// while the controller holds the lease.
-@Suite(.serialized) struct BackupControllerTests {
+@Suite(.timeLimit(.minutes(5)), .serialized) struct BackupControllerTests {
     /// Polls `body` every 500 ms until it returns a value, for at most `seconds`.
     static func eventually<T>(_ seconds: Double, _ body: () async throws -> T?) async throws -> T? {
         for _ in 0..<Int(seconds * 2) {

@@ -5,7 +5,7 @@ import Testing
 
 /// BackupPolicy against real PostgreSQL 15 and pgBackRest: archiving, backups, retention, status and its RPO,
 /// point-in-time restores, drills, encryption.
-@Suite(.serialized) struct BackupPolicyTests {
+@Suite(.timeLimit(.minutes(5)), .serialized) struct BackupPolicyTests {
     /// Inserts a row every 50 ms until cancelled.
     static func writeLoad(_ env: ClusterEnv) -> Task<Int, Never> {
         Task {

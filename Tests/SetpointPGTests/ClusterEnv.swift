@@ -26,7 +26,7 @@ final class ClusterEnv: @unchecked Sendable {
 
     init() throws {
         bin = try #require(ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_BIN"], "SETPOINT_TEST_PG_BIN is not set: run the tests through scripts/test")
-        dir = "/tmp/setpoint-pgc-\(UUID().uuidString.prefix(8).lowercased())"
+        dir = FileManager.default.temporaryDirectory.path + "/setpoint-pgc-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
     func data(_ member: String) -> String { "\(dir)/\(member)" }

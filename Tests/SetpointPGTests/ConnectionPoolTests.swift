@@ -3,7 +3,7 @@ import SetpointPG
 import Testing
 
 /// The ConnectionPool provider on a real PgBouncer 1.18 in front of a real primary and replicas.
-@Suite(.serialized, .enabled(if: PGServer.enabled))
+@Suite(.timeLimit(.minutes(5)), .serialized, .enabled(if: PGServer.enabled))
 struct ConnectionPoolTests {
     @Test func routesGoToPrimaryAndReplicasAndAPoolSizeChangeKeepsConnectedClients() async throws {
         try await ClusterEnv.with { env in

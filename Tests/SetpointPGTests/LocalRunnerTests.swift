@@ -3,7 +3,7 @@ import SetpointExec
 import Testing
 
 /// SetpointExec's local runner.
-@Suite struct LocalRunnerTests {
+@Suite(.timeLimit(.minutes(2))) struct LocalRunnerTests {
     @Test func runsArgvWithoutAShellAndCapturesOutput() async throws {
         let r = try await LocalRunner().run(Command("/bin/echo", ["a b", "$HOME", "; rm -rf /"]))
         #expect(r.status == 0)

@@ -4,7 +4,7 @@ import SetpointPostgres
 import Testing
 
 /// Synchronous replication, member removal and promotion on real PostgreSQL 15 servers.
-@Suite(.enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)")) struct MemberOperationsTests {
+@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)")) struct MemberOperationsTests {
     func spec(_ cluster: PGTestCluster, _ name: String) -> ReplicaSpec {
         ReplicaSpec(name: name, port: PGTestCluster.freePort(), dataDirectory: cluster.dataDirectory(name), primaryHost: "127.0.0.1",
                     primaryPort: cluster.ports["primary"]!, replicationUser: "postgres", binDirectory: cluster.bin)

@@ -4,7 +4,7 @@ import SetpointPostgres
 import Testing
 
 /// What a primary and a streaming replica say about themselves, read by MemberProbe from real servers.
-@Suite(.enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)")) struct MemberProbeTests {
+@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)")) struct MemberProbeTests {
     @Test func aPrimaryAndItsStreamingReplica() async throws {
         try await PGTestCluster.with { cluster in
         try await cluster.addReplica("pg-2")

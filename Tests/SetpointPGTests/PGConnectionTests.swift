@@ -3,7 +3,7 @@ import SetpointPG
 import Testing
 
 /// SetpointPG against a real PostgreSQL 15.
-@Suite(.enabled(if: PGServer.enabled, "needs the PostgreSQL that scripts/test starts")) struct PGConnectionTests {
+@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs the PostgreSQL that scripts/test starts")) struct PGConnectionTests {
     @Test func parameterisedQueriesReturnTypedRows() async throws {
         let db = try await PGServer.connect()
         defer { db.close() }

@@ -41,7 +41,7 @@ final class PGTestCluster: @unchecked Sendable {
     static func start() async throws -> PGTestCluster {
         let bin = try #require(ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_BIN"],
                                "SETPOINT_TEST_PG_BIN is not set: run the tests through scripts/test")
-        let dir = "/tmp/setpoint-pg-\(UUID().uuidString.prefix(8))"
+        let dir = FileManager.default.temporaryDirectory.path + "/setpoint-pg-\(UUID().uuidString.prefix(8))"
         let cluster = PGTestCluster(dir: dir, bin: bin)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         _ = try await cluster.runner.run(Command("/bin/chown", ["postgres:postgres", dir]))

@@ -1,7 +1,7 @@
 import SetpointPostgres
 import Testing
 
-@Suite struct ParameterValuesTests {
+@Suite(.timeLimit(.minutes(2))) struct ParameterValuesTests {
     @Test func memoryValuesCompareInBytes() {
         #expect(ParameterValues.equivalent("16MB", "16384kB", unit: "kB"))
         #expect(ParameterValues.equivalent("16384", "16MB", unit: "kB"), "a bare number is in the parameter's unit")

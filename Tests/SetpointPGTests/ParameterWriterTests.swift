@@ -3,7 +3,7 @@ import SetpointPostgres
 import Testing
 
 /// ALTER SYSTEM + reload on a real PostgreSQL 15.
-@Suite(.enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)")) struct ParameterWriterTests {
+@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)")) struct ParameterWriterTests {
     @Test func aReloadParameterIsLiveAndAPostmasterOneWaitsForARestart() async throws {
         try await PGTestCluster.with { cluster in
             let db = try await PGConnection.connect(cluster.primaryConfig)

@@ -5,7 +5,7 @@ import Testing
 
 /// SetpointPG against PgBouncer (scripts/test starts it in front of its PostgreSQL): the admin console speaks the
 /// simple query protocol only; routes defined in an %include file take effect on RELOAD.
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["SETPOINT_TEST_PGBOUNCER_PORT"] != nil || ExternalTool.isCI,
+@Suite(.timeLimit(.minutes(2)), .serialized, .enabled(if: ProcessInfo.processInfo.environment["SETPOINT_TEST_PGBOUNCER_PORT"] != nil || ExternalTool.isCI,
                              "needs the PgBouncer that scripts/test starts"))
 struct PgBouncerConsoleTests {
     static func config(database: String) throws -> PGConfig {

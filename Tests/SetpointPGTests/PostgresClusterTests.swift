@@ -5,7 +5,7 @@ import Testing
 
 /// The PostgresCluster provider on real PostgreSQL 15 servers: replicas made, parameters changed, switchover and
 /// failover, and the errors that must change nothing. Serialized: each test runs three servers on two cores.
-@Suite(.serialized, .enabled(if: PGServer.enabled))
+@Suite(.timeLimit(.minutes(5)), .serialized, .enabled(if: PGServer.enabled))
 struct PostgresClusterTests {
     @Test func replicasAreCreatedStreamWithDeclaredSyncStatesAndReplanIsEmpty() async throws {
         try await ClusterEnv.with { env in

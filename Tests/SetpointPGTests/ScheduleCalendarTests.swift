@@ -6,7 +6,7 @@ import Testing
 
 /// Cron schedules across daylight-saving changes (Europe/Berlin, 2026: clocks go forward on 29 March at 02:00 CET,
 /// back on 25 October at 03:00 CEST), without a server.
-@Suite struct ScheduleCalendarTests {
+@Suite(.timeLimit(.minutes(2))) struct ScheduleCalendarTests {
     let berlin = ScheduleCalendar(timeZone: "Europe/Berlin")!
 
     static func utc(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }

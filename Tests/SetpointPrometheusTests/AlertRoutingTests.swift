@@ -66,7 +66,7 @@ extension MonitoringTests {
 
         @Test func aFiringRuleReachesTheWebhookTheRoutingDeclaresAndReplanIsEmpty() async throws {
             try await MonitoringEnv.with { env in
-                let hook = try WebhookRecorder()
+                let hook = try await WebhookRecorder()
                 defer { hook.stop() }
                 try env.write([env.serverYAML, routingYAML(env, hookPort: hook.port), env.groupYAML("always", rules: [("AlwaysFiring", "vector(1)", nil)])])
                 let out = await env.apply()

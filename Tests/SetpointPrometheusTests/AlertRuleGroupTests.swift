@@ -5,7 +5,7 @@ import Testing
 /// after apply, changed in place, and a foreign broken file named without Setpoint's groups changing.
 /// One Prometheus and one Alertmanager serve every test here, and a test breaks Prometheus' reload on purpose: the
 /// suites run one test at a time.
-@Suite(.serialized, .enabled(if: MonitoringEnv.enabled))
+@Suite(.timeLimit(.minutes(5)), .serialized, .enabled(if: MonitoringEnv.enabled))
 struct MonitoringTests {}
 
 extension MonitoringTests {

@@ -135,11 +135,11 @@ final class MonitoringEnv: Sendable {
 
 /// A loopback HTTP listener (python3's http.server) that records every POST body in a file: the webhook receiver.
 final class WebhookRecorder: Sendable {
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let file: String
 
-    init() throws {
+    init() async throws {
         file = FileManager.default.temporaryDirectory.appendingPathComponent("webhook-\(UUID().uuidString).log").path
         FileManager.default.createFile(atPath: file, contents: nil)
         let script = """
@@ -154,21 +154,16 @@ final class WebhookRecorder: Sendable {
             print(s.server_address[1], flush=True)
             s.serve_forever()
             """
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, file]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        port = try #require(Int(line), "the webhook listener did not start: \(line)")
+        process = try ChildProcess.start(["python3", "-c", script, file])
+        _ = await process.stdout.waitFor("\n", seconds: 20)
+        let line = process.stdout.value.trimmingCharacters(in: .whitespacesAndNewlines)
+        port = try #require(Int(line), "the webhook listener did not start: \(process.output.value)")
     }
 
     var received: String { (try? String(contentsOfFile: file, encoding: .utf8)) ?? "" }
 
     func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
         try? FileManager.default.removeItem(atPath: file)
     }
 }

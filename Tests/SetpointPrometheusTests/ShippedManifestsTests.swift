@@ -8,7 +8,7 @@ import Testing
 
 /// The repository's own rule groups and routing (manifests/monitoring) as Setpoint renders them pass promtool and
 /// amtool, checked the way `setpoint validate` checks any manifest (a missing tool is an error here).
-@Suite(.enabled(if: MonitoringEnv.enabled))
+@Suite(.timeLimit(.minutes(5)), .enabled(if: MonitoringEnv.enabled))
 struct ShippedManifestsTests {
     @Test func theShippedRuleGroupsAndRoutingPassPromtoolAndAmtool() async throws {
         var environment = ProcessInfo.processInfo.environment

@@ -4,7 +4,7 @@ import SetpointCore
 import Testing
 
 /// Every Proxmox kind against pve-sim over HTTPS: apply, then the next plan is empty.
-@Suite struct ApplyTwiceTests {
+@Suite(.timeLimit(.minutes(2))) struct ApplyTwiceTests {
     static let vm = """
         apiVersion: setpoint/v1
         kind: VirtualMachine

@@ -4,37 +4,28 @@ import Testing
 
 /// The shipped binaries together, as the quickstart runs them: `pve-sim` with `--ca-out`, `setpoint` trusting that CA,
 /// with `--state-file` carrying the cluster across a restart of the simulator.
-@Suite(.serialized) struct BinariesTests {
+@Suite(.timeLimit(.minutes(5)), .serialized) struct BinariesTests {
     static let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 
     /// Starts pve-sim; returns its process and port (from --port-file).
-    static func startSim(_ dir: String, extra: [String] = []) throws -> (Process, Int) {
-        let process = Process()
-        process.executableURL = bin.appendingPathComponent("pve-sim")
+    static func startSim(_ dir: String, extra: [String] = []) async throws -> (ChildProcess, Int) {
         let portFile = dir + "/port"
         try? FileManager.default.removeItem(atPath: portFile)
-        process.arguments = ["--listen", "127.0.0.1:0", "--ca-out", dir + "/ca.pem", "--tls-dir", dir + "/tls", "--port-file", portFile,
-                             "--task-seconds", "0.05", "--state-file", dir + "/sim.json"] + extra
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.start([bin.appendingPathComponent("pve-sim").path, "--listen", "127.0.0.1:0", "--ca-out", dir + "/ca.pem",
+                                              "--tls-dir", dir + "/tls", "--port-file", portFile, "--task-seconds", "0.05",
+                                              "--state-file", dir + "/sim.json"] + extra)
         for _ in 0..<300 {
             if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) { return (process, port) }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
-        kill(process.processIdentifier, SIGKILL)
+        await process.kill()
         throw CancellationError()
     }
 
-    static func stop(_ p: Process) {
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-    }
-
-    static func setpoint(_ args: [String], dir: String) -> (Int32, String) {
+    static func setpoint(_ args: [String], dir: String) async -> (Int32, String) {
         // Through /usr/bin/env: NAME=VALUE before the command sets the token for it alone.
-        let r = ExternalTool.run("PVE_TOKEN=5e7d0000-0000-4000-8000-000000000001",
-                                 [bin.appendingPathComponent("setpoint").path] + args + ["--state", dir + "/state.db"])
+        let r = await ExternalTool.run("PVE_TOKEN=5e7d0000-0000-4000-8000-000000000001",
+                                       [bin.appendingPathComponent("setpoint").path] + args + ["--state", dir + "/state.db"])
         return (r?.status ?? -1, (r?.stdout ?? "") + (r?.stderr ?? ""))
     }
 
@@ -42,8 +33,8 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-bin-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir + "/m", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var (sim, port) = try Self.startSim(dir)
-        defer { Self.stop(sim) }
+        var (sim, port) = try await Self.startSim(dir)
+        defer { sim.signal(SIGKILL) }
         let manifest = """
             apiVersion: setpoint/v1
             kind: ProxmoxCluster
@@ -57,14 +48,14 @@ import Testing
 
             """
         try manifest.write(toFile: dir + "/m/stack.yaml", atomically: true, encoding: .utf8)
-        let (applyCode, applyOut) = Self.setpoint(["apply", dir + "/m", "--auto-approve"], dir: dir)
+        let (applyCode, applyOut) = await Self.setpoint(["apply", dir + "/m", "--auto-approve"], dir: dir)
         #expect(applyCode == 0, "\(applyOut)")
         // Restart the simulator on the same port: same CA (--tls-dir), same cluster (--state-file).
-        Self.stop(sim)
-        (sim, port) = try Self.startSim(dir, extra: [])
+        await sim.kill()
+        (sim, port) = try await Self.startSim(dir, extra: [])
         try manifest.replacingOccurrences(of: "127.0.0.1:[0-9]+", with: "127.0.0.1:\(port)", options: .regularExpression)
             .write(toFile: dir + "/m/stack.yaml", atomically: true, encoding: .utf8)
-        let (planCode, planOut) = Self.setpoint(["plan", dir + "/m", "--detailed-exitcode"], dir: dir)
+        let (planCode, planOut) = await Self.setpoint(["plan", dir + "/m", "--detailed-exitcode"], dir: dir)
         #expect(planCode == 0, "the restarted simulator still has the guest and trusts the same CA:\n\(planOut)")
     }
 }

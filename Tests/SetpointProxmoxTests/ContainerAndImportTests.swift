@@ -4,7 +4,7 @@ import SetpointCore
 import Testing
 
 /// Containers' own rules, and adopting a guest Setpoint did not create.
-@Suite struct ContainerAndImportTests {
+@Suite(.timeLimit(.minutes(2))) struct ContainerAndImportTests {
     static func ct(memory: String = "512Mi", size: String = "4Gi", node: String = "pve1", unprivileged: Bool = true) -> String {
         """
         apiVersion: setpoint/v1

@@ -7,25 +7,14 @@ import Testing
 /// `setpoint controller --git-remote`: each pass fetches and fast-forwards the manifests' work tree, records the commit
 /// in its plans and audit records, and treats the commit's author as a pending plan's author for four-eyes. A branch
 /// that diverged is reported and never forced.
-@Suite(.serialized) struct ControllerGitTests {
+@Suite(.timeLimit(.minutes(5)), .serialized) struct ControllerGitTests {
     /// Runs git with a fixed identity; returns its standard output.
     @discardableResult
-    static func git(_ args: [String], in dir: String, as email: String = "alice@example.net") throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-C", dir, "-c", "user.email=\(email)", "-c", "user.name=\(email.prefix { $0 != "@" })",
-                             "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"] + args
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw GitFailed(message: "git \(args.joined(separator: " ")): \(String(decoding: errors, as: UTF8.self))")
-        }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    static func git(_ args: [String], in dir: String, as email: String = "alice@example.net") async throws -> String {
+        let r = try await ChildProcess.run(["git", "-C", dir, "-c", "user.email=\(email)", "-c", "user.name=\(email.prefix { $0 != "@" })",
+                                            "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"] + args)
+        guard r.status == 0 else { throw GitFailed(message: "git \(args.joined(separator: " ")): \(r.stderr)") }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     struct GitFailed: Error, CustomStringConvertible {
@@ -38,19 +27,19 @@ import Testing
         defer { Task { await env.stop() } }
         // upstream (bare) ← alice's clone pushes; the controller's clone only fetches.
         let upstream = env.dir + "/upstream.git", alice = env.dir + "/alice", tree = env.dir + "/tree"
-        try Self.git(["init", "--bare", "-q", upstream], in: env.dir)
-        try Self.git(["clone", "-q", upstream, alice], in: env.dir)
-        try Self.git(["checkout", "-q", "-b", "main"], in: alice)
-        func publish(_ documents: [String], as email: String = "alice@example.net", message: String) throws -> String {
+        try await Self.git(["init", "--bare", "-q", upstream], in: env.dir)
+        try await Self.git(["clone", "-q", upstream, alice], in: env.dir)
+        try await Self.git(["checkout", "-q", "-b", "main"], in: alice)
+        func publish(_ documents: [String], as email: String = "alice@example.net", message: String) async throws -> String {
             try FileManager.default.createDirectory(atPath: alice + "/manifests", withIntermediateDirectories: true)
             try ([env.clusterYAML()] + documents).joined(separator: "---\n").write(toFile: alice + "/manifests/stack.yaml", atomically: true, encoding: .utf8)
-            try Self.git(["add", "-A"], in: alice)
-            try Self.git(["commit", "-q", "-m", message], in: alice, as: email)
-            try Self.git(["push", "-q", "origin", "main"], in: alice)
-            return try Self.git(["rev-parse", "HEAD"], in: alice)
+            try await Self.git(["add", "-A"], in: alice)
+            try await Self.git(["commit", "-q", "-m", message], in: alice, as: email)
+            try await Self.git(["push", "-q", "origin", "main"], in: alice)
+            return try await Self.git(["rev-parse", "HEAD"], in: alice)
         }
-        let first = try publish([ControllerTests.vm(cores: 2)], message: "web-1")
-        try Self.git(["clone", "-q", "--branch", "main", upstream, tree], in: env.dir)
+        let first = try await publish([ControllerTests.vm(cores: 2)], message: "web-1")
+        try await Self.git(["clone", "-q", "--branch", "main", upstream, tree], in: env.dir)
 
         let (tokens, _) = try await ControllerAPITests.makeTokens(env, [("approver", "alice@example.net"), ("approver", "bob@example.net")])
         let (process, output) = try ControllerAPITests.launch([
@@ -67,9 +56,9 @@ import Testing
         try await wait(for: "applied VirtualMachine/web-1:create")
 
         // A risky change pushed by alice: fetched, fast-forwarded, parked; the plan names the commit and its author.
-        let second = try publish([ControllerTests.vm(cores: 4, approval: true)], message: "web-1: 4 cores")
+        let second = try await publish([ControllerTests.vm(cores: 4, approval: true)], message: "web-1: 4 cores")
         try await wait(for: "waiting for approval in plan p-")
-        #expect(try Self.git(["rev-parse", "HEAD"], in: tree) == second, "the work tree was fast-forwarded")
+        #expect(try await Self.git(["rev-parse", "HEAD"], in: tree) == second, "the work tree was fast-forwarded")
         #expect(output.value.contains("git: origin/main moved \(first.prefix(12)) → \(second.prefix(12)) (alice@example.net: web-1: 4 cores)"),
                 "\(output.value)")
         let planID = try #require(output.value.range(of: "waiting for approval in plan ").map { String(output.value[$0.upperBound...].prefix(14)) })
@@ -97,12 +86,12 @@ import Testing
         // The controller's branch gets a commit of its own: the remote's next commit cannot fast-forward it. Reported,
         // never forced; the checked-out commit is still what is reconciled.
         try "# local note\n".write(toFile: tree + "/NOTES", atomically: true, encoding: .utf8)
-        try Self.git(["add", "NOTES"], in: tree)
-        try Self.git(["commit", "-q", "-m", "local"], in: tree, as: "ops@example.net")
-        let local = try Self.git(["rev-parse", "HEAD"], in: tree)
-        _ = try publish([ControllerTests.vm(cores: 6)], message: "web-1: 6 cores")
+        try await Self.git(["add", "NOTES"], in: tree)
+        try await Self.git(["commit", "-q", "-m", "local"], in: tree, as: "ops@example.net")
+        let local = try await Self.git(["rev-parse", "HEAD"], in: tree)
+        _ = try await publish([ControllerTests.vm(cores: 6)], message: "web-1: 6 cores")
         try await wait(for: "diverged")
-        #expect(try Self.git(["rev-parse", "HEAD"], in: tree) == local, "nothing forced")
+        #expect(try await Self.git(["rev-parse", "HEAD"], in: tree) == local, "nothing forced")
         let ready = try await http.send(HTTPRequest(url: url + "/readyz"))
         let readyText = String(decoding: ready.body, as: UTF8.self)
         #expect(ready.status == 200 && readyText.contains("diverged") && readyText.contains(local), "\(readyText)")

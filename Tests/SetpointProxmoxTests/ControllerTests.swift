@@ -9,7 +9,7 @@ import Testing
 
 /// `setpoint controller` passes against pve-sim: it converges, corrects drift (or only reports it), and parks risky
 /// changes in one pending plan that repeated passes reuse.
-@Suite struct ControllerTests {
+@Suite(.timeLimit(.minutes(5))) struct ControllerTests {
     static func vm(cores: Int, approval: Bool = false) -> String {
         """
         apiVersion: setpoint/v1
@@ -76,7 +76,7 @@ import Testing
         #expect(edited.out.contains("waiting for approval") && !edited.out.contains(id), "another plan for another change:\n\(edited.out)")
         let writer = try SQLiteStateStore.open(path: env.state)
         #expect(try await writer.storedPlan(id: id)?.status == .stale)
-        _ = try await writer.setPlanStatus(id: id, to: .approved)
+        _ = try await writer.transitionPlan(id: id, from: [.stale], to: .approved, audit: nil)
         try writer.close()
         _ = await pass(env)
         let g = await env.guest(named: "web-1")
@@ -86,7 +86,7 @@ import Testing
 
 /// The controller on the quickstart's own manifests (their cluster pointed at this test's pve-sim): it converges them,
 /// and the memory of a stopped guest changed directly on pve-sim is corrected in the next pass, as drift.
-@Suite struct ControllerQuickstartTests {
+@Suite(.timeLimit(.minutes(5))) struct ControllerQuickstartTests {
     @Test func aControllerConvergesTheQuickstartAndCorrectsAStoppedGuestsMemory() async throws {
         let env = try await SimEnv()
         defer { Task { await env.stop() } }
@@ -124,10 +124,10 @@ import Testing
 
 /// The controller as a process, with its API: tokens and roles, approvals through `setpoint approve`, four-eyes,
 /// SIGTERM.
-@Suite(.serialized) struct ControllerAPITests {
+@Suite(.timeLimit(.minutes(5)), .serialized) struct ControllerAPITests {
 
     /// `setpoint controller ARGS…` as a process, with the pve-sim token, its output collected.
-    static func launch(_ arguments: [String]) throws -> (Process, Output) {
+    static func launch(_ arguments: [String]) throws -> (ChildProcess, Output) {
         try LaunchedProcess.setpoint(["controller"] + arguments, environment: ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001"])
     }
 
@@ -206,17 +206,9 @@ import Testing
         #expect(plainDoc.headers["content-encoding"] == nil)
         #expect(gzipped.headers["content-encoding"] == "gzip")
         #expect(gzipped.body.count < plainDoc.body.count / 2 && Array(gzipped.body.prefix(2)) == [0x1f, 0x8b], "\(gzipped.body.count) bytes")
-        let gunzip = Process()
-        gunzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gunzip.arguments = ["-dc"]
-        let into = Pipe(), from = Pipe()
-        gunzip.standardInput = into
-        gunzip.standardOutput = from
-        try gunzip.run()
-        into.fileHandleForWriting.write(gzipped.body)
-        try into.fileHandleForWriting.close()
-        let unpacked = from.fileHandleForReading.readDataToEndOfFile()
-        gunzip.waitUntilExit()
+        let gunzip = try ChildProcess.start(["/bin/gzip", "-dc"], input: gzipped.body)
+        await gunzip.waitUntilExit()
+        let unpacked = Data(gunzip.stdout.value.utf8)
         #expect(unpacked == plainDoc.body, "gunzip gives the document back")
 
         // The OpenAPI document is the one in docs/, and every GET path it lists is served.
@@ -258,7 +250,7 @@ import Testing
 
 /// Two controllers on one PostgreSQL state: one leads and applies, the other follows; when the leader is killed the
 /// other leads within the lease's TTL and applies what comes next; nothing is applied twice.
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_PORT"] != nil || ExternalTool.isCI))
+@Suite(.timeLimit(.minutes(5)), .serialized, .enabled(if: ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_PORT"] != nil || ExternalTool.isCI))
 struct ControllerHATests {
     static func database() async throws -> String {
         let env = ProcessInfo.processInfo.environment
@@ -272,7 +264,7 @@ struct ControllerHATests {
         return "postgres://postgres:\(password)@127.0.0.1:\(port)/\(name)?sslmode=disable"
     }
 
-    func start(_ env: SimEnv, state: String, name: String, ttl: String = "10s") throws -> (Process, ControllerAPITests.Output) {
+    func start(_ env: SimEnv, state: String, name: String, ttl: String = "10s") throws -> (ChildProcess, ControllerAPITests.Output) {
         try ControllerAPITests.launch([env.manifests, "--interval", "300ms", "--listen", "none", "--as", "\(name)@example.net", "--state", state,
                                        "--lease-ttl", ttl])
     }
@@ -297,8 +289,7 @@ struct ControllerHATests {
         #expect(!followerOut.value.contains("applied VirtualMachine") && !followerOut.value.contains("error"), "only the leader applies, and the follower writes nothing:\n\(followerOut.value)")
 
         // The leader dies without a word; the follower leads once the lease expires (TTL 10 s) and applies the next change.
-        kill(leader.processIdentifier, SIGKILL)
-        leader.waitUntilExit()
+        await leader.kill()
         let killedAt = ContinuousClock.now
         try env.write([ControllerTests.vm(cores: 3)])
         for _ in 0..<400 where !followerOut.value.contains("applied VirtualMachine/web-1:update") { try await Task.sleep(for: .milliseconds(50)) }
@@ -369,7 +360,7 @@ struct ControllerHATests {
 
 /// SIGTERM while a slow PVE task runs: the started action finishes and is recorded, the controller exits 0, and the
 /// next start finds nothing to do (nothing created twice).
-@Suite(.serialized) struct ControllerShutdownTests {
+@Suite(.timeLimit(.minutes(5)), .serialized) struct ControllerShutdownTests {
     @Test func sigtermDuringASlowTaskRecordsItsOutcomeExitsZeroAndTheNextStartDoesNotRepeatIt() async throws {
         let env = try await SimEnv { $0.taskSeconds = 2 }
         defer { Task { await env.stop() } }

@@ -3,7 +3,7 @@ import PVESim
 import Testing
 
 /// `setpoint doctor` against pve-sim.
-@Suite struct DoctorTests {
+@Suite(.timeLimit(.minutes(2))) struct DoctorTests {
     static let guest = """
         apiVersion: setpoint/v1
         kind: VirtualMachine

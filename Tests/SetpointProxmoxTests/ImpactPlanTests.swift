@@ -4,7 +4,7 @@ import SetpointCore
 import Testing
 
 /// What plans say about changes to guests, and what applying them does in pve-sim.
-@Suite struct ImpactPlanTests {
+@Suite(.timeLimit(.minutes(2))) struct ImpactPlanTests {
     static func vm(memory: String = "2Gi", state: String = "running", node: String = "pve1", extra: String = "",
                    disk: String = "8Gi") -> String {
         """

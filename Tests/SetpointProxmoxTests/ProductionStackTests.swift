@@ -5,7 +5,7 @@ import Testing
 
 /// The Proxmox part of `manifests/` (the production stack: cloned cloud-init VMs, containers, pools, backup jobs)
 /// applied to pve-sim: it converges and the next plan is empty.
-@Suite struct ProductionStackTests {
+@Suite(.timeLimit(.minutes(5))) struct ProductionStackTests {
     @Test func theProductionStacksGuestsPoolsAndJobsConvergeAndStay() async throws {
         let env = try await SimEnv()
         defer { Task { await env.stop() } }

@@ -5,7 +5,7 @@ import SetpointHTTP
 import Testing
 
 /// TLS choices, saved-plan staleness per guest, the observation budget, and convergence under injected faults.
-@Suite struct RobustnessTests {
+@Suite(.timeLimit(.minutes(5))) struct RobustnessTests {
     static func vm(_ name: String, memory: String = "1Gi", node: String? = "pve1", tags: String = "[app]") -> String {
         """
         apiVersion: setpoint/v1

@@ -4,7 +4,7 @@ import SetpointRender
 import SetpointTesting
 import Testing
 
-@Suite struct PlanRenderingTests {
+@Suite(.timeLimit(.minutes(2))) struct PlanRenderingTests {
     typealias F = PlanFixtures
     static let colour = TerminalStyle(isEnabled: true)
     static let esc = "\u{1B}["

@@ -5,7 +5,7 @@ import SetpointTesting
 import Testing
 
 /// The audit log and the apply lease, for every store (the same conformance suite).
-@Suite struct AuditAndLeaseTests {
+@Suite(.timeLimit(.minutes(2))) struct AuditAndLeaseTests {
     static func entry(_ n: Int, _ event: AuditEvent = .intent) -> AuditEntry {
         AuditEntry(time: "2026-11-25T12:00:\(String(format: "%02d", n % 60)).000Z", actor: "ops@example.net", event: event,
                    planID: "abc", actionID: "VirtualMachine/api-\(n):create", resource: ResourceID(kind: .virtualMachine, name: "api-\(n)"),
@@ -98,7 +98,7 @@ import Testing
 }
 
 /// Action journals and stored plans, for every store.
-@Suite struct JournalAndPlanStoreTests {
+@Suite(.timeLimit(.minutes(2))) struct JournalAndPlanStoreTests {
     @Test(arguments: StoreKind.allCases)
     func journalsAreKeptPerActionUntilCleared(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
@@ -135,9 +135,45 @@ import Testing
         #expect(try await store.storedPlan(id: "aaa") == a)
         #expect(try await store.storedPlans(status: nil).map(\.id) == ["bbb", "aaa"], "newest first")
         #expect(try await store.storedPlans(status: .pending).map(\.id) == ["aaa"])
-        #expect(try await store.setPlanStatus(id: "aaa", to: .approved))
-        #expect(try await !store.setPlanStatus(id: "zzz", to: .approved))
+        let approval = AuditEntry(time: "2026-11-25T14:00:00Z", actor: "bob@example.net", event: .approval, planID: "aaa")
+        guard case .changed(let record?) = try await store.transitionPlan(id: "aaa", from: [.pending], to: .approved, audit: approval) else {
+            Issue.record("a pending plan is approved, with its record")
+            return
+        }
+        #expect(record.entry == approval)
+        // Only from the statuses given: the plan is approved now, so a rejection changes nothing and records nothing.
+        let rejection = AuditEntry(time: "2026-11-25T14:00:01Z", actor: "eve@example.net", event: AuditEvent(rawValue: "rejection"), planID: "aaa")
+        #expect(try await store.transitionPlan(id: "aaa", from: [.pending], to: .rejected, audit: rejection) == .conflict(.approved))
+        #expect(try await store.transitionPlan(id: "zzz", from: [.pending], to: .approved, audit: nil) == .notFound)
         #expect(try await store.storedPlan(id: "aaa")?.status == .approved)
         #expect(try await store.storedPlan(id: "zzz") == nil)
+        #expect(try await store.auditRecords(after: 0, limit: 10).map(\.entry) == [approval])
+    }
+
+    /// Many tasks decide one pending plan at once (on SQLite through two connections, as two processes would): one
+    /// decision is made and recorded, every other caller learns what it was.
+    @Test(arguments: StoreKind.allCases)
+    func decisionsAreOneCompareAndSet(kind: StoreKind) async throws {
+        let folder = try TemporaryFolder()
+        let store = try await kind.makeStore(in: folder)
+        let other = try kind.reopen(in: folder, readOnly: false) ?? store
+        try await store.savePlan(StoredPlan(id: "race", status: .pending, json: "{}", text: "", createdAt: "2026-11-25T12:00:00Z"))
+        let outcomes = try await withThrowingTaskGroup(of: (StoredPlan.Status, PlanTransition).self) { group in
+            for i in 0..<24 {
+                let to: StoredPlan.Status = i % 2 == 0 ? .approved : .rejected
+                let entry = AuditEntry(time: "2026-11-25T14:00:00Z", actor: "op\(i)@example.net", event: to == .approved ? .approval : AuditEvent(rawValue: "rejection"),
+                                       planID: "race")
+                let target = i % 3 == 0 ? other : store
+                group.addTask { (to, try await target.transitionPlan(id: "race", from: [.pending], to: to, audit: entry)) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let made = outcomes.filter { if case .changed = $0.1 { true } else { false } }
+        #expect(made.count == 1, "\(outcomes)")
+        let winner = try #require(made.first?.0)
+        #expect(outcomes.filter { $0.1 == .conflict(winner) }.count == outcomes.count - 1, "every other caller learns the decision")
+        #expect(try await store.storedPlan(id: "race")?.status == winner)
+        let records = try await store.auditRecords(after: 0, limit: 100)
+        #expect(records.count == 1 && records.first?.entry.event == (winner == .approved ? .approval : AuditEvent(rawValue: "rejection")))
     }
 }

@@ -5,7 +5,7 @@ import SetpointTesting
 import Testing
 
 /// The `BackupRunStore` half of the state contract, against every store.
-@Suite struct BackupRunStoreTests {
+@Suite(.timeLimit(.minutes(2))) struct BackupRunStoreTests {
     static func run(_ policy: String, _ kind: BackupRun.Kind, at started: String, outcome: BackupRun.Outcome = .succeeded,
                     message: String? = nil) -> BackupRun {
         BackupRun(id: "\(policy):\(kind.rawValue):\(started)", policy: policy, kind: kind, startedAt: started,

@@ -4,7 +4,7 @@ import SetpointTesting
 import Testing
 
 /// The reader behind the stored specs: exact for canonical text, strict about anything else.
-@Suite struct CanonicalJSONReaderTests {
+@Suite(.timeLimit(.minutes(2))) struct CanonicalJSONReaderTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let text: String
         let value: Value?  // nil: malformed

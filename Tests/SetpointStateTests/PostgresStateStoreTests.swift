@@ -7,7 +7,7 @@ import Testing
 
 /// The PostgreSQL state store on the PostgreSQL scripts/test starts: the store contract (each test in a database of
 /// its own), schema versions, a serialised audit chain across stores, and the lease's fencing epoch.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_PORT"] != nil || ExternalTool.isCI))
+@Suite(.timeLimit(.minutes(5)), .enabled(if: ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_PORT"] != nil || ExternalTool.isCI))
 struct PostgresStateStoreTests {
     static let api1 = ResourceID(kind: .virtualMachine, name: "api-1")
     static let db = ResourceID(kind: .postgresCluster, name: "main-db")

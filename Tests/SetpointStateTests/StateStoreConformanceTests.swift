@@ -5,7 +5,7 @@ import SetpointTesting
 import Testing
 
 /// The `StateStore` contract, run against every store (``StoreKind``). Each test has its own folder.
-@Suite struct StateStoreConformanceTests {
+@Suite(.timeLimit(.minutes(2))) struct StateStoreConformanceTests {
     static let api1 = ResourceID(kind: .virtualMachine, name: "api-1")
     static let api2 = ResourceID(kind: .virtualMachine, name: "api-2")
     static let pool = ResourceID(kind: .resourcePool, name: "web")
