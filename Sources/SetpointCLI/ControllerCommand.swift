@@ -83,6 +83,15 @@ struct ControllerCommand: ConsoleCommand {
     @Option(name: .customLong("lease-ttl"), help: ArgumentHelp("How long leadership lasts unrenewed (renewed every third of it); another controller leads within it after this one dies.", valueName: "DURATION"))
     var leaseTTL: String = "10s"
 
+    @Option(name: .customLong("header-timeout"), help: ArgumentHelp("An API connection must send its request head within this (from connecting, or from the first byte of a later request).", valueName: "DURATION"))
+    var headerTimeout: String = "10s"
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("An API connection may wait this long between requests.", valueName: "DURATION"))
+    var idleTimeout: String = "60s"
+
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp("API connections open at most (default 512, and never more than half the open-file limit); beyond it the longest-waiting idle or slow connection is closed.", valueName: "N"))
+    var maxConnections: Int?
+
     @OptionGroup var stateOptions: StateOptions
 
     @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
@@ -97,6 +106,10 @@ struct ControllerCommand: ConsoleCommand {
         if listen != "none", Int(listen.split(separator: ":").last ?? "") == nil { throw ValidationError("--listen is HOST:PORT (or 'none')") }
         guard let ttl = DurationValue.parse(leaseTTL), ttl.milliseconds >= 1000 else { throw ValidationError("--lease-ttl '\(leaseTTL)' is not a duration of at least 1s") }
         if gitBranch != nil, gitRemote == nil { throw ValidationError("--git-branch needs --git-remote") }
+        for (flag, value) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)] {
+            guard let d = DurationValue.parse(value), d.milliseconds >= 100 else { throw ValidationError("\(flag) '\(value)' is not a duration of at least 100ms") }
+        }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
@@ -152,7 +165,7 @@ struct ControllerCommand: ConsoleCommand {
                 }
             }
             let api = ControllerAPI(store: store, status: status, reconciler: reconciler, tokens: tokenStore, fourEyes: fourEyes,
-                                    scheduler: scheduler)
+                                    scheduler: scheduler, limits: connectionLimits(console))
             services.append(.init(service: api.server(host: host, port: port, logger: logger) { bound in
                 console.out("API on http://\(host):\(bound)" + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401)" : "") + "\n")
             }))
@@ -162,6 +175,21 @@ struct ControllerCommand: ConsoleCommand {
         try await group.run()
         console.out("controller stopped\n")
         return 0
+    }
+
+    /// The API's connection limits: the timeouts given, and a connection limit that fits the open-file limit.
+    func connectionLimits(_ console: Console) -> ConnectionLimits {
+        let budget = ConnectionLimits.openFileBudget()
+        var wanted = maxConnections ?? 512
+        if wanted > budget.connections {
+            if maxConnections != nil {
+                console.err("warning: --max-connections \(wanted) does not fit the open-file limit of \(budget.files): at most \(budget.connections) "
+                    + "API connections (raise LimitNOFILE in the unit, or ulimit -n)\n")
+            }
+            wanted = budget.connections
+        }
+        return ConnectionLimits(headerTimeout: DurationValue.parse(headerTimeout)!.duration, idleTimeout: DurationValue.parse(idleTimeout)!.duration,
+                                maxConnections: wanted)
     }
 
     static func split(_ listen: String) -> (String, Int) {

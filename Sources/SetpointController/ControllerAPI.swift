@@ -26,9 +26,13 @@ public struct ControllerAPI: Sendable {
     /// The API described as OpenAPI 3.1 (served at `/openapi.yaml`; `docs/openapi.yaml` is the same text).
     public static var openAPIDocument: String { OpenAPIDocument.yaml }
 
+    /// The open connections against their limits (the server's, exported in /metrics).
+    public let connections: ConnectionRegistry
+
     public init(store: any StateStore, status: ControllerStatus, reconciler: Reconciler, tokens: TokenStore, fourEyes: Bool,
-                scheduler: BackupScheduler? = nil) {
+                scheduler: BackupScheduler? = nil, limits: ConnectionLimits = ConnectionLimits()) {
         self.scheduler = scheduler
+        self.connections = ConnectionRegistry(limits: limits)
         self.store = store
         self.status = status
         self.reconciler = reconciler
@@ -351,6 +355,13 @@ public struct ControllerAPI: Sendable {
                calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.requests)) })
         metric("setpoint_provider_errors_total", "Those requests that failed, by system.", "counter",
                calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.errors)) })
+        let http = connections.counts
+        metric("setpoint_http_connections", "HTTP connections open now.", "gauge", [("", Double(http.open))])
+        metric("setpoint_http_connections_limit", "HTTP connections open at most (--max-connections).", "gauge",
+               [("", Double(connections.limits.maxConnections))])
+        metric("setpoint_http_connections_accepted_total", "HTTP connections accepted.", "counter", [("", Double(http.accepted))])
+        metric("setpoint_http_connections_closed_total", "HTTP connections the controller closed, by reason.", "counter",
+               ConnectionCloseReason.allCases.map { ("{reason=\"\($0.rawValue)\"}", Double(http.closed[$0] ?? 0)) })
         var byName: [String: [GaugeSample]] = [:]
         var names: [String] = []
         for g in scheduler?.gauges ?? [] {

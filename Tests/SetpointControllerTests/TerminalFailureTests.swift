@@ -70,4 +70,36 @@ import Testing
         #expect(fixed.applied == ["VirtualMachine/bad-1:create"] && fixed.isSuccess, "\(fixed)")
         #expect(reconciler.retries.isEmpty)
     }
+
+    /// A manifest that once trapped the parser (a YAML 1.1 base-60 integer past 64 bits, in a string field) is a load
+    /// error of that file: the pass reports it and applies nothing, the last good desired state stays in force, and
+    /// the next good edit is applied.
+    @Test func aManifestThatOverflowsIsALoadErrorAndTheLastGoodStateStays() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-overflow-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var cluster = FieldPolicy()
+        cluster.rule("*", comparison: .ignore)
+        let provider = InMemoryProvider(kinds: [.proxmoxCluster, .virtualMachine], policies: [.proxmoxCluster: cluster]) { _ in nil }
+        provider.backend.set(ResourceID(kind: .proxmoxCluster, name: "pve"), spec: .map([:]))
+        try Self.manifests(dir, memory: ["web-1": "1Gi"])
+        let reconciler = Reconciler(
+            Reconciler.Configuration(paths: [dir], providers: [provider], secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "t"])),
+            store: InMemoryStateStore())
+        let first = await reconciler.pass()
+        #expect(first.applied == ["VirtualMachine/web-1:create"], "\(first)")
+        for value in ["153722867280912931:00", "1:00:00:00:00:00:00:00:00:00:00:00:00"] {
+            try "apiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: web-2}\nspec: {cluster: pve, description: \(value)}\n"
+                .write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+            let bad = await reconciler.pass()
+            #expect(bad.applied.isEmpty && bad.declared.isEmpty, "\(bad)")
+            #expect(bad.errors.contains { $0.contains("bad.yaml:4:") && $0.contains("SP1004") }, "\(bad.errors)")
+            #expect(reconciler.desired?.resources.map(\.id.name).sorted() == ["pve", "web-1"], "the last good manifests stay in force")
+            #expect(provider.backend.entry(ResourceID(kind: .virtualMachine, name: "web-1")) != nil)
+        }
+        try "apiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: web-2}\nspec: {cluster: pve, description: \"1:00\"}\n"
+            .write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let fixed = await reconciler.pass()
+        #expect(fixed.applied == ["VirtualMachine/web-2:create"], "\(fixed)")
+    }
 }
