@@ -191,6 +191,14 @@ CASES = [
        "the diagnostic points at the rule (its `expr` for a PromQL error) and quotes promtool; for a routing it quotes "
        "amtool's reason (the text after `FAILED:`). Nothing is written.",
   fix="Fix the rule or the routing as the quoted message says."),
+ dict(code="SP1023", sev="error",
+  when="A credential would cross the network unencrypted: a `ProxmoxCluster` endpoint with `http://` (every request "
+       "carries the API token), or an `AlertRouting` e-mail receiver with `authPassword` and `requireTLS: false`. "
+       "Allowed only when the resource says so itself (`allowPlainHTTP: true`, `allowPlaintextAuth: true`), and then "
+       "`setpoint doctor` flags it.",
+  files={"cluster.yaml": "apiVersion: setpoint/v1\nkind: ProxmoxCluster\nmetadata:\n  name: pve-main\nspec:\n  endpoints: [http://pve1.example.net:8006]\n  tokenId: setpoint@pve!ci\n  tokenSecret: {env: PVE_TOKEN}\n"},
+  cmd="setpoint validate cluster.yaml",
+  fix="Use `https://` (PVE listens with TLS on 8006). Only behind a TLS tunnel or in a lab, set `allowPlainHTTP: true`."),
  dict(code="SP2001", sev="error", static=True,
   when="A provider could not observe a resource (unreachable API, missing privilege). Other resources still plan; "
        "the plan is not applyable while this error stands.",

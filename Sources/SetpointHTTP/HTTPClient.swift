@@ -37,7 +37,14 @@ public final class HTTPClient: Sendable {
     /// Sends a request; returns the response whatever its status.
     /// - Throws: `HTTPError` when no response arrived (refused, timed out, TLS verification failed).
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try await withCheckedThrowingContinuation { continuation in
+        // A CR or LF in a value would split the header and smuggle in another; nothing is sent (the value is not shown).
+        for header in request.headers {
+            if let bad = HTTPRequest.controlCharacter(in: header.value) ?? HTTPRequest.controlCharacter(in: header.name) {
+                throw HTTPError(code: -1, message: "the \(header.name) header holds a control character (\(bad)): refused, nothing was sent",
+                                url: request.url, isTransient: false)
+            }
+        }
+        return try await withCheckedThrowingContinuation { continuation in
             queue.push(Job(request: request, continuation: continuation))
         }
     }

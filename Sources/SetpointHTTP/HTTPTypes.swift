@@ -20,6 +20,31 @@ public struct HTTPRequest: Sendable {
     }
 }
 
+extension HTTPRequest {
+    /// The first control character in a header value (a line break would end the header and start another), as
+    /// `CR`, `LF`, `NUL` or `U+00XX`; nil when there is none. Tabs are allowed.
+    public static func controlCharacter(in value: String) -> String? {
+        for scalar in value.unicodeScalars where scalar.value < 0x20 && scalar != "\t" || scalar.value == 0x7F {
+            switch scalar {
+            case "\r": return "CR"
+            case "\n": return "LF"
+            case "\0": return "NUL"
+            default: return String(format: "U+%04X", scalar.value)
+            }
+        }
+        return nil
+    }
+
+    /// The URL without user information (`https://***@host`), for messages.
+    public static func redacted(_ url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<scheme.upperBound]) + "***" + String(rest[at...])
+    }
+}
+
 /// A response: any status is a response; only transport failures throw.
 public struct HTTPResponse: Sendable {
     public var status: Int
@@ -62,5 +87,5 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
         self.isTransient = isTransient
     }
 
-    public var description: String { "\(url): \(message)" }
+    public var description: String { "\(HTTPRequest.redacted(url)): \(message)" }
 }

@@ -21,6 +21,11 @@ final class ClusterConnections: Sendable {
         do { secret = try context.secrets.resolve(spec.tokenSecret) } catch {
             throw SetpointError(.secretUnavailable, "tokenSecret (\(spec.tokenSecret.origin)): \(error)", resource: id)
         }
+        // It goes into a header: a line break would end the header there and start another (header injection).
+        if let bad = HTTPRequest.controlCharacter(in: secret) {
+            throw SetpointError(.secretUnavailable, "tokenSecret (\(spec.tokenSecret.origin)) holds a control character (\(bad)): "
+                + "a token is one line of text; fix the secret's value (its value is not shown)", resource: id)
+        }
         let tls = TLSOptions(caFile: spec.tls?.caFile, pinnedPublicKey: spec.tls?.pinnedPublicKey, insecure: spec.tls?.insecure ?? false)
         let key = [spec.endpoints.joined(separator: ","), spec.tokenId, SHA256.hex(secret), tls.caFile ?? "", tls.pinnedPublicKey ?? "",
                    String(tls.insecure)].joined(separator: "|")

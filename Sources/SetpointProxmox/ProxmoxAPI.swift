@@ -14,7 +14,8 @@ struct PVEAPIError: Error, CustomStringConvertible {
     var endpoint: String = ""
 
     var description: String {
-        var text = "\(method) \(endpoint)\(path): \(status) \(message)"
+        // The URL as curl would take it: the endpoint, the API root, the path.
+        var text = "\(method) \(endpoint)/api2/json\(path): \(status) \(message)"
         if !errors.isEmpty { text += " (" + errors.keys.sorted().map { "\($0): \(errors[$0]!.trimmingCharacters(in: .newlines))" }.joined(separator: "; ") + ")" }
         return text
     }

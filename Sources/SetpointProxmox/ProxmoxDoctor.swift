@@ -13,7 +13,15 @@ extension ProxmoxProvider: HealthChecking {
         do { spec = try resource.decodeSpec(ProxmoxClusterSpec.self) } catch {
             return [HealthCheck(id, "spec", .failed, "\(error)")]
         }
-        if spec.tls?.insecure == true {
+        let plain = spec.endpoints.filter { $0.hasPrefix("http://") }
+        if !plain.isEmpty {
+            // TLS settings mean nothing for these: say what really happens to the token.
+            checks.append(HealthCheck(id, "transport", .warning, "plain HTTP to " + plain.joined(separator: ", ")
+                + " (allowPlainHTTP): the API token crosses the network unencrypted; use https://"))
+        }
+        if plain.count == spec.endpoints.count {
+            // No endpoint uses TLS: there is no certificate to verify.
+        } else if spec.tls?.insecure == true {
             checks.append(HealthCheck(id, "tls", .warning, "insecure: true — the API's certificate is NOT verified; anyone on the path can read the token. Use tls.caFile or tls.pinnedPublicKey"))
         } else if let ca = spec.tls?.caFile {
             let pin = spec.tls?.pinnedPublicKey.map { " and the pinned key \($0)" } ?? ""

@@ -5,7 +5,8 @@ import Testing
 @Suite(.timeLimit(.minutes(2))) struct StringFormatTests {
     static let samples = [
         "", "a", "api-1", "API-1", "-a", "a-", "a_b", "a.b", String(repeating: "a", count: 63), String(repeating: "a", count: 64),
-        "https://pve1.example.net:8006", "http://127.0.0.1:9090/", "ftp://x", "https://", "https:// x",
+        "https://pve1.example.net:8006", "http://127.0.0.1:9090/", "ftp://x", "https://", "https:// x", "https://root:pw@pve1:8006",
+        "https://u@h/x", "https://h/x@y", "http://h/?a=b@c",
         "/etc/pve", "etc/pve", "/", "setpoint@pve!ci", "root@pam!setpoint", "a@b!c!d", "@pve!x", "u@1x!t", "u@pve!",
         "pve1", "pve-node-1", "local-lvm", "local.zfs", "1local", "web+prod", "_tag", "tag.a",
         "setpoint/approval", "app.kubernetes.io/name", "Team", "x/", "/x", "shared_buffers", "auto_explain.log_min_duration", "a.b.c",
@@ -32,6 +33,14 @@ import Testing
             let byRegex = (try? regex.wholeMatch(in: sample)) != nil
             #expect(format.matches(sample) == byRegex, "\(name): '\(sample)' check says \(format.matches(sample)), pattern says \(byRegex)")
         }
+    }
+
+    @Test func urlsWithUserInformationAreRefusedAndRecognised() {
+        #expect(!StringFormat.httpURL.matches("https://root:hunter2@pve1.example.net:8006"))
+        #expect(StringFormat.httpURL.matches("https://pve1.example.net:8006/path@with-at"), "an @ in the path is no credential")
+        #expect(StringFormat.hasUserInfo("https://root:hunter2@pve1.example.net:8006"))
+        #expect(StringFormat.hasUserInfo("postgres://u:p@db/x"))
+        #expect(!StringFormat.hasUserInfo("https://h/x@y") && !StringFormat.hasUserInfo("no url@all"))
     }
 
     @Test func dnsLabelExamples() {

@@ -59,10 +59,11 @@ final class SimEnv: Sendable {
         try text.write(toFile: manifests + "/stack.yaml", atomically: true, encoding: .utf8)
     }
 
-    func run(_ args: [String], withState: Bool = true) async -> (code: Int32, out: String, err: String) {
+    static let token = "5e7d0000-0000-4000-8000-000000000001"
+
+    func run(_ args: [String], withState: Bool = true, token: String = SimEnv.token) async -> (code: Int32, out: String, err: String) {
         let console = Console.capturing()
-        let runtime = CLIRuntime(providers: [provider],
-                                 secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001"]))
+        let runtime = CLIRuntime(providers: [provider], secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": token]))
         let code = await SetpointCLI.run(args + (withState ? ["--state", state] : []), console: console, runtime: runtime)
         return (code, console.capturedOut, console.capturedErr)
     }

@@ -37,6 +37,9 @@ public struct DiagnosticCode: RawRepresentable, Sendable, Hashable, Codable, Cus
     public static let toolMissing = DiagnosticCode(rawValue: "SP1021")
     /// promtool or amtool rejected what Setpoint would write.
     public static let toolRejected = DiagnosticCode(rawValue: "SP1022")
+    /// A credential would cross the network unencrypted: an http:// endpoint that gets the API token, SMTP
+    /// authentication without TLS. Allowed only by the resource's own opt-in field.
+    public static let plaintextCredential = DiagnosticCode(rawValue: "SP1023")
 
     // 2xxx — planning problems
     public static let observeFailed = DiagnosticCode(rawValue: "SP2001")
@@ -73,6 +76,7 @@ public struct DiagnosticCode: RawRepresentable, Sendable, Hashable, Codable, Cus
         (.unreadableFile, "a path that cannot be read"),
         (.toolMissing, "a checking tool (promtool, amtool) is not installed"),
         (.toolRejected, "promtool or amtool rejected what Setpoint would write"),
+        (.plaintextCredential, "a credential would cross the network unencrypted (http://, SMTP without TLS)"),
         (.observeFailed, "a resource could not be observed"),
         (.referencedMissing, "a referenced resource does not exist"),
         (.changeRefused, "a change the provider cannot make (a disk shrink)"),

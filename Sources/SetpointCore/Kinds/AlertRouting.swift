@@ -6,7 +6,9 @@ public enum AlertRoutingKind {
         Field("smarthost", .string(.nonEmpty), "SMTP server host:port."),
         Field("authUsername", .string(.nonEmpty), "SMTP user."),
         Field("authPassword", .secret, "SMTP password, by reference."),
-        Field("requireTLS", .boolean, "Require STARTTLS."),
+        Field("requireTLS", .boolean, "Require STARTTLS (Alertmanager's default: true)."),
+        Field("allowPlaintextAuth", .boolean, default: .bool(false),
+              "Allow authPassword with requireTLS: false, which sends the SMTP password unencrypted."),
         Field("sendResolved", .boolean, "Notify when alerts resolve."),
     ])
 
@@ -126,6 +128,7 @@ public struct AlertRoutingSpec: ResourceSpec {
         public var authUsername: String?
         public var authPassword: SecretReference?
         public var requireTLS: Bool?
+        public var allowPlaintextAuth: Bool?
         public var sendResolved: Bool?
     }
 

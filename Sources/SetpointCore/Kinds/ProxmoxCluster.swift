@@ -8,6 +8,8 @@ public enum ProxmoxClusterKind {
         Field("tls", .object(tls), "How the server's certificate is verified (verified against the system CAs by default)."),
         Field("maxConcurrentRequests", .integer(min: 1, max: 64), default: .int(8), "Requests in flight at once."),
         Field("requestTimeout", .duration, default: .int(30_000), "Timeout of one API request."),
+        Field("allowPlainHTTP", .boolean, default: .bool(false),
+              "Allow http:// endpoints, which send the API token unencrypted (a TLS tunnel in front, a lab). Flagged by `setpoint doctor`."),
     ])
 
     static let tls = ObjectSchema([
@@ -30,6 +32,7 @@ public struct ProxmoxClusterSpec: ResourceSpec {
     public var tls: TLS?
     public var maxConcurrentRequests: Int?
     public var requestTimeout: DurationValue?
+    public var allowPlainHTTP: Bool?
 
     public struct TLS: Codable, Sendable, Equatable {
         public var caFile: String?

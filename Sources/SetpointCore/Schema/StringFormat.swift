@@ -36,16 +36,26 @@ public struct StringFormat: Sendable {
     }
 
     /// An `http://` or `https://` URL with a host.
+    ///
+    /// No user information (`user:password@host`): credentials are secret references, and a URL is printed in messages.
     public static let httpURL = StringFormat(
         name: "httpURL",
-        pattern: "^https?://[^\\s/]+(/\\S*)?$",
+        pattern: "^https?://[^\\s/@]+(/\\S*)?$",
         expectation: "an http:// or https:// URL"
     ) { u in
         let s = String(Substring(u))
         let rest: Substring
         if s.hasPrefix("https://") { rest = s.dropFirst(8) } else if s.hasPrefix("http://") { rest = s.dropFirst(7) } else { return false }
         guard let host = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first, !host.isEmpty else { return false }
-        return !s.contains(where: \.isWhitespace)
+        return !s.contains(where: \.isWhitespace) && !host.contains("@")
+    }
+
+    /// True when a URL carries user information (`scheme://user:password@host`): it is refused, and never printed.
+    public static func hasUserInfo(_ url: String) -> Bool {
+        guard let scheme = url.firstRange(of: "://") else { return false }
+        let rest = url[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        return authority.contains("@")
     }
 
     /// An absolute file system path.

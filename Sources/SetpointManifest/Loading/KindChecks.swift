@@ -9,6 +9,7 @@ enum KindChecks {
         case .virtualMachine: virtualMachine(spec, root, &validator)
         case .backupPolicy: backupPolicy(spec, root, &validator)
         case .guestBackupJob: guestBackupJob(spec, root, &validator)
+        case .proxmoxCluster: proxmoxCluster(spec, root, &validator)
         default: break
         }
     }
@@ -68,11 +69,30 @@ enum KindChecks {
         }
     }
 
-    /// Receiver names are unique; every route names a declared receiver.
+    /// Every request carries the API token: an http:// endpoint sends it in clear text unless the cluster says so.
+    static func proxmoxCluster(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
+        guard case .list(let endpoints)? = spec["endpoints"], spec["allowPlainHTTP"] != .bool(true) else { return }
+        for (i, e) in endpoints.enumerated() where e.stringValue?.hasPrefix("http://") == true {
+            v.report(.plaintextCredential, "spec.endpoints[\(i)] is plain HTTP: every request would send the API token unencrypted",
+                     hint: "use https:// (PVE listens with TLS on 8006); only behind a TLS tunnel or in a lab, set 'allowPlainHTTP: true'",
+                     at: root.node(at: FieldPath([.key("spec"), .key("endpoints"), .index(i)])))
+        }
+    }
+
+    /// Receiver names are unique; every route names a declared receiver; SMTP passwords travel under TLS.
     static func alertRouting(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
         guard case .list(let receivers)? = spec["receivers"] else { return }
         var names: [String] = []
         for (i, r) in receivers.enumerated() {
+            if case .list(let emails)? = r["email"] {
+                for (j, e) in emails.enumerated()
+                where e["authPassword"] != nil && e["requireTLS"] == .bool(false) && e["allowPlaintextAuth"] != .bool(true) {
+                    let at = FieldPath([.key("spec"), .key("receivers"), .index(i), .key("email"), .index(j), .key("requireTLS")])
+                    v.report(.plaintextCredential, "\(at): false with authPassword: the SMTP password would be sent unencrypted",
+                             hint: "remove 'requireTLS: false' (Alertmanager requires STARTTLS by default), or set 'allowPlaintextAuth: true'",
+                             at: root.node(at: at))
+                }
+            }
             guard let name = r["name"]?.stringValue else { continue }
             if names.contains(name) {
                 v.report(.invalidValue, "duplicate receiver name '\(name)' in spec.receivers", hint: "receiver names are unique",

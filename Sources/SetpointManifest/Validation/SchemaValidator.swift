@@ -235,7 +235,16 @@ public struct SchemaValidator {
         switch type {
         case .string(let format):
             guard case .string(let s) = resolved else { return wrongType(node, type, path, resolved: resolved) }
-            guard format.matches(s) else { return invalid(node, s, format.expectation, path) }
+            guard format.matches(s) else {
+                if format.name == StringFormat.httpURL.name, StringFormat.hasUserInfo(s) {
+                    // The value is never repeated: it holds a credential.
+                    report(.invalidValue, "\(describe(path)): the URL holds user information (user:password@host), which is refused",
+                           hint: "give the host only; credentials are secret references ({env: NAME} or {file: PATH}) in their own fields",
+                           at: node)
+                    return nil
+                }
+                return invalid(node, s, format.expectation, path)
+            }
             return .string(s)
         case .reference(let kind):
             guard case .string(let s) = resolved else { return wrongType(node, type, path, resolved: resolved) }
