@@ -80,7 +80,7 @@ struct ApplyCommand: ConsoleCommand {
         let store: any StateStore
         let lease: LeaseKeeper
         do {
-            store = try await stateOptions.open()
+            store = try await stateOptions.open(console)
             lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration, onLost: {
                 console.err("error: the state lease was lost (this process was paused past its expiry); no new action starts\n")
                 interruption.interrupt()

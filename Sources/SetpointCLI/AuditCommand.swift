@@ -31,7 +31,7 @@ struct AuditLogCommand: ConsoleCommand {
     var after: Int64 = 0
 
     func execute(_ console: Console) async throws -> Int32 {
-        guard let store = try await stateOptions.openReadOnly() else {
+        guard let store = try await stateOptions.openReadOnly(console) else {
             console.err("note: no state at \(stateOptions.location): the audit log is empty\n")
             return 0
         }
@@ -58,7 +58,7 @@ struct AuditVerifyCommand: ConsoleCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func execute(_ console: Console) async throws -> Int32 {
-        guard let store = try await stateOptions.openReadOnly() else {
+        guard let store = try await stateOptions.openReadOnly(console) else {
             console.out("no state at \(stateOptions.location): nothing to verify\n")
             return 0
         }

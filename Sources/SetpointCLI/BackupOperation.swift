@@ -36,7 +36,7 @@ struct BackupOperation {
             return nil
         }
         do {
-            let store = readOnly ? try await state.openReadOnly() : try await state.open()
+            let store = readOnly ? try await state.openReadOnly(console) : try await state.open(console)
             return Loaded(provider: provider, set: set, context: session.context(set), store: store)
         } catch {
             console.err("error: \(error)\n")

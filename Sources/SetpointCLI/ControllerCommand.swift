@@ -116,7 +116,7 @@ struct ControllerCommand: ConsoleCommand {
         CLILog.format.withLock { $0 = logFormat }
         let runtime = CLIRuntime.current ?? .shipped
         let store: any StateStore
-        do { store = try await stateOptions.open() } catch {
+        do { store = try await stateOptions.open(console) } catch {
             console.err("error: \(error)\n")
             return 1
         }

@@ -57,7 +57,7 @@ struct ImportCommand: ConsoleCommand {
             console.err("error: this build has no provider for \(target.kind)\n")
             return 1
         }
-        let store = try await stateOptions.open()
+        let store = try await stateOptions.open(console)
         // Imports change state: never at the same time as an apply.
         let lease: LeaseKeeper
         do {

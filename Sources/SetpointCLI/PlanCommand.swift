@@ -49,7 +49,7 @@ struct PlanCommand: ConsoleCommand {
         guard let set = await session.load(), session.checkTargets(try shape.targets(), in: set) else { return 1 }
         let store: (any StateStore)?
         do {
-            store = try await stateOptions.openReadOnly()
+            store = try await stateOptions.openReadOnly(console)
         } catch {
             console.err("error: \(error)\n")
             return 1

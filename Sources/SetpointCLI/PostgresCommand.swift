@@ -155,7 +155,7 @@ struct ClusterOperation {
         let store: any StateStore
         let lease: LeaseKeeper
         do {
-            store = try await state.open()
+            store = try await state.open(console)
             lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0))
         } catch {
             let held = (error as? SetpointError)?.code == .leaseHeld

@@ -1,25 +1,83 @@
 import ArgumentParser
+import Foundation
 import SetpointState
 
 /// `--state PATH|URL`, shared by the commands that read or write state.
 struct StateOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "The state: an SQLite file, or a PostgreSQL database (postgres://USER@HOST:PORT/DB; the password from PGPASSWORD or "
-            + "~/.pgpass) that several controllers can share. Plan opens it read-only and writes nothing.", valueName: "PATH|URL"))
+        "The state: an SQLite file, or a PostgreSQL database (postgres://USER@HOST:PORT/DB) that several controllers can share. "
+            + "The password comes from --state-password-file, PGPASSWORD, PGPASSFILE or ~/.pgpass, never the URL (a URL's password "
+            + "shows in ps and unit files: it is used, with a warning). Plan opens it read-only and writes nothing.", valueName: "PATH|URL"))
     var state: String = ".setpoint/state.db"
 
+    @Option(name: .customLong("state-password-file"), help: ArgumentHelp(
+        "A file holding the PostgreSQL state's password (one line; SETPOINT_STATE_PASSWORD_FILE sets it too).", valueName: "FILE"))
+    var statePasswordFile: String?
+
     /// Opens the state for writing (creating and migrating it).
-    func open() async throws -> any StateStore {
-        PostgresStateStore.isURL(state) ? try await PostgresStateStore.open(url: state) : try SQLiteStateStore.open(path: state)
+    func open(_ console: Console) async throws -> any StateStore {
+        guard PostgresStateStore.isURL(state) else { return try SQLiteStateStore.open(path: state) }
+        return try await PostgresStateStore.open(url: state, password: try password(console))
     }
 
     /// Opens existing state read-only; nil when there is none yet.
-    func openReadOnly() async throws -> (any StateStore)? {
-        PostgresStateStore.isURL(state) ? try await PostgresStateStore.openReadOnly(url: state) : try SQLiteStateStore.openReadOnly(path: state)
+    func openReadOnly(_ console: Console) async throws -> (any StateStore)? {
+        guard PostgresStateStore.isURL(state) else { return try SQLiteStateStore.openReadOnly(path: state) }
+        return try await PostgresStateStore.openReadOnly(url: state, password: try password(console))
     }
 
     /// Where the state is, for messages (a URL without its password).
     var location: String { PostgresStateStore.isURL(state) ? PostgresStateStore.redacted(state) : state }
+
+    /// The password file's contents (its last line break dropped), when one is given; a warning when the URL itself
+    /// carries a password, which this process then hides from its own command line (as the MySQL client does).
+    func password(_ console: Console) throws -> String? {
+        if PostgresStateStore.hasPassword(state) {
+            console.err("warning: the --state URL carries a password, which shows in ps, shell history and unit files: "
+                + "remove it from the URL and use --state-password-file, PGPASSFILE or ~/.pgpass\n")
+            CommandLineScrubber.hidePasswords(in: state)
+        }
+        guard let file = statePasswordFile ?? console.environment["SETPOINT_STATE_PASSWORD_FILE"] ?? ProcessInfo.processInfo.environment["SETPOINT_STATE_PASSWORD_FILE"] else {
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("--state-password-file \(file) cannot be read: check the path and that this user may read it")
+        }
+        var text = String(decoding: data, as: UTF8.self)
+        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        guard !text.isEmpty, !text.contains("\n") else {
+            throw ValidationError("--state-password-file \(file) must hold the password on one line")
+        }
+        return text
+    }
+}
+
+/// Overwrites, in this process's own memory, the password of a URL given on its command line, so that `ps` and
+/// `/proc/PID/cmdline` show `postgres://user:***@…` from now on.
+enum CommandLineScrubber {
+    static func hidePasswords(in url: String) {
+        guard let c = URLComponents(string: url), let password = c.percentEncodedPassword, !password.isEmpty else { return }
+        let needle = Array(":\(password)@".utf8)
+        for i in 0..<Int(CommandLine.argc) {
+            guard let arg = CommandLine.unsafeArgv[i] else { continue }
+            let length = strlen(arg)
+            guard length >= needle.count else { continue }
+            var start = 0
+            while start + needle.count <= length {
+                var matches = true
+                for j in 0..<needle.count where UInt8(bitPattern: arg[start + j]) != needle[j] {
+                    matches = false
+                    break
+                }
+                if matches {
+                    for j in 1..<(needle.count - 1) { arg[start + j] = CChar(UInt8(ascii: "*")) }
+                    start += needle.count
+                } else {
+                    start += 1
+                }
+            }
+        }
+    }
 }
 
 /// Options that shape a plan.

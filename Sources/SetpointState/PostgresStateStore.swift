@@ -38,19 +38,22 @@ public final class PostgresStateStore: StateStore {
     }
 
     /// Opens the state for reading and writing and migrates the schema to this build's version.
-    public static func open(url: String) async throws -> PostgresStateStore {
-        try await open(url: url, futureMigrationsForTesting: [])
+    ///
+    /// - Parameter password: the role's password when it is kept apart from the URL (a secret file); nil leaves it to
+    ///   the URL, `PGPASSWORD`, `PGPASSFILE` or `~/.pgpass`, as libpq finds it.
+    public static func open(url: String, password: String? = nil) async throws -> PostgresStateStore {
+        try await open(url: url, password: password, futureMigrationsForTesting: [])
     }
 
-    package static func open(url: String, futureMigrationsForTesting extra: [String]) async throws -> PostgresStateStore {
-        let store = PostgresStateStore(location: redacted(url), session: PostgresSession(config: config(url)), isReadOnly: false)
+    package static func open(url: String, password: String? = nil, futureMigrationsForTesting extra: [String]) async throws -> PostgresStateStore {
+        let store = PostgresStateStore(location: redacted(url), session: PostgresSession(config: config(url, password: password)), isReadOnly: false)
         try await store.run("migrate") { try await store.migrate(extra: extra) }
         return store
     }
 
     /// Opens existing state for reading only; nil when the database holds no Setpoint state yet.
-    public static func openReadOnly(url: String) async throws -> PostgresStateStore? {
-        let store = PostgresStateStore(location: redacted(url), session: PostgresSession(config: config(url)), isReadOnly: true)
+    public static func openReadOnly(url: String, password: String? = nil) async throws -> PostgresStateStore? {
+        let store = PostgresStateStore(location: redacted(url), session: PostgresSession(config: config(url, password: password)), isReadOnly: true)
         let applied = try await store.run("read the schema version") { try await store.appliedMigrations() }
         guard let applied else { return nil }
         try store.refuseNewer(applied)
@@ -62,9 +65,16 @@ public final class PostgresStateStore: StateStore {
         return store
     }
 
-    static func config(_ url: String) -> PGConfig {
-        // NOTICEs ("relation already exists, skipping") are not for the operator's terminal.
-        PGConfig(connectTimeoutSeconds: 10, applicationName: "setpoint-state", conninfo: url, options: ["options": "-c client_min_messages=warning"])
+    static func config(_ url: String, password: String? = nil) -> PGConfig {
+        // NOTICEs ("relation already exists, skipping") are not for the operator's terminal. A password given apart
+        // comes after the URL's settings, so it wins over one in the URL.
+        PGConfig(password: password, connectTimeoutSeconds: 10, applicationName: "setpoint-state", conninfo: url,
+                 options: ["options": "-c client_min_messages=warning"])
+    }
+
+    /// True when the URL carries a password (`postgres://user:secret@host/db`): visible in `ps` and in unit files.
+    public static func hasPassword(_ url: String) -> Bool {
+        URLComponents(string: url)?.password.map { !$0.isEmpty } ?? false
     }
 
     public func close() { session.close() }

@@ -356,6 +356,33 @@ struct ControllerHATests {
         let verify = await env.run(["audit", "verify", "--state", state], withState: false)
         #expect(verify.code == 0, "\(verify.out)\(verify.err)")
     }
+
+    /// The state database's password stays off the command line: from a file (--state-password-file), or — when a URL
+    /// carries one — with a warning and hidden from this process's own argv (`ps`, /proc/PID/cmdline) before it connects.
+    @Test func theStatePasswordStaysOffTheCommandLine() async throws {
+        let env = try await SimEnv()
+        defer { Task { await env.stop() } }
+        try env.write([ControllerTests.vm(cores: 2)])
+        let password = try #require(ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_PASSWORD"])
+        let withPassword = try await Self.database()
+        let bare = withPassword.replacingOccurrences(of: "postgres:\(password)@", with: "postgres@")
+        try (password + "\n").write(toFile: env.dir + "/state-password", atomically: true, encoding: .utf8)
+
+        for (state, extra) in [(bare, ["--state-password-file", env.dir + "/state-password"]), (withPassword, [])] {
+            let (process, output) = try ControllerAPITests.launch([env.manifests, "--interval", "300ms", "--listen", "none", "--state", state] + extra)
+            defer { process.signal(SIGKILL) }
+            #expect(await output.waitFor("pass"), "\(output.value)")
+            let cmdline = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(process.processIdentifier)/cmdline")), as: UTF8.self)
+            #expect(!cmdline.contains(password), "the password is not in ps: \(cmdline.replacingOccurrences(of: "\0", with: " "))")
+            #expect(output.value.contains("warning: the --state URL carries a password") == extra.isEmpty, "\(output.value)")
+            #expect(!output.value.contains("error"), "it connected and reconciled: \(output.value)")
+            process.signal(SIGTERM)
+            #expect(await process.waitUntilExit(timeout: .seconds(30)) == 0)
+        }
+        try "wrong\n".write(toFile: env.dir + "/state-password", atomically: true, encoding: .utf8)
+        let refused = await env.run(["audit", "verify", "--state", bare, "--state-password-file", env.dir + "/state-password"], withState: false)
+        #expect(refused.code != 0 && refused.err.contains("password authentication failed"), "the file's password is the one used: \(refused.err)")
+    }
 }
 
 /// SIGTERM while a slow PVE task runs: the started action finishes and is recorded, the controller exits 0, and the
