@@ -165,7 +165,7 @@ struct ControllerCommand: ConsoleCommand {
                 }
             }
             let api = ControllerAPI(store: store, status: status, reconciler: reconciler, tokens: tokenStore, fourEyes: fourEyes,
-                                    scheduler: scheduler, limits: connectionLimits(console))
+                                    scheduler: scheduler, limits: connectionLimits(console), anchor: try stateOptions.anchor(console))
             services.append(.init(service: api.server(host: host, port: port, logger: logger) { bound in
                 console.out("API on http://\(host):\(bound)" + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401)" : "") + "\n")
             }))

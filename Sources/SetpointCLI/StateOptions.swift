@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SetpointCore
 import SetpointState
 
 /// `--state PATH|URL`, shared by the commands that read or write state.
@@ -14,10 +15,42 @@ struct StateOptions: ParsableArguments {
         "A file holding the PostgreSQL state's password (one line; SETPOINT_STATE_PASSWORD_FILE sets it too).", valueName: "FILE"))
     var statePasswordFile: String?
 
-    /// Opens the state for writing (creating and migrating it).
+    @Option(name: .customLong("audit-anchor"), help: ArgumentHelp(
+        "A file, kept apart from the state, that every audit append moves to the log's head: 'audit verify' then detects records "
+            + "cut off the end, and appends refuse a log that no longer matches it (SETPOINT_AUDIT_ANCHOR sets it too).", valueName: "FILE"))
+    var auditAnchor: String?
+
+    @Option(name: .customLong("anchor-key"), help: ArgumentHelp(
+        "HMAC key that signs the audit anchor: env:NAME or file:/path (the plan signing key may serve; SETPOINT_ANCHOR_KEY sets it too).",
+        valueName: "REF"))
+    var anchorKey: String?
+
+    /// Opens the state for writing (creating and migrating it), with the audit anchor when one is configured.
     func open(_ console: Console) async throws -> any StateStore {
-        guard PostgresStateStore.isURL(state) else { return try SQLiteStateStore.open(path: state) }
-        return try await PostgresStateStore.open(url: state, password: try password(console))
+        let store: any StateStore = PostgresStateStore.isURL(state)
+            ? try await PostgresStateStore.open(url: state, password: try password(console))
+            : try SQLiteStateStore.open(path: state)
+        if let anchor = try anchor(console), let tailed = store as? any AuditTailed { tailed.tail.anchor = anchor }
+        return store
+    }
+
+    /// The audit anchor, when `--audit-anchor` or SETPOINT_AUDIT_ANCHOR names one.
+    func anchor(_ console: Console) throws -> AuditAnchor? {
+        let environment = ProcessInfo.processInfo.environment.merging(console.environment) { _, mine in mine }
+        guard let path = auditAnchor ?? environment["SETPOINT_AUDIT_ANCHOR"], !path.isEmpty else { return nil }
+        var key: [UInt8]?
+        if let reference = anchorKey ?? environment["SETPOINT_ANCHOR_KEY"] {
+            let secret: SecretReference
+            if reference.hasPrefix("env:"), reference.count > 4 {
+                secret = .env(String(reference.dropFirst(4)))
+            } else if reference.hasPrefix("file:"), reference.count > 5 {
+                secret = .file(String(reference.dropFirst(5)))
+            } else {
+                throw ValidationError("--anchor-key takes a reference, env:NAME or file:/path, never the key itself")
+            }
+            key = Array(try (CLIRuntime.current ?? .shipped).secrets.resolve(secret).utf8)
+        }
+        return AuditAnchor(path: path, key: key)
     }
 
     /// Opens existing state read-only; nil when there is none yet.

@@ -28,10 +28,13 @@ public struct ControllerAPI: Sendable {
 
     /// The open connections against their limits (the server's, exported in /metrics).
     public let connections: ConnectionRegistry
+    /// The audit anchor appends move (exported in /metrics), when one is configured.
+    public let anchor: AuditAnchor?
 
     public init(store: any StateStore, status: ControllerStatus, reconciler: Reconciler, tokens: TokenStore, fourEyes: Bool,
-                scheduler: BackupScheduler? = nil, limits: ConnectionLimits = ConnectionLimits()) {
+                scheduler: BackupScheduler? = nil, limits: ConnectionLimits = ConnectionLimits(), anchor: AuditAnchor? = nil) {
         self.scheduler = scheduler
+        self.anchor = anchor
         self.connections = ConnectionRegistry(limits: limits)
         self.store = store
         self.status = status
@@ -355,6 +358,12 @@ public struct ControllerAPI: Sendable {
                calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.requests)) })
         metric("setpoint_provider_errors_total", "Those requests that failed, by system.", "counter",
                calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.errors)) })
+        if let anchor {
+            // -1 when the anchor cannot be read or does not verify: alert on it.
+            let seq = (try? anchor.read()).map { $0?.seq ?? 0 } ?? -1
+            metric("setpoint_audit_anchor_seq", "The audit log's head as the anchor outside the state records it (-1: unreadable or not verifying).",
+                   "gauge", [("", Double(seq))])
+        }
         let http = connections.counts
         metric("setpoint_http_connections", "HTTP connections open now.", "gauge", [("", Double(http.open))])
         metric("setpoint_http_connections_limit", "HTTP connections open at most (--max-connections).", "gauge",

@@ -27,10 +27,17 @@ public struct LeaseHolder: Sendable, Hashable, Codable, CustomStringConvertible 
 /// the chain — and an append is durable when it returns (the plan record is synced before the first change).
 /// Only one holder has the lease at a time; an expired lease is taken over.
 public protocol AuditLog: Sendable {
-    /// Appends an entry after the current head and returns the record as stored.
-    func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord
+    /// Appends an entry after the current head and returns the record as stored. With `checkingChain` (what every
+    /// caller but `audit acknowledge` wants) a durable store first checks the chain since the point it last verified,
+    /// or its audit anchor, and refuses to append to a tampered log.
+    func appendAudit(_ entry: AuditEntry, checkingChain: Bool) async throws -> AuditRecord
     /// Records with `seq > after`, in seq order, at most `limit`.
     func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord]
+}
+
+extension AuditLog {
+    /// Appends an entry after the current head, checking the chain first.
+    public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord { try await appendAudit(entry, checkingChain: true) }
 }
 
 /// Durable per-action journals (see `ActionJournal`), keyed by action id (`VirtualMachine/api-1:create`), which is

@@ -7,13 +7,22 @@ extension PostgresStateStore {
     /// every process writing to this database (followers record approvals too), so the chain never forks.
     static let auditLock: Int64 = 0x5365_7470_4175_6469  // "SetpAudi"
 
-    public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
-        try await write("append to the audit log") { db in try await Self.append(entry, in: db) }
+    public func appendAudit(_ entry: AuditEntry, checkingChain: Bool) async throws -> AuditRecord {
+        let record = try await write("append to the audit log") { db in try await self.append(entry, in: db, checkingChain: checkingChain) }
+        try tail.appended(record, location: location)
+        return record
     }
 
-    /// Appends after the head, inside the caller's write transaction.
-    static func append(_ entry: AuditEntry, in db: PGConnection) async throws -> AuditRecord {
+    /// Appends after the head, inside the caller's write transaction; first checks the chain since the point last
+    /// verified (``AuditTail``), under the lock that serialises appends.
+    func append(_ entry: AuditEntry, in db: PGConnection, checkingChain: Bool = true) async throws -> AuditRecord {
         _ = try await db.query("SELECT pg_advisory_xact_lock($1)", [String(Self.auditLock)])
+        if checkingChain {
+            let (start, fromAnchor) = try tail.start()
+            let atStart = start.seq > 0 ? try await Self.records(db, "WHERE seq = $1", [String(start.seq)]).first : nil
+            try tail.check(start: start, fromAnchor: fromAnchor, atStart: atStart,
+                           records: try await Self.records(db, "WHERE seq > $1 ORDER BY seq", [String(start.seq)]), location: location)
+        }
         let head = try await db.query("SELECT seq, hash FROM setpoint_audit ORDER BY seq DESC LIMIT 1").first
         let seq = (head?.int64("seq") ?? 0) + 1
         let previous = head?["hash"] ?? ""
@@ -28,14 +37,19 @@ extension PostgresStateStore {
 
     public func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord] {
         try await read("read the audit log") { db in
-            try await db.query("SELECT * FROM setpoint_audit WHERE seq > $1 ORDER BY seq LIMIT $2", [String(after), String(limit)]).records.map { r in
+            try await Self.records(db, "WHERE seq > $1 ORDER BY seq LIMIT $2", [String(after), String(limit)])
+        }
+    }
+
+    /// Audit records matching a clause.
+    static func records(_ db: PGConnection, _ clause: String, _ parameters: [String]) async throws -> [AuditRecord] {
+        try await db.query("SELECT * FROM setpoint_audit \(clause)", parameters).records.map { r in
                 let detailText = r["detail"] ?? ""
                 let detail = (try? CanonicalJSONReader.value(from: detailText)) ?? .string("(unreadable detail: \(detailText.prefix(80)))")
                 let entry = AuditEntry(time: r["time"] ?? "", actor: r["actor"] ?? "", event: AuditEvent(rawValue: r["event"] ?? ""),
                                        planID: r["plan_id"], actionID: r["action_id"], resource: r["resource"].flatMap(ResourceID.init(parsing:)),
                                        result: r["result"], detail: detail)
                 return AuditRecord(seq: r.int64("seq") ?? 0, entry: entry, previousHash: r["previous_hash"] ?? "", hash: r["hash"] ?? "")
-            }
         }
     }
 
@@ -154,7 +168,7 @@ extension PostgresStateStore {
     }
 
     public func transitionPlan(id: String, from: Set<StoredPlan.Status>, to status: StoredPlan.Status, audit: AuditEntry?) async throws -> PlanTransition {
-        try await write("change plan \(id)") { db in
+        let outcome: PlanTransition = try await write("change plan \(id)") { db in
             // The row lock makes concurrent decisions take turns; the second finds the first's status.
             guard let current = try await db.query("SELECT status FROM setpoint_plans WHERE id = $1 FOR UPDATE", [id]).first?["status"] else {
                 return .notFound
@@ -164,8 +178,10 @@ extension PostgresStateStore {
             }
             _ = try await db.query("UPDATE setpoint_plans SET status = $1 WHERE id = $2", [status.rawValue, id])
             guard let audit else { return .changed(nil) }
-            return .changed(try await Self.append(audit, in: db))
+            return .changed(try await self.append(audit, in: db))
         }
+        if case .changed(let record?) = outcome { try tail.appended(record, location: location) }
+        return outcome
     }
 
     public func storedPlans(status: StoredPlan.Status?) async throws -> [StoredPlan] {

@@ -19,6 +19,8 @@ public final class PostgresStateStore: StateStore {
     public let isReadOnly: Bool
     let session: PostgresSession
     private let fencing = Mutex<(holder: String, epoch: Int64)?>(nil)
+    /// The chain check before each append, and the audit anchor.
+    public let tail = AuditTail()
 
     private init(location: String, session: PostgresSession, isReadOnly: Bool) {
         self.location = location

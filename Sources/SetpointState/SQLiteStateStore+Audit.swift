@@ -1,24 +1,36 @@
 internal import GRDB
 public import SetpointCore
+import Synchronization
 
 extension SQLiteStateStore {
-    public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
+    public func appendAudit(_ entry: AuditEntry, checkingChain: Bool) async throws -> AuditRecord {
         try refuseIfReadOnly("append to the audit log")
-        return try await run("append to the audit log") {
+        let record = try await run("append to the audit log") {
             try await pool.writeWithoutTransaction { db in
-                // IMMEDIATE: the head is read and the record written under one write lock, across processes too.
+                // IMMEDIATE: the chain checked, the head read and the record written under one write lock, across
+                // processes too.
                 var record: AuditRecord?
                 try db.inTransaction(.immediate) {
-                    record = try Self.append(entry, in: db)
+                    try checkFence(db, "append to the audit log")
+                    record = try append(entry, in: db, checkingChain: checkingChain)
                     return .commit
                 }
                 return record!
             }
         }
+        try tail.appended(record, location: path)
+        return record
     }
 
-    /// Appends after the head, inside the caller's write transaction.
-    static func append(_ entry: AuditEntry, in db: Database) throws -> AuditRecord {
+    /// Appends after the head, inside the caller's write transaction; first checks the chain since the point last
+    /// verified (``AuditTail``).
+    func append(_ entry: AuditEntry, in db: Database, checkingChain: Bool = true) throws -> AuditRecord {
+        if checkingChain {
+            let (start, fromAnchor) = try tail.start()
+            let atStart = start.seq > 0 ? try Self.records(db, "WHERE seq = ?", [start.seq]).first : nil
+            try tail.check(start: start, fromAnchor: fromAnchor, atStart: atStart,
+                           records: try Self.records(db, "WHERE seq > ? ORDER BY seq", [start.seq]), location: path)
+        }
         let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         let seq: Int64 = (head?["seq"] as Int64? ?? 0) + 1
         let previous: String = head?["hash"] ?? ""
@@ -36,52 +48,60 @@ extension SQLiteStateStore {
     }
 
     public func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord] {
-        let rows = try await run("read the audit log") {
-            try await pool.read { db in
-                try Row.fetchAll(
-                    db, sql: "SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit]
-                ).map { row -> (Int64, String, String, String, String?, String?, String?, String?, String, String, String) in
-                    (row["seq"], row["time"], row["actor"], row["event"], row["plan_id"], row["action_id"], row["resource"],
-                     row["result"], row["detail"], row["previous_hash"], row["hash"])
-                }
-            }
+        try await run("read the audit log") {
+            try await pool.read { db in try Self.records(db, "WHERE seq > ? ORDER BY seq LIMIT ?", [after, limit]) }
         }
-        return try rows.map { r in
-            // Unreadable detail (edited by hand) still yields a record, whose hash then fails verification.
-            let detail = (try? CanonicalJSONReader.value(from: r.8)) ?? .string("(unreadable detail: \(r.8.prefix(80)))")
+    }
+
+    /// Audit records matching a clause. Unreadable detail (edited by hand) still yields a record, whose hash then fails
+    /// verification.
+    static func records(_ db: Database, _ clause: String, _ arguments: StatementArguments) throws -> [AuditRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM audit_log \(clause)", arguments: arguments).map { row in
+            let detailText: String = row["detail"]
+            let detail = (try? CanonicalJSONReader.value(from: detailText)) ?? .string("(unreadable detail: \(detailText.prefix(80)))")
+            let resource: String? = row["resource"]
             let entry = AuditEntry(
-                time: r.1, actor: r.2, event: AuditEvent(rawValue: r.3), planID: r.4, actionID: r.5,
-                resource: r.6.flatMap(ResourceID.init(parsing:)), result: r.7, detail: detail)
-            return AuditRecord(seq: r.0, entry: entry, previousHash: r.9, hash: r.10)
+                time: row["time"], actor: row["actor"], event: AuditEvent(rawValue: row["event"]), planID: row["plan_id"],
+                actionID: row["action_id"], resource: resource.flatMap(ResourceID.init(parsing:)), result: row["result"], detail: detail)
+            return AuditRecord(seq: row["seq"], entry: entry, previousHash: row["previous_hash"], hash: row["hash"])
         }
     }
 
     public func acquireLease(_ candidate: LeaseHolder, now: String) async throws -> LeaseHolder? {
         try refuseIfReadOnly("take the apply lease")
-        return try await run("take the apply lease") {
+        let (holder, epoch) = try await run("take the apply lease") {
             try await pool.writeWithoutTransaction { db in
                 var holder: LeaseHolder?
+                var epoch: Int64 = 0
                 try db.inTransaction(.immediate) {
-                    if let row = try Row.fetchOne(db, sql: "SELECT * FROM apply_lease WHERE slot = 1") {
+                    let row = try Row.fetchOne(db, sql: "SELECT * FROM apply_lease WHERE slot = 1")
+                    if let row {
                         let current = LeaseHolder(id: row["holder_id"], host: row["host"], pid: row["pid"], since: row["since"],
                                                   expiresAt: row["expires_at"])
-                        if current.id != candidate.id, current.expiresAt > now {
+                        if !current.id.isEmpty, current.id != candidate.id, current.expiresAt > now {
                             holder = current
                             return .rollback
                         }
                     }
+                    // A new holder gets the next epoch; the same holder taking it again keeps its own. The row stays when
+                    // the lease is released, so the epoch only grows.
+                    let previous: Int64 = row?["epoch"] ?? 0
+                    epoch = previous + (row?["holder_id"] == candidate.id ? 0 : 1)
                     try db.execute(
                         sql: """
-                            INSERT INTO apply_lease (slot, holder_id, host, pid, since, expires_at) VALUES (1, ?, ?, ?, ?, ?)
+                            INSERT INTO apply_lease (slot, holder_id, host, pid, since, expires_at, epoch) VALUES (1, ?, ?, ?, ?, ?, ?)
                             ON CONFLICT (slot) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid,
-                                since = excluded.since, expires_at = excluded.expires_at
+                                since = excluded.since, expires_at = excluded.expires_at, epoch = excluded.epoch
                             """,
-                        arguments: [candidate.id, candidate.host, candidate.pid, candidate.since, candidate.expiresAt])
+                        arguments: [candidate.id, candidate.host, candidate.pid, candidate.since, candidate.expiresAt, epoch])
                     return .commit
                 }
-                return holder
+                return (holder, epoch)
             }
         }
+        // The holder's writes through this store are fenced on the epoch it took the lease at, as in PostgreSQL.
+        if holder == nil { fencing.withLock { $0 = (candidate.id, epoch) } }
+        return holder
     }
 
     public func renewLease(_ holder: LeaseHolder) async throws -> Bool {
@@ -95,11 +115,38 @@ extension SQLiteStateStore {
         }
     }
 
+    /// Gives the lease up: the row stays (holder cleared, expired) so that the epoch keeps growing.
     public func releaseLease(id: String) async throws {
         try refuseIfReadOnly("release the apply lease")
         try await run("release the apply lease") {
             try await pool.write { db in
-                try db.execute(sql: "DELETE FROM apply_lease WHERE slot = 1 AND holder_id = ?", arguments: [id])
+                try db.execute(sql: "UPDATE apply_lease SET holder_id = '', expires_at = '' WHERE slot = 1 AND holder_id = ?", arguments: [id])
+            }
+        }
+        fencing.withLock { if $0?.holder == id { $0 = nil } }
+    }
+
+    /// Inside a write transaction: refuses the write when the holder this store is fenced on no longer holds the lease
+    /// at its epoch (this process was paused past its lease and another apply took it).
+    func checkFence(_ db: Database, _ what: String) throws {
+        guard let fence = fencing.withLock({ $0 }) else { return }
+        let row = try Row.fetchOne(db, sql: "SELECT holder_id, epoch FROM apply_lease WHERE slot = 1")
+        let holder: String? = row?["holder_id"]
+        let epoch: Int64? = row?["epoch"]
+        if holder != fence.holder || epoch != fence.epoch {
+            throw SetpointError(.leaseHeld, "refused to \(what) in \(path): stale epoch \(fence.epoch) — the apply lease is now held by "
+                + "\(holder.flatMap { $0.isEmpty ? nil : $0 } ?? "nobody") at epoch \(epoch.map(String.init) ?? "?"); this process lost its lease "
+                + "while it was paused, and writes nothing more")
+        }
+    }
+
+    /// A write transaction, fenced on the lease this store took (if any).
+    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try refuseIfReadOnly(what)
+        return try await run(what) {
+            try await pool.write { db in
+                try self.checkFence(db, what)
+                return try body(db)
             }
         }
     }
@@ -126,20 +173,16 @@ extension SQLiteStateStore {
     }
 
     public func recordJournal(action: String, key: String, value: String) async throws {
-        try refuseIfReadOnly("journal \(action)")
-        try await run("journal \(action)") {
-            try await pool.write { db in
-                try db.execute(
-                    sql: "INSERT INTO action_journals (action_id, key, value) VALUES (?, ?, ?) ON CONFLICT (action_id, key) DO UPDATE SET value = excluded.value",
-                    arguments: [action, key, value])
-            }
+        try await write("journal \(action)") { db in
+            try db.execute(
+                sql: "INSERT INTO action_journals (action_id, key, value) VALUES (?, ?, ?) ON CONFLICT (action_id, key) DO UPDATE SET value = excluded.value",
+                arguments: [action, key, value])
         }
     }
 
     public func clearJournal(action: String) async throws {
-        try refuseIfReadOnly("clear the journal of \(action)")
-        try await run("clear the journal of \(action)") {
-            try await pool.write { db in try db.execute(sql: "DELETE FROM action_journals WHERE action_id = ?", arguments: [action]) }
+        try await write("clear the journal of \(action)") { db in
+            try db.execute(sql: "DELETE FROM action_journals WHERE action_id = ?", arguments: [action])
         }
     }
 
@@ -158,18 +201,15 @@ extension SQLiteStateStore {
 
 extension SQLiteStateStore {
     public func savePlan(_ plan: StoredPlan) async throws {
-        try refuseIfReadOnly("save plan \(plan.id)")
-        try await run("save plan \(plan.id)") {
-            try await pool.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO plans (id, status, json, text, created_at) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (id) DO UPDATE SET status = excluded.status, json = excluded.json, text = excluded.text,
-                            created_at = excluded.created_at
-                        WHERE plans.status != 'rejected'
-                        """,
-                    arguments: [plan.id, plan.status.rawValue, plan.json, plan.text, plan.createdAt])
-            }
+        try await write("save plan \(plan.id)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO plans (id, status, json, text, created_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET status = excluded.status, json = excluded.json, text = excluded.text,
+                        created_at = excluded.created_at
+                    WHERE plans.status != 'rejected'
+                    """,
+                arguments: [plan.id, plan.status.rawValue, plan.json, plan.text, plan.createdAt])
         }
     }
 
@@ -179,11 +219,12 @@ extension SQLiteStateStore {
 
     public func transitionPlan(id: String, from: Set<StoredPlan.Status>, to status: StoredPlan.Status, audit: AuditEntry?) async throws -> PlanTransition {
         try refuseIfReadOnly("change plan \(id)")
-        return try await run("change plan \(id)") {
+        let outcome = try await run("change plan \(id)") {
             try await pool.writeWithoutTransaction { db in
                 var outcome = PlanTransition.notFound
                 // One IMMEDIATE transaction: the status read, the change and its audit record under one write lock.
                 try db.inTransaction(.immediate) {
+                    try checkFence(db, "change plan \(id)")
                     guard let current = try String.fetchOne(db, sql: "SELECT status FROM plans WHERE id = ?", arguments: [id]) else {
                         return .rollback
                     }
@@ -192,12 +233,14 @@ extension SQLiteStateStore {
                         return .rollback
                     }
                     try db.execute(sql: "UPDATE plans SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
-                    outcome = .changed(try audit.map { try Self.append($0, in: db) })
+                    outcome = .changed(try audit.map { try append($0, in: db) })
                     return .commit
                 }
                 return outcome
             }
         }
+        if case .changed(let record?) = outcome { try tail.appended(record, location: path) }
+        return outcome
     }
 
     public func storedPlans(status: StoredPlan.Status?) async throws -> [StoredPlan] {

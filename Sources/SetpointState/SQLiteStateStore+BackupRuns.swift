@@ -2,13 +2,10 @@ internal import GRDB
 
 extension SQLiteStateStore {
     public func recordBackupRun(_ run: BackupRun) async throws {
-        try refuseIfReadOnly("record backup run \(run.id)")
         let text = try BackupRunCoding.encode(run)
-        try await self.run("record backup run \(run.id)") {
-            try await pool.write { db in
-                try db.execute(sql: "INSERT OR REPLACE INTO backup_runs (id, policy, started_at, run) VALUES (?, ?, ?, ?)",
-                               arguments: [run.id, run.policy, run.startedAt, text])
-            }
+        try await write("record backup run \(run.id)") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO backup_runs (id, policy, started_at, run) VALUES (?, ?, ?, ?)",
+                           arguments: [run.id, run.policy, run.startedAt, text])
         }
     }
 

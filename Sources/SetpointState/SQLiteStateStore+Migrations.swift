@@ -86,6 +86,10 @@ extension SQLiteStateStore {
             try db.execute(sql: "CREATE TABLE backup_runs (id TEXT PRIMARY KEY, policy TEXT NOT NULL, started_at TEXT NOT NULL, run TEXT NOT NULL) WITHOUT ROWID")
             try db.execute(sql: "CREATE INDEX backup_runs_by_policy ON backup_runs (policy, started_at)")
         }
+        migrator.registerMigration("v6-lease-epoch") { db in
+            // Grows each time another holder takes the lease; writes of a store that holds it check it (fencing).
+            try db.execute(sql: "ALTER TABLE apply_lease ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
+        }
         for identifier in extra {
             migrator.registerMigration(identifier) { _ in }
         }

@@ -1,6 +1,7 @@
 import Foundation
 internal import GRDB
 public import SetpointCore
+import Synchronization
 
 /// The embedded ``StateStore``: one SQLite file (GRDB `DatabasePool`, WAL), `.setpoint/state.db` by default.
 ///
@@ -30,6 +31,10 @@ public final class SQLiteStateStore: StateStore {
     public let path: String
     public let isReadOnly: Bool
     let pool: DatabasePool
+    /// The chain check before each append, and the audit anchor (``useAnchor(_:)``).
+    public let tail = AuditTail()
+    /// The lease holder and epoch this store's writes are fenced on (set when it takes the lease).
+    let fencing = Mutex<(holder: String, epoch: Int64)?>(nil)
 
     private init(path: String, pool: DatabasePool, isReadOnly: Bool) {
         self.path = path
@@ -149,35 +154,27 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func recordApplied(_ resource: AppliedResource) async throws {
-        try refuseIfReadOnly("record \(resource.id)")
         let spec = CanonicalJSON.encode(resource.spec)
         let dependsOn = CanonicalJSON.encode(.list(resource.dependsOn.map { .string($0.description) }))
         let arguments: StatementArguments = [
             resource.id.kind.rawValue, resource.id.name, resource.providerID, spec, dependsOn,
         ]
-        try await run("record \(resource.id)") {
-            try await pool.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO owned_resources (kind, name, provider_id, spec, depends_on, applied_at)
-                        VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-                        ON CONFLICT (kind, name) DO UPDATE SET
-                            provider_id = excluded.provider_id, spec = excluded.spec,
-                            depends_on = excluded.depends_on, applied_at = excluded.applied_at
-                        """,
-                    arguments: arguments)
-            }
+        try await write("record \(resource.id)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO owned_resources (kind, name, provider_id, spec, depends_on, applied_at)
+                    VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                    ON CONFLICT (kind, name) DO UPDATE SET
+                        provider_id = excluded.provider_id, spec = excluded.spec,
+                        depends_on = excluded.depends_on, applied_at = excluded.applied_at
+                    """,
+                arguments: arguments)
         }
     }
 
     public func forget(_ id: ResourceID) async throws {
-        try refuseIfReadOnly("forget \(id)")
-        try await run("forget \(id)") {
-            try await pool.write { db in
-                try db.execute(
-                    sql: "DELETE FROM owned_resources WHERE kind = ? AND name = ?",
-                    arguments: [id.kind.rawValue, id.name])
-            }
+        try await write("forget \(id)") { db in
+            try db.execute(sql: "DELETE FROM owned_resources WHERE kind = ? AND name = ?", arguments: [id.kind.rawValue, id.name])
         }
     }
 

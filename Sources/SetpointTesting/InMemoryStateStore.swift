@@ -43,7 +43,7 @@ public actor InMemoryStateStore: StateStore {
         resources[id] = nil
     }
 
-    public func appendAudit(_ entry: AuditEntry) throws -> AuditRecord {
+    public func appendAudit(_ entry: AuditEntry, checkingChain: Bool) throws -> AuditRecord {
         try refuseIfReadOnly("append to the audit log")
         let record = AuditRecord.chained(entry, seq: Int64(audit.count + 1), previousHash: audit.last?.hash ?? "")
         audit.append(record)
@@ -113,7 +113,7 @@ public actor InMemoryStateStore: StateStore {
         guard let current = plans[id]?.status else { return .notFound }
         guard from.contains(current) else { return .conflict(current) }
         plans[id]!.status = status
-        return .changed(try audit.map { try appendAudit($0) })
+        return .changed(try audit.map { try appendAudit($0, checkingChain: true) })
     }
 
     public func storedPlans(status: StoredPlan.Status?) -> [StoredPlan] {

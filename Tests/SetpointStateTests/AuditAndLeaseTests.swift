@@ -95,9 +95,38 @@ import Testing
         try await store.releaseLease(id: "b")
         #expect(try await store.acquireLease(a, now: "2026-11-25T12:02:02.000Z") == nil)
     }
+    /// A SQLite apply paused past its lease wakes to find another holder: its writes are refused (fenced on the
+    /// lease's epoch, as in PostgreSQL), so its outcome records and state writes never land.
+    @Test func sqliteWritesAreFencedOnTheLeaseEpoch() async throws {
+        let folder = try TemporaryFolder()
+        let paused = try SQLiteStateStore.open(path: folder.statePath)
+        let other = try SQLiteStateStore.open(path: folder.statePath)
+        let a = LeaseHolder(id: "a", host: "h", pid: 1, since: "2026-12-07T10:00:00Z", expiresAt: "2026-12-07T10:00:10Z")
+        #expect(try await paused.acquireLease(a, now: "2026-12-07T10:00:00Z") == nil)
+        _ = try await paused.appendAudit(AuditEntry(time: "2026-12-07T10:00:01Z", actor: "a", event: .plan))
+        // a's lease expires while it is stopped; b takes it over.
+        let b = LeaseHolder(id: "b", host: "h", pid: 2, since: "2026-12-07T10:01:00Z", expiresAt: "2026-12-07T10:01:10Z")
+        #expect(try await other.acquireLease(b, now: "2026-12-07T10:01:00Z") == nil)
+        let resource = AppliedResource(id: ResourceID(kind: .virtualMachine, name: "late"), providerID: "1", spec: .map([:]))
+        for write in [{ try await paused.recordApplied(resource) }, { _ = try await paused.appendAudit(AuditEntry(time: "t", actor: "a", event: .outcome)) },
+                      { try await paused.clearJournal(action: "x") }] {
+            do {
+                try await write()
+                Issue.record("a write of the paused holder landed")
+            } catch let error as SetpointError {
+                #expect(error.description.contains("stale epoch 1") && error.description.contains("held by b at epoch 2"), "\(error)")
+            }
+        }
+        #expect(try await other.owned(resource.id) == nil)
+        #expect(try await other.auditRecords(after: 0, limit: 10).count == 1)
+        _ = try await other.appendAudit(AuditEntry(time: "2026-12-07T10:01:01Z", actor: "b", event: .plan))
+        // Released, and taken again by a: a new epoch, and a's writes land once more.
+        try await other.releaseLease(id: "b")
+        #expect(try await paused.acquireLease(a, now: "2026-12-07T10:02:00Z") == nil)
+        try await paused.recordApplied(resource)
+    }
 }
 
-/// Action journals and stored plans, for every store.
 @Suite(.timeLimit(.minutes(2))) struct JournalAndPlanStoreTests {
     @Test(arguments: StoreKind.allCases)
     func journalsAreKeptPerActionUntilCleared(kind: StoreKind) async throws {

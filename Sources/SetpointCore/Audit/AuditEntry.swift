@@ -59,4 +59,7 @@ public struct AuditEvent: RawRepresentable, Sendable, Hashable, Codable, CustomS
     public static let interrupted = AuditEvent(rawValue: "interrupted")
     /// An apply that picks up actions a dead one left in flight.
     public static let resumed = AuditEvent(rawValue: "resumed")
+    /// An operator recorded that the chain is broken at a record (edited, removed, or records missing from the end),
+    /// with why: verification accepts that break and goes on after it. `detail`: `brokenAt`, `problem`, `reason`.
+    public static let auditBreak = AuditEvent(rawValue: "audit-break")
 }

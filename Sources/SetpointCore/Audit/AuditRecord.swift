@@ -26,6 +26,21 @@ public struct AuditRecord: Sendable, Hashable, Codable {
     }
 }
 
+/// A point of the chain: a record's seq and hash (seq 0 and an empty hash before the first record).
+public struct AuditHead: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var seq: Int64
+    public var hash: String
+
+    public init(seq: Int64, hash: String) {
+        self.seq = seq
+        self.hash = hash
+    }
+
+    public static let start = AuditHead(seq: 0, hash: "")
+
+    public var description: String { seq == 0 ? "the start" : "seq \(seq) \(hash)" }
+}
+
 /// Verifies an audit log read in `seq` order.
 public enum AuditChain {
     public enum Verification: Sendable, Equatable {
@@ -34,25 +49,59 @@ public enum AuditChain {
         case broken(seq: Int64, problem: String)
     }
 
+    /// A break an `audit-break` record acknowledges: where, what was wrong, and who said why.
+    public struct AcknowledgedBreak: Sendable, Equatable {
+        public var seq: Int64
+        public var problem: String
+        public var acknowledgedIn: Int64
+        public var actor: String
+        public var reason: String
+    }
+
+    /// Verifies the whole chain, strictly: the first edit, removal or reordering is reported.
     public static func verify(_ records: [AuditRecord]) -> Verification {
-        var previousHash = ""
-        var expectedSeq: Int64 = 1
+        verify(records, after: .start, acknowledging: false).verification
+    }
+
+    /// Verifies `records`, which follow `head` (the records after a point already checked, or after an anchor).
+    /// With `acknowledging`, a break that a later `audit-break` record names (its `brokenAt`) is accepted and the
+    /// walk resumes after it; every such break is returned.
+    public static func verify(_ records: [AuditRecord], after head: AuditHead, acknowledging: Bool)
+        -> (verification: Verification, acknowledged: [AcknowledgedBreak], head: AuditHead)
+    {
+        var acknowledgments: [Int64: AuditRecord] = [:]
+        if acknowledging {
+            for r in records where r.entry.event == .auditBreak {
+                if case .map(let m) = r.entry.detail, let at = m["brokenAt"]?.intValue { acknowledgments[at] = acknowledgments[at] ?? r }
+            }
+        }
+        var previousHash = head.hash
+        var expectedSeq = head.seq + 1
+        var accepted: [AcknowledgedBreak] = []
+        var last = head
         for record in records {
+            var problem: String?
             if record.seq != expectedSeq {
-                let problem = record.seq > expectedSeq
+                problem = record.seq > expectedSeq
                     ? "record \(expectedSeq)\(record.seq - expectedSeq > 1 ? "–\(record.seq - 1)" : "") was removed (seq jumps from \(expectedSeq - 1) to \(record.seq))"
                     : "record \(record.seq) is out of order (expected \(expectedSeq))"
-                return .broken(seq: record.seq, problem: problem)
+            } else if record.previousHash != previousHash {
+                problem = "record \(record.seq) does not follow record \(record.seq - 1): the chain was reordered or a record replaced"
+            } else if AuditRecord.hash(seq: record.seq, entry: record.entry, previousHash: record.previousHash) != record.hash {
+                problem = "record \(record.seq) was edited: its content does not match its hash"
             }
-            if record.previousHash != previousHash {
-                return .broken(seq: record.seq, problem: "record \(record.seq) does not follow record \(record.seq - 1): the chain was reordered or a record replaced")
-            }
-            if AuditRecord.hash(seq: record.seq, entry: record.entry, previousHash: record.previousHash) != record.hash {
-                return .broken(seq: record.seq, problem: "record \(record.seq) was edited: its content does not match its hash")
+            if let problem {
+                guard let ack = acknowledgments[record.seq], ack.seq > record.seq else {
+                    return (.broken(seq: record.seq, problem: problem), accepted, last)
+                }
+                var reason = ""
+                if case .map(let m) = ack.entry.detail { reason = m["reason"]?.stringValue ?? "" }
+                accepted.append(AcknowledgedBreak(seq: record.seq, problem: problem, acknowledgedIn: ack.seq, actor: ack.entry.actor, reason: reason))
             }
             previousHash = record.hash
-            expectedSeq += 1
+            expectedSeq = record.seq + 1
+            last = AuditHead(seq: record.seq, hash: record.hash)
         }
-        return .intact(records: records.count)
+        return (.intact(records: records.count), accepted, last)
     }
 }

@@ -1,0 +1,77 @@
+import Foundation
+public import SetpointCore
+import Synchronization
+
+/// What a store checks before it appends to its audit log: the chain from the point last verified — the record this
+/// process appended or checked last, else the anchor's point, else the start — to the head is intact (acknowledged
+/// breaks aside), and no record this process saw, or the anchor names, has gone. An apply never appends to, and so
+/// never acts on, a state whose log was tampered with.
+public final class AuditTail: Sendable {
+    private let state = Mutex<(verified: AuditHead?, anchor: AuditAnchor?)>((nil, nil))
+
+    public init() {}
+
+    /// The anchor appends move and checks start from (nil: none).
+    public var anchor: AuditAnchor? {
+        get { state.withLock { $0.anchor } }
+        set { state.withLock { $0.anchor = newValue } }
+    }
+
+    /// Where checking starts, and whether that point is the anchor's (then the record stored there must match it).
+    func start() throws -> (head: AuditHead, fromAnchor: Bool) {
+        let (verified, anchor) = state.withLock { ($0.verified, $0.anchor) }
+        if let verified { return (verified, false) }
+        if let point = try anchor?.read() { return (point.head, true) }
+        return (.start, false)
+    }
+
+    /// Checks `records` (every record after `start`, in seq order) and, for a start at the anchor, `atStart` (the
+    /// record stored at its seq); remembers the head.
+    /// - Throws: `SetpointError(.stateFailed, …)` naming the problem and how to repair it.
+    func check(start: AuditHead, fromAnchor: Bool, atStart: AuditRecord?, records: [AuditRecord], location: String) throws {
+        if start.seq > 0 {
+            let what = fromAnchor ? "the audit anchor (\(anchor?.path ?? "")) names" : "this process saw"
+            guard let atStart else {
+                let head = records.last?.seq ?? 0
+                throw refusal(location, "\(what) record \(start.seq), but the log ends at seq \(head): records were removed from its end")
+            }
+            let selfHash = AuditRecord.hash(seq: atStart.seq, entry: atStart.entry, previousHash: atStart.previousHash)
+            guard atStart.hash == start.hash, selfHash == atStart.hash else {
+                throw refusal(location, "record \(start.seq) is not the one \(what): the log was rewritten")
+            }
+        }
+        let result = AuditChain.verify(records, after: start, acknowledging: true)
+        if case .broken(_, let problem) = result.verification { throw refusal(location, problem) }
+        state.withLock { $0.verified = result.head }
+    }
+
+    /// After an append committed: the new head, and the anchor moved to it.
+    func appended(_ record: AuditRecord, location: String) throws {
+        state.withLock { $0.verified = AuditHead(seq: record.seq, hash: record.hash) }
+        try anchor?.advance(to: record, state: location, time: AuditTail.now())
+    }
+
+    /// Forgets what was verified (after an acknowledgment rewrote the anchor).
+    public func reset() { state.withLock { $0.verified = nil } }
+
+    static func now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date())
+    }
+
+    private func refusal(_ location: String, _ problem: String) -> SetpointError {
+        SetpointError(.stateFailed, "refusing to append to the audit log of \(location): \(problem). Nothing was changed. "
+            + "'setpoint audit verify' shows the first problem. To repair it, restore the state from a backup (docs/operations.md, "
+            + "Restoring), or — once you know what happened — record the break with 'setpoint audit acknowledge --reason \"…\"', "
+            + "after which appends go on")
+    }
+}
+
+/// A store that checks its audit chain before appending and can keep an anchor: the SQLite and PostgreSQL stores.
+public protocol AuditTailed: Sendable {
+    var tail: AuditTail { get }
+}
+
+extension SQLiteStateStore: AuditTailed {}
+extension PostgresStateStore: AuditTailed {}
