@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "PVESim", targets: ["PVESim"]),
         .executable(name: "pve-sim", targets: ["pve-sim"]),
         .library(name: "SetpointTesting", targets: ["SetpointTesting"]),
+        .library(name: "SetpointFuzzing", targets: ["SetpointFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -154,6 +155,17 @@ let package = Package(
             dependencies: ["SetpointCore", "SetpointManifest", "SetpointState", "SetpointEngine", "SetpointExec"],
             swiftSettings: swiftSettings
         ),
+        // The fuzz targets' entry points (Fuzz/ builds them with libFuzzer; FuzzCorpusTests replays their corpora).
+        .target(
+            name: "SetpointFuzzing",
+            dependencies: [
+                "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
+                "SetpointController", "SetpointTesting",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SetpointCoreTests",
             dependencies: ["SetpointCore", "SetpointTesting"],
@@ -220,6 +232,11 @@ let package = Package(
         .testTarget(
             name: "SetpointPrometheusTests",
             dependencies: ["SetpointPrometheus", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting", "SetpointHTTP"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointFuzzingTests",
+            dependencies: ["SetpointFuzzing", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,7 +6,8 @@ enum PVEValues {
     /// `virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1` → ordered pairs; a bare part is returned with an empty key.
     static func pairs(_ text: String) -> [(key: String, value: String)] {
         text.split(separator: ",").map { part in
-            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            // Empty sides are kept: "=", "=x" and "k=" are pairs too (a fuzzer found that "=" trapped here).
+            let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             return kv.count == 2 ? (kv[0], kv[1]) : ("", kv[0])
         }
     }

@@ -6,14 +6,14 @@ import SetpointCore
 /// `.int(1)` and differ from the spec that was applied. Here the number's spelling decides, which is exact
 /// for canonical text: an `Int64` is written without `.`/`e`, a `Double` always with one (`1.0`, `1e+18`).
 /// Secret references come back from their marker objects (`{"$secretEnv":"NAME"}`), as `Value` decodes them.
-enum CanonicalJSONReader {
+package enum CanonicalJSONReader {
     struct Malformed: Error, CustomStringConvertible {
         var offset: Int
         var reason: String
         var description: String { "malformed JSON at byte \(offset): \(reason)" }
     }
 
-    static func value(from text: String) throws -> Value {
+    package static func value(from text: String) throws -> Value {
         var reader = Reader(bytes: Array(text.utf8))
         reader.skipSpace()
         let value = try reader.readValue(depth: 0)

@@ -52,10 +52,10 @@ public enum ConfigValues {
         if let i = parts.firstIndex(where: { !$0.contains("=") }) {
             volume = parts.remove(at: i)
         } else if let i = parts.firstIndex(where: { $0.hasPrefix("file=") || $0.hasPrefix("volume=") }) {
-            volume = String(parts.remove(at: i).split(separator: "=", maxSplits: 1)[1])
+            volume = String(parts.remove(at: i).split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[1])
         }
         let options = parts.map { p -> (String, String) in
-            let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+            let kv = p.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             return (kv[0], kv.count > 1 ? kv[1] : "")
         }
         return (volume, options)

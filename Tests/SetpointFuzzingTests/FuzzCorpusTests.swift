@@ -1,0 +1,34 @@
+import Foundation
+import SetpointFuzzing
+import SetpointTesting
+import Testing
+
+/// Every committed fuzz corpus file — the seeds and every input a fuzzer kept, crashes it found among them — goes
+/// through its target in an ordinary test, so CI proves they still pass without building the fuzzers (scripts/fuzz).
+@Suite(.timeLimit(.minutes(5))) struct FuzzCorpusTests {
+    /// The corpus of a target, and for `yaml` the manifests the project ships and tests with (its seeds).
+    static func inputs(_ target: String) throws -> [String] {
+        var folders = [RepoPaths.path("Fuzz/Corpus/\(target)")]
+        if target == "yaml" { folders += ["examples", "manifests", "Tests/SetpointManifestTests/Corpus"].map(RepoPaths.path) }
+        var files: [String] = []
+        for folder in folders {
+            let walker = try #require(FileManager.default.enumerator(atPath: folder), "\(folder) is missing")
+            for case let name as String in walker {
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isFolder), !isFolder.boolValue {
+                    files.append(folder + "/" + name)
+                }
+            }
+        }
+        return files.sorted()
+    }
+
+    @Test(arguments: FuzzTargets.names)
+    func everyCorpusInputRunsThroughItsTarget(_ target: String) async throws {
+        let files = try Self.inputs(target)
+        #expect(files.count >= 5, "\(target) has a corpus")
+        for file in files {
+            await FuzzTargets.run(target, try Data(contentsOf: URL(fileURLWithPath: file)))
+        }
+    }
+}
