@@ -139,7 +139,9 @@ CASES = [
   fix="Split the file (folders are read recursively), or raise `--max-file-size`."),
  dict(code="SP1014", sev="error",
   when="Mappings and lists nest deeper than `--max-depth` levels (default 64). No manifest needs that depth; the "
-       "limit protects the reader from hostile input. The document is refused.",
+       "limit protects the reader from hostile input. The document is refused. Flow collections (`[`, `{`) nested past "
+       "the limit also stop the reading at once — the parser's cost there grows with the square of the depth — so, as "
+       "after a syntax error, the documents before are kept and the rest of the file is not read.",
   files={"vm.yaml": vm("  disks:\n    scsi0: {storage: local-lvm, size: 32Gi}\n")},
   cmd="setpoint validate --max-depth 3 base.yaml vm.yaml",
   fix="Flatten the document, or raise `--max-depth` (the default suits every valid manifest)."),

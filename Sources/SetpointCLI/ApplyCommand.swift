@@ -80,7 +80,7 @@ struct ApplyCommand: ConsoleCommand {
         let store: any StateStore
         let lease: LeaseKeeper
         do {
-            store = try await stateOptions.open(console)
+            store = try await stateOptions.open(console, planKey: signing.signKey)
             lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration, onLost: {
                 console.err("error: the state lease was lost (this process was paused past its expiry); no new action starts\n")
                 interruption.interrupt()
@@ -92,6 +92,9 @@ struct ApplyCommand: ConsoleCommand {
         do {
             let code = try await body(store)
             await lease.release()
+            if let problem = (store as? any AuditTailed)?.tail.anchorProblem {
+                console.err("warning: the audit anchor was not moved with the last record: \(problem)\n")
+            }
             return code
         } catch {
             await lease.release()

@@ -87,13 +87,14 @@ struct AuditVerifyCommand: ConsoleCommand {
             return 0
         }
         let records = try await AuditRendering.all(store)
-        let result = AuditChain.verify(records, after: .start, acknowledging: true)
+        // With the anchor's key, only acknowledgments signed with it count: nobody without the key can excuse an edit.
+        let result = AuditChain.verify(records, after: .start, acknowledging: true, key: anchor?.key)
         if case .broken(let seq, let problem) = result.verification {
             console.err("error: audit log broken at seq \(seq): \(problem)\n")
             return 3
         }
         for b in result.acknowledged {
-            console.out("acknowledged break at seq \(b.seq): \(b.problem) (recorded at seq \(b.acknowledgedIn) by \(b.actor): \(b.reason))\n")
+            console.err("warning: acknowledged break at seq \(b.seq): \(b.problem) (recorded at seq \(b.acknowledgedIn) by \(b.actor): \(b.reason))\n")
         }
         let count = records.count
         console.out("audit log intact: \(count) record\(count == 1 ? "" : "s")\(records.last.map { ", last seq \($0.seq) at \($0.entry.time)" } ?? "")\n")
@@ -175,18 +176,23 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
 
     func acknowledge(_ store: any StateStore, _ console: Console) async throws -> Int32 {
         let actor = identity ?? AuditTrail.defaultActor
+        let anchor = try stateOptions.anchor(console)
         var acknowledged = 0
         for _ in 0..<1000 {
             let records = try await AuditRendering.all(store)
-            guard case .broken(let seq, let problem) = AuditChain.verify(records, after: .start, acknowledging: true).verification else { break }
-            let detail: Value = .map(["brokenAt": .int(seq), "problem": .string(problem), "reason": .string(reason)])
+            guard case .broken(let seq, let problem) = AuditChain.verify(records, after: .start, acknowledging: true, key: anchor?.key).verification,
+                  let broken = records.first(where: { $0.seq == seq })
+            else { break }
+            // The acknowledgment names the record as it is now (a later edit of it is not covered) and, with the anchor's
+            // key, is signed: it cannot be forged by someone who can only write the state.
+            let detail = AuditChain.acknowledgment(of: broken, problem: problem, reason: reason, key: anchor?.key)
             let record = try await store.appendAudit(AuditEntry(time: AuditTrail.isoNow(), actor: actor, event: .auditBreak, detail: detail),
                                                      checkingChain: false)
             console.out("acknowledged: seq \(seq): \(problem) (recorded at seq \(record.seq))\n")
             acknowledged += 1
         }
         let records = try await AuditRendering.all(store)
-        if let anchor = try stateOptions.anchor(console), let tailed = store as? any AuditTailed {
+        if let anchor, let tailed = store as? any AuditTailed {
             let head = records.last.map { AuditHead(seq: $0.seq, hash: $0.hash) } ?? .start
             let point = try? anchor.read()
             if point == nil || point!.seq > head.seq || records.first(where: { $0.seq == point!.seq })?.hash != point!.hash {

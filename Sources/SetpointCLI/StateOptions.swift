@@ -26,20 +26,22 @@ struct StateOptions: ParsableArguments {
     var anchorKey: String?
 
     /// Opens the state for writing (creating and migrating it), with the audit anchor when one is configured.
-    func open(_ console: Console) async throws -> any StateStore {
+    /// - Parameter planKey: the plan signing key (`--sign-key`), which signs the anchor when `--anchor-key` is not given.
+    func open(_ console: Console, planKey: String? = nil) async throws -> any StateStore {
         let store: any StateStore = PostgresStateStore.isURL(state)
             ? try await PostgresStateStore.open(url: state, password: try password(console))
             : try SQLiteStateStore.open(path: state)
-        if let anchor = try anchor(console), let tailed = store as? any AuditTailed { tailed.tail.anchor = anchor }
+        if let anchor = try anchor(console, planKey: planKey), let tailed = store as? any AuditTailed { tailed.tail.anchor = anchor }
         return store
     }
 
-    /// The audit anchor, when `--audit-anchor` or SETPOINT_AUDIT_ANCHOR names one.
-    func anchor(_ console: Console) throws -> AuditAnchor? {
+    /// The audit anchor, when `--audit-anchor` or SETPOINT_AUDIT_ANCHOR names one; signed with `--anchor-key`
+    /// (SETPOINT_ANCHOR_KEY), else the plan signing key when the command has one.
+    func anchor(_ console: Console, planKey: String? = nil) throws -> AuditAnchor? {
         let environment = ProcessInfo.processInfo.environment.merging(console.environment) { _, mine in mine }
         guard let path = auditAnchor ?? environment["SETPOINT_AUDIT_ANCHOR"], !path.isEmpty else { return nil }
         var key: [UInt8]?
-        if let reference = anchorKey ?? environment["SETPOINT_ANCHOR_KEY"] {
+        if let reference = anchorKey ?? environment["SETPOINT_ANCHOR_KEY"] ?? planKey {
             let secret: SecretReference
             if reference.hasPrefix("env:"), reference.count > 4 {
                 secret = .env(String(reference.dropFirst(4)))
@@ -89,8 +91,17 @@ struct StateOptions: ParsableArguments {
 /// `/proc/PID/cmdline` show `postgres://user:***@…` from now on.
 enum CommandLineScrubber {
     static func hidePasswords(in url: String) {
-        guard let c = URLComponents(string: url), let password = c.percentEncodedPassword, !password.isEmpty else { return }
-        let needle = Array(":\(password)@".utf8)
+        guard let c = URLComponents(string: url) else { return }
+        if let password = c.percentEncodedPassword, !password.isEmpty { hide(":\(password)@", keeping: 1, 1) }
+        for item in c.percentEncodedQueryItems ?? [] where item.name == "password" {
+            if let value = item.value, !value.isEmpty { hide("password=\(value)", keeping: 9, 0) }
+        }
+    }
+
+    /// Stars the bytes of `text`, but for `prefix` bytes at its start and `suffix` at its end, wherever it appears on
+    /// the command line.
+    private static func hide(_ text: String, keeping prefix: Int, _ suffix: Int) {
+        let needle = Array(text.utf8)
         for i in 0..<Int(CommandLine.argc) {
             guard let arg = CommandLine.unsafeArgv[i] else { continue }
             let length = strlen(arg)
@@ -103,7 +114,7 @@ enum CommandLineScrubber {
                     break
                 }
                 if matches {
-                    for j in 1..<(needle.count - 1) { arg[start + j] = CChar(UInt8(ascii: "*")) }
+                    for j in prefix..<(needle.count - suffix) { arg[start + j] = CChar(UInt8(ascii: "*")) }
                     start += needle.count
                 } else {
                     start += 1

@@ -13,6 +13,8 @@ public final class ConnectionRegistry: Sendable {
         var channel: any Channel
         /// Since when it has had no request in progress (nil while one is).
         var waitingSince: ContinuousClock.Instant?
+        /// Since when it has been sending a request body (nil otherwise).
+        var bodySince: ContinuousClock.Instant?
     }
 
     private struct State {
@@ -26,7 +28,8 @@ public final class ConnectionRegistry: Sendable {
     public init(limits: ConnectionLimits) { self.limits = limits }
 
     /// Admits a new connection. At the limit it closes the connection that has waited longest with no request in
-    /// progress and admits this one; when every open connection is busy it refuses this one (false: close it).
+    /// progress — else the one that has been sending a body longest (a slow-body client) — and admits this one; when
+    /// every open connection has a request being answered it refuses this one (false: close it).
     func admit(_ channel: any Channel, now: ContinuousClock.Instant) -> Bool {
         let (admitted, victim): (Bool, (any Channel)?) = state.withLock { s in
             s.accepted += 1
@@ -36,6 +39,12 @@ public final class ConnectionRegistry: Sendable {
                 for (key, entry) in s.entries {
                     guard let since = entry.waitingSince else { continue }
                     if oldest == nil || since < oldest!.since { oldest = (key, since) }
+                }
+                if oldest == nil {
+                    for (key, entry) in s.entries {
+                        guard let since = entry.bodySince else { continue }
+                        if oldest == nil || since < oldest!.since { oldest = (key, since) }
+                    }
                 }
                 guard let oldest else {
                     s.closed[.refused, default: 0] += 1
@@ -51,8 +60,13 @@ public final class ConnectionRegistry: Sendable {
         return admitted
     }
 
-    func waiting(_ channel: any Channel, since: ContinuousClock.Instant?) {
-        state.withLock { s in s.entries[ObjectIdentifier(channel)]?.waitingSince = since }
+    /// Marks a connection waiting for a request (since `since`), reading a body (`body`), or neither (its request
+    /// is being answered).
+    func mark(_ channel: any Channel, waitingSince: ContinuousClock.Instant? = nil, bodySince: ContinuousClock.Instant? = nil) {
+        state.withLock { s in
+            s.entries[ObjectIdentifier(channel)]?.waitingSince = waitingSince
+            s.entries[ObjectIdentifier(channel)]?.bodySince = bodySince
+        }
     }
 
     func closed(_ channel: any Channel, reason: ConnectionCloseReason?) {
@@ -120,11 +134,13 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
-            registry.waiting(context.channel, since: nil)
-            run(machine.headReceived(now: .now), context)
+            let now = ContinuousClock.now
+            registry.mark(context.channel, bodySince: now)
+            run(machine.headReceived(now: now), context)
         case .body:
             break
         case .end:
+            registry.mark(context.channel)
             run(machine.requestEnded(), context)
         }
         context.fireChannelRead(data)
@@ -136,7 +152,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         if isEnd {
             let now = ContinuousClock.now
             run(machine.responseEnded(now: now), context)
-            if machine.isEvictable { registry.waiting(context.channel, since: now) }
+            if machine.isEvictable { registry.mark(context.channel, waitingSince: now) }
         }
     }
 

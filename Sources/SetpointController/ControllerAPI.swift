@@ -363,6 +363,8 @@ public struct ControllerAPI: Sendable {
             let seq = (try? anchor.read()).map { $0?.seq ?? 0 } ?? -1
             metric("setpoint_audit_anchor_seq", "The audit log's head as the anchor outside the state records it (-1: unreadable or not verifying).",
                    "gauge", [("", Double(seq))])
+            metric("setpoint_audit_anchor_failing", "1 when the last append could not move the audit anchor (a full disk, permissions).",
+                   "gauge", [("", (store as? any AuditTailed)?.tail.anchorProblem == nil ? 0 : 1)])
         }
         let http = connections.counts
         metric("setpoint_http_connections", "HTTP connections open now.", "gauge", [("", Double(http.open))])

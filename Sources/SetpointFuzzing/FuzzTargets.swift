@@ -32,6 +32,10 @@ public enum FuzzTargets {
     /// A manifest file: read, decoded, checked, and its diagnostics rendered as text and JSON. A small depth limit
     /// exercises the nesting checks too.
     public static func yaml(_ data: Data) {
+        // The bytes as read from a file (UTF-16 and invalid UTF-8 reach libyaml as they are) …
+        var diagnostics: [Diagnostic] = []
+        _ = YAMLReader(limits: LoaderLimits(maxFileSize: 16 << 20, maxDepth: 8)).read([UInt8](data), file: "fuzz.yaml", diagnostics: &diagnostics)
+        // … and as text, through the whole loader.
         let text = String(decoding: data, as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         for limits in [LoaderLimits.default, LoaderLimits(maxFileSize: 16 << 20, maxDepth: 6)] {

@@ -43,7 +43,7 @@ public enum ParameterValues {
         if value == 0 { return "0" }
         for (name, factor) in table {
             let n = value / factor
-            if n >= 1, abs(n - n.rounded()) < 1e-9 { return "\(Int64(n.rounded()))\(name)" }
+            if n >= 1, abs(n - n.rounded()) < 1e-9, let whole = Int64(exactly: n.rounded()) { return "\(whole)\(name)" }
         }
         return setting
     }

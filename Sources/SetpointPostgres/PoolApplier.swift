@@ -54,7 +54,7 @@ enum PoolApplier {
         let want = pool.maxClientConn ?? 100
         if config["max_client_conn"] != String(want) { sets.append(("max_client_conn", String(want))) }
         let idle = (pool.serverIdleTimeout?.milliseconds ?? 600_000) / 1000
-        if config["server_idle_timeout"].flatMap(Double.init).map({ Int64($0) }) != idle { sets.append(("server_idle_timeout", String(idle))) }
+        if config["server_idle_timeout"].flatMap(Double.init).flatMap({ Int64(exactly: $0.rounded(.towardZero)) }) != idle { sets.append(("server_idle_timeout", String(idle))) }
         for (key, value) in sets {
             do { try await console.command("SET \(key) = \(value)") } catch {
                 throw fail("PgBouncer \(console.endpoint) refused SET \(key) = \(value): \(error)")

@@ -63,12 +63,13 @@ struct RuleGroups: Sendable {
     /// A loaded group in the manifest's shape (queries as Prometheus prints them).
     static func shape(_ g: MonitoringAPI.LoadedGroup) -> [String: Value] {
         var out: [String: Value] = [:]
-        if let i = g.intervalSeconds { out["interval"] = .int(Int64((i * 1000).rounded())) }
+        // Int64(exactly:): a number Prometheus answers past 2⁶³ ms (or NaN) is no duration, and never a trap.
+        if let i = g.intervalSeconds, let ms = Int64(exactly: (i * 1000).rounded()) { out["interval"] = .int(ms) }
         if let l = g.limit { out["limit"] = .int(Int64(l)) }
         out["rules"] = .list(g.rules.map { r in
             var m: [String: Value] = [(r.type == "recording" ? "record" : "alert"): .string(r.name), "expr": .string(r.query)]
-            if let f = r.forSeconds, f > 0 { m["for"] = .int(Int64((f * 1000).rounded())) }
-            if let k = r.keepFiringForSeconds, k > 0 { m["keepFiringFor"] = .int(Int64((k * 1000).rounded())) }
+            if let f = r.forSeconds, f > 0, let ms = Int64(exactly: (f * 1000).rounded()) { m["for"] = .int(ms) }
+            if let k = r.keepFiringForSeconds, k > 0, let ms = Int64(exactly: (k * 1000).rounded()) { m["keepFiringFor"] = .int(ms) }
             if !r.labels.isEmpty { m["labels"] = .map(r.labels.mapValues(Value.string)) }
             if !r.annotations.isEmpty { m["annotations"] = .map(r.annotations.mapValues(Value.string)) }
             return .map(m)

@@ -35,7 +35,8 @@ enum PVEValues {
             factor = f
             t.removeLast()
         }
-        return Double(t).map { Int64(($0 * factor).rounded()) }
+        // Int64(exactly:) and not Int64(_:): a size past 2⁶³ bytes, NaN or infinity is not a size (it trapped here).
+        return Double(t).flatMap { Int64(exactly: ($0 * factor).rounded()) }
     }
 
     /// A size for PVE's `size` parameters: whole MiB (`+` omitted), e.g. `8192M`.

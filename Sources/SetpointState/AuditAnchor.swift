@@ -1,6 +1,5 @@
 import Foundation
 public import SetpointCore
-import Synchronization
 
 /// The audit log's head, kept where the state is not (`--audit-anchor FILE`): every append moves it to the new
 /// record's seq and hash, so records cut off the end of the log — or a state file deleted or replaced by an older
@@ -37,9 +36,8 @@ public final class AuditAnchor: Sendable {
     }
 
     public let path: String
-    private let key: [UInt8]?
-    /// The last point this process wrote or read (appends from this process only ever move it forward).
-    private let known = Mutex<Point?>(nil)
+    /// The HMAC key that signs the anchor and `audit-break` acknowledgments (nil: unsigned).
+    public let key: [UInt8]?
 
     /// - Parameters:
     ///   - path: The anchor file; its folder must exist.
@@ -73,7 +71,6 @@ public final class AuditAnchor: Sendable {
     /// Moves the anchor to `record` when it is ahead of the anchor's point (another process may have moved it further).
     /// - Throws: `SetpointError(.stateFailed, …)` when the file cannot be written.
     public func advance(to record: AuditRecord, state: String, time: String) throws {
-        if let k = known.withLock({ $0 }), k.seq >= record.seq { return }
         try locked { current in
             if let current, current.seq >= record.seq { return current }
             return Point(state: state, seq: record.seq, hash: record.hash, time: time).signed(with: key)
@@ -82,11 +79,28 @@ public final class AuditAnchor: Sendable {
 
     /// Sets the anchor to `head` whatever it said: after an operator acknowledged records missing from the end.
     public func reset(to head: AuditHead, state: String, time: String) throws {
-        try locked { _ in Point(state: state, seq: head.seq, hash: head.hash, time: time).signed(with: key) }
+        try lockedReset(Point(state: state, seq: head.seq, hash: head.hash, time: time).signed(with: key))
     }
 
     /// Reads the file under an exclusive lock (`PATH.lock`), writes what `next` returns when it differs, and remembers it.
     private func locked(_ next: (Point?) throws -> Point) throws {
+        try withLock { try lockedBody(next) }
+    }
+
+    private func lockedBody(_ next: (Point?) throws -> Point) throws {
+        // Under the lock the file is read and checked as `read()` does: an anchor that does not verify is never moved
+        // on (or replaced) by an append — that would hide what was done to it.
+        let current = try read()
+        let point = try next(current)
+        if point != current { try write(point) }
+    }
+
+    /// ``reset(to:state:time:)`` reads the file without the key check: an acknowledgment replaces even a bad anchor.
+    private func lockedReset(_ point: Point) throws {
+        try withLock { try write(point) }
+    }
+
+    private func withLock(_ body: () throws -> Void) throws {
         let lockPath = path + ".lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw failure("cannot open its lock file \(lockPath)", errno) }
@@ -95,12 +109,7 @@ public final class AuditAnchor: Sendable {
             guard errno == EINTR else { throw failure("cannot lock \(lockPath)", errno) }
         }
         defer { flock(fd, LOCK_UN) }
-        // Under the lock the file is read without the key check: a bad file is replaced by the next append's point
-        // only when it is unreadable JSON; a signature problem is for `audit verify` to report, so it is kept.
-        let current = (FileManager.default.contents(atPath: path)).flatMap { try? JSONDecoder().decode(Point.self, from: $0) }
-        let point = try next(current)
-        if point != current { try write(point) }
-        known.withLock { $0 = point }
+        try body()
     }
 
     private func write(_ point: Point) throws {

@@ -17,20 +17,53 @@ public final class AuditTail: Sendable {
         set { state.withLock { $0.anchor = newValue } }
     }
 
-    /// Where checking starts, and whether that point is the anchor's (then the record stored there must match it).
-    func start() throws -> (head: AuditHead, fromAnchor: Bool) {
+    /// Where a check starts from.
+    enum Origin { case remembered, anchor, start }
+
+    /// Where checking starts: the last head this process verified, else the anchor's point, else the start.
+    func start() throws -> (head: AuditHead, origin: Origin) {
         let (verified, anchor) = state.withLock { ($0.verified, $0.anchor) }
-        if let verified { return (verified, false) }
-        if let point = try anchor?.read() { return (point.head, true) }
-        return (.start, false)
+        if let verified { return (verified, .remembered) }
+        if let point = try anchor?.read() { return (point.head, .anchor) }
+        return (.start, .start)
     }
 
-    /// Checks `records` (every record after `start`, in seq order) and, for a start at the anchor, `atStart` (the
-    /// record stored at its seq); remembers the head.
+    /// Runs a check from ``start()``; when it fails from the point this process remembered (another process may have
+    /// recorded a break since, and moved the anchor), it forgets that point and checks once more from the anchor or the
+    /// start. `fetch` gives the record stored at a seq (for a start past 0) and every record after it.
+    func verify(location: String, fetch: (Int64) throws -> (atStart: AuditRecord?, after: [AuditRecord])) throws {
+        let (start, origin) = try start()
+        let found = try fetch(start.seq)
+        do {
+            try check(start: start, origin: origin, atStart: found.atStart, records: found.after, location: location)
+        } catch where origin == .remembered {
+            reset()
+            let (again, againOrigin) = try self.start()
+            let refetched = try fetch(again.seq)
+            try check(start: again, origin: againOrigin, atStart: refetched.atStart, records: refetched.after, location: location)
+        }
+    }
+
+    /// ``verify(location:fetch:)`` for stores that read asynchronously.
+    func verify(location: String, fetch: (Int64) async throws -> (atStart: AuditRecord?, after: [AuditRecord])) async throws {
+        let (start, origin) = try start()
+        let found = try await fetch(start.seq)
+        do {
+            try check(start: start, origin: origin, atStart: found.atStart, records: found.after, location: location)
+        } catch where origin == .remembered {
+            reset()
+            let (again, againOrigin) = try self.start()
+            let refetched = try await fetch(again.seq)
+            try check(start: again, origin: againOrigin, atStart: refetched.atStart, records: refetched.after, location: location)
+        }
+    }
+
+    /// Checks `records` (every record after `start`, in seq order) and, for a start past 0, `atStart` (the record stored
+    /// at its seq); remembers the head.
     /// - Throws: `SetpointError(.stateFailed, …)` naming the problem and how to repair it.
-    func check(start: AuditHead, fromAnchor: Bool, atStart: AuditRecord?, records: [AuditRecord], location: String) throws {
+    private func check(start: AuditHead, origin: Origin, atStart: AuditRecord?, records: [AuditRecord], location: String) throws {
         if start.seq > 0 {
-            let what = fromAnchor ? "the audit anchor (\(anchor?.path ?? "")) names" : "this process saw"
+            let what = origin == .anchor ? "the audit anchor (\(anchor?.path ?? "")) names" : "this process saw"
             guard let atStart else {
                 let head = records.last?.seq ?? 0
                 throw refusal(location, "\(what) record \(start.seq), but the log ends at seq \(head): records were removed from its end")
@@ -40,16 +73,26 @@ public final class AuditTail: Sendable {
                 throw refusal(location, "record \(start.seq) is not the one \(what): the log was rewritten")
             }
         }
-        let result = AuditChain.verify(records, after: start, acknowledging: true)
+        let result = AuditChain.verify(records, after: start, acknowledging: true, key: anchor?.key)
         if case .broken(_, let problem) = result.verification { throw refusal(location, problem) }
         state.withLock { $0.verified = result.head }
     }
 
-    /// After an append committed: the new head, and the anchor moved to it.
-    func appended(_ record: AuditRecord, location: String) throws {
+    /// After an append committed: the new head, and the anchor moved to it. A failure to move the anchor does not
+    /// undo the append (it is committed): it is kept in ``anchorProblem`` (callers warn), and the next append tries again.
+    func appended(_ record: AuditRecord, location: String) {
         state.withLock { $0.verified = AuditHead(seq: record.seq, hash: record.hash) }
-        try anchor?.advance(to: record, state: location, time: AuditTail.now())
+        do {
+            try anchor?.advance(to: record, state: location, time: AuditTail.now())
+            problem.withLock { $0 = nil }
+        } catch {
+            problem.withLock { $0 = "record \(record.seq) was committed, but \(error)" }
+        }
     }
+
+    /// Why the anchor could not be moved with the last append (nil when it was).
+    public var anchorProblem: String? { problem.withLock { $0 } }
+    private let problem = Mutex<String?>(nil)
 
     /// Forgets what was verified (after an acknowledgment rewrote the anchor).
     public func reset() { state.withLock { $0.verified = nil } }

@@ -9,7 +9,7 @@ extension PostgresStateStore {
 
     public func appendAudit(_ entry: AuditEntry, checkingChain: Bool) async throws -> AuditRecord {
         let record = try await write("append to the audit log") { db in try await self.append(entry, in: db, checkingChain: checkingChain) }
-        try tail.appended(record, location: location)
+        tail.appended(record, location: location)
         return record
     }
 
@@ -18,10 +18,10 @@ extension PostgresStateStore {
     func append(_ entry: AuditEntry, in db: PGConnection, checkingChain: Bool = true) async throws -> AuditRecord {
         _ = try await db.query("SELECT pg_advisory_xact_lock($1)", [String(Self.auditLock)])
         if checkingChain {
-            let (start, fromAnchor) = try tail.start()
-            let atStart = start.seq > 0 ? try await Self.records(db, "WHERE seq = $1", [String(start.seq)]).first : nil
-            try tail.check(start: start, fromAnchor: fromAnchor, atStart: atStart,
-                           records: try await Self.records(db, "WHERE seq > $1 ORDER BY seq", [String(start.seq)]), location: location)
+            try await tail.verify(location: location) { seq in
+                (seq > 0 ? try await Self.records(db, "WHERE seq = $1", [String(seq)]).first : nil,
+                 try await Self.records(db, "WHERE seq > $1 ORDER BY seq", [String(seq)]))
+            }
         }
         let head = try await db.query("SELECT seq, hash FROM setpoint_audit ORDER BY seq DESC LIMIT 1").first
         let seq = (head?.int64("seq") ?? 0) + 1
@@ -180,7 +180,7 @@ extension PostgresStateStore {
             guard let audit else { return .changed(nil) }
             return .changed(try await self.append(audit, in: db))
         }
-        if case .changed(let record?) = outcome { try tail.appended(record, location: location) }
+        if case .changed(let record?) = outcome { tail.appended(record, location: location) }
         return outcome
     }
 

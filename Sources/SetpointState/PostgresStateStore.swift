@@ -76,7 +76,8 @@ public final class PostgresStateStore: StateStore {
 
     /// True when the URL carries a password (`postgres://user:secret@host/db`): visible in `ps` and in unit files.
     public static func hasPassword(_ url: String) -> Bool {
-        URLComponents(string: url)?.password.map { !$0.isEmpty } ?? false
+        guard let c = URLComponents(string: url) else { return false }
+        return !(c.password ?? "").isEmpty || (c.queryItems ?? []).contains { $0.name == "password" && !($0.value ?? "").isEmpty }
     }
 
     public func close() { session.close() }

@@ -18,7 +18,7 @@ extension SQLiteStateStore {
                 return record!
             }
         }
-        try tail.appended(record, location: path)
+        tail.appended(record, location: path)
         return record
     }
 
@@ -26,10 +26,9 @@ extension SQLiteStateStore {
     /// verified (``AuditTail``).
     func append(_ entry: AuditEntry, in db: Database, checkingChain: Bool = true) throws -> AuditRecord {
         if checkingChain {
-            let (start, fromAnchor) = try tail.start()
-            let atStart = start.seq > 0 ? try Self.records(db, "WHERE seq = ?", [start.seq]).first : nil
-            try tail.check(start: start, fromAnchor: fromAnchor, atStart: atStart,
-                           records: try Self.records(db, "WHERE seq > ? ORDER BY seq", [start.seq]), location: path)
+            try tail.verify(location: path) { seq in
+                (seq > 0 ? try Self.records(db, "WHERE seq = ?", [seq]).first : nil, try Self.records(db, "WHERE seq > ? ORDER BY seq", [seq]))
+            }
         }
         let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         let seq: Int64 = (head?["seq"] as Int64? ?? 0) + 1
@@ -239,7 +238,7 @@ extension SQLiteStateStore {
                 return outcome
             }
         }
-        if case .changed(let record?) = outcome { try tail.appended(record, location: path) }
+        if case .changed(let record?) = outcome { tail.appended(record, location: path) }
         return outcome
     }
 

@@ -76,23 +76,29 @@ public final class ChildProcess: Sendable {
     public var terminationReason: TerminationReason { (state.withLock { $0.status } ?? 0) & 0x7f == 0 ? .exit : .uncaughtSignal }
     public var isRunning: Bool { state.withLock { $0.status == nil } }
 
-    /// Sends a signal (to the process only; what it started has its own).
+    /// Sends a signal (to the process only; what it started has its own). Never to a reused PID: the child is reaped
+    /// under the same lock, only after its exit was recorded.
     public func signal(_ signal: Int32) {
-        if isRunning { Glibc.kill(processIdentifier, signal) }
+        state.withLock { s in if s.status == nil { Glibc.kill(processIdentifier, signal) } }
     }
 
     public func terminate() { signal(SIGTERM) }
 
-    /// Waits for its end without holding a thread: its exit status.
+    /// Waits for its end without holding a thread: its exit status. A cancelled wait (a test's time limit ran out)
+    /// kills the child, so the wait ends.
     @discardableResult
     public func waitUntilExit() async -> Int32 {
-        let raw = await withCheckedContinuation { continuation in
-            let done: Int32? = state.withLock { s in
-                if let status = s.status { return status }
-                s.waiters.append(continuation)
-                return nil
+        let raw = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let done: Int32? = state.withLock { s in
+                    if let status = s.status { return status }
+                    s.waiters.append(continuation)
+                    return nil
+                }
+                if let done { continuation.resume(returning: done) }
             }
-            if let done { continuation.resume(returning: done) }
+        } onCancel: {
+            signal(SIGKILL)
         }
         return Spawn.exitStatus(raw)
     }
@@ -113,6 +119,12 @@ public final class ChildProcess: Sendable {
 
     // MARK: - the child's own thread
 
+    /// True once the child has exited, without reaping it (its PID stays its own until `waitpid`).
+    private static func hasExited(_ pid: pid_t) -> Bool {
+        var info = siginfo_t()
+        return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == pid
+    }
+
     /// How many leading bytes end on a character boundary (a read may stop inside a multi-byte character).
     public static func completeUTF8Prefix(_ bytes: [UInt8]) -> Int {
         var i = bytes.count
@@ -132,6 +144,11 @@ public final class ChildProcess: Sendable {
     /// Reads its output until it ends (a daemon it started may hold the pipes open: its end, not end-of-file, stops the
     /// reading), writes its input, and reaps it.
     private func collect(out: Int32, err: Int32, input: (fd: Int32, data: Data)?) {
+        // A child that exits before taking its input makes the write fail with EPIPE, not kill this process.
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
         var open: [Int32: ProcessOutput] = [out: stdout, err: stderr]
         var pendingInput = input
         if let fd = pendingInput?.fd { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
@@ -177,7 +194,7 @@ public final class ChildProcess: Sendable {
                     _ = drain(p.fd)
                 }
             }
-            if !reaped, waitpid(processIdentifier, &status, WNOHANG) == processIdentifier {
+            if !reaped, Self.hasExited(processIdentifier) {
                 reaped = true
                 // It ended: take what is left in the pipes, but do not wait for end-of-file (a daemon it started
                 // may keep them open), then stop.
@@ -191,14 +208,18 @@ public final class ChildProcess: Sendable {
                 pendingInput = nil
             }
         }
-        if !reaped { while waitpid(processIdentifier, &status, 0) == -1 && errno == EINTR {} }
-        let code = status  // the raw wait status: exit code and signal both recoverable
+        if !reaped {
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(processIdentifier), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
+        }
+        // Reaped under the lock that `signal` takes: a signal goes to this child or to nobody, never to a reused PID.
         let waiters = state.withLock { s in
-            s.status = code
+            while waitpid(processIdentifier, &status, 0) == -1 && errno == EINTR {}
+            s.status = status  // the raw wait status: exit code and signal both recoverable
             defer { s.waiters.removeAll() }
             return s.waiters
         }
-        for w in waiters { w.resume(returning: code) }
+        for w in waiters { w.resume(returning: status) }
     }
 }
 

@@ -85,10 +85,10 @@ import Testing
 
         let (ack, ackOut, _) = await env.run(["audit", "acknowledge", "--reason", "a test edited it", "--as", "ops@example.net"])
         #expect(ack == 0 && ackOut.contains("acknowledged: seq 2: record 2 was edited"), "\(ackOut)")
-        let (verify, verifyOut, _) = await env.run(["audit", "verify"])
+        let (verify, _, verifyErr) = await env.run(["audit", "verify"])
         #expect(verify == 0)
-        #expect(verifyOut.contains("acknowledged break at seq 2: record 2 was edited: its content does not match its hash (recorded at seq"))
-        #expect(verifyOut.contains("by ops@example.net: a test edited it)"))
+        #expect(verifyErr.contains("warning: acknowledged break at seq 2: record 2 was edited: its content does not match its hash (recorded at seq"))
+        #expect(verifyErr.contains("by ops@example.net: a test edited it)"))
         #expect(await env.run(["apply", env.manifests, "--auto-approve"]).0 == 0)
         #expect(env.provider.backend.entry(ResourceID(kind: .virtualMachine, name: "api-3")) != nil)
         // Nothing else to acknowledge now.
@@ -110,5 +110,38 @@ import Testing
         try JSONSerialization.data(withJSONObject: point).write(to: URL(fileURLWithPath: anchor))
         let (code, _, err) = await env.run(["audit", "verify", "--audit-anchor", anchor, "--anchor-key", "file:\(key)"])
         #expect(code == 3 && err.contains("does not verify with the anchor key: it was edited (its signature differs)"), "\(err)")
+    }
+
+    /// An acknowledgment covers the record as it is when it was made, and with the anchor's key it must be signed:
+    /// someone who can write the state can neither forge one nor reuse one for a later edit.
+    @Test func acknowledgmentsAreSignedAndCoverTheRecordAsItWas() async throws {
+        let env = try PlanApplyTests.Env()
+        defer { env.cleanup() }
+        try env.write()
+        let anchor = env.dir + "/anchor.json", key = env.dir + "/anchor.key"
+        try "k3y\n".write(toFile: key, atomically: true, encoding: .utf8)
+        let keyed = ["--audit-anchor", anchor, "--anchor-key", "file:\(key)"]
+        #expect(await env.run(["apply", env.manifests, "--auto-approve"] + keyed).0 == 0)
+        let store = try SQLiteStateStore.open(path: env.state)
+        try await store.executeForTesting("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+        // A forged acknowledgment: chained correctly, but not signed with the key.
+        let edited = try #require(try await store.auditRecords(after: 1, limit: 1).first)
+        let forged = AuditChain.acknowledgment(of: edited, problem: "x", reason: "nothing to see", key: nil)
+        _ = try await store.appendAudit(AuditEntry(time: "2026-12-07T00:00:00Z", actor: "mallory", event: .auditBreak, detail: forged),
+                                        checkingChain: false)
+        try store.close()
+        let (refused, _, refusedErr) = await env.run(["audit", "verify"] + keyed)
+        #expect(refused == 3 && refusedErr.contains("audit log broken at seq 2: record 2 was edited"), "the forged one does not count: \(refusedErr)")
+        #expect(await env.run(["audit", "verify"]).0 == 0, "without the key an unsigned acknowledgment is accepted (documented)")
+
+        let (ack, ackOut, _) = await env.run(["audit", "acknowledge", "--reason", "INC-7"] + keyed)
+        #expect(ack == 0 && ackOut.contains("acknowledged: seq 2"), "\(ackOut)")
+        #expect(await env.run(["audit", "verify"] + keyed).0 == 0)
+        // The same record edited again: the acknowledgment was for what it said then.
+        let again = try SQLiteStateStore.open(path: env.state)
+        try await again.executeForTesting("UPDATE audit_log SET actor = 'eve' WHERE seq = 2")
+        try again.close()
+        let (reedited, _, reeditedErr) = await env.run(["audit", "verify"] + keyed)
+        #expect(reedited == 3 && reeditedErr.contains("record 2 was edited"), "\(reeditedErr)")
     }
 }

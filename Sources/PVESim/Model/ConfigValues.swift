@@ -33,7 +33,7 @@ public enum ConfigValues {
             t.removeLast()
         }
         guard let n = Double(t), n >= 0 else { return nil }
-        return Int64((n * unit).rounded())
+        return Int64(exactly: (n * unit).rounded())
     }
 
     /// pve-common `format_size`: the largest unit that divides the size exactly.

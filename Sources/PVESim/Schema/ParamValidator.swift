@@ -81,7 +81,7 @@ public enum ParamValidator {
         }
     }
 
-    private static func format(_ d: Double) -> String { d == d.rounded() ? String(Int(d)) : String(d) }
+    private static func format(_ d: Double) -> String { Int(exactly: d).map(String.init) ?? String(d) }
 
     nonisolated(unsafe) private static var regexCache: [String: NSRegularExpression] = [:]
     private static let cacheLock = NSLock()

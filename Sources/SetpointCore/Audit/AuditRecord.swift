@@ -63,16 +63,42 @@ public enum AuditChain {
         verify(records, after: .start, acknowledging: false).verification
     }
 
+    /// The detail of an `audit-break` record acknowledging the break at `record`: where, the record's content as it
+    /// is now (`brokenHash`: a later, different edit of it is not covered), the problem and the reason, signed with
+    /// `key` when one is given (the audit anchor's key): without the key nobody can forge an acknowledgment.
+    public static func acknowledgment(of record: AuditRecord, problem: String, reason: String, key: [UInt8]?) -> Value {
+        let content = AuditRecord.hash(seq: record.seq, entry: record.entry, previousHash: record.previousHash)
+        var detail: [String: Value] = ["brokenAt": .int(record.seq), "brokenHash": .string(content), "problem": .string(problem),
+                                       "reason": .string(reason)]
+        if let key { detail["signature"] = .string(HMACSHA256.hex(Array(acknowledgedText(record.seq, content, reason).utf8), key: key)) }
+        return .map(detail)
+    }
+
+    static func acknowledgedText(_ seq: Int64, _ content: String, _ reason: String) -> String {
+        "setpoint-audit-break/v1\n\(seq)\n\(content)\n\(reason)"
+    }
+
+    /// True when `ack` acknowledges the break at `record` as it is now, and — with a key — was signed with it.
+    static func acknowledges(_ ack: AuditRecord, _ record: AuditRecord, key: [UInt8]?) -> Bool {
+        guard ack.seq > record.seq, case .map(let m) = ack.entry.detail, m["brokenAt"]?.intValue == record.seq,
+              let content = m["brokenHash"]?.stringValue,
+              content == AuditRecord.hash(seq: record.seq, entry: record.entry, previousHash: record.previousHash)
+        else { return false }
+        guard let key else { return true }
+        let expected = HMACSHA256.hex(Array(acknowledgedText(record.seq, content, m["reason"]?.stringValue ?? "").utf8), key: key)
+        return HMACSHA256.constantTimeEquals(m["signature"]?.stringValue ?? "", expected)
+    }
+
     /// Verifies `records`, which follow `head` (the records after a point already checked, or after an anchor).
-    /// With `acknowledging`, a break that a later `audit-break` record names (its `brokenAt`) is accepted and the
-    /// walk resumes after it; every such break is returned.
-    public static func verify(_ records: [AuditRecord], after head: AuditHead, acknowledging: Bool)
+    /// With `acknowledging`, a break that a later `audit-break` record acknowledges — for the record as it is now, and
+    /// signed with `key` when one is given — is accepted and the walk resumes after it; every such break is returned.
+    public static func verify(_ records: [AuditRecord], after head: AuditHead, acknowledging: Bool, key: [UInt8]? = nil)
         -> (verification: Verification, acknowledged: [AcknowledgedBreak], head: AuditHead)
     {
-        var acknowledgments: [Int64: AuditRecord] = [:]
+        var acknowledgments: [Int64: [AuditRecord]] = [:]
         if acknowledging {
             for r in records where r.entry.event == .auditBreak {
-                if case .map(let m) = r.entry.detail, let at = m["brokenAt"]?.intValue { acknowledgments[at] = acknowledgments[at] ?? r }
+                if case .map(let m) = r.entry.detail, let at = m["brokenAt"]?.intValue { acknowledgments[at, default: []].append(r) }
             }
         }
         var previousHash = head.hash
@@ -91,7 +117,7 @@ public enum AuditChain {
                 problem = "record \(record.seq) was edited: its content does not match its hash"
             }
             if let problem {
-                guard let ack = acknowledgments[record.seq], ack.seq > record.seq else {
+                guard let ack = acknowledgments[record.seq]?.first(where: { acknowledges($0, record, key: key) }) else {
                     return (.broken(seq: record.seq, problem: problem), accepted, last)
                 }
                 var reason = ""

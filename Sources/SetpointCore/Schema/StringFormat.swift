@@ -173,7 +173,8 @@ public struct StringFormat: Sendable {
             if !ok { return false }
             // Every number outside a step ("/15") must be in the field's range.
             for item in f.split(separator: ",") {
-                let parts = item.split(separator: "/", maxSplits: 1)
+                // "/5" and "/" have an empty range part (a fuzzer found "/" trapped here); it has no number to check.
+                let parts = item.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
                 for bound in parts[0].split(separator: "-") where bound.allSatisfy(\.isNumber) {
                     guard let n = Int(bound), ranges[i].contains(n) else { return false }
                 }

@@ -31,13 +31,7 @@ public struct YAMLReader: Sendable {
         defer { yaml_parser_delete(&parser) }
         let lineOffset = firstLine - 1
         return bytes.withUnsafeBufferPointer { whole in
-            var buffer = UnsafeBufferPointer(rebasing: whole[range])
-            // Flow nesting past the limit is refused before libyaml sees it (its cost there is quadratic). Like a
-            // syntax error it ends the file: the documents before the one holding it are read, nothing after.
-            let excess = FlowNestingScan.firstExcess(buffer, maxDepth: limits.maxDepth)
-            if let excess {
-                buffer = UnsafeBufferPointer(rebasing: buffer[..<excess.documentStart])
-            }
+            let buffer = UnsafeBufferPointer(rebasing: whole[range])
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var builder = TreeBuilder(file: file, maxDepth: limits.maxDepth, lineOffset: Int32(lineOffset))
             var event = yaml_event_t()
@@ -53,15 +47,15 @@ public struct YAMLReader: Sendable {
                 builder.consume(&event)
                 yaml_event_delete(&event)
                 if done { break }
+                if builder.stoppedForFlowDepth {
+                    // libyaml's scanner walks every open flow level for each token: deep flow nesting costs quadratic
+                    // time, so reading stops at the first flow collection past the limit (the cost is bounded by the
+                    // limit, not by the file). Like a syntax error it ends the file; the documents before are kept.
+                    failed = true
+                    break
+                }
             }
             diagnostics.append(contentsOf: builder.diagnostics)
-            if let excess, !failed {
-                diagnostics.append(Diagnostic(
-                    .error, .nestingTooDeep, "nesting deeper than \(limits.maxDepth) levels",
-                    hint: "manifests never need this depth: this document and the rest of the file are not read",
-                    at: SourceLocation(file: file, line: excess.line + lineOffset, column: excess.column)))
-                return (builder.documents, true)
-            }
             return (builder.documents, failed)
         }
     }
@@ -116,6 +110,11 @@ private struct TreeBuilder {
     /// The first anchor or alias of the document, reported at its end if the document is a setpoint one.
     private var anchorDiagnostic: Diagnostic?
     private var nestingRefused = false
+    /// A flow collection opened past the limit: the reader stops (see `read`).
+    private(set) var stoppedForFlowDepth = false
+    /// Whether each open collection (kept or skipped) is a flow one, and how many are.
+    private var openIsFlow: [Bool] = []
+    private var flowDepth = 0
 
     /// Added to libyaml's line numbers when reading a part of a file.
     let lineOffset: Int32
@@ -135,6 +134,8 @@ private struct TreeBuilder {
             refused = false
             root = nil
             stack.removeAll()
+            openIsFlow.removeAll()
+            flowDepth = 0
             skippedDepth = 0
             aliasReported = 0
             anchorDiagnostic = nil
@@ -179,6 +180,23 @@ private struct TreeBuilder {
             let isMapping = event.type == YAML_MAPPING_START_EVENT
             let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
             if let anchor { refuseAnchor("anchor '&\(String(cString: anchor))'", line: line, column: column) }
+            let isFlow = isMapping ? event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+                : event.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE
+            // libyaml's cost grows with the flow level (its scanner walks one possible key per open flow collection for
+            // every token), not with block nesting: flow collections past the limit stop the reading.
+            openIsFlow.append(isFlow)
+            if isFlow { flowDepth += 1 }
+            if isFlow, flowDepth > maxDepth {
+                // Once the document was refused for its depth the problem is reported; the reading still stops.
+                if !nestingRefused { diagnostics.append(Diagnostic(
+                    .error, .nestingTooDeep, "nesting deeper than \(maxDepth) levels",
+                    hint: "manifests never need this depth: flow collections ([ and {) nested this deep stop the reading; this "
+                        + "document and the rest of the file are not read",
+                    at: SourceLocation(file: file, line: Int(line), column: Int(column)))) }
+                stoppedForFlowDepth = true
+                abandonDocument()
+                return
+            }
             if skippedDepth > 0 || stack.count >= maxDepth {
                 if skippedDepth == 0 {
                     diagnostics.append(Diagnostic(
@@ -193,6 +211,7 @@ private struct TreeBuilder {
             }
             stack.append(Frame(isMapping: isMapping, line: line, column: column))
         case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
+            if openIsFlow.popLast() == true { flowDepth -= 1 }
             if skippedDepth > 0 {
                 skippedDepth -= 1
                 if skippedDepth == 0 { add(SourceNode(.scalar(.init(text: "", style: .plain)), line: line, column: column)) }
