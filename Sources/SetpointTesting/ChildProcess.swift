@@ -28,12 +28,19 @@ public final class ChildProcess: Sendable {
     /// The raw wait status once reaped, and who waits for it.
     private let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
 
-    private init(pid: pid_t) { processIdentifier = pid }
+    private let signalWhen: (text: String, signal: Int32)?
+
+    private init(pid: pid_t, signalWhen: (text: String, signal: Int32)?) {
+        processIdentifier = pid
+        self.signalWhen = signalWhen
+    }
 
     /// Starts `argv` (a program path, or a name found on PATH). `environment` nil inherits this process's; a given
     /// one is the whole environment, plus PATH when it has none. `input` is written to its standard input, then closed.
+    /// `signalWhen` sends a signal the moment the output first holds a text — from the thread that reads it, so a busy
+    /// cooperative pool cannot delay it (a test that interrupts a child mid-action).
     public static func start(_ argv: [String], environment: [String: String]? = nil, input: Data? = nil,
-                             workingDirectory: String? = nil) throws -> ChildProcess {
+                             workingDirectory: String? = nil, signalWhen: (text: String, signal: Int32)? = nil) throws -> ChildProcess {
         var env = environment ?? ProcessInfo.processInfo.environment
         if env["PATH"] == nil { env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin" }
         var argv = argv
@@ -51,7 +58,7 @@ public final class ChildProcess: Sendable {
         close(out.write)
         close(err.write)
         if let inPipe { close(inPipe.read) }
-        let child = ChildProcess(pid: pid)
+        let child = ChildProcess(pid: pid, signalWhen: signalWhen)
         let record = PIDRecord(pid: pid, program: argv.first ?? "")
         let thread = Thread {
             child.collect(out: out.read, err: err.read, input: inPipe.map { ($0.write, input ?? Data()) })
@@ -156,6 +163,7 @@ public final class ChildProcess: Sendable {
         var reaped = false
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var partial: [Int32: [UInt8]] = [:]  // the start of a UTF-8 character whose rest has not arrived yet
+        var pendingSignal = signalWhen
         func drain(_ fd: Int32) -> Bool {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
@@ -168,6 +176,10 @@ public final class ChildProcess: Sendable {
                 let text = String(decoding: bytes, as: UTF8.self)
                 open[fd]?.append(text)
                 output.append(text)
+                if let wanted = pendingSignal, output.value.contains(wanted.text) {
+                    pendingSignal = nil
+                    signal(wanted.signal)
+                }
                 return true
             }
             if n == 0 || (errno != EINTR && errno != EAGAIN) {

@@ -80,7 +80,7 @@ import Testing
         func start(_ args: [String]) throws -> (ChildProcess, ProcessOutput) {
             // A latency long enough for a loaded CI machine.
             let p = try ChildProcess.start([binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state", dir + "/state.db"] + args,
-                                           environment: ["SETPOINT_TEST_LATENCY_MS": "3000", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"])
+                                           environment: ["SETPOINT_TEST_LATENCY_MS": "8000", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"])
             return (p, p.output)
         }
         let (first, firstOut) = try start([])

@@ -18,18 +18,19 @@ import Testing
 
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint-testing").path
         try #require(FileManager.default.isExecutableFile(atPath: binary), "no setpoint-testing at \(binary)")
+        // SIGTERM the moment the first action starts, sent by the thread that reads the output (a test task could be
+        // scheduled seconds later on a loaded machine).
         let process = try ChildProcess.start([binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state", dir + "/state.db"],
-                                              environment: ["SETPOINT_TEST_LATENCY_MS": "1500", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"])
+                                              environment: ["SETPOINT_TEST_LATENCY_MS": "1500", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"],
+                                              signalWhen: ("create…", SIGTERM))
         let output = process.output
         // Wait for the first action to start, then ask the process to stop.
         var waited = 0
-        while !output.value.contains("create…"), waited < 3000 {
+        while !output.value.contains("create…"), waited < 20_000 {
             try await Task.sleep(for: .milliseconds(10))
             waited += 10
         }
         try #require(output.value.contains("create…"), "apply never started: \(output.value)")
-        try #require(process.isRunning, "the apply finished before the test could interrupt it (machine overloaded?): \(output.value)")
-        process.signal(SIGTERM)
         await process.waitUntilExit()
         let text2 = output.value
         #expect(process.terminationReason == .exit, "SIGTERM is handled, not fatal: \(text2)")

@@ -371,7 +371,8 @@ struct ControllerHATests {
         for (state, extra) in [(bare, ["--state-password-file", env.dir + "/state-password"]), (withPassword, [])] {
             let (process, output) = try ControllerAPITests.launch([env.manifests, "--interval", "300ms", "--listen", "none", "--state", state] + extra)
             defer { process.signal(SIGKILL) }
-            #expect(await output.waitFor("pass"), "\(output.value)")
+            // A pass summary line ("2026-12-07T10:00:00Z pass: …"): the controller is up, its signal handling too.
+            #expect(await output.waitFor("Z pass"), "\(output.value)")
             let cmdline = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(process.processIdentifier)/cmdline")), as: UTF8.self)
             #expect(!cmdline.contains(password), "the password is not in ps: \(cmdline.replacingOccurrences(of: "\0", with: " "))")
             #expect(output.value.contains("warning: the --state URL carries a password") == extra.isEmpty, "\(output.value)")
