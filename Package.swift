@@ -127,7 +127,7 @@ let package = Package(
         // SQLite via GRDB (libsqlite3-dev on Linux).
         .target(
             name: "SetpointState",
-            dependencies: ["SetpointCore", "SetpointPG", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SetpointCore", "SetpointPG", "SetpointExec", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         // The long-running controller: reconcile passes, policy, pending plans (the HTTP API arrives with it).

@@ -202,7 +202,7 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
                                           "reason": .string(reason)])
                 let record = try await store.appendAudit(AuditEntry(time: AuditTrail.isoNow(), actor: actor, event: .auditBreak, detail: detail),
                                                          checkingChain: false)
-                try anchor.reset(to: AuditHead(seq: record.seq, hash: record.hash), state: stateOptions.location, time: AuditTrail.isoNow())
+                try anchor.reset(to: record, state: stateOptions.location)
                 tailed.tail.reset()
                 console.out("acknowledged: the audit anchor said \(said), the log ended at seq \(head.seq); the anchor now names seq \(record.seq)\n")
                 acknowledged += 1

@@ -1,6 +1,19 @@
 import ArgumentParser
 import SetpointCore
 
+extension SecretReference {
+    /// A key given on the command line by reference, `env:NAME` or `file:/path`, never the key itself.
+    init(option: String, _ text: String) throws {
+        if text.hasPrefix("env:"), text.count > 4 {
+            self = .env(String(text.dropFirst(4)))
+        } else if text.hasPrefix("file:"), text.count > 5 {
+            self = .file(String(text.dropFirst(5)))
+        } else {
+            throw ValidationError("\(option) takes a reference, env:NAME or file:/path, never the key itself")
+        }
+    }
+}
+
 /// `--sign-key env:NAME` or `--sign-key file:/path`: the key that signs and verifies saved plans (HMAC-SHA256).
 struct SigningKeyOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Key for signing or verifying a saved plan: env:NAME or file:/path (never the key itself).",
@@ -10,10 +23,7 @@ struct SigningKeyOption: ParsableArguments {
     func validate() throws { _ = try reference() }
 
     func reference() throws -> SecretReference? {
-        guard let signKey else { return nil }
-        if signKey.hasPrefix("env:"), signKey.count > 4 { return .env(String(signKey.dropFirst(4))) }
-        if signKey.hasPrefix("file:"), signKey.count > 5 { return .file(String(signKey.dropFirst(5))) }
-        throw ValidationError("--sign-key takes a reference, env:NAME or file:/path, never the key itself")
+        try signKey.map { try SecretReference(option: "--sign-key", $0) }
     }
 
     /// The key's bytes, resolved through the runtime's secrets.

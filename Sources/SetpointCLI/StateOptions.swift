@@ -42,14 +42,7 @@ struct StateOptions: ParsableArguments {
         guard let path = auditAnchor ?? environment["SETPOINT_AUDIT_ANCHOR"], !path.isEmpty else { return nil }
         var key: [UInt8]?
         if let reference = anchorKey ?? environment["SETPOINT_ANCHOR_KEY"] ?? planKey {
-            let secret: SecretReference
-            if reference.hasPrefix("env:"), reference.count > 4 {
-                secret = .env(String(reference.dropFirst(4)))
-            } else if reference.hasPrefix("file:"), reference.count > 5 {
-                secret = .file(String(reference.dropFirst(5)))
-            } else {
-                throw ValidationError("--anchor-key takes a reference, env:NAME or file:/path, never the key itself")
-            }
+            let secret = try SecretReference(option: anchorKey != nil ? "--anchor-key" : "SETPOINT_ANCHOR_KEY (or --sign-key)", reference)
             key = Array(try (CLIRuntime.current ?? .shipped).secrets.resolve(secret).utf8)
         }
         return AuditAnchor(path: path, key: key)

@@ -35,22 +35,14 @@ public final class ConnectionRegistry: Sendable {
             s.accepted += 1
             var victim: (any Channel)?
             if s.entries.count >= limits.maxConnections {
-                var oldest: (key: ObjectIdentifier, since: ContinuousClock.Instant)?
-                for (key, entry) in s.entries {
-                    guard let since = entry.waitingSince else { continue }
-                    if oldest == nil || since < oldest!.since { oldest = (key, since) }
+                func oldest(_ since: (Entry) -> ContinuousClock.Instant?) -> ObjectIdentifier? {
+                    s.entries.compactMap { key, entry in since(entry).map { (key, $0) } }.min { $0.1 < $1.1 }?.0
                 }
-                if oldest == nil {
-                    for (key, entry) in s.entries {
-                        guard let since = entry.bodySince else { continue }
-                        if oldest == nil || since < oldest!.since { oldest = (key, since) }
-                    }
-                }
-                guard let oldest else {
+                guard let oldest = oldest(\.waitingSince) ?? oldest(\.bodySince) else {
                     s.closed[.refused, default: 0] += 1
                     return (false, nil)
                 }
-                victim = s.entries.removeValue(forKey: oldest.key)?.channel
+                victim = s.entries.removeValue(forKey: oldest)?.channel
                 s.closed[.evicted, default: 0] += 1
             }
             s.entries[ObjectIdentifier(channel)] = Entry(channel: channel, waitingSince: now)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Replacing a file so that readers see the old content or the new, never a part: a temporary file in the same
-/// directory, fsync, rename. (Foundation's atomic writes leave a temporary directory behind in /tmp on Linux.)
+/// directory, fsync, rename, fsync of the directory. (Foundation's atomic writes leave a temporary directory behind in /tmp on Linux.)
 public enum AtomicFile {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
@@ -12,7 +12,7 @@ public enum AtomicFile {
     ///   - private: the file holds secrets: no permission for others, whatever the replaced file had.
     public static func write(_ text: String, to path: String, mode: mode_t = 0o644, private: Bool = false) throws {
         let temporary = path + ".setpoint-tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw Failure(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
         var st = stat()
         if stat(path, &st) == 0 {
@@ -39,6 +39,13 @@ public enum AtomicFile {
             let why = String(cString: strerror(errno))
             unlink(temporary)
             throw Failure(description: "cannot replace \(path): \(why)")
+        }
+        // The rename itself reaches the disk with the folder's entry.
+        let folder = (path as NSString).deletingLastPathComponent
+        let dir = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 {
+            fsync(dir)
+            close(dir)
         }
     }
 }

@@ -45,9 +45,9 @@ public struct LocalRunner: CommandRunner {
 
         var environment = ProcessInfo.processInfo.environment
         environment.merge(command.environment) { _, b in b }
-        // env(1) finds a bare program on PATH and changes to the working directory (`-C`) before it runs.
-        var args = argv[0].contains("/") ? argv : ["/usr/bin/env"] + argv
-        if let dir = command.workingDirectory { args = ["/usr/bin/env", "-C", dir] + (args.first == "/usr/bin/env" ? Array(args.dropFirst()) : args) }
+        // env(1) changes to the working directory (`-C`) before it runs the tool (Spawn looks a bare name up on PATH the
+        // same way).
+        let args = command.workingDirectory.map { ["/usr/bin/env", "-C", $0] + argv } ?? argv
         let start = ContinuousClock.now
         let pid: pid_t
         do {

@@ -13,21 +13,14 @@ import SetpointTesting
 
 /// What Setpoint does with bytes it does not control, one entry per fuzz target. Any input must end in a value or an
 /// error, never a trap, a hang or unbounded memory. `scripts/fuzz` runs them under libFuzzer with AddressSanitizer
-/// (Fuzz/); `FuzzCorpusTests` replays the committed corpora (Fuzz/Corpus/TARGET) through ordinary tests.
+/// (Fuzz/, one executable that takes the target's name); `FuzzCorpusTests` replays the committed corpora (Fuzz/Corpus/TARGET) through ordinary tests.
 public enum FuzzTargets {
     public static let names = ["yaml", "saved-plan", "plan-json", "pve-response", "controller-request"]
 
-    /// Runs the target named `name` on `data`.
-    public static func run(_ name: String, _ data: Data) async {
-        switch name {
-        case "yaml": yaml(data)
-        case "saved-plan": savedPlan(data)
-        case "plan-json": planJSON(data)
-        case "pve-response": pveResponse(data)
-        case "controller-request": await controllerRequest(data)
-        default: preconditionFailure("no fuzz target \(name)")
-        }
-    }
+    /// The targets that need no concurrency, by name.
+    static let synchronous: [String: @Sendable (Data) -> Void] = [
+        "yaml": yaml, "saved-plan": savedPlan, "plan-json": planJSON, "pve-response": pveResponse,
+    ]
 
     /// A manifest file: read, decoded, checked, and its diagnostics rendered as text and JSON. A small depth limit
     /// exercises the nesting checks too.
@@ -123,18 +116,14 @@ actor ControllerFixture {
 }
 
 extension FuzzTargets {
-    /// ``run(_:_:)`` from a thread that may block (libFuzzer's, never Swift's cooperative pool): waits for it.
+    /// Runs the target named `name` on `data`, from a thread that may block — libFuzzer's, or the one FuzzCorpusTests
+    /// starts, never Swift's cooperative pool: the API target is async, and this waits for it.
     public static func runBlocking(_ name: String, _ data: Data) {
-        switch name {
-        case "yaml": return yaml(data)
-        case "saved-plan": return savedPlan(data)
-        case "plan-json": return planJSON(data)
-        case "pve-response": return pveResponse(data)
-        default: break
-        }
+        if let target = synchronous[name] { return target(data) }
+        precondition(name == "controller-request", "no fuzz target \(name)")
         let done = DispatchSemaphore(value: 0)
         Task.detached {
-            await run(name, data)
+            await controllerRequest(data)
             done.signal()
         }
         done.wait()

@@ -1,5 +1,6 @@
 import Foundation
 public import SetpointCore
+import SetpointExec
 
 /// The audit log's head, kept where the state is not (`--audit-anchor FILE`): every append moves it to the new
 /// record's seq and hash, so records cut off the end of the log — or a state file deleted or replaced by an older
@@ -68,45 +69,31 @@ public final class AuditAnchor: Sendable {
         return point
     }
 
-    /// Moves the anchor to `record` when it is ahead of the anchor's point (another process may have moved it further).
-    /// - Throws: `SetpointError(.stateFailed, …)` when the file cannot be written.
-    public func advance(to record: AuditRecord, state: String, time: String) throws {
-        try locked { current in
-            if let current, current.seq >= record.seq { return current }
-            return Point(state: state, seq: record.seq, hash: record.hash, time: time).signed(with: key)
+    /// Moves the anchor to `record` (its seq, hash and time) when it is ahead of the anchor's point (another process may
+    /// have moved it further). The file is read and checked under the lock as ``read()`` does: an anchor that does
+    /// not verify is never moved on by an append — that would hide what was done to it.
+    /// - Throws: `SetpointError(.stateFailed, …)` when the file cannot be read, verified or written.
+    public func advance(to record: AuditRecord, state: String) throws {
+        try locked {
+            if let current = try read(), current.seq >= record.seq { return }
+            try write(Point(state: state, seq: record.seq, hash: record.hash, time: record.entry.time).signed(with: key))
         }
     }
 
-    /// Sets the anchor to `head` whatever it said: after an operator acknowledged records missing from the end.
-    public func reset(to head: AuditHead, state: String, time: String) throws {
-        try lockedReset(Point(state: state, seq: head.seq, hash: head.hash, time: time).signed(with: key))
+    /// Sets the anchor to `record` whatever it said, even a file that does not verify: after an operator acknowledged a
+    /// break (records missing from the end, an anchor edited or lost).
+    public func reset(to record: AuditRecord, state: String) throws {
+        try locked { try write(Point(state: state, seq: record.seq, hash: record.hash, time: record.entry.time).signed(with: key)) }
     }
 
-    /// Reads the file under an exclusive lock (`PATH.lock`), writes what `next` returns when it differs, and remembers it.
-    private func locked(_ next: (Point?) throws -> Point) throws {
-        try withLock { try lockedBody(next) }
-    }
-
-    private func lockedBody(_ next: (Point?) throws -> Point) throws {
-        // Under the lock the file is read and checked as `read()` does: an anchor that does not verify is never moved
-        // on (or replaced) by an append — that would hide what was done to it.
-        let current = try read()
-        let point = try next(current)
-        if point != current { try write(point) }
-    }
-
-    /// ``reset(to:state:time:)`` reads the file without the key check: an acknowledgment replaces even a bad anchor.
-    private func lockedReset(_ point: Point) throws {
-        try withLock { try write(point) }
-    }
-
-    private func withLock(_ body: () throws -> Void) throws {
+    /// Runs `body` under an exclusive lock on `PATH.lock`, which every process sharing the anchor takes.
+    private func locked(_ body: () throws -> Void) throws {
         let lockPath = path + ".lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("cannot open its lock file \(lockPath)", errno) }
+        guard fd >= 0 else { throw failure("cannot open its lock file \(lockPath): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw failure("cannot lock \(lockPath)", errno) }
+            guard errno == EINTR else { throw failure("cannot lock \(lockPath): \(String(cString: strerror(errno)))") }
         }
         defer { flock(fd, LOCK_UN) }
         try body()
@@ -115,27 +102,11 @@ public final class AuditAnchor: Sendable {
     private func write(_ point: Point) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(point) + Data("\n".utf8)
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("cannot write \(temporary)", errno) }
-        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == data.count, synced == 0, rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw failure("cannot replace it", code)
-        }
-        let folder = (path as NSString).deletingLastPathComponent
-        let dir = open(folder.isEmpty ? "." : folder, O_RDONLY | O_CLOEXEC)
-        if dir >= 0 {
-            fsync(dir)
-            close(dir)
-        }
+        let text = String(decoding: try encoder.encode(point), as: UTF8.self) + "\n"
+        do { try AtomicFile.write(text, to: path, mode: 0o600, private: true) } catch { throw failure("\(error)") }
     }
 
-    private func failure(_ what: String, _ code: Int32) -> SetpointError {
-        SetpointError(.stateFailed, "the audit anchor \(path): \(what): \(String(cString: strerror(code)))")
+    private func failure(_ what: String) -> SetpointError {
+        SetpointError(.stateFailed, "the audit anchor \(path): \(what)")
     }
 }

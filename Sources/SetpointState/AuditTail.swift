@@ -1,4 +1,3 @@
-import Foundation
 public import SetpointCore
 import Synchronization
 
@@ -28,40 +27,29 @@ public final class AuditTail: Sendable {
         return (.start, .start)
     }
 
-    /// Runs a check from ``start()``; when it fails from the point this process remembered (another process may have
-    /// recorded a break since, and moved the anchor), it forgets that point and checks once more from the anchor or the
-    /// start. `fetch` gives the record stored at a seq (for a start past 0) and every record after it.
-    func verify(location: String, fetch: (Int64) throws -> (atStart: AuditRecord?, after: [AuditRecord])) throws {
-        let (start, origin) = try start()
-        let found = try fetch(start.seq)
-        do {
-            try check(start: start, origin: origin, atStart: found.atStart, records: found.after, location: location)
-        } catch where origin == .remembered {
-            reset()
-            let (again, againOrigin) = try self.start()
-            let refetched = try fetch(again.seq)
-            try check(start: again, origin: againOrigin, atStart: refetched.atStart, records: refetched.after, location: location)
-        }
-    }
-
-    /// ``verify(location:fetch:)`` for stores that read asynchronously.
-    func verify(location: String, fetch: (Int64) async throws -> (atStart: AuditRecord?, after: [AuditRecord])) async throws {
-        let (start, origin) = try start()
-        let found = try await fetch(start.seq)
-        do {
-            try check(start: start, origin: origin, atStart: found.atStart, records: found.after, location: location)
-        } catch where origin == .remembered {
-            reset()
-            let (again, againOrigin) = try self.start()
-            let refetched = try await fetch(again.seq)
-            try check(start: again, origin: againOrigin, atStart: refetched.atStart, records: refetched.after, location: location)
-        }
-    }
-
     /// Checks `records` (every record after `start`, in seq order) and, for a start past 0, `atStart` (the record stored
-    /// at its seq); remembers the head.
+    /// at its seq); remembers the head. Returns false — check again from a new ``start()`` — when the check from the
+    /// point this process remembered failed: another process may have recorded a break since and moved the anchor.
+    ///
+    /// A store runs it at most twice, with the records it fetched inside its append's transaction:
+    /// ```swift
+    /// for _ in 0..<2 {
+    ///     let (start, origin) = try tail.start()
+    ///     if try tail.check(start: start, origin: origin, atStart: record(start.seq), records: records(after: start.seq), location: path) { break }
+    /// }
+    /// ```
     /// - Throws: `SetpointError(.stateFailed, …)` naming the problem and how to repair it.
-    private func check(start: AuditHead, origin: Origin, atStart: AuditRecord?, records: [AuditRecord], location: String) throws {
+    func check(start: AuditHead, origin: Origin, atStart: AuditRecord?, records: [AuditRecord], location: String) throws -> Bool {
+        do {
+            try verify(start: start, origin: origin, atStart: atStart, records: records, location: location)
+            return true
+        } catch where origin == .remembered {
+            reset()
+            return false
+        }
+    }
+
+    private func verify(start: AuditHead, origin: Origin, atStart: AuditRecord?, records: [AuditRecord], location: String) throws {
         if start.seq > 0 {
             let what = origin == .anchor ? "the audit anchor (\(anchor?.path ?? "")) names" : "this process saw"
             guard let atStart else {
@@ -83,7 +71,7 @@ public final class AuditTail: Sendable {
     func appended(_ record: AuditRecord, location: String) {
         state.withLock { $0.verified = AuditHead(seq: record.seq, hash: record.hash) }
         do {
-            try anchor?.advance(to: record, state: location, time: AuditTail.now())
+            try anchor?.advance(to: record, state: location)
             problem.withLock { $0 = nil }
         } catch {
             problem.withLock { $0 = "record \(record.seq) was committed, but \(error)" }
@@ -96,12 +84,6 @@ public final class AuditTail: Sendable {
 
     /// Forgets what was verified (after an acknowledgment rewrote the anchor).
     public func reset() { state.withLock { $0.verified = nil } }
-
-    static func now() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
-    }
 
     private func refusal(_ location: String, _ problem: String) -> SetpointError {
         SetpointError(.stateFailed, "refusing to append to the audit log of \(location): \(problem). Nothing was changed. "

@@ -17,11 +17,11 @@ extension PostgresStateStore {
     /// verified (``AuditTail``), under the lock that serialises appends.
     func append(_ entry: AuditEntry, in db: PGConnection, checkingChain: Bool = true) async throws -> AuditRecord {
         _ = try await db.query("SELECT pg_advisory_xact_lock($1)", [String(Self.auditLock)])
-        if checkingChain {
-            try await tail.verify(location: location) { seq in
-                (seq > 0 ? try await Self.records(db, "WHERE seq = $1", [String(seq)]).first : nil,
-                 try await Self.records(db, "WHERE seq > $1 ORDER BY seq", [String(seq)]))
-            }
+        for _ in 0..<(checkingChain ? 2 : 0) {
+            let (start, origin) = try tail.start()
+            let atStart = start.seq > 0 ? try await Self.records(db, "WHERE seq = $1", [String(start.seq)]).first : nil
+            let after = try await Self.records(db, "WHERE seq > $1 ORDER BY seq", [String(start.seq)])
+            if try tail.check(start: start, origin: origin, atStart: atStart, records: after, location: location) { break }
         }
         let head = try await db.query("SELECT seq, hash FROM setpoint_audit ORDER BY seq DESC LIMIT 1").first
         let seq = (head?.int64("seq") ?? 0) + 1

@@ -25,10 +25,11 @@ extension SQLiteStateStore {
     /// Appends after the head, inside the caller's write transaction; first checks the chain since the point last
     /// verified (``AuditTail``).
     func append(_ entry: AuditEntry, in db: Database, checkingChain: Bool = true) throws -> AuditRecord {
-        if checkingChain {
-            try tail.verify(location: path) { seq in
-                (seq > 0 ? try Self.records(db, "WHERE seq = ?", [seq]).first : nil, try Self.records(db, "WHERE seq > ? ORDER BY seq", [seq]))
-            }
+        for _ in 0..<(checkingChain ? 2 : 0) {
+            let (start, origin) = try tail.start()
+            let atStart = start.seq > 0 ? try Self.records(db, "WHERE seq = ?", [start.seq]).first : nil
+            let after = try Self.records(db, "WHERE seq > ? ORDER BY seq", [start.seq])
+            if try tail.check(start: start, origin: origin, atStart: atStart, records: after, location: path) { break }
         }
         let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         let seq: Int64 = (head?["seq"] as Int64? ?? 0) + 1

@@ -15,7 +15,7 @@ import Synchronization
 /// let sim = try ChildProcess.start([bin + "/pve-sim", "--listen", "127.0.0.1:0"])
 /// _ = await sim.output.waitFor("listening")
 /// sim.signal(SIGTERM)
-/// let status = await sim.waitUntilExit()
+/// let status = await sim.exitStatus()
 /// ```
 public final class ChildProcess: Sendable {
     public enum TerminationReason: Sendable { case exit, uncaughtSignal }
@@ -73,7 +73,7 @@ public final class ChildProcess: Sendable {
     public static func run(_ argv: [String], environment: [String: String]? = nil, input: String? = nil,
                            workingDirectory: String? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
         let child = try start(argv, environment: environment, input: input.map { Data($0.utf8) }, workingDirectory: workingDirectory)
-        let status = await child.waitUntilExit()
+        let status = await child.exitStatus()
         return (status, child.stdout.value, child.stderr.value)
     }
 
@@ -91,10 +91,10 @@ public final class ChildProcess: Sendable {
 
     public func terminate() { signal(SIGTERM) }
 
-    /// Waits for its end without holding a thread: its exit status. A cancelled wait (a test's time limit ran out)
-    /// kills the child, so the wait ends.
+    /// Its exit status, awaited without holding a thread (a continuation the reader thread resumes; not Foundation's
+    /// spinning `waitUntilExit`). A cancelled wait (a test's time limit ran out) kills the child, so the wait ends.
     @discardableResult
-    public func waitUntilExit() async -> Int32 {
+    public func exitStatus() async -> Int32 {
         let raw = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let done: Int32? = state.withLock { s in
@@ -111,7 +111,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// Waits at most `timeout`; nil when it still runs then.
-    public func waitUntilExit(timeout: Duration) async -> Int32? {
+    public func exitStatus(within timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         return state.withLock { $0.status }.map(Spawn.exitStatus)
@@ -121,7 +121,7 @@ public final class ChildProcess: Sendable {
     @discardableResult
     public func kill() async -> Int32 {
         signal(SIGKILL)
-        return await waitUntilExit()
+        return await exitStatus()
     }
 
     // MARK: - the child's own thread

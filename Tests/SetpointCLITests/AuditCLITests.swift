@@ -91,13 +91,13 @@ import Testing
         }
         try #require(first.isRunning, "the first apply finished too early: \(firstOut.value)")
         let (second, secondOut) = try start(["--lock-timeout", "0s"])
-        await second.waitUntilExit()
+        await second.exitStatus()
         #expect(second.terminationStatus == 1)
         let refused = secondOut.value
         #expect(refused.contains("another apply holds the state lease: pid \(first.processIdentifier) on "), "\(refused)")
         let (third, thirdOut) = try start(["--lock-timeout", "60s"])
-        await first.waitUntilExit()
-        await third.waitUntilExit()
+        await first.exitStatus()
+        await third.exitStatus()
         #expect(first.terminationStatus == 0, "\(firstOut.value)")
         #expect(third.terminationStatus == 0, "the waiting apply ran after the first: \(thirdOut.value)")
         #expect(thirdOut.value.contains("No changes") || thirdOut.value.contains("Apply complete"))

@@ -43,7 +43,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(30 * iteration))
             guard first.isRunning else {
                 // A loaded machine can be slower to show the output than the apply is to finish; counted below.
-                await first.waitUntilExit()
+                await first.exitStatus()
                 continue
             }
             await first.kill()
@@ -60,7 +60,7 @@ import Testing
             if !inFlight.isEmpty { interruptedRuns += 1 }
 
             let second = try Self.run(dir, settleMS: 0)
-            await second.waitUntilExit()
+            await second.exitStatus()
             let secondOutput = second.output
             #expect(second.terminationStatus == 0, "iteration \(iteration): \(secondOutput.value)")
 

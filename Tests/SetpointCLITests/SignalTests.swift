@@ -31,7 +31,7 @@ import Testing
             waited += 10
         }
         try #require(output.value.contains("create…"), "apply never started: \(output.value)")
-        await process.waitUntilExit()
+        await process.exitStatus()
         let text2 = output.value
         #expect(process.terminationReason == .exit, "SIGTERM is handled, not fatal: \(text2)")
         #expect(process.terminationStatus == 1)

@@ -23,15 +23,24 @@ import Testing
         try text.write(toFile: dir + "/stack.yaml", atomically: true, encoding: .utf8)
     }
 
-    @Test func aTerminalFailureParksUntilTheManifestChangesATransientOneIsRetriedAndOthersGoOn() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-terminal-\(UUID().uuidString)").path
+    /// A folder of its own, and a reconciler over it with the in-memory provider (the referenced cluster exists).
+    static func reconciler(_ failure: @escaping @Sendable (Action) -> String?) throws -> (dir: String, Reconciler, InMemoryProvider) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-controller-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         var cluster = FieldPolicy()
         cluster.rule("*", comparison: .ignore)
+        let provider = InMemoryProvider(kinds: [.proxmoxCluster, .virtualMachine], policies: [.proxmoxCluster: cluster], failure: failure)
+        provider.backend.set(ResourceID(kind: .proxmoxCluster, name: "pve"), spec: .map([:]))
+        let reconciler = Reconciler(
+            Reconciler.Configuration(paths: [dir], providers: [provider], secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "t"])),
+            store: InMemoryStateStore())
+        return (dir, reconciler, provider)
+    }
+
+    @Test func aTerminalFailureParksUntilTheManifestChangesATransientOneIsRetriedAndOthersGoOn() async throws {
         // bad-1 is refused as PVE refuses a bad parameter (400) until its memory is 2Gi; flaky-1 fails once, transiently.
         let flakyFailed = Mutex(false)
-        let provider = InMemoryProvider(kinds: [.proxmoxCluster, .virtualMachine], policies: [.proxmoxCluster: cluster]) { action in
+        let (dir, reconciler, provider) = try Self.reconciler { action in
             if action.resource.name == "bad-1", action.desired?["memory"] != .int(2 << 30) {
                 return "terminal: 400 Parameter verification failed (memory: value does not match the regex pattern)"
             }
@@ -43,11 +52,8 @@ import Testing
             }
             return nil
         }
-        provider.backend.set(ResourceID(kind: .proxmoxCluster, name: "pve"), spec: .map([:]))
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try Self.manifests(dir, memory: ["bad-1": "1Gi", "flaky-1": "1Gi", "good-1": "1Gi"])
-        let reconciler = Reconciler(
-            Reconciler.Configuration(paths: [dir], providers: [provider], secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "t"])),
-            store: InMemoryStateStore())
         let t0 = Date()
         let first = await reconciler.pass(now: t0)
         #expect(first.applied.contains("VirtualMachine/good-1:create"), "an unrelated resource is applied: \(first)")
@@ -75,17 +81,9 @@ import Testing
     /// error of that file: the pass reports it and applies nothing, the last good desired state stays in force, and
     /// the next good edit is applied.
     @Test func aManifestThatOverflowsIsALoadErrorAndTheLastGoodStateStays() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-overflow-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let (dir, reconciler, provider) = try Self.reconciler { _ in nil }
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var cluster = FieldPolicy()
-        cluster.rule("*", comparison: .ignore)
-        let provider = InMemoryProvider(kinds: [.proxmoxCluster, .virtualMachine], policies: [.proxmoxCluster: cluster]) { _ in nil }
-        provider.backend.set(ResourceID(kind: .proxmoxCluster, name: "pve"), spec: .map([:]))
         try Self.manifests(dir, memory: ["web-1": "1Gi"])
-        let reconciler = Reconciler(
-            Reconciler.Configuration(paths: [dir], providers: [provider], secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "t"])),
-            store: InMemoryStateStore())
         let first = await reconciler.pass()
         #expect(first.applied == ["VirtualMachine/web-1:create"], "\(first)")
         for value in ["153722867280912931:00", "1:00:00:00:00:00:00:00:00:00:00:00:00"] {

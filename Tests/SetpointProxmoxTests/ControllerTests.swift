@@ -207,7 +207,7 @@ import Testing
         #expect(gzipped.headers["content-encoding"] == "gzip")
         #expect(gzipped.body.count < plainDoc.body.count / 2 && Array(gzipped.body.prefix(2)) == [0x1f, 0x8b], "\(gzipped.body.count) bytes")
         let gunzip = try ChildProcess.start(["/bin/gzip", "-dc"], input: gzipped.body)
-        await gunzip.waitUntilExit()
+        await gunzip.exitStatus()
         let unpacked = Data(gunzip.stdout.value.utf8)
         #expect(unpacked == plainDoc.body, "gunzip gives the document back")
 
@@ -378,7 +378,7 @@ struct ControllerHATests {
             #expect(output.value.contains("warning: the --state URL carries a password") == extra.isEmpty, "\(output.value)")
             #expect(!output.value.contains("error"), "it connected and reconciled: \(output.value)")
             process.signal(SIGTERM)
-            #expect(await process.waitUntilExit(timeout: .seconds(30)) == 0)
+            #expect(await process.exitStatus(within: .seconds(30)) == 0)
         }
         try "wrong\n".write(toFile: env.dir + "/state-password", atomically: true, encoding: .utf8)
         let refused = await env.run(["audit", "verify", "--state", bare, "--state-password-file", env.dir + "/state-password"], withState: false)
