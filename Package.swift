@@ -94,12 +94,23 @@ let package = Package(
         ),
         .target(name: "SetpointCore", swiftSettings: swiftSettings),
         .target(name: "SetpointProxmox", dependencies: ["SetpointCore", "SetpointHTTP"], swiftSettings: swiftSettings),
-        .target(name: "SetpointPostgres", dependencies: ["SetpointCore", "SetpointPG", "SetpointExec"], swiftSettings: swiftSettings),
+        .target(
+            name: "SetpointPostgres",
+            dependencies: ["SetpointCore", "SetpointPG", "SetpointExec"],
+            swiftSettings: swiftSettings
+        ),
         // pgBackRest backups, WAL archiving, restores and drills of a PostgresCluster (reads the cluster's manifest, not its provider).
-        .target(name: "SetpointBackup", dependencies: ["SetpointCore", "SetpointPG", "SetpointExec", "SetpointState"], swiftSettings: swiftSettings),
+        .target(
+            name: "SetpointBackup",
+            dependencies: ["SetpointCore", "SetpointPG", "SetpointExec", "SetpointState"],
+            swiftSettings: swiftSettings
+        ),
         // Prometheus rule groups and Alertmanager routing (reads YAML back with the manifest reader).
-        .target(name: "SetpointPrometheus", dependencies: ["SetpointCore", "SetpointHTTP", "SetpointExec", "SetpointManifest"],
-                swiftSettings: swiftSettings),
+        .target(
+            name: "SetpointPrometheus",
+            dependencies: ["SetpointCore", "SetpointHTTP", "SetpointExec", "SetpointManifest"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SetpointManifest",
             dependencies: ["SetpointCore", "CYAML"],
@@ -109,9 +120,11 @@ let package = Package(
         .target(
             name: "SetpointCLI",
             dependencies: [
-                "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
+                "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState",
+                "SetpointProxmox",
                 "SetpointPostgres", "SetpointPrometheus", "SetpointBackup", "SetpointController", "SetpointHTTP",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -127,14 +140,17 @@ let package = Package(
         // SQLite via GRDB (libsqlite3-dev on Linux).
         .target(
             name: "SetpointState",
-            dependencies: ["SetpointCore", "SetpointPG", "SetpointExec", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "SetpointCore", "SetpointPG", "SetpointExec", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The long-running controller: reconcile passes, policy, pending plans (the HTTP API arrives with it).
         .target(
             name: "SetpointController",
             dependencies: [
-                "SetpointCore", "SetpointManifest", "SetpointEngine", "SetpointState", "SetpointRender", "SetpointExec", "CZlib",
+                "SetpointCore", "SetpointManifest", "SetpointEngine", "SetpointState", "SetpointRender", "SetpointExec",
+                "CZlib",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -159,9 +175,11 @@ let package = Package(
         .target(
             name: "SetpointFuzzing",
             dependencies: [
-                "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState", "SetpointProxmox",
+                "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState",
+                "SetpointProxmox",
                 "SetpointController", "SetpointTesting",
-                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -186,7 +204,8 @@ let package = Package(
         .testTarget(
             name: "SetpointCLITests",
             dependencies: [
-                "SetpointCLI", "SetpointCore", "SetpointManifest", "SetpointTesting", "SetpointEngine", "SetpointState", "setpoint",
+                "SetpointCLI", "SetpointCore", "SetpointManifest", "SetpointTesting", "SetpointEngine", "SetpointState",
+                "setpoint",
                 "setpoint-testing",
             ],
             swiftSettings: swiftSettings
@@ -210,7 +229,8 @@ let package = Package(
         .testTarget(
             name: "SetpointProxmoxTests",
             dependencies: [
-                "SetpointProxmox", "PVESim", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting", "SetpointHTTP", "pve-sim",
+                "SetpointProxmox", "PVESim", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting",
+                "SetpointHTTP", "pve-sim",
                 "SetpointPG",
                 "setpoint", .product(name: "Logging", package: "swift-log"),
             ],
@@ -218,20 +238,29 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointPGTests",
-            dependencies: ["SetpointPG", "SetpointExec", "SetpointTesting", "SetpointPostgres", "SetpointBackup", "SetpointCLI", "SetpointCore",
-                           "SetpointEngine", "SetpointState", "SetpointHTTP"],
+            dependencies: [
+                "SetpointPG", "SetpointExec", "SetpointTesting", "SetpointPostgres", "SetpointBackup", "SetpointCLI",
+                "SetpointCore",
+                "SetpointEngine", "SetpointState", "SetpointHTTP",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SetpointControllerTests",
-            dependencies: ["SetpointController", "SetpointCore", "SetpointEngine", "SetpointState", "SetpointTesting",
-                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
-                           .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "SetpointController", "SetpointCore", "SetpointEngine", "SetpointState", "SetpointTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SetpointPrometheusTests",
-            dependencies: ["SetpointPrometheus", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting", "SetpointHTTP"],
+            dependencies: [
+                "SetpointPrometheus", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting",
+                "SetpointHTTP",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -241,7 +270,9 @@ let package = Package(
         ),
         .testTarget(
             name: "PVESimTests",
-            dependencies: ["PVESim", "SetpointHTTP", "SetpointTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "PVESim", "SetpointHTTP", "SetpointTesting", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

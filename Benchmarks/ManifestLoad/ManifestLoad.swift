@@ -33,8 +33,11 @@ struct Fixture: Sendable {
         let set = ManifestLoader().load(paths: [directory])
         let errors = set.diagnostics.filter { $0.severity == .error }
         guard errors.isEmpty, set.resources.count == resources else {
-            let first = errors.first.map { "\($0.location.map { "\($0.file):\($0.line)" } ?? "-"): \($0.summary)" } ?? "none"
-            fatalError("generated set did not load cleanly: \(set.resources.count)/\(resources) resources, \(errors.count) errors; first: \(first)")
+            let first =
+                errors.first.map { "\($0.location.map { "\($0.file):\($0.line)" } ?? "-"): \($0.summary)" } ?? "none"
+            fatalError(
+                "generated set did not load cleanly: \(set.resources.count)/\(resources) resources, \(errors.count) errors; first: \(first)"
+            )
         }
         for resource in set.resources {
             guard let definition = KindRegistry.definition(for: resource.id.kind) else {
@@ -65,9 +68,16 @@ struct Fixture: Sendable {
                 spec = .map(m)
             }
             observed[r.id] = .present(ObservedResource(spec: spec, providerID: String(i)))
-            applied[r.id] = AppliedResource(id: r.id, providerID: String(i), spec: Differ(policy: FieldPolicy()).appliedForm(of: r.spec), dependsOn: r.references.map(\.target))
+            applied[r.id] = AppliedResource(
+                id: r.id,
+                providerID: String(i),
+                spec: Differ(policy: FieldPolicy()).appliedForm(of: r.spec),
+                dependsOn: r.references.map(\.target)
+            )
         }
-        return Planner().plan(PlanRequest(desired: set.resources, applied: applied, observed: observed, policies: { _ in FieldPolicy() }))
+        return Planner().plan(
+            PlanRequest(desired: set.resources, applied: applied, observed: observed, policies: { _ in FieldPolicy() })
+        )
     }
 }
 
@@ -91,7 +101,9 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark in
         for _ in benchmark.scaledIterations {
             let plan = try planFixture.loadAndPlan()
-            guard plan.changes.count >= 900 else { fatalError("expected ~1000 drift updates, got \(plan.changes.count)") }
+            guard plan.changes.count >= 900 else {
+                fatalError("expected ~1000 drift updates, got \(plan.changes.count)")
+            }
             blackHole(plan)
         }
     }

@@ -11,15 +11,21 @@ struct Fuzz {
 
     static func main() {
         guard FuzzTargets.names.contains(target) else {
-            FileHandle.standardError.write(Data(("usage: SETPOINT_FUZZ_TARGET=TARGET setpoint-fuzz [libFuzzer arguments…]; targets: "
-                + FuzzTargets.names.joined(separator: ", ") + "\n").utf8))
+            FileHandle.standardError.write(
+                Data(
+                    ("usage: SETPOINT_FUZZ_TARGET=TARGET setpoint-fuzz [libFuzzer arguments…]; targets: "
+                        + FuzzTargets.names.joined(separator: ", ") + "\n").utf8
+                )
+            )
             exit(2)
         }
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in
-            FuzzTargets.runBlocking(Fuzz.target, bytes.map { Data(bytes: $0, count: count) } ?? Data())
-            return 0
-        })
+        exit(
+            LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in
+                FuzzTargets.runBlocking(Fuzz.target, bytes.map { Data(bytes: $0, count: count) } ?? Data())
+                return 0
+            }
+        )
     }
 }

@@ -53,23 +53,36 @@ struct ArchiveProbe: Sendable, Equatable {
         var settings: [String: String] = [:]
         for r in try await db.query(settingsSQL).records { settings[r["name"] ?? ""] = r["setting"] ?? "" }
         var written: [String: String] = [:]
-        for r in try await db.query("SELECT name, setting FROM pg_file_settings WHERE name IN ('archive_mode', 'archive_command') ORDER BY seqno").records {
+        for r in try await db.query(
+            "SELECT name, setting FROM pg_file_settings WHERE name IN ('archive_mode', 'archive_command') ORDER BY seqno"
+        ).records {
             written[r["name"] ?? ""] = r["setting"] ?? ""
         }
         let a = try await db.query(archiverSQL).first
         let mode = settings["archive_mode"] ?? "off"
         let live = settings["archive_command"] ?? ""
         return ArchiveProbe(
-            mode: mode, configuredMode: written["archive_mode"] ?? mode,
-            configuredCommand: written["archive_command"] ?? (live == "(disabled)" ? nil : live), liveCommand: live,
+            mode: mode,
+            configuredMode: written["archive_mode"] ?? mode,
+            configuredCommand: written["archive_command"] ?? (live == "(disabled)" ? nil : live),
+            liveCommand: live,
             timeoutSeconds: Int(settings["archive_timeout"] ?? "0") ?? 0,
-            socketDirectory: settings["unix_socket_directories"]?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
-                .flatMap { $0.hasPrefix("/") ? $0 : nil },
+            socketDirectory: settings["unix_socket_directories"]?.split(separator: ",").first.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            .flatMap { $0.hasPrefix("/") ? $0 : nil },
             majorVersion: Int(settings["server_version_num"] ?? "").map { $0 / 10000 },
-            lastArchivedWAL: a?["last_archived_wal"], lastArchivedAt: a?["archived_at"].flatMap(Double.init),
-            lastFailedWAL: a?["last_failed_wal"], lastFailedAt: a?["failed_at"].flatMap(Double.init), failedCount: a?.int("failed_count") ?? 0,
-            failing: a?["failing"] == "true", readyCount: a?.int("ready") ?? 0, oldestReadySeconds: a?["wait"].flatMap(Double.init) ?? 0,
-            sinceArchivedSeconds: a?["since"].flatMap(Double.init), openSegmentBytes: a?.int64("open_bytes") ?? 0)
+            lastArchivedWAL: a?["last_archived_wal"],
+            lastArchivedAt: a?["archived_at"].flatMap(Double.init),
+            lastFailedWAL: a?["last_failed_wal"],
+            lastFailedAt: a?["failed_at"].flatMap(Double.init),
+            failedCount: a?.int("failed_count") ?? 0,
+            failing: a?["failing"] == "true",
+            readyCount: a?.int("ready") ?? 0,
+            oldestReadySeconds: a?["wait"].flatMap(Double.init) ?? 0,
+            sinceArchivedSeconds: a?["since"].flatMap(Double.init),
+            openSegmentBytes: a?.int64("open_bytes") ?? 0
+        )
     }
 
     /// The newest restorable point's age, as an upper bound: the oldest segment still waiting to be archived, or —

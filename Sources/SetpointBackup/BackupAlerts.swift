@@ -12,12 +12,16 @@ public enum BackupAlerts {
 
     /// The longest the policy's schedules leave between two backups, plus an hour's grace.
     static func allowedBackupAge(_ spec: BackupPolicySpec, now: Date = Date()) -> TimeInterval? {
-        let schedules = [spec.schedules.full, spec.schedules.diff, spec.schedules.incr].compactMap { $0 }.compactMap(CronSchedule.init)
+        let schedules = [spec.schedules.full, spec.schedules.diff, spec.schedules.incr].compactMap { $0 }.compactMap(
+            CronSchedule.init
+        )
         guard !schedules.isEmpty, let calendar = ScheduleCalendar(timeZone: spec.timezone ?? "UTC") else { return nil }
         return calendar.longestGap(schedules, from: now) + 3600
     }
 
-    static func duration(_ seconds: Double) -> String { DurationValue(milliseconds: Int64((seconds * 1000).rounded(.up))).description }
+    static func duration(_ seconds: Double) -> String {
+        DurationValue(milliseconds: Int64((seconds * 1000).rounded(.up))).description
+    }
 
     public static func manifest(_ policy: Resource, server: String?) throws -> String {
         let spec = try policy.decodeSpec(BackupPolicySpec.self)
@@ -29,33 +33,76 @@ public enum BackupAlerts {
             var r = "    - alert: \(alert)\n      expr: \(quoted(expr))\n"
             if let wait { r += "      for: \(wait)\n" }
             r += "      labels: {severity: \(severity), policy: \(name)}\n"
-            r += "      annotations:\n        summary: \(quoted(summary))\n        runbook_url: docs/runbooks/backup-recovery.md\n"
+            r +=
+                "      annotations:\n        summary: \(quoted(summary))\n        runbook_url: docs/runbooks/backup-recovery.md\n"
             rules.append(r)
         }
         if let age = allowedBackupAge(spec) {
-            rule("BackupTooOld", "time() - max(\(lastSuccess)\(sel)) > \(Int(age))", for: "5m", severity: "critical",
-                 summary: "BackupPolicy \(name): the newest successful backup is older than the schedules allow (\(duration(age)))")
-            rule("BackupNeverSucceeded", "absent(\(lastSuccess)\(sel))", for: "\(duration(age))", severity: "critical",
-                 summary: "BackupPolicy \(name): no successful backup is known")
+            rule(
+                "BackupTooOld",
+                "time() - max(\(lastSuccess)\(sel)) > \(Int(age))",
+                for: "5m",
+                severity: "critical",
+                summary:
+                    "BackupPolicy \(name): the newest successful backup is older than the schedules allow (\(duration(age)))"
+            )
+            rule(
+                "BackupNeverSucceeded",
+                "absent(\(lastSuccess)\(sel))",
+                for: "\(duration(age))",
+                severity: "critical",
+                summary: "BackupPolicy \(name): no successful backup is known"
+            )
         }
-        rule("WALArchivingFailing", "max(\(archiveFailing)\(sel)) == 1", for: "5m", severity: "critical",
-             summary: "BackupPolicy \(name): WAL archiving fails; WAL piles up on the primary and the RPO grows")
+        rule(
+            "WALArchivingFailing",
+            "max(\(archiveFailing)\(sel)) == 1",
+            for: "5m",
+            severity: "critical",
+            summary: "BackupPolicy \(name): WAL archiving fails; WAL piles up on the primary and the RPO grows"
+        )
         if let rpo = spec.objectives?.rpo {
-            rule("BackupRPOBreached", "max(\(archiveWait)\(sel)) > \(Double(rpo.milliseconds) / 1000)", for: "1m", severity: "critical",
-                 summary: "BackupPolicy \(name): WAL has waited longer than the RPO objective (\(duration(Double(rpo.milliseconds) / 1000))) to be archived")
+            rule(
+                "BackupRPOBreached",
+                "max(\(archiveWait)\(sel)) > \(Double(rpo.milliseconds) / 1000)",
+                for: "1m",
+                severity: "critical",
+                summary:
+                    "BackupPolicy \(name): WAL has waited longer than the RPO objective (\(duration(Double(rpo.milliseconds) / 1000))) to be archived"
+            )
         }
         if spec.drill != nil {
-            rule("BackupDrillFailed", "min(\(drillSucceeded)\(sel)) == 0", for: nil, severity: "warning",
-                 summary: "BackupPolicy \(name): the last restore drill failed: `setpoint backup status \(name)` says why")
+            rule(
+                "BackupDrillFailed",
+                "min(\(drillSucceeded)\(sel)) == 0",
+                for: nil,
+                severity: "warning",
+                summary:
+                    "BackupPolicy \(name): the last restore drill failed: `setpoint backup status \(name)` says why"
+            )
         }
         if let rto = spec.objectives?.rto {
-            rule("BackupDrillSlowerThanRTO", "max(\(drillSeconds)\(sel)) > \(Double(rto.milliseconds) / 1000)", for: nil, severity: "warning",
-                 summary: "BackupPolicy \(name): the last drill took longer than the RTO objective (\(duration(Double(rto.milliseconds) / 1000)))")
+            rule(
+                "BackupDrillSlowerThanRTO",
+                "max(\(drillSeconds)\(sel)) > \(Double(rto.milliseconds) / 1000)",
+                for: nil,
+                severity: "warning",
+                summary:
+                    "BackupPolicy \(name): the last drill took longer than the RTO objective (\(duration(Double(rto.milliseconds) / 1000)))"
+            )
         }
-        rule("BackupPolicyNotCompliant", "min(\(compliant)\(sel)) == 0", for: "15m", severity: "warning",
-             summary: "BackupPolicy \(name) is not compliant: `setpoint backup status \(name)` lists the violations")
+        rule(
+            "BackupPolicyNotCompliant",
+            "min(\(compliant)\(sel)) == 0",
+            for: "15m",
+            severity: "warning",
+            summary: "BackupPolicy \(name) is not compliant: `setpoint backup status \(name)` lists the violations"
+        )
         var text = "# Alerts for the objectives of BackupPolicy/\(name), written by `setpoint backup alerts`.\n"
-        if server == nil { text += "# No PrometheusServer is declared beside the policy: set spec.prometheus to the one that scrapes the controller.\n" }
+        if server == nil {
+            text +=
+                "# No PrometheusServer is declared beside the policy: set spec.prometheus to the one that scrapes the controller.\n"
+        }
         text += """
             apiVersion: setpoint/v1
             kind: AlertRuleGroup

@@ -51,14 +51,19 @@ struct BackupApplier: Sendable {
     func converge() async throws {
         let db: PGConnection
         do { db = try await BackupFacts.connect(settings) } catch {
-            throw fail("cannot connect to \(settings.cluster.primary) of PostgresCluster/\(settings.cluster.name): \(error)")
+            throw fail(
+                "cannot connect to \(settings.cluster.primary) of PostgresCluster/\(settings.cluster.name): \(error)"
+            )
         }
         defer { db.close() }
         let probe = try await ArchiveProbe.read(db)
         try writeConfiguration(socketDirectory: probe.socketDirectory)
         do {
             let out = try await tool.run("stanza-create", timeout: .seconds(300))
-            step(out.contains("already exists") ? "stanza \(settings.stanza) already exists and is valid" : "created stanza \(settings.stanza)")
+            step(
+                out.contains("already exists")
+                    ? "stanza \(settings.stanza) already exists and is valid" : "created stanza \(settings.stanza)"
+            )
         } catch {
             throw fail("\(error)")
         }
@@ -68,7 +73,9 @@ struct BackupApplier: Sendable {
             step("ALTER SYSTEM SET \(name) = '\(value)'")
             changed = true
         }
-        if probe.configuredCommand != settings.archiveCommand { try await set("archive_command", settings.archiveCommand) }
+        if probe.configuredCommand != settings.archiveCommand {
+            try await set("archive_command", settings.archiveCommand)
+        }
         let timeout = Int((settings.spec.archiveTimeout?.milliseconds ?? 60_000) / 1000)
         if probe.timeoutSeconds != timeout { try await set("archive_timeout", "\(timeout)s") }
         if !["on", "always"].contains(probe.configuredMode ?? probe.mode) { try await set("archive_mode", "on") }
@@ -79,7 +86,9 @@ struct BackupApplier: Sendable {
         if probe.archivingLive {
             try await check()
         } else {
-            step("archive_mode = on waits for a restart of \(settings.cluster.primary): the plan's restart action makes it live")
+            step(
+                "archive_mode = on waits for a restart of \(settings.cluster.primary): the plan's restart action makes it live"
+            )
         }
     }
 
@@ -105,11 +114,18 @@ struct BackupApplier: Sendable {
             let bin = settings.cluster.binDirectory(major: probe.majorVersion)
             let data = settings.cluster.dataDirectory
             let log = "\(data)/setpoint-pg_ctl.log"
-            let command = Command("\(bin)/pg_ctl", ["-D", data, "-l", log, "-m", "fast", "-w", "-t", "120", "restart"],
-                                  user: settings.osUser, timeout: .seconds(150))
+            let command = Command(
+                "\(bin)/pg_ctl",
+                ["-D", data, "-l", log, "-m", "fast", "-w", "-t", "120", "restart"],
+                user: settings.osUser,
+                timeout: .seconds(150)
+            )
             let out = try await runner.run(command, allowFailure: true)
             guard out.status == 0 else {
-                let tail = (try? String(contentsOfFile: log, encoding: .utf8)).map { $0.split(separator: "\n").suffix(8).joined(separator: "\n") } ?? ""
+                let tail =
+                    (try? String(contentsOfFile: log, encoding: .utf8)).map {
+                        $0.split(separator: "\n").suffix(8).joined(separator: "\n")
+                    } ?? ""
                 throw fail("\(command) exited \(out.status): \(out.stdout)\(out.stderr)\n\(tail)")
             }
             step("restarted \(settings.cluster.primary) (pg_ctl restart -m fast): archive_mode is live")
@@ -119,7 +135,10 @@ struct BackupApplier: Sendable {
     }
 
     static func streamingReplicas(_ db: PGConnection) async throws -> Int {
-        Int(try await db.query("SELECT count(*) AS n FROM pg_stat_replication WHERE state = 'streaming'").first?["n"] ?? "0") ?? 0
+        Int(
+            try await db.query("SELECT count(*) AS n FROM pg_stat_replication WHERE state = 'streaming'").first?["n"]
+                ?? "0"
+        ) ?? 0
     }
 
     /// Waits (up to 30 s) until as many replicas stream from the restarted primary as before: they reconnect by
@@ -138,7 +157,11 @@ struct BackupApplier: Sendable {
             }
             try await Task.sleep(for: .milliseconds(500))
         }
-        context.log.log(.warning, "\(now) of \(before) replica(s) stream from \(settings.cluster.primary) 30 s after its restart: "
-            + "check their logs", metadata: ["resource": settings.id.description])
+        context.log.log(
+            .warning,
+            "\(now) of \(before) replica(s) stream from \(settings.cluster.primary) 30 s after its restart: "
+                + "check their logs",
+            metadata: ["resource": settings.id.description]
+        )
     }
 }

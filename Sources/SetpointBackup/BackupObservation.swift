@@ -60,8 +60,11 @@ enum BackupObservation {
                 let why = facts.info.map { "\($0.statusMessage)" } ?? facts.infoError ?? "unknown"
                 spec["stanza"] = .string("\(settings.stanza) (not in the repository: \(why))")
             }
-            spec["configDirectory"] = .string(text == expected ? settings.configDirectory
-                                                : "\(settings.configDirectory) (\(settings.stanza).conf differs from what Setpoint writes)")
+            spec["configDirectory"] = .string(
+                text == expected
+                    ? settings.configDirectory
+                    : "\(settings.configDirectory) (\(settings.stanza).conf differs from what Setpoint writes)"
+            )
         } else {
             // Nothing written yet: every configured field differs from the manifest, and the plan says so.
             spec["repository"] = .map(["path": .string("(not configured: no \(settings.configFile))")])
@@ -72,11 +75,18 @@ enum BackupObservation {
         }
         var warnings: [String] = []
         if facts.configText != nil {
-            let report = BackupCompliance(settings: settings, info: facts.info, probe: probe, runs: [], now: Date()).report()
+            let report = BackupCompliance(settings: settings, info: facts.info, probe: probe, runs: [], now: Date())
+                .report()
             warnings = report.violations.map { "not compliant: \($0)" }
             if let e = facts.infoError { warnings.append("pgbackrest info failed: \(e)") }
         }
-        return .present(ObservedResource(spec: .map(spec), providerID: settings.stanza, pending: pending.isEmpty ? nil : .map(pending),
-                                         warnings: warnings.isEmpty ? nil : warnings))
+        return .present(
+            ObservedResource(
+                spec: .map(spec),
+                providerID: settings.stanza,
+                pending: pending.isEmpty ? nil : .map(pending),
+                warnings: warnings.isEmpty ? nil : warnings
+            )
+        )
     }
 }

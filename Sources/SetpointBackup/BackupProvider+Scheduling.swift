@@ -25,14 +25,24 @@ extension BackupProvider: BackupScheduling {
         return ["pg:\(cluster)"]
     }
 
-    public func run(_ kind: BackupRun.Kind, of resource: Resource, targetTime: String?, trigger: String, in context: ProviderContext)
+    public func run(
+        _ kind: BackupRun.Kind,
+        of resource: Resource,
+        targetTime: String?,
+        trigger: String,
+        in context: ProviderContext
+    )
         async throws -> BackupRun
     {
         guard kind == .drill else { return try await backup(resource, type: kind, trigger: trigger, in: context) }
         var target: RecoveryTarget?
         if let targetTime {
             guard let t = RecoveryTarget(targetTime) else {
-                throw SetpointError(.planRefused, "target time \(targetTime): expected \(RecoveryTarget.help)", resource: resource.id)
+                throw SetpointError(
+                    .planRefused,
+                    "target time \(targetTime): expected \(RecoveryTarget.help)",
+                    resource: resource.id
+                )
             }
             target = t
         }
@@ -74,27 +84,65 @@ extension BackupAlerts {
     static func gauges(_ report: BackupStatusReport, policy: String, newest: [BackupRun.Kind: Date]) -> [GaugeSample] {
         var out: [GaugeSample] = []
         for kind in newest.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
-            out.append(GaugeSample(lastSuccess, help: "When the newest successful backup of this type finished (from the repository; logical: the last dump).",
-                                   labels: ["policy": policy, "type": kind.rawValue], value: newest[kind]!.timeIntervalSince1970))
+            out.append(
+                GaugeSample(
+                    lastSuccess,
+                    help:
+                        "When the newest successful backup of this type finished (from the repository; logical: the last dump).",
+                    labels: ["policy": policy, "type": kind.rawValue],
+                    value: newest[kind]!.timeIntervalSince1970
+                )
+            )
         }
         if let archive = report.archive {
-            out.append(GaugeSample(archiveFailing, help: "1 when WAL archiving fails (a segment failed and nothing was archived since).",
-                                   labels: ["policy": policy], value: archive.failing ? 1 : 0))
+            out.append(
+                GaugeSample(
+                    archiveFailing,
+                    help: "1 when WAL archiving fails (a segment failed and nothing was archived since).",
+                    labels: ["policy": policy],
+                    value: archive.failing ? 1 : 0
+                )
+            )
         }
         // Without working archiving to this stanza the actual RPO is unbounded: the compliance gauge and
         // WALArchivingFailing say so; a made-up number here would only mislead.
         if let wait = report.rpo.actualSeconds {
-            out.append(GaugeSample(archiveWait, help: "How long the oldest WAL not yet archived has waited, in seconds (the actual RPO).",
-                                   labels: ["policy": policy], value: wait))
+            out.append(
+                GaugeSample(
+                    archiveWait,
+                    help: "How long the oldest WAL not yet archived has waited, in seconds (the actual RPO).",
+                    labels: ["policy": policy],
+                    value: wait
+                )
+            )
         }
         if let drill = report.lastDrill {
-            out.append(GaugeSample(drillSeconds, help: "How long the last restore drill took, in seconds (restore + start + checks: the measured RTO).",
-                                   labels: ["policy": policy], value: drill.seconds))
-            out.append(GaugeSample(drillSucceeded, help: "1 when the last restore drill passed its checks.",
-                                   labels: ["policy": policy], value: drill.outcome == .succeeded ? 1 : 0))
+            out.append(
+                GaugeSample(
+                    drillSeconds,
+                    help:
+                        "How long the last restore drill took, in seconds (restore + start + checks: the measured RTO).",
+                    labels: ["policy": policy],
+                    value: drill.seconds
+                )
+            )
+            out.append(
+                GaugeSample(
+                    drillSucceeded,
+                    help: "1 when the last restore drill passed its checks.",
+                    labels: ["policy": policy],
+                    value: drill.outcome == .succeeded ? 1 : 0
+                )
+            )
         }
-        out.append(GaugeSample(compliant, help: "1 when every objective of the policy is met (setpoint backup status exits 0).",
-                               labels: ["policy": policy], value: report.compliant ? 1 : 0))
+        out.append(
+            GaugeSample(
+                compliant,
+                help: "1 when every objective of the policy is met (setpoint backup status exits 0).",
+                labels: ["policy": policy],
+                value: report.compliant ? 1 : 0
+            )
+        )
         return out
     }
 }

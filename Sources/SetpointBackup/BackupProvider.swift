@@ -25,13 +25,18 @@ public struct BackupProvider: Provider {
         try BackupSettings(resource, declared: context.declared, secrets: context.secrets)
     }
 
-    public func observe(_ resources: [ResolvedResource], in context: ProviderContext) async throws -> [ResourceID: Observation] {
+    public func observe(
+        _ resources: [ResolvedResource],
+        in context: ProviderContext
+    ) async throws -> [ResourceID: Observation] {
         await withTaskGroup(of: (ResourceID, Observation).self) { group in
             for r in resources {
                 group.addTask {
                     // An owned policy no manifest declares any more: its cluster's manifest may be gone too; it still exists
                     // (Setpoint never deletes one), nothing more is known.
-                    guard !r.resource.isOrphan else { return (r.id, .present(ObservedResource(spec: .map([:]), providerID: r.providerID))) }
+                    guard !r.resource.isOrphan else {
+                        return (r.id, .present(ObservedResource(spec: .map([:]), providerID: r.providerID)))
+                    }
                     do {
                         let s = try settings(r.resource, context)
                         return (r.id, BackupObservation.observe(s, facts: await BackupFacts.gather(s, runner: runner)))
@@ -46,11 +51,19 @@ public struct BackupProvider: Provider {
         }
     }
 
-    public func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation {
+    public func apply(
+        _ action: Action,
+        resource: ResolvedResource?,
+        in context: ProviderContext
+    ) async throws -> Observation {
         if action.verb == .delete {
-            throw SetpointError(.applyFailed, "Setpoint does not remove a backup policy on its own: its cluster archives WAL through it, and "
-                + "turning that off without a restart leaves WAL piling up. Declare the policy again, or stop archiving yourself "
-                + "(ALTER SYSTEM SET archive_mode = off; restart) and then remove it from state with `setpoint state rm`", resource: action.resource)
+            throw SetpointError(
+                .applyFailed,
+                "Setpoint does not remove a backup policy on its own: its cluster archives WAL through it, and "
+                    + "turning that off without a restart leaves WAL piling up. Declare the policy again, or stop archiving yourself "
+                    + "(ALTER SYSTEM SET archive_mode = off; restart) and then remove it from state with `setpoint state rm`",
+                resource: action.resource
+            )
         }
         guard let resource, !resource.resource.isOrphan else {
             throw SetpointError(.applyFailed, "no manifest declares it", resource: action.resource)
@@ -68,13 +81,24 @@ public struct BackupProvider: Provider {
     // MARK: - operations
 
     /// One backup now (or logical dumps). Never throws for a failed backup: the run says it failed.
-    public func backup(_ policy: Resource, type: BackupRun.Kind, trigger: String, in context: ProviderContext) async throws -> BackupRun {
+    public func backup(
+        _ policy: Resource,
+        type: BackupRun.Kind,
+        trigger: String,
+        in context: ProviderContext
+    ) async throws -> BackupRun {
         let s = try settings(policy, context)
         return await BackupRunner(settings: s, runner: runner).run(type, trigger: trigger)
     }
 
     /// Restores into `directory` and leaves the copy running on `port` (`pg_ctl -D DIR stop` ends it).
-    public func restore(_ policy: Resource, to directory: String, port: Int, target: RecoveryTarget?, in context: ProviderContext) async throws
+    public func restore(
+        _ policy: Resource,
+        to directory: String,
+        port: Int,
+        target: RecoveryTarget?,
+        in context: ProviderContext
+    ) async throws
         -> RestoreReport
     {
         let s = try settings(policy, context)
@@ -82,16 +106,26 @@ public struct BackupProvider: Provider {
     }
 
     /// A restore drill into the policy's scratch directory and port, torn down afterwards.
-    public func drill(_ policy: Resource, target: RecoveryTarget?, trigger: String, in context: ProviderContext) async throws -> BackupRun {
+    public func drill(
+        _ policy: Resource,
+        target: RecoveryTarget?,
+        trigger: String,
+        in context: ProviderContext
+    ) async throws -> BackupRun {
         let s = try settings(policy, context)
         return await Restorer(settings: s, runner: runner).drill(target: target, trigger: trigger)
     }
 
     /// Objectives against actuals, with the runs the state store holds (newest first).
-    public func status(_ policy: Resource, runs: [BackupRun], in context: ProviderContext) async throws -> BackupStatusReport {
+    public func status(
+        _ policy: Resource,
+        runs: [BackupRun],
+        in context: ProviderContext
+    ) async throws -> BackupStatusReport {
         let s = try settings(policy, context)
         let facts = await BackupFacts.gather(s, runner: runner)
-        var report = BackupCompliance(settings: s, info: facts.info, probe: facts.probe, runs: runs, now: Date()).report()
+        var report = BackupCompliance(settings: s, info: facts.info, probe: facts.probe, runs: runs, now: Date())
+            .report()
         if let e = facts.probeError { report.violations.insert("cannot read the cluster: \(e)", at: 0) }
         if facts.configText == nil {
             report.violations.insert("no pgBackRest configuration at \(s.configFile): apply the policy", at: 0)

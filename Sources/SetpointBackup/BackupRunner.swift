@@ -17,16 +17,38 @@ struct BackupRunner: Sendable {
     func run(_ kind: BackupRun.Kind, trigger: String) async -> BackupRun {
         let started = Date()
         let clock = ContinuousClock.now
-        func finish(_ outcome: BackupRun.Outcome, kind: BackupRun.Kind, label: String? = nil, size: Int64? = nil, repository: Int64? = nil,
-                    message: String?) -> BackupRun {
-            BackupRun(id: Self.runID(settings.id.name, kind, started), policy: settings.id.name, kind: kind, startedAt: BackupCompliance.iso(started),
-                      finishedAt: BackupCompliance.iso(Date()), seconds: (ContinuousClock.now - clock).inSeconds, outcome: outcome, label: label,
-                      sizeBytes: size, repositoryBytes: repository, message: message, trigger: trigger)
+        func finish(
+            _ outcome: BackupRun.Outcome,
+            kind: BackupRun.Kind,
+            label: String? = nil,
+            size: Int64? = nil,
+            repository: Int64? = nil,
+            message: String?
+        ) -> BackupRun {
+            BackupRun(
+                id: Self.runID(settings.id.name, kind, started),
+                policy: settings.id.name,
+                kind: kind,
+                startedAt: BackupCompliance.iso(started),
+                finishedAt: BackupCompliance.iso(Date()),
+                seconds: (ContinuousClock.now - clock).inSeconds,
+                outcome: outcome,
+                label: label,
+                sizeBytes: size,
+                repositoryBytes: repository,
+                message: message,
+                trigger: trigger
+            )
         }
         if kind == .logical {
             do {
                 let (files, bytes) = try await LogicalDump(settings: settings, runner: runner).run(at: started)
-                return finish(.succeeded, kind: .logical, size: bytes, message: "dumped " + files.joined(separator: ", "))
+                return finish(
+                    .succeeded,
+                    kind: .logical,
+                    size: bytes,
+                    message: "dumped " + files.joined(separator: ", ")
+                )
             } catch {
                 return finish(.failed, kind: .logical, message: "\(error)")
             }
@@ -40,8 +62,17 @@ struct BackupRunner: Sendable {
             // pgBackRest makes an incr or diff without a prior full a full, and says so in a warning.
             let actual = made.flatMap { BackupRun.Kind(rawValue: $0.type) } ?? kind
             var message: String?
-            if actual != kind { message = "pgBackRest made a \(actual.rawValue) backup: there was no prior full backup" }
-            return finish(.succeeded, kind: actual, label: label, size: made?.databaseBytes, repository: made?.repositoryDeltaBytes, message: message)
+            if actual != kind {
+                message = "pgBackRest made a \(actual.rawValue) backup: there was no prior full backup"
+            }
+            return finish(
+                .succeeded,
+                kind: actual,
+                label: label,
+                size: made?.databaseBytes,
+                repository: made?.repositoryDeltaBytes,
+                message: message
+            )
         } catch {
             return finish(.failed, kind: kind, message: "\(error)")
         }
@@ -50,7 +81,9 @@ struct BackupRunner: Sendable {
     /// The rest of the line after `marker` in pgBackRest's INFO output.
     static func value(after marker: String, in text: String) -> String? {
         for line in text.split(separator: "\n") {
-            if let r = line.range(of: marker) { return String(line[r.upperBound...]).trimmingCharacters(in: .whitespaces) }
+            if let r = line.range(of: marker) {
+                return String(line[r.upperBound...]).trimmingCharacters(in: .whitespaces)
+            }
         }
         return nil
     }
@@ -64,7 +97,11 @@ struct LogicalDump: Sendable {
 
     func run(at started: Date) async throws -> ([String], Int64) {
         guard let logical = settings.spec.logical else {
-            throw SetpointError(.applyFailed, "the policy declares no logical backups (spec.logical)", resource: settings.id)
+            throw SetpointError(
+                .applyFailed,
+                "the policy declares no logical backups (spec.logical)",
+                resource: settings.id
+            )
         }
         let user = settings.osUser
         try OwnedPaths.directory(logical.directory, user: user, mode: 0o750)
@@ -77,23 +114,45 @@ struct LogicalDump: Sendable {
         if let p = c.password { environment["PGPASSWORD"] = p }
         for database in logical.databases {
             let file = "\(logical.directory)/\(database)-\(stamp).dump"
-            var args = ["-Fc", "-f", file + ".tmp", "-p", String(settings.cluster.port), "-U", c.user ?? "postgres", "-d", database]
+            var args = [
+                "-Fc", "-f", file + ".tmp", "-p", String(settings.cluster.port), "-U", c.user ?? "postgres", "-d",
+                database,
+            ]
             if let host = c.host { args += ["-h", host] }
-            let dump = Command("\(bin)/pg_dump", args, user: user, environment: environment, timeout: .seconds(24 * 3600))
+            let dump = Command(
+                "\(bin)/pg_dump",
+                args,
+                user: user,
+                environment: environment,
+                timeout: .seconds(24 * 3600)
+            )
             let out = try await runner.run(dump, allowFailure: true)
             guard out.status == 0 else {
                 unlink(file + ".tmp")
-                throw SetpointError(.applyFailed, "pg_dump of \(database) failed: \(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines))",
-                                    resource: settings.id)
+                throw SetpointError(
+                    .applyFailed,
+                    "pg_dump of \(database) failed: \(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines))",
+                    resource: settings.id
+                )
             }
-            let verify = try await runner.run(Command("\(bin)/pg_restore", ["-f", "/dev/null", file + ".tmp"], user: user, timeout: .seconds(3600)),
-                                              allowFailure: true)
+            let verify = try await runner.run(
+                Command("\(bin)/pg_restore", ["-f", "/dev/null", file + ".tmp"], user: user, timeout: .seconds(3600)),
+                allowFailure: true
+            )
             guard verify.status == 0 else {
                 unlink(file + ".tmp")
-                throw SetpointError(.applyFailed, "the dump of \(database) does not read back: \(verify.stderr)", resource: settings.id)
+                throw SetpointError(
+                    .applyFailed,
+                    "the dump of \(database) does not read back: \(verify.stderr)",
+                    resource: settings.id
+                )
             }
             guard rename(file + ".tmp", file) == 0 else {
-                throw SetpointError(.applyFailed, "cannot rename \(file).tmp: \(String(cString: strerror(errno)))", resource: settings.id)
+                throw SetpointError(
+                    .applyFailed,
+                    "cannot rename \(file).tmp: \(String(cString: strerror(errno)))",
+                    resource: settings.id
+                )
             }
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
             bytes += size
@@ -106,7 +165,10 @@ struct LogicalDump: Sendable {
     /// Removes all but the newest `keep` dumps of a database (names sort by time).
     func expire(_ database: String, in directory: String, keep: Int) throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
-            .filter { $0.hasPrefix(database + "-") && $0.hasSuffix(".dump") && $0.dropFirst(database.count + 1).first?.isNumber == true }
+            .filter {
+                $0.hasPrefix(database + "-") && $0.hasSuffix(".dump")
+                    && $0.dropFirst(database.count + 1).first?.isNumber == true
+            }
             .sorted()
         for old in names.dropLast(keep) { try? FileManager.default.removeItem(atPath: "\(directory)/\(old)") }
     }

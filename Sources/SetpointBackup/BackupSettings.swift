@@ -15,18 +15,28 @@ struct ClusterTarget: Sendable {
     var osUser: String
     var connection: PGConfig
 
-    func binDirectory(major: Int?) -> String { binDirectoryOverride ?? "/usr/lib/postgresql/\(major ?? version ?? 15)/bin" }
+    func binDirectory(major: Int?) -> String {
+        binDirectoryOverride ?? "/usr/lib/postgresql/\(major ?? version ?? 15)/bin"
+    }
 
     init(_ resource: Resource, policy: ResourceID, secrets: any SecretResolver) throws {
         let spec = try resource.decodeSpec(PostgresClusterSpec.self)
         name = resource.id.name
         primary = spec.primary
         guard let member = spec.members.first(where: { $0.name == spec.primary }) else {
-            throw SetpointError(.applyFailed, "\(resource.id) names primary \(spec.primary), which is not one of its members", resource: policy)
+            throw SetpointError(
+                .applyFailed,
+                "\(resource.id) names primary \(spec.primary), which is not one of its members",
+                resource: policy
+            )
         }
         guard let directory = member.dataDirectory else {
-            throw SetpointError(.applyFailed, "\(resource.id) declares no dataDirectory for its primary \(spec.primary): pgBackRest needs it (pg1-path); "
-                + "add 'dataDirectory:' to member \(spec.primary)", resource: policy)
+            throw SetpointError(
+                .applyFailed,
+                "\(resource.id) declares no dataDirectory for its primary \(spec.primary): pgBackRest needs it (pg1-path); "
+                    + "add 'dataDirectory:' to member \(spec.primary)",
+                resource: policy
+            )
         }
         host = member.host
         port = member.port ?? 5432
@@ -36,13 +46,25 @@ struct ClusterTarget: Sendable {
         osUser = spec.osUser ?? "postgres"
         let password = try spec.connection?.password.map { ref in
             do { return try secrets.resolve(ref) } catch {
-                throw SetpointError(.secretUnavailable, "\(resource.id) spec.connection.password (\(ref.origin)): \(error)", resource: policy)
+                throw SetpointError(
+                    .secretUnavailable,
+                    "\(resource.id) spec.connection.password (\(ref.origin)): \(error)",
+                    resource: policy
+                )
             }
         }
         let seconds = max(1, Int(((spec.connection?.connectTimeout?.milliseconds ?? 5_000) + 999) / 1000))
-        connection = PGConfig(host: member.host, port: member.conninfo == nil ? port : nil, user: spec.connection?.user ?? "postgres",
-                              password: password, database: spec.connection?.database ?? "postgres", sslmode: spec.connection?.sslmode ?? "prefer",
-                              connectTimeoutSeconds: seconds, applicationName: "setpoint-backup", conninfo: member.conninfo)
+        connection = PGConfig(
+            host: member.host,
+            port: member.conninfo == nil ? port : nil,
+            user: spec.connection?.user ?? "postgres",
+            password: password,
+            database: spec.connection?.database ?? "postgres",
+            sslmode: spec.connection?.sslmode ?? "prefer",
+            connectTimeoutSeconds: seconds,
+            applicationName: "setpoint-backup",
+            conninfo: member.conninfo
+        )
     }
 }
 
@@ -72,14 +94,21 @@ struct BackupSettings: Sendable {
         logDirectory = spec.logDirectory ?? "/var/log/pgbackrest"
         let clusterID = ResourceID(kind: .postgresCluster, name: spec.cluster)
         guard let declaredCluster = declared[clusterID] else {
-            throw SetpointError(.applyFailed, "spec.cluster names \(clusterID), which no manifest given declares: give the folder that declares it",
-                                resource: resource.id)
+            throw SetpointError(
+                .applyFailed,
+                "spec.cluster names \(clusterID), which no manifest given declares: give the folder that declares it",
+                resource: resource.id
+            )
         }
         cluster = try ClusterTarget(declaredCluster, policy: resource.id, secrets: secrets)
         func resolve(_ ref: SecretReference?, _ field: String) throws -> String? {
             guard let ref else { return nil }
             do { return try secrets.resolve(ref) } catch {
-                throw SetpointError(.secretUnavailable, "spec.\(field) (\(ref.origin)): \(error)", resource: resource.id)
+                throw SetpointError(
+                    .secretUnavailable,
+                    "spec.\(field) (\(ref.origin)): \(error)",
+                    resource: resource.id
+                )
             }
         }
         passphrase = try resolve(spec.encryption?.passphrase, "encryption.passphrase")

@@ -82,22 +82,39 @@ struct BackupCompliance {
         if let info {
             switch info.statusCode {
             case 0: break
-            case 2: violations.append("the repository holds no valid backup of stanza \(settings.stanza): run `setpoint backup run \(settings.id.name)`")
-            case 1, 3: violations.append("stanza \(settings.stanza) is missing from the repository (\(info.statusMessage)): apply the policy")
-            default: violations.append("pgBackRest cannot read the repository: \(info.statusMessage) (a wrong encryption passphrase reads as 'other')")
+            case 2:
+                violations.append(
+                    "the repository holds no valid backup of stanza \(settings.stanza): run `setpoint backup run \(settings.id.name)`"
+                )
+            case 1, 3:
+                violations.append(
+                    "stanza \(settings.stanza) is missing from the repository (\(info.statusMessage)): apply the policy"
+                )
+            default:
+                violations.append(
+                    "pgBackRest cannot read the repository: \(info.statusMessage) (a wrong encryption passphrase reads as 'other')"
+                )
             }
         }
         if let probe {
             if !probe.archivingLive {
-                violations.append("WAL archiving is off on \(settings.cluster.primary) (archive_mode = \(probe.mode))"
-                    + (probe.configuredMode != probe.mode ? ": \(probe.configuredMode ?? "?") is written and waits for a restart" : ""))
+                violations.append(
+                    "WAL archiving is off on \(settings.cluster.primary) (archive_mode = \(probe.mode))"
+                        + (probe.configuredMode != probe.mode
+                            ? ": \(probe.configuredMode ?? "?") is written and waits for a restart" : "")
+                )
             } else if !ours {
-                violations.append("archive_command on \(settings.cluster.primary) is not this policy's: WAL does not reach stanza \(settings.stanza)")
+                violations.append(
+                    "archive_command on \(settings.cluster.primary) is not this policy's: WAL does not reach stanza \(settings.stanza)"
+                )
             }
             if probe.failing {
-                violations.append("WAL archiving is failing on \(settings.cluster.primary): \(probe.lastFailedWAL ?? "a segment") failed at "
-                    + "\(probe.lastFailedAt.map(Self.iso) ?? "?") and nothing was archived since; \(probe.readyCount) segment(s) wait, the oldest "
-                    + String(format: "%.0f s", probe.oldestReadySeconds) + " (the PostgreSQL log has archive-push's error)")
+                violations.append(
+                    "WAL archiving is failing on \(settings.cluster.primary): \(probe.lastFailedWAL ?? "a segment") failed at "
+                        + "\(probe.lastFailedAt.map(Self.iso) ?? "?") and nothing was archived since; \(probe.readyCount) segment(s) wait, the oldest "
+                        + String(format: "%.0f s", probe.oldestReadySeconds)
+                        + " (the PostgreSQL log has archive-push's error)"
+                )
             }
         }
         let rpoObjective = settings.spec.objectives?.rpo.map { Double($0.milliseconds) / 1000 }
@@ -107,26 +124,40 @@ struct BackupCompliance {
             if let actual = actualRPO {
                 rpo.met = actual <= objective
                 if actual > objective {
-                    violations.append(String(format: "RPO objective %@ not met: the newest restorable point is %.0f s old", Self.seconds(objective), actual))
+                    violations.append(
+                        String(
+                            format: "RPO objective %@ not met: the newest restorable point is %.0f s old",
+                            Self.seconds(objective),
+                            actual
+                        )
+                    )
                 }
             } else {
                 rpo.met = false
-                violations.append("RPO objective \(Self.seconds(objective)) cannot be met: WAL is not archived to this stanza")
+                violations.append(
+                    "RPO objective \(Self.seconds(objective)) cannot be met: WAL is not archived to this stanza"
+                )
             }
         }
         let good = (info?.backups ?? []).filter { !$0.error }
         if let newest = good.map(\.stopped).max(), let allowed = allowedBackupAge {
             let age = now.timeIntervalSince1970 - newest
             if age > allowed {
-                violations.append("the newest backup finished \(Self.seconds(age)) ago; the schedules allow \(Self.seconds(allowed)): "
-                    + "scheduled backups are not running (is the controller up?)")
+                violations.append(
+                    "the newest backup finished \(Self.seconds(age)) ago; the schedules allow \(Self.seconds(allowed)): "
+                        + "scheduled backups are not running (is the controller up?)"
+                )
             }
         }
         let drills = runs.filter { $0.kind == .drill }
         let lastDrill = drills.first
         let lastGoodDrill = drills.first { $0.outcome == .succeeded }
         let rtoObjective = settings.spec.objectives?.rto.map { Double($0.milliseconds) / 1000 }
-        var rto = BackupStatusReport.Objective(objectiveSeconds: rtoObjective, actualSeconds: lastGoodDrill?.seconds, met: nil)
+        var rto = BackupStatusReport.Objective(
+            objectiveSeconds: rtoObjective,
+            actualSeconds: lastGoodDrill?.seconds,
+            met: nil
+        )
         if let last = lastDrill, last.outcome == .failed {
             violations.append("the last restore drill (\(last.startedAt)) failed: \(last.message ?? "no message")")
         }
@@ -134,27 +165,61 @@ struct BackupCompliance {
             if let measured = lastGoodDrill?.seconds {
                 rto.met = measured <= objective
                 if measured > objective {
-                    violations.append(String(format: "RTO objective %@ not met: the last successful drill took %.1f s", Self.seconds(objective), measured))
+                    violations.append(
+                        String(
+                            format: "RTO objective %@ not met: the last successful drill took %.1f s",
+                            Self.seconds(objective),
+                            measured
+                        )
+                    )
                 }
             } else {
-                warnings.append("RTO objective \(Self.seconds(objective)) is not measured yet: run `setpoint backup drill \(settings.id.name)`")
+                warnings.append(
+                    "RTO objective \(Self.seconds(objective)) is not measured yet: run `setpoint backup drill \(settings.id.name)`"
+                )
             }
         }
         let archive = probe.map { p in
-            BackupStatusReport.Archive(mode: p.mode, ours: ours, failing: p.failing, lastArchivedWAL: p.lastArchivedWAL,
-                                       lastArchivedAt: p.lastArchivedAt.map(Self.iso), lastFailedWAL: p.lastFailedWAL,
-                                       lastFailedAt: p.lastFailedAt.map(Self.iso), waitingSegments: p.readyCount,
-                                       oldestWaitingSeconds: p.oldestReadySeconds, timeoutSeconds: p.timeoutSeconds)
+            BackupStatusReport.Archive(
+                mode: p.mode,
+                ours: ours,
+                failing: p.failing,
+                lastArchivedWAL: p.lastArchivedWAL,
+                lastArchivedAt: p.lastArchivedAt.map(Self.iso),
+                lastFailedWAL: p.lastFailedWAL,
+                lastFailedAt: p.lastFailedAt.map(Self.iso),
+                waitingSegments: p.readyCount,
+                oldestWaitingSeconds: p.oldestReadySeconds,
+                timeoutSeconds: p.timeoutSeconds
+            )
         }
         return BackupStatusReport(
-            policy: settings.id.name, stanza: settings.stanza, cluster: settings.cluster.name, repository: settings.spec.repository.path,
-            repositoryStatus: info?.statusMessage ?? "unknown", cipher: info?.cipher,
+            policy: settings.id.name,
+            stanza: settings.stanza,
+            cluster: settings.cluster.name,
+            repository: settings.spec.repository.path,
+            repositoryStatus: info?.statusMessage ?? "unknown",
+            cipher: info?.cipher,
             backups: (info?.backups ?? []).map { b in
-                BackupStatusReport.Backup(label: b.label, type: b.type, startedAt: Self.iso(b.started), finishedAt: Self.iso(b.stopped),
-                                          seconds: b.stopped - b.started, databaseBytes: b.databaseBytes, repositoryBytes: b.repositoryDeltaBytes)
+                BackupStatusReport.Backup(
+                    label: b.label,
+                    type: b.type,
+                    startedAt: Self.iso(b.started),
+                    finishedAt: Self.iso(b.stopped),
+                    seconds: b.stopped - b.started,
+                    databaseBytes: b.databaseBytes,
+                    repositoryBytes: b.repositoryDeltaBytes
+                )
             },
-            archive: archive, rpo: rpo, rto: rto, lastDrill: lastDrill, recentRuns: Array(runs.prefix(10)), violations: violations,
-            warnings: warnings, checkedAt: Self.iso(now))
+            archive: archive,
+            rpo: rpo,
+            rto: rto,
+            lastDrill: lastDrill,
+            recentRuns: Array(runs.prefix(10)),
+            violations: violations,
+            warnings: warnings,
+            checkedAt: Self.iso(now)
+        )
     }
 
     /// `90 s`, `15 min`, `2 h 5 min`, `3 d`.

@@ -7,7 +7,9 @@ enum OwnedPaths {
     }
 
     static func ids(_ user: String) throws -> (uid_t, gid_t) {
-        guard let pw = getpwnam(user) else { throw Failure(description: "no OS user \(user) on this machine (spec.osUser of the cluster)") }
+        guard let pw = getpwnam(user) else {
+            throw Failure(description: "no OS user \(user) on this machine (spec.osUser of the cluster)")
+        }
         return (pw.pointee.pw_uid, pw.pointee.pw_gid)
     }
 
@@ -29,7 +31,9 @@ enum OwnedPaths {
         chmod(path, mode)
         if let user {
             let (uid, gid) = try ids(user)
-            guard chown(path, uid, gid) == 0 else { throw Failure(description: "cannot chown \(path) to \(user): \(String(cString: strerror(errno)))") }
+            guard chown(path, uid, gid) == 0 else {
+                throw Failure(description: "cannot chown \(path) to \(user): \(String(cString: strerror(errno)))")
+            }
         }
     }
 

@@ -12,7 +12,8 @@ struct PgBackRestFailure: Error, CustomStringConvertible {
 
     /// pgBackRest's error code (`[082]` → 82), when the message has one.
     var code: Int? {
-        guard let open = message.range(of: "ERROR: ["), let close = message[open.upperBound...].firstIndex(of: "]") else { return nil }
+        guard let open = message.range(of: "ERROR: ["), let close = message[open.upperBound...].firstIndex(of: "]")
+        else { return nil }
         return Int(message[open.upperBound..<close])
     }
 }
@@ -24,9 +25,16 @@ struct PgBackRest: Sendable {
     let settings: BackupSettings
 
     func command(_ name: String, _ options: [String] = [], timeout: Duration = .seconds(600)) -> Command {
-        Command("pgbackrest", ["--config=\(settings.configFile)", "--config-include-path=\(settings.includeDirectory)", "--stanza=\(settings.stanza)",
-                               "--log-level-console=info", "--log-level-stderr=error"] + options + [name],
-                user: settings.osUser, timeout: timeout)
+        Command(
+            "pgbackrest",
+            [
+                "--config=\(settings.configFile)", "--config-include-path=\(settings.includeDirectory)",
+                "--stanza=\(settings.stanza)",
+                "--log-level-console=info", "--log-level-stderr=error",
+            ] + options + [name],
+            user: settings.osUser,
+            timeout: timeout
+        )
     }
 
     /// Runs a command; a non-zero exit throws with pgBackRest's message. Returns stdout (INFO/WARN lines).
@@ -34,7 +42,11 @@ struct PgBackRest: Sendable {
     func run(_ name: String, _ options: [String] = [], timeout: Duration = .seconds(600)) async throws -> String {
         let out = try await runner.run(command(name, options, timeout: timeout), allowFailure: true)
         guard out.status == 0 else {
-            throw PgBackRestFailure(command: name, status: out.status, message: Self.errorText(stderr: out.stderr, stdout: out.stdout))
+            throw PgBackRestFailure(
+                command: name,
+                status: out.status,
+                message: Self.errorText(stderr: out.stderr, stdout: out.stdout)
+            )
         }
         return out.stdout
     }
@@ -58,7 +70,11 @@ struct PgBackRest: Sendable {
     func info() async throws -> StanzaInfo {
         let out = try await runner.run(command("info", ["--output=json"], timeout: .seconds(60)), allowFailure: true)
         guard out.status == 0 else {
-            throw PgBackRestFailure(command: "info", status: out.status, message: Self.errorText(stderr: out.stderr, stdout: out.stdout))
+            throw PgBackRestFailure(
+                command: "info",
+                status: out.status,
+                message: Self.errorText(stderr: out.stderr, stdout: out.stdout)
+            )
         }
         return StanzaInfo.decode(out.stdout, stanza: settings.stanza)
     }

@@ -13,16 +13,22 @@ enum PgBackRestConfig {
         let type = s.spec.repository.type ?? "posix"
         global.append(("repo1-type", type))
         if let s3 = s.spec.repository.s3, type == "s3" {
-            global += [("repo1-s3-bucket", s3.bucket), ("repo1-s3-endpoint", s3.endpoint), ("repo1-s3-region", s3.region)]
+            global += [
+                ("repo1-s3-bucket", s3.bucket), ("repo1-s3-endpoint", s3.endpoint), ("repo1-s3-region", s3.region),
+            ]
         }
         if let days = s.retentionDays {
             global += [("repo1-retention-full-type", "time"), ("repo1-retention-full", String(days))]
         } else {
-            global += [("repo1-retention-full-type", "count"), ("repo1-retention-full", String(s.spec.retention.full ?? 2))]
+            global += [
+                ("repo1-retention-full-type", "count"), ("repo1-retention-full", String(s.spec.retention.full ?? 2)),
+            ]
         }
         if let e = s.spec.encryption { global.append(("repo1-cipher-type", e.cipher)) }
-        global += [("compress-type", s.spec.compression ?? "lz4"), ("log-path", s.logDirectory), ("start-fast", "y"),
-                   ("log-level-file", "info")]
+        global += [
+            ("compress-type", s.spec.compression ?? "lz4"), ("log-path", s.logDirectory), ("start-fast", "y"),
+            ("log-level-file", "info"),
+        ]
         var stanza: [(String, String)] = [("pg1-path", s.cluster.dataDirectory), ("pg1-port", String(s.cluster.port))]
         if let socketDirectory { stanza.append(("pg1-socket-path", socketDirectory)) }
         if let user = s.cluster.connection.user { stanza.append(("pg1-user", user)) }

@@ -12,7 +12,9 @@ public struct RecoveryTarget: Sendable, Equatable, CustomStringConvertible {
         var t = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: " ", with: "T")
         if t.hasSuffix("+00") || t.hasSuffix("-00") { t += ":00" }
         // A zone of "+HH" or "+HHMM" as PostgreSQL prints them.
-        if let r = t.range(of: #"[+-]\d{2}$"#, options: .regularExpression) { t = t.replacingCharacters(in: r, with: t[r] + ":00") }
+        if let r = t.range(of: #"[+-]\d{2}$"#, options: .regularExpression) {
+            t = t.replacingCharacters(in: r, with: t[r] + ":00")
+        }
         if let r = t.range(of: #"[+-]\d{4}$"#, options: .regularExpression) {
             let z = t[r]
             t = t.replacingCharacters(in: r, with: z.prefix(3) + ":" + z.suffix(2))
@@ -37,10 +39,20 @@ public struct RecoveryTarget: Sendable, Equatable, CustomStringConvertible {
         c.timeZone = TimeZone(identifier: "UTC")!
         let p = c.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: date)
         let micros = Int((Double(p.nanosecond ?? 0) / 1000).rounded()) % 1_000_000
-        return String(format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", p.year!, p.month!, p.day!, p.hour!, p.minute!, p.second!, micros)
+        return String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
+            p.year!,
+            p.month!,
+            p.day!,
+            p.hour!,
+            p.minute!,
+            p.second!,
+            micros
+        )
     }
 
     public var description: String { pgBackRest }
 
-    public static let help = "a time such as 2026-12-06T10:15:00Z or '2026-12-06 10:15:00.5+01' (UTC when no zone is given)"
+    public static let help =
+        "a time such as 2026-12-06T10:15:00Z or '2026-12-06 10:15:00.5+01' (UTC when no zone is given)"
 }

@@ -14,7 +14,8 @@ extension Restorer {
         }
         guard let db = try? await BackupFacts.connect(settings) else { return }
         defer { db.close() }
-        let past = "SELECT coalesce(last_archived_time > '\(target.pgBackRest)'::timestamptz, false) AS past FROM pg_stat_archiver"
+        let past =
+            "SELECT coalesce(last_archived_time > '\(target.pgBackRest)'::timestamptz, false) AS past FROM pg_stat_archiver"
         if try await db.query(past).first?["past"] == "t" { return }
         _ = try await db.query("SELECT pg_current_xact_id()")
         _ = try await db.query("SELECT pg_switch_wal()")
@@ -23,9 +24,16 @@ extension Restorer {
             if try await db.query(past).first?["past"] == "t" { return }
             try await Task.sleep(for: .milliseconds(250))
         }
-        let archiver = try await db.query("SELECT coalesce(last_failed_wal, '') AS wal, coalesce(last_failed_time::text, '') AS at FROM pg_stat_archiver").first
-        let failed = (archiver?["wal"]).flatMap { $0.isEmpty ? nil : "; the archiver last failed on \($0) at \(archiver?["at"] ?? "?")" } ?? ""
-        throw fail("the WAL past \(target) did not reach the repository within \(Int(timeout.inSeconds)) s of a segment switch on "
-            + "\(settings.cluster.primary)\(failed): see `setpoint backup status \(settings.id.name)` and the runbook's archiving section")
+        let archiver = try await db.query(
+            "SELECT coalesce(last_failed_wal, '') AS wal, coalesce(last_failed_time::text, '') AS at FROM pg_stat_archiver"
+        ).first
+        let failed =
+            (archiver?["wal"]).flatMap {
+                $0.isEmpty ? nil : "; the archiver last failed on \($0) at \(archiver?["at"] ?? "?")"
+            } ?? ""
+        throw fail(
+            "the WAL past \(target) did not reach the repository within \(Int(timeout.inSeconds)) s of a segment switch on "
+                + "\(settings.cluster.primary)\(failed): see `setpoint backup status \(settings.id.name)` and the runbook's archiving section"
+        )
     }
 }

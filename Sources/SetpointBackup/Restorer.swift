@@ -29,8 +29,14 @@ struct Restorer: Sendable {
     func fail(_ message: String) -> SetpointError { SetpointError(.applyFailed, message, resource: settings.id) }
 
     func scratch(_ directory: String, port: Int) -> ScratchServer {
-        ScratchServer(directory: directory, port: port, bin: settings.cluster.binDirectory(major: nil), osUser: settings.osUser, runner: runner,
-                      connection: settings.cluster.connection)
+        ScratchServer(
+            directory: directory,
+            port: port,
+            bin: settings.cluster.binDirectory(major: nil),
+            osUser: settings.osUser,
+            runner: runner,
+            connection: settings.cluster.connection
+        )
     }
 
     /// Refuses a directory that holds anything, a port something listens on, and the cluster's own data directory.
@@ -38,13 +44,19 @@ struct Restorer: Sendable {
         guard directory.hasPrefix("/") else { throw fail("--to must be an absolute path, not \(directory)") }
         let norm = (directory as NSString).standardizingPath
         if norm == (settings.cluster.dataDirectory as NSString).standardizingPath {
-            throw fail("\(directory) is the data directory of \(settings.cluster.primary): restore into a directory of its own")
+            throw fail(
+                "\(directory) is the data directory of \(settings.cluster.primary): restore into a directory of its own"
+            )
         }
-        if port == settings.cluster.port { throw fail("port \(port) is the port of \(settings.cluster.primary): choose a free one") }
+        if port == settings.cluster.port {
+            throw fail("port \(port) is the port of \(settings.cluster.primary): choose a free one")
+        }
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         if !contents.isEmpty {
             guard emptying else {
-                throw fail("\(directory) is not empty (\(contents.count) entries): restore into an empty or new directory")
+                throw fail(
+                    "\(directory) is not empty (\(contents.count) entries): restore into an empty or new directory"
+                )
             }
             let old = scratch(directory, port: port)
             await old.stop()
@@ -63,21 +75,33 @@ struct Restorer: Sendable {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         return r == 0
     }
 
     /// `pgbackrest restore` into `directory`, then start and wait for promotion.
-    func restore(to directory: String, port: Int, target: RecoveryTarget?, emptying: Bool = false,
-                 timeout: Duration = .seconds(3600)) async throws -> RestoreReport {
+    func restore(
+        to directory: String,
+        port: Int,
+        target: RecoveryTarget?,
+        emptying: Bool = false,
+        timeout: Duration = .seconds(3600)
+    ) async throws -> RestoreReport {
         if let target { try await archivePast(target) }
         try await preflight(directory, port: port, emptying: emptying)
         var options = ["--pg1-path=\(directory)"]
         if let target {
             options += ["--type=time", "--target=\(target.pgBackRest)", "--target-action=promote"]
         }
-        for (k, v) in [("port", String(port)), ("listen_addresses", "127.0.0.1"), ("archive_mode", "off"), ("unix_socket_directories", directory),
-                       ("synchronous_standby_names", ""), ("restore_command", settings.restoreCommand(pgPath: directory))] {
+        for (k, v) in [
+            ("port", String(port)), ("listen_addresses", "127.0.0.1"), ("archive_mode", "off"),
+            ("unix_socket_directories", directory),
+            ("synchronous_standby_names", ""), ("restore_command", settings.restoreCommand(pgPath: directory)),
+        ] {
             options.append("--recovery-option=\(k)=\(v)")
         }
         let tool = PgBackRest(runner: runner, settings: settings)
@@ -96,9 +120,17 @@ struct Restorer: Sendable {
         } catch {
             throw fail("\(error)")
         }
-        return RestoreReport(policy: settings.id.name, directory: directory, port: port, label: label, target: target?.pgBackRest ?? "latest",
-                             restoreSeconds: (restored - began).inSeconds, startSeconds: (ContinuousClock.now - restored).inSeconds,
-                             stopCommand: "su \(settings.osUser) -c '\(settings.cluster.binDirectory(major: nil))/pg_ctl -D \(directory) -m fast stop'")
+        return RestoreReport(
+            policy: settings.id.name,
+            directory: directory,
+            port: port,
+            label: label,
+            target: target?.pgBackRest ?? "latest",
+            restoreSeconds: (restored - began).inSeconds,
+            startSeconds: (ContinuousClock.now - restored).inSeconds,
+            stopCommand:
+                "su \(settings.osUser) -c '\(settings.cluster.binDirectory(major: nil))/pg_ctl -D \(directory) -m fast stop'"
+        )
     }
 
     /// A drill: restore, start, verify, time it, and remove the copy whatever happened.
@@ -106,18 +138,37 @@ struct Restorer: Sendable {
         let started = Date()
         let clock = ContinuousClock.now
         func run(_ outcome: BackupRun.Outcome, label: String?, message: String) -> BackupRun {
-            BackupRun(id: BackupRunner.runID(settings.id.name, .drill, started), policy: settings.id.name, kind: .drill,
-                      startedAt: BackupCompliance.iso(started), finishedAt: BackupCompliance.iso(Date()), seconds: (ContinuousClock.now - clock).inSeconds,
-                      outcome: outcome, label: label, message: message, trigger: trigger)
+            BackupRun(
+                id: BackupRunner.runID(settings.id.name, .drill, started),
+                policy: settings.id.name,
+                kind: .drill,
+                startedAt: BackupCompliance.iso(started),
+                finishedAt: BackupCompliance.iso(Date()),
+                seconds: (ContinuousClock.now - clock).inSeconds,
+                outcome: outcome,
+                label: label,
+                message: message,
+                trigger: trigger
+            )
         }
         guard let drill = settings.spec.drill else {
-            return run(.failed, label: nil, message: "the policy declares no drill (spec.drill: schedule, port, directory, checks)")
+            return run(
+                .failed,
+                label: nil,
+                message: "the policy declares no drill (spec.drill: schedule, port, directory, checks)"
+            )
         }
         let timeout = Duration.milliseconds(drill.timeout?.milliseconds ?? 3_600_000)
         let server = scratch(drill.directory, port: drill.port)
         var result: BackupRun
         do {
-            let report = try await restore(to: drill.directory, port: drill.port, target: target, emptying: true, timeout: timeout)
+            let report = try await restore(
+                to: drill.directory,
+                port: drill.port,
+                target: target,
+                emptying: true,
+                timeout: timeout
+            )
             var failures: [String] = []
             var passed = 0
             for (i, check) in (drill.checks ?? []).enumerated() {
@@ -126,22 +177,40 @@ struct Restorer: Sendable {
                     let db = try await PGConnection.connect(server.config(database: database))
                     defer { db.close() }
                     let got = try await db.query(check.sql).first?.values.first ?? nil
-                    if got == check.expect { passed += 1 } else {
-                        failures.append("check \(i + 1) (\(check.sql)) in \(database) returned \(got.map { "'\($0)'" } ?? "no row"), expected '\(check.expect)'")
+                    if got == check.expect {
+                        passed += 1
+                    } else {
+                        failures.append(
+                            "check \(i + 1) (\(check.sql)) in \(database) returned \(got.map { "'\($0)'" } ?? "no row"), expected '\(check.expect)'"
+                        )
                     }
                 } catch {
                     failures.append("check \(i + 1) (\(check.sql)) in \(database) failed: \(error)")
                 }
             }
             let what = target.map { "point in time \($0.pgBackRest)" } ?? "latest"
-            let timing = String(format: "restore %.1f s, start and recovery %.1f s", report.restoreSeconds, report.startSeconds)
+            let timing = String(
+                format: "restore %.1f s, start and recovery %.1f s",
+                report.restoreSeconds,
+                report.startSeconds
+            )
             if failures.isEmpty {
-                result = run(.succeeded, label: report.label, message: "restored \(report.label ?? "?") (\(what)): \(timing); "
-                             + "\(passed) check\(passed == 1 ? "" : "s") passed")
+                result = run(
+                    .succeeded,
+                    label: report.label,
+                    message: "restored \(report.label ?? "?") (\(what)): \(timing); "
+                        + "\(passed) check\(passed == 1 ? "" : "s") passed"
+                )
             } else {
-                result = run(.failed, label: report.label, message: "restored \(report.label ?? "?") (\(what)): \(timing); " + failures.joined(separator: "; "))
+                result = run(
+                    .failed,
+                    label: report.label,
+                    message: "restored \(report.label ?? "?") (\(what)): \(timing); " + failures.joined(separator: "; ")
+                )
             }
-            let sizes = try? await PgBackRest(runner: runner, settings: settings).info().backups.first { $0.label == report.label }
+            let sizes = try? await PgBackRest(runner: runner, settings: settings).info().backups.first {
+                $0.label == report.label
+            }
             result.sizeBytes = sizes?.databaseBytes
         } catch {
             result = run(.failed, label: nil, message: "\(error)")

@@ -39,7 +39,8 @@ struct ScheduleCalendar: Sendable {
                 continue
             }
             if schedule.matches(minute: minute, hour: hour, day: day, month: month, weekday: weekday),
-               let t = instant(wall: w), t > date {
+                let t = instant(wall: w), t > date
+            {
                 return t
             }
             w += 60
@@ -51,24 +52,32 @@ struct ScheduleCalendar: Sendable {
         var t = (date.timeIntervalSince1970 / 60).rounded(.down) * 60 + 60
         let limit = t + 5 * 366 * 86_400
         while t < limit {
-            let c = wall.dateComponents([.minute, .hour, .day, .month, .weekday], from: Date(timeIntervalSince1970: t + offset(t)))
+            let c = wall.dateComponents(
+                [.minute, .hour, .day, .month, .weekday],
+                from: Date(timeIntervalSince1970: t + offset(t))
+            )
             let (minute, hour, day, month, weekday) = (c.minute!, c.hour!, c.day!, c.month!, c.weekday! - 1)
             if !schedule.mayMatch(hour: hour, day: day, month: month, weekday: weekday) {
                 t += Double(60 - minute) * 60  // the next hour
                 continue
             }
-            if schedule.matches(minute: minute, hour: hour, day: day, month: month, weekday: weekday) { return Date(timeIntervalSince1970: t) }
+            if schedule.matches(minute: minute, hour: hour, day: day, month: month, weekday: weekday) {
+                return Date(timeIntervalSince1970: t)
+            }
             t += 60
         }
         return nil
     }
 
-    private func offset(_ t: TimeInterval) -> TimeInterval { Double(zone.secondsFromGMT(for: Date(timeIntervalSince1970: t))) }
+    private func offset(_ t: TimeInterval) -> TimeInterval {
+        Double(zone.secondsFromGMT(for: Date(timeIntervalSince1970: t)))
+    }
 
     /// When a wall-clock time happens: its first occurrence when it happens twice, the jump when it is skipped.
     func instant(wall w: TimeInterval) -> Date? {
         // Offsets change at most a few times a year: the ones 18 hours either side are the only candidates.
-        let before = offset(w - 18 * 3600), after = offset(w + 18 * 3600)
+        let before = offset(w - 18 * 3600)
+        let after = offset(w + 18 * 3600)
         if let first = Set([before, after]).map({ w - $0 }).filter({ offset($0) == w - $0 }).min() {
             return Date(timeIntervalSince1970: first)
         }

@@ -16,8 +16,16 @@ struct ScratchServer: Sendable {
     var logFile: String { "\(directory)/setpoint-restore.log" }
 
     func config(database: String) -> PGConfig {
-        PGConfig(host: "127.0.0.1", port: port, user: connection.user, password: connection.password, database: database,
-                 sslmode: connection.sslmode, connectTimeoutSeconds: 5, applicationName: "setpoint-restore")
+        PGConfig(
+            host: "127.0.0.1",
+            port: port,
+            user: connection.user,
+            password: connection.password,
+            database: database,
+            sslmode: connection.sslmode,
+            connectTimeoutSeconds: 5,
+            applicationName: "setpoint-restore"
+        )
     }
 
     func logTail(_ lines: Int = 10) -> String {
@@ -27,11 +35,18 @@ struct ScratchServer: Sendable {
 
     /// Starts the copy and waits until recovery ends (pg_ctl -w returns while it still replays WAL).
     func startAndPromote(timeout: Duration) async throws {
-        let command = Command("\(bin)/pg_ctl", ["-D", directory, "-l", logFile, "-w", "-t", String(Int(timeout.inSeconds)), "start"],
-                              user: osUser, timeout: timeout + .seconds(30))
+        let command = Command(
+            "\(bin)/pg_ctl",
+            ["-D", directory, "-l", logFile, "-w", "-t", String(Int(timeout.inSeconds)), "start"],
+            user: osUser,
+            timeout: timeout + .seconds(30)
+        )
         let out = try await runner.run(command, allowFailure: true)
         guard out.status == 0 else {
-            throw ScratchFailure(description: "the restored copy did not start (pg_ctl exited \(out.status)); its log ends:\n\(logTail())")
+            throw ScratchFailure(
+                description:
+                    "the restored copy did not start (pg_ctl exited \(out.status)); its log ends:\n\(logTail())"
+            )
         }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -41,24 +56,36 @@ struct ScratchServer: Sendable {
                 if recovering == "false" { return }
             }
             if !isRunning {
-                throw ScratchFailure(description: "the restored copy stopped during recovery; its log ends:\n\(logTail())")
+                throw ScratchFailure(
+                    description: "the restored copy stopped during recovery; its log ends:\n\(logTail())"
+                )
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw ScratchFailure(description: "the restored copy was still recovering after \(timeout); its log ends:\n\(logTail())")
+        throw ScratchFailure(
+            description: "the restored copy was still recovering after \(timeout); its log ends:\n\(logTail())"
+        )
     }
 
     var isRunning: Bool {
         guard let text = try? String(contentsOfFile: "\(directory)/postmaster.pid", encoding: .utf8),
-              let pid = text.split(separator: "\n").first.flatMap({ pid_t($0.trimmingCharacters(in: .whitespaces)) }) else { return false }
+            let pid = text.split(separator: "\n").first.flatMap({ pid_t($0.trimmingCharacters(in: .whitespaces)) })
+        else { return false }
         return kill(pid, 0) == 0
     }
 
     /// Stops the copy at once (nothing in it is kept).
     func stop() async {
         guard FileManager.default.fileExists(atPath: "\(directory)/postmaster.pid") else { return }
-        _ = try? await runner.run(Command("\(bin)/pg_ctl", ["-D", directory, "-m", "immediate", "-w", "-t", "60", "stop"], user: osUser,
-                                          timeout: .seconds(90)), allowFailure: true)
+        _ = try? await runner.run(
+            Command(
+                "\(bin)/pg_ctl",
+                ["-D", directory, "-m", "immediate", "-w", "-t", "60", "stop"],
+                user: osUser,
+                timeout: .seconds(90)
+            ),
+            allowFailure: true
+        )
     }
 
     /// Stops the copy and removes its directory.

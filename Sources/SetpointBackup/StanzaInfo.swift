@@ -29,9 +29,16 @@ struct StanzaInfo: Sendable, Equatable {
     var stanzaExists: Bool { statusCode == 0 || statusCode == 2 }
 
     static func decode(_ text: String, stanza: String) -> StanzaInfo {
-        var info = StanzaInfo(statusCode: 99, statusMessage: "unreadable info output", cipher: nil, backups: [], backupRunning: false)
+        var info = StanzaInfo(
+            statusCode: 99,
+            statusMessage: "unreadable info output",
+            cipher: nil,
+            backups: [],
+            backupRunning: false
+        )
         guard let list = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]],
-              let s = list.first(where: { $0["name"] as? String == stanza }) ?? list.first else { return info }
+            let s = list.first(where: { $0["name"] as? String == stanza }) ?? list.first
+        else { return info }
         if let status = s["status"] as? [String: Any] {
             info.statusCode = (status["code"] as? NSNumber)?.intValue ?? 99
             info.statusMessage = status["message"] as? String ?? "?"
@@ -49,10 +56,20 @@ struct StanzaInfo: Sendable, Equatable {
             let i = b["info"] as? [String: Any]
             let repo = i?["repository"] as? [String: Any]
             func n(_ v: Any?) -> Int64 { (v as? NSNumber)?.int64Value ?? 0 }
-            info.backups.append(Backup(label: b["label"] as? String ?? "?", type: b["type"] as? String ?? "?",
-                                       started: (ts?["start"] as? NSNumber)?.doubleValue ?? 0, stopped: (ts?["stop"] as? NSNumber)?.doubleValue ?? 0,
-                                       databaseBytes: n(i?["size"]), deltaBytes: n(i?["delta"]), repositoryBytes: n(repo?["size"]),
-                                       repositoryDeltaBytes: n(repo?["delta"]), error: (b["error"] as? Bool) ?? false, prior: b["prior"] as? String))
+            info.backups.append(
+                Backup(
+                    label: b["label"] as? String ?? "?",
+                    type: b["type"] as? String ?? "?",
+                    started: (ts?["start"] as? NSNumber)?.doubleValue ?? 0,
+                    stopped: (ts?["stop"] as? NSNumber)?.doubleValue ?? 0,
+                    databaseBytes: n(i?["size"]),
+                    deltaBytes: n(i?["delta"]),
+                    repositoryBytes: n(repo?["size"]),
+                    repositoryDeltaBytes: n(repo?["delta"]),
+                    error: (b["error"] as? Bool) ?? false,
+                    prior: b["prior"] as? String
+                )
+            )
         }
         return info
     }

@@ -10,7 +10,8 @@ import SetpointState
 struct ApplyCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
-        abstract: "Plan, then carry out the plan: parallel where independent, each result confirmed by observing again.",
+        abstract:
+            "Plan, then carry out the plan: parallel where independent, each result confirmed by observing again.",
         discussion: """
             Shows the plan and asks for 'yes' (which approves every action listed, risky ones included). --auto-approve skips the question for the other actions only: risky ones — restarts, replacements, data loss, deletes and resources annotated setpoint/approval: required — run only when approved with --approve KIND/NAME or --approve all-risky, and are otherwise skipped and listed. SIGINT/SIGTERM lets actions in flight finish and reports what was not started.
 
@@ -34,7 +35,13 @@ struct ApplyCommand: ConsoleCommand {
     @Flag(name: .long, help: "Do not ask: apply every action that is not risky.")
     var autoApprove = false
 
-    @Option(name: .long, help: ArgumentHelp("Approve the risky actions of a resource, or all-risky (repeatable).", valueName: "KIND/NAME|all-risky"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Approve the risky actions of a resource, or all-risky (repeatable).",
+            valueName: "KIND/NAME|all-risky"
+        )
+    )
     var approve: [String] = []
 
     @Option(name: .long, help: "Refuse the whole plan when it deletes or replaces more resources than this.")
@@ -43,17 +50,33 @@ struct ApplyCommand: ConsoleCommand {
     @Option(name: .long, help: "Actions run at once, at most.")
     var parallelism: Int = 8
 
-    @Option(name: .long, help: ArgumentHelp("How long to wait for another apply to release the state lease (e.g. 30s, 5m).", valueName: "DURATION"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How long to wait for another apply to release the state lease (e.g. 30s, 5m).",
+            valueName: "DURATION"
+        )
+    )
     var lockTimeout: String = "0s"
 
-    @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log for approvals (default: the OS user@host).", valueName: "IDENTITY"))
+    @Option(
+        name: .customLong("as"),
+        help: ArgumentHelp(
+            "Identity recorded in the audit log for approvals (default: the OS user@host).",
+            valueName: "IDENTITY"
+        )
+    )
     var identity: String?
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give at least one manifest file or folder, e.g. 'setpoint apply manifests/'") }
+        guard !paths.isEmpty else {
+            throw ValidationError("give at least one manifest file or folder, e.g. 'setpoint apply manifests/'")
+        }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
         guard maxDestroy >= 0 else { throw ValidationError("--max-destroy cannot be negative") }
-        guard DurationValue.parse(lockTimeout) != nil else { throw ValidationError("--lock-timeout '\(lockTimeout)' is not a duration such as 30s or 5m") }
+        guard DurationValue.parse(lockTimeout) != nil else {
+            throw ValidationError("--lock-timeout '\(lockTimeout)' is not a duration such as 30s or 5m")
+        }
         for a in approve where a != "all-risky" && ResourceID(parsing: a) == nil {
             throw ValidationError("--approve '\(a)' is neither KIND/NAME nor all-risky")
         }
@@ -69,22 +92,37 @@ struct ApplyCommand: ConsoleCommand {
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
         guard let set = await session.load(), session.checkTargets(try shape.targets(), in: set) else { return 1 }
         return try await withStateLease(console: console, interruption: interruption) { store in
-            try await applyHoldingLease(set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
+            try await applyHoldingLease(
+                set,
+                store: store,
+                session: session,
+                runtime: runtime,
+                console: console,
+                interruption: interruption
+            )
         }
     }
 
     /// Opens the state for writing and holds its lease (one apply at a time per state store) while `body` runs.
     private func withStateLease(
-        console: Console, interruption: Interruption, _ body: (any StateStore) async throws -> Int32
+        console: Console,
+        interruption: Interruption,
+        _ body: (any StateStore) async throws -> Int32
     ) async throws -> Int32 {
         let store: any StateStore
         let lease: LeaseKeeper
         do {
             store = try await stateOptions.open(console, planKey: signing.signKey)
-            lease = try await LeaseKeeper.acquire(store, timeout: DurationValue.parse(lockTimeout)!.duration, onLost: {
-                console.err("error: the state lease was lost (this process was paused past its expiry); no new action starts\n")
-                interruption.interrupt()
-            })
+            lease = try await LeaseKeeper.acquire(
+                store,
+                timeout: DurationValue.parse(lockTimeout)!.duration,
+                onLost: {
+                    console.err(
+                        "error: the state lease was lost (this process was paused past its expiry); no new action starts\n"
+                    )
+                    interruption.interrupt()
+                }
+            )
         } catch {
             console.err("error: \(error)\n")
             return 1
@@ -103,15 +141,37 @@ struct ApplyCommand: ConsoleCommand {
     }
 
     private func applyHoldingLease(
-        _ set: ManifestSet, store: any StateStore, session: PlanSession, runtime: CLIRuntime, console: Console, interruption: Interruption
+        _ set: ManifestSet,
+        store: any StateStore,
+        session: PlanSession,
+        runtime: CLIRuntime,
+        console: Console,
+        interruption: Interruption
     ) async throws -> Int32 {
-        let plan = try await session.plan(set, store: store, options: PlanOptions(prune: shape.prune, targets: try shape.targets()))
+        let plan = try await session.plan(
+            set,
+            store: store,
+            options: PlanOptions(prune: shape.prune, targets: try shape.targets())
+        )
         console.out(PlanTextRenderer(style: session.style, sourceLine: SourceLines().line).render(plan))
-        return try await run(plan, set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
+        return try await run(
+            plan,
+            set,
+            store: store,
+            session: session,
+            runtime: runtime,
+            console: console,
+            interruption: interruption
+        )
     }
 
     /// `apply FILE`: exactly the saved plan, after checking that it is intact and that nothing it touches moved.
-    private func applySaved(_ path: String, runtime: CLIRuntime, console: Console, interruption: Interruption) async throws -> Int32 {
+    private func applySaved(
+        _ path: String,
+        runtime: CLIRuntime,
+        console: Console,
+        interruption: Interruption
+    ) async throws -> Int32 {
         let saved: SavedPlan
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -125,57 +185,97 @@ struct ApplyCommand: ConsoleCommand {
         guard let set = await session.load() else { return 1 }
         let digest = Planner.manifestDigest(of: set.resources)
         guard digest == plan.source.manifestDigest else {
-            console.err("error: the manifests in \(plan.source.paths.joined(separator: ", ")) changed since plan \(plan.id) was made; plan again\n")
+            console.err(
+                "error: the manifests in \(plan.source.paths.joined(separator: ", ")) changed since plan \(plan.id) was made; plan again\n"
+            )
             return 1
         }
         return try await withStateLease(console: console, interruption: interruption) { store in
-            try await checkAndRun(saved, set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
+            try await checkAndRun(
+                saved,
+                set,
+                store: store,
+                session: session,
+                runtime: runtime,
+                console: console,
+                interruption: interruption
+            )
         }
     }
 
     private func checkAndRun(
-        _ saved: SavedPlan, _ set: ManifestSet, store: any StateStore, session: PlanSession, runtime: CLIRuntime, console: Console,
+        _ saved: SavedPlan,
+        _ set: ManifestSet,
+        store: any StateStore,
+        session: PlanSession,
+        runtime: CLIRuntime,
+        console: Console,
         interruption: Interruption
     ) async throws -> Int32 {
         var plan = saved.plan
-        if let stored = try await store.storedPlan(id: plan.id), stored.status == .applied || stored.status == .rejected {
+        if let stored = try await store.storedPlan(id: plan.id), stored.status == .applied || stored.status == .rejected
+        {
             console.err("error: plan \(plan.id) was already \(stored.status.rawValue); plan again\n")
             return 1
         }
         // Which actions need approval is decided here, not taken from the file.
-        let annotated = Set(set.resources.filter { $0.metadata.annotations["setpoint/approval"] == "required" }.map(\.id))
+        let annotated = Set(
+            set.resources.filter { $0.metadata.annotations["setpoint/approval"] == "required" }.map(\.id)
+        )
         for i in plan.actions.indices {
             let a = plan.actions[i]
-            plan.actions[i].requiresApproval = a.isChange
-                && (a.verb == .restart || a.verb == .delete || a.verb == .replace || a.impact >= .replace || annotated.contains(a.resource)
+            plan.actions[i].requiresApproval =
+                a.isChange
+                && (a.verb == .restart || a.verb == .delete || a.verb == .replace || a.impact >= .replace
+                    || annotated.contains(a.resource)
                     || (a.requiresApproval))
         }
         // Re-observe what the plan touches; anything else may have changed freely.
         let owned = try await store.ownedResources()
         let byID = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let touched = plan.fingerprints.keys.sorted().map { id in
-            byID[id].map { ResolvedResource(resource: $0, providerID: owned[id]?.providerID, lastApplied: owned[id]?.spec) }
+            byID[id].map {
+                ResolvedResource(resource: $0, providerID: owned[id]?.providerID, lastApplied: owned[id]?.spec)
+            }
                 ?? .orphan(id, providerID: owned[id]?.providerID, lastApplied: owned[id]?.spec)
         }
         let (now, errors) = try await session.pipeline(store: store, set: set).observe(touched)
         if !errors.isEmpty {
-            console.err("error: cannot check plan \(plan.id): " + errors.keys.sorted().map { "\($0) could not be observed: \(errors[$0]!)" }
-                .joined(separator: "; ") + "\n")
+            console.err(
+                "error: cannot check plan \(plan.id): "
+                    + errors.keys.sorted().map { "\($0) could not be observed: \(errors[$0]!)" }
+                    .joined(separator: "; ") + "\n"
+            )
             return 1
         }
         let moved = PlanStaleness.check(plan, observedThen: saved.observed, observedNow: now)
         guard moved.isEmpty else {
-            console.err("error: plan \(plan.id) is stale; nothing was applied:\n" + moved.map { "  \($0.summary)\n" }.joined()
-                + "plan again to see what changed\n")
+            console.err(
+                "error: plan \(plan.id) is stale; nothing was applied:\n" + moved.map { "  \($0.summary)\n" }.joined()
+                    + "plan again to see what changed\n"
+            )
             return 1
         }
         console.out(PlanTextRenderer(style: session.style, sourceLine: SourceLines().line).render(plan))
-        return try await run(plan, set, store: store, session: session, runtime: runtime, console: console, interruption: interruption)
+        return try await run(
+            plan,
+            set,
+            store: store,
+            session: session,
+            runtime: runtime,
+            console: console,
+            interruption: interruption
+        )
     }
 
     /// Refusals, approval, then the apply itself, for a plan made now or a saved one.
     private func run(
-        _ plan: Plan, _ set: ManifestSet, store: any StateStore, session: PlanSession, runtime: CLIRuntime, console: Console,
+        _ plan: Plan,
+        _ set: ManifestSet,
+        store: any StateStore,
+        session: PlanSession,
+        runtime: CLIRuntime,
+        console: Console,
         interruption: Interruption
     ) async throws -> Int32 {
         guard plan.isApplyable else {
@@ -185,8 +285,11 @@ struct ApplyCommand: ConsoleCommand {
         guard !plan.isEmpty else { return 0 }
         let destructive = plan.changes.filter(\.isDestructive)
         if destructive.count > maxDestroy {
-            console.err("error: the plan deletes or replaces \(destructive.count) resources, more than --max-destroy \(maxDestroy): "
-                + destructive.map(\.resource.description).joined(separator: ", ") + "\nnothing was applied; raise --max-destroy if this is intended\n")
+            console.err(
+                "error: the plan deletes or replaces \(destructive.count) resources, more than --max-destroy \(maxDestroy): "
+                    + destructive.map(\.resource.description).joined(separator: ", ")
+                    + "\nnothing was applied; raise --max-destroy if this is intended\n"
+            )
             return 1
         }
         var approveAll = approve.contains("all-risky")
@@ -205,30 +308,48 @@ struct ApplyCommand: ConsoleCommand {
         let risky = plan.changes.filter(\.requiresApproval).map(\.id)
         let approvedRisky = approveAll ? risky : risky.filter { approvedIDs.contains($0) }
         if !approvedRisky.isEmpty {
-            try await audit.record(.approval, plan: plan, detail: .map([
-                "approved": .list(approvedRisky.map(Value.string)),
-                "how": .string(autoApprove ? "--approve on the command line" : "interactive yes"),
-            ]))
+            try await audit.record(
+                .approval,
+                plan: plan,
+                detail: .map([
+                    "approved": .list(approvedRisky.map(Value.string)),
+                    "how": .string(autoApprove ? "--approve on the command line" : "interactive yes"),
+                ])
+            )
         }
         let signals = SignalTrap(interruption: interruption)
         defer { signals.cancel() }
         let progress = ApplyProgressRenderer(style: session.style)
         let applier = Applier(
-            registry: try session.registry(), context: session.context(set), store: store, parallelism: parallelism,
-            approved: approvedIDs, approveAllRisky: approveAll, interruption: interruption,
-            fingerprint: SecretFingerprints.make(runtime.secrets), audit: audit)
+            registry: try session.registry(),
+            context: session.context(set),
+            store: store,
+            parallelism: parallelism,
+            approved: approvedIDs,
+            approveAllRisky: approveAll,
+            interruption: interruption,
+            fingerprint: SecretFingerprints.make(runtime.secrets),
+            audit: audit
+        )
         console.out("\n")
         let resources = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let report = try await applier.apply(plan, resources: resources) { event in
             if let line = progress.line(for: event) { console.out(line) }
         }
         // Keep the plan with its status: applied when everything ran, pending while risky actions await approval.
-        let status: StoredPlan.Status? = report.isSuccess ? (report.awaitingApproval.isEmpty ? .applied : .pending) : nil
+        let status: StoredPlan.Status? =
+            report.isSuccess ? (report.awaitingApproval.isEmpty ? .applied : .pending) : nil
         if let status {
             do {
-                try await store.savePlan(StoredPlan(
-                    id: plan.id, status: status, json: PlanJSONRenderer().render(plan), text: PlanTextRenderer().render(plan),
-                    createdAt: plan.createdAt))
+                try await store.savePlan(
+                    StoredPlan(
+                        id: plan.id,
+                        status: status,
+                        json: PlanJSONRenderer().render(plan),
+                        text: PlanTextRenderer().render(plan),
+                        createdAt: plan.createdAt
+                    )
+                )
             } catch {
                 console.err("warning: the plan's status could not be saved: \(error)\n")
             }

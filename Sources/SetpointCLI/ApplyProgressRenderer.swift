@@ -1,7 +1,7 @@
 import Foundation
 import SetpointCore
-import SetpointRender
 import SetpointEngine
+import SetpointRender
 
 /// Turns apply events into the live lines the CLI prints.
 struct ApplyProgressRenderer: Sendable {
@@ -23,7 +23,8 @@ struct ApplyProgressRenderer: Sendable {
         case .skipped(let a, let reason):
             return "\(a.resource): \(a.verb) " + style.yellow("skipped") + ": \(reason)\n"
         case .interrupted(let inFlight):
-            return style.yellow("Interrupted:") + " nothing new starts; waiting for \(inFlight.count) action\(inFlight.count == 1 ? "" : "s") in flight\n"
+            return style.yellow("Interrupted:")
+                + " nothing new starts; waiting for \(inFlight.count) action\(inFlight.count == 1 ? "" : "s") in flight\n"
         case .finished(let r):
             var parts = ["\(r.succeeded.count) done"]
             if !r.failed.isEmpty { parts.append("\(r.failed.count) failed") }
@@ -31,7 +32,9 @@ struct ApplyProgressRenderer: Sendable {
             let other = r.skipped.count - r.awaitingApproval.count - r.notStarted.count
             if other > 0 { parts.append("\(other) skipped") }
             if !r.notStarted.isEmpty { parts.append("\(r.notStarted.count) not started") }
-            let head = r.isSuccess && r.awaitingApproval.isEmpty ? style.green("Apply complete:") : style.yellow("Apply finished:")
+            let head =
+                r.isSuccess && r.awaitingApproval.isEmpty
+                ? style.green("Apply complete:") : style.yellow("Apply finished:")
             var out = "\(head) " + parts.joined(separator: ", ") + ".\n"
             if !r.awaitingApproval.isEmpty {
                 out += "Awaiting approval (apply again with --approve KIND/NAME or --approve all-risky):\n"

@@ -6,23 +6,45 @@ import SetpointHTTP
 /// `--controller URL --token-file FILE` (or SETPOINT_CONTROLLER / SETPOINT_TOKEN_FILE): how the approval commands reach
 /// the controller's API.
 struct ControllerClientOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The controller's API (default $SETPOINT_CONTROLLER, else http://127.0.0.1:9797).", valueName: "URL"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The controller's API (default $SETPOINT_CONTROLLER, else http://127.0.0.1:9797).",
+            valueName: "URL"
+        )
+    )
     var controller: String?
 
-    @Option(name: .customLong("token-file"), help: ArgumentHelp("A file holding your API token (default $SETPOINT_TOKEN_FILE).", valueName: "FILE"))
+    @Option(
+        name: .customLong("token-file"),
+        help: ArgumentHelp("A file holding your API token (default $SETPOINT_TOKEN_FILE).", valueName: "FILE")
+    )
     var tokenFile: String?
 
-    func request(_ console: Console, _ method: String, _ path: String, body: [String: String]? = nil, accept: String = "application/json")
+    func request(
+        _ console: Console,
+        _ method: String,
+        _ path: String,
+        body: [String: String]? = nil,
+        accept: String = "application/json"
+    )
         async throws -> (status: Int, text: String)
     {
         let env = console.environment
-        let base = (controller ?? env["SETPOINT_CONTROLLER"] ?? "http://127.0.0.1:9797").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let base = (controller ?? env["SETPOINT_CONTROLLER"] ?? "http://127.0.0.1:9797").trimmingCharacters(
+            in: CharacterSet(charactersIn: "/")
+        )
         var headers: [(name: String, value: String)] = [("Accept", accept)]
         if let file = tokenFile ?? env["SETPOINT_TOKEN_FILE"] {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("token file \(file) cannot be read")
             }
-            headers.append(("Authorization", "Bearer " + String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+            headers.append(
+                (
+                    "Authorization",
+                    "Bearer " + String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                )
+            )
         }
         var data: Data?
         if let body {
@@ -31,7 +53,9 @@ struct ControllerClientOptions: ParsableArguments {
         }
         let client = HTTPClient(connections: 1)
         defer { client.shutdown() }
-        let r = try await client.send(HTTPRequest(method: method, url: base + path, headers: headers, body: data, timeout: .seconds(30)))
+        let r = try await client.send(
+            HTTPRequest(method: method, url: base + path, headers: headers, body: data, timeout: .seconds(30))
+        )
         return (r.status, String(decoding: r.body, as: UTF8.self))
     }
 
@@ -41,7 +65,9 @@ struct ControllerClientOptions: ParsableArguments {
             console.out(r.text.hasSuffix("\n") ? r.text : r.text + "\n")
             return 0
         }
-        let message = (try? JSONSerialization.jsonObject(with: Data(r.text.utf8)) as? [String: Any])?["error"] as? String ?? r.text
+        let message =
+            (try? JSONSerialization.jsonObject(with: Data(r.text.utf8)) as? [String: Any])?["error"] as? String
+            ?? r.text
         console.err("error: HTTP \(r.status): \(message)\n")
         return 1
     }
@@ -49,19 +75,25 @@ struct ControllerClientOptions: ParsableArguments {
 
 struct PlansCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plans", abstract: "List or show the controller's plans (pending ones wait for approval).",
-        subcommands: [PlansListCommand.self, PlansShowCommand.self])
+        commandName: "plans",
+        abstract: "List or show the controller's plans (pending ones wait for approval).",
+        subcommands: [PlansListCommand.self, PlansShowCommand.self]
+    )
 }
 
 struct PlansListCommand: ConsoleCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "Plans, newest first (--status pending|approved|rejected|applied|stale).")
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Plans, newest first (--status pending|approved|rejected|applied|stale)."
+    )
     @Option(name: .long, help: "Only plans with this status.") var status: String?
     @OptionGroup var client: ControllerClientOptions
 
     func execute(_ console: Console) async throws -> Int32 {
         let r = try await client.request(console, "GET", "/api/v1/plans" + (status.map { "?status=\($0)" } ?? ""))
         guard r.status == 200, let o = try? JSONSerialization.jsonObject(with: Data(r.text.utf8)) as? [String: Any],
-              let items = o["items"] as? [[String: Any]] else { return client.finish(console, r) }
+            let items = o["items"] as? [[String: Any]]
+        else { return client.finish(console, r) }
         if items.isEmpty { console.out("no plans\n") }
         for p in items { console.out("\(p["id"] ?? "?")  \(p["status"] ?? "?")  \(p["createdAt"] ?? "")\n") }
         return 0
@@ -69,19 +101,32 @@ struct PlansListCommand: ConsoleCommand {
 }
 
 struct PlansShowCommand: ConsoleCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "A plan as text (--output json for its JSON).")
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "A plan as text (--output json for its JSON)."
+    )
     @Argument(help: "The plan's id.") var id: String
     @OptionGroup var output: OutputOptions
     @OptionGroup var client: ControllerClientOptions
 
     func execute(_ console: Console) async throws -> Int32 {
-        client.finish(console, try await client.request(console, "GET", "/api/v1/plans/\(id)", accept: output.format == .json ? "application/json" : "text/plain"))
+        client.finish(
+            console,
+            try await client.request(
+                console,
+                "GET",
+                "/api/v1/plans/\(id)",
+                accept: output.format == .json ? "application/json" : "text/plain"
+            )
+        )
     }
 }
 
 struct ApproveCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
-        commandName: "approve", abstract: "Approve a pending plan: the controller's next pass applies its actions (audited with your identity).")
+        commandName: "approve",
+        abstract: "Approve a pending plan: the controller's next pass applies its actions (audited with your identity)."
+    )
     @Argument(help: "The plan's id (setpoint plans list).") var id: String
     @OptionGroup var client: ControllerClientOptions
 
@@ -91,24 +136,35 @@ struct ApproveCommand: ConsoleCommand {
 }
 
 struct RejectCommand: ConsoleCommand {
-    static let configuration = CommandConfiguration(commandName: "reject", abstract: "Reject a pending plan, with a reason (audited).")
+    static let configuration = CommandConfiguration(
+        commandName: "reject",
+        abstract: "Reject a pending plan, with a reason (audited)."
+    )
     @Argument(help: "The plan's id.") var id: String
     @Option(name: .long, help: "Why (recorded in the audit log).") var reason: String
     @OptionGroup var client: ControllerClientOptions
 
     func execute(_ console: Console) async throws -> Int32 {
-        client.finish(console, try await client.request(console, "POST", "/api/v1/plans/\(id)/reject", body: ["reason": reason]))
+        client.finish(
+            console,
+            try await client.request(console, "POST", "/api/v1/plans/\(id)/reject", body: ["reason": reason])
+        )
     }
 }
 
 struct TokenCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Make API tokens.", subcommands: [TokenCreateCommand.self])
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Make API tokens.",
+        subcommands: [TokenCreateCommand.self]
+    )
 }
 
 struct TokenCreateCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
-        abstract: "Print a new API token and the line (its SHA-256 only) to add to the controller's tokens file.")
+        abstract: "Print a new API token and the line (its SHA-256 only) to add to the controller's tokens file."
+    )
     @Option(name: .long, help: "viewer, approver or admin.") var role: String
     @Option(name: .long, help: "Whose token it is (recorded in the audit log).") var email: String
 

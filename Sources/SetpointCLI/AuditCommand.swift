@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import SetpointCore
-import SetpointRender
 import SetpointEngine
+import SetpointRender
 import SetpointState
 
 /// `setpoint audit log|verify`: read and check the audit log of a state store.
@@ -41,7 +41,9 @@ struct AuditLogCommand: ConsoleCommand {
             let page = try await store.auditRecords(after: cursor, limit: 1000)
             guard let last = page.last else { break }
             for record in page {
-                console.out(outputOptions.format == .json ? AuditRendering.jsonLine(record) : AuditRendering.text(record))
+                console.out(
+                    outputOptions.format == .json ? AuditRendering.jsonLine(record) : AuditRendering.text(record)
+                )
             }
             cursor = last.seq
         }
@@ -52,7 +54,8 @@ struct AuditLogCommand: ConsoleCommand {
 struct AuditVerifyCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the audit chain, and with --audit-anchor its tail: names the first record edited, removed or reordered.",
+        abstract:
+            "Check the audit chain, and with --audit-anchor its tail: names the first record edited, removed or reordered.",
         discussion: """
             The chain shows a record edited, removed or reordered, but not records cut off its end: a shorter chain is still \
             intact. With --audit-anchor FILE (the head every append writes, kept apart from the state) the log must reach the \
@@ -79,8 +82,10 @@ struct AuditVerifyCommand: ConsoleCommand {
         }
         guard let store = try await stateOptions.openReadOnly(console) else {
             if let anchor, let point, point.seq > 0 {
-                console.err("error: no state at \(stateOptions.location), but the audit anchor \(anchor.path) (written \(point.time)) says its log "
-                    + "held \(point.seq) record\(point.seq == 1 ? "" : "s"): the state was removed or replaced\n")
+                console.err(
+                    "error: no state at \(stateOptions.location), but the audit anchor \(anchor.path) (written \(point.time)) says its log "
+                        + "held \(point.seq) record\(point.seq == 1 ? "" : "s"): the state was removed or replaced\n"
+                )
                 return 3
             }
             console.out("no state at \(stateOptions.location): nothing to verify\n")
@@ -94,10 +99,14 @@ struct AuditVerifyCommand: ConsoleCommand {
             return 3
         }
         for b in result.acknowledged {
-            console.err("warning: acknowledged break at seq \(b.seq): \(b.problem) (recorded at seq \(b.acknowledgedIn) by \(b.actor): \(b.reason))\n")
+            console.err(
+                "warning: acknowledged break at seq \(b.seq): \(b.problem) (recorded at seq \(b.acknowledgedIn) by \(b.actor): \(b.reason))\n"
+            )
         }
         let count = records.count
-        console.out("audit log intact: \(count) record\(count == 1 ? "" : "s")\(records.last.map { ", last seq \($0.seq) at \($0.entry.time)" } ?? "")\n")
+        console.out(
+            "audit log intact: \(count) record\(count == 1 ? "" : "s")\(records.last.map { ", last seq \($0.seq) at \($0.entry.time)" } ?? "")\n"
+        )
         if let head = records.last { console.out("head: seq \(head.seq) \(head.hash)\n") }
         return tail(records, anchor: anchor, point: point, console)
     }
@@ -105,8 +114,10 @@ struct AuditVerifyCommand: ConsoleCommand {
     /// The log's end against the anchor.
     func tail(_ records: [AuditRecord], anchor: AuditAnchor?, point: AuditAnchor.Point?, _ console: Console) -> Int32 {
         guard let anchor else {
-            console.out("tail: cannot be checked: no audit anchor is configured (--audit-anchor FILE): records cut off the end of the "
-                + "log would go unnoticed\n")
+            console.out(
+                "tail: cannot be checked: no audit anchor is configured (--audit-anchor FILE): records cut off the end of the "
+                    + "log would go unnoticed\n"
+            )
             return 0
         }
         let head = records.last?.seq ?? 0
@@ -115,21 +126,29 @@ struct AuditVerifyCommand: ConsoleCommand {
                 console.out("tail: the audit anchor \(anchor.path) is written with the first record\n")
                 return 0
             }
-            console.err("error: the audit anchor \(anchor.path) does not exist, although the log has \(records.count) records: the tail "
-                + "cannot be checked (was the anchor removed? 'setpoint audit acknowledge' writes it anew)\n")
+            console.err(
+                "error: the audit anchor \(anchor.path) does not exist, although the log has \(records.count) records: the tail "
+                    + "cannot be checked (was the anchor removed? 'setpoint audit acknowledge' writes it anew)\n"
+            )
             return 3
         }
         if point.seq > head {
             let missing = point.seq - head
-            console.err("error: \(missing) record\(missing == 1 ? " is" : "s are") missing from the end of the audit log: it ends at seq \(head), "
-                + "but the audit anchor \(anchor.path) (written \(point.time)) names seq \(point.seq)\n")
+            console.err(
+                "error: \(missing) record\(missing == 1 ? " is" : "s are") missing from the end of the audit log: it ends at seq \(head), "
+                    + "but the audit anchor \(anchor.path) (written \(point.time)) names seq \(point.seq)\n"
+            )
             return 3
         }
         if point.seq > 0, records.first(where: { $0.seq == point.seq })?.hash != point.hash {
-            console.err("error: record \(point.seq) is not the one the audit anchor \(anchor.path) names: the log was rewritten after it\n")
+            console.err(
+                "error: record \(point.seq) is not the one the audit anchor \(anchor.path) names: the log was rewritten after it\n"
+            )
             return 3
         }
-        console.out("tail: matches the audit anchor \(anchor.path) (seq \(point.seq), written \(point.time)\(point.signature == nil ? "" : ", signed"))\n")
+        console.out(
+            "tail: matches the audit anchor \(anchor.path) (seq \(point.seq), written \(point.time)\(point.signature == nil ? "" : ", signed"))\n"
+        )
         return 0
     }
 }
@@ -137,7 +156,8 @@ struct AuditVerifyCommand: ConsoleCommand {
 struct AuditAcknowledgeCommand: ConsoleCommand {
     static let configuration = CommandConfiguration(
         commandName: "acknowledge",
-        abstract: "Record that the audit log is broken, and why, so that appends (and so applies) go on after the break.",
+        abstract:
+            "Record that the audit log is broken, and why, so that appends (and so applies) go on after the break.",
         discussion: """
             An apply refuses to append to a log that no longer verifies. Once you know what happened (a restored backup, an \
             edit, a lost tail), this appends an audit-break record for each break — the record, the problem and your reason — \
@@ -158,7 +178,9 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
     var identity: String?
 
     func validate() throws {
-        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--reason must say why the break is accepted") }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError("--reason must say why the break is accepted")
+        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
@@ -180,14 +202,22 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
         var acknowledged = 0
         for _ in 0..<1000 {
             let records = try await AuditRendering.all(store)
-            guard case .broken(let seq, let problem) = AuditChain.verify(records, after: .start, acknowledging: true, key: anchor?.key).verification,
-                  let broken = records.first(where: { $0.seq == seq })
+            guard
+                case .broken(let seq, let problem) = AuditChain.verify(
+                    records,
+                    after: .start,
+                    acknowledging: true,
+                    key: anchor?.key
+                ).verification,
+                let broken = records.first(where: { $0.seq == seq })
             else { break }
             // The acknowledgment names the record as it is now (a later edit of it is not covered) and, with the anchor's
             // key, is signed: it cannot be forged by someone who can only write the state.
             let detail = AuditChain.acknowledgment(of: broken, problem: problem, reason: reason, key: anchor?.key)
-            let record = try await store.appendAudit(AuditEntry(time: AuditTrail.isoNow(), actor: actor, event: .auditBreak, detail: detail),
-                                                     checkingChain: false)
+            let record = try await store.appendAudit(
+                AuditEntry(time: AuditTrail.isoNow(), actor: actor, event: .auditBreak, detail: detail),
+                checkingChain: false
+            )
             console.out("acknowledged: seq \(seq): \(problem) (recorded at seq \(record.seq))\n")
             acknowledged += 1
         }
@@ -195,16 +225,26 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
         if let anchor, let tailed = store as? any AuditTailed {
             let head = records.last.map { AuditHead(seq: $0.seq, hash: $0.hash) } ?? .start
             let point = try? anchor.read()
-            if point == nil || point!.seq > head.seq || records.first(where: { $0.seq == point!.seq })?.hash != point!.hash {
+            if point == nil || point!.seq > head.seq
+                || records.first(where: { $0.seq == point!.seq })?.hash != point!.hash
+            {
                 let said = point.map { "seq \($0.seq)" } ?? "no anchor"
-                let detail: Value = .map(["anchor": .string(said), "logEnd": .int(head.seq),
-                                          "problem": .string("the audit anchor \(anchor.path) said \(said) while the log ends at seq \(head.seq)"),
-                                          "reason": .string(reason)])
-                let record = try await store.appendAudit(AuditEntry(time: AuditTrail.isoNow(), actor: actor, event: .auditBreak, detail: detail),
-                                                         checkingChain: false)
+                let detail: Value = .map([
+                    "anchor": .string(said), "logEnd": .int(head.seq),
+                    "problem": .string(
+                        "the audit anchor \(anchor.path) said \(said) while the log ends at seq \(head.seq)"
+                    ),
+                    "reason": .string(reason),
+                ])
+                let record = try await store.appendAudit(
+                    AuditEntry(time: AuditTrail.isoNow(), actor: actor, event: .auditBreak, detail: detail),
+                    checkingChain: false
+                )
                 try anchor.reset(to: record, state: stateOptions.location)
                 tailed.tail.reset()
-                console.out("acknowledged: the audit anchor said \(said), the log ended at seq \(head.seq); the anchor now names seq \(record.seq)\n")
+                console.out(
+                    "acknowledged: the audit anchor said \(said), the log ended at seq \(head.seq); the anchor now names seq \(record.seq)\n"
+                )
                 acknowledged += 1
             }
         }
@@ -229,7 +269,11 @@ enum AuditRendering {
     static func text(_ r: AuditRecord) -> String {
         var parts = ["\(r.seq)", r.entry.time, r.entry.actor, r.entry.event.rawValue]
         if let plan = r.entry.planID { parts.append("plan \(plan)") }
-        if let action = r.entry.actionID { parts.append(action) } else if let resource = r.entry.resource { parts.append(resource.description) }
+        if let action = r.entry.actionID {
+            parts.append(action)
+        } else if let resource = r.entry.resource {
+            parts.append(resource.description)
+        }
         if let result = r.entry.result { parts.append(result) }
         var line = parts.joined(separator: "  ")
         if case .map(let m) = r.entry.detail, let error = m["error"]?.stringValue { line += "  error: \(error)" }

@@ -11,7 +11,9 @@ struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Run backups and restore drills; show a BackupPolicy's objectives against what is measured.",
-        subcommands: [BackupRunCommand.self, BackupStatusCommand.self, BackupDrillCommand.self, BackupAlertsCommand.self]
+        subcommands: [
+            BackupRunCommand.self, BackupStatusCommand.self, BackupDrillCommand.self, BackupAlertsCommand.self,
+        ]
     )
 }
 
@@ -42,7 +44,9 @@ struct BackupRunCommand: ConsoleCommand {
     @Argument(help: ArgumentHelp("The BackupPolicy's name.", valueName: "POLICY"))
     var policy: String
 
-    @Argument(help: "Manifest files or folders that declare the policy and its PostgresCluster (none through a controller).")
+    @Argument(
+        help: "Manifest files or folders that declare the policy and its PostgresCluster (none through a controller)."
+    )
     var paths: [String] = []
 
     @Option(name: .customLong("type"), help: "full, diff, incr (a full when there is none yet) or logical.")
@@ -63,7 +67,11 @@ struct BackupRunCommand: ConsoleCommand {
         if BackupRemoteRun.configured(client, console) {
             return await BackupRemoteRun(console: console, client: client).run(policy, kind: type, targetTime: nil)
         }
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare BackupPolicy/\(policy), or --controller URL") }
+        guard !paths.isEmpty else {
+            throw ValidationError(
+                "give the manifest files or folders that declare BackupPolicy/\(policy), or --controller URL"
+            )
+        }
         let op = BackupOperation(console: console, paths: paths, state: stateOptions)
         return await op.recordedRun(policy, what: "backup", identity: identity) { l, resource, trigger in
             try await l.provider.backup(resource, type: type, trigger: trigger, in: l.context)
@@ -94,10 +102,15 @@ struct BackupDrillCommand: ConsoleCommand {
     @Argument(help: ArgumentHelp("The BackupPolicy's name.", valueName: "POLICY"))
     var policy: String
 
-    @Argument(help: "Manifest files or folders that declare the policy and its PostgresCluster (none through a controller).")
+    @Argument(
+        help: "Manifest files or folders that declare the policy and its PostgresCluster (none through a controller)."
+    )
     var paths: [String] = []
 
-    @Option(name: .customLong("target-time"), help: ArgumentHelp("Recover to this time: \(RecoveryTarget.help).", valueName: "T"))
+    @Option(
+        name: .customLong("target-time"),
+        help: ArgumentHelp("Recover to this time: \(RecoveryTarget.help).", valueName: "T")
+    )
     var targetTime: String?
 
     @OptionGroup var stateOptions: StateOptions
@@ -108,17 +121,32 @@ struct BackupDrillCommand: ConsoleCommand {
     var identity: String?
 
     func validate() throws {
-        if let t = targetTime, RecoveryTarget(t) == nil { throw ValidationError("--target-time \(t): expected \(RecoveryTarget.help)") }
+        if let t = targetTime, RecoveryTarget(t) == nil {
+            throw ValidationError("--target-time \(t): expected \(RecoveryTarget.help)")
+        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
         if BackupRemoteRun.configured(client, console) {
-            return await BackupRemoteRun(console: console, client: client).run(policy, kind: .drill, targetTime: targetTime)
+            return await BackupRemoteRun(console: console, client: client).run(
+                policy,
+                kind: .drill,
+                targetTime: targetTime
+            )
         }
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare BackupPolicy/\(policy), or --controller URL") }
+        guard !paths.isEmpty else {
+            throw ValidationError(
+                "give the manifest files or folders that declare BackupPolicy/\(policy), or --controller URL"
+            )
+        }
         let op = BackupOperation(console: console, paths: paths, state: stateOptions)
         return await op.recordedRun(policy, what: "drill", identity: identity) { l, resource, trigger in
-            try await l.provider.drill(resource, target: targetTime.flatMap(RecoveryTarget.init), trigger: trigger, in: l.context)
+            try await l.provider.drill(
+                resource,
+                target: targetTime.flatMap(RecoveryTarget.init),
+                trigger: trigger,
+                in: l.context
+            )
         }
     }
 }
@@ -151,7 +179,9 @@ struct BackupStatusCommand: ConsoleCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func validate() throws {
-        guard !BackupOperation.split(arguments).paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare the policies") }
+        guard !BackupOperation.split(arguments).paths.isEmpty else {
+            throw ValidationError("give the manifest files or folders that declare the policies")
+        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
@@ -212,7 +242,9 @@ struct BackupAlertsCommand: ConsoleCommand {
     var server: String?
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare BackupPolicy/\(policy)") }
+        guard !paths.isEmpty else {
+            throw ValidationError("give the manifest files or folders that declare BackupPolicy/\(policy)")
+        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {

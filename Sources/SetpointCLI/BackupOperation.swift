@@ -23,7 +23,9 @@ struct BackupOperation {
 
     /// Splits `[POLICY] PATH…`: the first argument is a policy's name unless it is an existing file or folder.
     static func split(_ arguments: [String]) -> (policy: String?, paths: [String]) {
-        guard let first = arguments.first, !FileManager.default.fileExists(atPath: first) else { return (nil, arguments) }
+        guard let first = arguments.first, !FileManager.default.fileExists(atPath: first) else {
+            return (nil, arguments)
+        }
         return (first, Array(arguments.dropFirst()))
     }
 
@@ -48,8 +50,10 @@ struct BackupOperation {
         let id = ResourceID(kind: .backupPolicy, name: name)
         if let r = set.resource(id) { return r }
         let known = set.resources.filter { $0.id.kind == .backupPolicy }.map(\.id.name)
-        console.err("error: \(id) is not declared in \(paths.joined(separator: ", "))"
-            + (known.isEmpty ? ": no BackupPolicy is\n" : "; declared: \(known.joined(separator: ", "))\n"))
+        console.err(
+            "error: \(id) is not declared in \(paths.joined(separator: ", "))"
+                + (known.isEmpty ? ": no BackupPolicy is\n" : "; declared: \(known.joined(separator: ", "))\n")
+        )
         return nil
     }
 
@@ -60,8 +64,13 @@ struct BackupOperation {
             lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0))
         } catch {
             let held = (error as? SetpointError)?.code == .leaseHeld
-            throw SetpointError(.leaseHeld, "\(error)" + (held ? " (an apply, another backup, or a controller holds it: a running controller runs "
-                + "scheduled backups itself; wait, or stop it)" : ""))
+            throw SetpointError(
+                .leaseHeld,
+                "\(error)"
+                    + (held
+                        ? " (an apply, another backup, or a controller holds it: a running controller runs "
+                            + "scheduled backups itself; wait, or stop it)" : "")
+            )
         }
         do {
             let result = try await body()
@@ -75,8 +84,12 @@ struct BackupOperation {
 
     /// `backup run` and `backup drill`: loads the policy, makes the run under the lease, records it, prints it.
     /// Exit 0 when it succeeded, 1 when it failed (recorded) or could not start.
-    func recordedRun(_ name: String, what: String, identity: String?,
-                     _ make: (Loaded, Resource, _ trigger: String) async throws -> BackupRun) async -> Int32 {
+    func recordedRun(
+        _ name: String,
+        what: String,
+        identity: String?,
+        _ make: (Loaded, Resource, _ trigger: String) async throws -> BackupRun
+    ) async -> Int32 {
         guard let l = await load(), let store = l.store, let resource = policy(name, in: l.set) else { return 1 }
         do {
             let run = try await leased(store) {
@@ -99,7 +112,9 @@ struct BackupOperation {
     /// Prints a finished run (and a drill's RTO); its exit code.
     static func report(_ run: BackupRun, _ console: Console) -> Int32 {
         (run.outcome == .succeeded ? console.out : console.err)(line(run) + "\n")
-        if run.kind == .drill, run.outcome == .succeeded { console.out(String(format: "measured RTO: %.1f s\n", run.seconds)) }
+        if run.kind == .drill, run.outcome == .succeeded {
+            console.out(String(format: "measured RTO: %.1f s\n", run.seconds))
+        }
         return run.outcome == .succeeded ? 0 : 1
     }
 
@@ -108,13 +123,22 @@ struct BackupOperation {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var v = Double(n)
         var i = 0
-        while v >= 1024, i < units.count - 1 { v /= 1024; i += 1 }
+        while v >= 1024, i < units.count - 1 {
+            v /= 1024
+            i += 1
+        }
         return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
     }
 
     static func line(_ run: BackupRun) -> String {
-        var text = String(format: "%@ %@ %@ in %.1f s", run.kind.rawValue, run.outcome.rawValue, run.label ?? "", run.seconds)
-            .replacingOccurrences(of: "  ", with: " ")
+        var text = String(
+            format: "%@ %@ %@ in %.1f s",
+            run.kind.rawValue,
+            run.outcome.rawValue,
+            run.label ?? "",
+            run.seconds
+        )
+        .replacingOccurrences(of: "  ", with: " ")
         if let size = run.sizeBytes { text += ", \(bytes(size))" }
         if let repo = run.repositoryBytes { text += " (\(bytes(repo)) added to the repository)" }
         if let m = run.message { text += ": \(m)" }

@@ -18,13 +18,16 @@ struct BackupRemoteRun {
         var body = ["type": kind.rawValue]
         if let targetTime { body["targetTime"] = targetTime }
         do {
-            let path = "/api/v1/backups/\(policy.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? policy)/runs"
+            let path =
+                "/api/v1/backups/\(policy.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? policy)/runs"
             let started = try await client.request(console, "POST", path, body: body)
             guard started.status == 202, let job = Self.object(started.text), let id = job["job"] as? String else {
                 _ = client.finish(console, started)
                 return 1
             }
-            console.err("\(kind.rawValue) of BackupPolicy/\(policy) started on the controller (job \(id)); waiting for it\n")
+            console.err(
+                "\(kind.rawValue) of BackupPolicy/\(policy) started on the controller (job \(id)); waiting for it\n"
+            )
             while true {
                 try await Task.sleep(for: .seconds(1))
                 let r = try await client.request(console, "GET", "/api/v1/backups/jobs/\(id)")
@@ -40,7 +43,7 @@ struct BackupRemoteRun {
                         return 1
                     }
                     guard let runObject = job["run"], let data = try? JSONSerialization.data(withJSONObject: runObject),
-                          let run = try? JSONDecoder().decode(BackupRun.self, from: data)
+                        let run = try? JSONDecoder().decode(BackupRun.self, from: data)
                     else {
                         console.err("error: the controller's answer has no run: \(r.text)\n")
                         return 1

@@ -1,6 +1,10 @@
 import Foundation
 import SetpointBackup
 public import SetpointCore
+import SetpointEngine
+import SetpointPostgres
+import SetpointPrometheus
+import SetpointProxmox
 
 /// What the commands run with besides their arguments: the providers of this build and where secrets come from.
 ///
@@ -20,15 +24,13 @@ public struct CLIRuntime: Sendable {
     @TaskLocal static var current: CLIRuntime?
 }
 
-import SetpointEngine
-import SetpointPostgres
-import SetpointPrometheus
-import SetpointProxmox
-
 extension CLIRuntime {
     /// The shipped build: its providers (Proxmox VE, PostgreSQL + PgBouncer, Prometheus + Alertmanager, pgBackRest
     /// backups) and secrets from the environment and files.
     public static var shipped: CLIRuntime {
-        CLIRuntime(providers: [ProxmoxProvider(), PostgresProvider(), PrometheusProvider(), BackupProvider()], secrets: EnvironmentSecretResolver())
+        CLIRuntime(
+            providers: [ProxmoxProvider(), PostgresProvider(), PrometheusProvider(), BackupProvider()],
+            secrets: EnvironmentSecretResolver()
+        )
     }
 }

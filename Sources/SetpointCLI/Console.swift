@@ -19,7 +19,11 @@ public final class Console: Sendable {
 
     /// The process's own stdout and stderr.
     public static func standard() -> Console {
-        Console(isTerminal: isatty(STDOUT_FILENO) == 1, environment: ProcessInfo.processInfo.environment, capture: false)
+        Console(
+            isTerminal: isatty(STDOUT_FILENO) == 1,
+            environment: ProcessInfo.processInfo.environment,
+            capture: false
+        )
     }
 
     /// A console that keeps what is written, for tests.

@@ -2,12 +2,12 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import SetpointController
 import SetpointCore
 import SetpointEngine
 import SetpointState
 import Synchronization
+import UnixSignals
 
 /// `setpoint controller PATH…`: keep the infrastructure equal to the manifests, continuously.
 struct ControllerCommand: ConsoleCommand {
@@ -62,34 +62,82 @@ struct ControllerCommand: ConsoleCommand {
     @Option(name: .long, help: "Actions applied at once.")
     var parallelism: Int = 8
 
-    @Option(name: .long, help: ArgumentHelp("Where the HTTP API listens (HOST:PORT; port 0 picks one; 'none' for no API).", valueName: "HOST:PORT"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Where the HTTP API listens (HOST:PORT; port 0 picks one; 'none' for no API).",
+            valueName: "HOST:PORT"
+        )
+    )
     var listen: String = "127.0.0.1:9797"
 
-    @Option(name: .long, help: ArgumentHelp("The API's tokens file (ROLE EMAIL sha256:HEX lines; see 'setpoint token create').", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The API's tokens file (ROLE EMAIL sha256:HEX lines; see 'setpoint token create').",
+            valueName: "FILE"
+        )
+    )
     var tokens: String?
 
     @Flag(name: .customLong("four-eyes"), help: "An approver may not approve a plan they authored.")
     var fourEyes = false
 
-    @Option(name: .customLong("log-format"), help: "text, or json: one JSON object a line (SETPOINT_LOG_LEVEL sets the level).")
+    @Option(
+        name: .customLong("log-format"),
+        help: "text, or json: one JSON object a line (SETPOINT_LOG_LEVEL sets the level)."
+    )
     var logFormat: String = "text"
 
-    @Option(name: .customLong("git-remote"), help: ArgumentHelp("Fetch this remote and fast-forward the manifests' work tree before each pass.", valueName: "REMOTE"))
+    @Option(
+        name: .customLong("git-remote"),
+        help: ArgumentHelp(
+            "Fetch this remote and fast-forward the manifests' work tree before each pass.",
+            valueName: "REMOTE"
+        )
+    )
     var gitRemote: String?
 
-    @Option(name: .customLong("git-branch"), help: ArgumentHelp("The branch to follow with --git-remote (default: the one checked out).", valueName: "BRANCH"))
+    @Option(
+        name: .customLong("git-branch"),
+        help: ArgumentHelp(
+            "The branch to follow with --git-remote (default: the one checked out).",
+            valueName: "BRANCH"
+        )
+    )
     var gitBranch: String?
 
-    @Option(name: .customLong("lease-ttl"), help: ArgumentHelp("How long leadership lasts unrenewed (renewed every third of it); another controller leads within it after this one dies.", valueName: "DURATION"))
+    @Option(
+        name: .customLong("lease-ttl"),
+        help: ArgumentHelp(
+            "How long leadership lasts unrenewed (renewed every third of it); another controller leads within it after this one dies.",
+            valueName: "DURATION"
+        )
+    )
     var leaseTTL: String = "10s"
 
-    @Option(name: .customLong("header-timeout"), help: ArgumentHelp("An API connection must send its request head within this (from connecting, or from the first byte of a later request).", valueName: "DURATION"))
+    @Option(
+        name: .customLong("header-timeout"),
+        help: ArgumentHelp(
+            "An API connection must send its request head within this (from connecting, or from the first byte of a later request).",
+            valueName: "DURATION"
+        )
+    )
     var headerTimeout: String = "10s"
 
-    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("An API connection may wait this long between requests.", valueName: "DURATION"))
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp("An API connection may wait this long between requests.", valueName: "DURATION")
+    )
     var idleTimeout: String = "60s"
 
-    @Option(name: .customLong("max-connections"), help: ArgumentHelp("API connections open at most (default 512, and never more than half the open-file limit); beyond it the longest-waiting idle or slow connection is closed.", valueName: "N"))
+    @Option(
+        name: .customLong("max-connections"),
+        help: ArgumentHelp(
+            "API connections open at most (default 512, and never more than half the open-file limit); beyond it the longest-waiting idle or slow connection is closed.",
+            valueName: "N"
+        )
+    )
     var maxConnections: Int?
 
     @OptionGroup var stateOptions: StateOptions
@@ -98,16 +146,28 @@ struct ControllerCommand: ConsoleCommand {
     var identity: String?
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders, e.g. 'setpoint controller manifests/'") }
-        guard let d = DurationValue.parse(interval), d.milliseconds >= 100 else { throw ValidationError("--interval '\(interval)' is not a duration of at least 100ms") }
-        guard ControllerPolicy.DriftPolicy(rawValue: driftPolicy) != nil else { throw ValidationError("--drift-policy is correct or report") }
+        guard !paths.isEmpty else {
+            throw ValidationError("give the manifest files or folders, e.g. 'setpoint controller manifests/'")
+        }
+        guard let d = DurationValue.parse(interval), d.milliseconds >= 100 else {
+            throw ValidationError("--interval '\(interval)' is not a duration of at least 100ms")
+        }
+        guard ControllerPolicy.DriftPolicy(rawValue: driftPolicy) != nil else {
+            throw ValidationError("--drift-policy is correct or report")
+        }
         guard parallelism > 0 else { throw ValidationError("--parallelism must be positive") }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format is text or json") }
-        if listen != "none", Int(listen.split(separator: ":").last ?? "") == nil { throw ValidationError("--listen is HOST:PORT (or 'none')") }
-        guard let ttl = DurationValue.parse(leaseTTL), ttl.milliseconds >= 1000 else { throw ValidationError("--lease-ttl '\(leaseTTL)' is not a duration of at least 1s") }
+        if listen != "none", Int(listen.split(separator: ":").last ?? "") == nil {
+            throw ValidationError("--listen is HOST:PORT (or 'none')")
+        }
+        guard let ttl = DurationValue.parse(leaseTTL), ttl.milliseconds >= 1000 else {
+            throw ValidationError("--lease-ttl '\(leaseTTL)' is not a duration of at least 1s")
+        }
         if gitBranch != nil, gitRemote == nil { throw ValidationError("--git-branch needs --git-remote") }
         for (flag, value) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)] {
-            guard let d = DurationValue.parse(value), d.milliseconds >= 100 else { throw ValidationError("\(flag) '\(value)' is not a duration of at least 100ms") }
+            guard let d = DurationValue.parse(value), d.milliseconds >= 100 else {
+                throw ValidationError("\(flag) '\(value)' is not a duration of at least 100ms")
+            }
         }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
     }
@@ -123,11 +183,19 @@ struct ControllerCommand: ConsoleCommand {
         let logger = CLILog.logger("controller")
         let git = gitRemote.map { GitSync(remote: $0, branch: gitBranch) }
         let reconciler = Reconciler(
-            Reconciler.Configuration(paths: paths, providers: runtime.providers, secrets: runtime.secrets,
-                                     policy: ControllerPolicy(driftPolicy: ControllerPolicy.DriftPolicy(rawValue: driftPolicy)!),
-                                     identity: identity ?? "controller:" + AuditTrail.defaultActor, parallelism: parallelism,
-                                     leaseTTL: DurationValue.parse(leaseTTL)!.duration, git: git),
-            store: store, log: SwiftLogProviderLog(logger: CLILog.logger("provider")))
+            Reconciler.Configuration(
+                paths: paths,
+                providers: runtime.providers,
+                secrets: runtime.secrets,
+                policy: ControllerPolicy(driftPolicy: ControllerPolicy.DriftPolicy(rawValue: driftPolicy)!),
+                identity: identity ?? "controller:" + AuditTrail.defaultActor,
+                parallelism: parallelism,
+                leaseTTL: DurationValue.parse(leaseTTL)!.duration,
+                git: git
+            ),
+            store: store,
+            log: SwiftLogProviderLog(logger: CLILog.logger("provider"))
+        )
         if once {
             let report = await reconciler.pass()
             await reconciler.resign()
@@ -136,9 +204,18 @@ struct ControllerCommand: ConsoleCommand {
         }
         let status = ControllerStatus()
         let every = DurationValue.parse(interval)!.duration
-        let scheduler = BackupScheduler(reconciler: reconciler, store: store, log: SwiftLogProviderLog(logger: CLILog.logger("schedule")))
-        let service = ControllerService(reconciler: reconciler, interval: every, logger: logger, scheduler: scheduler,
-                                        scheduleTick: min(every, .seconds(15))) { report in
+        let scheduler = BackupScheduler(
+            reconciler: reconciler,
+            store: store,
+            log: SwiftLogProviderLog(logger: CLILog.logger("schedule"))
+        )
+        let service = ControllerService(
+            reconciler: reconciler,
+            interval: every,
+            logger: logger,
+            scheduler: scheduler,
+            scheduleTick: min(every, .seconds(15))
+        ) { report in
             status.record(report, declared: report.declared)
             console.out(Self.summary(report))
         }
@@ -164,14 +241,34 @@ struct ControllerCommand: ConsoleCommand {
                     }
                 }
             }
-            let api = ControllerAPI(store: store, status: status, reconciler: reconciler, tokens: tokenStore, fourEyes: fourEyes,
-                                    scheduler: scheduler, limits: connectionLimits(console), anchor: try stateOptions.anchor(console))
-            services.append(.init(service: api.server(host: host, port: port, logger: logger) { bound in
-                console.out("API on http://\(host):\(bound)" + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401)" : "") + "\n")
-            }))
+            let api = ControllerAPI(
+                store: store,
+                status: status,
+                reconciler: reconciler,
+                tokens: tokenStore,
+                fourEyes: fourEyes,
+                scheduler: scheduler,
+                limits: connectionLimits(console),
+                anchor: try stateOptions.anchor(console)
+            )
+            services.append(
+                .init(
+                    service: api.server(host: host, port: port, logger: logger) { bound in
+                        console.out(
+                            "API on http://\(host):\(bound)"
+                                + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401)" : "") + "\n"
+                        )
+                    }
+                )
+            )
         }
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         try await group.run()
         console.out("controller stopped\n")
         return 0
@@ -183,17 +280,24 @@ struct ControllerCommand: ConsoleCommand {
         var wanted = maxConnections ?? 512
         if wanted > budget.connections {
             if maxConnections != nil {
-                console.err("warning: --max-connections \(wanted) does not fit the open-file limit of \(budget.files): at most \(budget.connections) "
-                    + "API connections (raise LimitNOFILE in the unit, or ulimit -n)\n")
+                console.err(
+                    "warning: --max-connections \(wanted) does not fit the open-file limit of \(budget.files): at most \(budget.connections) "
+                        + "API connections (raise LimitNOFILE in the unit, or ulimit -n)\n"
+                )
             }
             wanted = budget.connections
         }
-        return ConnectionLimits(headerTimeout: DurationValue.parse(headerTimeout)!.duration, idleTimeout: DurationValue.parse(idleTimeout)!.duration,
-                                maxConnections: wanted)
+        return ConnectionLimits(
+            headerTimeout: DurationValue.parse(headerTimeout)!.duration,
+            idleTimeout: DurationValue.parse(idleTimeout)!.duration,
+            maxConnections: wanted
+        )
     }
 
     static func split(_ listen: String) -> (String, Int) {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else { return (listen, 9797) }
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
+            return (listen, 9797)
+        }
         return (String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 
@@ -204,12 +308,23 @@ struct ControllerCommand: ConsoleCommand {
         var parts: [String] = []
         if let moved = r.gitMoved { parts.append("git: " + moved) }
         if let problem = r.gitProblem { parts.append("git: " + problem) }
-        if !r.errors.isEmpty { parts.append("\(r.errors.count) error\(r.errors.count == 1 ? "" : "s"): " + r.errors.joined(separator: "; ")) }
+        if !r.errors.isEmpty {
+            parts.append(
+                "\(r.errors.count) error\(r.errors.count == 1 ? "" : "s"): " + r.errors.joined(separator: "; ")
+            )
+        }
         if !r.applied.isEmpty { parts.append("applied " + r.applied.joined(separator: ", ")) }
-        if !r.failed.isEmpty { parts.append("failed " + r.failed.keys.sorted().map { "\($0) (\(r.failed[$0]!))" }.joined(separator: ", ")) }
-        if let p = r.pendingPlanID, !r.waiting.isEmpty { parts.append("waiting for approval in plan \(p): " + r.waiting.joined(separator: ", ")) }
+        if !r.failed.isEmpty {
+            parts.append("failed " + r.failed.keys.sorted().map { "\($0) (\(r.failed[$0]!))" }.joined(separator: ", "))
+        }
+        if let p = r.pendingPlanID, !r.waiting.isEmpty {
+            parts.append("waiting for approval in plan \(p): " + r.waiting.joined(separator: ", "))
+        }
         if !r.drift.isEmpty { parts.append("drift: " + r.drift.map(\.description).joined(separator: ", ")) }
-        if !r.held.isEmpty { parts.append("held: " + r.held.keys.sorted().map { "\($0) (\(r.held[$0]!))" }.joined(separator: ", ")) }
-        return "\(time) pass\(r.planID.map { " (plan \($0))" } ?? ""): " + (parts.isEmpty ? "in sync" : parts.joined(separator: "; ")) + "\n"
+        if !r.held.isEmpty {
+            parts.append("held: " + r.held.keys.sorted().map { "\($0) (\(r.held[$0]!))" }.joined(separator: ", "))
+        }
+        return "\(time) pass\(r.planID.map { " (plan \($0))" } ?? ""): "
+            + (parts.isEmpty ? "in sync" : parts.joined(separator: "; ")) + "\n"
     }
 }

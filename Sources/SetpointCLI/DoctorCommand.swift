@@ -30,7 +30,9 @@ struct DoctorCommand: ConsoleCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders, e.g. 'setpoint doctor manifests/'") }
+        guard !paths.isEmpty else {
+            throw ValidationError("give the manifest files or folders, e.g. 'setpoint doctor manifests/'")
+        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
@@ -40,7 +42,8 @@ struct DoctorCommand: ConsoleCommand {
         let registry = try session.registry()
         let context = session.context(set)
         var checks: [HealthCheck] = []
-        for r in set.resources.sorted(by: { $0.id < $1.id }) where !(KindRegistry.definition(for: r.id.kind)?.isManaged ?? true) {
+        for r in set.resources.sorted(by: { $0.id < $1.id })
+        where !(KindRegistry.definition(for: r.id.kind)?.isManaged ?? true) {
             guard let provider = registry.provider(for: r.id.kind) as? any HealthChecking else {
                 checks.append(HealthCheck(r.id, "provider", .failed, "this build has no provider for \(r.id.kind)"))
                 continue
@@ -53,16 +56,20 @@ struct DoctorCommand: ConsoleCommand {
             console.out(String(decoding: data, as: UTF8.self) + "\n")
         case .text:
             let style = TerminalStyle.detect(isTerminal: console.isTerminal, environment: console.environment)
-            if checks.isEmpty { console.out("Nothing to check: the manifests declare no referenced systems (ProxmoxCluster …).\n") }
+            if checks.isEmpty {
+                console.out("Nothing to check: the manifests declare no referenced systems (ProxmoxCluster …).\n")
+            }
             for c in checks {
-                let mark = switch c.status {
-                case .ok: style.green("ok  ")
-                case .warning: style.yellow("warn")
-                case .failed: style.red("FAIL")
-                }
+                let mark =
+                    switch c.status {
+                    case .ok: style.green("ok  ")
+                    case .warning: style.yellow("warn")
+                    case .failed: style.red("FAIL")
+                    }
                 console.out("\(mark) \(c.resource) \(c.check): \(c.detail)\n")
             }
-            let failed = checks.filter { $0.status == .failed }.count, warned = checks.filter { $0.status == .warning }.count
+            let failed = checks.filter { $0.status == .failed }.count
+            let warned = checks.filter { $0.status == .warning }.count
             console.out("\n\(checks.count) checks: \(failed) failed, \(warned) warnings.\n")
         }
         return checks.contains { $0.status == .failed } ? 1 : 0

@@ -36,7 +36,9 @@ struct ImportCommand: ConsoleCommand {
 
     func validate() throws {
         guard ResourceID(parsing: resource) != nil else { throw ValidationError("'\(resource)' is not KIND/NAME") }
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare \(resource)") }
+        guard !paths.isEmpty else {
+            throw ValidationError("give the manifest files or folders that declare \(resource)")
+        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
@@ -45,11 +47,15 @@ struct ImportCommand: ConsoleCommand {
         guard let set = await session.load() else { return 1 }
         let target = ResourceID(parsing: resource)!
         guard let declared = set.resource(target) else {
-            console.err("error: \(target) is not declared in \(paths.joined(separator: ", ")); declare it first, then import it\n")
+            console.err(
+                "error: \(target) is not declared in \(paths.joined(separator: ", ")); declare it first, then import it\n"
+            )
             return 1
         }
         guard KindRegistry.definition(for: target.kind)?.isManaged ?? false else {
-            console.err("error: \(target.kind) is a referenced kind: it is never owned, so there is nothing to import\n")
+            console.err(
+                "error: \(target.kind) is a referenced kind: it is never owned, so there is nothing to import\n"
+            )
             return 1
         }
         let registry = try session.registry()
@@ -67,7 +73,14 @@ struct ImportCommand: ConsoleCommand {
             return 1
         }
         do {
-            let code = try await adopt(declared, target: target, provider: provider, store: store, context: session.context(set), console: console)
+            let code = try await adopt(
+                declared,
+                target: target,
+                provider: provider,
+                store: store,
+                context: session.context(set),
+                console: console
+            )
             await lease.release()
             return code
         } catch {
@@ -77,7 +90,12 @@ struct ImportCommand: ConsoleCommand {
     }
 
     private func adopt(
-        _ declared: Resource, target: ResourceID, provider: any Provider, store: any StateStore, context: ProviderContext, console: Console
+        _ declared: Resource,
+        target: ResourceID,
+        provider: any Provider,
+        store: any StateStore,
+        context: ProviderContext,
+        console: Console
     ) async throws -> Int32 {
         if let owned = try await store.owned(target) {
             console.err("error: \(target) is already owned (id \(owned.providerID ?? "none")); nothing to import\n")
@@ -89,16 +107,28 @@ struct ImportCommand: ConsoleCommand {
             return 1
         }
         guard case .present(let found) = lookedUp else {
-            console.err("error: no existing object found for \(target)\(id.map { " with id \($0)" } ?? ""); check the id\n")
+            console.err(
+                "error: no existing object found for \(target)\(id.map { " with id \($0)" } ?? ""); check the id\n"
+            )
             return 1
         }
         // Last applied = what exists now, for the fields the manifest sets: the next plan shows manifest changes only.
         let applied = Self.restrict(found.spec, to: declared.spec)
-        try await store.recordApplied(AppliedResource(
-            id: target, providerID: found.providerID ?? id, spec: applied, dependsOn: declared.references.map(\.target)))
+        try await store.recordApplied(
+            AppliedResource(
+                id: target,
+                providerID: found.providerID ?? id,
+                spec: applied,
+                dependsOn: declared.references.map(\.target)
+            )
+        )
         try await AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor).record(
-            AuditEvent(rawValue: "import"), detail: .map(["resource": .string(target.description), "id": found.providerID.map(Value.string) ?? .null]))
-        console.out("imported \(target)\(found.providerID.map { " (id \($0))" } ?? ""); plan shows its differences to the manifest\n")
+            AuditEvent(rawValue: "import"),
+            detail: .map(["resource": .string(target.description), "id": found.providerID.map(Value.string) ?? .null])
+        )
+        console.out(
+            "imported \(target)\(found.providerID.map { " (id \($0))" } ?? ""); plan shows its differences to the manifest\n"
+        )
         return 0
     }
 

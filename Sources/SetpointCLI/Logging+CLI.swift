@@ -43,8 +43,15 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String, function: String,
-             line: UInt) {
+    func log(
+        level: Logger.Level,
+        message: Logger.Message,
+        metadata explicit: Logger.Metadata?,
+        source: String,
+        file: String,
+        function: String,
+        line: UInt
+    ) {
         var fields: [String: String] = [:]
         for (k, v) in metadata.merging(explicit ?? [:], uniquingKeysWith: { _, b in b }) { fields[k] = "\(v)" }
         let formatter = ISO8601DateFormatter()
@@ -53,7 +60,12 @@ struct JSONLogHandler: LogHandler {
         fields["level"] = level.rawValue
         fields["logger"] = label
         fields["message"] = message.description
-        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: fields,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            )
+        else { return }
         FileHandle.standardError.write(data + Data("\n".utf8))
     }
 }

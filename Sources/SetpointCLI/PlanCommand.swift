@@ -33,13 +33,18 @@ struct PlanCommand: ConsoleCommand {
     @Flag(name: .long, help: "Exit 2 when the plan has changes (any, risky or not), 0 when it has none.")
     var detailedExitcode = false
 
-    @Option(name: .long, help: ArgumentHelp("Save the plan to apply it later, exactly, with 'setpoint apply FILE'.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Save the plan to apply it later, exactly, with 'setpoint apply FILE'.", valueName: "FILE")
+    )
     var out: String?
 
     @OptionGroup var signing: SigningKeyOption
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give at least one manifest file or folder, e.g. 'setpoint plan manifests/'") }
+        guard !paths.isEmpty else {
+            throw ValidationError("give at least one manifest file or folder, e.g. 'setpoint plan manifests/'")
+        }
         _ = try shape.targets()
     }
 
@@ -57,13 +62,22 @@ struct PlanCommand: ConsoleCommand {
         if store == nil, outputOptions.format == .text {
             console.err("note: no state at \(stateOptions.location): nothing is owned yet\n")
         }
-        let (plan, observed) = try await session.planAndObservations(set, store: store, options: PlanOptions(prune: shape.prune, targets: try shape.targets()))
+        let (plan, observed) = try await session.planAndObservations(
+            set,
+            store: store,
+            options: PlanOptions(prune: shape.prune, targets: try shape.targets())
+        )
         if let out, !plan.isApplyable {
             console.err("error: the plan has errors: not saved to \(out)\n")
         } else if let out {
-            let data = try SavedPlanFile.encode(SavedPlan(plan: plan, observed: observed), signingKey: try signing.key(runtime.secrets))
+            let data = try SavedPlanFile.encode(
+                SavedPlan(plan: plan, observed: observed),
+                signingKey: try signing.key(runtime.secrets)
+            )
             try data.write(to: URL(fileURLWithPath: out), options: .atomic)
-            console.err("saved plan \(plan.id) to \(out)\(signing.signKey == nil ? "" : " (signed)"); apply it with: setpoint apply \(out)\n")
+            console.err(
+                "saved plan \(plan.id) to \(out)\(signing.signKey == nil ? "" : " (signed)"); apply it with: setpoint apply \(out)\n"
+            )
         }
         switch outputOptions.format {
         case .json: console.out(PlanJSONRenderer().render(plan))

@@ -16,7 +16,13 @@ struct PlanSession {
     /// Loads the manifests, runs the providers' own checks (promtool …); prints their diagnostics. Nil when they are invalid.
     func load() async -> ManifestSet? {
         var set = ManifestLoader().load(paths: paths)
-        if set.isValid { set.diagnostics += await ProviderChecks.run(set.resources, providers: runtime.providers, context: context(set)) }
+        if set.isValid {
+            set.diagnostics += await ProviderChecks.run(
+                set.resources,
+                providers: runtime.providers,
+                context: context(set)
+            )
+        }
         let problems = set.diagnostics.filter { $0.severity != .note }
         if !problems.isEmpty {
             console.err(DiagnosticTextRenderer(style: style, sourceLine: SourceLines().line).render(problems))
@@ -30,14 +36,20 @@ struct PlanSession {
     func checkTargets(_ targets: [ResourceID], in set: ManifestSet) -> Bool {
         let missing = targets.filter { set.resource($0) == nil }
         guard !missing.isEmpty else { return true }
-        console.err("error: --target " + missing.map(\.description).joined(separator: ", ") + " is not declared in the manifests\n")
+        console.err(
+            "error: --target " + missing.map(\.description).joined(separator: ", ")
+                + " is not declared in the manifests\n"
+        )
         return false
     }
 
     /// The providers' context; `set` gives them the declared resources (to read referenced ones).
     func context(_ set: ManifestSet? = nil) -> ProviderContext {
-        ProviderContext(secrets: runtime.secrets, log: SwiftLogProviderLog(logger: CLILog.logger("provider")),
-                        declared: Dictionary((set?.resources ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+        ProviderContext(
+            secrets: runtime.secrets,
+            log: SwiftLogProviderLog(logger: CLILog.logger("provider")),
+            declared: Dictionary((set?.resources ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        )
     }
 
     func plan(_ set: ManifestSet, store: (any StateStore)?, options: PlanOptions) async throws -> Plan {
@@ -45,14 +57,27 @@ struct PlanSession {
     }
 
     func pipeline(store: (any StateStore)?, set: ManifestSet? = nil) throws -> PlanPipeline {
-        PlanPipeline(registry: try registry(), context: context(set), store: store, fingerprint: SecretFingerprints.make(runtime.secrets))
+        PlanPipeline(
+            registry: try registry(),
+            context: context(set),
+            store: store,
+            fingerprint: SecretFingerprints.make(runtime.secrets)
+        )
     }
 
-    func planAndObservations(_ set: ManifestSet, store: (any StateStore)?, options: PlanOptions) async throws
+    func planAndObservations(
+        _ set: ManifestSet,
+        store: (any StateStore)?,
+        options: PlanOptions
+    ) async throws
         -> (plan: Plan, observed: [ResourceID: Observation])
     {
         let source = Plan.Source(paths: paths, gitCommit: GitHead.commit(for: paths), manifestDigest: "")
         return try await pipeline(store: store, set: set).planAndObservations(
-            set.resources, options: options, source: source, createdAt: ISO8601DateFormatter().string(from: Date()))
+            set.resources,
+            options: options,
+            source: source,
+            createdAt: ISO8601DateFormatter().string(from: Date())
+        )
     }
 }

@@ -53,17 +53,39 @@ struct FailoverCommand: ConsoleCommand {
     var identity: String?
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare PostgresCluster/\(cluster)") }
+        guard !paths.isEmpty else {
+            throw ValidationError("give the manifest files or folders that declare PostgresCluster/\(cluster)")
+        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
-        try await ClusterOperation(console: console, paths: paths, cluster: cluster, state: stateOptions, identity: identity, event: "failover",
-                                   what: "failover of PostgresCluster/\(cluster) to \(target)", detail: ["to": .string(target)]).run { provider, declared, context in
+        try await ClusterOperation(
+            console: console,
+            paths: paths,
+            cluster: cluster,
+            state: stateOptions,
+            identity: identity,
+            event: "failover",
+            what: "failover of PostgresCluster/\(cluster) to \(target)",
+            detail: ["to": .string(target)]
+        ).run { provider, declared, context in
             let report = try await provider.failover(declared, to: target, in: context)
             for step in report.steps { console.out("  \(step)\n") }
-            console.out(String(format: "failover of %@: %@ is the primary (%.2f s).\n", declared.id.description, report.to, report.seconds))
-            console.out("Next: set `primary: \(report.to)` in the manifest, then plan: the old primary \(report.from) comes back as a replica.\n")
-            return ["from": .string(report.from), "to": .string(report.to), "steps": .list(report.steps.map(Value.string)), "seconds": .double(report.seconds)]
+            console.out(
+                String(
+                    format: "failover of %@: %@ is the primary (%.2f s).\n",
+                    declared.id.description,
+                    report.to,
+                    report.seconds
+                )
+            )
+            console.out(
+                "Next: set `primary: \(report.to)` in the manifest, then plan: the old primary \(report.from) comes back as a replica.\n"
+            )
+            return [
+                "from": .string(report.from), "to": .string(report.to), "steps": .list(report.steps.map(Value.string)),
+                "seconds": .double(report.seconds),
+            ]
         }
     }
 }
@@ -104,20 +126,39 @@ struct ReinitCommand: ConsoleCommand {
     var identity: String?
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare PostgresCluster/\(cluster)") }
+        guard !paths.isEmpty else {
+            throw ValidationError("give the manifest files or folders that declare PostgresCluster/\(cluster)")
+        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
         guard yes else {
-            console.err("error: re-initialising \(member) replaces its data with a copy of the primary's (the old directory is kept aside): "
-                + "run again with --yes\n")
+            console.err(
+                "error: re-initialising \(member) replaces its data with a copy of the primary's (the old directory is kept aside): "
+                    + "run again with --yes\n"
+            )
             return 1
         }
-        return try await ClusterOperation(console: console, paths: paths, cluster: cluster, state: stateOptions, identity: identity, event: "reinit",
-                                          what: "reinit of \(member) in PostgresCluster/\(cluster)", detail: ["member": .string(member)]).run { provider, declared, context in
+        return try await ClusterOperation(
+            console: console,
+            paths: paths,
+            cluster: cluster,
+            state: stateOptions,
+            identity: identity,
+            event: "reinit",
+            what: "reinit of \(member) in PostgresCluster/\(cluster)",
+            detail: ["member": .string(member)]
+        ).run { provider, declared, context in
             let report = try await provider.reinitialize(declared, member: member, in: context)
-            console.out(String(format: "%@ of %@ streams again (%.2f s); its old data directory is kept at %@\n", member, declared.id.description,
-                               report.seconds, report.keptAt))
+            console.out(
+                String(
+                    format: "%@ of %@ streams again (%.2f s); its old data directory is kept at %@\n",
+                    member,
+                    declared.id.description,
+                    report.seconds,
+                    report.keptAt
+                )
+            )
             return ["keptAt": .string(report.keptAt), "seconds": .double(report.seconds)]
         }
     }
@@ -139,13 +180,17 @@ struct ClusterOperation {
     /// Recorded whatever the outcome.
     let detail: [String: Value]
 
-    func run(_ body: (PostgresProvider, Resource, ProviderContext) async throws -> [String: Value]) async throws -> Int32 {
+    func run(
+        _ body: (PostgresProvider, Resource, ProviderContext) async throws -> [String: Value]
+    ) async throws -> Int32 {
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
         guard let set = await session.load() else { return 1 }
         let id = ResourceID(kind: .postgresCluster, name: cluster)
         guard let declared = set.resource(id) else {
-            console.err("error: \(id) is not declared in \(paths.joined(separator: ", ")): declare it, or give the folder that does\n")
+            console.err(
+                "error: \(id) is not declared in \(paths.joined(separator: ", ")): declare it, or give the folder that does\n"
+            )
             return 1
         }
         guard let provider = runtime.providers.lazy.compactMap({ $0 as? PostgresProvider }).first else {
@@ -159,7 +204,9 @@ struct ClusterOperation {
             lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0))
         } catch {
             let held = (error as? SetpointError)?.code == .leaseHeld
-            console.err("error: \(error)\(held ? " (if a controller runs on this state, it holds the lease: stop it first)" : "")\n")
+            console.err(
+                "error: \(error)\(held ? " (if a controller runs on this state, it holds the lease: stop it first)" : "")\n"
+            )
             return 1
         }
         let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
@@ -167,7 +214,11 @@ struct ClusterOperation {
         recorded["resource"] = .string(id.description)
         do {
             let outcome = try await body(provider, declared, session.context(set))
-            try await audit.record(AuditEvent(rawValue: event), result: "succeeded", detail: .map(recorded.merging(outcome) { _, b in b }))
+            try await audit.record(
+                AuditEvent(rawValue: event),
+                result: "succeeded",
+                detail: .map(recorded.merging(outcome) { _, b in b })
+            )
             await lease.release()
             return 0
         } catch {

@@ -33,13 +33,19 @@ struct RestoreCommand: ConsoleCommand {
     @Argument(help: "Manifest files or folders that declare the policy and its PostgresCluster.")
     var paths: [String]
 
-    @Option(name: .customLong("to"), help: ArgumentHelp("An empty or new directory for the restored copy.", valueName: "DIR"))
+    @Option(
+        name: .customLong("to"),
+        help: ArgumentHelp("An empty or new directory for the restored copy.", valueName: "DIR")
+    )
     var directory: String
 
     @Option(name: .long, help: ArgumentHelp("The loopback port the copy listens on.", valueName: "P"))
     var port: Int
 
-    @Option(name: .customLong("target-time"), help: ArgumentHelp("Recover to this time: \(RecoveryTarget.help).", valueName: "T"))
+    @Option(
+        name: .customLong("target-time"),
+        help: ArgumentHelp("Recover to this time: \(RecoveryTarget.help).", valueName: "T")
+    )
     var targetTime: String?
 
     @OptionGroup var stateOptions: StateOptions
@@ -48,31 +54,65 @@ struct RestoreCommand: ConsoleCommand {
     var identity: String?
 
     func validate() throws {
-        if let t = targetTime, RecoveryTarget(t) == nil { throw ValidationError("--target-time \(t): expected \(RecoveryTarget.help)") }
+        if let t = targetTime, RecoveryTarget(t) == nil {
+            throw ValidationError("--target-time \(t): expected \(RecoveryTarget.help)")
+        }
         guard (1...65535).contains(port) else { throw ValidationError("--port \(port) is not a TCP port") }
-        guard !paths.isEmpty else { throw ValidationError("give the manifest files or folders that declare BackupPolicy/\(policy)") }
+        guard !paths.isEmpty else {
+            throw ValidationError("give the manifest files or folders that declare BackupPolicy/\(policy)")
+        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
         let op = BackupOperation(console: console, paths: paths, state: stateOptions)
-        guard let l = await op.load(), let store = l.store, let resource = op.policy(policy, in: l.set) else { return 1 }
+        guard let l = await op.load(), let store = l.store, let resource = op.policy(policy, in: l.set) else {
+            return 1
+        }
         let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
-        var detail: [String: Value] = ["resource": .string(resource.id.description), "directory": .string(directory), "port": .int(Int64(port)),
-                                       "target": .string(targetTime.flatMap(RecoveryTarget.init)?.pgBackRest ?? "latest")]
+        var detail: [String: Value] = [
+            "resource": .string(resource.id.description), "directory": .string(directory), "port": .int(Int64(port)),
+            "target": .string(targetTime.flatMap(RecoveryTarget.init)?.pgBackRest ?? "latest"),
+        ]
         do {
             let report = try await op.leased(store) {
-                try await l.provider.restore(resource, to: directory, port: port, target: targetTime.flatMap(RecoveryTarget.init), in: l.context)
+                try await l.provider.restore(
+                    resource,
+                    to: directory,
+                    port: port,
+                    target: targetTime.flatMap(RecoveryTarget.init),
+                    in: l.context
+                )
             }
             detail["label"] = report.label.map(Value.string) ?? .null
             detail["seconds"] = .double(report.restoreSeconds + report.startSeconds)
-            try await audit.record(AuditEvent(rawValue: "restore"), resource: resource.id, result: "succeeded", detail: .map(detail))
-            console.out(String(format: "restored %@ (%@) into %@: restore %.1f s, start and recovery %.1f s; it runs on 127.0.0.1:%d\n",
-                               report.label ?? "?", report.target, directory, report.restoreSeconds, report.startSeconds, port))
+            try await audit.record(
+                AuditEvent(rawValue: "restore"),
+                resource: resource.id,
+                result: "succeeded",
+                detail: .map(detail)
+            )
+            console.out(
+                String(
+                    format:
+                        "restored %@ (%@) into %@: restore %.1f s, start and recovery %.1f s; it runs on 127.0.0.1:%d\n",
+                    report.label ?? "?",
+                    report.target,
+                    directory,
+                    report.restoreSeconds,
+                    report.startSeconds,
+                    port
+                )
+            )
             console.out("Stop it with: \(report.stopCommand)\n")
             return 0
         } catch {
             detail["error"] = .string("\(error)")
-            _ = try? await audit.record(AuditEvent(rawValue: "restore"), resource: resource.id, result: "failed", detail: .map(detail))
+            _ = try? await audit.record(
+                AuditEvent(rawValue: "restore"),
+                resource: resource.id,
+                result: "failed",
+                detail: .map(detail)
+            )
             console.err("error: restore of BackupPolicy/\(policy): \(error)\n")
             return 1
         }

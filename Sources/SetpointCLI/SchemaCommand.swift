@@ -47,7 +47,10 @@ struct SchemaCommand: ConsoleCommand {
             return 0
         }
         guard let definition = KindRegistry.definition(for: ResourceKind(kind)) else {
-            console.err("error: unknown kind '\(kind)'; kinds: " + KindRegistry.v1.map(\.kind.rawValue).joined(separator: ", ") + "\n")
+            console.err(
+                "error: unknown kind '\(kind)'; kinds: " + KindRegistry.v1.map(\.kind.rawValue).joined(separator: ", ")
+                    + "\n"
+            )
             return 1
         }
         console.out(JSONSchemaGenerator.kindSchema(definition).serialized() + "\n")
@@ -57,10 +60,15 @@ struct SchemaCommand: ConsoleCommand {
 
 /// `setpoint version`.
 struct VersionCommand: ConsoleCommand {
-    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print Setpoint's version and the manifest API it reads.")
+    static let configuration = CommandConfiguration(
+        commandName: "version",
+        abstract: "Print Setpoint's version and the manifest API it reads."
+    )
 
     func execute(_ console: Console) async throws -> Int32 {
-        console.out("setpoint \(SetpointCLI.version) (manifests: \(KindRegistry.apiVersion); kinds: \(KindRegistry.v1.count))\n")
+        console.out(
+            "setpoint \(SetpointCLI.version) (manifests: \(KindRegistry.apiVersion); kinds: \(KindRegistry.v1.count))\n"
+        )
         return 0
     }
 }

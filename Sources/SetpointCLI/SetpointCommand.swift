@@ -4,7 +4,8 @@ import ArgumentParser
 struct SetpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "setpoint",
-        abstract: "Declarative infrastructure reconciler: Proxmox VE guests, PostgreSQL, PgBouncer, backups and alert rules.",
+        abstract:
+            "Declarative infrastructure reconciler: Proxmox VE guests, PostgreSQL, PgBouncer, backups and alert rules.",
         discussion: """
             Describe the infrastructure you want in YAML manifests (apiVersion: setpoint/v1); Setpoint checks them, shows what would change, and makes reality match.
 
@@ -19,7 +20,12 @@ struct SetpointCommand: ParsableCommand {
             Exit codes: 0 success; 1 error or invalid manifests; 2 plan has changes (with --detailed-exitcode); 3 needs attention.
             """,
         version: SetpointCLI.version,
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ImportCommand.self, DoctorCommand.self, PostgresCommand.self, BackupCommand.self, RestoreCommand.self, ControllerCommand.self, PlansCommand.self, ApproveCommand.self, RejectCommand.self, TokenCommand.self, AuditCommand.self, SchemaCommand.self, VersionCommand.self]
+        subcommands: [
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ImportCommand.self, DoctorCommand.self,
+            PostgresCommand.self, BackupCommand.self, RestoreCommand.self, ControllerCommand.self, PlansCommand.self,
+            ApproveCommand.self, RejectCommand.self, TokenCommand.self, AuditCommand.self, SchemaCommand.self,
+            VersionCommand.self,
+        ]
     )
 }
 

@@ -16,8 +16,13 @@ extension SecretReference {
 
 /// `--sign-key env:NAME` or `--sign-key file:/path`: the key that signs and verifies saved plans (HMAC-SHA256).
 struct SigningKeyOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Key for signing or verifying a saved plan: env:NAME or file:/path (never the key itself).",
-                                            valueName: "REF"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Key for signing or verifying a saved plan: env:NAME or file:/path (never the key itself).",
+            valueName: "REF"
+        )
+    )
     var signKey: String?
 
     func validate() throws { _ = try reference() }

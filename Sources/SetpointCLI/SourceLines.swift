@@ -9,7 +9,9 @@ final class SourceLines: Sendable {
         let lines = cache.withLock { cache -> [Substring] in
             if let lines = cache[file] { return lines }
             let text = (FileManager.default.contents(atPath: file)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+                $0.hasSuffix("\r") ? $0.dropLast() : $0
+            }
             cache[file] = lines
             return lines
         }

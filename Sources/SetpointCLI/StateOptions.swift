@@ -5,33 +5,55 @@ import SetpointState
 
 /// `--state PATH|URL`, shared by the commands that read or write state.
 struct StateOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "The state: an SQLite file, or a PostgreSQL database (postgres://USER@HOST:PORT/DB) that several controllers can share. "
-            + "The password comes from --state-password-file, PGPASSWORD, PGPASSFILE or ~/.pgpass, never the URL (a URL's password "
-            + "shows in ps and unit files: it is used, with a warning). Plan opens it read-only and writes nothing.", valueName: "PATH|URL"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The state: an SQLite file, or a PostgreSQL database (postgres://USER@HOST:PORT/DB) that several controllers can share. "
+                + "The password comes from --state-password-file, PGPASSWORD, PGPASSFILE or ~/.pgpass, never the URL (a URL's password "
+                + "shows in ps and unit files: it is used, with a warning). Plan opens it read-only and writes nothing.",
+            valueName: "PATH|URL"
+        )
+    )
     var state: String = ".setpoint/state.db"
 
-    @Option(name: .customLong("state-password-file"), help: ArgumentHelp(
-        "A file holding the PostgreSQL state's password (one line; SETPOINT_STATE_PASSWORD_FILE sets it too).", valueName: "FILE"))
+    @Option(
+        name: .customLong("state-password-file"),
+        help: ArgumentHelp(
+            "A file holding the PostgreSQL state's password (one line; SETPOINT_STATE_PASSWORD_FILE sets it too).",
+            valueName: "FILE"
+        )
+    )
     var statePasswordFile: String?
 
-    @Option(name: .customLong("audit-anchor"), help: ArgumentHelp(
-        "A file, kept apart from the state, that every audit append moves to the log's head: 'audit verify' then detects records "
-            + "cut off the end, and appends refuse a log that no longer matches it (SETPOINT_AUDIT_ANCHOR sets it too).", valueName: "FILE"))
+    @Option(
+        name: .customLong("audit-anchor"),
+        help: ArgumentHelp(
+            "A file, kept apart from the state, that every audit append moves to the log's head: 'audit verify' then detects records "
+                + "cut off the end, and appends refuse a log that no longer matches it (SETPOINT_AUDIT_ANCHOR sets it too).",
+            valueName: "FILE"
+        )
+    )
     var auditAnchor: String?
 
-    @Option(name: .customLong("anchor-key"), help: ArgumentHelp(
-        "HMAC key that signs the audit anchor: env:NAME or file:/path (the plan signing key may serve; SETPOINT_ANCHOR_KEY sets it too).",
-        valueName: "REF"))
+    @Option(
+        name: .customLong("anchor-key"),
+        help: ArgumentHelp(
+            "HMAC key that signs the audit anchor: env:NAME or file:/path (the plan signing key may serve; SETPOINT_ANCHOR_KEY sets it too).",
+            valueName: "REF"
+        )
+    )
     var anchorKey: String?
 
     /// Opens the state for writing (creating and migrating it), with the audit anchor when one is configured.
     /// - Parameter planKey: the plan signing key (`--sign-key`), which signs the anchor when `--anchor-key` is not given.
     func open(_ console: Console, planKey: String? = nil) async throws -> any StateStore {
-        let store: any StateStore = PostgresStateStore.isURL(state)
+        let store: any StateStore =
+            PostgresStateStore.isURL(state)
             ? try await PostgresStateStore.open(url: state, password: try password(console))
             : try SQLiteStateStore.open(path: state)
-        if let anchor = try anchor(console, planKey: planKey), let tailed = store as? any AuditTailed { tailed.tail.anchor = anchor }
+        if let anchor = try anchor(console, planKey: planKey), let tailed = store as? any AuditTailed {
+            tailed.tail.anchor = anchor
+        }
         return store
     }
 
@@ -42,7 +64,10 @@ struct StateOptions: ParsableArguments {
         guard let path = auditAnchor ?? environment["SETPOINT_AUDIT_ANCHOR"], !path.isEmpty else { return nil }
         var key: [UInt8]?
         if let reference = anchorKey ?? environment["SETPOINT_ANCHOR_KEY"] ?? planKey {
-            let secret = try SecretReference(option: anchorKey != nil ? "--anchor-key" : "SETPOINT_ANCHOR_KEY (or --sign-key)", reference)
+            let secret = try SecretReference(
+                option: anchorKey != nil ? "--anchor-key" : "SETPOINT_ANCHOR_KEY (or --sign-key)",
+                reference
+            )
             key = Array(try (CLIRuntime.current ?? .shipped).secrets.resolve(secret).utf8)
         }
         return AuditAnchor(path: path, key: key)
@@ -61,15 +86,22 @@ struct StateOptions: ParsableArguments {
     /// carries a password, which this process then hides from its own command line (as the MySQL client does).
     func password(_ console: Console) throws -> String? {
         if PostgresStateStore.hasPassword(state) {
-            console.err("warning: the --state URL carries a password, which shows in ps, shell history and unit files: "
-                + "remove it from the URL and use --state-password-file, PGPASSFILE or ~/.pgpass\n")
+            console.err(
+                "warning: the --state URL carries a password, which shows in ps, shell history and unit files: "
+                    + "remove it from the URL and use --state-password-file, PGPASSFILE or ~/.pgpass\n"
+            )
             CommandLineScrubber.hidePasswords(in: state)
         }
-        guard let file = statePasswordFile ?? console.environment["SETPOINT_STATE_PASSWORD_FILE"] ?? ProcessInfo.processInfo.environment["SETPOINT_STATE_PASSWORD_FILE"] else {
+        guard
+            let file = statePasswordFile ?? console.environment["SETPOINT_STATE_PASSWORD_FILE"]
+                ?? ProcessInfo.processInfo.environment["SETPOINT_STATE_PASSWORD_FILE"]
+        else {
             return nil
         }
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("--state-password-file \(file) cannot be read: check the path and that this user may read it")
+            throw ValidationError(
+                "--state-password-file \(file) cannot be read: check the path and that this user may read it"
+            )
         }
         var text = String(decoding: data, as: UTF8.self)
         while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
@@ -119,7 +151,10 @@ enum CommandLineScrubber {
 
 /// Options that shape a plan.
 struct PlanShapeOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Limit the plan to a resource and what it depends on (repeatable).", valueName: "KIND/NAME"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Limit the plan to a resource and what it depends on (repeatable).", valueName: "KIND/NAME")
+    )
     var target: [String] = []
 
     @Flag(name: .long, help: "Plan deletes for owned resources no manifest declares (risky: they need approval).")
@@ -127,10 +162,10 @@ struct PlanShapeOptions: ParsableArguments {
 
     func targets() throws -> [SetpointCore.ResourceID] {
         try target.map { text in
-            guard let id = SetpointCore.ResourceID(parsing: text) else { throw ValidationError("--target '\(text)' is not KIND/NAME") }
+            guard let id = SetpointCore.ResourceID(parsing: text) else {
+                throw ValidationError("--target '\(text)' is not KIND/NAME")
+            }
             return id
         }
     }
 }
-
-import SetpointCore

@@ -35,8 +35,12 @@ struct ValidateCommand: ConsoleCommand {
     var maxDepth: Int = LoaderLimits.default.maxDepth
 
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("give at least one manifest file or folder, e.g. 'setpoint validate manifests/'") }
-        guard maxFileSize > 0, maxDepth > 0 else { throw ValidationError("--max-file-size and --max-depth must be positive") }
+        guard !paths.isEmpty else {
+            throw ValidationError("give at least one manifest file or folder, e.g. 'setpoint validate manifests/'")
+        }
+        guard maxFileSize > 0, maxDepth > 0 else {
+            throw ValidationError("--max-file-size and --max-depth must be positive")
+        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
@@ -47,23 +51,41 @@ struct ValidateCommand: ConsoleCommand {
         if set.isValid {
             // The providers' own checks (promtool check rules …): nothing is contacted, nothing changed.
             let runtime = CLIRuntime.current ?? .shipped
-            let context = ProviderContext(secrets: runtime.secrets, declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
+            let context = ProviderContext(
+                secrets: runtime.secrets,
+                declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            )
             set.diagnostics += await ProviderChecks.run(set.resources, providers: runtime.providers, context: context)
         }
-        log.debug("loaded manifests", metadata: [
-            "files": "\(set.files.count)", "resources": "\(set.resources.count)",
-            "diagnostics": "\(set.diagnostics.count)", "elapsed": "\(ContinuousClock.now - start)",
-        ])
+        log.debug(
+            "loaded manifests",
+            metadata: [
+                "files": "\(set.files.count)", "resources": "\(set.resources.count)",
+                "diagnostics": "\(set.diagnostics.count)", "elapsed": "\(ContinuousClock.now - start)",
+            ]
+        )
         switch outputOptions.format {
         case .json:
-            console.out(DiagnosticJSONRenderer().render(
-                diagnostics: set.diagnostics, resources: set.resources.count, files: set.files.count, skipped: set.skippedDocuments))
+            console.out(
+                DiagnosticJSONRenderer().render(
+                    diagnostics: set.diagnostics,
+                    resources: set.resources.count,
+                    files: set.files.count,
+                    skipped: set.skippedDocuments
+                )
+            )
         case .text:
             let style = TerminalStyle.detect(isTerminal: console.isTerminal, environment: console.environment)
             let renderer = DiagnosticTextRenderer(style: style, sourceLine: SourceLines().line)
             console.err(renderer.render(set.diagnostics))
-            console.out(renderer.summary(
-                resources: set.resources.count, files: set.files.count, skipped: set.skippedDocuments, diagnostics: set.diagnostics))
+            console.out(
+                renderer.summary(
+                    resources: set.resources.count,
+                    files: set.files.count,
+                    skipped: set.skippedDocuments,
+                    diagnostics: set.diagnostics
+                )
+            )
         }
         return set.isValid ? 0 : 1
     }

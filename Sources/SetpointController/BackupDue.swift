@@ -36,8 +36,14 @@ public struct BackupDue: Sendable, Equatable {
     static let priority: [BackupRun.Kind] = [.full, .diff, .incr, .logical, .drill]
 
     /// The run to start now for one policy, if any.
-    public static func next(schedules: [BackupSchedule], runs: [BackupRun], newestInRepository: [BackupRun.Kind: Date],
-                            firstSeen: Date, failures: [BackupRun.Kind: Failures], now: Date) -> BackupDue? {
+    public static func next(
+        schedules: [BackupSchedule],
+        runs: [BackupRun],
+        newestInRepository: [BackupRun.Kind: Date],
+        firstSeen: Date,
+        failures: [BackupRun.Kind: Failures],
+        now: Date
+    ) -> BackupDue? {
         let byKind = Dictionary(schedules.map { ($0.kind, $0) }, uniquingKeysWith: { a, _ in a })
         for kind in priority {
             guard let schedule = byKind[kind] else { continue }
@@ -51,23 +57,31 @@ public struct BackupDue: Sendable, Equatable {
             let (fired, latest) = timesFired(schedule, after: first, until: now)
             let since = last.map { "the last success (\(iso($0)))" } ?? "first seen"
             let slot = fired >= cap ? now : latest  // past the cap the latest firing is not known; now stands for it
-            let reason = fired >= cap
+            let reason =
+                fired >= cap
                 ? "schedule \(schedule.cron) (\(schedule.timeZone)) fired at least \(cap) times since \(since), first at \(iso(first)): the missed runs make this one run"
                 : fired > 1
-                ? "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(iso(latest)); it fired \(fired) times since \(since): the missed runs make this one run"
-                : "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(iso(latest))"
+                    ? "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(iso(latest)); it fired \(fired) times since \(since): the missed runs make this one run"
+                    : "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(iso(latest))"
             return BackupDue(kind: kind, slot: slot, fired: fired, reason: reason)
         }
         return nil
     }
 
     /// When the next run of each scheduled kind is due (for the metrics and the API), ignoring retry delays.
-    public static func upcoming(schedules: [BackupSchedule], runs: [BackupRun], newestInRepository: [BackupRun.Kind: Date],
-                                firstSeen: Date) -> [BackupRun.Kind: Date] {
+    public static func upcoming(
+        schedules: [BackupSchedule],
+        runs: [BackupRun],
+        newestInRepository: [BackupRun.Kind: Date],
+        firstSeen: Date
+    ) -> [BackupRun.Kind: Date] {
         var out: [BackupRun.Kind: Date] = [:]
         for s in schedules {
             let last = lastCounted(s.kind, runs: runs, repository: newestInRepository)
-            if s.kind == .full, last == nil { out[.full] = firstSeen; continue }
+            if s.kind == .full, last == nil {
+                out[.full] = firstSeen
+                continue
+            }
             if let n = s.next(last ?? firstSeen) { out[s.kind] = n }
         }
         return out
@@ -75,13 +89,14 @@ public struct BackupDue: Sendable, Equatable {
 
     /// The newest finish that satisfies a kind's schedule.
     static func lastCounted(_ kind: BackupRun.Kind, runs: [BackupRun], repository: [BackupRun.Kind: Date]) -> Date? {
-        let counts: Set<BackupRun.Kind> = switch kind {
-        case .full: [.full]
-        case .diff: [.full, .diff]
-        case .incr: [.full, .diff, .incr]
-        case .logical: [.logical]
-        case .drill: [.drill]
-        }
+        let counts: Set<BackupRun.Kind> =
+            switch kind {
+            case .full: [.full]
+            case .diff: [.full, .diff]
+            case .incr: [.full, .diff, .incr]
+            case .logical: [.logical]
+            case .drill: [.drill]
+            }
         var newest: Date?
         for run in runs where counts.contains(run.kind) && (run.outcome == .succeeded || kind == .drill) {
             if let d = date(run.finishedAt) { newest = max(newest ?? d, d) }

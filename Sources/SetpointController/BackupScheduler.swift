@@ -60,7 +60,9 @@ public final class BackupScheduler: Sendable {
 
     /// Nil when no provider of the reconciler has schedules.
     public init?(reconciler: Reconciler, store: any StateStore, log: any ProviderLog = SilentLog()) {
-        guard let s = reconciler.configuration.providers.lazy.compactMap({ $0 as? any BackupScheduling }).first else { return nil }
+        guard let s = reconciler.configuration.providers.lazy.compactMap({ $0 as? any BackupScheduling }).first else {
+            return nil
+        }
         self.reconciler = reconciler
         self.store = store
         scheduling = s
@@ -96,7 +98,10 @@ public final class BackupScheduler: Sendable {
         do {
             runs = try await store.backupRuns(policy: name, limit: Self.window)
             if kept == nil, runs.count == Self.window {  // the first look reads them all once: what each kind last did
-                runs = BackupDue.merged(runs, BackupDue.kept(try await store.backupRuns(policy: name, limit: 10_000_000)))
+                runs = BackupDue.merged(
+                    runs,
+                    BackupDue.kept(try await store.backupRuns(policy: name, limit: 10_000_000))
+                )
             }
         } catch {
             log.log(.error, "\(policy.id): cannot read its recorded runs: \(error)", metadata: [:])
@@ -108,7 +113,12 @@ public final class BackupScheduler: Sendable {
         let (firstSeen, failures, busy) = state.withLock { s in
             (s.firstSeen[name] ?? now, s.failures[name] ?? [:], s.running[name] != nil)
         }
-        let upcoming = BackupDue.upcoming(schedules: schedules, runs: runs, newestInRepository: reading.newestBackup, firstSeen: firstSeen)
+        let upcoming = BackupDue.upcoming(
+            schedules: schedules,
+            runs: runs,
+            newestInRepository: reading.newestBackup,
+            firstSeen: firstSeen
+        )
         state.withLock { s in
             s.readings[name] = reading
             s.upcoming[name] = upcoming
@@ -118,10 +128,21 @@ public final class BackupScheduler: Sendable {
         // Without a readable repository its backups are unknown: a full taken for missing could be a needless terabyte.
         let runnable = reading.problem == nil ? schedules : schedules.filter { !BackupDue.needsRepository($0.kind) }
         let waiting = schedules.count - runnable.count
-        guard let due = BackupDue.next(schedules: runnable, runs: runs, newestInRepository: reading.newestBackup, firstSeen: firstSeen,
-                                       failures: failures, now: now) else {
+        guard
+            let due = BackupDue.next(
+                schedules: runnable,
+                runs: runs,
+                newestInRepository: reading.newestBackup,
+                firstSeen: firstSeen,
+                failures: failures,
+                now: now
+            )
+        else {
             if waiting > 0, let problem = reading.problem {
-                tell(name, "\(policy.id): its scheduled backups and drills wait until the repository can be read: \(problem)")
+                tell(
+                    name,
+                    "\(policy.id): its scheduled backups and drills wait until the repository can be read: \(problem)"
+                )
             }
             return
         }
@@ -130,14 +151,29 @@ public final class BackupScheduler: Sendable {
             return
         }
         if policy.metadata.annotations["setpoint/paused"] == "true" {
-            tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: the policy is paused (setpoint/paused: true)")
+            tell(
+                name,
+                "\(policy.id): the scheduled \(due.kind.rawValue) run waits: the policy is paused (setpoint/paused: true)"
+            )
             return
         }
-        switch start(policy, kind: due.kind, targetTime: nil, trigger: "schedule: \(due.reason)", actor: identity, context: desired.context,
-                     unlessFinishedSince: finished) {
+        switch start(
+            policy,
+            kind: due.kind,
+            targetTime: nil,
+            trigger: "schedule: \(due.reason)",
+            actor: identity,
+            context: desired.context,
+            unlessFinishedSince: finished
+        ) {
         case .refused(let why): tell(name, "\(policy.id): the scheduled \(due.kind.rawValue) run waits: \(why)")
         case .stale: break  // a run finished while this look read: the next look sees it
-        case .started: log.log(due.fired > 1 ? .warning : .notice, "\(policy.id): \(due.kind.rawValue) started: \(due.reason)", metadata: [:])
+        case .started:
+            log.log(
+                due.fired > 1 ? .warning : .notice,
+                "\(policy.id): \(due.kind.rawValue) started: \(due.reason)",
+                metadata: [:]
+            )
         }
     }
 
@@ -153,20 +189,41 @@ public final class BackupScheduler: Sendable {
     /// Starts a run asked for through the API (`who` is the token's identity). Only the leader runs anything.
     public func request(_ policy: String, kind: BackupRun.Kind, targetTime: String?, by who: String) throws -> Job {
         guard let desired = reconciler.desired,
-              let resource = desired.resources.first(where: { $0.id == ResourceID(kind: scheduling.scheduledKind, name: policy) }),
-              !resource.isOrphan
+            let resource = desired.resources.first(where: {
+                $0.id == ResourceID(kind: scheduling.scheduledKind, name: policy)
+            }),
+            !resource.isOrphan
         else {
-            throw Refusal(reason: .notDeclared, description: "\(scheduling.scheduledKind)/\(policy) is not declared in the manifests the controller reads")
+            throw Refusal(
+                reason: .notDeclared,
+                description:
+                    "\(scheduling.scheduledKind)/\(policy) is not declared in the manifests the controller reads"
+            )
         }
         guard reconciler.isLeading else {
-            throw Refusal(reason: .notLeading, description: "this controller follows (\(reconciler.leaseHolderText ?? "another holds the state lease")): "
-                + "ask the leading controller")
+            throw Refusal(
+                reason: .notLeading,
+                description:
+                    "this controller follows (\(reconciler.leaseHolderText ?? "another holds the state lease")): "
+                    + "ask the leading controller"
+            )
         }
         if let targetTime {
-            guard kind == .drill else { throw Refusal(reason: .invalid, description: "a target time is for a drill only") }
-            if let problem = scheduling.problem(targetTime: targetTime) { throw Refusal(reason: .invalid, description: problem) }
+            guard kind == .drill else {
+                throw Refusal(reason: .invalid, description: "a target time is for a drill only")
+            }
+            if let problem = scheduling.problem(targetTime: targetTime) {
+                throw Refusal(reason: .invalid, description: problem)
+            }
         }
-        switch start(resource, kind: kind, targetTime: targetTime, trigger: "api \(who)", actor: who, context: desired.context) {
+        switch start(
+            resource,
+            kind: kind,
+            targetTime: targetTime,
+            trigger: "api \(who)",
+            actor: who,
+            context: desired.context
+        ) {
         case .refused(let why): throw Refusal(reason: .busy, description: why)
         case .stale: throw Refusal(reason: .busy, description: "a run of \(resource.id) just finished: ask again")
         case .started(let job): return job
@@ -182,17 +239,30 @@ public final class BackupScheduler: Sendable {
 
     /// Starts a run unless the policy already runs one, its domains are taken, the controller stops, or (for a look)
     /// a run finished since `finished` was read.
-    private func start(_ policy: Resource, kind: BackupRun.Kind, targetTime: String?, trigger: String, actor: String,
-                       context: ProviderContext, unlessFinishedSince finished: Int? = nil) -> Start {
+    private func start(
+        _ policy: Resource,
+        kind: BackupRun.Kind,
+        targetTime: String?,
+        trigger: String,
+        actor: String,
+        context: ProviderContext,
+        unlessFinishedSince finished: Int? = nil
+    ) -> Start {
         let name = policy.id.name
         let domains = scheduling.domains(of: policy)
-        enum Reserved { case id(String), refused(String), stale }
+        enum Reserved {
+            case id(String)
+            case refused(String)
+            case stale
+        }
         let reserved: Reserved = state.withLock { s in
             if s.stopped { return .refused("the controller is stopping") }
             if let running = s.running[name] {
-                return .refused(s.jobs[running].map {
-                    "a \($0.kind.rawValue) run of \(policy.id) is in progress (job \($0.id), since \(BackupDue.iso($0.startedAt)))"
-                } ?? "a run of \(policy.id) is starting")
+                return .refused(
+                    s.jobs[running].map {
+                        "a \($0.kind.rawValue) run of \(policy.id) is in progress (job \($0.id), since \(BackupDue.iso($0.startedAt)))"
+                    } ?? "a run of \(policy.id) is starting"
+                )
             }
             if let finished, s.finished[name] ?? 0 != finished { return .stale }
             s.sequence += 1
@@ -206,7 +276,10 @@ public final class BackupScheduler: Sendable {
         case .stale: return .stale
         case .id(let reservedID): id = reservedID
         }
-        if let taken = reconciler.claim(domains, for: "a \(kind.rawValue) run of \(policy.id) (job \(id)) is in progress") {
+        if let taken = reconciler.claim(
+            domains,
+            for: "a \(kind.rawValue) run of \(policy.id) (job \(id)) is in progress"
+        ) {
             state.withLock { $0.running[name] = nil }
             return .refused(taken)
         }
@@ -222,7 +295,14 @@ public final class BackupScheduler: Sendable {
             while s.order.count > 100 { s.jobs[s.order.removeFirst()] = nil }
             s.told[name] = nil
             s.tasks[id] = Task {
-                await self.execute(job, policy: policy, domains: domains, targetTime: targetTime, actor: actor, context: context)
+                await self.execute(
+                    job,
+                    policy: policy,
+                    domains: domains,
+                    targetTime: targetTime,
+                    actor: actor,
+                    context: context
+                )
             }
             return true
         }
@@ -233,25 +313,47 @@ public final class BackupScheduler: Sendable {
         return .started(job)
     }
 
-    private func execute(_ job: Job, policy: Resource, domains: [String], targetTime: String?, actor: String, context: ProviderContext) async {
+    private func execute(
+        _ job: Job,
+        policy: Resource,
+        domains: [String],
+        targetTime: String?,
+        actor: String,
+        context: ProviderContext
+    ) async {
         var done = job
         do {
-            let run = try await scheduling.run(job.kind, of: policy, targetTime: targetTime, trigger: job.trigger, in: context)
+            let run = try await scheduling.run(
+                job.kind,
+                of: policy,
+                targetTime: targetTime,
+                trigger: job.trigger,
+                in: context
+            )
             done.run = run
             done.status = run.outcome == .succeeded ? .succeeded : .failed
-            let line = "\(policy.id): \(run.kind.rawValue) \(run.outcome.rawValue)\(run.label.map { " \($0)" } ?? "") in "
+            let line =
+                "\(policy.id): \(run.kind.rawValue) \(run.outcome.rawValue)\(run.label.map { " \($0)" } ?? "") in "
                 + String(format: "%.1f s", run.seconds) + (run.message.map { ": \($0)" } ?? "")
             log.log(run.outcome == .succeeded ? .notice : .error, line, metadata: ["job": job.id])
             do { try await AuditTrail(log: store, actor: actor).record(run, in: store) } catch {
                 // The run happened: its outcome stands (and counts for the schedule through `kept`); the record is what failed.
                 done.error = "the run was not recorded: \(error)"
-                log.log(.error, "\(policy.id): the \(run.kind.rawValue) run \(run.id) finished but could not be recorded in the state store "
-                    + "or the audit log: \(error)", metadata: ["job": job.id])
+                log.log(
+                    .error,
+                    "\(policy.id): the \(run.kind.rawValue) run \(run.id) finished but could not be recorded in the state store "
+                        + "or the audit log: \(error)",
+                    metadata: ["job": job.id]
+                )
             }
         } catch {
             done.status = .failed
             done.error = "\(error)"
-            log.log(.error, "\(policy.id): the \(job.kind.rawValue) run could not be made: \(error)", metadata: ["job": job.id])
+            log.log(
+                .error,
+                "\(policy.id): the \(job.kind.rawValue) run could not be made: \(error)",
+                metadata: ["job": job.id]
+            )
         }
         reconciler.release(domains)
         let failed = done.status == .failed
@@ -287,11 +389,23 @@ public final class BackupScheduler: Sendable {
             for name in s.readings.keys.sorted() {
                 out += s.readings[name]!.gauges
                 for (kind, at) in (s.upcoming[name] ?? [:]).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                    out.append(GaugeSample("setpoint_backup_next_run_timestamp_seconds", help: "When the schedule next starts a run of this type.",
-                                           labels: ["policy": name, "type": kind.rawValue], value: at.timeIntervalSince1970))
+                    out.append(
+                        GaugeSample(
+                            "setpoint_backup_next_run_timestamp_seconds",
+                            help: "When the schedule next starts a run of this type.",
+                            labels: ["policy": name, "type": kind.rawValue],
+                            value: at.timeIntervalSince1970
+                        )
+                    )
                 }
-                out.append(GaugeSample("setpoint_backup_running", help: "1 while a backup, dump or drill of the policy runs.",
-                                       labels: ["policy": name], value: s.running[name] == nil ? 0 : 1))
+                out.append(
+                    GaugeSample(
+                        "setpoint_backup_running",
+                        help: "1 while a backup, dump or drill of the policy runs.",
+                        labels: ["policy": name],
+                        value: s.running[name] == nil ? 0 : 1
+                    )
+                )
             }
             return out
         }
@@ -315,7 +429,13 @@ public final class BackupScheduler: Sendable {
         while true {
             let inFlight = state.withLock { Array($0.tasks.values) }
             if inFlight.isEmpty { return }
-            if !told { log.log(.notice, "waiting for \(inFlight.count) backup run(s) to finish before giving up the lease", metadata: [:]) }
+            if !told {
+                log.log(
+                    .notice,
+                    "waiting for \(inFlight.count) backup run(s) to finish before giving up the lease",
+                    metadata: [:]
+                )
+            }
             told = true
             for t in inFlight { await t.value }
         }

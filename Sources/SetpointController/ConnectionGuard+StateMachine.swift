@@ -16,8 +16,12 @@ public struct ConnectionLimits: Sendable, Equatable {
     /// is busy, the new one is closed.
     public var maxConnections: Int
 
-    public init(headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(60),
-                maxConnections: Int = 512) {
+    public init(
+        headerTimeout: Duration = .seconds(10),
+        bodyTimeout: Duration = .seconds(30),
+        idleTimeout: Duration = .seconds(60),
+        maxConnections: Int = 512
+    ) {
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
         self.idleTimeout = idleTimeout

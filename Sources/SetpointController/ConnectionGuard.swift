@@ -54,7 +54,11 @@ public final class ConnectionRegistry: Sendable {
 
     /// Marks a connection waiting for a request (since `since`), reading a body (`body`), or neither (its request
     /// is being answered).
-    func mark(_ channel: any Channel, waitingSince: ContinuousClock.Instant? = nil, bodySince: ContinuousClock.Instant? = nil) {
+    func mark(
+        _ channel: any Channel,
+        waitingSince: ContinuousClock.Instant? = nil,
+        bodySince: ContinuousClock.Instant? = nil
+    ) {
         state.withLock { s in
             s.entries[ObjectIdentifier(channel)]?.waitingSince = waitingSince
             s.entries[ObjectIdentifier(channel)]?.bodySince = bodySince

@@ -31,8 +31,16 @@ public struct ControllerAPI: Sendable {
     /// The audit anchor appends move (exported in /metrics), when one is configured.
     public let anchor: AuditAnchor?
 
-    public init(store: any StateStore, status: ControllerStatus, reconciler: Reconciler, tokens: TokenStore, fourEyes: Bool,
-                scheduler: BackupScheduler? = nil, limits: ConnectionLimits = ConnectionLimits(), anchor: AuditAnchor? = nil) {
+    public init(
+        store: any StateStore,
+        status: ControllerStatus,
+        reconciler: Reconciler,
+        tokens: TokenStore,
+        fourEyes: Bool,
+        scheduler: BackupScheduler? = nil,
+        limits: ConnectionLimits = ConnectionLimits(),
+        anchor: AuditAnchor? = nil
+    ) {
         self.scheduler = scheduler
         self.anchor = anchor
         self.connections = ConnectionRegistry(limits: limits)
@@ -49,7 +57,9 @@ public struct ControllerAPI: Sendable {
         var contentType = "application/json"
 
         static func json(_ status: Int, _ object: Any) -> Reply {
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+            let data =
+                (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+                ?? Data("{}".utf8)
             return Reply(status: status, body: String(decoding: data, as: UTF8.self) + "\n")
         }
 
@@ -67,16 +77,29 @@ public struct ControllerAPI: Sendable {
         headers[.cacheControl] = "no-store"
         headers[.vary] = "Accept-Encoding"
         let bytes = Array(reply.body.utf8)
-        if bytes.count >= Gzip.threshold, Gzip.accepted(request.headers[.acceptEncoding]), let compressed = Gzip.compress(bytes) {
+        if bytes.count >= Gzip.threshold, Gzip.accepted(request.headers[.acceptEncoding]),
+            let compressed = Gzip.compress(bytes)
+        {
             headers[.contentEncoding] = "gzip"
-            return Response(status: HTTPResponse.Status(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: compressed)))
+            return Response(
+                status: HTTPResponse.Status(code: reply.status),
+                headers: headers,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: compressed))
+            )
         }
-        return Response(status: HTTPResponse.Status(code: reply.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(
+            status: HTTPResponse.Status(code: reply.status),
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        )
     }
 
     func route(_ request: Request) async throws -> Reply {
         let path = request.uri.path
-        let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
+        let query = Dictionary(
+            request.uri.queryParameters.map { (String($0.key), String($0.value)) },
+            uniquingKeysWith: { a, _ in a }
+        )
         let segments = path.split(separator: "/").map(String.init)
         switch (request.method, segments) {
         case (.get, ["healthz"]):
@@ -90,7 +113,9 @@ public struct ControllerAPI: Sendable {
         default:
             break
         }
-        guard segments.first == "api", segments.count >= 3, segments[1] == "v1" else { throw Reply.error(404, "no such path: \(path)") }
+        guard segments.first == "api", segments.count >= 3, segments[1] == "v1" else {
+            throw Reply.error(404, "no such path: \(path)")
+        }
         let who = try authenticate(request, needs: request.method == .get ? .viewer : .approver)
         switch (request.method, Array(segments.dropFirst(2))) {
         case (.get, ["resources"]):
@@ -113,7 +138,9 @@ public struct ControllerAPI: Sendable {
         case (.get, ["backups"]):
             return try await backups(query)
         case (.get, let s) where s.count == 3 && s[0] == "backups" && s[1] == "jobs":
-            guard let job = try schedulerOrReply().job(s[2]) else { throw Reply.error(404, "no job \(s[2]) (jobs are kept in memory: the last 100)") }
+            guard let job = try schedulerOrReply().job(s[2]) else {
+                throw Reply.error(404, "no job \(s[2]) (jobs are kept in memory: the last 100)")
+            }
             return .json(200, Self.json(job))
         case (.post, let s) where s.count == 3 && s[0] == "backups" && s[2] == "runs":
             return try await startRun(s[1], body: try await body(request), by: who)
@@ -126,13 +153,18 @@ public struct ControllerAPI: Sendable {
 
     func authenticate(_ request: Request, needs role: Tokens.Role) throws -> Tokens.Identity {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            throw Reply.error(401, "missing bearer token: send 'Authorization: Bearer TOKEN' (setpoint token create makes one)")
+            throw Reply.error(
+                401,
+                "missing bearer token: send 'Authorization: Bearer TOKEN' (setpoint token create makes one)"
+            )
         }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         guard let who = tokens.identity(token) else {
             throw Reply.error(401, "unknown token: it is not in the controller's tokens file")
         }
-        if !who.unlimited, !limiter.allow(SHA256.hex(token)) { throw Reply.error(429, "rate limited: at most 20 requests a second per token") }
+        if !who.unlimited, !limiter.allow(SHA256.hex(token)) {
+            throw Reply.error(429, "rate limited: at most 20 requests a second per token")
+        }
         guard who.role >= role else {
             throw Reply.error(403, "\(who.email) is a \(who.role.rawValue); this needs the \(role.rawValue) role")
         }
@@ -142,9 +174,12 @@ public struct ControllerAPI: Sendable {
     func body(_ request: Request) async throws -> [String: Any] {
         var request = request
         let buffer: ByteBuffer
-        do { buffer = try await request.collectBody(upTo: 64 << 10) } catch { throw Reply.error(413, "body over 64 KiB") }
+        do { buffer = try await request.collectBody(upTo: 64 << 10) } catch {
+            throw Reply.error(413, "body over 64 KiB")
+        }
         guard buffer.readableBytes > 0 else { return [:] }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any]
+        else {
             throw Reply.error(400, "the body is not a JSON object")
         }
         return object
@@ -156,14 +191,18 @@ public struct ControllerAPI: Sendable {
         let s = status.snapshot
         var problems: [String] = []
         if s.last == nil { problems.append("no pass has run yet") }
-        if let r = s.last, !r.errors.isEmpty, r.declared.isEmpty { problems.append("the manifests do not load: " + r.errors.prefix(3).joined(separator: "; ")) }
+        if let r = s.last, !r.errors.isEmpty, r.declared.isEmpty {
+            problems.append("the manifests do not load: " + r.errors.prefix(3).joined(separator: "; "))
+        }
         // A follower is ready too: it serves the read API and records approvals while another controller leads.
         let leader: Any = s.leading ? "this controller" : (s.leader ?? "unknown")
         var out: [String: Any] = ["passes": s.passes, "leading": s.leading, "leader": leader]
         if let git = s.last?.git { out["commit"] = git.commit }
         // A fetch that fails is reported, not a reason to stop serving: the checked-out commit is still reconciled.
         if let problem = s.last?.gitProblem { out["gitProblem"] = problem }
-        if problems.isEmpty { out["ready"] = true } else {
+        if problems.isEmpty {
+            out["ready"] = true
+        } else {
             out["ready"] = false
             out["problems"] = problems
         }
@@ -173,7 +212,9 @@ public struct ControllerAPI: Sendable {
     func resources(_ query: [String: String]) -> Reply {
         let limit = min(1000, max(1, Int(query["limit"] ?? "") ?? 100))
         let retries = reconciler.retries
-        let all = status.resourceStatus(retries: retries).filter { query["after"] == nil || $0.0.description > query["after"]! }
+        let all = status.resourceStatus(retries: retries).filter {
+            query["after"] == nil || $0.0.description > query["after"]!
+        }
         let page = all.prefix(limit)
         let items: [[String: Any]] = page.map { id, state, error in
             var item: [String: Any] = ["resource": id.description, "status": state]
@@ -187,7 +228,8 @@ public struct ControllerAPI: Sendable {
     }
 
     func explain(_ id: ResourceID) -> Reply {
-        guard let (_, state, error) = status.resourceStatus(retries: reconciler.retries).first(where: { $0.0 == id }) else {
+        guard let (_, state, error) = status.resourceStatus(retries: reconciler.retries).first(where: { $0.0 == id })
+        else {
             return .error(404, "\(id) is not declared in the manifests the controller reads")
         }
         let r = status.snapshot.last
@@ -208,7 +250,9 @@ public struct ControllerAPI: Sendable {
         let all = try await store.storedPlans(status: wanted)
         let start = query["after"].flatMap { after in all.firstIndex { $0.id == after }.map { $0 + 1 } } ?? 0
         let page = all.dropFirst(start).prefix(limit)
-        var out: [String: Any] = ["items": page.map { ["id": $0.id, "status": $0.status.rawValue, "createdAt": $0.createdAt] }]
+        var out: [String: Any] = [
+            "items": page.map { ["id": $0.id, "status": $0.status.rawValue, "createdAt": $0.createdAt] }
+        ]
         if start + limit < all.count, let last = page.last { out["next"] = last.id }
         return .json(200, out)
     }
@@ -216,12 +260,21 @@ public struct ControllerAPI: Sendable {
     func plan(_ id: String, json: Bool) async throws -> Reply {
         guard let p = try await store.storedPlan(id: id) else { throw Reply.error(404, "no plan \(id)") }
         if json { return Reply(status: 200, body: p.json) }
-        return Reply(status: 200, body: "Status: \(p.status.rawValue)\n" + p.text, contentType: "text/plain; charset=utf-8")
+        return Reply(
+            status: 200,
+            body: "Status: \(p.status.rawValue)\n" + p.text,
+            contentType: "text/plain; charset=utf-8"
+        )
     }
 
     func decide(_ id: String, approve: Bool, by who: Tokens.Identity, reason: String?) async throws -> Reply {
         guard let p = try await store.storedPlan(id: id) else { throw Reply.error(404, "no plan \(id)") }
-        guard p.status == .pending else { throw Reply.error(409, "plan \(id) is \(p.status.rawValue), not pending: nothing to \(approve ? "approve" : "reject")") }
+        guard p.status == .pending else {
+            throw Reply.error(
+                409,
+                "plan \(id) is \(p.status.rawValue), not pending: nothing to \(approve ? "approve" : "reject")"
+            )
+        }
         // The author: the commit's for a plan made from a git remote, else the controller's identity.
         let author = (Self.gitAuthor(ofPlanJSON: p.json) ?? reconciler.configuration.identity).lowercased()
         let approver = who.email.lowercased()
@@ -230,17 +283,30 @@ public struct ControllerAPI: Sendable {
         }
         var detail: [String: Value] = ["plan": .string(id), "how": .string("controller API")]
         if let reason { detail["reason"] = .string(reason) }
-        let record = AuditEntry(time: AuditTrail.isoNow(), actor: who.email, event: approve ? .approval : AuditEvent(rawValue: "rejection"),
-                                planID: id, detail: .map(detail))
+        let record = AuditEntry(
+            time: AuditTrail.isoNow(),
+            actor: who.email,
+            event: approve ? .approval : AuditEvent(rawValue: "rejection"),
+            planID: id,
+            detail: .map(detail)
+        )
         // One compare-and-set from pending, with its audit record in the same transaction: of concurrent decisions
         // exactly one is made and recorded; the others learn what it was.
-        switch try await store.transitionPlan(id: id, from: [.pending], to: approve ? .approved : .rejected, audit: record) {
+        switch try await store.transitionPlan(
+            id: id,
+            from: [.pending],
+            to: approve ? .approved : .rejected,
+            audit: record
+        ) {
         case .changed:
             return .json(200, ["id": id, "status": approve ? "approved" : "rejected", "by": who.email])
         case .notFound:
             throw Reply.error(404, "no plan \(id)")
         case .conflict(let now):
-            throw Reply.error(409, "plan \(id) is \(now.rawValue), not pending: nothing to \(approve ? "approve" : "reject")")
+            throw Reply.error(
+                409,
+                "plan \(id) is \(now.rawValue), not pending: nothing to \(approve ? "approve" : "reject")"
+            )
         }
     }
 
@@ -253,17 +319,25 @@ public struct ControllerAPI: Sendable {
         let after = Int64(query["after"] ?? "") ?? 0
         let limit = min(1000, max(1, Int(query["limit"] ?? "") ?? 100))
         let records = try await store.auditRecords(after: after, limit: limit)
-        var out: [String: Any] = ["items": records.map { r -> [String: Any] in
-            var item: [String: Any] = ["seq": r.seq, "time": r.entry.time, "actor": r.entry.actor, "event": r.entry.event.rawValue, "hash": r.hash]
-            if let v = r.entry.planID { item["planID"] = v }
-            if let v = r.entry.actionID { item["actionID"] = v }
-            if let v = r.entry.resource { item["resource"] = v.description }
-            if let v = r.entry.result { item["result"] = v }
-            if let detail = try? JSONSerialization.jsonObject(with: Data(CanonicalJSON.encode(r.entry.detail).utf8), options: [.fragmentsAllowed]) {
-                item["detail"] = detail
+        var out: [String: Any] = [
+            "items": records.map { r -> [String: Any] in
+                var item: [String: Any] = [
+                    "seq": r.seq, "time": r.entry.time, "actor": r.entry.actor, "event": r.entry.event.rawValue,
+                    "hash": r.hash,
+                ]
+                if let v = r.entry.planID { item["planID"] = v }
+                if let v = r.entry.actionID { item["actionID"] = v }
+                if let v = r.entry.resource { item["resource"] = v.description }
+                if let v = r.entry.result { item["result"] = v }
+                if let detail = try? JSONSerialization.jsonObject(
+                    with: Data(CanonicalJSON.encode(r.entry.detail).utf8),
+                    options: [.fragmentsAllowed]
+                ) {
+                    item["detail"] = detail
+                }
+                return item
             }
-            return item
-        }]
+        ]
         if records.count == limit, let last = records.last { out["next"] = String(last.seq) }
         return .json(200, out)
     }
@@ -271,7 +345,9 @@ public struct ControllerAPI: Sendable {
     // MARK: - backups
 
     func schedulerOrReply() throws -> BackupScheduler {
-        guard let scheduler else { throw Reply.error(404, "this controller has no provider with scheduled runs (no backup provider)") }
+        guard let scheduler else {
+            throw Reply.error(404, "this controller has no provider with scheduled runs (no backup provider)")
+        }
         return scheduler
     }
 
@@ -279,10 +355,18 @@ public struct ControllerAPI: Sendable {
         let scheduler = try schedulerOrReply()
         let typeText = body["type"] as? String ?? "incr"
         guard let kind = BackupRun.Kind(rawValue: typeText) else {
-            throw Reply.error(400, "type \(typeText) is not one of \(BackupRun.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw Reply.error(
+                400,
+                "type \(typeText) is not one of \(BackupRun.Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         do {
-            let job = try scheduler.request(policy, kind: kind, targetTime: body["targetTime"] as? String, by: who.email)
+            let job = try scheduler.request(
+                policy,
+                kind: kind,
+                targetTime: body["targetTime"] as? String,
+                by: who.email
+            )
             return .json(202, Self.json(job))
         } catch let r as BackupScheduler.Refusal {
             switch r.reason {
@@ -301,7 +385,8 @@ public struct ControllerAPI: Sendable {
         if let scheduler {
             out["running"] = scheduler.running.values.filter { query["policy"] == nil || $0.policy == query["policy"] }
                 .sorted { $0.policy < $1.policy }.map(Self.json)
-            out["next"] = scheduler.upcoming.filter { query["policy"] == nil || $0.key == query["policy"] }.mapValues { kinds in
+            out["next"] = scheduler.upcoming.filter { query["policy"] == nil || $0.key == query["policy"] }.mapValues {
+                kinds in
                 Dictionary(uniqueKeysWithValues: kinds.map { ($0.key.rawValue, BackupDue.iso($0.value)) })
             }
         }
@@ -311,13 +396,17 @@ public struct ControllerAPI: Sendable {
     static func json(_ run: BackupRun) -> [String: Any] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(run), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        guard let data = try? encoder.encode(run),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return [:] }
         return object
     }
 
     static func json(_ job: BackupScheduler.Job) -> [String: Any] {
-        var out: [String: Any] = ["job": job.id, "policy": job.policy, "type": job.kind.rawValue, "trigger": job.trigger,
-                                  "startedAt": BackupDue.iso(job.startedAt), "status": job.status.rawValue]
+        var out: [String: Any] = [
+            "job": job.id, "policy": job.policy, "type": job.kind.rawValue, "trigger": job.trigger,
+            "startedAt": BackupDue.iso(job.startedAt), "status": job.status.rawValue,
+        ]
         if let run = job.run { out["run"] = json(run) }
         if let error = job.error { out["error"] = error }
         return out
@@ -332,47 +421,110 @@ public struct ControllerAPI: Sendable {
             for (labels, value) in samples { lines.append("\(name)\(labels) \(value)") }
         }
         metric("setpoint_passes_total", "Reconcile passes run.", "counter", [("", Double(s.passes))])
-        metric("setpoint_last_success_timestamp_seconds", "When the last pass without errors or failures ended.", "gauge",
-               [("", s.lastSuccessAt?.timeIntervalSince1970 ?? 0)])
-        metric("setpoint_seconds_since_last_success", "Seconds since the last pass without errors or failures (since start when none).", "gauge",
-               [("", Date().timeIntervalSince(s.lastSuccessAt ?? started))])
-        var histogram: [(String, Double)] = ControllerStatus.durationBounds.enumerated().map { ("{le=\"\($1)\"}", Double(s.durationBuckets[$0])) }
+        metric(
+            "setpoint_last_success_timestamp_seconds",
+            "When the last pass without errors or failures ended.",
+            "gauge",
+            [("", s.lastSuccessAt?.timeIntervalSince1970 ?? 0)]
+        )
+        metric(
+            "setpoint_seconds_since_last_success",
+            "Seconds since the last pass without errors or failures (since start when none).",
+            "gauge",
+            [("", Date().timeIntervalSince(s.lastSuccessAt ?? started))]
+        )
+        var histogram: [(String, Double)] = ControllerStatus.durationBounds.enumerated().map {
+            ("{le=\"\($1)\"}", Double(s.durationBuckets[$0]))
+        }
         histogram.append(("{le=\"+Inf\"}", Double(s.durationCount)))
         metric("setpoint_reconcile_duration_seconds", "How long reconcile passes take.", "histogram", [])
         lines += histogram.map { "setpoint_reconcile_duration_seconds_bucket\($0.0) \($0.1)" }
         lines.append("setpoint_reconcile_duration_seconds_sum \(s.durationSum)")
         lines.append("setpoint_reconcile_duration_seconds_count \(s.durationCount)")
-        metric("setpoint_drift_detected_total", "Resources found drifted, summed over passes.", "counter", [("", Double(s.driftDetected))])
-        metric("setpoint_leader", "1 when this controller holds the state lease (leads), 0 when it follows.", "gauge", [("", s.leading ? 1 : 0)])
-        metric("setpoint_pending_approvals", "Actions waiting for approval after the last pass.", "gauge", [("", Double(s.last?.waiting.count ?? 0))])
+        metric(
+            "setpoint_drift_detected_total",
+            "Resources found drifted, summed over passes.",
+            "counter",
+            [("", Double(s.driftDetected))]
+        )
+        metric(
+            "setpoint_leader",
+            "1 when this controller holds the state lease (leads), 0 when it follows.",
+            "gauge",
+            [("", s.leading ? 1 : 0)]
+        )
+        metric(
+            "setpoint_pending_approvals",
+            "Actions waiting for approval after the last pass.",
+            "gauge",
+            [("", Double(s.last?.waiting.count ?? 0))]
+        )
         var byStatus: [String: Int] = [:]
         for (_, state, _) in status.resourceStatus(retries: reconciler.retries) { byStatus[state, default: 0] += 1 }
-        metric("setpoint_resources", "Declared resources by status in the last pass.", "gauge",
-               byStatus.keys.sorted().map { ("{status=\"\($0)\"}", Double(byStatus[$0]!)) })
-        metric("setpoint_actions_total", "Actions by kind, verb and result.", "counter", s.actions.keys.sorted().map { key in
-            let p = key.split(separator: "|").map(String.init)
-            return ("{kind=\"\(p[0])\",verb=\"\(p[1])\",result=\"\(p[2])\"}", Double(s.actions[key]!))
-        })
+        metric(
+            "setpoint_resources",
+            "Declared resources by status in the last pass.",
+            "gauge",
+            byStatus.keys.sorted().map { ("{status=\"\($0)\"}", Double(byStatus[$0]!)) }
+        )
+        metric(
+            "setpoint_actions_total",
+            "Actions by kind, verb and result.",
+            "counter",
+            s.actions.keys.sorted().map { key in
+                let p = key.split(separator: "|").map(String.init)
+                return ("{kind=\"\(p[0])\",verb=\"\(p[1])\",result=\"\(p[2])\"}", Double(s.actions[key]!))
+            }
+        )
         let calls = ProviderRequests.shared.snapshot
-        metric("setpoint_provider_requests_total", "Requests providers sent to the systems they manage, by system.", "counter",
-               calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.requests)) })
-        metric("setpoint_provider_errors_total", "Those requests that failed, by system.", "counter",
-               calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.errors)) })
+        metric(
+            "setpoint_provider_requests_total",
+            "Requests providers sent to the systems they manage, by system.",
+            "counter",
+            calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.requests)) }
+        )
+        metric(
+            "setpoint_provider_errors_total",
+            "Those requests that failed, by system.",
+            "counter",
+            calls.keys.sorted().map { ("{system=\"\($0)\"}", Double(calls[$0]!.errors)) }
+        )
         if let anchor {
             // -1 when the anchor cannot be read or does not verify: alert on it.
             let seq = (try? anchor.read()).map { $0?.seq ?? 0 } ?? -1
-            metric("setpoint_audit_anchor_seq", "The audit log's head as the anchor outside the state records it (-1: unreadable or not verifying).",
-                   "gauge", [("", Double(seq))])
-            metric("setpoint_audit_anchor_failing", "1 when the last append could not move the audit anchor (a full disk, permissions).",
-                   "gauge", [("", (store as? any AuditTailed)?.tail.anchorProblem == nil ? 0 : 1)])
+            metric(
+                "setpoint_audit_anchor_seq",
+                "The audit log's head as the anchor outside the state records it (-1: unreadable or not verifying).",
+                "gauge",
+                [("", Double(seq))]
+            )
+            metric(
+                "setpoint_audit_anchor_failing",
+                "1 when the last append could not move the audit anchor (a full disk, permissions).",
+                "gauge",
+                [("", (store as? any AuditTailed)?.tail.anchorProblem == nil ? 0 : 1)]
+            )
         }
         let http = connections.counts
         metric("setpoint_http_connections", "HTTP connections open now.", "gauge", [("", Double(http.open))])
-        metric("setpoint_http_connections_limit", "HTTP connections open at most (--max-connections).", "gauge",
-               [("", Double(connections.limits.maxConnections))])
-        metric("setpoint_http_connections_accepted_total", "HTTP connections accepted.", "counter", [("", Double(http.accepted))])
-        metric("setpoint_http_connections_closed_total", "HTTP connections the controller closed, by reason.", "counter",
-               ConnectionCloseReason.allCases.map { ("{reason=\"\($0.rawValue)\"}", Double(http.closed[$0] ?? 0)) })
+        metric(
+            "setpoint_http_connections_limit",
+            "HTTP connections open at most (--max-connections).",
+            "gauge",
+            [("", Double(connections.limits.maxConnections))]
+        )
+        metric(
+            "setpoint_http_connections_accepted_total",
+            "HTTP connections accepted.",
+            "counter",
+            [("", Double(http.accepted))]
+        )
+        metric(
+            "setpoint_http_connections_closed_total",
+            "HTTP connections the controller closed, by reason.",
+            "counter",
+            ConnectionCloseReason.allCases.map { ("{reason=\"\($0.rawValue)\"}", Double(http.closed[$0] ?? 0)) }
+        )
         var byName: [String: [GaugeSample]] = [:]
         var names: [String] = []
         for g in scheduler?.gauges ?? [] {
@@ -381,19 +533,35 @@ public struct ControllerAPI: Sendable {
         }
         for name in names {
             let samples = byName[name]!
-            metric(name, samples[0].help, "gauge", samples.map { g in
-                ("{" + g.labels.keys.sorted().map { "\($0)=\"\(Self.escape(g.labels[$0]!))\"" }.joined(separator: ",") + "}", g.value)
-            })
+            metric(
+                name,
+                samples[0].help,
+                "gauge",
+                samples.map { g in
+                    (
+                        "{"
+                            + g.labels.keys.sorted().map { "\($0)=\"\(Self.escape(g.labels[$0]!))\"" }.joined(
+                                separator: ","
+                            ) + "}", g.value
+                    )
+                }
+            )
         }
         if let git = s.last?.git {
-            metric("setpoint_git_commit_info", "The commit the last pass reconciled.", "gauge", [("{commit=\"\(git.commit)\"}", 1)])
+            metric(
+                "setpoint_git_commit_info",
+                "The commit the last pass reconciled.",
+                "gauge",
+                [("{commit=\"\(git.commit)\"}", 1)]
+            )
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// A label value in the exposition format.
     static func escape(_ v: String) -> String {
-        v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 }
 

@@ -43,7 +43,9 @@ public struct ControllerPolicy: Sendable {
         default: break
         }
         if action.requiresApproval {
-            return .wait(action.verb == .delete ? "a delete" : action.verb == .restart ? "a restart" : "impact \(action.impact)")
+            return .wait(
+                action.verb == .delete ? "a delete" : action.verb == .restart ? "a restart" : "impact \(action.impact)"
+            )
         }
         return .apply
     }

@@ -7,7 +7,12 @@ public import ServiceLifecycle
 extension ControllerAPI {
     /// The API as a service of the controller's service group (graceful shutdown with it). `onListening` gets the
     /// bound port (port 0 picks a free one).
-    public func server(host: String, port: Int, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> any Service {
+    public func server(
+        host: String,
+        port: Int,
+        logger: Logger,
+        onListening: @escaping @Sendable (Int) -> Void = { _ in }
+    ) -> any Service {
         let api = self
         let responder = CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) }
         // Every connection gets deadlines for its request head, its body and its idle waits, and counts against the
@@ -16,9 +21,13 @@ extension ControllerAPI {
         return Application(
             responder: responder,
             server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: registry.handlers())),
-            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "setpoint-controller"),
+            configuration: ApplicationConfiguration(
+                address: .hostname(host, port: port),
+                serverName: "setpoint-controller"
+            ),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
-            logger: logger)
+            logger: logger
+        )
     }
 }
 

@@ -17,8 +17,14 @@ public struct ControllerService: Service {
     public let scheduler: BackupScheduler?
     public let scheduleTick: Duration
 
-    public init(reconciler: Reconciler, interval: Duration, logger: Logger, scheduler: BackupScheduler? = nil, scheduleTick: Duration = .seconds(15),
-                onPass: @escaping @Sendable (PassReport) -> Void = { _ in }) {
+    public init(
+        reconciler: Reconciler,
+        interval: Duration,
+        logger: Logger,
+        scheduler: BackupScheduler? = nil,
+        scheduleTick: Duration = .seconds(15),
+        onPass: @escaping @Sendable (PassReport) -> Void = { _ in }
+    ) {
         self.reconciler = reconciler
         self.interval = interval
         self.logger = logger
@@ -72,14 +78,30 @@ public struct ControllerService: Service {
         }
         if let moved = r.gitMoved { logger.notice("git: \(moved)", metadata: metadata) }
         if let problem = r.gitProblem { logger.warning("git: \(problem)", metadata: metadata) }
-        if !r.errors.isEmpty { logger.error("pass found errors; nothing applied for the resources they concern: \(r.errors.joined(separator: "; "))", metadata: metadata) }
-        if !r.drift.isEmpty { logger.warning("drift detected: \(r.drift.map(\.description).joined(separator: ", "))", metadata: metadata) }
-        for (id, why) in r.failed.sorted(by: { $0.key < $1.key }) { logger.error("\(id) failed: \(why)", metadata: metadata) }
+        if !r.errors.isEmpty {
+            logger.error(
+                "pass found errors; nothing applied for the resources they concern: \(r.errors.joined(separator: "; "))",
+                metadata: metadata
+            )
+        }
+        if !r.drift.isEmpty {
+            logger.warning("drift detected: \(r.drift.map(\.description).joined(separator: ", "))", metadata: metadata)
+        }
+        for (id, why) in r.failed.sorted(by: { $0.key < $1.key }) {
+            logger.error("\(id) failed: \(why)", metadata: metadata)
+        }
         if !r.applied.isEmpty { logger.notice("applied: \(r.applied.joined(separator: ", "))", metadata: metadata) }
         if let pending = r.pendingPlanID, !r.waiting.isEmpty {
-            logger.notice("waiting for approval in plan \(pending): \(r.waiting.joined(separator: ", "))", metadata: metadata)
+            logger.notice(
+                "waiting for approval in plan \(pending): \(r.waiting.joined(separator: ", "))",
+                metadata: metadata
+            )
         }
-        for (id, why) in r.held.sorted(by: { $0.key < $1.key }) { logger.info("\(id) held: \(why)", metadata: metadata) }
-        if r.applied.isEmpty && r.failed.isEmpty && r.waiting.isEmpty && r.errors.isEmpty { logger.debug("in sync", metadata: metadata) }
+        for (id, why) in r.held.sorted(by: { $0.key < $1.key }) {
+            logger.info("\(id) held: \(why)", metadata: metadata)
+        }
+        if r.applied.isEmpty && r.failed.isEmpty && r.waiting.isEmpty && r.errors.isEmpty {
+            logger.debug("in sync", metadata: metadata)
+        }
     }
 }

@@ -36,7 +36,9 @@ public final class ControllerStatus: Sendable {
             s.last = report
             s.lastAt = now
             s.passes += 1
-            for (i, bound) in Self.durationBounds.enumerated() where report.seconds <= bound { s.durationBuckets[i] += 1 }
+            for (i, bound) in Self.durationBounds.enumerated() where report.seconds <= bound {
+                s.durationBuckets[i] += 1
+            }
             s.durationSum += report.seconds
             s.durationCount += 1
             if report.isSuccess && report.leaseHeldBy == nil { s.lastSuccessAt = now }
@@ -62,8 +64,13 @@ public final class ControllerStatus: Sendable {
         guard let r = s.last else { return s.declared.map { ($0, "unknown", nil) } }
         // A follower does not plan: it knows nothing of the resources' state but what failed when it last led.
         if r.leaseHeldBy != nil { return s.declared.sorted().map { ($0, "following", retries[$0]?.lastError) } }
-        func ids(_ actions: [String]) -> Set<String> { Set(actions.compactMap { $0.split(separator: ":").first.map(String.init) }) }
-        let failed = ids(Array(r.failed.keys)), waiting = ids(r.waiting), held = ids(Array(r.held.keys)), applied = ids(r.applied)
+        func ids(_ actions: [String]) -> Set<String> {
+            Set(actions.compactMap { $0.split(separator: ":").first.map(String.init) })
+        }
+        let failed = ids(Array(r.failed.keys))
+        let waiting = ids(r.waiting)
+        let held = ids(Array(r.held.keys))
+        let applied = ids(r.applied)
         let drift = Set(r.drift.map(\.description))
         return s.declared.sorted().map { id in
             let key = id.description

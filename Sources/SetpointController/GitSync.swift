@@ -13,7 +13,13 @@ public struct GitSync: Sendable {
     public var runner: any CommandRunner
     public var timeout: Duration
 
-    public init(remote: String, branch: String? = nil, workTree: String? = nil, runner: any CommandRunner = LocalRunner(), timeout: Duration = .seconds(60)) {
+    public init(
+        remote: String,
+        branch: String? = nil,
+        workTree: String? = nil,
+        runner: any CommandRunner = LocalRunner(),
+        timeout: Duration = .seconds(60)
+    ) {
         self.remote = remote
         self.branch = branch
         self.workTree = workTree
@@ -43,8 +49,12 @@ public struct GitSync: Sendable {
     public static func topLevel(of path: String, runner: any CommandRunner = LocalRunner()) async throws -> String {
         var dir = URL(fileURLWithPath: path).standardizedFileURL
         var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), !isDir.boolValue { dir.deleteLastPathComponent() }
-        let out = try await runner.run(Command("git", ["-C", dir.path, "rev-parse", "--show-toplevel"], timeout: .seconds(10)))
+        if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), !isDir.boolValue {
+            dir.deleteLastPathComponent()
+        }
+        let out = try await runner.run(
+            Command("git", ["-C", dir.path, "rev-parse", "--show-toplevel"], timeout: .seconds(10))
+        )
         return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -52,46 +62,69 @@ public struct GitSync: Sendable {
         var outcome = Outcome()
         let tree: String
         do {
-            if let workTree { tree = workTree } else { tree = try await Self.topLevel(of: paths.first ?? ".", runner: runner) }
+            if let workTree {
+                tree = workTree
+            } else {
+                tree = try await Self.topLevel(of: paths.first ?? ".", runner: runner)
+            }
         } catch {
             outcome.problem = "the manifests are not in a git work tree: \(error)"
             return outcome
         }
         func git(_ args: [String]) async throws -> String {
             // No prompts (a remote that asks for a password fails at once), no pager, no editor.
-            let out = try await runner.run(Command("git", ["-C", tree] + args,
-                                                   environment: ["GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_EDITOR": "true"],
-                                                   timeout: timeout))
+            let out = try await runner.run(
+                Command(
+                    "git",
+                    ["-C", tree] + args,
+                    environment: ["GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_EDITOR": "true"],
+                    timeout: timeout
+                )
+            )
             return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let before = try? await git(["rev-parse", "HEAD"])
         var followed = branch ?? "HEAD"
         do {
             guard let current = try? await git(["symbolic-ref", "--quiet", "--short", "HEAD"]), !current.isEmpty else {
-                throw SyncProblem("the work tree \(tree) has no branch checked out (a detached HEAD): check out "
-                    + (self.branch ?? "the branch to follow") + " there")
+                throw SyncProblem(
+                    "the work tree \(tree) has no branch checked out (a detached HEAD): check out "
+                        + (self.branch ?? "the branch to follow") + " there"
+                )
             }
             let branch = self.branch ?? current
             followed = branch
             guard current == branch else {
-                throw SyncProblem("the work tree \(tree) is on branch \(current), not \(branch): check out \(branch) there")
+                throw SyncProblem(
+                    "the work tree \(tree) is on branch \(current), not \(branch): check out \(branch) there"
+                )
             }
             _ = try await git(["fetch", "--quiet", "--no-tags", remote, branch])
             let fetched = try await git(["rev-parse", "FETCH_HEAD"])
             if fetched != before {
                 // Fast-forward only: a diverged branch or local edits in the way are reported, never forced.
-                let isAncestor = (try? await runner.run(Command("git", ["-C", tree, "merge-base", "--is-ancestor", "HEAD", "FETCH_HEAD"],
-                                                                timeout: timeout), allowFailure: true).status) == 0
+                let isAncestor =
+                    (try? await runner.run(
+                        Command(
+                            "git",
+                            ["-C", tree, "merge-base", "--is-ancestor", "HEAD", "FETCH_HEAD"],
+                            timeout: timeout
+                        ),
+                        allowFailure: true
+                    ).status) == 0
                 guard isAncestor else {
-                    throw SyncProblem("\(branch) in \(tree) has commits that \(remote)/\(branch) does not (they diverged): "
-                        + "reconciling \(String((before ?? "?").prefix(12))) until someone reconciles the branches")
+                    throw SyncProblem(
+                        "\(branch) in \(tree) has commits that \(remote)/\(branch) does not (they diverged): "
+                            + "reconciling \(String((before ?? "?").prefix(12))) until someone reconciles the branches"
+                    )
                 }
                 _ = try await git(["merge", "--ff-only", "--quiet", "FETCH_HEAD"])
             }
         } catch let p as SyncProblem {
             outcome.problem = p.message
         } catch {
-            outcome.problem = "git could not bring \(tree) to \(remote)/\(followed); reconciling the commit checked out: \(error)"
+            outcome.problem =
+                "git could not bring \(tree) to \(remote)/\(followed); reconciling the commit checked out: \(error)"
         }
         if let line = try? await git(["log", "-1", "--format=%H%x00%ae%x00%s"]) {
             let parts = line.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)

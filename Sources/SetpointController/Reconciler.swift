@@ -55,9 +55,16 @@ public final class Reconciler: Sendable {
         /// Fetch and fast-forward the manifests' work tree before each pass (nil: reconcile the files as they are).
         public var git: GitSync?
 
-        public init(paths: [String], providers: [any Provider], secrets: any SecretResolver, policy: ControllerPolicy = ControllerPolicy(),
-                    identity: String = "controller@" + ProcessInfo.processInfo.hostName, parallelism: Int = 8, leaseTTL: Duration = .seconds(10),
-                    git: GitSync? = nil) {
+        public init(
+            paths: [String],
+            providers: [any Provider],
+            secrets: any SecretResolver,
+            policy: ControllerPolicy = ControllerPolicy(),
+            identity: String = "controller@" + ProcessInfo.processInfo.hostName,
+            parallelism: Int = 8,
+            leaseTTL: Duration = .seconds(10),
+            git: GitSync? = nil
+        ) {
             self.leaseTTL = leaseTTL
             self.git = git
             self.paths = paths
@@ -96,7 +103,12 @@ public final class Reconciler: Sendable {
         var applying: Set<String> = []
     }
 
-    public init(_ configuration: Configuration, store: any StateStore, interruption: Interruption = Interruption(), log: any ProviderLog = SilentLog()) {
+    public init(
+        _ configuration: Configuration,
+        store: any StateStore,
+        interruption: Interruption = Interruption(),
+        log: any ProviderLog = SilentLog()
+    ) {
         self.configuration = configuration
         self.store = store
         self.interruption = interruption
@@ -111,7 +123,9 @@ public final class Reconciler: Sendable {
     /// or other work holds one.
     public func claim(_ domains: [String], for why: String) -> String? {
         locks.withLock { l in
-            if let d = domains.first(where: { l.applying.contains($0) }) { return "a reconcile pass is applying actions in \(d)" }
+            if let d = domains.first(where: { l.applying.contains($0) }) {
+                return "a reconcile pass is applying actions in \(d)"
+            }
             if let d = domains.first(where: { l.claimed[$0] != nil }) { return "\(d) is taken: \(l.claimed[d]!)" }
             for d in domains { l.claimed[d] = why }
             return nil
@@ -143,7 +157,10 @@ public final class Reconciler: Sendable {
         let files = ManifestFiles.collect(configuration.paths, diagnostics: &diagnostics)
         var parts: [String] = []
         for f in files {
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: f) else { parts.append("\(f):gone"); continue }
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: f) else {
+                parts.append("\(f):gone")
+                continue
+            }
             let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
             let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             parts.append("\(f):\(size):\(modified)")
@@ -159,7 +176,8 @@ public final class Reconciler: Sendable {
             report.git = synced.head
             report.gitProblem = synced.problem
             if let from = synced.movedFrom, let head = synced.head {
-                report.gitMoved = "\(synced.followed ?? git.remote) moved \(from.prefix(12)) → \(head.commit.prefix(12)) (\(head.authorEmail): \(head.subject))"
+                report.gitMoved =
+                    "\(synced.followed ?? git.remote) moved \(from.prefix(12)) → \(head.commit.prefix(12)) (\(head.authorEmail): \(head.subject))"
             }
         }
         // 1. The desired state, whole or not at all.
@@ -169,9 +187,18 @@ public final class Reconciler: Sendable {
             report.errors = ["\(error)"]
             return report
         }
-        let context = ProviderContext(secrets: configuration.secrets, log: log,
-                                      declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
-        if set.isValid { set.diagnostics += await ProviderChecks.run(set.resources, providers: configuration.providers, context: context) }
+        let context = ProviderContext(
+            secrets: configuration.secrets,
+            log: log,
+            declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        )
+        if set.isValid {
+            set.diagnostics += await ProviderChecks.run(
+                set.resources,
+                providers: configuration.providers,
+                context: context
+            )
+        }
         guard set.isValid else {
             report.leading = isLeading
             report.errors = set.diagnostics.filter { $0.severity == .error }.map { d in
@@ -193,13 +220,24 @@ public final class Reconciler: Sendable {
         current.withLock { $0 = pass }
         defer { current.withLock { $0 = nil } }
         do {
-            try await reconcile(set, registry: registry, context: context, now: now, report: &report, interruption: pass)
+            try await reconcile(
+                set,
+                registry: registry,
+                context: context,
+                now: now,
+                report: &report,
+                interruption: pass
+            )
         } catch {
             report.errors.append("\(error)")
         }
         var settling: [ResourceID: String] = [:]
-        for (id, why) in report.failed { if let r = Self.resource(of: id) { settling[r] = "its action \(id) failed: \(why)" } }
-        for id in report.waiting { if let r = Self.resource(of: id) { settling[r] = "its action \(id) waits for approval" } }
+        for (id, why) in report.failed {
+            if let r = Self.resource(of: id) { settling[r] = "its action \(id) failed: \(why)" }
+        }
+        for id in report.waiting {
+            if let r = Self.resource(of: id) { settling[r] = "its action \(id) waits for approval" }
+        }
         desiredState.withLock { $0?.unsettled = settling }
         return report
     }
@@ -217,11 +255,16 @@ public final class Reconciler: Sendable {
         }
         if leadership.withLock({ $0 }) != nil { return true }
         do {
-            let keeper = try await LeaseKeeper.acquire(store, timeout: .zero, ttl: configuration.leaseTTL, onLost: { [weak self] in
-                // Another took over while this process was paused: stop starting actions, give up leadership.
-                self?.lost.withLock { $0 = true }
-                self?.current.withLock { $0?.interrupt() }
-            })
+            let keeper = try await LeaseKeeper.acquire(
+                store,
+                timeout: .zero,
+                ttl: configuration.leaseTTL,
+                onLost: { [weak self] in
+                    // Another took over while this process was paused: stop starting actions, give up leadership.
+                    self?.lost.withLock { $0 = true }
+                    self?.current.withLock { $0?.interrupt() }
+                }
+            )
             leadership.withLock { $0 = keeper }
             holderText.withLock { $0 = nil }
             log.log(.notice, "leading: holding the state lease as \(keeper.holder)", metadata: [:])
@@ -251,27 +294,46 @@ public final class Reconciler: Sendable {
         await keeper?.release()
     }
 
-    private func reconcile(_ set: ManifestSet, registry: ProviderRegistry, context: ProviderContext, now: Date, report: inout PassReport,
-                           interruption: Interruption) async throws {
+    private func reconcile(
+        _ set: ManifestSet,
+        registry: ProviderRegistry,
+        context: ProviderContext,
+        now: Date,
+        report: inout PassReport,
+        interruption: Interruption
+    ) async throws {
         let fingerprint = SecretFingerprints.make(configuration.secrets)
         let pipeline = PlanPipeline(registry: registry, context: context, store: store, fingerprint: fingerprint)
         let digest = Planner.manifestDigest(of: set.resources)
         // The commit is recorded in every plan and audit record; a git-driven plan's author is the commit's.
-        let source = Plan.Source(paths: configuration.paths, gitCommit: report.git?.commit ?? GitHead.commit(for: configuration.paths),
-                                 gitAuthor: report.git?.authorEmail, manifestDigest: digest)
-        let plan = try await pipeline.plan(set.resources, source: source, createdAt: ISO8601DateFormatter().string(from: now))
+        let source = Plan.Source(
+            paths: configuration.paths,
+            gitCommit: report.git?.commit ?? GitHead.commit(for: configuration.paths),
+            gitAuthor: report.git?.authorEmail,
+            manifestDigest: digest
+        )
+        let plan = try await pipeline.plan(
+            set.resources,
+            source: source,
+            createdAt: ISO8601DateFormatter().string(from: now)
+        )
         report.planID = plan.id
         report.manifestDigest = digest
-        report.errors += plan.diagnostics.filter { $0.severity == .error }.map { "\($0.resource.map { "\($0): " } ?? "")\($0.summary)" }
+        report.errors += plan.diagnostics.filter { $0.severity == .error }.map {
+            "\($0.resource.map { "\($0): " } ?? "")\($0.summary)"
+        }
         let byID = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        report.drift = Array(Set(plan.changes.filter { $0.changes.contains { $0.origin == .drift } }.map(\.resource))).sorted()
+        report.drift = Array(Set(plan.changes.filter { $0.changes.contains { $0.origin == .drift } }.map(\.resource)))
+            .sorted()
 
         // 3. Policy and backoff, per action; an action that depends on one not done now is not done either.
         var held: [String: String] = [:]
         var waiting: [Action] = []
         var autoApproved: Set<String> = []
         let retryState = backoff.withLock { $0 }
-        func domains(_ a: Action) -> [String] { registry.provider(for: a.resource.kind)?.concurrencyDomains(for: a).map(\.name) ?? [] }
+        func domains(_ a: Action) -> [String] {
+            registry.provider(for: a.resource.kind)?.concurrencyDomains(for: a).map(\.name) ?? []
+        }
         let taken = beginApplying(Set(plan.changes.flatMap(domains)))
         defer { endApplying() }
         for action in plan.changes {
@@ -279,13 +341,20 @@ public final class Reconciler: Sendable {
                 held[action.id] = "\(d) is taken: \(taken[d]!)"
                 continue
             }
-            if let blocker = action.dependsOn.first(where: { dep in held[dep] != nil || waiting.contains { $0.id == dep } }) {
+            if let blocker = action.dependsOn.first(where: { dep in
+                held[dep] != nil || waiting.contains { $0.id == dep }
+            }) {
                 held[action.id] = "depends on \(blocker), not done in this pass"
                 continue
             }
             let resourceDigest = byID[action.resource].map { CanonicalJSON.digest($0.spec) } ?? ""
-            if !retryState.isDue(action.resource, now: now, digest: resourceDigest), let e = retryState.entries[action.resource] {
-                held[action.id] = e.nextRetry.map { "backing off after \(e.failures) failure\(e.failures == 1 ? "" : "s") until \($0)" }
+            if !retryState.isDue(action.resource, now: now, digest: resourceDigest),
+                let e = retryState.entries[action.resource]
+            {
+                held[action.id] =
+                    e.nextRetry.map {
+                        "backing off after \(e.failures) failure\(e.failures == 1 ? "" : "s") until \($0)"
+                    }
                     ?? "parked until its manifest changes: \(e.lastError)"
                 continue
             }
@@ -331,8 +400,17 @@ public final class Reconciler: Sendable {
         toApply.actions = runnable
         guard !toApply.isEmpty else { return }
         let audit = AuditTrail(log: store, actor: configuration.identity)
-        let applier = Applier(registry: registry, context: context, store: store, parallelism: configuration.parallelism, approved: approved,
-                              approveAllRisky: false, interruption: interruption, fingerprint: fingerprint, audit: audit)
+        let applier = Applier(
+            registry: registry,
+            context: context,
+            store: store,
+            parallelism: configuration.parallelism,
+            approved: approved,
+            approveAllRisky: false,
+            interruption: interruption,
+            fingerprint: fingerprint,
+            audit: audit
+        )
         let result = try await applier.apply(toApply, resources: byID)
         report.applied = result.succeeded
         report.failed = result.failed
@@ -340,7 +418,13 @@ public final class Reconciler: Sendable {
             for id in result.succeeded { if let a = toApply.action(id) { b.succeeded(a.resource) } }
             for (id, message) in result.failed {
                 guard let a = toApply.action(id) else { continue }
-                b.failed(a.resource, error: message, transient: !result.terminal.contains(id), now: now, digest: byID[a.resource].map { CanonicalJSON.digest($0.spec) } ?? "")
+                b.failed(
+                    a.resource,
+                    error: message,
+                    transient: !result.terminal.contains(id),
+                    now: now,
+                    digest: byID[a.resource].map { CanonicalJSON.digest($0.spec) } ?? ""
+                )
             }
         }
         if let pendingID = report.pendingPlanID, approved.isSuperset(of: waiting.map(\.id)), result.isSuccess {
@@ -360,10 +444,15 @@ public final class Reconciler: Sendable {
         let resources = Set(waiting.map(\.resource))
         // What is approved is exactly this: these actions, with these target values, on these observations. Any edit of
         // the manifest or move of the system makes another plan (the approved one never applies what nobody saw).
-        let key = waiting.sorted { $0.id < $1.id }.map { a in
-            a.id + "=" + CanonicalJSON.digest(.list(a.changes.map { c in .list([.string(c.path.description), c.after ?? .null]) }))
-                + "/" + CanonicalJSON.digest(a.desired ?? .null)
-        }.joined(separator: ",") + "|" + resources.sorted().map { "\($0)=\(plan.fingerprints[$0] ?? "")" }.joined(separator: ",")
+        let key =
+            waiting.sorted { $0.id < $1.id }.map { a in
+                a.id + "="
+                    + CanonicalJSON.digest(
+                        .list(a.changes.map { c in .list([.string(c.path.description), c.after ?? .null]) })
+                    )
+                    + "/" + CanonicalJSON.digest(a.desired ?? .null)
+            }.joined(separator: ",") + "|"
+            + resources.sorted().map { "\($0)=\(plan.fingerprints[$0] ?? "")" }.joined(separator: ",")
         let id = "p-" + String(SHA256.hex(key).prefix(12))
         if let existing = try await store.storedPlan(id: id), existing.status != .stale { return existing }
         for old in try await store.storedPlans(status: .pending) where old.id != id {
@@ -373,11 +462,19 @@ public final class Reconciler: Sendable {
         pending.id = id
         pending.actions = waiting
         pending.fingerprints = plan.fingerprints.filter { resources.contains($0.key) }
-        let stored = StoredPlan(id: id, status: .pending, json: PlanJSONRenderer().render(pending), text: PlanTextRenderer().render(pending),
-                                createdAt: plan.createdAt)
+        let stored = StoredPlan(
+            id: id,
+            status: .pending,
+            json: PlanJSONRenderer().render(pending),
+            text: PlanTextRenderer().render(pending),
+            createdAt: plan.createdAt
+        )
         try await store.savePlan(stored)
         try await AuditTrail(log: store, actor: configuration.identity).record(
-            AuditEvent(rawValue: "pending"), plan: pending, detail: .map(["actions": .list(waiting.map { .string($0.id) })]))
+            AuditEvent(rawValue: "pending"),
+            plan: pending,
+            detail: .map(["actions": .list(waiting.map { .string($0.id) })])
+        )
         return stored
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 public import SetpointCore
+import Synchronization
 
 /// The API's bearer tokens, from a file that holds only their SHA-256: one token a line, `ROLE EMAIL sha256:HEX`
 /// (`#` comments). Roles: viewer (read), approver (read, approve, reject), admin (everything).
@@ -31,17 +31,29 @@ public struct Tokens: Sendable {
             let line = raw.trimmingCharacters(in: .whitespaces)
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            guard parts.count >= 3, let role = Role(rawValue: parts[0]), parts[1].contains("@"), parts[2].hasPrefix("sha256:"), parts[2].count == 71 else {
-                throw SetpointError(.planRefused, "\(file):\(n + 1): expected 'ROLE EMAIL sha256:HEX' with ROLE viewer, approver or admin; "
-                    + "make a line with 'setpoint token create'")
+            guard parts.count >= 3, let role = Role(rawValue: parts[0]), parts[1].contains("@"),
+                parts[2].hasPrefix("sha256:"), parts[2].count == 71
+            else {
+                throw SetpointError(
+                    .planRefused,
+                    "\(file):\(n + 1): expected 'ROLE EMAIL sha256:HEX' with ROLE viewer, approver or admin; "
+                        + "make a line with 'setpoint token create'"
+                )
             }
-            byHash[String(parts[2].dropFirst(7)).lowercased()] = Identity(role: role, email: parts[1], unlimited: parts.dropFirst(3).contains("unlimited"))
+            byHash[String(parts[2].dropFirst(7)).lowercased()] = Identity(
+                role: role,
+                email: parts[1],
+                unlimited: parts.dropFirst(3).contains("unlimited")
+            )
         }
     }
 
     public static func load(_ path: String) throws -> Tokens {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SetpointError(.planRefused, "tokens file \(path) cannot be read: create it (setpoint token create …) or fix --tokens")
+            throw SetpointError(
+                .planRefused,
+                "tokens file \(path) cannot be read: create it (setpoint token create …) or fix --tokens"
+            )
         }
         return try Tokens(lines: String(decoding: data, as: UTF8.self), file: path)
     }

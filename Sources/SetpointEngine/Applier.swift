@@ -19,9 +19,15 @@ public struct Applier: Sendable {
     public var audit: AuditTrail?
 
     public init(
-        registry: ProviderRegistry, context: ProviderContext, store: any StateStore, parallelism: Int = 8,
-        approved: Set<String> = [], approveAllRisky: Bool = false, interruption: Interruption = Interruption(),
-        fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint, audit: AuditTrail? = nil
+        registry: ProviderRegistry,
+        context: ProviderContext,
+        store: any StateStore,
+        parallelism: Int = 8,
+        approved: Set<String> = [],
+        approveAllRisky: Bool = false,
+        interruption: Interruption = Interruption(),
+        fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint,
+        audit: AuditTrail? = nil
     ) {
         self.audit = audit
         self.registry = registry
@@ -37,13 +43,20 @@ public struct Applier: Sendable {
     /// Applies the plan's change actions. `resources` are the desired resources by id (absent for deletes).
     /// - Throws: only when the plan cannot be recorded in the audit log: then nothing is changed.
     public func apply(
-        _ plan: Plan, resources: [ResourceID: Resource], onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
+        _ plan: Plan,
+        resources: [ResourceID: Resource],
+        onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
     ) async throws -> ApplyReport {
         // A dead apply left actions in flight: say so, and that this one picks them up.
         let open = try await store.openJournals().filter { $0.value["failed"] == nil }
         if !open.isEmpty {
             let actions = Value.list(open.keys.sorted().map(Value.string))
-            try await audit?.record(.interrupted, detail: .map(["reason": .string("a previous apply stopped with these actions in flight"), "actions": actions]))
+            try await audit?.record(
+                .interrupted,
+                detail: .map([
+                    "reason": .string("a previous apply stopped with these actions in flight"), "actions": actions,
+                ])
+            )
             try await audit?.record(.resumed, plan: plan, detail: .map(["actions": actions]))
         }
         // The plan is in the audit log (durably) before the first change.
@@ -74,34 +87,67 @@ public struct Applier: Sendable {
                 }
                 for action in started {
                     if unprovided.contains(where: { $0.id == action.id }) {
-                        walk.finish(action.id, error: "no provider for kind \(action.resource.kind)", report: &report, onEvent: onEvent)
+                        walk.finish(
+                            action.id,
+                            error: "no provider for kind \(action.resource.kind)",
+                            report: &report,
+                            onEvent: onEvent
+                        )
                         continue
                     }
                     let provider = registry.provider(for: action.resource.kind)!
                     running += 1
                     onEvent(.started(action))
-                    let runner = ActionRunner(provider: provider, context: context, store: store, fingerprint: fingerprint)
+                    let runner = ActionRunner(
+                        provider: provider,
+                        context: context,
+                        store: store,
+                        fingerprint: fingerprint
+                    )
                     let resource = resources[action.resource]
                     group.addTask {
                         let start = ContinuousClock.now
                         do {
                             // Intent before the remote call; outcome after. A failure to record the intent stops the action.
-                            try await audit?.record(.intent, plan: plan, action: action, detail: .map(["verb": .string(action.verb.rawValue)]))
+                            try await audit?.record(
+                                .intent,
+                                plan: plan,
+                                action: action,
+                                detail: .map(["verb": .string(action.verb.rawValue)])
+                            )
                             try await runner.run(action, resource: resource)
                             let took = ContinuousClock.now - start
                             do {
-                                try await audit?.record(.outcome, plan: plan, action: action, result: "succeeded",
-                                                        detail: .map(["seconds": .double(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)]))
+                                try await audit?.record(
+                                    .outcome,
+                                    plan: plan,
+                                    action: action,
+                                    result: "succeeded",
+                                    detail: .map([
+                                        "seconds": .double(
+                                            Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+                                        )
+                                    ])
+                                )
                             } catch {
                                 // The change is made and recorded in state, but the audit log lacks its outcome: say so.
-                                return (action.id, "done, but its outcome could not be written to the audit log: \(error)", false)
+                                return (
+                                    action.id, "done, but its outcome could not be written to the audit log: \(error)",
+                                    false
+                                )
                             }
                             onEvent(.succeeded(action, took))
                             return (action.id, nil, false)
                         } catch {
                             // The journal stays (a retry resumes from it) but says the action ended: it is not "in flight".
                             try? await store.recordJournal(action: action.id, key: "failed", value: "\(error)")
-                            _ = try? await audit?.record(.outcome, plan: plan, action: action, result: "failed", detail: .map(["error": .string("\(error)")]))
+                            _ = try? await audit?.record(
+                                .outcome,
+                                plan: plan,
+                                action: action,
+                                result: "failed",
+                                detail: .map(["error": .string("\(error)")])
+                            )
                             return (action.id, "\(error)", (error as? SetpointError)?.isTerminal ?? false)
                         }
                     }
@@ -125,19 +171,34 @@ public struct Applier: Sendable {
         if interruption.isInterrupted {
             report.wasInterrupted = true
             for action in walk.pending { walk.skip(action.id, .interrupted, report: &report, onEvent: onEvent) }
-            _ = try? await audit?.record(.interrupted, plan: plan, detail: .map([
-                "reason": .string("signal"), "notStarted": .list(report.notStarted.map(Value.string)),
-            ]))
+            _ = try? await audit?.record(
+                .interrupted,
+                plan: plan,
+                detail: .map([
+                    "reason": .string("signal"), "notStarted": .list(report.notStarted.map(Value.string)),
+                ])
+            )
         }
         for (id, reason) in report.skipped.sorted(by: { $0.key < $1.key }) where reason != .interrupted {
             if let action = walk.action(id) {
-                try? await audit?.record(.outcome, plan: plan, action: action, result: "skipped", detail: .map(["reason": .string("\(reason)")]))
+                try? await audit?.record(
+                    .outcome,
+                    plan: plan,
+                    action: action,
+                    result: "skipped",
+                    detail: .map(["reason": .string("\(reason)")])
+                )
             }
         }
         // Anything still pending could never start (a concurrency domain that never had room): a failure, not a success.
         for action in walk.pending {
             walk.markStarted(action.id)
-            walk.finish(action.id, error: "could not start: its concurrency domains never had room", report: &report, onEvent: onEvent)
+            walk.finish(
+                action.id,
+                error: "could not start: its concurrency domains never had room",
+                report: &report,
+                onEvent: onEvent
+            )
         }
         report.terminal = terminal
         onEvent(.finished(report))

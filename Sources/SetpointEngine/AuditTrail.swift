@@ -23,43 +23,69 @@ public struct AuditTrail: Sendable {
 
     /// `user@host` of this process.
     public static var defaultActor: String {
-        let user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? "unknown"
+        let user =
+            ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? "unknown"
         return "\(user)@\(ProcessInfo.processInfo.hostName)"
     }
 
     @discardableResult
     public func record(
-        _ event: AuditEvent, plan: Plan? = nil, action: Action? = nil, resource: ResourceID? = nil, result: String? = nil, detail: Value = .null
+        _ event: AuditEvent,
+        plan: Plan? = nil,
+        action: Action? = nil,
+        resource: ResourceID? = nil,
+        result: String? = nil,
+        detail: Value = .null
     ) async throws -> AuditRecord {
-        try await log.appendAudit(AuditEntry(
-            time: now(), actor: actor, event: event, planID: plan?.id, actionID: action?.id, resource: action?.resource ?? resource,
-            result: result, detail: detail))
+        try await log.appendAudit(
+            AuditEntry(
+                time: now(),
+                actor: actor,
+                event: event,
+                planID: plan?.id,
+                actionID: action?.id,
+                resource: action?.resource ?? resource,
+                result: result,
+                detail: detail
+            )
+        )
     }
 
     /// What a plan record holds: the plan's source and every change action with its field changes (sensitive values
     /// replaced), enough to reconstruct what was decided without the manifests.
     public static func detail(of plan: Plan) -> Value {
         .map([
-            "source": .map([
-                "paths": .list(plan.source.paths.map(Value.string)), "gitCommit": plan.source.gitCommit.map(Value.string) ?? .null,
-                "manifestDigest": .string(plan.source.manifestDigest),
-            ].merging(plan.source.gitAuthor.map { ["gitAuthor": Value.string($0)] } ?? [:]) { a, _ in a }),
+            "source": .map(
+                [
+                    "paths": .list(plan.source.paths.map(Value.string)),
+                    "gitCommit": plan.source.gitCommit.map(Value.string) ?? .null,
+                    "manifestDigest": .string(plan.source.manifestDigest),
+                ].merging(plan.source.gitAuthor.map { ["gitAuthor": Value.string($0)] } ?? [:]) { a, _ in a }
+            ),
             "createdAt": .string(plan.createdAt),
-            "actions": .list(plan.changes.map { a in
-                .map([
-                    "id": .string(a.id), "verb": .string(a.verb.rawValue), "impact": .string(a.impact.rawValue),
-                    "requiresApproval": .bool(a.requiresApproval), "dependsOn": .list(a.dependsOn.map(Value.string)),
-                    "changes": .list(a.changes.map { c in
-                        .map([
-                            "path": .string(c.path.description), "origin": .string(c.origin.rawValue), "impact": .string(c.impact.rawValue),
-                            "before": c.isSensitive ? .string("(sensitive)") : redacted(c.before),
-                            "after": c.isSensitive ? .string("(sensitive)") : redacted(c.after),
-                        ])
-                    }),
-                ])
-            }),
+            "actions": .list(
+                plan.changes.map { a in
+                    .map([
+                        "id": .string(a.id), "verb": .string(a.verb.rawValue), "impact": .string(a.impact.rawValue),
+                        "requiresApproval": .bool(a.requiresApproval),
+                        "dependsOn": .list(a.dependsOn.map(Value.string)),
+                        "changes": .list(
+                            a.changes.map { c in
+                                .map([
+                                    "path": .string(c.path.description), "origin": .string(c.origin.rawValue),
+                                    "impact": .string(c.impact.rawValue),
+                                    "before": c.isSensitive ? .string("(sensitive)") : redacted(c.before),
+                                    "after": c.isSensitive ? .string("(sensitive)") : redacted(c.after),
+                                ])
+                            }
+                        ),
+                    ])
+                }
+            ),
             "orphans": .list(plan.orphans.map { .string($0.description) }),
-            "fingerprints": .map(Dictionary(uniqueKeysWithValues: plan.fingerprints.map { ($0.key.description, Value.string($0.value)) })),
+            "fingerprints": .map(
+                Dictionary(uniqueKeysWithValues: plan.fingerprints.map { ($0.key.description, Value.string($0.value)) })
+            ),
         ])
     }
 

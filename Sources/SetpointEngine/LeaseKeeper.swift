@@ -25,7 +25,10 @@ public final class LeaseKeeper: Sendable {
     /// - Parameter onLost: called when a renewal finds the lease taken by someone else (this process was paused past
     ///   the lease's expiry): the apply must stop starting actions.
     public static func acquire(
-        _ store: any ApplyLease, timeout: Duration, ttl: Duration = .seconds(30), onLost: @escaping @Sendable () -> Void = {}
+        _ store: any ApplyLease,
+        timeout: Duration,
+        ttl: Duration = .seconds(30),
+        onLost: @escaping @Sendable () -> Void = {}
     ) async throws -> LeaseKeeper {
         let id = UUID().uuidString
         let host = ProcessInfo.processInfo.hostName
@@ -34,7 +37,13 @@ public final class LeaseKeeper: Sendable {
         let deadline = ContinuousClock.now + timeout
         while true {
             let now = Date()
-            let candidate = LeaseHolder(id: id, host: host, pid: pid, since: since, expiresAt: iso(now.addingTimeInterval(seconds(ttl))))
+            let candidate = LeaseHolder(
+                id: id,
+                host: host,
+                pid: pid,
+                since: since,
+                expiresAt: iso(now.addingTimeInterval(seconds(ttl)))
+            )
             guard let current = try await store.acquireLease(candidate, now: iso(now)) else {
                 let renewal = Task.detached {
                     while !Task.isCancelled {
@@ -59,7 +68,8 @@ public final class LeaseKeeper: Sendable {
                 throw SetpointError(
                     .leaseHeld,
                     "another apply holds the state lease: \(current) (until \(current.expiresAt) unless renewed); "
-                        + "wait for it, or retry with --lock-timeout 5m")
+                        + "wait for it, or retry with --lock-timeout 5m"
+                )
             }
             try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
         }

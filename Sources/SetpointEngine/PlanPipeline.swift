@@ -13,7 +13,9 @@ public struct PlanPipeline: Sendable {
     public var fingerprint: @Sendable (FieldPath, Value) -> String
 
     public init(
-        registry: ProviderRegistry, context: ProviderContext, store: (any StateStore)?,
+        registry: ProviderRegistry,
+        context: ProviderContext,
+        store: (any StateStore)?,
         fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint
     ) {
         self.registry = registry
@@ -23,25 +25,39 @@ public struct PlanPipeline: Sendable {
     }
 
     /// Plans `desired` against what is observed now.
-    public func plan(_ desired: [Resource], options: PlanOptions = PlanOptions(), source: Plan.Source? = nil, createdAt: String = "") async throws -> Plan {
+    public func plan(
+        _ desired: [Resource],
+        options: PlanOptions = PlanOptions(),
+        source: Plan.Source? = nil,
+        createdAt: String = ""
+    ) async throws -> Plan {
         try await planAndObservations(desired, options: options, source: source, createdAt: createdAt).plan
     }
 
     /// Plans, and returns what was observed of the resources the plan touches (what a saved plan keeps).
     public func planAndObservations(
-        _ desired: [Resource], options: PlanOptions = PlanOptions(), source: Plan.Source? = nil, createdAt: String = ""
+        _ desired: [Resource],
+        options: PlanOptions = PlanOptions(),
+        source: Plan.Source? = nil,
+        createdAt: String = ""
     ) async throws -> (plan: Plan, observed: [ResourceID: Observation]) {
         let applied = try await store?.ownedResources() ?? [:]
         // Ids a dead apply reserved and journaled before it could record the object as owned.
         var journaled: [ResourceID: String] = [:]
         for (action, entries) in try await store?.openJournals() ?? [:] {
-            if let id = entries[StoreJournal.providerIDKey], let resource = action.split(separator: ":").first.flatMap({ ResourceID(parsing: String($0)) }) {
+            if let id = entries[StoreJournal.providerIDKey],
+                let resource = action.split(separator: ":").first.flatMap({ ResourceID(parsing: String($0)) })
+            {
                 journaled[resource] = id
             }
         }
         let desiredIDs = Set(desired.map(\.id))
         var toObserve = desired.map {
-            ResolvedResource(resource: $0, providerID: applied[$0.id]?.providerID ?? journaled[$0.id], lastApplied: applied[$0.id]?.spec)
+            ResolvedResource(
+                resource: $0,
+                providerID: applied[$0.id]?.providerID ?? journaled[$0.id],
+                lastApplied: applied[$0.id]?.spec
+            )
         }
         for (id, record) in applied where !desiredIDs.contains(id) {
             toObserve.append(.orphan(id, providerID: record.providerID, lastApplied: record.spec))
@@ -49,9 +65,17 @@ public struct PlanPipeline: Sendable {
         let (observed, errors) = await observe(toObserve)
         let registry = self.registry
         var request = PlanRequest(
-            desired: desired, applied: applied, observed: observed, observeErrors: errors,
+            desired: desired,
+            applied: applied,
+            observed: observed,
+            observeErrors: errors,
             policies: { kind in registry.provider(for: kind)?.fieldPolicy(for: kind) ?? FieldPolicy() },
-            fingerprint: fingerprint, options: options, hasState: store != nil, source: source, createdAt: createdAt)
+            fingerprint: fingerprint,
+            options: options,
+            hasState: store != nil,
+            source: source,
+            createdAt: createdAt
+        )
         request.resumeCreates = Set(journaled.keys)
         let plan = Planner().plan(request)
         let touched = observed.filter { plan.fingerprints[$0.key] != nil }
@@ -69,14 +93,17 @@ public struct PlanPipeline: Sendable {
             }
             byProvider[index, default: []].append(r)
         }
-        let registry = self.registry, context = self.context
+        let registry = self.registry
+        let context = self.context
         return await withTaskGroup(of: ([ResourceID: Observation], [ResourceID: String]).self) { group in
             for (index, batch) in byProvider {
                 group.addTask {
                     do {
                         var found = try await registry.providers[index].observe(batch, in: context)
                         var missing: [ResourceID: String] = [:]
-                        for r in batch where found[r.id] == nil { missing[r.id] = "the provider returned no observation" }
+                        for r in batch where found[r.id] == nil {
+                            missing[r.id] = "the provider returned no observation"
+                        }
                         for (id, observation) in found {
                             if case .failed(let why) = observation {
                                 missing[id] = why

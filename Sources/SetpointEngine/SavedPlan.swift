@@ -64,8 +64,11 @@ public enum SavedPlanFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = try encoder.encode(saved)
-        let header = Header(format: format, digest: "sha256:" + SHA256.hexString(SHA256.hash(body)),
-                            hmac: signingKey.map { HMACSHA256.hex(Array(body), key: $0) })
+        let header = Header(
+            format: format,
+            digest: "sha256:" + SHA256.hexString(SHA256.hash(body)),
+            hmac: signingKey.map { HMACSHA256.hex(Array(body), key: $0) }
+        )
         var data = try encoder.encode(header)
         data.append(UInt8(ascii: "\n"))
         data.append(body)
@@ -92,12 +95,21 @@ public enum SavedPlanFile {
         switch (header.hmac, signingKey) {
         case (let mac?, let key?):
             guard HMACSHA256.constantTimeEquals(mac, HMACSHA256.hex(body, key: key)) else {
-                throw Refusal(description: "\(path) was edited or signed with another key: its signature does not match", isTampering: true)
+                throw Refusal(
+                    description: "\(path) was edited or signed with another key: its signature does not match",
+                    isTampering: true
+                )
             }
         case (_?, nil):
-            throw Refusal(description: "\(path) is signed: give the key with --sign-key to verify it", isTampering: false)
+            throw Refusal(
+                description: "\(path) is signed: give the key with --sign-key to verify it",
+                isTampering: false
+            )
         case (nil, _?):
-            throw Refusal(description: "\(path) is not signed, but a signing key was given: plan again with --sign-key", isTampering: true)
+            throw Refusal(
+                description: "\(path) is not signed, but a signing key was given: plan again with --sign-key",
+                isTampering: true
+            )
         case (nil, nil):
             break
         }

@@ -13,12 +13,18 @@ public struct EnvironmentSecretResolver: SecretResolver {
         switch reference {
         case .env(let name):
             guard let value = environment[name] else {
-                throw SetpointError(.secretUnavailable, "secret from env \(name) is not set: export \(name) in the environment setpoint runs in")
+                throw SetpointError(
+                    .secretUnavailable,
+                    "secret from env \(name) is not set: export \(name) in the environment setpoint runs in"
+                )
             }
             return value
         case .file(let path):
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw SetpointError(.secretUnavailable, "secret file \(path) cannot be read: create it, or let this user read it")
+                throw SetpointError(
+                    .secretUnavailable,
+                    "secret file \(path) cannot be read: create it, or let this user read it"
+                )
             }
             var text = String(decoding: data, as: UTF8.self)
             if text.hasSuffix("\n") { text.removeLast() }
@@ -42,7 +48,8 @@ public enum SecretFingerprints {
                 valueDigest = "sha256:" + SHA256.hex("setpoint/v1\u{0}\(path)\u{0}\(secret)")
             } else if let secrets = resolvedSecrets(in: value, resolver) {
                 // A list or map holding secrets (a receiver list): every secret's value counts, in order.
-                valueDigest = "sha256:" + SHA256.hex("setpoint/v1\u{0}\(path)\u{0}" + secrets.joined(separator: "\u{0}"))
+                valueDigest =
+                    "sha256:" + SHA256.hex("setpoint/v1\u{0}\(path)\u{0}" + secrets.joined(separator: "\u{0}"))
             }
             return WriteOnlyFingerprint(reference: CanonicalJSON.digest(value), value: valueDigest).text
         }

@@ -17,5 +17,7 @@ public struct StoreJournal: ActionJournal {
     }
 
     public func entries() async throws -> [String: String] { try await store.journalEntries(action: action) }
-    public func record(_ key: String, _ value: String) async throws { try await store.recordJournal(action: action, key: key, value: value) }
+    public func record(_ key: String, _ value: String) async throws {
+        try await store.recordJournal(action: action, key: key, value: value)
+    }
 }

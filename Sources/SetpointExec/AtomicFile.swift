@@ -13,7 +13,9 @@ public enum AtomicFile {
     public static func write(_ text: String, to path: String, mode: mode_t = 0o644, private: Bool = false) throws {
         let temporary = path + ".setpoint-tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw Failure(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw Failure(description: "cannot write \(temporary): \(String(cString: strerror(errno)))")
+        }
         var st = stat()
         if stat(path, &st) == 0 {
             _ = fchown(fd, st.st_uid, st.st_gid)

@@ -13,8 +13,15 @@ public struct Command: Sendable, Hashable, CustomStringConvertible {
     public var timeout: Duration?
     public var input: String?
 
-    public init(_ executable: String, _ arguments: [String] = [], user: String? = nil, environment: [String: String] = [:],
-                workingDirectory: String? = nil, timeout: Duration? = nil, input: String? = nil) {
+    public init(
+        _ executable: String,
+        _ arguments: [String] = [],
+        user: String? = nil,
+        environment: [String: String] = [:],
+        workingDirectory: String? = nil,
+        timeout: Duration? = nil,
+        input: String? = nil
+    ) {
         self.executable = executable
         self.arguments = arguments
         self.user = user
@@ -27,7 +34,7 @@ public struct Command: Sendable, Hashable, CustomStringConvertible {
     /// The argv as a shell would need it quoted, for messages (environment values are never shown: they may be secrets).
     public var description: String {
         let argv = ([executable] + arguments).map(Self.shellQuoted).joined(separator: " ")
-        return user.map { "(as \($0)) " } .map { $0 + argv } ?? argv
+        return user.map { "(as \($0)) " }.map { $0 + argv } ?? argv
     }
 
     static func shellQuoted(_ s: String) -> String {

@@ -10,8 +10,13 @@ public struct LocalRunner: CommandRunner {
         let base = [command.executable] + command.arguments
         guard let user = command.user, user != currentUser else { return base }
         guard geteuid() == 0 else {
-            throw CommandFailure(command: command, status: nil, output: "",
-                                 reason: "must run as \(user), but this process is \(currentUser) and not root: run Setpoint as root or as \(user)")
+            throw CommandFailure(
+                command: command,
+                status: nil,
+                output: "",
+                reason:
+                    "must run as \(user), but this process is \(currentUser) and not root: run Setpoint as root or as \(user)"
+            )
         }
         return ["/usr/sbin/runuser", "-u", user, "--"] + base
     }
@@ -25,7 +30,9 @@ public struct LocalRunner: CommandRunner {
         let argv = try argv(command)
         return try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                continuation.resume(with: Result { try Self.runBlocking(command, argv: argv, allowFailure: allowFailure) })
+                continuation.resume(
+                    with: Result { try Self.runBlocking(command, argv: argv, allowFailure: allowFailure) }
+                )
             }
             thread.name = "setpoint-exec"
             thread.start()
@@ -36,10 +43,13 @@ public struct LocalRunner: CommandRunner {
     /// child inherits, and a daemon the tool starts (pg_ctl start → postmaster) inherits it too, so Process would
     /// wait for the daemon. Output goes to files for the same reason (an inherited pipe never reaches end of file).
     private static func runBlocking(_ command: Command, argv: [String], allowFailure: Bool) throws -> CommandOutput {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-exec-\(UUID().uuidString)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "setpoint-exec-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let outPath = scratch.appendingPathComponent("out").path, errPath = scratch.appendingPathComponent("err").path
+        let outPath = scratch.appendingPathComponent("out").path
+        let errPath = scratch.appendingPathComponent("err").path
         let inPath = scratch.appendingPathComponent("in").path
         FileManager.default.createFile(atPath: inPath, contents: Data((command.input ?? "").utf8))
 
@@ -53,10 +63,23 @@ public struct LocalRunner: CommandRunner {
         do {
             // A new process group, so a timeout kills the tool and what it started in the foreground; only its three
             // standard streams are open in it.
-            pid = try Spawn.start(Spawn.Request(argv: args, environment: environment, stdin: .file(inPath), stdout: .file(outPath),
-                                                stderr: .file(errPath), newProcessGroup: true))
+            pid = try Spawn.start(
+                Spawn.Request(
+                    argv: args,
+                    environment: environment,
+                    stdin: .file(inPath),
+                    stdout: .file(outPath),
+                    stderr: .file(errPath),
+                    newProcessGroup: true
+                )
+            )
         } catch let failure as Spawn.Failure {
-            throw CommandFailure(command: command, status: nil, output: "", reason: "could not start: \(String(cString: strerror(failure.errno)))")
+            throw CommandFailure(
+                command: command,
+                status: nil,
+                output: "",
+                reason: "could not start: \(String(cString: strerror(failure.errno)))"
+            )
         }
         let timedOut = Box()
         let finished = Box()
@@ -81,13 +104,27 @@ public struct LocalRunner: CommandRunner {
         let exitStatus = Spawn.exitStatus(status)
         let stdout = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data(), as: UTF8.self)
         let stderr = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data(), as: UTF8.self)
-        let result = CommandOutput(status: exitStatus, stdout: stdout, stderr: stderr, duration: ContinuousClock.now - start)
+        let result = CommandOutput(
+            status: exitStatus,
+            stdout: stdout,
+            stderr: stderr,
+            duration: ContinuousClock.now - start
+        )
         if timedOut.peek() != nil {
-            throw CommandFailure(command: command, status: nil, output: stderr + stdout, reason: "timed out after \(command.timeout!) and was killed")
+            throw CommandFailure(
+                command: command,
+                status: nil,
+                output: stderr + stdout,
+                reason: "timed out after \(command.timeout!) and was killed"
+            )
         }
         if result.status != 0 && !allowFailure {
-            throw CommandFailure(command: command, status: result.status, output: stderr.isEmpty ? stdout : stderr,
-                                 reason: "exited with status \(result.status)")
+            throw CommandFailure(
+                command: command,
+                status: result.status,
+                output: stderr.isEmpty ? stdout : stderr,
+                reason: "exited with status \(result.status)"
+            )
         }
         return result
     }

@@ -30,8 +30,14 @@ public enum Spawn {
         /// In a process group of its own (a timeout can then end it and what it started in the foreground).
         public var newProcessGroup = false
 
-        public init(argv: [String], environment: [String: String], stdin: Stream = .null, stdout: Stream = .null, stderr: Stream = .null,
-                    newProcessGroup: Bool = false) {
+        public init(
+            argv: [String],
+            environment: [String: String],
+            stdin: Stream = .null,
+            stdout: Stream = .null,
+            stderr: Stream = .null,
+            newProcessGroup: Bool = false
+        ) {
             self.argv = argv
             self.environment = environment
             self.stdin = stdin

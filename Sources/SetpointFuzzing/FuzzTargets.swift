@@ -27,14 +27,25 @@ public enum FuzzTargets {
     public static func yaml(_ data: Data) {
         // The bytes as read from a file (UTF-16 and invalid UTF-8 reach libyaml as they are) …
         var diagnostics: [Diagnostic] = []
-        _ = YAMLReader(limits: LoaderLimits(maxFileSize: 16 << 20, maxDepth: 8)).read([UInt8](data), file: "fuzz.yaml", diagnostics: &diagnostics)
+        _ = YAMLReader(limits: LoaderLimits(maxFileSize: 16 << 20, maxDepth: 8)).read(
+            [UInt8](data),
+            file: "fuzz.yaml",
+            diagnostics: &diagnostics
+        )
         // … and as text, through the whole loader.
         let text = String(decoding: data, as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         for limits in [LoaderLimits.default, LoaderLimits(maxFileSize: 16 << 20, maxDepth: 6)] {
             let set = ManifestLoader(limits: limits).load(text: text, file: "fuzz.yaml")
-            _ = DiagnosticTextRenderer { _, n in n >= 1 && n <= lines.count ? String(lines[n - 1]) : nil }.render(set.diagnostics)
-            _ = DiagnosticJSONRenderer().render(diagnostics: set.diagnostics, resources: set.resources.count, files: 1, skipped: set.skippedDocuments)
+            _ = DiagnosticTextRenderer { _, n in n >= 1 && n <= lines.count ? String(lines[n - 1]) : nil }.render(
+                set.diagnostics
+            )
+            _ = DiagnosticJSONRenderer().render(
+                diagnostics: set.diagnostics,
+                resources: set.resources.count,
+                files: 1,
+                skipped: set.skippedDocuments
+            )
             for resource in set.resources { _ = CanonicalJSON.encode(resource.spec) }
         }
     }
@@ -79,14 +90,24 @@ public enum FuzzTargets {
         guard requestLine.count >= 2, let method = HTTPRequest.Method(requestLine[0]) else { return }
         var fields = HTTPFields()
         for line in lines {
-            guard let colon = line.firstIndex(of: ":"), let name = HTTPField.Name(String(line[..<colon])) else { continue }
+            guard let colon = line.firstIndex(of: ":"), let name = HTTPField.Name(String(line[..<colon])) else {
+                continue
+            }
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             guard HTTPField.isValidValue(value) else { continue }
             fields.append(HTTPField(name: name, value: value))
         }
         let target = requestLine[1].hasPrefix("/") ? requestLine[1] : "/" + requestLine[1]
-        let request = Request(head: HTTPRequest(method: method, scheme: "http", authority: "127.0.0.1", path: target, headerFields: fields),
-                              body: RequestBody(buffer: ByteBuffer(bytes: body)))
+        let request = Request(
+            head: HTTPRequest(
+                method: method,
+                scheme: "http",
+                authority: "127.0.0.1",
+                path: target,
+                headerFields: fields
+            ),
+            body: RequestBody(buffer: ByteBuffer(bytes: body))
+        )
         let api = await ControllerFixture.shared.api
         _ = await api.respond(request)
     }
@@ -102,13 +123,34 @@ actor ControllerFixture {
         get async {
             if let made { return made }
             let store = InMemoryStateStore()
-            try? await store.savePlan(StoredPlan(id: "p-fuzz", status: .pending, json: "{\"source\":{\"gitAuthor\":\"a@example.net\"}}",
-                                                 text: "Plan p-fuzz\n", createdAt: "2026-12-07T00:00:00Z"))
-            let lines = Tokens.Role.allCases.map { "\($0.rawValue) \($0.rawValue)@example.net sha256:\(SHA256.hex($0.rawValue)) unlimited" }
+            try? await store.savePlan(
+                StoredPlan(
+                    id: "p-fuzz",
+                    status: .pending,
+                    json: "{\"source\":{\"gitAuthor\":\"a@example.net\"}}",
+                    text: "Plan p-fuzz\n",
+                    createdAt: "2026-12-07T00:00:00Z"
+                )
+            )
+            let lines = Tokens.Role.allCases.map {
+                "\($0.rawValue) \($0.rawValue)@example.net sha256:\(SHA256.hex($0.rawValue)) unlimited"
+            }
             let tokens = (try? Tokens(lines: lines.joined(separator: "\n"))) ?? (try! Tokens(lines: ""))
-            let reconciler = Reconciler(Reconciler.Configuration(paths: ["/nonexistent"], providers: [], secrets: EnvironmentSecretResolver(environment: [:])),
-                                        store: store)
-            let api = ControllerAPI(store: store, status: ControllerStatus(), reconciler: reconciler, tokens: TokenStore(tokens), fourEyes: true)
+            let reconciler = Reconciler(
+                Reconciler.Configuration(
+                    paths: ["/nonexistent"],
+                    providers: [],
+                    secrets: EnvironmentSecretResolver(environment: [:])
+                ),
+                store: store
+            )
+            let api = ControllerAPI(
+                store: store,
+                status: ControllerStatus(),
+                reconciler: reconciler,
+                tokens: TokenStore(tokens),
+                fourEyes: true
+            )
             made = api
             return api
         }

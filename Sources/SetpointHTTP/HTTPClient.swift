@@ -23,7 +23,8 @@ public final class HTTPClient: Sendable {
         self.workers = max(1, connections)
         _ = HTTPClient.globalInit
         for _ in 0..<workers {
-            let queue = self.queue, tls = self.tls
+            let queue = self.queue
+            let tls = self.tls
             let thread = Thread { Worker(tls: tls).run(queue) }
             thread.name = "setpoint-http"
             thread.start()
@@ -39,9 +40,14 @@ public final class HTTPClient: Sendable {
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         // A CR or LF in a value would split the header and smuggle in another; nothing is sent (the value is not shown).
         for header in request.headers {
-            if let bad = HTTPRequest.controlCharacter(in: header.value) ?? HTTPRequest.controlCharacter(in: header.name) {
-                throw HTTPError(code: -1, message: "the \(header.name) header holds a control character (\(bad)): refused, nothing was sent",
-                                url: request.url, isTransient: false)
+            if let bad = HTTPRequest.controlCharacter(in: header.value) ?? HTTPRequest.controlCharacter(in: header.name)
+            {
+                throw HTTPError(
+                    code: -1,
+                    message: "the \(header.name) header holds a control character (\(bad)): refused, nothing was sent",
+                    url: request.url,
+                    isTransient: false
+                )
             }
         }
         return try await withCheckedThrowingContinuation { continuation in
@@ -77,7 +83,14 @@ final class JobQueue: Sendable {
         if accepted {
             available.signal()
         } else {
-            job.continuation.resume(throwing: HTTPError(code: -1, message: "the HTTP client was shut down", url: job.request.url, isTransient: false))
+            job.continuation.resume(
+                throwing: HTTPError(
+                    code: -1,
+                    message: "the HTTP client was shut down",
+                    url: job.request.url,
+                    isTransient: false
+                )
+            )
         }
     }
 

@@ -10,8 +10,13 @@ public struct HTTPRequest: Sendable {
     /// The whole request, connecting included.
     public var timeout: Duration
 
-    public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: Data? = nil,
-                timeout: Duration = .seconds(30)) {
+    public init(
+        method: String = "GET",
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: Data? = nil,
+        timeout: Duration = .seconds(30)
+    ) {
         self.method = method
         self.url = url
         self.headers = headers

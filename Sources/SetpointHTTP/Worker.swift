@@ -41,7 +41,9 @@ final class Worker {
         if request.body != nil, !request.headers.contains(where: { $0.name.lowercased() == "expect" }) {
             headers = curl_slist_append(headers, "Expect:")  // no 100-continue round trip
         }
-        let ms = Int(request.timeout.components.seconds * 1000 + request.timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ms = Int(
+            request.timeout.components.seconds * 1000 + request.timeout.components.attoseconds / 1_000_000_000_000_000
+        )
         return try errorBuffer.withUnsafeMutableBufferPointer { errors in
             sp_setopt_string(handle, CURLOPT_URL, request.url)
             sp_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
@@ -50,7 +52,8 @@ final class Worker {
             sp_setopt_long(handle, CURLOPT_TIMEOUT_MS, max(1, ms))
             sp_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(ms, 10_000)))
             sp_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-            sp_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))  // PVE puts its error text in the status line
+            // PVE puts its error text in the status line.
+            sp_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
             sp_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
             sp_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
             if tls.insecure {
@@ -77,19 +80,33 @@ final class Worker {
                 guard let body = request.body else { return curl_easy_perform(handle) }
                 return body.withUnsafeBytes { bytes in
                     sp_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bytes.count)
-                    sp_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                    sp_setopt_pointer(
+                        handle,
+                        CURLOPT_COPYPOSTFIELDS,
+                        UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!)
+                    )
                     return curl_easy_perform(handle)
                 }
             }()
             guard code == CURLE_OK else {
                 let detail = String(cString: errors.baseAddress!)
                 let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-                let transient = [CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING]
-                    .contains(code)
-                let tls = [CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_CACERT_BADFILE,
-                           CURLE_SSL_CERTPROBLEM].contains(code)
-                throw HTTPError(code: Int(code.rawValue), message: tls ? "TLS verification failed: \(message)" : message, url: request.url,
-                                isTransient: transient)
+                let transient = [
+                    CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_RECV_ERROR, CURLE_SEND_ERROR,
+                    CURLE_GOT_NOTHING,
+                ]
+                .contains(code)
+                let tls = [
+                    CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+                    CURLE_SSL_CACERT_BADFILE,
+                    CURLE_SSL_CERTPROBLEM,
+                ].contains(code)
+                throw HTTPError(
+                    code: Int(code.rawValue),
+                    message: tls ? "TLS verification failed: \(message)" : message,
+                    url: request.url,
+                    isTransient: transient
+                )
             }
             var status = 0
             sp_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -107,7 +124,9 @@ final class Worker {
                 let parts = line.split(separator: " ", maxSplits: 2)
                 reason = parts.count == 3 ? String(parts[2]) : ""
             } else if let colon = line.firstIndex(of: ":") {
-                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                    in: .whitespaces
+                )
             }
         }
         return HTTPResponse(status: status, headers: headers, body: sink.body, reason: reason)

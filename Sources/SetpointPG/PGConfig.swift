@@ -19,9 +19,19 @@ public struct PGConfig: Sendable, Hashable {
     /// Extra parameters (e.g. `replication=database`); keys are libpq keywords.
     public var options: [String: String]
 
-    public init(host: String? = nil, port: Int? = nil, user: String? = nil, password: String? = nil, database: String? = nil,
-                sslmode: String? = nil, connectTimeoutSeconds: Int? = nil, targetSessionAttrs: String? = nil,
-                applicationName: String? = nil, conninfo: String? = nil, options: [String: String] = [:]) {
+    public init(
+        host: String? = nil,
+        port: Int? = nil,
+        user: String? = nil,
+        password: String? = nil,
+        database: String? = nil,
+        sslmode: String? = nil,
+        connectTimeoutSeconds: Int? = nil,
+        targetSessionAttrs: String? = nil,
+        applicationName: String? = nil,
+        conninfo: String? = nil,
+        options: [String: String] = [:]
+    ) {
         self.host = host
         self.port = port
         self.user = user

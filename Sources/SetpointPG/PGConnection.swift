@@ -35,12 +35,18 @@ public final class PGConnection: Sendable {
                         PQconnectdbParams(keys, values, 1)
                     }
                 }
-                guard let conn else { throw PGError(sqlState: "", severity: "CONNECTION", message: "out of memory", endpoint: endpoint) }
+                guard let conn else {
+                    throw PGError(sqlState: "", severity: "CONNECTION", message: "out of memory", endpoint: endpoint)
+                }
                 guard PQstatus(conn) == CONNECTION_OK else {
                     let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
                     PQfinish(conn)
-                    throw PGError(sqlState: PGError.sqlState(forConnectionMessage: message), severity: "CONNECTION",
-                                  message: message, endpoint: endpoint)
+                    throw PGError(
+                        sqlState: PGError.sqlState(forConnectionMessage: message),
+                        severity: "CONNECTION",
+                        message: message,
+                        endpoint: endpoint
+                    )
                 }
                 slot = conn
                 return Int(PQserverVersion(conn))
@@ -72,12 +78,19 @@ public final class PGConnection: Sendable {
         return try await worker.run { slot in
             guard let conn = slot else { throw PGError.closed(endpoint) }
             guard PQsendQuery(conn, sql) == 1 else {
-                throw PGError(sqlState: "", severity: "CONNECTION", message: String(cString: PQerrorMessage(conn)), endpoint: endpoint)
+                throw PGError(
+                    sqlState: "",
+                    severity: "CONNECTION",
+                    message: String(cString: PQerrorMessage(conn)),
+                    endpoint: endpoint
+                )
             }
             var results: [PGResult] = []
             var failure: (any Error)?
             while let result = PQgetResult(conn) {
-                do { results.append(try PGWorker.collect(result, conn: conn, endpoint: endpoint)) } catch { failure = failure ?? error }
+                do { results.append(try PGWorker.collect(result, conn: conn, endpoint: endpoint)) } catch {
+                    failure = failure ?? error
+                }
             }
             if let failure { throw failure }
             return results
@@ -99,7 +112,9 @@ extension PGError {
 
     /// libpq reports startup failures as text only: the SQLSTATEs the server would have sent.
     static func sqlState(forConnectionMessage message: String) -> String {
-        if message.contains("password authentication failed") || message.contains("no password supplied") { return "28P01" }
+        if message.contains("password authentication failed") || message.contains("no password supplied") {
+            return "28P01"
+        }
         if message.contains("no pg_hba.conf entry") { return "28000" }
         if message.contains("database") && message.contains("does not exist") { return "3D000" }
         if message.contains("role") && message.contains("does not exist") { return "28000" }
@@ -136,7 +151,10 @@ final class PGWorker: Sendable {
             let next = state.withLock { s -> (Job?, Bool) in
                 s.jobs.isEmpty ? (nil, s.stopped) : (s.jobs.removeFirst(), false)
             }
-            if let job = next.0 { job.body(&conn); continue }
+            if let job = next.0 {
+                job.body(&conn)
+                continue
+            }
             if next.1 { break }
         }
         if let conn { PQfinish(conn) }
@@ -152,8 +170,17 @@ final class PGWorker: Sendable {
                 s.jobs.append(job)
                 return true
             }
-            if accepted { available.signal() } else {
-                continuation.resume(throwing: PGError(sqlState: "08003", severity: "CONNECTION", message: "the connection is closed", endpoint: ""))
+            if accepted {
+                available.signal()
+            } else {
+                continuation.resume(
+                    throwing: PGError(
+                        sqlState: "08003",
+                        severity: "CONNECTION",
+                        message: "the connection is closed",
+                        endpoint: ""
+                    )
+                )
             }
         }
     }
@@ -169,8 +196,12 @@ final class PGWorker: Sendable {
     /// Reads a result: rows and command tag, or the server's error fields.
     static func collect(_ result: OpaquePointer?, conn: OpaquePointer, endpoint: String) throws -> PGResult {
         guard let result else {
-            throw PGError(sqlState: "", severity: "CONNECTION", message: String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines),
-                          endpoint: endpoint)
+            throw PGError(
+                sqlState: "",
+                severity: "CONNECTION",
+                message: String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines),
+                endpoint: endpoint
+            )
         }
         defer { PQclear(result) }
         switch PQresultStatus(result) {
@@ -179,9 +210,11 @@ final class PGWorker: Sendable {
             var rows: [[String?]] = []
             rows.reserveCapacity(Int(PQntuples(result)))
             for r in 0..<PQntuples(result) {
-                rows.append((0..<PQnfields(result)).map { c in
-                    PQgetisnull(result, r, c) == 1 ? nil : String(cString: PQgetvalue(result, r, c))
-                })
+                rows.append(
+                    (0..<PQnfields(result)).map { c in
+                        PQgetisnull(result, r, c) == 1 ? nil : String(cString: PQgetvalue(result, r, c))
+                    }
+                )
             }
             return PGResult(columns: columns, rows: rows, commandTag: String(cString: PQcmdStatus(result)))
         default:
@@ -189,9 +222,17 @@ final class PGWorker: Sendable {
                 guard let p = PQresultErrorField(result, code) else { return nil }
                 return String(cString: p)
             }
-            let message = field(Int32(UInt8(ascii: "M"))) ?? String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw PGError(sqlState: field(Int32(UInt8(ascii: "C"))) ?? "", severity: field(Int32(UInt8(ascii: "S"))) ?? "ERROR", message: message,
-                          detail: field(Int32(UInt8(ascii: "D"))), hint: field(Int32(UInt8(ascii: "H"))), endpoint: endpoint)
+            let message =
+                field(Int32(UInt8(ascii: "M")))
+                ?? String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw PGError(
+                sqlState: field(Int32(UInt8(ascii: "C"))) ?? "",
+                severity: field(Int32(UInt8(ascii: "S"))) ?? "ERROR",
+                message: message,
+                detail: field(Int32(UInt8(ascii: "D"))),
+                hint: field(Int32(UInt8(ascii: "H"))),
+                endpoint: endpoint
+            )
         }
     }
 
@@ -201,7 +242,8 @@ final class PGWorker: Sendable {
         return pointers.map { UnsafePointer($0) }.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
-    static func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    static func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R
+    {
         let pointers = strings.map { $0.map { strdup($0) } ?? nil }
         defer { pointers.forEach { free($0) } }
         return pointers.map { UnsafePointer($0) }.withUnsafeBufferPointer { body($0.baseAddress) }

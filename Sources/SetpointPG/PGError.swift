@@ -13,7 +13,14 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     /// Which member or endpoint (host:port) it came from.
     public var endpoint: String
 
-    public init(sqlState: String, severity: String, message: String, detail: String? = nil, hint: String? = nil, endpoint: String) {
+    public init(
+        sqlState: String,
+        severity: String,
+        message: String,
+        detail: String? = nil,
+        hint: String? = nil,
+        endpoint: String
+    ) {
         self.sqlState = sqlState
         self.severity = severity
         self.message = message

@@ -23,7 +23,9 @@ struct ClusterApplier: Sendable {
 
     func primaryName() throws -> String {
         guard let p = view.actualPrimary else {
-            throw fail("no single member accepts writes (\(view.writers.isEmpty ? "none" : view.writers.joined(separator: ", "))): plan again to see why")
+            throw fail(
+                "no single member accepts writes (\(view.writers.isEmpty ? "none" : view.writers.joined(separator: ", "))): plan again to see why"
+            )
         }
         return p
     }
@@ -35,14 +37,22 @@ struct ClusterApplier: Sendable {
 
     func control(for member: ClusterSettings.Member) throws -> MemberControl {
         guard member.isLocal else {
-            throw fail("member \(member.name) is on \(member.host ?? "a conninfo host"): its tools (pg_ctl, pg_basebackup, pg_rewind) run on the "
-                + "machine Setpoint runs on, and remote members need a remote runner that is not there yet; run Setpoint on that host")
+            throw fail(
+                "member \(member.name) is on \(member.host ?? "a conninfo host"): its tools (pg_ctl, pg_basebackup, pg_rewind) run on the "
+                    + "machine Setpoint runs on, and remote members need a remote runner that is not there yet; run Setpoint on that host"
+            )
         }
-        return MemberControl(runner: runner, binDirectory: settings.binDirectory(major: view.facts(try primaryName())?.majorVersion), osUser: settings.osUser)
+        return MemberControl(
+            runner: runner,
+            binDirectory: settings.binDirectory(major: view.facts(try primaryName())?.majorVersion),
+            osUser: settings.osUser
+        )
     }
 
     func member(_ name: String) throws -> ClusterSettings.Member {
-        guard let m = settings.member(name) ?? view.removed.first(where: { $0.name == name }) else { throw fail("no member \(name)") }
+        guard let m = settings.member(name) ?? view.removed.first(where: { $0.name == name }) else {
+            throw fail("no member \(name)")
+        }
         return m
     }
 
@@ -70,8 +80,11 @@ struct ClusterApplier: Sendable {
         let known = Set(view.facts(primary)?.settings.keys.map { $0 } ?? [])
         let unknown = wanted.keys.filter { !known.contains($0) && !$0.contains(".") }.sorted()
         if !unknown.isEmpty {
-            throw fail("PostgreSQL \(view.facts(primary)?.majorVersion ?? 0) has no parameter \(unknown.joined(separator: ", ")): "
-                + "correct spec.parameters (nothing was written)", terminal: true)
+            throw fail(
+                "PostgreSQL \(view.facts(primary)?.majorVersion ?? 0) has no parameter \(unknown.joined(separator: ", ")): "
+                    + "correct spec.parameters (nothing was written)",
+                terminal: true
+            )
         }
         // The primary first, then the others: a value the server refuses is refused before any replica has it.
         let order = [primary] + (settings.members.map(\.name) + view.removed.map(\.name)).filter { $0 != primary }
@@ -87,16 +100,24 @@ struct ClusterApplier: Sendable {
                 }
                 changes[k] = v
             }
-            for k in dropped where f.settings[k]?.fileSource?.hasSuffix("postgresql.auto.conf") == true { changes[k] = .some(nil) }
+            for k in dropped where f.settings[k]?.fileSource?.hasSuffix("postgresql.auto.conf") == true {
+                changes[k] = .some(nil)
+            }
             guard !changes.isEmpty else { continue }
             do {
                 let outcome = try await ParameterWriter().apply(changes, on: db)
                 let staged = outcome.filter { $0.value == .pendingRestart }.keys.sorted()
-                note("\(name): wrote \(changes.keys.sorted().joined(separator: ", "))" + (staged.isEmpty ? "" : "; waiting for a restart: \(staged.joined(separator: ", "))"))
+                note(
+                    "\(name): wrote \(changes.keys.sorted().joined(separator: ", "))"
+                        + (staged.isEmpty ? "" : "; waiting for a restart: \(staged.joined(separator: ", "))")
+                )
             } catch let error as PGError {
                 // A value or name PostgreSQL refuses stays refused; a lost connection is worth retrying.
-                throw fail("member \(name): ALTER SYSTEM refused: \(error.message)\(error.hint.map { " (\($0))" } ?? "")",
-                           transient: error.isTransient, terminal: !error.isTransient)
+                throw fail(
+                    "member \(name): ALTER SYSTEM refused: \(error.message)\(error.hint.map { " (\($0))" } ?? "")",
+                    transient: error.isTransient,
+                    terminal: !error.isTransient
+                )
             }
         }
     }
@@ -112,13 +133,23 @@ struct ClusterApplier: Sendable {
             return
         case "absent":
             guard let directory = m.dataDirectory else {
-                throw fail("member \(m.name) does not answer on \(m.endpoint) and declares no dataDirectory to create it in")
+                throw fail(
+                    "member \(m.name) does not answer on \(m.endpoint) and declares no dataDirectory to create it in"
+                )
             }
             let tools = try control(for: m)
-            let spec = ReplicaSpec(name: m.name, port: m.port, dataDirectory: directory, primaryHost: primaryMember.host ?? "127.0.0.1",
-                                   primaryPort: primaryMember.port, replicationUser: settings.replicationUser,
-                                   replicationPassword: settings.replicationPassword, binDirectory: tools.binDirectory, osUser: settings.osUser,
-                                   useSlot: settings.useSlots)
+            let spec = ReplicaSpec(
+                name: m.name,
+                port: m.port,
+                dataDirectory: directory,
+                primaryHost: primaryMember.host ?? "127.0.0.1",
+                primaryPort: primaryMember.port,
+                replicationUser: settings.replicationUser,
+                replicationPassword: settings.replicationPassword,
+                binDirectory: tools.binDirectory,
+                osUser: settings.osUser,
+                useSlot: settings.useSlots
+            )
             note("creating replica \(m.name) in \(directory) from \(primary)")
             do {
                 let took = try await ReplicaBuilder(runner: runner).create(spec, primary: db)
@@ -127,18 +158,33 @@ struct ClusterApplier: Sendable {
                 throw fail(refusal.description)
             }
         case "stopped", "stopped-primary":
-            guard let directory = m.dataDirectory else { throw fail("member \(m.name) is stopped and declares no dataDirectory") }
+            guard let directory = m.dataDirectory else {
+                throw fail("member \(m.name) is stopped and declares no dataDirectory")
+            }
             let tools = try control(for: m)
             if let slot { try await ensureSlot(slot, on: db) }
             if state == "stopped-primary" {
                 note("rewinding \(m.name) onto \(primary)")
                 _ = try await tools.rewind(directory, source: settings.connection(to: primaryMember))
             }
-            try await tools.writeStandbyConfig(directory, port: m.port, primaryConninfo: MemberControl.primaryConninfo(settings: settings, primary: primaryMember,
-                                                                                                        standby: m.name), slot: slot)
+            try await tools.writeStandbyConfig(
+                directory,
+                port: m.port,
+                primaryConninfo: MemberControl.primaryConninfo(
+                    settings: settings,
+                    primary: primaryMember,
+                    standby: m.name
+                ),
+                slot: slot
+            )
             note("starting \(m.name) as a standby of \(primary)")
             try await tools.start(directory)
-            try await ReplicaBuilder(runner: runner).waitForStreaming(m.name, primary: db, timeout: .seconds(120), logFile: tools.logFile(directory))
+            try await ReplicaBuilder(runner: runner).waitForStreaming(
+                m.name,
+                primary: db,
+                timeout: .seconds(120),
+                logFile: tools.logFile(directory)
+            )
             if state == "stopped-primary" { try await dropStaleSlots(on: m) }
         case "standby-elsewhere":
             if let slot { try await ensureSlot(slot, on: db) }
@@ -154,8 +200,10 @@ struct ClusterApplier: Sendable {
         let db = try await PGConnection.counted(settings.connection(to: member))
         defer { db.close() }
         let ours = settings.members.map { ReplicaSpec.slotName($0.name) }
-        let stale = try await db.query("SELECT slot_name FROM pg_replication_slots WHERE NOT active AND slot_type = 'physical' AND slot_name = ANY($1::text[])",
-                                       ["{" + ours.map { "\"\($0)\"" }.joined(separator: ",") + "}"])
+        let stale = try await db.query(
+            "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND slot_type = 'physical' AND slot_name = ANY($1::text[])",
+            ["{" + ours.map { "\"\($0)\"" }.joined(separator: ",") + "}"]
+        )
         for row in stale.records {
             guard let slot = row["slot_name"] else { continue }
             _ = try await db.query("SELECT pg_drop_replication_slot($1)", [slot])
@@ -186,13 +234,20 @@ struct ClusterApplier: Sendable {
     /// A member the manifest no longer declares: stopped, its slot dropped; its data directory is kept.
     func remove(_ m: ClusterSettings.Member, primary: String) async throws {
         if view.facts(m.name) != nil {
-            guard let directory = m.dataDirectory ?? view.facts(m.name)?.dataDirectory else { throw fail("member \(m.name): no data directory known") }
+            guard let directory = m.dataDirectory ?? view.facts(m.name)?.dataDirectory else {
+                throw fail("member \(m.name): no data directory known")
+            }
             note("stopping removed member \(m.name); its data stays in \(directory)")
             try await control(for: m).stop(directory)
         }
-        if settings.useSlots || view.facts(primary)?.slots.contains(where: { $0.name == ReplicaSpec.slotName(m.name) }) == true {
+        if settings.useSlots
+            || view.facts(primary)?.slots.contains(where: { $0.name == ReplicaSpec.slotName(m.name) }) == true
+        {
             do {
-                try await MemberOperations(runner: runner).dropSlot(ReplicaSpec.slotName(m.name), on: try connection(primary))
+                try await MemberOperations(runner: runner).dropSlot(
+                    ReplicaSpec.slotName(m.name),
+                    on: try connection(primary)
+                )
             } catch let refusal as ReplicaRefusal {
                 throw fail(refusal.description)
             }
@@ -202,19 +257,27 @@ struct ClusterApplier: Sendable {
     func setSynchronous(primary: String) async throws {
         let wanted = settings.synchronousStandbyNames(primary: primary)
         let now = view.facts(primary)?.settings["synchronous_standby_names"]?.setting ?? ""
-        let parsedNow = ClusterObservation.parseSynchronous(now), parsedWanted = ClusterObservation.parseSynchronous(wanted)
-        if parsedNow.names == parsedWanted.names && (parsedNow.count == parsedWanted.count || parsedNow.names.isEmpty) { return }
+        let parsedNow = ClusterObservation.parseSynchronous(now)
+        let parsedWanted = ClusterObservation.parseSynchronous(wanted)
+        if parsedNow.names == parsedWanted.names && (parsedNow.count == parsedWanted.count || parsedNow.names.isEmpty) {
+            return
+        }
         note("\(primary): synchronous_standby_names = '\(wanted)'")
-        try await MemberOperations(runner: runner).setSynchronous(count: settings.synchronousCount,
-                                                                  standbys: settings.synchronousCandidates(primary: primary), on: try connection(primary))
+        try await MemberOperations(runner: runner).setSynchronous(
+            count: settings.synchronousCount,
+            standbys: settings.synchronousCandidates(primary: primary),
+            on: try connection(primary)
+        )
     }
 
     // MARK: - restart
 
     /// The parameters that a standby must have at least as high as its primary: raising them restarts the replicas
     /// first, lowering them the primary first (PostgreSQL refuses hot standby otherwise).
-    static let standbyMinimums: Set<String> = ["max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_transactions",
-                                                "max_locks_per_transaction"]
+    static let standbyMinimums: Set<String> = [
+        "max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_transactions",
+        "max_locks_per_transaction",
+    ]
 
     /// Restarts each member with settings waiting for a restart, replicas and primary in the order the changes need.
     func restartPending() async throws {
@@ -223,16 +286,20 @@ struct ClusterApplier: Sendable {
             view.facts(name)?.settings.values.contains { $0.pendingRestart } ?? false
         }
         guard !waiting.isEmpty else { return }
-        let lowering = view.facts(primary)?.settings.contains { name, st in
-            guard Self.standbyMinimums.contains(name), st.pendingRestart, let file = st.fileValue, let a = Double(file), let b = Double(st.setting)
-            else { return false }
-            return a < b
-        } ?? false
+        let lowering =
+            view.facts(primary)?.settings.contains { name, st in
+                guard Self.standbyMinimums.contains(name), st.pendingRestart, let file = st.fileValue,
+                    let a = Double(file), let b = Double(st.setting)
+                else { return false }
+                return a < b
+            } ?? false
         let replicas = waiting.filter { $0 != primary }
         let order = lowering ? waiting.filter { $0 == primary } + replicas : replicas + waiting.filter { $0 == primary }
         for name in order {
             let m = try member(name)
-            guard let directory = m.dataDirectory ?? view.facts(name)?.dataDirectory else { throw fail("member \(name): no data directory known") }
+            guard let directory = m.dataDirectory ?? view.facts(name)?.dataDirectory else {
+                throw fail("member \(name): no data directory known")
+            }
             note("restarting \(name)")
             try await control(for: m).restart(directory)
         }

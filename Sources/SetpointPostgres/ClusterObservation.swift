@@ -8,7 +8,13 @@ import SetpointCore
 /// reads to explain a change: `(members)` (each member's state) and `(contexts)` (each parameter's `pg_settings`
 /// context). Only steady facts go there, never lags or LSNs, so a saved plan is not stale for a byte of WAL.
 enum ClusterObservation {
-    static func observe(_ view: ClusterView, desired: Value, lastApplied: Value?, providerID: String?, adopting: Bool) -> Observation {
+    static func observe(
+        _ view: ClusterView,
+        desired: Value,
+        lastApplied: Value?,
+        providerID: String?,
+        adopting: Bool
+    ) -> Observation {
         let s = view.settings
         let cluster = "PostgresCluster/\(s.name)"
         // A member that refuses Setpoint, or cannot be reached while it should run, stops the plan for this cluster.
@@ -17,65 +23,92 @@ enum ClusterObservation {
             case .unreachable(let why)?:
                 return .failed("member \(member.name) (\(member.endpoint)) cannot be observed: \(why)")
             case .notEmpty(let directory, let entries)?:
-                return .failed("member \(member.name): nothing answers on \(member.endpoint) and its data directory \(directory) is not empty "
-                    + "(\(entries.prefix(3).joined(separator: ", "))…) but holds no cluster; a replica is only made in an empty directory: "
-                    + "empty it or point dataDirectory elsewhere")
+                return .failed(
+                    "member \(member.name): nothing answers on \(member.endpoint) and its data directory \(directory) is not empty "
+                        + "(\(entries.prefix(3).joined(separator: ", "))…) but holds no cluster; a replica is only made in an empty directory: "
+                        + "empty it or point dataDirectory elsewhere"
+                )
             default: break
             }
         }
         let writers = view.writers
         guard writers.count == 1, let actual = view.actualPrimary, let primaryFacts = view.facts(actual) else {
             if writers.count > 1 {
-                let timelines = writers.map { "\($0) on timeline \(view.facts($0)?.timeline ?? 0)" }.joined(separator: ", ")
-                return .failed("\(writers.count) members accept writes (\(timelines)): a split brain that Setpoint will not resolve by itself; "
-                    + "stop the member that must not be primary, then plan again")
+                let timelines = writers.map { "\($0) on timeline \(view.facts($0)?.timeline ?? 0)" }.joined(
+                    separator: ", "
+                )
+                return .failed(
+                    "\(writers.count) members accept writes (\(timelines)): a split brain that Setpoint will not resolve by itself; "
+                        + "stop the member that must not be primary, then plan again"
+                )
             }
             let named = s.primary
-            return .failed("no member accepts writes (the manifest names \(named), which is \(describe(view.status[named]))); "
-                + "if it is gone for good, promote a replica with `setpoint postgres failover \(s.name) --to MEMBER MANIFESTS…`")
+            return .failed(
+                "no member accepts writes (the manifest names \(named), which is \(describe(view.status[named]))); "
+                    + "if it is gone for good, promote a replica with `setpoint postgres failover \(s.name) --to MEMBER MANIFESTS…`"
+            )
         }
         let sysid = primaryFacts.systemIdentifier
         if let providerID, providerID != sysid {
-            return .failed("its primary \(actual) has system identifier \(sysid), but Setpoint manages the cluster \(providerID): "
-                + "this is another cluster; check the members' hosts and ports")
+            return .failed(
+                "its primary \(actual) has system identifier \(sysid), but Setpoint manages the cluster \(providerID): "
+                    + "this is another cluster; check the members' hosts and ports"
+            )
         }
         if providerID == nil && !adopting {
-            return .failed("the primary \(actual) (\(s.member(actual)?.endpoint ?? "?")) exists but Setpoint does not manage this cluster yet: "
-                + "adopt it with `setpoint import \(cluster)`")
+            return .failed(
+                "the primary \(actual) (\(s.member(actual)?.endpoint ?? "?")) exists but Setpoint does not manage this cluster yet: "
+                    + "adopt it with `setpoint import \(cluster)`"
+            )
         }
         for member in s.members + view.removed {
             guard let f = view.facts(member.name) else { continue }
             if f.systemIdentifier != sysid {
-                return .failed("member \(member.name) (\(member.endpoint)) belongs to another cluster (system identifier \(f.systemIdentifier), "
-                    + "the primary's is \(sysid)): point it at the right server")
+                return .failed(
+                    "member \(member.name) (\(member.endpoint)) belongs to another cluster (system identifier \(f.systemIdentifier), "
+                        + "the primary's is \(sysid)): point it at the right server"
+                )
             }
             if let declared = member.dataDirectory, let running = f.dataDirectory, declared != running {
-                return .failed("member \(member.name) runs from \(running) but the manifest says dataDirectory \(declared): "
-                    + "correct the manifest (Setpoint does not move data directories)")
+                return .failed(
+                    "member \(member.name) runs from \(running) but the manifest says dataDirectory \(declared): "
+                        + "correct the manifest (Setpoint does not move data directories)"
+                )
             }
         }
         // A member whose declared directory is where another member runs would overwrite it.
         for member in s.members where view.facts(member.name) == nil {
-            if let directory = member.dataDirectory, let owner = (s.members + view.removed).first(where: {
-                $0.name != member.name && $0.host == member.host && view.facts($0.name)?.dataDirectory == directory
-            }) {
-                return .failed("member \(member.name)'s data directory \(directory) is where \(owner.name) runs: each member needs its own directory")
+            if let directory = member.dataDirectory,
+                let owner = (s.members + view.removed).first(where: {
+                    $0.name != member.name && $0.host == member.host && view.facts($0.name)?.dataDirectory == directory
+                })
+            {
+                return .failed(
+                    "member \(member.name)'s data directory \(directory) is where \(owner.name) runs: each member needs its own directory"
+                )
             }
         }
         // The manifest may move the primary (a switchover) only from the one it last applied; any other disagreement is
         // someone else's doing (a promotion by hand, a failover) and is reported, never "corrected".
         let lastPrimary = lastApplied?["primary"]?.stringValue
         if actual != s.primary && lastPrimary != actual {
-            return .failed("member \(actual) is the primary (timeline \(primaryFacts.timeline)) but the manifest names \(s.primary): "
-                + "Setpoint never demotes a primary by itself; if \(actual) was promoted on purpose (a failover), set primary: \(actual) "
-                + "in the manifest; to move the primary back, set primary: \(actual) first and then plan the switchover")
+            return .failed(
+                "member \(actual) is the primary (timeline \(primaryFacts.timeline)) but the manifest names \(s.primary): "
+                    + "Setpoint never demotes a primary by itself; if \(actual) was promoted on purpose (a failover), set primary: \(actual) "
+                    + "in the manifest; to move the primary back, set primary: \(actual) first and then plan the switchover"
+            )
         }
         if let v = s.version, v != primaryFacts.majorVersion, adopting {
             return .failed("the manifest says version \(v) but \(actual) runs PostgreSQL \(primaryFacts.majorVersion)")
         }
-        return .present(ObservedResource(spec: spec(view, desired: desired, lastApplied: lastApplied, primary: actual),
-                                         providerID: sysid, pending: pending(view, desired: desired),
-                                         warnings: warnings(view, primary: actual)))
+        return .present(
+            ObservedResource(
+                spec: spec(view, desired: desired, lastApplied: lastApplied, primary: actual),
+                providerID: sysid,
+                pending: pending(view, desired: desired),
+                warnings: warnings(view, primary: actual)
+            )
+        )
     }
 
     static func describe(_ status: MemberStatus?) -> String {
@@ -95,7 +128,8 @@ enum ClusterObservation {
         switch view.status[name] {
         case .running(let f)?:
             if name == primary { return "primary" }
-            return view.isStreaming(name, from: primary) ? "streaming" : (f.inRecovery ? "standby-elsewhere" : "primary")
+            return view.isStreaming(name, from: primary)
+                ? "streaming" : (f.inRecovery ? "standby-elsewhere" : "primary")
         case .stopped(let d)?:
             return FileManager.default.fileExists(atPath: d + "/standby.signal") ? "stopped" : "stopped-primary"
         case .absent?: return "absent"
@@ -108,14 +142,18 @@ enum ClusterObservation {
         var t = text.trimmingCharacters(in: .whitespaces)
         guard !t.isEmpty else { return (0, []) }
         var count = 1
-        for keyword in ["ANY ", "FIRST "] where t.uppercased().hasPrefix(keyword) { t = String(t.dropFirst(keyword.count)) }
+        for keyword in ["ANY ", "FIRST "] where t.uppercased().hasPrefix(keyword) {
+            t = String(t.dropFirst(keyword.count))
+        }
         if let open = t.firstIndex(of: "("), t.hasSuffix(")") {
             count = Int(t[..<open].trimmingCharacters(in: .whitespaces)) ?? 1
             t = String(t[t.index(after: open)..<t.index(before: t.endIndex)])
         }
         let names = t.split(separator: ",").map {
             var n = $0.trimmingCharacters(in: .whitespaces)
-            if n.hasPrefix("\""), n.hasSuffix("\""), n.count >= 2 { n = String(n.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"") }
+            if n.hasPrefix("\""), n.hasSuffix("\""), n.count >= 2 {
+                n = String(n.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
+            }
             return n
         }
         return (count, names)
@@ -148,20 +186,25 @@ enum ClusterObservation {
             let state = state(view, member.name, primary: primary)
             let slotHeld = primaryFacts.slots.contains { $0.name == ReplicaSpec.slotName(member.name) }
             guard view.facts(member.name) != nil || slotHeld,
-                  let value = lastMembers.first(where: { $0["name"]?.stringValue == member.name }) else { continue }
+                let value = lastMembers.first(where: { $0["name"]?.stringValue == member.name })
+            else { continue }
             states[member.name] = .string(state)
             members.append(value)
         }
         out["members"] = .list(members)
-        var replication: [String: Value] = { if case .map(let m)? = desired["replication"] { return m } else { return [:] } }()
+        var replication: [String: Value] = {
+            if case .map(let m)? = desired["replication"] { return m } else { return [:] }
+        }()
         replication["synchronousCount"] = .int(Int64(sync.count == 0 || sync.names.isEmpty ? 0 : sync.count))
         out["replication"] = .map(replication)
         // Parameters: the desired text when every running member means it; else what the first member that differs runs.
         var parameters: [String: Value] = [:]
         var contexts: [String: Value] = [:]
-        let names = Set(s.parameters.keys).union((lastApplied?["parameters"].flatMap { v -> [String]? in
-            if case .map(let m) = v { return Array(m.keys) } else { return nil }
-        }) ?? [])
+        let names = Set(s.parameters.keys).union(
+            (lastApplied?["parameters"].flatMap { v -> [String]? in
+                if case .map(let m) = v { return Array(m.keys) } else { return nil }
+            }) ?? []
+        )
         let running = (s.members.map(\.name)).compactMap { view.facts($0) }
         for name in names {
             guard let first = running.lazy.compactMap({ $0.settings[name] }).first else { continue }
@@ -176,7 +219,9 @@ enum ClusterObservation {
             }
             if wanted == nil {
                 // Removed from the manifest: present while ALTER SYSTEM still sets it on a member.
-                let stillSet = running.contains { $0.settings[name]?.fileSource?.hasSuffix("postgresql.auto.conf") == true }
+                let stillSet = running.contains {
+                    $0.settings[name]?.fileSource?.hasSuffix("postgresql.auto.conf") == true
+                }
                 if stillSet { parameters[name] = .string(ParameterValues.display(first.setting, unit: first.unit)) }
                 continue
             }
@@ -207,7 +252,8 @@ enum ClusterObservation {
             let allThere = running.allSatisfy { f in
                 guard let st = f.settings[name] else { return true }
                 return ParameterValues.equivalent(wanted, st.setting, unit: st.unit)
-                    || (st.pendingRestart && st.fileValue.map { ParameterValues.equivalent(wanted, $0, unit: st.unit) } == true)
+                    || (st.pendingRestart
+                        && st.fileValue.map { ParameterValues.equivalent(wanted, $0, unit: st.unit) } == true)
             }
             if staged && allThere { out[name] = .string(wanted) }
         }
@@ -220,9 +266,11 @@ enum ClusterObservation {
         let candidates = s.synchronousCandidates(primary: primary)
         let streaming = candidates.filter { view.isStreaming($0, from: primary) }
         if s.synchronousCount > streaming.count {
-            out.append("synchronousCount is \(s.synchronousCount) but only \(streaming.count) synchronous candidate"
-                + "\(streaming.count == 1 ? "" : "s") stream\(streaming.count == 1 ? "s" : "") from \(primary) "
-                + "(\(candidates.isEmpty ? "none marked" : candidates.joined(separator: ", "))): commits on \(primary) wait until enough connect")
+            out.append(
+                "synchronousCount is \(s.synchronousCount) but only \(streaming.count) synchronous candidate"
+                    + "\(streaming.count == 1 ? "" : "s") stream\(streaming.count == 1 ? "s" : "") from \(primary) "
+                    + "(\(candidates.isEmpty ? "none marked" : candidates.joined(separator: ", "))): commits on \(primary) wait until enough connect"
+            )
         }
         return out.isEmpty ? nil : out
     }

@@ -18,7 +18,8 @@ struct ClusterSettings: Sendable {
         /// Tools (`pg_ctl`, `pg_basebackup`) run on this machine: a member elsewhere needs a remote runner.
         var isLocal: Bool {
             guard let host else { return false }
-            return ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("/") || host == ProcessInfo.processInfo.hostName
+            return ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("/")
+                || host == ProcessInfo.processInfo.hostName
         }
     }
 
@@ -50,8 +51,14 @@ struct ClusterSettings: Sendable {
         version = spec.version
         primary = spec.primary
         members = spec.members.map {
-            Member(name: $0.name, host: $0.host, port: $0.port ?? 5432, conninfo: $0.conninfo, dataDirectory: $0.dataDirectory,
-                   synchronous: $0.synchronous ?? false)
+            Member(
+                name: $0.name,
+                host: $0.host,
+                port: $0.port ?? 5432,
+                conninfo: $0.conninfo,
+                dataDirectory: $0.dataDirectory,
+                synchronous: $0.synchronous ?? false
+            )
         }
         user = spec.connection?.user ?? "postgres"
         database = spec.connection?.database ?? "postgres"
@@ -66,14 +73,20 @@ struct ClusterSettings: Sendable {
         osUser = spec.osUser ?? "postgres"
         password = try spec.connection?.password.map { ref in
             do { return try secrets.resolve(ref) } catch {
-                throw SetpointError(.secretUnavailable, "spec.connection.password (\(ref.origin)): \(error)",
-                                    resource: ResourceID(kind: .postgresCluster, name: name))
+                throw SetpointError(
+                    .secretUnavailable,
+                    "spec.connection.password (\(ref.origin)): \(error)",
+                    resource: ResourceID(kind: .postgresCluster, name: name)
+                )
             }
         }
         replicationPassword = try spec.replication?.password.map { ref in
             do { return try secrets.resolve(ref) } catch {
-                throw SetpointError(.secretUnavailable, "spec.replication.password (\(ref.origin)): \(error)",
-                                    resource: ResourceID(kind: .postgresCluster, name: name))
+                throw SetpointError(
+                    .secretUnavailable,
+                    "spec.replication.password (\(ref.origin)): \(error)",
+                    resource: ResourceID(kind: .postgresCluster, name: name)
+                )
             }
         }
     }
@@ -87,8 +100,17 @@ struct ClusterSettings: Sendable {
 
     /// How Setpoint connects to a member.
     func connection(to member: Member) -> PGConfig {
-        PGConfig(host: member.host, port: member.conninfo == nil ? member.port : nil, user: user, password: password, database: database,
-                 sslmode: sslmode, connectTimeoutSeconds: connectTimeoutSeconds, applicationName: "setpoint", conninfo: member.conninfo)
+        PGConfig(
+            host: member.host,
+            port: member.conninfo == nil ? member.port : nil,
+            user: user,
+            password: password,
+            database: database,
+            sslmode: sslmode,
+            connectTimeoutSeconds: connectTimeoutSeconds,
+            applicationName: "setpoint",
+            conninfo: member.conninfo
+        )
     }
 
     /// The synchronous standby candidates when `primary` leads: marked members, the primary excluded.
@@ -98,7 +120,10 @@ struct ClusterSettings: Sendable {
 
     /// The `synchronous_standby_names` this spec wants with `primary` leading (application names are member names).
     func synchronousStandbyNames(primary: String) -> String {
-        ParameterValues.synchronousStandbyNames(count: synchronousCount, standbys: synchronousCandidates(primary: primary))
+        ParameterValues.synchronousStandbyNames(
+            count: synchronousCount,
+            standbys: synchronousCandidates(primary: primary)
+        )
     }
 
     /// A member as the manifest has it, with settings from a decoded spec (removed members come from the last apply).
@@ -106,8 +131,14 @@ struct ClusterSettings: Sendable {
         guard case .list(let list)? = spec?["members"] else { return [] }
         return list.compactMap { m in
             guard let name = m["name"]?.stringValue else { return nil }
-            return Member(name: name, host: m["host"]?.stringValue, port: m["port"]?.intValue.map { Int($0) } ?? 5432, conninfo: m["conninfo"]?.stringValue,
-                          dataDirectory: m["dataDirectory"]?.stringValue, synchronous: m["synchronous"] == .bool(true))
+            return Member(
+                name: name,
+                host: m["host"]?.stringValue,
+                port: m["port"]?.intValue.map { Int($0) } ?? 5432,
+                conninfo: m["conninfo"]?.stringValue,
+                dataDirectory: m["dataDirectory"]?.stringValue,
+                synchronous: m["synchronous"] == .bool(true)
+            )
         }
     }
 }

@@ -51,7 +51,11 @@ struct ClusterView: Sendable {
     }
 
     /// Looks at every member at once.
-    static func observe(_ settings: ClusterSettings, removed: [ClusterSettings.Member], parameters: [String]) async -> ClusterView {
+    static func observe(
+        _ settings: ClusterSettings,
+        removed: [ClusterSettings.Member],
+        parameters: [String]
+    ) async -> ClusterView {
         let all = settings.members + removed
         var status: [String: MemberStatus] = [:]
         var connections: [String: PGConnection] = [:]
@@ -89,10 +93,14 @@ struct ClusterView: Sendable {
         guard FileManager.default.fileExists(atPath: directory) else { return .absent }
         let entries: [String]
         do { entries = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-            return .unreachable(refused + "; and its data directory \(directory) cannot be read: \(error.localizedDescription)")
+            return .unreachable(
+                refused + "; and its data directory \(directory) cannot be read: \(error.localizedDescription)"
+            )
         }
         if entries.isEmpty { return .absent }
-        guard entries.contains("PG_VERSION") else { return .notEmpty(dataDirectory: directory, entries: entries.sorted()) }
+        guard entries.contains("PG_VERSION") else {
+            return .notEmpty(dataDirectory: directory, entries: entries.sorted())
+        }
         if entries.contains("postmaster.pid"), let pid = postmasterPID(directory), isPostgresRunning(pid) {
             return .unreachable(refused + " (a server runs on \(directory): process \(pid))")
         }

@@ -11,7 +11,8 @@ struct MemberControl: Sendable {
     /// A libpq conninfo string, each value single-quoted (`'` and `\` escaped), as `primary_conninfo` wants it.
     static func conninfo(_ pairs: [(String, String)]) -> String {
         pairs.map { key, value in
-            "\(key)='" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+            "\(key)='" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+                + "'"
         }.joined(separator: " ")
     }
 
@@ -34,12 +35,15 @@ struct MemberControl: Sendable {
     func clearStaleLock(_ dataDirectory: String) {
         let lockFile = dataDirectory + "/postmaster.pid"
         guard let pid = ClusterView.postmasterPID(dataDirectory), !ClusterView.isPostgresRunning(pid),
-              let text = try? String(contentsOfFile: lockFile, encoding: .utf8) else { return }
+            let text = try? String(contentsOfFile: lockFile, encoding: .utf8)
+        else { return }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.count > 4, let port = Int(lines[3].trimmingCharacters(in: .whitespaces)) {
-            for directory in lines[4].split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where directory.hasPrefix("/") {
+            for directory in lines[4].split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) })
+            where directory.hasPrefix("/") {
                 let socketLock = "\(directory)/.s.PGSQL.\(port).lock"
-                let owner = (try? String(contentsOfFile: socketLock, encoding: .utf8))?.split(separator: "\n").first.flatMap { pid_t($0) }
+                let owner = (try? String(contentsOfFile: socketLock, encoding: .utf8))?.split(separator: "\n").first
+                    .flatMap { pid_t($0) }
                 if owner == pid {
                     unlink(socketLock)
                     unlink("\(directory)/.s.PGSQL.\(port)")
@@ -51,35 +55,62 @@ struct MemberControl: Sendable {
 
     func start(_ dataDirectory: String) async throws {
         clearStaleLock(dataDirectory)
-        let command = Command("\(binDirectory)/pg_ctl", ["-D", dataDirectory, "-l", logFile(dataDirectory), "-w", "-t", "120", "start"],
-                              user: osUser, timeout: .seconds(150))
+        let command = Command(
+            "\(binDirectory)/pg_ctl",
+            ["-D", dataDirectory, "-l", logFile(dataDirectory), "-w", "-t", "120", "start"],
+            user: osUser,
+            timeout: .seconds(150)
+        )
         let out = try await runner.run(command, allowFailure: true)
         guard out.status != 0 else { return }
-        throw CommandFailure(command: command, status: out.status, output: out.stdout + out.stderr + "\n" + logTail(dataDirectory),
-                             reason: "exited with status \(out.status)")
+        throw CommandFailure(
+            command: command,
+            status: out.status,
+            output: out.stdout + out.stderr + "\n" + logTail(dataDirectory),
+            reason: "exited with status \(out.status)"
+        )
     }
 
     /// The server log's last lines (what `pg_ctl` means by "Examine the log output").
     func logTail(_ dataDirectory: String, lines: Int = 8) -> String {
         guard let text = try? String(contentsOfFile: logFile(dataDirectory), encoding: .utf8) else { return "" }
-        return "log \(logFile(dataDirectory)) ends:\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+        return "log \(logFile(dataDirectory)) ends:\n"
+            + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
     func restart(_ dataDirectory: String) async throws {
-        _ = try await runner.run(Command("\(binDirectory)/pg_ctl",
-                                         ["-D", dataDirectory, "-l", logFile(dataDirectory), "-m", "fast", "-w", "-t", "120", "restart"],
-                                         user: osUser, timeout: .seconds(150)))
+        _ = try await runner.run(
+            Command(
+                "\(binDirectory)/pg_ctl",
+                ["-D", dataDirectory, "-l", logFile(dataDirectory), "-m", "fast", "-w", "-t", "120", "restart"],
+                user: osUser,
+                timeout: .seconds(150)
+            )
+        )
     }
 
     func stop(_ dataDirectory: String, mode: String = "fast") async throws {
-        _ = try await runner.run(Command("\(binDirectory)/pg_ctl", ["-D", dataDirectory, "-m", mode, "-w", "-t", "120", "stop"],
-                                         user: osUser, timeout: .seconds(150)))
+        _ = try await runner.run(
+            Command(
+                "\(binDirectory)/pg_ctl",
+                ["-D", dataDirectory, "-m", mode, "-w", "-t", "120", "stop"],
+                user: osUser,
+                timeout: .seconds(150)
+            )
+        )
     }
 
     /// `Latest checkpoint location` from `pg_controldata` (a stopped server's last WAL position, as an LSN).
     func latestCheckpoint(_ dataDirectory: String) async throws -> String? {
-        let out = try await runner.run(Command("\(binDirectory)/pg_controldata", ["-D", dataDirectory], user: osUser,
-                                               environment: ["LC_ALL": "C"], timeout: .seconds(30)))
+        let out = try await runner.run(
+            Command(
+                "\(binDirectory)/pg_controldata",
+                ["-D", dataDirectory],
+                user: osUser,
+                environment: ["LC_ALL": "C"],
+                timeout: .seconds(30)
+            )
+        )
         for line in out.stdout.split(separator: "\n") where line.hasPrefix("Latest checkpoint location:") {
             return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
         }
@@ -90,9 +121,12 @@ struct MemberControl: Sendable {
     /// `primary_slot_name` appended to `postgresql.auto.conf` (later lines win; the next ALTER SYSTEM rewrites the file).
     /// The port is written again too: pg_rewind copies the source's configuration files, its port included.
     func writeStandbyConfig(_ dataDirectory: String, port: Int, primaryConninfo: String, slot: String?) async throws {
-        var text = "# Setpoint: standby settings\nport = \(port)\nprimary_conninfo = '\(primaryConninfo.replacingOccurrences(of: "'", with: "''"))'\n"
+        var text =
+            "# Setpoint: standby settings\nport = \(port)\nprimary_conninfo = '\(primaryConninfo.replacingOccurrences(of: "'", with: "''"))'\n"
         if let slot { text += "primary_slot_name = '\(slot)'\n" }
-        _ = try await runner.run(Command("/usr/bin/tee", ["-a", "\(dataDirectory)/postgresql.auto.conf"], user: osUser, input: text))
+        _ = try await runner.run(
+            Command("/usr/bin/tee", ["-a", "\(dataDirectory)/postgresql.auto.conf"], user: osUser, input: text)
+        )
         _ = try await runner.run(Command("/usr/bin/touch", ["\(dataDirectory)/standby.signal"], user: osUser))
     }
 
@@ -110,8 +144,13 @@ struct MemberControl: Sendable {
         if let user = source.user { pairs.append(("user", user)) }
         pairs.append(("dbname", source.database ?? "postgres"))
         let environment = source.password.map { ["PGPASSWORD": $0] } ?? [:]
-        let command = Command("\(binDirectory)/pg_rewind", ["-D", dataDirectory, "--source-server", Self.conninfo(pairs), "--no-ensure-shutdown"],
-                              user: osUser, environment: environment, timeout: .seconds(600))
+        let command = Command(
+            "\(binDirectory)/pg_rewind",
+            ["-D", dataDirectory, "--source-server", Self.conninfo(pairs), "--no-ensure-shutdown"],
+            user: osUser,
+            environment: environment,
+            timeout: .seconds(600)
+        )
         let first = try await runner.run(command, allowFailure: true)
         if first.status == 0 { return first.stdout + first.stderr }
         let said = first.stdout + first.stderr
@@ -120,10 +159,19 @@ struct MemberControl: Sendable {
         }
         // Crash recovery to a consistent, cleanly shut down state, then the rewind.
         clearStaleLock(dataDirectory)
-        _ = try await runner.run(Command("\(binDirectory)/postgres", ["--single", "-F", "-D", dataDirectory, "-c", "archive_mode=off",
-                                                                                 // keep the WAL pg_rewind reads back to the common checkpoint
-                                                                                 "-c", "wal_keep_size=100000", "template1"],
-                                         user: osUser, timeout: .seconds(600), input: ""))
+        _ = try await runner.run(
+            Command(
+                "\(binDirectory)/postgres",
+                [
+                    "--single", "-F", "-D", dataDirectory, "-c", "archive_mode=off",
+                    // keep the WAL pg_rewind reads back to the common checkpoint
+                    "-c", "wal_keep_size=100000", "template1",
+                ],
+                user: osUser,
+                timeout: .seconds(600),
+                input: ""
+            )
+        )
         return try await runner.run(command).stdout
     }
 }

@@ -13,19 +13,32 @@ public struct MemberOperations: Sendable {
 
     /// `pg_ctl stop -m MODE -w` (fast: clean shutdown, clients disconnected).
     public func stop(dataDirectory: String, binDirectory: String, osUser: String, mode: String = "fast") async throws {
-        try await MemberControl(runner: runner, binDirectory: binDirectory, osUser: osUser).stop(dataDirectory, mode: mode)
+        try await MemberControl(runner: runner, binDirectory: binDirectory, osUser: osUser).stop(
+            dataDirectory,
+            mode: mode
+        )
     }
 
     /// `pg_ctl promote -w`: the standby leaves recovery on a new timeline.
     public func promote(dataDirectory: String, binDirectory: String, osUser: String) async throws {
-        _ = try await runner.run(Command("\(binDirectory)/pg_ctl", ["-D", dataDirectory, "-w", "-t", "60", "promote"],
-                                         user: osUser, timeout: .seconds(90)))
+        _ = try await runner.run(
+            Command(
+                "\(binDirectory)/pg_ctl",
+                ["-D", dataDirectory, "-w", "-t", "60", "promote"],
+                user: osUser,
+                timeout: .seconds(90)
+            )
+        )
     }
 
     /// Drops a replica's slot on the primary once nothing uses it (waiting up to `timeout` for the standby to go).
     /// - Returns: false when there was no such slot.
     @discardableResult
-    public func dropSlot(_ slot: String, on primary: PGConnection, timeout: Duration = .seconds(30)) async throws -> Bool {
+    public func dropSlot(
+        _ slot: String,
+        on primary: PGConnection,
+        timeout: Duration = .seconds(30)
+    ) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
             let r = try await primary.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot])
@@ -35,7 +48,10 @@ public struct MemberOperations: Sendable {
                 return true
             }
             guard ContinuousClock.now < deadline else {
-                throw ReplicaRefusal(member: slot, reason: "replication slot \(slot) is still in use after \(timeout): a standby is connected to it")
+                throw ReplicaRefusal(
+                    member: slot,
+                    reason: "replication slot \(slot) is still in use after \(timeout): a standby is connected to it"
+                )
             }
             try await Task.sleep(for: .milliseconds(100))
         }

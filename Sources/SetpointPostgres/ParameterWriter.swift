@@ -29,15 +29,19 @@ public struct ParameterWriter: Sendable {
         // The postmaster applies a reload asynchronously: wait until every written value shows or is marked pending.
         var outcomes: [String: Outcome] = [:]
         for _ in 0..<100 {
-            let rows = try await db.query("SELECT name, setting, unit, pending_restart FROM pg_settings WHERE name = ANY($1::text[])",
-                                          ["{" + changes.keys.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "}"])
+            let rows = try await db.query(
+                "SELECT name, setting, unit, pending_restart FROM pg_settings WHERE name = ANY($1::text[])",
+                ["{" + changes.keys.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "}"]
+            )
             outcomes = [:]
             for r in rows.records {
                 guard let name = r["name"], let change = changes[name] else { continue }
                 if r.bool("pending_restart") == true {
                     outcomes[name] = .pendingRestart
                 } else if let wanted = change {
-                    if ParameterValues.equivalent(wanted, r["setting"] ?? "", unit: r["unit"]) { outcomes[name] = .live }
+                    if ParameterValues.equivalent(wanted, r["setting"] ?? "", unit: r["unit"]) {
+                        outcomes[name] = .live
+                    }
                 } else {
                     outcomes[name] = .live
                 }

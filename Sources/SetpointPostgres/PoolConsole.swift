@@ -7,20 +7,39 @@ struct PoolConsole: Sendable {
     let db: PGConnection
     let endpoint: String
 
-    static func connect(_ spec: ConnectionPoolSpec.PgBouncer, context: ProviderContext, resource: ResourceID) async throws -> PoolConsole {
+    static func connect(
+        _ spec: ConnectionPoolSpec.PgBouncer,
+        context: ProviderContext,
+        resource: ResourceID
+    ) async throws -> PoolConsole {
         let password: String? = try spec.adminPassword.map { ref in
             do { return try context.secrets.resolve(ref) } catch {
-                throw SetpointError(.secretUnavailable, "spec.pgbouncer.adminPassword (\(ref.origin)): \(error)", resource: resource)
+                throw SetpointError(
+                    .secretUnavailable,
+                    "spec.pgbouncer.adminPassword (\(ref.origin)): \(error)",
+                    resource: resource
+                )
             }
         }
         let host = spec.host ?? "127.0.0.1"
-        let config = PGConfig(host: host, port: spec.port, user: spec.adminUser ?? "pgbouncer", password: password, database: "pgbouncer",
-                              sslmode: "disable", connectTimeoutSeconds: 5)
+        let config = PGConfig(
+            host: host,
+            port: spec.port,
+            user: spec.adminUser ?? "pgbouncer",
+            password: password,
+            database: "pgbouncer",
+            sslmode: "disable",
+            connectTimeoutSeconds: 5
+        )
         do {
             return PoolConsole(db: try await PGConnection.counted(config), endpoint: "\(host):\(spec.port)")
         } catch let error as PGError {
-            throw SetpointError(.observeFailed, "PgBouncer admin console \(host):\(spec.port) as \(spec.adminUser ?? "pgbouncer"): \(error.message)",
-                                resource: resource, isTransient: error.isTransient && !error.message.contains("not allowed"))
+            throw SetpointError(
+                .observeFailed,
+                "PgBouncer admin console \(host):\(spec.port) as \(spec.adminUser ?? "pgbouncer"): \(error.message)",
+                resource: resource,
+                isTransient: error.isTransient && !error.message.contains("not allowed")
+            )
         }
     }
 
@@ -41,11 +60,20 @@ struct PoolConsole: Sendable {
     func databases() async throws -> [String: PoolRoute] {
         var out: [String: PoolRoute] = [:]
         for row in try await show("DATABASES") {
-            guard let name = row["name"], name != "pgbouncer", let host = row["host"], let port = row["port"].flatMap(Int.init) else { continue }
+            guard let name = row["name"], name != "pgbouncer", let host = row["host"],
+                let port = row["port"].flatMap(Int.init)
+            else { continue }
             let maxDb = row["max_connections"].flatMap(Int.init) ?? 0
-            out[name] = PoolRoute(host: host, port: port, dbname: row["database"] ?? name, user: (row["force_user"] ?? "").isEmpty ? nil : row["force_user"],
-                                  poolSize: row["pool_size"].flatMap(Int.init), reservePool: row["reserve_pool"].flatMap(Int.init),
-                                  maxDbConnections: maxDb == 0 ? nil : maxDb, poolMode: (row["pool_mode"] ?? "").isEmpty ? nil : row["pool_mode"])
+            out[name] = PoolRoute(
+                host: host,
+                port: port,
+                dbname: row["database"] ?? name,
+                user: (row["force_user"] ?? "").isEmpty ? nil : row["force_user"],
+                poolSize: row["pool_size"].flatMap(Int.init),
+                reservePool: row["reserve_pool"].flatMap(Int.init),
+                maxDbConnections: maxDb == 0 ? nil : maxDb,
+                poolMode: (row["pool_mode"] ?? "").isEmpty ? nil : row["pool_mode"]
+            )
         }
         return out
     }

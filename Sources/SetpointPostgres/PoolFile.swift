@@ -5,7 +5,8 @@ import SetpointExec
 /// previous version kept beside it (`FILE.previous`).
 enum PoolFile {
     static func render(pool: String, routes: [String: PoolRoute], iniFile: String) -> String {
-        var text = "; Managed by Setpoint (ConnectionPool/\(pool)): the next apply rewrites this file; change the manifest instead.\n"
+        var text =
+            "; Managed by Setpoint (ConnectionPool/\(pool)): the next apply rewrites this file; change the manifest instead.\n"
         text += "; \(iniFile) %includes it in its [databases] section.\n"
         for name in routes.keys.sorted() { text += routes[name]!.line(name: name) + "\n" }
         return text
@@ -16,7 +17,9 @@ enum PoolFile {
         var out: [String: [String: String]] = [:]
         for raw in text.split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespaces)
-            guard !line.isEmpty, !line.hasPrefix(";"), !line.hasPrefix("#"), !line.hasPrefix("["), let eq = line.firstIndex(of: "=") else { continue }
+            guard !line.isEmpty, !line.hasPrefix(";"), !line.hasPrefix("#"), !line.hasPrefix("["),
+                let eq = line.firstIndex(of: "=")
+            else { continue }
             let name = unquote(line[..<eq].trimmingCharacters(in: .whitespaces))
             var pairs: [String: String] = [:]
             for token in tokens(String(line[line.index(after: eq)...])) {
@@ -35,7 +38,9 @@ enum PoolFile {
 
     /// Splits on spaces outside double quotes.
     static func tokens(_ s: String) -> [String] {
-        var out: [String] = [], current = "", quoted = false
+        var out: [String] = []
+        var current = ""
+        var quoted = false
         for c in s {
             if c == "\"" { quoted.toggle() }
             if c == " " && !quoted {
@@ -52,9 +57,16 @@ enum PoolFile {
     /// A route as a file entry says it (nil when the entry lacks host or port).
     static func route(_ entry: [String: String]) -> PoolRoute? {
         guard let host = entry["host"], let port = entry["port"].flatMap(Int.init) else { return nil }
-        return PoolRoute(host: host, port: port, dbname: entry["dbname"] ?? "", user: entry["user"], poolSize: entry["pool_size"].flatMap(Int.init),
-                         reservePool: entry["reserve_pool"].flatMap(Int.init), maxDbConnections: entry["max_db_connections"].flatMap(Int.init),
-                         poolMode: entry["pool_mode"])
+        return PoolRoute(
+            host: host,
+            port: port,
+            dbname: entry["dbname"] ?? "",
+            user: entry["user"],
+            poolSize: entry["pool_size"].flatMap(Int.init),
+            reservePool: entry["reserve_pool"].flatMap(Int.init),
+            maxDbConnections: entry["max_db_connections"].flatMap(Int.init),
+            poolMode: entry["pool_mode"]
+        )
     }
 
     static func read(_ path: String) -> String? {

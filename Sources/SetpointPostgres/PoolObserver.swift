@@ -6,7 +6,9 @@ import SetpointPG
 /// loaded shows what the file says.
 enum PoolObserver {
     static func spec(of r: ResolvedResource) throws -> ConnectionPoolSpec {
-        if r.resource.isOrphan, let last = r.lastApplied { return try ValueDecoder().decode(ConnectionPoolSpec.self, from: last) }
+        if r.resource.isOrphan, let last = r.lastApplied {
+            return try ValueDecoder().decode(ConnectionPoolSpec.self, from: last)
+        }
         return try r.resource.decodeSpec(ConnectionPoolSpec.self)
     }
 
@@ -17,13 +19,17 @@ enum PoolObserver {
         let live = try await console.databases()
         let config = try await console.config()
         let file = PoolFile.parse(PoolFile.read(pool.pgbouncer.databasesFile) ?? "")
-        let lastDatabases: [String: Value] = { if case .map(let m)? = r.lastApplied?["databases"] { return m } else { return [:] } }()
+        let lastDatabases: [String: Value] = {
+            if case .map(let m)? = r.lastApplied?["databases"] { return m } else { return [:] }
+        }()
         if r.providerID == nil && r.lastApplied == nil {
             // Never applied: the names must not be PgBouncer entries someone else defined in pgbouncer.ini.
             let foreign = pool.databases.keys.filter { live[$0] != nil && file[$0] == nil }.sorted()
             if !foreign.isEmpty {
-                return .failed("PgBouncer \(console.endpoint) already routes \(foreign.joined(separator: ", ")) from outside \(pool.pgbouncer.databasesFile) "
-                    + "(pgbouncer.ini or another include): remove those entries there, or use other names")
+                return .failed(
+                    "PgBouncer \(console.endpoint) already routes \(foreign.joined(separator: ", ")) from outside \(pool.pgbouncer.databasesFile) "
+                        + "(pgbouncer.ini or another include): remove those entries there, or use other names"
+                )
             }
         }
         var databases: [String: Value] = [:]
@@ -45,8 +51,12 @@ enum PoolObserver {
         if case .map(let m) = r.resource.spec { out = m }
         out["databases"] = .map(databases)
         // Pool-wide defaults live in each entry: the observed default is what an entry without its own value runs.
-        func shared<T: Equatable>(_ declared: T?, _ key: KeyPath<ConnectionPoolSpec.Database, T?>, _ effective: KeyPath<PoolRoute, T?>,
-                                  _ value: (T) -> Value) -> Value? {
+        func shared<T: Equatable>(
+            _ declared: T?,
+            _ key: KeyPath<ConnectionPoolSpec.Database, T?>,
+            _ effective: KeyPath<PoolRoute, T?>,
+            _ value: (T) -> Value
+        ) -> Value? {
             guard let declared else { return nil }
             for (name, d) in pool.databases where d[keyPath: key] == nil {
                 guard let now = live[name], let got = now[keyPath: effective], got != declared else { continue }
@@ -58,28 +68,43 @@ enum PoolObserver {
         out["reservePoolSize"] = shared(pool.reservePoolSize ?? 0, \.reservePool, \.reservePool) { .int(Int64($0)) }
         out["poolMode"] = shared(pool.poolMode ?? "transaction", \.poolMode, \.poolMode) { .string($0) }
         if let v = config["max_client_conn"].flatMap(Int64.init) { out["maxClientConn"] = .int(v) }
-        if let v = config["server_idle_timeout"].flatMap(Double.init) { out["serverIdleTimeout"] = .int(Int64(v * 1000)) }
+        if let v = config["server_idle_timeout"].flatMap(Double.init) {
+            out["serverIdleTimeout"] = .int(Int64(v * 1000))
+        }
         var warnings = await connectionBudget(pool, context: context)
         for (name, d) in pool.databases.sorted(by: { $0.key < $1.key }) {
-            if let note = (try? PoolRoutes.target(cluster: d.cluster, target: d.target ?? "primary", context: context))?.note {
+            if let note = (try? PoolRoutes.target(cluster: d.cluster, target: d.target ?? "primary", context: context))?
+                .note
+            {
                 warnings.append("\(name): \(note)")
             }
         }
         // Clients queueing for a server connection right now: the pool is too small for the load.
         for row in try await console.show("POOLS") {
-            guard let name = row["database"], pool.databases[name] != nil, let waiting = row["cl_waiting"].flatMap(Int.init), waiting > 0 else { continue }
-            warnings.append("\(waiting) client\(waiting == 1 ? "" : "s") wait for a server connection in PgBouncer's pool \(name)/\(row["user"] ?? "?") "
-                + "(\(row["sv_active"] ?? "?") server connections busy, pool_size \(live[name]?.poolSize.map(String.init) ?? "?")): raise poolSize, "
-                + "or look for long transactions")
+            guard let name = row["database"], pool.databases[name] != nil,
+                let waiting = row["cl_waiting"].flatMap(Int.init), waiting > 0
+            else { continue }
+            warnings.append(
+                "\(waiting) client\(waiting == 1 ? "" : "s") wait for a server connection in PgBouncer's pool \(name)/\(row["user"] ?? "?") "
+                    + "(\(row["sv_active"] ?? "?") server connections busy, pool_size \(live[name]?.poolSize.map(String.init) ?? "?")): raise poolSize, "
+                    + "or look for long transactions"
+            )
         }
-        return .present(ObservedResource(spec: .map(out), providerID: "\(pool.pgbouncer.host ?? "127.0.0.1"):\(pool.pgbouncer.port)",
-                                         warnings: warnings.isEmpty ? nil : warnings))
+        return .present(
+            ObservedResource(
+                spec: .map(out),
+                providerID: "\(pool.pgbouncer.host ?? "127.0.0.1"):\(pool.pgbouncer.port)",
+                warnings: warnings.isEmpty ? nil : warnings
+            )
+        )
     }
 
     /// A database entry in the manifest's shape.
     static func entry(_ route: PoolRoute, declared: ConnectionPoolSpec.Database, wanted: PoolRoute) -> Value {
         var m: [String: Value] = [:]
-        m["cluster"] = .string(route.host == wanted.host && route.port == wanted.port ? declared.cluster : "\(route.host):\(route.port)")
+        m["cluster"] = .string(
+            route.host == wanted.host && route.port == wanted.port ? declared.cluster : "\(route.host):\(route.port)"
+        )
         if let t = declared.target { m["target"] = .string(t) }
         m["dbname"] = .string(route.dbname)
         if let u = route.user { m["user"] = .string(u) }
@@ -94,24 +119,34 @@ enum PoolObserver {
     static func connectionBudget(_ pool: ConnectionPoolSpec, context: ProviderContext) async -> [String] {
         var byCluster: [String: [(String, Int)]] = [:]
         for (name, d) in pool.databases.sorted(by: { $0.key < $1.key }) where (d.target ?? "primary") == "primary" {
-            let size = d.maxDbConnections ?? ((d.poolSize ?? pool.defaultPoolSize ?? 20) + (d.reservePool ?? pool.reservePoolSize ?? 0))
+            let size =
+                d.maxDbConnections
+                ?? ((d.poolSize ?? pool.defaultPoolSize ?? 20) + (d.reservePool ?? pool.reservePoolSize ?? 0))
             byCluster[d.cluster, default: []].append((name, size))
         }
         var out: [String] = []
         for (cluster, uses) in byCluster.sorted(by: { $0.key < $1.key }) {
             guard let declared = context.declared[ResourceID(kind: .postgresCluster, name: cluster)],
-                  let settings = try? ClusterSettings(declared, secrets: context.secrets), let primary = settings.member(settings.primary),
-                  let db = try? await PGConnection.counted(settings.connection(to: primary)) else { continue }
+                let settings = try? ClusterSettings(declared, secrets: context.secrets),
+                let primary = settings.member(settings.primary),
+                let db = try? await PGConnection.counted(settings.connection(to: primary))
+            else { continue }
             defer { db.close() }
-            guard let row = try? await db.query("SELECT current_setting('max_connections')::int AS max, "
-                                                + "current_setting('superuser_reserved_connections')::int AS reserved").first,
-                  let max = row.int("max"), let reserved = row.int("reserved") else { continue }
+            guard
+                let row = try? await db.query(
+                    "SELECT current_setting('max_connections')::int AS max, "
+                        + "current_setting('superuser_reserved_connections')::int AS reserved"
+                ).first,
+                let max = row.int("max"), let reserved = row.int("reserved")
+            else { continue }
             let total = uses.reduce(0) { $0 + $1.1 }
             if total > max - reserved {
                 let detail = uses.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-                out.append("the pools can open \(total) server connections to \(cluster)'s primary \(primary.name) (\(detail), per user) but its "
-                    + "max_connections is \(max) with \(reserved) reserved for superusers, leaving \(max - reserved): lower poolSize/maxDbConnections "
-                    + "or raise max_connections")
+                out.append(
+                    "the pools can open \(total) server connections to \(cluster)'s primary \(primary.name) (\(detail), per user) but its "
+                        + "max_connections is \(max) with \(reserved) reserved for superusers, leaving \(max - reserved): lower poolSize/maxDbConnections "
+                        + "or raise max_connections"
+                )
             }
         }
         return out

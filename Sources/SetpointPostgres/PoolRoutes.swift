@@ -44,14 +44,20 @@ enum PoolRoutes {
 
     static func target(cluster: String, target: String, context: ProviderContext) throws -> Target {
         let id = ResourceID(kind: .postgresCluster, name: cluster)
-        guard let declared = context.declared[id] else { throw PoolError("\(id) is not declared: declare it in the manifests the pool is applied with") }
+        guard let declared = context.declared[id] else {
+            throw PoolError("\(id) is not declared: declare it in the manifests the pool is applied with")
+        }
         let spec = try declared.decodeSpec(PostgresClusterSpec.self)
         func endpoint(_ m: PostgresClusterSpec.Member) throws -> (String, Int) {
-            guard let host = m.host else { throw PoolError("member \(m.name) of \(id) is given by conninfo: PgBouncer needs its host and port") }
+            guard let host = m.host else {
+                throw PoolError("member \(m.name) of \(id) is given by conninfo: PgBouncer needs its host and port")
+            }
             return (host, m.port ?? 5432)
         }
         if target == "primary" {
-            guard let p = spec.members.first(where: { $0.name == spec.primary }) else { throw PoolError("\(id) names no primary member") }
+            guard let p = spec.members.first(where: { $0.name == spec.primary }) else {
+                throw PoolError("\(id) names no primary member")
+            }
             let (h, port) = try endpoint(p)
             return Target(host: h, port: port, label: "\(cluster)'s primary \(p.name)")
         }
@@ -59,19 +65,39 @@ enum PoolRoutes {
         guard !replicas.isEmpty else { throw PoolError("routes to the replicas of \(id), which declares none") }
         let endpoints = try replicas.map(endpoint)
         if Set(endpoints.map(\.1)).count == 1 {
-            return Target(host: endpoints.map(\.0).joined(separator: ","), port: endpoints[0].1,
-                          label: "\(cluster)'s replicas \(replicas.map(\.name).joined(separator: ", "))")
+            return Target(
+                host: endpoints.map(\.0).joined(separator: ","),
+                port: endpoints[0].1,
+                label: "\(cluster)'s replicas \(replicas.map(\.name).joined(separator: ", "))"
+            )
         }
-        return Target(host: endpoints[0].0, port: endpoints[0].1, label: "\(cluster)'s replica \(replicas[0].name)",
-                      note: "the replicas listen on different ports and PgBouncer takes one port for a host list: only \(replicas[0].name) serves this route")
+        return Target(
+            host: endpoints[0].0,
+            port: endpoints[0].1,
+            label: "\(cluster)'s replica \(replicas[0].name)",
+            note:
+                "the replicas listen on different ports and PgBouncer takes one port for a host list: only \(replicas[0].name) serves this route"
+        )
     }
 
     /// The route a declared database wants, with the pool's defaults filled in.
-    static func route(_ db: ConnectionPoolSpec.Database, name: String, pool: ConnectionPoolSpec, context: ProviderContext) throws -> PoolRoute {
+    static func route(
+        _ db: ConnectionPoolSpec.Database,
+        name: String,
+        pool: ConnectionPoolSpec,
+        context: ProviderContext
+    ) throws -> PoolRoute {
         let t = try target(cluster: db.cluster, target: db.target ?? "primary", context: context)
-        return PoolRoute(host: t.host, port: t.port, dbname: db.dbname ?? name, user: db.user, poolSize: db.poolSize ?? pool.defaultPoolSize ?? 20,
-                         reservePool: db.reservePool ?? pool.reservePoolSize ?? 0, maxDbConnections: db.maxDbConnections,
-                         poolMode: db.poolMode ?? pool.poolMode ?? "transaction")
+        return PoolRoute(
+            host: t.host,
+            port: t.port,
+            dbname: db.dbname ?? name,
+            user: db.user,
+            poolSize: db.poolSize ?? pool.defaultPoolSize ?? 20,
+            reservePool: db.reservePool ?? pool.reservePoolSize ?? 0,
+            maxDbConnections: db.maxDbConnections,
+            poolMode: db.poolMode ?? pool.poolMode ?? "transaction"
+        )
     }
 }
 

@@ -18,11 +18,16 @@ public struct PostgresProvider: Provider {
 
     public func concurrencyDomains(for action: Action) -> [ConcurrencyDomain] {
         if action.resource.kind == .postgresCluster { return [ConcurrencyDomain("pg:\(action.resource.name)")] }
-        if let file = action.desired?["pgbouncer"]?["databasesFile"]?.stringValue { return [ConcurrencyDomain("pgbouncer:\(file)")] }
+        if let file = action.desired?["pgbouncer"]?["databasesFile"]?.stringValue {
+            return [ConcurrencyDomain("pgbouncer:\(file)")]
+        }
         return []
     }
 
-    public func observe(_ resources: [ResolvedResource], in context: ProviderContext) async throws -> [ResourceID: Observation] {
+    public func observe(
+        _ resources: [ResolvedResource],
+        in context: ProviderContext
+    ) async throws -> [ResourceID: Observation] {
         await withTaskGroup(of: (ResourceID, Observation).self) { group in
             for r in resources {
                 group.addTask { (r.id, await observeOne(r, context: context, adopting: false)) }
@@ -43,7 +48,13 @@ public struct PostgresProvider: Provider {
             if r.id.kind == .connectionPool { return try await PoolObserver.observe(r, context: context) }
             let view = try await view(of: r, context: context)
             defer { view.close() }
-            return ClusterObservation.observe(view, desired: r.resource.spec, lastApplied: r.lastApplied, providerID: r.providerID, adopting: adopting)
+            return ClusterObservation.observe(
+                view,
+                desired: r.resource.spec,
+                lastApplied: r.lastApplied,
+                providerID: r.providerID,
+                adopting: adopting
+            )
         } catch {
             return .failed("\(error)")
         }
@@ -53,7 +64,11 @@ public struct PostgresProvider: Provider {
     func view(of r: ResolvedResource, context: ProviderContext) async throws -> ClusterView {
         let settings: ClusterSettings
         if r.resource.isOrphan, let last = r.lastApplied {
-            settings = try ClusterSettings(name: r.id.name, spec: ValueDecoder().decode(PostgresClusterSpec.self, from: last), secrets: context.secrets)
+            settings = try ClusterSettings(
+                name: r.id.name,
+                spec: ValueDecoder().decode(PostgresClusterSpec.self, from: last),
+                secrets: context.secrets
+            )
         } else {
             settings = try ClusterSettings(r.resource, secrets: context.secrets)
         }
@@ -64,14 +79,22 @@ public struct PostgresProvider: Provider {
         return await ClusterView.observe(settings, removed: removed, parameters: parameters)
     }
 
-    public func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation {
+    public func apply(
+        _ action: Action,
+        resource: ResolvedResource?,
+        in context: ProviderContext
+    ) async throws -> Observation {
         let resolved = resource ?? .orphan(action.resource, providerID: action.providerID)
         if action.resource.kind == .connectionPool {
             return try await PoolApplier.apply(action, resolved: resolved, context: context)
         }
         if action.verb == .delete {
-            throw SetpointError(.applyFailed, "Setpoint does not delete a PostgreSQL cluster: its data would go with it. Stop its members "
-                + "yourself; Setpoint forgets it once no manifest declares it and nothing is pruned", resource: action.resource)
+            throw SetpointError(
+                .applyFailed,
+                "Setpoint does not delete a PostgreSQL cluster: its data would go with it. Stop its members "
+                    + "yourself; Setpoint forgets it once no manifest declares it and nothing is pruned",
+                resource: action.resource
+            )
         }
         let view = try await view(of: resolved, context: context)
         defer { view.close() }
@@ -80,8 +103,11 @@ public struct PostgresProvider: Provider {
         case .switchover:
             let target = (action.desired ?? resolved.resource.spec)["primary"]?.stringValue ?? ""
             let h = try await applier.switchover(to: target)
-            context.log.log(.notice, "switchover \(h.from) → \(h.to) in \(h.duration): " + h.steps.joined(separator: "; "),
-                            metadata: ["resource": action.resource.description])
+            context.log.log(
+                .notice,
+                "switchover \(h.from) → \(h.to) in \(h.duration): " + h.steps.joined(separator: "; "),
+                metadata: ["resource": action.resource.description]
+            )
         case .restart:
             try await applier.restartPending()
         default:
@@ -105,14 +131,24 @@ public struct FailoverReport: Sendable, Codable {
 extension PostgresProvider {
     /// Promotes `member` of a declared cluster whose primary is gone or must go: fences the old primary when it still
     /// runs here (stop), promotes, re-points the other replicas, sets synchronous replication over those that stream.
-    public func failover(_ cluster: Resource, to member: String, in context: ProviderContext) async throws -> FailoverReport {
+    public func failover(
+        _ cluster: Resource,
+        to member: String,
+        in context: ProviderContext
+    ) async throws -> FailoverReport {
         let view = try await view(of: ResolvedResource(resource: cluster), context: context)
         defer { view.close() }
         guard view.settings.member(member) != nil else {
-            throw SetpointError(.applyFailed, "no member \(member): the members are "
-                + view.settings.members.map(\.name).joined(separator: ", "), resource: cluster.id)
+            throw SetpointError(
+                .applyFailed,
+                "no member \(member): the members are "
+                    + view.settings.members.map(\.name).joined(separator: ", "),
+                resource: cluster.id
+            )
         }
-        let h = try await ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id).failover(to: member)
+        let h = try await ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id).failover(
+            to: member
+        )
         let seconds = h.duration.inSeconds
         return FailoverReport(cluster: cluster.id.name, from: h.from, to: h.to, steps: h.steps, seconds: seconds)
     }
@@ -131,16 +167,26 @@ extension PostgresProvider {
     /// Re-makes a replica from the primary: stops it, moves its data directory aside (kept as
     /// `DIR.setpoint-reinit-TIMESTAMP`), drops its slot, and creates it again with pg_basebackup. For a replica that can no
     /// longer follow (a diverged timeline pg_rewind cannot mend, WAL the primary no longer has).
-    public func reinitialize(_ cluster: Resource, member name: String, in context: ProviderContext) async throws -> ReinitReport {
+    public func reinitialize(
+        _ cluster: Resource,
+        member name: String,
+        in context: ProviderContext
+    ) async throws -> ReinitReport {
         let started = ContinuousClock.now
         let view = try await view(of: ResolvedResource(resource: cluster), context: context)
         defer { view.close() }
         let applier = ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id)
         let primary = try applier.primaryName()
         guard let m = view.settings.member(name) else {
-            throw applier.fail("no member \(name): the members are " + view.settings.members.map(\.name).joined(separator: ", "))
+            throw applier.fail(
+                "no member \(name): the members are " + view.settings.members.map(\.name).joined(separator: ", ")
+            )
         }
-        guard name != primary else { throw applier.fail("\(name) is the primary: re-initialising it would destroy the cluster's only writable copy") }
+        guard name != primary else {
+            throw applier.fail(
+                "\(name) is the primary: re-initialising it would destroy the cluster's only writable copy"
+            )
+        }
         guard let directory = m.dataDirectory else { throw applier.fail("member \(name) declares no dataDirectory") }
         let tools = try applier.control(for: m)
         if view.facts(name) != nil { try await tools.stop(directory) }
@@ -152,12 +198,21 @@ extension PostgresProvider {
             }
         }
         let db = try applier.connection(primary)
-        if view.settings.useSlots { try await MemberOperations(runner: runner).dropSlot(ReplicaSpec.slotName(name), on: db) }
+        if view.settings.useSlots {
+            try await MemberOperations(runner: runner).dropSlot(ReplicaSpec.slotName(name), on: db)
+        }
         var fresh = view
         fresh.status[name] = .absent
-        try await ClusterApplier(view: fresh, runner: runner, context: context, resource: cluster.id).bringIn(m, primary: primary)
+        try await ClusterApplier(view: fresh, runner: runner, context: context, resource: cluster.id).bringIn(
+            m,
+            primary: primary
+        )
         let d = ContinuousClock.now - started
-        return ReinitReport(cluster: cluster.id.name, member: name, keptAt: kept,
-                            seconds: d.inSeconds)
+        return ReinitReport(
+            cluster: cluster.id.name,
+            member: name,
+            keptAt: kept,
+            seconds: d.inSeconds
+        )
     }
 }

@@ -19,8 +19,18 @@ public struct ReplicaSpec: Sendable {
     public var osUser: String
     public var useSlot: Bool
 
-    public init(name: String, port: Int, dataDirectory: String, primaryHost: String, primaryPort: Int, replicationUser: String,
-                replicationPassword: String? = nil, binDirectory: String, osUser: String = "postgres", useSlot: Bool = true) {
+    public init(
+        name: String,
+        port: Int,
+        dataDirectory: String,
+        primaryHost: String,
+        primaryPort: Int,
+        replicationUser: String,
+        replicationPassword: String? = nil,
+        binDirectory: String,
+        osUser: String = "postgres",
+        useSlot: Bool = true
+    ) {
         self.name = name
         self.port = port
         self.dataDirectory = dataDirectory
@@ -60,38 +70,70 @@ public struct ReplicaBuilder: Sendable {
     public func checkEmpty(_ spec: ReplicaSpec) throws {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: spec.dataDirectory)) ?? []
         guard entries.isEmpty else {
-            let what = entries.contains("PG_VERSION") ? "holds a PostgreSQL data directory" : "is not empty (\(entries.sorted().prefix(3).joined(separator: ", ")) …)"
-            throw ReplicaRefusal(member: spec.name, reason: "\(spec.dataDirectory) \(what); a replica is only made in an empty directory — "
-                + "re-initialising a member destroys its data and needs an explicit, approved re-initialisation")
+            let what =
+                entries.contains("PG_VERSION")
+                ? "holds a PostgreSQL data directory"
+                : "is not empty (\(entries.sorted().prefix(3).joined(separator: ", ")) …)"
+            throw ReplicaRefusal(
+                member: spec.name,
+                reason: "\(spec.dataDirectory) \(what); a replica is only made in an empty directory — "
+                    + "re-initialising a member destroys its data and needs an explicit, approved re-initialisation"
+            )
         }
     }
 
     /// - Parameter primary: a connection to the primary (to create the slot and watch the replica arrive).
     /// - Returns: how long it took.
     @discardableResult
-    public func create(_ spec: ReplicaSpec, primary: PGConnection, timeout: Duration = .seconds(120)) async throws -> Duration {
+    public func create(
+        _ spec: ReplicaSpec,
+        primary: PGConnection,
+        timeout: Duration = .seconds(120)
+    ) async throws -> Duration {
         let start = ContinuousClock.now
         try checkEmpty(spec)
         let slot = ReplicaSpec.slotName(spec.name)
         if spec.useSlot {
-            let existing = try await primary.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot])
+            let existing = try await primary.query(
+                "SELECT active FROM pg_replication_slots WHERE slot_name = $1",
+                [slot]
+            )
             if let row = existing.first {
                 if row.bool("active") == true {
-                    throw ReplicaRefusal(member: spec.name, reason: "replication slot \(slot) is in use by another standby")
+                    throw ReplicaRefusal(
+                        member: spec.name,
+                        reason: "replication slot \(slot) is in use by another standby"
+                    )
                 }
             } else {
                 _ = try await primary.query("SELECT pg_create_physical_replication_slot($1)", [slot])
             }
         }
-        var arguments = ["-h", spec.primaryHost, "-p", String(spec.primaryPort), "-U", spec.replicationUser, "-D", spec.dataDirectory,
-                         "-R", "-X", "stream", "-c", "fast", "-d", "application_name=\(spec.name)", "--no-password"]
+        var arguments = [
+            "-h", spec.primaryHost, "-p", String(spec.primaryPort), "-U", spec.replicationUser, "-D",
+            spec.dataDirectory,
+            "-R", "-X", "stream", "-c", "fast", "-d", "application_name=\(spec.name)", "--no-password",
+        ]
         if spec.useSlot { arguments += ["-S", slot] }
         let environment = spec.replicationPassword.map { ["PGPASSWORD": $0] } ?? [:]
-        _ = try await runner.run(Command("\(spec.binDirectory)/pg_basebackup", arguments, user: spec.osUser, environment: environment,
-                                         timeout: timeout))
+        _ = try await runner.run(
+            Command(
+                "\(spec.binDirectory)/pg_basebackup",
+                arguments,
+                user: spec.osUser,
+                environment: environment,
+                timeout: timeout
+            )
+        )
         // The copy carries the primary's settings: the replica listens on its own port.
-        _ = try await runner.run(Command("/usr/bin/tee", ["-a", "\(spec.dataDirectory)/postgresql.auto.conf"], user: spec.osUser,
-                                         input: "# Setpoint: member \(spec.name)\nport = \(spec.port)\n"))
+        _ = try await runner.run(
+            Command(
+                "/usr/bin/tee",
+                ["-a", "\(spec.dataDirectory)/postgresql.auto.conf"],
+                user: spec.osUser,
+                input: "# Setpoint: member \(spec.name)\nport = \(spec.port)\n"
+            )
+        )
         try await startMember(dataDirectory: spec.dataDirectory, binDirectory: spec.binDirectory, osUser: spec.osUser)
         try await waitForStreaming(spec.name, primary: primary, timeout: timeout, logFile: logFile(spec.dataDirectory))
         return ContinuousClock.now - start
@@ -105,7 +147,12 @@ public struct ReplicaBuilder: Sendable {
     }
 
     /// Until the primary lists the member as streaming (`pg_stat_replication.state`).
-    public func waitForStreaming(_ name: String, primary: PGConnection, timeout: Duration, logFile: String? = nil) async throws {
+    public func waitForStreaming(
+        _ name: String,
+        primary: PGConnection,
+        timeout: Duration,
+        logFile: String? = nil
+    ) async throws {
         let deadline = ContinuousClock.now + timeout
         var delay = 10.0
         while ContinuousClock.now < deadline {
@@ -114,10 +161,14 @@ public struct ReplicaBuilder: Sendable {
             try await Task.sleep(for: .milliseconds(Int(delay)))
             delay = min(250, delay * 1.3)
         }
-        let tail = logFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }.map {
-            $0.split(separator: "\n").suffix(8).joined(separator: "\n    ")
-        } ?? ""
-        throw ReplicaRefusal(member: name, reason: "started, but not streaming from the primary after \(timeout)"
-            + (tail.isEmpty ? "" : "; its log ends:\n    \(tail)"))
+        let tail =
+            logFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }.map {
+                $0.split(separator: "\n").suffix(8).joined(separator: "\n    ")
+            } ?? ""
+        throw ReplicaRefusal(
+            member: name,
+            reason: "started, but not streaming from the primary after \(timeout)"
+                + (tail.isEmpty ? "" : "; its log ends:\n    \(tail)")
+        )
     }
 }

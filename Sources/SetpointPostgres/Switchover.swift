@@ -22,20 +22,28 @@ extension ClusterApplier {
         let old = try primaryName()
         var h = Handover(from: old, to: target)
         guard old != target else { return h }
-        let oldMember = try member(old), targetMember = try member(target)
+        let oldMember = try member(old)
+        let targetMember = try member(target)
         guard let targetFacts = view.facts(target), targetFacts.inRecovery else {
-            throw fail("switchover refused: \(target) is \(ClusterObservation.describe(view.status[target])), not a running standby (nothing changed)")
+            throw fail(
+                "switchover refused: \(target) is \(ClusterObservation.describe(view.status[target])), not a running standby (nothing changed)"
+            )
         }
         guard view.isStreaming(target, from: old) else {
             throw fail("switchover refused: \(target) does not stream from \(old) (nothing changed)")
         }
         let lag = view.facts(old)?.standbys.first { $0.applicationName == target }?.replayLag ?? 0
         guard lag <= settings.maxSwitchoverLag else {
-            throw fail("switchover refused: \(target)'s replay lag is \(Quantity(bytes: lag)), over maxSwitchoverLag \(Quantity(bytes: settings.maxSwitchoverLag)) "
-                + "(nothing changed); wait for it to catch up and apply again", transient: true)
+            throw fail(
+                "switchover refused: \(target)'s replay lag is \(Quantity(bytes: lag)), over maxSwitchoverLag \(Quantity(bytes: settings.maxSwitchoverLag)) "
+                    + "(nothing changed); wait for it to catch up and apply again",
+                transient: true
+            )
         }
         let oldTools = try control(for: oldMember)
-        guard let oldDirectory = oldMember.dataDirectory ?? view.facts(old)?.dataDirectory else { throw fail("member \(old): no data directory known") }
+        guard let oldDirectory = oldMember.dataDirectory ?? view.facts(old)?.dataDirectory else {
+            throw fail("member \(old): no data directory known")
+        }
         let canRewind = ClusterObservation.rewindable(view.facts(old)!)
         // 1. A checkpoint first makes the shutdown checkpoint quick; then a clean stop, which sends all WAL to the standbys.
         _ = try? await connection(old).query("CHECKPOINT")
@@ -47,12 +55,17 @@ extension ClusterApplier {
         if let checkpoint = try await oldTools.latestCheckpoint(oldDirectory) {
             let deadline = ContinuousClock.now + .seconds(30)
             while true {
-                let r = try await targetDB.query("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught", [checkpoint])
+                let r = try await targetDB.query(
+                    "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught",
+                    [checkpoint]
+                )
                 if r.first?.bool("caught") == true { break }
                 if ContinuousClock.now > deadline {
                     // Undo: the old primary starts again as it was, nothing else has changed.
                     try? await oldTools.start(oldDirectory)
-                    throw fail("switchover aborted: \(target) did not replay \(old)'s last WAL (\(checkpoint)) within 30 s; \(old) was started again as the primary")
+                    throw fail(
+                        "switchover aborted: \(target) did not replay \(old)'s last WAL (\(checkpoint)) within 30 s; \(old) was started again as the primary"
+                    )
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }
@@ -73,17 +86,27 @@ extension ClusterApplier {
         if canRewind {
             note("rewinding \(old) onto \(target)")
             _ = try await oldTools.rewind(oldDirectory, source: settings.connection(to: targetMember))
-            try await oldTools.writeStandbyConfig(oldDirectory, port: oldMember.port, primaryConninfo: MemberControl.primaryConninfo(settings: settings, primary: targetMember,
-                                                                                                             standby: old),
-                                                  slot: settings.useSlots ? ReplicaSpec.slotName(old) : nil)
+            try await oldTools.writeStandbyConfig(
+                oldDirectory,
+                port: oldMember.port,
+                primaryConninfo: MemberControl.primaryConninfo(
+                    settings: settings,
+                    primary: targetMember,
+                    standby: old
+                ),
+                slot: settings.useSlots ? ReplicaSpec.slotName(old) : nil
+            )
             try await oldTools.start(oldDirectory)
             h.steps.append("rejoined \(old) as a standby (pg_rewind)")
         } else {
-            h.steps.append("left \(old) stopped: it has neither wal_log_hints nor data checksums, so pg_rewind cannot run. To bring it back, "
-                + "empty \(oldDirectory) and apply again (it is re-made as a replica)")
+            h.steps.append(
+                "left \(old) stopped: it has neither wal_log_hints nor data checksums, so pg_rewind cannot run. To bring it back, "
+                    + "empty \(oldDirectory) and apply again (it is re-made as a replica)"
+            )
         }
         // 6. Everyone streams from the new primary, then synchronous replication is set for it.
-        for m in settings.members where m.name != target && (m.name != old || canRewind) && (view.facts(m.name) != nil) {
+        for m in settings.members where m.name != target && (m.name != old || canRewind) && (view.facts(m.name) != nil)
+        {
             try await ReplicaBuilder(runner: runner).waitForStreaming(m.name, primary: targetDB, timeout: .seconds(60))
         }
         if canRewind {
@@ -101,7 +124,9 @@ extension ClusterApplier {
         let db = try connection(name)
         do {
             let r = try await db.query("SELECT pg_promote(true, 60) AS done")
-            guard r.first?.bool("done") == true else { throw fail("\(name) did not leave recovery within 60 s of pg_promote()") }
+            guard r.first?.bool("done") == true else {
+                throw fail("\(name) did not leave recovery within 60 s of pg_promote()")
+            }
         } catch let error as PGError {
             throw fail("promoting \(name) failed: \(error.message)")
         }
@@ -109,8 +134,11 @@ extension ClusterApplier {
 
     /// The new primary's `synchronous_standby_names` (it carries its old primary's copy, which may name itself).
     func setSynchronousAfterPromotion(primary: String) async throws {
-        try await MemberOperations(runner: runner).setSynchronous(count: settings.synchronousCount,
-                                                                  standbys: settings.synchronousCandidates(primary: primary), on: try connection(primary))
+        try await MemberOperations(runner: runner).setSynchronous(
+            count: settings.synchronousCount,
+            standbys: settings.synchronousCandidates(primary: primary),
+            on: try connection(primary)
+        )
     }
 
     /// The primary is gone or must be fenced: stop it if it still runs here, promote `target`, re-point the others.
@@ -119,7 +147,9 @@ extension ClusterApplier {
         let old = view.writers.first { $0 != target } ?? settings.primary
         var h = Handover(from: old, to: target)
         guard let targetFacts = view.facts(target) else {
-            throw fail("failover refused: \(target) is \(ClusterObservation.describe(view.status[target])) (nothing changed)")
+            throw fail(
+                "failover refused: \(target) is \(ClusterObservation.describe(view.status[target])) (nothing changed)"
+            )
         }
         let targetMember = try member(target)
         if targetFacts.inRecovery {
@@ -127,7 +157,9 @@ extension ClusterApplier {
             if view.facts(old) != nil {
                 let m = try member(old)
                 guard let directory = m.dataDirectory ?? view.facts(old)?.dataDirectory else {
-                    throw fail("failover refused: \(old) still runs and its data directory is unknown, so it cannot be fenced (nothing changed)")
+                    throw fail(
+                        "failover refused: \(old) still runs and its data directory is unknown, so it cannot be fenced (nothing changed)"
+                    )
                 }
                 try await control(for: m).stop(directory)
                 h.steps.append("fenced \(old) (stopped)")
@@ -154,7 +186,9 @@ extension ClusterApplier {
         let candidates = settings.synchronousCandidates(primary: target).filter { names.contains($0) }
         let count = min(settings.synchronousCount, candidates.count)
         try await MemberOperations(runner: runner).setSynchronous(count: count, standbys: candidates, on: db)
-        h.steps.append("synchronous_standby_names = '\(ParameterValues.synchronousStandbyNames(count: count, standbys: candidates))'")
+        h.steps.append(
+            "synchronous_standby_names = '\(ParameterValues.synchronousStandbyNames(count: count, standbys: candidates))'"
+        )
         h.duration = ContinuousClock.now - started
         return h
     }

@@ -28,11 +28,18 @@ struct MonitoringAPI: Sendable {
     func json(_ url: String) async throws -> [String: Any] {
         let (status, body) = try await send("GET", url)
         guard status == 200 else {
-            throw Failure(status: status, message: "GET \(url): HTTP \(status): \(String(decoding: body.prefix(300), as: UTF8.self))",
-                          isTransient: status >= 500)
+            throw Failure(
+                status: status,
+                message: "GET \(url): HTTP \(status): \(String(decoding: body.prefix(300), as: UTF8.self))",
+                isTransient: status >= 500
+            )
         }
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-            throw Failure(status: status, message: "GET \(url): not JSON: \(String(decoding: body.prefix(200), as: UTF8.self))", isTransient: false)
+            throw Failure(
+                status: status,
+                message: "GET \(url): not JSON: \(String(decoding: body.prefix(200), as: UTF8.self))",
+                isTransient: false
+            )
         }
         return object
     }
@@ -80,13 +87,25 @@ struct MonitoringAPI: Sendable {
         let o = try await json(base + "/api/v1/rules")
         let groups = ((o["data"] as? [String: Any])?["groups"] as? [[String: Any]]) ?? []
         return groups.map { g in
-            LoadedGroup(name: g["name"] as? String ?? "", file: g["file"] as? String ?? "", intervalSeconds: g["interval"] as? Double,
-                        limit: g["limit"] as? Int, rules: ((g["rules"] as? [[String: Any]]) ?? []).map { r in
-                            LoadedRule(type: r["type"] as? String ?? "", name: r["name"] as? String ?? "", query: r["query"] as? String ?? "",
-                                       forSeconds: r["duration"] as? Double, keepFiringForSeconds: r["keepFiringFor"] as? Double,
-                                       labels: r["labels"] as? [String: String] ?? [:], annotations: r["annotations"] as? [String: String] ?? [:],
-                                       health: r["health"] as? String, lastError: r["lastError"] as? String)
-                        })
+            LoadedGroup(
+                name: g["name"] as? String ?? "",
+                file: g["file"] as? String ?? "",
+                intervalSeconds: g["interval"] as? Double,
+                limit: g["limit"] as? Int,
+                rules: ((g["rules"] as? [[String: Any]]) ?? []).map { r in
+                    LoadedRule(
+                        type: r["type"] as? String ?? "",
+                        name: r["name"] as? String ?? "",
+                        query: r["query"] as? String ?? "",
+                        forSeconds: r["duration"] as? Double,
+                        keepFiringForSeconds: r["keepFiringFor"] as? Double,
+                        labels: r["labels"] as? [String: String] ?? [:],
+                        annotations: r["annotations"] as? [String: String] ?? [:],
+                        health: r["health"] as? String,
+                        lastError: r["lastError"] as? String
+                    )
+                }
+            )
         }
     }
 

@@ -6,7 +6,8 @@ import SetpointCore
 /// Setpoint writes there.
 extension PrometheusProvider: HealthChecking {
     public func healthChecks(for resource: Resource, in context: ProviderContext) async -> [HealthCheck] {
-        guard resource.id.kind == .prometheusServer, let spec = try? resource.decodeSpec(PrometheusServerSpec.self) else { return [] }
+        guard resource.id.kind == .prometheusServer, let spec = try? resource.decodeSpec(PrometheusServerSpec.self)
+        else { return [] }
         let id = resource.id
         let base = spec.url.hasSuffix("/") ? String(spec.url.dropLast()) : spec.url
         let api = api(timeout: spec.requestTimeout)
@@ -19,29 +20,61 @@ extension PrometheusProvider: HealthChecking {
         if spec.reload ?? true {
             let flags = (try? await api.json(base + "/api/v1/status/flags"))?["data"] as? [String: Any]
             let lifecycle = flags?["web.enable-lifecycle"] as? String
-            out.append(lifecycle == "true"
-                ? HealthCheck(id, "reload", .ok, "--web.enable-lifecycle is on: POST /-/reload works")
-                : HealthCheck(id, "reload", .failed, "--web.enable-lifecycle is \(lifecycle ?? "unknown"): Setpoint cannot reload; start Prometheus with it, "
-                    + "or set reload: false and reload it yourself"))
+            out.append(
+                lifecycle == "true"
+                    ? HealthCheck(id, "reload", .ok, "--web.enable-lifecycle is on: POST /-/reload works")
+                    : HealthCheck(
+                        id,
+                        "reload",
+                        .failed,
+                        "--web.enable-lifecycle is \(lifecycle ?? "unknown"): Setpoint cannot reload; start Prometheus with it, "
+                            + "or set reload: false and reload it yourself"
+                    )
+            )
         }
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: spec.rulesDirectory, isDirectory: &isDirectory), isDirectory.boolValue,
-           access(spec.rulesDirectory, W_OK) == 0 {
+        if FileManager.default.fileExists(atPath: spec.rulesDirectory, isDirectory: &isDirectory),
+            isDirectory.boolValue,
+            access(spec.rulesDirectory, W_OK) == 0
+        {
             out.append(HealthCheck(id, "rules folder", .ok, "\(spec.rulesDirectory) is writable here"))
         } else {
-            out.append(HealthCheck(id, "rules folder", .failed, "\(spec.rulesDirectory) is not a folder this process can write: Setpoint writes "
-                + "rule files there, so it must run where Prometheus reads them"))
+            out.append(
+                HealthCheck(
+                    id,
+                    "rules folder",
+                    .failed,
+                    "\(spec.rulesDirectory) is not a folder this process can write: Setpoint writes "
+                        + "rule files there, so it must run where Prometheus reads them"
+                )
+            )
         }
-        let config = ((try? await api.json(base + "/api/v1/status/config"))?["data"] as? [String: Any])?["yaml"] as? String ?? ""
-        let globs = YAMLValues.parse(config, file: "rule_files").flatMap { v -> [String]? in
-            if case .list(let l)? = v["rule_files"] { return l.compactMap(\.stringValue) } else { return nil }
-        } ?? []
+        let config =
+            ((try? await api.json(base + "/api/v1/status/config"))?["data"] as? [String: Any])?["yaml"] as? String ?? ""
+        let globs =
+            YAMLValues.parse(config, file: "rule_files").flatMap { v -> [String]? in
+                if case .list(let l)? = v["rule_files"] { return l.compactMap(\.stringValue) } else { return nil }
+            } ?? []
         let sample = RuleFiles.path(group: "example", rulesDirectory: spec.rulesDirectory)
         if globs.contains(where: { fnmatch($0, sample, 0) == 0 }) {
-            out.append(HealthCheck(id, "rule_files", .ok, "Prometheus loads \(spec.rulesDirectory)/setpoint-*.yml (rule_files: \(globs.joined(separator: ", ")))"))
+            out.append(
+                HealthCheck(
+                    id,
+                    "rule_files",
+                    .ok,
+                    "Prometheus loads \(spec.rulesDirectory)/setpoint-*.yml (rule_files: \(globs.joined(separator: ", ")))"
+                )
+            )
         } else {
-            out.append(HealthCheck(id, "rule_files", .failed, "Prometheus' rule_files (\(globs.isEmpty ? "none" : globs.joined(separator: ", "))) do not "
-                + "match \(sample): the groups Setpoint writes would never load; add '\(spec.rulesDirectory)/*.yml' to rule_files"))
+            out.append(
+                HealthCheck(
+                    id,
+                    "rule_files",
+                    .failed,
+                    "Prometheus' rule_files (\(globs.isEmpty ? "none" : globs.joined(separator: ", "))) do not "
+                        + "match \(sample): the groups Setpoint writes would never load; add '\(spec.rulesDirectory)/*.yml' to rule_files"
+                )
+            )
         }
         return out
     }

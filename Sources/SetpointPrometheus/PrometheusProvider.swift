@@ -11,7 +11,10 @@ public struct PrometheusProvider: Provider, ManifestChecking {
     let client = HTTPClient(connections: 4)
     let checks: ToolChecks
 
-    public init(runner: any CommandRunner = LocalRunner(), environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        runner: any CommandRunner = LocalRunner(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         checks = ToolChecks(runner: runner, environment: environment)
     }
 
@@ -19,8 +22,12 @@ public struct PrometheusProvider: Provider, ManifestChecking {
         var p = FieldPolicy()
         switch kind {
         case .alertRuleGroup:
-            p.rule("prometheus", impact: .replace, reason: "the group's file moves to the other server's rules folder: removed from the "
-                + "old one (and reloaded there), written to the new one")
+            p.rule(
+                "prometheus",
+                impact: .replace,
+                reason: "the group's file moves to the other server's rules folder: removed from the "
+                    + "old one (and reloaded there), written to the new one"
+            )
             p.rule("rules", impact: .hot, reason: "the group's rule file is rewritten and Prometheus reloads it")
             p.rule("interval", impact: .hot, reason: "rule file rewritten, Prometheus reloads it")
             p.rule("limit", impact: .hot, reason: "rule file rewritten, Prometheus reloads it")
@@ -36,7 +43,12 @@ public struct PrometheusProvider: Provider, ManifestChecking {
     public func concurrencyDomains(for action: Action) -> [ConcurrencyDomain] {
         switch action.resource.kind {
         case .alertRuleGroup: [ConcurrencyDomain("prometheus:\(action.desired?["prometheus"]?.stringValue ?? "?")")]
-        case .alertRouting: [ConcurrencyDomain("alertmanager:\(action.desired?["alertmanager"]?["url"]?.stringValue ?? action.resource.name)")]
+        case .alertRouting:
+            [
+                ConcurrencyDomain(
+                    "alertmanager:\(action.desired?["alertmanager"]?["url"]?.stringValue ?? action.resource.name)"
+                )
+            ]
         default: []
         }
     }
@@ -48,13 +60,17 @@ public struct PrometheusProvider: Provider, ManifestChecking {
     func server(named name: String?, context: ProviderContext, for id: ResourceID) throws -> PrometheusServerSpec {
         let names = context.declared.keys.filter { $0.kind == .prometheusServer }.map(\.name)
         guard let name = name ?? (names.count == 1 ? names.first : nil),
-              let declared = context.declared[ResourceID(kind: .prometheusServer, name: name)] else {
+            let declared = context.declared[ResourceID(kind: .prometheusServer, name: name)]
+        else {
             throw SetpointError(.observeFailed, "no PrometheusServer declared for \(id)", resource: id)
         }
         return try declared.decodeSpec(PrometheusServerSpec.self)
     }
 
-    public func observe(_ resources: [ResolvedResource], in context: ProviderContext) async throws -> [ResourceID: Observation] {
+    public func observe(
+        _ resources: [ResolvedResource],
+        in context: ProviderContext
+    ) async throws -> [ResourceID: Observation] {
         var out: [ResourceID: Observation] = [:]
         var groupsByServer: [String: [ResolvedResource]] = [:]
         for r in resources {
@@ -62,8 +78,14 @@ public struct PrometheusProvider: Provider, ManifestChecking {
             case .prometheusServer:
                 do {
                     let spec = try r.resource.decodeSpec(PrometheusServerSpec.self)
-                    let version = try await api(timeout: spec.requestTimeout).buildVersion(spec.url.hasSuffix("/") ? String(spec.url.dropLast()) : spec.url)
-                    context.log.log(.debug, "Prometheus \(version) at \(spec.url)", metadata: ["resource": r.id.description])
+                    let version = try await api(timeout: spec.requestTimeout).buildVersion(
+                        spec.url.hasSuffix("/") ? String(spec.url.dropLast()) : spec.url
+                    )
+                    context.log.log(
+                        .debug,
+                        "Prometheus \(version) at \(spec.url)",
+                        metadata: ["resource": r.id.description]
+                    )
                     out[r.id] = .present(ObservedResource(spec: r.resource.spec, providerID: spec.url))
                 } catch {
                     out[r.id] = .failed("\(error)")
@@ -96,20 +118,34 @@ public struct PrometheusProvider: Provider, ManifestChecking {
     func residence(of r: ResolvedResource, context: ProviderContext) -> String {
         let wanted = r.resource.spec["prometheus"]?.stringValue ?? r.lastApplied?["prometheus"]?.stringValue ?? ""
         guard let last = r.lastApplied?["prometheus"]?.stringValue, last != wanted,
-              let old = try? server(named: last, context: context, for: r.id),
-              FileManager.default.fileExists(atPath: RuleFiles.path(group: r.id.name, rulesDirectory: old.rulesDirectory)) else { return wanted }
+            let old = try? server(named: last, context: context, for: r.id),
+            FileManager.default.fileExists(atPath: RuleFiles.path(group: r.id.name, rulesDirectory: old.rulesDirectory))
+        else { return wanted }
         return last
     }
 
-    public func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation {
+    public func apply(
+        _ action: Action,
+        resource: ResolvedResource?,
+        in context: ProviderContext
+    ) async throws -> Observation {
         switch action.resource.kind {
         case .alertRuleGroup:
-            let name = resource?.resource.spec["prometheus"]?.stringValue ?? resource?.lastApplied?["prometheus"]?.stringValue
+            let name =
+                resource?.resource.spec["prometheus"]?.stringValue ?? resource?.lastApplied?["prometheus"]?.stringValue
             if action.verb == .replace, let old = resource?.lastApplied?["prometheus"]?.stringValue, old != name {
                 // Moved to another server: removed from the old one first, so the group never runs twice.
                 let oldServer = try server(named: old, context: context, for: action.resource)
-                let oldGroups = RuleGroups(api: api(timeout: oldServer.requestTimeout), server: oldServer, context: context)
-                try await oldGroups.apply(Action(resource: action.resource, verb: .delete), resource: nil, checks: checks)
+                let oldGroups = RuleGroups(
+                    api: api(timeout: oldServer.requestTimeout),
+                    server: oldServer,
+                    context: context
+                )
+                try await oldGroups.apply(
+                    Action(resource: action.resource, verb: .delete),
+                    resource: nil,
+                    checks: checks
+                )
             }
             let server = try server(named: name, context: context, for: action.resource)
             let groups = RuleGroups(api: api(timeout: server.requestTimeout), server: server, context: context)
@@ -118,8 +154,17 @@ public struct PrometheusProvider: Provider, ManifestChecking {
             return .present(ObservedResource(spec: .map([:]), providerID: groups.path(action.resource.name)))
         case .alertRouting:
             let timeout = (try? resource?.resource.decodeSpec(AlertRoutingSpec.self))?.alertmanager.requestTimeout
-            try await Routings(api: api(timeout: timeout), context: context).apply(action, resource: resource?.resource, checks: checks)
-            return .present(ObservedResource(spec: .map([:]), providerID: resource?.resource.spec["alertmanager"]?["url"]?.stringValue))
+            try await Routings(api: api(timeout: timeout), context: context).apply(
+                action,
+                resource: resource?.resource,
+                checks: checks
+            )
+            return .present(
+                ObservedResource(
+                    spec: .map([:]),
+                    providerID: resource?.resource.spec["alertmanager"]?["url"]?.stringValue
+                )
+            )
         default:
             return .present(ObservedResource(spec: .map([:])))
         }
@@ -140,11 +185,18 @@ public struct PrometheusProvider: Provider, ManifestChecking {
     }
 
     func checkRules(_ r: Resource) async -> [Diagnostic] {
-        guard let promtool = checks.which("promtool") else { return [checks.missing("promtool", package: "prometheus", for: r)] }
+        guard let promtool = checks.which("promtool") else {
+            return [checks.missing("promtool", package: "prometheus", for: r)]
+        }
         guard let spec = try? r.decodeSpec(AlertRuleGroupSpec.self) else { return [] }
         let text = RuleFiles.render(group: r.id.name, spec: spec)
         do {
-            let result = try await checks.run(promtool, ["check", "rules"], text: text, fileName: "\(RuleFiles.prefix)\(r.id.name).yml")
+            let result = try await checks.run(
+                promtool,
+                ["check", "rules"],
+                text: text,
+                fileName: "\(RuleFiles.prefix)\(r.id.name).yml"
+            )
             if result.ok { return [] }
             return ToolChecks.ruleErrors(result.output).map { rule, message in
                 var at = r.location
@@ -154,12 +206,26 @@ public struct PrometheusProvider: Provider, ManifestChecking {
                     if let key { path.append(.key(key)) }
                     at = r.location(of: FieldPath(path))
                 }
-                return Diagnostic(.error, .toolRejected, "promtool check rules: \(message)",
-                                  hint: "fix the rule; nothing is written while promtool rejects the group", at: at, resource: r.id)
+                return Diagnostic(
+                    .error,
+                    .toolRejected,
+                    "promtool check rules: \(message)",
+                    hint: "fix the rule; nothing is written while promtool rejects the group",
+                    at: at,
+                    resource: r.id
+                )
             }
         } catch {
-            return [Diagnostic(.error, .toolRejected, "promtool could not run: \(error)", hint: "check the promtool installation", at: r.location,
-                               resource: r.id)]
+            return [
+                Diagnostic(
+                    .error,
+                    .toolRejected,
+                    "promtool could not run: \(error)",
+                    hint: "check the promtool installation",
+                    at: r.location,
+                    resource: r.id
+                )
+            ]
         }
     }
 
@@ -176,20 +242,44 @@ public struct PrometheusProvider: Provider, ManifestChecking {
     }
 
     func checkRouting(_ r: Resource) async -> [Diagnostic] {
-        guard let amtool = checks.which("amtool") else { return [checks.missing("amtool", package: "prometheus-alertmanager", for: r)] }
+        guard let amtool = checks.which("amtool") else {
+            return [checks.missing("amtool", package: "prometheus-alertmanager", for: r)]
+        }
         guard let spec = try? r.decodeSpec(AlertRoutingSpec.self),
-              // Secrets are not needed to check the shape: stand-ins of the right kind take their place.
-              let text = try? RoutingConfig.render(r.id.name, spec: spec, secret: { _, path in
-                  path.hasSuffix("apiURL") || path.hasSuffix("urlSecret") ? "https://secret.invalid/placeholder" : "placeholder-secret"
-              }) else { return [] }
+            // Secrets are not needed to check the shape: stand-ins of the right kind take their place.
+            let text = try? RoutingConfig.render(
+                r.id.name,
+                spec: spec,
+                secret: { _, path in
+                    path.hasSuffix("apiURL") || path.hasSuffix("urlSecret")
+                        ? "https://secret.invalid/placeholder" : "placeholder-secret"
+                }
+            )
+        else { return [] }
         do {
             let result = try await checks.run(amtool, ["check-config"], text: text, fileName: "alertmanager.yml")
             if result.ok { return [] }
-            return [Diagnostic(.error, .toolRejected, "amtool check-config: " + Self.amtoolReason(result.output),
-                               hint: "fix the routing; nothing is written while amtool rejects it", at: r.location, resource: r.id)]
+            return [
+                Diagnostic(
+                    .error,
+                    .toolRejected,
+                    "amtool check-config: " + Self.amtoolReason(result.output),
+                    hint: "fix the routing; nothing is written while amtool rejects it",
+                    at: r.location,
+                    resource: r.id
+                )
+            ]
         } catch {
-            return [Diagnostic(.error, .toolRejected, "amtool could not run: \(error)", hint: "check the amtool installation", at: r.location,
-                               resource: r.id)]
+            return [
+                Diagnostic(
+                    .error,
+                    .toolRejected,
+                    "amtool could not run: \(error)",
+                    hint: "check the amtool installation",
+                    at: r.location,
+                    resource: r.id
+                )
+            ]
         }
     }
 }

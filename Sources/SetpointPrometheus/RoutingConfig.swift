@@ -5,9 +5,15 @@ import SetpointCore
 /// the mode and owner of the file it replaces), and Alertmanager's running configuration read back into the
 /// manifest's shape.
 enum RoutingConfig {
-    static func duration(_ d: DurationValue?) -> YAMLNode? { d.map { .scalar(DurationValue(milliseconds: $0.milliseconds).description) } }
+    static func duration(_ d: DurationValue?) -> YAMLNode? {
+        d.map { .scalar(DurationValue(milliseconds: $0.milliseconds).description) }
+    }
 
-    static func render(_ name: String, spec: AlertRoutingSpec, secret: (SecretReference, String) throws -> String) throws -> String {
+    static func render(
+        _ name: String,
+        spec: AlertRoutingSpec,
+        secret: (SecretReference, String) throws -> String
+    ) throws -> String {
         var root: [(String, YAMLNode)] = []
         if let g = spec.global {
             var m: [(String, YAMLNode)] = []
@@ -17,16 +23,31 @@ enum RoutingConfig {
             if !m.isEmpty { root.append(("global", .map(m))) }
         }
         root.append(("route", route(spec.route)))
-        root.append(("receivers", .list(try spec.receivers.enumerated().map { i, r in try receiver(r, index: i, secret: secret) })))
+        root.append(
+            (
+                "receivers",
+                .list(try spec.receivers.enumerated().map { i, r in try receiver(r, index: i, secret: secret) })
+            )
+        )
         if let rules = spec.inhibitRules, !rules.isEmpty {
-            root.append(("inhibit_rules", .list(rules.map { r in
-                var m: [(String, YAMLNode)] = [("source_matchers", .list(r.sourceMatchers.map(YAMLNode.string))),
-                                               ("target_matchers", .list(r.targetMatchers.map(YAMLNode.string)))]
-                if let e = r.equal { m.append(("equal", .list(e.map(YAMLNode.string)))) }
-                return .map(m)
-            })))
+            root.append(
+                (
+                    "inhibit_rules",
+                    .list(
+                        rules.map { r in
+                            var m: [(String, YAMLNode)] = [
+                                ("source_matchers", .list(r.sourceMatchers.map(YAMLNode.string))),
+                                ("target_matchers", .list(r.targetMatchers.map(YAMLNode.string))),
+                            ]
+                            if let e = r.equal { m.append(("equal", .list(e.map(YAMLNode.string)))) }
+                            return .map(m)
+                        }
+                    )
+                )
+            )
         }
-        return "# Managed by Setpoint (AlertRouting/\(name)): the next apply rewrites this file; change the manifest instead.\n"
+        return
+            "# Managed by Setpoint (AlertRouting/\(name)): the next apply rewrites this file; change the manifest instead.\n"
             + YAMLNode.map(root).text(indent: 0) + "\n"
     }
 
@@ -43,49 +64,89 @@ enum RoutingConfig {
         return .map(m)
     }
 
-    static func receiver(_ r: AlertRoutingSpec.Receiver, index: Int, secret: (SecretReference, String) throws -> String) throws -> YAMLNode {
+    static func receiver(
+        _ r: AlertRoutingSpec.Receiver,
+        index: Int,
+        secret: (SecretReference, String) throws -> String
+    ) throws -> YAMLNode {
         let at = "spec.receivers[\(index)]"
         var m: [(String, YAMLNode)] = [("name", .string(r.name))]
         func bool(_ b: Bool?) -> YAMLNode? { b.map { .scalar(String($0)) } }
         if let list = r.email, !list.isEmpty {
-            m.append(("email_configs", .list(try list.enumerated().map { j, e in
-                var c: [(String, YAMLNode)] = [("to", .string(e.to))]
-                if let v = e.from { c.append(("from", .string(v))) }
-                if let v = e.smarthost { c.append(("smarthost", .string(v))) }
-                if let v = e.authUsername { c.append(("auth_username", .string(v))) }
-                if let v = e.authPassword { c.append(("auth_password", .string(try secret(v, "\(at).email[\(j)].authPassword")))) }
-                if let v = bool(e.requireTLS) { c.append(("require_tls", v)) }
-                if let v = bool(e.sendResolved) { c.append(("send_resolved", v)) }
-                return .map(c)
-            })))
+            m.append(
+                (
+                    "email_configs",
+                    .list(
+                        try list.enumerated().map { j, e in
+                            var c: [(String, YAMLNode)] = [("to", .string(e.to))]
+                            if let v = e.from { c.append(("from", .string(v))) }
+                            if let v = e.smarthost { c.append(("smarthost", .string(v))) }
+                            if let v = e.authUsername { c.append(("auth_username", .string(v))) }
+                            if let v = e.authPassword {
+                                c.append(("auth_password", .string(try secret(v, "\(at).email[\(j)].authPassword"))))
+                            }
+                            if let v = bool(e.requireTLS) { c.append(("require_tls", v)) }
+                            if let v = bool(e.sendResolved) { c.append(("send_resolved", v)) }
+                            return .map(c)
+                        }
+                    )
+                )
+            )
         }
         if let list = r.webhook, !list.isEmpty {
-            m.append(("webhook_configs", .list(try list.enumerated().map { j, w in
-                var c: [(String, YAMLNode)] = []
-                if let v = w.url { c.append(("url", .string(v))) }
-                if let v = w.urlSecret { c.append(("url", .string(try secret(v, "\(at).webhook[\(j)].urlSecret")))) }
-                c.append(("send_resolved", .scalar(String(w.sendResolved ?? true))))
-                if let v = w.maxAlerts { c.append(("max_alerts", .scalar(String(v)))) }
-                return .map(c)
-            })))
+            m.append(
+                (
+                    "webhook_configs",
+                    .list(
+                        try list.enumerated().map { j, w in
+                            var c: [(String, YAMLNode)] = []
+                            if let v = w.url { c.append(("url", .string(v))) }
+                            if let v = w.urlSecret {
+                                c.append(("url", .string(try secret(v, "\(at).webhook[\(j)].urlSecret"))))
+                            }
+                            c.append(("send_resolved", .scalar(String(w.sendResolved ?? true))))
+                            if let v = w.maxAlerts { c.append(("max_alerts", .scalar(String(v)))) }
+                            return .map(c)
+                        }
+                    )
+                )
+            )
         }
         if let list = r.slack, !list.isEmpty {
-            m.append(("slack_configs", .list(try list.enumerated().map { j, s in
-                var c: [(String, YAMLNode)] = [("api_url", .string(try secret(s.apiURL, "\(at).slack[\(j)].apiURL")))]
-                if let v = s.channel { c.append(("channel", .string(v))) }
-                if let v = s.title { c.append(("title", .string(v))) }
-                if let v = s.text { c.append(("text", .string(v))) }
-                if let v = bool(s.sendResolved) { c.append(("send_resolved", v)) }
-                return .map(c)
-            })))
+            m.append(
+                (
+                    "slack_configs",
+                    .list(
+                        try list.enumerated().map { j, s in
+                            var c: [(String, YAMLNode)] = [
+                                ("api_url", .string(try secret(s.apiURL, "\(at).slack[\(j)].apiURL")))
+                            ]
+                            if let v = s.channel { c.append(("channel", .string(v))) }
+                            if let v = s.title { c.append(("title", .string(v))) }
+                            if let v = s.text { c.append(("text", .string(v))) }
+                            if let v = bool(s.sendResolved) { c.append(("send_resolved", v)) }
+                            return .map(c)
+                        }
+                    )
+                )
+            )
         }
         if let list = r.pagerduty, !list.isEmpty {
-            m.append(("pagerduty_configs", .list(try list.enumerated().map { j, p in
-                var c: [(String, YAMLNode)] = [("routing_key", .string(try secret(p.routingKey, "\(at).pagerduty[\(j)].routingKey")))]
-                if let v = p.severity { c.append(("severity", .string(v))) }
-                if let v = bool(p.sendResolved) { c.append(("send_resolved", v)) }
-                return .map(c)
-            })))
+            m.append(
+                (
+                    "pagerduty_configs",
+                    .list(
+                        try list.enumerated().map { j, p in
+                            var c: [(String, YAMLNode)] = [
+                                ("routing_key", .string(try secret(p.routingKey, "\(at).pagerduty[\(j)].routingKey")))
+                            ]
+                            if let v = p.severity { c.append(("severity", .string(v))) }
+                            if let v = bool(p.sendResolved) { c.append(("send_resolved", v)) }
+                            return .map(c)
+                        }
+                    )
+                )
+            )
         }
         return .map(m)
     }
@@ -106,13 +167,15 @@ enum RoutingConfig {
         if let r = live["route"] { out["route"] = route(r) }
         if case .list(let receivers)? = live["receivers"] { out["receivers"] = .list(receivers.map(receiver)) }
         if case .list(let rules)? = live["inhibit_rules"] {
-            out["inhibitRules"] = .list(rules.map { r in
-                var m: [String: Value] = [:]
-                if let v = r["source_matchers"] { m["sourceMatchers"] = matchers(v) }
-                if let v = r["target_matchers"] { m["targetMatchers"] = matchers(v) }
-                if let v = r["equal"] { m["equal"] = v }
-                return .map(m)
-            })
+            out["inhibitRules"] = .list(
+                rules.map { r in
+                    var m: [String: Value] = [:]
+                    if let v = r["source_matchers"] { m["sourceMatchers"] = matchers(v) }
+                    if let v = r["target_matchers"] { m["targetMatchers"] = matchers(v) }
+                    if let v = r["equal"] { m["equal"] = v }
+                    return .map(m)
+                }
+            )
         }
         return out
     }
@@ -139,7 +202,10 @@ enum RoutingConfig {
         }
         m["email"] = configs("email_configs") { c in
             var o: [String: Value] = [:]
-            for (k, name) in [("to", "to"), ("from", "from"), ("smarthost", "smarthost"), ("auth_username", "authUsername"), ("auth_password", "authPassword")] {
+            for (k, name) in [
+                ("to", "to"), ("from", "from"), ("smarthost", "smarthost"), ("auth_username", "authUsername"),
+                ("auth_password", "authPassword"),
+            ] {
                 if let v = c[k]?.stringValue { o[name] = .string(v) }
             }
             o["requireTLS"] = bool(c["require_tls"])
@@ -148,7 +214,10 @@ enum RoutingConfig {
         }
         m["webhook"] = configs("webhook_configs") { c in
             var o: [String: Value] = [:]
-            if let v = c["url"]?.stringValue { o["url"] = .string(v); o["urlSecret"] = .string(v) }
+            if let v = c["url"]?.stringValue {
+                o["url"] = .string(v)
+                o["urlSecret"] = .string(v)
+            }
             o["sendResolved"] = bool(c["send_resolved"])
             if let v = c["max_alerts"]?.stringValue.flatMap(Int64.init) { o["maxAlerts"] = .int(v) }
             return o
@@ -207,10 +276,12 @@ enum RoutingConfig {
             return .map(out)
         case (.list(let l), .list(let d)):
             let a: [Value] = { if case .list(let x)? = applied { return x } else { return [] } }()
-            return .list(l.enumerated().map { i, item in
-                let shape = i < d.count ? d[i] : (i < a.count ? a[i] : nil)
-                return shape.flatMap { project(item, onto: $0, also: i < a.count ? a[i] : nil) } ?? item
-            })
+            return .list(
+                l.enumerated().map { i, item in
+                    let shape = i < d.count ? d[i] : (i < a.count ? a[i] : nil)
+                    return shape.flatMap { project(item, onto: $0, also: i < a.count ? a[i] : nil) } ?? item
+                }
+            )
         case (_, .secret):
             return desired
         case (.string(let s), .string(let t)) where canonicalMatcher(s) == canonicalMatcher(t) && s.contains("="):

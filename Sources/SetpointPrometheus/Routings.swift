@@ -41,8 +41,12 @@ struct Routings: Sendable {
         guard let live = YAMLValues.parse(text, file: "\(spec.alertmanager.url)/api/v2/status") else {
             return .failed("Alertmanager's running configuration (config.original) could not be read as YAML")
         }
-        var observed = RoutingConfig.project(.map(RoutingConfig.shape(live)), onto: Self.managed(r.resource.spec),
-                                             also: r.lastApplied.map(Self.managed)) ?? .map([:])
+        var observed =
+            RoutingConfig.project(
+                .map(RoutingConfig.shape(live)),
+                onto: Self.managed(r.resource.spec),
+                also: r.lastApplied.map(Self.managed)
+            ) ?? .map([:])
         if case .map(var m) = observed {
             m["alertmanager"] = r.resource.spec["alertmanager"]
             observed = .map(m)
@@ -50,20 +54,37 @@ struct Routings: Sendable {
         var warnings: [String] = []
         // A hand edit of the file: its non-secret content differs from the manifest while Alertmanager runs the manifest's
         // (a rotated secret alone is a planned change, compared by fingerprint).
-        if r.lastApplied != nil, observed == r.resource.spec, let onDisk = try? String(contentsOfFile: spec.alertmanager.configFile, encoding: .utf8),
-           let parsed = YAMLValues.parse(onDisk, file: spec.alertmanager.configFile),
-           RoutingConfig.project(.map(RoutingConfig.shape(parsed)), onto: Self.managed(r.resource.spec), also: r.lastApplied.map(Self.managed))
-               != Self.managed(r.resource.spec) {
-            warnings.append("\(spec.alertmanager.configFile) differs from what Setpoint would write (edited by hand?) while Alertmanager runs "
-                + "the manifest's configuration: the next reload would load the edits; change any routing field and apply to rewrite it")
+        if r.lastApplied != nil, observed == r.resource.spec,
+            let onDisk = try? String(contentsOfFile: spec.alertmanager.configFile, encoding: .utf8),
+            let parsed = YAMLValues.parse(onDisk, file: spec.alertmanager.configFile),
+            RoutingConfig.project(
+                .map(RoutingConfig.shape(parsed)),
+                onto: Self.managed(r.resource.spec),
+                also: r.lastApplied.map(Self.managed)
+            )
+                != Self.managed(r.resource.spec)
+        {
+            warnings.append(
+                "\(spec.alertmanager.configFile) differs from what Setpoint would write (edited by hand?) while Alertmanager runs "
+                    + "the manifest's configuration: the next reload would load the edits; change any routing field and apply to rewrite it"
+            )
         }
         var st = stat()
         if r.lastApplied != nil, stat(spec.alertmanager.configFile, &st) == 0, st.st_mode & 0o004 != 0,
-           (try? render(r.resource).secrets.isEmpty) == false {
-            warnings.append("\(spec.alertmanager.configFile) holds secrets and every user can read it (mode \(String(st.st_mode & 0o777, radix: 8))): "
-                + "chmod o-r it, and let Alertmanager read it through its group (chgrp)")
+            (try? render(r.resource).secrets.isEmpty) == false
+        {
+            warnings.append(
+                "\(spec.alertmanager.configFile) holds secrets and every user can read it (mode \(String(st.st_mode & 0o777, radix: 8))): "
+                    + "chmod o-r it, and let Alertmanager read it through its group (chgrp)"
+            )
         }
-        return .present(ObservedResource(spec: observed, providerID: spec.alertmanager.url, warnings: warnings.isEmpty ? nil : warnings))
+        return .present(
+            ObservedResource(
+                spec: observed,
+                providerID: spec.alertmanager.url,
+                warnings: warnings.isEmpty ? nil : warnings
+            )
+        )
     }
 
     /// amtool check-config, an atomic write (the previous file kept), a reload, and the running configuration checked.
@@ -71,14 +92,20 @@ struct Routings: Sendable {
         let id = action.resource
         func fail(_ message: String) -> SetpointError { SetpointError(.applyFailed, message, resource: id) }
         guard action.verb != .delete, let resource else {
-            throw fail("Setpoint does not delete an Alertmanager's configuration: point another AlertRouting at it, or leave it")
+            throw fail(
+                "Setpoint does not delete an Alertmanager's configuration: point another AlertRouting at it, or leave it"
+            )
         }
         let spec = try resource.decodeSpec(AlertRoutingSpec.self)
         let file = spec.alertmanager.configFile
         let (text, secrets) = try render(resource)
         if let amtool = checks.which("amtool") {
             let result = try await checks.run(amtool, ["check-config"], text: text, fileName: "alertmanager.yml")
-            if !result.ok { throw fail("amtool check-config refused the configuration; nothing was written:\n\(Self.redact(result.output, secrets))") }
+            if !result.ok {
+                throw fail(
+                    "amtool check-config refused the configuration; nothing was written:\n\(Self.redact(result.output, secrets))"
+                )
+            }
         }
         let previous = try? String(contentsOfFile: file, encoding: .utf8)
         if previous != text {
@@ -93,7 +120,9 @@ struct Routings: Sendable {
         if let refused = try await api.reload(base) {
             if let previous { try? AtomicFile.write(previous, to: file) }
             _ = try? await api.reload(base)
-            throw fail("Alertmanager refused to reload (\(Self.redact(refused, secrets))); \(file) was put back as it was")
+            throw fail(
+                "Alertmanager refused to reload (\(Self.redact(refused, secrets))); \(file) was put back as it was"
+            )
         }
         // The postcondition: Alertmanager runs this configuration.
         let deadline = ContinuousClock.now + .seconds(10)
@@ -101,8 +130,12 @@ struct Routings: Sendable {
             let observed = try await observe(ResolvedResource(resource: resource))
             if case .present(let now) = observed, Self.managed(now.spec) == Self.managed(resource.spec) { return }
             if ContinuousClock.now > deadline {
-                throw SetpointError(.notConverged, "Alertmanager at \(base) does not run the configuration written to \(file) after the reload",
-                                    resource: id, isTransient: true)
+                throw SetpointError(
+                    .notConverged,
+                    "Alertmanager at \(base) does not run the configuration written to \(file) after the reload",
+                    resource: id,
+                    isTransient: true
+                )
             }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -32,7 +32,9 @@ struct RuleGroups: Sendable {
             if !serverName.isEmpty { spec["prometheus"] = .string(serverName) }
             let fromFile = text.flatMap { RuleFiles.read($0, file: file) } ?? [:]
             let fromServer = group.map(Self.shape) ?? [:]
-            let wanted = (try? r.resource.decodeSpec(AlertRuleGroupSpec.self)).map { RuleFiles.render(group: name, spec: $0) }
+            let wanted = (try? r.resource.decodeSpec(AlertRuleGroupSpec.self)).map {
+                RuleFiles.render(group: name, spec: $0)
+            }
             // The file is what Setpoint wrote; the server is what runs. A file that is not what the manifest renders (a
             // hand edit waiting for the next reload) is shown as it is; a file Prometheus has not loaded shows the
             // server's version, so the plan rewrites and reloads — unless Setpoint does not reload this server.
@@ -50,12 +52,16 @@ struct RuleGroups: Sendable {
             if spec["rules"] == nil { spec["rules"] = .list([]) }
             var warnings: [String] = []
             if !reloads, let group, text != nil, !Self.agrees(fromFile, group) {
-                warnings.append("\(file) is written but Prometheus has not loaded it yet (reload: false): reload Prometheus")
+                warnings.append(
+                    "\(file) is written but Prometheus has not loaded it yet (reload: false): reload Prometheus"
+                )
             }
             for rule in group?.rules ?? [] where rule.health == "err" {
                 warnings.append("rule \(rule.name) fails to evaluate: \(rule.lastError ?? "no error given")")
             }
-            out[r.id] = .present(ObservedResource(spec: .map(spec), providerID: file, warnings: warnings.isEmpty ? nil : warnings))
+            out[r.id] = .present(
+                ObservedResource(spec: .map(spec), providerID: file, warnings: warnings.isEmpty ? nil : warnings)
+            )
         }
         return out
     }
@@ -66,14 +72,20 @@ struct RuleGroups: Sendable {
         // Int64(exactly:): a number Prometheus answers past 2⁶³ ms (or NaN) is no duration, and never a trap.
         if let i = g.intervalSeconds, let ms = Int64(exactly: (i * 1000).rounded()) { out["interval"] = .int(ms) }
         if let l = g.limit { out["limit"] = .int(Int64(l)) }
-        out["rules"] = .list(g.rules.map { r in
-            var m: [String: Value] = [(r.type == "recording" ? "record" : "alert"): .string(r.name), "expr": .string(r.query)]
-            if let f = r.forSeconds, f > 0, let ms = Int64(exactly: (f * 1000).rounded()) { m["for"] = .int(ms) }
-            if let k = r.keepFiringForSeconds, k > 0, let ms = Int64(exactly: (k * 1000).rounded()) { m["keepFiringFor"] = .int(ms) }
-            if !r.labels.isEmpty { m["labels"] = .map(r.labels.mapValues(Value.string)) }
-            if !r.annotations.isEmpty { m["annotations"] = .map(r.annotations.mapValues(Value.string)) }
-            return .map(m)
-        })
+        out["rules"] = .list(
+            g.rules.map { r in
+                var m: [String: Value] = [
+                    (r.type == "recording" ? "record" : "alert"): .string(r.name), "expr": .string(r.query),
+                ]
+                if let f = r.forSeconds, f > 0, let ms = Int64(exactly: (f * 1000).rounded()) { m["for"] = .int(ms) }
+                if let k = r.keepFiringForSeconds, k > 0, let ms = Int64(exactly: (k * 1000).rounded()) {
+                    m["keepFiringFor"] = .int(ms)
+                }
+                if !r.labels.isEmpty { m["labels"] = .map(r.labels.mapValues(Value.string)) }
+                if !r.annotations.isEmpty { m["annotations"] = .map(r.annotations.mapValues(Value.string)) }
+                return .map(m)
+            }
+        )
         return out
     }
 
@@ -81,9 +93,13 @@ struct RuleGroups: Sendable {
     /// (Queries are compared through the file: Prometheus prints them in its own form.)
     static func agrees(_ file: [String: Value], _ g: MonitoringAPI.LoadedGroup) -> Bool {
         let server = shape(g)
-        guard case .list(let a)? = file["rules"], case .list(let b)? = server["rules"], a.count == b.count else { return false }
+        guard case .list(let a)? = file["rules"], case .list(let b)? = server["rules"], a.count == b.count else {
+            return false
+        }
         for (x, y) in zip(a, b) {
-            for key in ["alert", "record", "for", "keepFiringFor", "labels", "annotations"] where x[key] != y[key] { return false }
+            for key in ["alert", "record", "for", "keepFiringFor", "labels", "annotations"] where x[key] != y[key] {
+                return false
+            }
         }
         return file["limit"].map { $0 == server["limit"] } ?? true
     }
@@ -114,7 +130,12 @@ struct RuleGroups: Sendable {
             let text = RuleFiles.render(group: name, spec: spec)
             expected = spec.rules.map { $0.alert ?? $0.record ?? "" }
             if let promtool = checks.which("promtool") {
-                let result = try await checks.run(promtool, ["check", "rules"], text: text, fileName: "\(RuleFiles.prefix)\(name).yml")
+                let result = try await checks.run(
+                    promtool,
+                    ["check", "rules"],
+                    text: text,
+                    fileName: "\(RuleFiles.prefix)\(name).yml"
+                )
                 if !result.ok { throw fail("promtool refused the rule file; nothing was written:\n\(result.output)") }
             }
             if previous != text {
@@ -124,12 +145,17 @@ struct RuleGroups: Sendable {
         guard server.reload ?? true else { return }
         if let refused = try await api.reload(base) {
             // Undo ours, then find out whose file breaks the reload.
-            if let previous { try? AtomicFile.write(previous, to: file) } else if action.verb != .delete { unlink(file) }
+            if let previous {
+                try? AtomicFile.write(previous, to: file)
+            } else if action.verb != .delete {
+                unlink(file)
+            }
             let second = try await api.reload(base)
             let culprits = await foreignCulprits(checks: checks)
             var message = "Prometheus refused to reload (\(refused)); Setpoint's file \(file) was put back as it was"
             if !culprits.isEmpty {
-                message += ". The rules folder holds files Setpoint does not own that promtool rejects:\n"
+                message +=
+                    ". The rules folder holds files Setpoint does not own that promtool rejects:\n"
                     + culprits.map { "  \($0.file): \($0.output)" }.joined(separator: "\n")
                     + "\nfix or remove them (Setpoint never touches them), then apply again"
             } else if second != nil, !refused.contains("lifecycle") {
@@ -143,12 +169,14 @@ struct RuleGroups: Sendable {
     /// Files in the rules folder that are not Setpoint's and that promtool rejects.
     func foreignCulprits(checks: ToolChecks) async -> [(file: String, output: String)] {
         guard let promtool = checks.which("promtool"),
-              let names = try? FileManager.default.contentsOfDirectory(atPath: server.rulesDirectory) else { return [] }
+            let names = try? FileManager.default.contentsOfDirectory(atPath: server.rulesDirectory)
+        else { return [] }
         var out: [(String, String)] = []
         for n in names.sorted() where !RuleFiles.isOurs(n) && (n.hasSuffix(".yml") || n.hasSuffix(".yaml")) {
             let f = "\(server.rulesDirectory)/\(n)"
             guard let text = try? String(contentsOfFile: f, encoding: .utf8),
-                  let r = try? await checks.run(promtool, ["check", "rules"], text: text, fileName: n), !r.ok else { continue }
+                let r = try? await checks.run(promtool, ["check", "rules"], text: text, fileName: n), !r.ok
+            else { continue }
             let lines = r.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("Checking") && $0 != "FAILED:" }
             out.append((f, lines.joined(separator: "; ").replacingOccurrences(of: "\(n): ", with: "")))
@@ -173,7 +201,11 @@ struct RuleGroups: Sendable {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw SetpointError(.notConverged, "Prometheus shows \(seen) for group \(name) from \(file) 30 s after the reload; expected "
-            + (deleted ? "no such group" : "rules \(rules.joined(separator: ", "))"), isTransient: true)
+        throw SetpointError(
+            .notConverged,
+            "Prometheus shows \(seen) for group \(name) from \(file) 30 s after the reload; expected "
+                + (deleted ? "no such group" : "rules \(rules.joined(separator: ", "))"),
+            isTransient: true
+        )
     }
 }

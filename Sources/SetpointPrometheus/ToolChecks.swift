@@ -21,20 +21,37 @@ struct ToolChecks: Sendable {
 
     /// A missing tool: a warning, or an error under CI=true (a check that silently did not run proves nothing).
     func missing(_ tool: String, package: String, for resource: Resource) -> Diagnostic {
-        Diagnostic(isCI ? .error : .warning, .toolMissing, "\(tool) is not on the PATH: not checked",
-                   hint: "install \(package) (apt-get install \(package)); under CI=true a check that cannot run is an error",
-                   at: resource.location, resource: resource.id)
+        Diagnostic(
+            isCI ? .error : .warning,
+            .toolMissing,
+            "\(tool) is not on the PATH: not checked",
+            hint: "install \(package) (apt-get install \(package)); under CI=true a check that cannot run is an error",
+            at: resource.location,
+            resource: resource.id
+        )
     }
 
     /// Runs `tool ARGS FILE` on `text` written to a private temporary file; returns the tool's output when it fails.
-    func run(_ tool: String, _ arguments: [String], text: String, fileName: String) async throws -> (ok: Bool, output: String, file: String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-check-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    func run(
+        _ tool: String,
+        _ arguments: [String],
+        text: String,
+        fileName: String
+    ) async throws -> (ok: Bool, output: String, file: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-check-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(
+            atPath: dir,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = "\(dir)/\(fileName)"
         try AtomicFile.write(text, to: file, mode: 0o600)
         let out = try await runner.run(Command(tool, arguments + [file], timeout: .seconds(60)), allowFailure: true)
-        return (out.status == 0, (out.stdout + "\n" + out.stderr).replacingOccurrences(of: file, with: fileName), fileName)
+        return (
+            out.status == 0, (out.stdout + "\n" + out.stderr).replacingOccurrences(of: file, with: fileName), fileName
+        )
     }
 
     /// promtool's `FILE: LINE:COL: group "g", rule N, "name": message` lines, as (rule index from 0, message).

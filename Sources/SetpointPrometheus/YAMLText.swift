@@ -46,7 +46,8 @@ indirect enum YAMLNode: Sendable, Equatable {
         case .map(let pairs):
             if pairs.isEmpty { return "{}" }
             return pairs.map { key, value -> String in
-                let k = key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !key.isEmpty ? key : Self.quoted(key)
+                let k =
+                    key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !key.isEmpty ? key : Self.quoted(key)
                 switch value {
                 case .list, .map:
                     if value.isEmptyCollection { return pad + k + ": " + value.text(indent: 0) }

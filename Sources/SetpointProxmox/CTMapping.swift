@@ -17,8 +17,13 @@ enum CTMapping {
         func volume(_ text: String) -> (storage: String, size: Int64, options: [String: String]) {
             let pairs = PVEValues.pairs(text)
             let vol = pairs.first { $0.key.isEmpty || $0.key == "volume" }?.value ?? ""
-            let options = Dictionary(pairs.filter { !$0.key.isEmpty }.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
-            return (String(vol.split(separator: ":").first ?? ""), options["size"].flatMap(PVEValues.size) ?? 0, options)
+            let options = Dictionary(
+                pairs.filter { !$0.key.isEmpty }.map { ($0.key, $0.value) },
+                uniquingKeysWith: { a, _ in a }
+            )
+            return (
+                String(vol.split(separator: ":").first ?? ""), options["size"].flatMap(PVEValues.size) ?? 0, options
+            )
         }
         if let rootfs = config["rootfs"] {
             let v = volume(rootfs)
@@ -29,7 +34,8 @@ enum CTMapping {
             let v = volume(value)
             mounts[key] = .map([
                 "storage": .string(v.storage), "size": .int(v.size), "path": .string(v.options["mp"] ?? ""),
-                "backup": .bool(PVEValues.bool(v.options["backup"]) ?? false), "readOnly": .bool(PVEValues.bool(v.options["ro"]) ?? false),
+                "backup": .bool(PVEValues.bool(v.options["backup"]) ?? false),
+                "readOnly": .bool(PVEValues.bool(v.options["ro"]) ?? false),
             ])
         }
         s["mountPoints"] = .map(mounts)
@@ -57,7 +63,8 @@ enum CTMapping {
         s["unprivileged"] = .bool(PVEValues.bool(config["unprivileged"]) ?? false)
         let features = PVEValues.dict(config["features"] ?? "")
         s["features"] = .map([
-            "nesting": .bool(PVEValues.bool(features["nesting"]) ?? false), "keyctl": .bool(PVEValues.bool(features["keyctl"]) ?? false),
+            "nesting": .bool(PVEValues.bool(features["nesting"]) ?? false),
+            "keyctl": .bool(PVEValues.bool(features["keyctl"]) ?? false),
             "fuse": .bool(PVEValues.bool(features["fuse"]) ?? false),
         ])
         if let ns = config["nameserver"] { s["nameserver"] = .string(ns) }
@@ -80,7 +87,9 @@ enum CTMapping {
         func existingVolume(_ key: String, storage: String) -> (String, String?)? {
             guard let text = current[key] else { return nil }
             let pairs = PVEValues.pairs(text)
-            guard let vol = pairs.first(where: { $0.key.isEmpty || $0.key == "volume" })?.value, vol.hasPrefix(storage + ":") else { return nil }
+            guard let vol = pairs.first(where: { $0.key.isEmpty || $0.key == "volume" })?.value,
+                vol.hasPrefix(storage + ":")
+            else { return nil }
             return (vol, pairs.first { $0.key == "size" }?.value)
         }
         if let existing = existingVolume("rootfs", storage: spec.rootfs.storage) {
@@ -93,7 +102,9 @@ enum CTMapping {
             if let v = mp.backup { options.append("backup=\(PVEValues.flag(v))") }
             if let v = mp.readOnly { options.append("ro=\(PVEValues.flag(v))") }
             if let existing = existingVolume(slot, storage: mp.storage) {
-                c[slot] = ([existing.0] + (options + (existing.1.map { ["size=\($0)"] } ?? [])).sorted()).joined(separator: ",")
+                c[slot] = ([existing.0] + (options + (existing.1.map { ["size=\($0)"] } ?? [])).sorted()).joined(
+                    separator: ","
+                )
             } else {
                 c[slot] = (["\(mp.storage):\(PVEValues.gib(mp.size.bytes))"] + options).joined(separator: ",")
             }
@@ -122,17 +133,25 @@ enum CTMapping {
         }
         if let v = spec.nameserver { c["nameserver"] = v }
         if let v = spec.searchDomain { c["searchdomain"] = v }
-        PVEValues.setLifecycle(&c, onBoot: spec.onBoot, protection: spec.protection, description: spec.description, tags: spec.tags,
-                               current: current)
+        PVEValues.setLifecycle(
+            &c,
+            onBoot: spec.onBoot,
+            protection: spec.protection,
+            description: spec.description,
+            tags: spec.tags,
+            current: current
+        )
         return c
     }
 
     static func keys(for path: FieldPath, desired: ContainerSpec, current: [String: String]) -> [String] {
         let keys = path.keyNames
         guard let first = keys.first else { return [] }
-        let simple = ["hostname": "hostname", "cores": "cores", "memory": "memory", "swap": "swap", "features": "features",
-                      "nameserver": "nameserver", "searchDomain": "searchdomain", "onBoot": "onboot", "protection": "protection",
-                      "description": "description", "tags": "tags", "rootfs": "rootfs"]
+        let simple = [
+            "hostname": "hostname", "cores": "cores", "memory": "memory", "swap": "swap", "features": "features",
+            "nameserver": "nameserver", "searchDomain": "searchdomain", "onBoot": "onboot", "protection": "protection",
+            "description": "description", "tags": "tags", "rootfs": "rootfs",
+        ]
         if let key = simple[first] { return [key] }
         switch first {
         case "mountPoints":

@@ -8,10 +8,18 @@ final class ClusterConnections: Sendable {
     private let clients = Mutex<[String: ProxmoxAPI]>([:])
 
     /// The cluster a guest, pool or job names, with its client.
-    func connect(_ clusterName: String, context: ProviderContext, for resource: ResourceID) throws -> (ProxmoxAPI, ProxmoxClusterSpec) {
+    func connect(
+        _ clusterName: String,
+        context: ProviderContext,
+        for resource: ResourceID
+    ) throws -> (ProxmoxAPI, ProxmoxClusterSpec) {
         let id = ResourceID(kind: .proxmoxCluster, name: clusterName)
         guard let declared = context.declared[id] else {
-            throw SetpointError(.observeFailed, "\(id) is not declared: declare it in the manifests \(resource) is applied with", resource: resource)
+            throw SetpointError(
+                .observeFailed,
+                "\(id) is not declared: declare it in the manifests \(resource) is applied with",
+                resource: resource
+            )
         }
         let spec: ProxmoxClusterSpec
         do { spec = try declared.decodeSpec(ProxmoxClusterSpec.self) } catch {
@@ -23,17 +31,33 @@ final class ClusterConnections: Sendable {
         }
         // It goes into a header: a line break would end the header there and start another (header injection).
         if let bad = HTTPRequest.controlCharacter(in: secret) {
-            throw SetpointError(.secretUnavailable, "tokenSecret (\(spec.tokenSecret.origin)) holds a control character (\(bad)): "
-                + "a token is one line of text; fix the secret's value (its value is not shown)", resource: id)
+            throw SetpointError(
+                .secretUnavailable,
+                "tokenSecret (\(spec.tokenSecret.origin)) holds a control character (\(bad)): "
+                    + "a token is one line of text; fix the secret's value (its value is not shown)",
+                resource: id
+            )
         }
-        let tls = TLSOptions(caFile: spec.tls?.caFile, pinnedPublicKey: spec.tls?.pinnedPublicKey, insecure: spec.tls?.insecure ?? false)
-        let key = [spec.endpoints.joined(separator: ","), spec.tokenId, SHA256.hex(secret), tls.caFile ?? "", tls.pinnedPublicKey ?? "",
-                   String(tls.insecure)].joined(separator: "|")
+        let tls = TLSOptions(
+            caFile: spec.tls?.caFile,
+            pinnedPublicKey: spec.tls?.pinnedPublicKey,
+            insecure: spec.tls?.insecure ?? false
+        )
+        let key = [
+            spec.endpoints.joined(separator: ","), spec.tokenId, SHA256.hex(secret), tls.caFile ?? "",
+            tls.pinnedPublicKey ?? "",
+            String(tls.insecure),
+        ].joined(separator: "|")
         let api = clients.withLock { cache -> ProxmoxAPI in
             if let existing = cache[key] { return existing }
-            let made = ProxmoxAPI(endpoints: spec.endpoints, tokenID: spec.tokenId, secret: secret, tls: tls,
-                                  connections: spec.maxConcurrentRequests ?? 8,
-                                  timeout: spec.requestTimeout?.duration ?? .seconds(30))
+            let made = ProxmoxAPI(
+                endpoints: spec.endpoints,
+                tokenID: spec.tokenId,
+                secret: secret,
+                tls: tls,
+                connections: spec.maxConcurrentRequests ?? 8,
+                timeout: spec.requestTimeout?.duration ?? .seconds(30)
+            )
             cache[key] = made
             return made
         }
@@ -50,5 +74,7 @@ final class ClusterConnections: Sendable {
     }
 
     /// Requests sent through every client so far.
-    var requestCount: Int { clients.withLock { $0.values.reduce(0) { total, api in total + api.requestCount.withLock { $0 } } } }
+    var requestCount: Int {
+        clients.withLock { $0.values.reduce(0) { total, api in total + api.requestCount.withLock { $0 } } }
+    }
 }

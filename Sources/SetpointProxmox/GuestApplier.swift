@@ -81,12 +81,16 @@ struct GuestApplier {
                 let ours = l.name == guestName(resource)
                 if ours, l.kind == kind {
                     // Resume: the create happened; wait for its task and configure what is left.
-                    guard let done = try await awaitUnlocked(journaled) else { throw fail("\(noun) \(journaled) vanished while being created", transient: true) }
+                    guard let done = try await awaitUnlocked(journaled) else {
+                        throw fail("\(noun) \(journaled) vanished while being created", transient: true)
+                    }
                     try await finishCreate(resource, vmid: journaled, listed: done)
                     return journaled
                 }
                 // Someone else took the reserved id meanwhile.
-                if pinned != nil { throw fail("VMID \(journaled) is taken by '\(l.name)' on \(l.node), which Setpoint does not own") }
+                if pinned != nil {
+                    throw fail("VMID \(journaled) is taken by '\(l.name)' on \(l.node), which Setpoint does not own")
+                }
             } else {
                 vmid = journaled
             }
@@ -136,13 +140,25 @@ struct GuestApplier {
             do {
                 upid = try await startCreate(resource, vmid: vmid, node: node)
             } catch let e as PVEAPIError where e.isUncertain {
-                if let l = try await appeared(vmid) { try await finishCreate(resource, vmid: vmid, listed: l); return }
+                if let l = try await appeared(vmid) {
+                    try await finishCreate(resource, vmid: vmid, listed: l)
+                    return
+                }
                 if attempt < 2 { continue }
-                throw fail("creating \(noun) \(vmid) got no answer (\(e)) and it does not exist; the next apply retries with the same VMID", transient: true)
+                throw fail(
+                    "creating \(noun) \(vmid) got no answer (\(e)) and it does not exist; the next apply retries with the same VMID",
+                    transient: true
+                )
             } catch let e as HTTPError where e.isTransient {
-                if let l = try await appeared(vmid) { try await finishCreate(resource, vmid: vmid, listed: l); return }
+                if let l = try await appeared(vmid) {
+                    try await finishCreate(resource, vmid: vmid, listed: l)
+                    return
+                }
                 if attempt < 2 { continue }
-                throw fail("creating \(noun) \(vmid): \(e); it does not exist, the next apply retries with the same VMID", transient: true)
+                throw fail(
+                    "creating \(noun) \(vmid): \(e); it does not exist, the next apply retries with the same VMID",
+                    transient: true
+                )
             } catch let e as PVEAPIError where e.message.contains("already exists") {
                 // Our own earlier attempt may have landed after all.
                 if try await locate(vmid)?.name == guestName(resource), let done = try await awaitUnlocked(vmid) {
@@ -161,7 +177,9 @@ struct GuestApplier {
             } catch let e as PVEAPIError {
                 throw fail("creating \(noun) \(vmid): \(e)", transient: e.isUncertain || e.isLockContention)
             }
-            guard let l = try await awaitUnlocked(vmid) else { throw fail("\(noun) \(vmid) does not exist after its create task", transient: true) }
+            guard let l = try await awaitUnlocked(vmid) else {
+                throw fail("\(noun) \(vmid) does not exist after its create task", transient: true)
+            }
             try await finishCreate(resource, vmid: vmid, listed: l)
             return
         }
@@ -183,11 +201,16 @@ struct GuestApplier {
         if kind == .qemu {
             let spec = try resource.decodeSpec(VirtualMachineSpec.self)
             if let clone = spec.clone {
-                guard let template = try await locate(clone.vmid) else { throw fail("clone source VMID \(clone.vmid) does not exist") }
-                var params = ["newid": String(vmid), "name": name, "full": PVEValues.flag(clone.full ?? true), "target": node]
+                guard let template = try await locate(clone.vmid) else {
+                    throw fail("clone source VMID \(clone.vmid) does not exist")
+                }
+                var params = [
+                    "newid": String(vmid), "name": name, "full": PVEValues.flag(clone.full ?? true), "target": node,
+                ]
                 if let storage = clone.storage, clone.full ?? true { params["storage"] = storage }
                 if let pool = spec.pool { params["pool"] = pool }
-                return try await api.post("/nodes/\(template.node)/qemu/\(clone.vmid)/clone", params, safety: .once).text ?? ""
+                return try await api.post("/nodes/\(template.node)/qemu/\(clone.vmid)/clone", params, safety: .once)
+                    .text ?? ""
             }
             var params = try VMMapping.config(spec, name: name, current: [:], secrets: context.secrets, forCreate: true)
             params["vmid"] = String(vmid)
@@ -211,7 +234,9 @@ struct GuestApplier {
             try await writeConfig(resource, listed: listed, paths: nil)
             var current = try await config(listed).config
             for (slot, disk) in spec.disks ?? [:] {
-                if let text = current[slot], let size = PVEValues.dict(text)["size"].flatMap(PVEValues.size), size < disk.size.bytes {
+                if let text = current[slot], let size = PVEValues.dict(text)["size"].flatMap(PVEValues.size),
+                    size < disk.size.bytes
+                {
                     try await resize(listed, disk: slot, bytes: disk.size.bytes)
                     current = try await config(listed).config
                 }
@@ -229,17 +254,29 @@ struct GuestApplier {
     /// mismatch re-reads and recomputes, lock contention waits and retries.
     func writeConfig(_ resource: Resource, listed: GuestObserver.Listed, paths: [FieldPath]?) async throws {
         for attempt in 1...4 {
-            let (current, digest) = try await quoting("GET config of \(noun) \(listed.vmid)") { try await config(listed) }
+            let (current, digest) = try await quoting("GET config of \(noun) \(listed.vmid)") {
+                try await config(listed)
+            }
             let desired: [String: String]
             var keys: [String]
             if kind == .qemu {
                 let spec = try resource.decodeSpec(VirtualMachineSpec.self)
-                desired = try VMMapping.config(spec, name: resource.id.name, current: current, secrets: context.secrets, forCreate: false)
-                keys = paths.map { $0.flatMap { VMMapping.keys(for: $0, desired: spec, current: current) } } ?? Array(desired.keys)
+                desired = try VMMapping.config(
+                    spec,
+                    name: resource.id.name,
+                    current: current,
+                    secrets: context.secrets,
+                    forCreate: false
+                )
+                keys =
+                    paths.map { $0.flatMap { VMMapping.keys(for: $0, desired: spec, current: current) } }
+                    ?? Array(desired.keys)
             } else {
                 let spec = try resource.decodeSpec(ContainerSpec.self)
                 desired = CTMapping.config(spec, name: resource.id.name, current: current)
-                keys = paths.map { $0.flatMap { CTMapping.keys(for: $0, desired: spec, current: current) } } ?? Array(desired.keys)
+                keys =
+                    paths.map { $0.flatMap { CTMapping.keys(for: $0, desired: spec, current: current) } }
+                    ?? Array(desired.keys)
                 keys.removeAll { $0 == "rootfs" }  // a container's root volume changes only by resize
             }
             var params: [String: String] = [:]
@@ -254,11 +291,17 @@ struct GuestApplier {
             if params.isEmpty && deletes.isEmpty { return }
             if !deletes.isEmpty {
                 params["delete"] = deletes.sorted().joined(separator: ",")
-                if deletes.contains(where: { VMMapping.isDiskKey($0) || CTMapping.isMountKey($0) }) && kind == .qemu { params["force"] = "1" }
+                if deletes.contains(where: { VMMapping.isDiskKey($0) || CTMapping.isMountKey($0) }) && kind == .qemu {
+                    params["force"] = "1"
+                }
             }
             if let digest { params["digest"] = digest }
             do {
-                _ = try await api.put("/nodes/\(listed.node)/\(kind.rawValue)/\(listed.vmid)/config", params, safety: .retryable)
+                _ = try await api.put(
+                    "/nodes/\(listed.node)/\(kind.rawValue)/\(listed.vmid)/config",
+                    params,
+                    safety: .retryable
+                )
                 return
             } catch let e as PVEAPIError where (e.isDigestMismatch || e.isLockContention) && attempt < 4 {
                 try await Task.sleep(for: .milliseconds(200 * attempt))
@@ -274,16 +317,26 @@ struct GuestApplier {
         let paths = action.changes.map(\.path)
         let top = Set(paths.compactMap { p -> String? in if case .key(let k)? = p.components.first { k } else { nil } })
         let configPaths = paths.filter { p in
-            if case .key(let k)? = p.components.first { return !["pool", "state", "node", "placement", "clone", "cluster", "vmid"].contains(k) }
+            if case .key(let k)? = p.components.first {
+                return !["pool", "state", "node", "placement", "clone", "cluster", "vmid"].contains(k)
+            }
             return false
         }
         if !configPaths.isEmpty { try await writeConfig(resource, listed: l, paths: configPaths) }
         if top.contains("pool") {
             try await quoting("changing the pool of \(noun) \(vmid)") {
                 if let pool = resource.spec["pool"]?.stringValue {
-                    _ = try await api.put("/pools", ["poolid": pool, "vms": String(vmid), "allow-move": "1"], safety: .retryable)
+                    _ = try await api.put(
+                        "/pools",
+                        ["poolid": pool, "vms": String(vmid), "allow-move": "1"],
+                        safety: .retryable
+                    )
                 } else if let old = l.pool {
-                    _ = try await api.put("/pools", ["poolid": old, "vms": String(vmid), "delete": "1"], safety: .retryable)
+                    _ = try await api.put(
+                        "/pools",
+                        ["poolid": old, "vms": String(vmid), "delete": "1"],
+                        safety: .retryable
+                    )
                 }
             }
         }
@@ -302,12 +355,19 @@ struct GuestApplier {
         try await quoting("\(what) of \(noun) \(l.vmid)") {
             for attempt in 1...2 {
                 do {
-                    let upid = try await api.post("/nodes/\(l.node)/\(l.kind.rawValue)/\(l.vmid)/status/\(what)", params, safety: .retryable).text ?? ""
+                    let upid =
+                        try await api.post(
+                            "/nodes/\(l.node)/\(l.kind.rawValue)/\(l.vmid)/status/\(what)",
+                            params,
+                            safety: .retryable
+                        ).text ?? ""
                     try await context.journal.record("upid", upid)
                     try await api.wait(upid)
                     return
-                } catch let e as PVEAPIError where what == "start" && e.message.contains("already running")
-                    || (what == "shutdown" || what == "stop") && e.message.contains("not running") {
+                } catch let e as PVEAPIError
+                    where what == "start" && e.message.contains("already running")
+                    || (what == "shutdown" || what == "stop") && e.message.contains("not running")
+                {
                     return
                 } catch is TaskFailure where attempt < 2 {
                     continue
@@ -324,8 +384,11 @@ struct GuestApplier {
             return  // already that size (a repeated action)
         }
         try await quoting("resizing \(disk) of \(noun) \(l.vmid)") {
-            let upid = try await api.put("/nodes/\(l.node)/\(l.kind.rawValue)/\(l.vmid)/resize", ["disk": disk, "size": PVEValues.sizeText(bytes)],
-                                         safety: .retryable).text
+            let upid = try await api.put(
+                "/nodes/\(l.node)/\(l.kind.rawValue)/\(l.vmid)/resize",
+                ["disk": disk, "size": PVEValues.sizeText(bytes)],
+                safety: .retryable
+            ).text
             if let upid, upid.hasPrefix("UPID:") { try await api.wait(upid) }
         }
     }
@@ -355,7 +418,9 @@ struct GuestApplier {
             }
         }
         try await quoting("migrating \(noun) \(vmid) from \(l.node) to \(target)") {
-            let upid = try await api.post("/nodes/\(l.node)/\(kind.rawValue)/\(vmid)/migrate", params, safety: .once).text ?? ""
+            let upid =
+                try await api.post("/nodes/\(l.node)/\(kind.rawValue)/\(vmid)/migrate", params, safety: .once).text
+                ?? ""
             try await context.journal.record("upid", upid)
             try await api.wait(upid)
         }
@@ -370,13 +435,16 @@ struct GuestApplier {
         guard let l = try await locate(vmid) else { return }
         if l.running {
             try await quoting("stopping \(noun) \(vmid)") {
-                let upid = try await api.post("/nodes/\(l.node)/\(kind.rawValue)/\(vmid)/status/stop", [:], safety: .retryable).text ?? ""
+                let upid =
+                    try await api.post("/nodes/\(l.node)/\(kind.rawValue)/\(vmid)/status/stop", [:], safety: .retryable)
+                    .text ?? ""
                 try await api.wait(upid)
             }
         }
         try await quoting("destroying \(noun) \(vmid)") {
             let params = kind == .qemu ? ["purge": "1", "destroy-unreferenced-disks": "1"] : ["purge": "1"]
-            let upid = try await api.delete("/nodes/\(l.node)/\(kind.rawValue)/\(vmid)", params, safety: .retryable).text ?? ""
+            let upid =
+                try await api.delete("/nodes/\(l.node)/\(kind.rawValue)/\(vmid)", params, safety: .retryable).text ?? ""
             try await api.wait(upid)
         }
     }
@@ -398,18 +466,23 @@ struct GuestApplier {
             let listed = try await GuestObserver(api: api, concurrency: 1).list().values
             let counts = Dictionary(grouping: listed, by: \.node).mapValues(\.count)
             best = candidates.min { a, b in
-                let ca = counts[a["node"]?.text ?? ""] ?? 0, cb = counts[b["node"]?.text ?? ""] ?? 0
+                let ca = counts[a["node"]?.text ?? ""] ?? 0
+                let cb = counts[b["node"]?.text ?? ""] ?? 0
                 if ca != cb { return ca < cb }
                 return (a["maxmem"]?.int ?? 0) - (a["mem"]?.int ?? 0) > (b["maxmem"]?.int ?? 0) - (b["mem"]?.int ?? 0)
             }
         } else {
             best = candidates.max { a, b in
-                let fa = (a["maxmem"]?.int ?? 0) - (a["mem"]?.int ?? 0), fb = (b["maxmem"]?.int ?? 0) - (b["mem"]?.int ?? 0)
+                let fa = (a["maxmem"]?.int ?? 0) - (a["mem"]?.int ?? 0)
+                let fb = (b["maxmem"]?.int ?? 0) - (b["mem"]?.int ?? 0)
                 return fa != fb ? fa < fb : (a["node"]?.text ?? "") > (b["node"]?.text ?? "")
             }
         }
         guard let node = best?["node"]?.text else {
-            throw fail("no online node to place \(resource.id) on" + (allowed.isEmpty ? "" : " among \(allowed.sorted().joined(separator: ", "))"))
+            throw fail(
+                "no online node to place \(resource.id) on"
+                    + (allowed.isEmpty ? "" : " among \(allowed.sorted().joined(separator: ", "))")
+            )
         }
         return node
     }

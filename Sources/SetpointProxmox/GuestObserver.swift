@@ -21,10 +21,19 @@ struct GuestObserver {
     func list() async throws -> [Int: Listed] {
         var result: [Int: Listed] = [:]
         for item in try await api.get("/cluster/resources", ["type": "vm"]).array {
-            guard let vmid = item["vmid"]?.int, let type = item["type"]?.text, let kind = GuestState.Kind(rawValue: type),
-                  let node = item["node"]?.text else { continue }
-            result[vmid] = Listed(vmid: vmid, kind: kind, node: node, name: item["name"]?.text ?? "", running: item["status"]?.text == "running",
-                                  template: item["template"]?.int == 1, pool: item["pool"]?.text)
+            guard let vmid = item["vmid"]?.int, let type = item["type"]?.text,
+                let kind = GuestState.Kind(rawValue: type),
+                let node = item["node"]?.text
+            else { continue }
+            result[vmid] = Listed(
+                vmid: vmid,
+                kind: kind,
+                node: node,
+                name: item["name"]?.text ?? "",
+                running: item["status"]?.text == "running",
+                template: item["template"]?.int == 1,
+                pool: item["pool"]?.text
+            )
         }
         return result
     }
@@ -39,9 +48,18 @@ struct GuestObserver {
                 group.addTask {
                     do {
                         let items = try await api.get("/nodes/\(l.node)/\(l.kind.rawValue)/\(l.vmid)/pending").array
-                        return GuestState(vmid: l.vmid, kind: l.kind, node: l.node, running: l.running, template: l.template, pool: l.pool,
-                                          pendingItems: items)
-                    } catch let error as PVEAPIError where error.status == 500 && error.message.contains("does not exist") {
+                        return GuestState(
+                            vmid: l.vmid,
+                            kind: l.kind,
+                            node: l.node,
+                            running: l.running,
+                            template: l.template,
+                            pool: l.pool,
+                            pendingItems: items
+                        )
+                    } catch let error as PVEAPIError
+                        where error.status == 500 && error.message.contains("does not exist")
+                    {
                         return nil  // deleted (or migrated) between the list and this call
                     }
                 }
@@ -57,21 +75,36 @@ struct GuestObserver {
     }
 
     /// The observation of one guest resource, given what the cluster lists.
-    static func observation(for r: ResolvedResource, kind: GuestState.Kind, listed: [Int: Listed], states: [Int: GuestState]) -> Observation {
+    static func observation(
+        for r: ResolvedResource,
+        kind: GuestState.Kind,
+        listed: [Int: Listed],
+        states: [Int: GuestState]
+    ) -> Observation {
         guard let vmid = vmid(of: r), let l = listed[vmid] else { return .absent }
         guard l.kind == kind else {
-            return .failed("VMID \(vmid) is a \(l.kind == .qemu ? "VM" : "container") ('\(l.name)' on \(l.node)), not a \(kind == .qemu ? "VM" : "container")")
+            return .failed(
+                "VMID \(vmid) is a \(l.kind == .qemu ? "VM" : "container") ('\(l.name)' on \(l.node)), not a \(kind == .qemu ? "VM" : "container")"
+            )
         }
         guard let state = states[vmid] else { return .absent }
         if r.providerID == nil, !state.isTagged {
-            return .failed("VMID \(vmid) is taken by '\(l.name)' on \(l.node), which Setpoint does not own (no 'setpoint' tag, not in state): "
-                           + "adopt it with `setpoint import \(r.id) PATH… --id \(vmid)` or choose another vmid")
+            return .failed(
+                "VMID \(vmid) is taken by '\(l.name)' on \(l.node), which Setpoint does not own (no 'setpoint' tag, not in state): "
+                    + "adopt it with `setpoint import \(r.id) PATH… --id \(vmid)` or choose another vmid"
+            )
         }
         let desired = r.resource.spec
-        var live = kind == .qemu ? VMMapping.spec(state.live, guest: state, desired: desired) : CTMapping.spec(state.live, guest: state, desired: desired)
+        var live =
+            kind == .qemu
+            ? VMMapping.spec(state.live, guest: state, desired: desired)
+            : CTMapping.spec(state.live, guest: state, desired: desired)
         var pending: Value?
         if !state.pending.isEmpty || !state.pendingDelete.isEmpty {
-            let merged = kind == .qemu ? VMMapping.spec(state.merged, guest: state, desired: desired) : CTMapping.spec(state.merged, guest: state, desired: desired)
+            let merged =
+                kind == .qemu
+                ? VMMapping.spec(state.merged, guest: state, desired: desired)
+                : CTMapping.spec(state.merged, guest: state, desired: desired)
             var staged = difference(live, merged).mapValue
             var observed = live.mapValue
             // A pending value the manifest does not want (someone staged it behind Setpoint's back) is what the guest
@@ -89,7 +122,11 @@ struct GuestObserver {
                 pending = .map(staged)
             } else if difference(live, merged).mapValue.isEmpty {
                 // Pending keys that map to no spec field (e.g. a pending `vmgenid`) still wait for a restart.
-                pending = .map(["(pending)": .list((Array(state.pending.keys) + Array(state.pendingDelete)).sorted().map(Value.string))])
+                pending = .map([
+                    "(pending)": .list(
+                        (Array(state.pending.keys) + Array(state.pendingDelete)).sorted().map(Value.string)
+                    )
+                ])
             }
         }
         return .present(ObservedResource(spec: live, providerID: String(vmid), pending: pending))

@@ -27,7 +27,9 @@ struct GuestState: Sendable {
 
     /// Carries Setpoint's ownership tag.
     var isTagged: Bool {
-        (merged["tags"] ?? "").split(whereSeparator: { $0 == ";" || $0 == "," || $0 == " " }).contains { $0 == PVEValues.ownershipTag }
+        (merged["tags"] ?? "").split(whereSeparator: { $0 == ";" || $0 == "," || $0 == " " }).contains {
+            $0 == PVEValues.ownershipTag
+        }
     }
 
     var path: String { "/nodes/\(node)/\(kind.rawValue)/\(vmid)" }
@@ -45,7 +47,10 @@ struct GuestState: Sendable {
         pendingDelete = []
         for item in pendingItems {
             guard let key = item["key"]?.text else { continue }
-            if key == "digest" { digest = item["value"]?.text; continue }
+            if key == "digest" {
+                digest = item["value"]?.text
+                continue
+            }
             if let v = item["value"]?.text { live[key] = v }
             if let p = item["pending"]?.text { pending[key] = p }
             if let d = item["delete"]?.int, d > 0 { pendingDelete.insert(key) }

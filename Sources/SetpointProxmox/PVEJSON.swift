@@ -15,12 +15,19 @@ enum PVEJSON: Sendable, Equatable, Decodable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([PVEJSON].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: PVEJSON].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([PVEJSON].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: PVEJSON].self))
+        }
     }
 
     subscript(key: String) -> PVEJSON? {

@@ -6,10 +6,14 @@ import SetpointCore
 package enum PVEResponseDecoding {
     /// Every field a guest's manifest may set, so that every branch of the mappings runs.
     static let desired: Value = .map([
-        "cluster": .string("pve"), "node": .string("pve1"), "vmid": .int(100), "hostname": .string("ct"), "tags": .list([.string("a")]),
-        "cloudInit": .map(["user": .string("u"), "sshKeys": .list([.string("k")]), "nameserver": .string("1.1.1.1"),
-                           "searchDomain": .string("x"), "storage": .string("local-lvm"), "ipConfig": .map(["net0": .string("dhcp")])]),
-        "hotplug": .list([.string("cpu")]), "memory": .int(1 << 30), "disks": .map(["scsi0": .map(["size": .int(1 << 30)])]),
+        "cluster": .string("pve"), "node": .string("pve1"), "vmid": .int(100), "hostname": .string("ct"),
+        "tags": .list([.string("a")]),
+        "cloudInit": .map([
+            "user": .string("u"), "sshKeys": .list([.string("k")]), "nameserver": .string("1.1.1.1"),
+            "searchDomain": .string("x"), "storage": .string("local-lvm"), "ipConfig": .map(["net0": .string("dhcp")]),
+        ]),
+        "hotplug": .list([.string("cpu")]), "memory": .int(1 << 30),
+        "disks": .map(["scsi0": .map(["size": .int(1 << 30)])]),
         "networks": .map(["net0": .map(["bridge": .string("vmbr0")])]), "rootfs": .map(["size": .int(1 << 30)]),
         "mounts": .map(["mp0": .map(["size": .int(1 << 30), "path": .string("/srv")])]),
     ])
@@ -25,12 +29,26 @@ package enum PVEResponseDecoding {
             items += config.map { PVEJSON.object(["key": .string($0.key), "value": $0.value]) }
         }
         for kind in [GuestState.Kind.qemu, .lxc] {
-            let guest = GuestState(vmid: 100, kind: kind, node: "pve1", running: true, template: false, pool: "p", pendingItems: items)
+            let guest = GuestState(
+                vmid: 100,
+                kind: kind,
+                node: "pve1",
+                running: true,
+                template: false,
+                pool: "p",
+                pendingItems: items
+            )
             _ = guest.isTagged
-            _ = kind == .qemu ? VMMapping.spec(guest.merged, guest: guest, desired: desired) : CTMapping.spec(guest.merged, guest: guest, desired: desired)
+            _ =
+                kind == .qemu
+                ? VMMapping.spec(guest.merged, guest: guest, desired: desired)
+                : CTMapping.spec(guest.merged, guest: guest, desired: desired)
         }
         for item in body.array {
-            _ = (item["vmid"]?.int, item["type"]?.text, item["node"]?.text, item["status"]?.text, item["template"]?.int, item["t"]?.text)
+            _ = (
+                item["vmid"]?.int, item["type"]?.text, item["node"]?.text, item["status"]?.text, item["template"]?.int,
+                item["t"]?.text
+            )
         }
     }
 }

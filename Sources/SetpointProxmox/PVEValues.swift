@@ -31,7 +31,11 @@ enum PVEValues {
     static func size(_ text: String) -> Int64? {
         var t = text
         var factor: Double = 1
-        if let u = t.last, let f = ["K": 1024.0, "M": 1_048_576.0, "G": 1_073_741_824.0, "T": 1_099_511_627_776.0][String(u).uppercased()] {
+        if let u = t.last,
+            let f = ["K": 1024.0, "M": 1_048_576.0, "G": 1_073_741_824.0, "T": 1_099_511_627_776.0][
+                String(u).uppercased()
+            ]
+        {
             factor = f
             t.removeLast()
         }
@@ -52,7 +56,9 @@ enum PVEValues {
 
     /// `a;b` (PVE's normal form) → tags; Setpoint's own `setpoint` tag is not the user's.
     static func tags(_ text: String?) -> [String] {
-        (text ?? "").split(whereSeparator: { $0 == ";" || $0 == "," || $0 == " " }).map(String.init).filter { $0 != ownershipTag }
+        (text ?? "").split(whereSeparator: { $0 == ";" || $0 == "," || $0 == " " }).map(String.init).filter {
+            $0 != ownershipTag
+        }
     }
 
     /// The tag marking a guest as Setpoint's.
@@ -68,7 +74,9 @@ enum PVEValues {
     static func inDesiredOrder(_ observed: [String], desired: Value?) -> Value {
         if case .list(let d)? = desired {
             let wanted = d.compactMap(\.stringValue)
-            if Set(wanted.map { $0.lowercased() }) == Set(observed.map { $0.lowercased() }), wanted.count == observed.count {
+            if Set(wanted.map { $0.lowercased() }) == Set(observed.map { $0.lowercased() }),
+                wanted.count == observed.count
+            {
                 return .list(wanted.map(Value.string))
             }
         }
@@ -94,8 +102,14 @@ extension FieldPath {
 
 extension PVEValues {
     /// The keys every guest has in common: onboot, protection, description, and the tags with Setpoint's own.
-    static func setLifecycle(_ c: inout [String: String], onBoot: Bool?, protection: Bool?, description: String?, tags: [String]?,
-                             current: [String: String]) {
+    static func setLifecycle(
+        _ c: inout [String: String],
+        onBoot: Bool?,
+        protection: Bool?,
+        description: String?,
+        tags: [String]?,
+        current: [String: String]
+    ) {
         if let v = onBoot { c["onboot"] = flag(v) }
         if let v = protection { c["protection"] = flag(v) }
         if let v = description { c["description"] = v }

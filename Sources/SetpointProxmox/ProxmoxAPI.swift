@@ -16,7 +16,13 @@ struct PVEAPIError: Error, CustomStringConvertible {
     var description: String {
         // The URL as curl would take it: the endpoint, the API root, the path.
         var text = "\(method) \(endpoint)/api2/json\(path): \(status) \(message)"
-        if !errors.isEmpty { text += " (" + errors.keys.sorted().map { "\($0): \(errors[$0]!.trimmingCharacters(in: .newlines))" }.joined(separator: "; ") + ")" }
+        if !errors.isEmpty {
+            text +=
+                " ("
+                + errors.keys.sorted().map { "\($0): \(errors[$0]!.trimmingCharacters(in: .newlines))" }.joined(
+                    separator: "; "
+                ) + ")"
+        }
         return text
     }
 
@@ -25,7 +31,9 @@ struct PVEAPIError: Error, CustomStringConvertible {
         message.contains(" is locked (") || message.hasPrefix("can't lock file") || message.contains("got timeout")
     }
 
-    var isDigestMismatch: Bool { message.hasPrefix("checksum mismatch") || message.hasPrefix("detected modified configuration") }
+    var isDigestMismatch: Bool {
+        message.hasPrefix("checksum mismatch") || message.hasPrefix("detected modified configuration")
+    }
 
     /// No answer from the node behind the proxy (595/596), or the server failed: the request may or may not have run.
     /// PVE refused the request itself (parameter verification, authentication, a missing privilege): sending it
@@ -82,21 +90,32 @@ final class ProxmoxAPI: Sendable {
     static func form(_ params: [String: String]) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return params.keys.sorted().map { "\($0)=\(params[$0]!.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
-            .joined(separator: "&")
+        return params.keys.sorted().map {
+            "\($0)=\(params[$0]!.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        }
+        .joined(separator: "&")
     }
 
     /// One API call. Transport failures move to the next endpoint; reads and retryable writes are retried with
     /// jittered exponential backoff on transport errors, 5xx and lock contention.
-    func send(_ method: String, _ path: String, _ params: [String: String], safety: WriteSafety) async throws -> PVEJSON {
+    func send(_ method: String, _ path: String, _ params: [String: String], safety: WriteSafety) async throws -> PVEJSON
+    {
         var attempt = 0
-        var lastError: any Error = PVEAPIError(status: 0, message: "no endpoint", errors: [:], method: method, path: path)
+        var lastError: any Error = PVEAPIError(
+            status: 0,
+            message: "no endpoint",
+            errors: [:],
+            method: method,
+            path: path
+        )
         while attempt < maxAttempts {
             attempt += 1
             let index = preferred.withLock { $0 } % endpoints.count
             var url = endpoints[index] + "/api2/json" + path
             var body: Data?
-            var headers: [(name: String, value: String)] = [("Authorization", authorization), ("Accept", "application/json")]
+            var headers: [(name: String, value: String)] = [
+                ("Authorization", authorization), ("Accept", "application/json"),
+            ]
             if method == "GET" || method == "DELETE" {
                 if !params.isEmpty { url += "?" + Self.form(params) }
             } else {
@@ -106,7 +125,9 @@ final class ProxmoxAPI: Sendable {
             requestCount.withLock { $0 += 1 }
             let response: HTTPResponse
             do {
-                response = try await client.send(HTTPRequest(method: method, url: url, headers: headers, body: body, timeout: timeout))
+                response = try await client.send(
+                    HTTPRequest(method: method, url: url, headers: headers, body: body, timeout: timeout)
+                )
                 ProviderRequests.shared.record("proxmox", ok: response.status == 200)
             } catch let error as HTTPError {
                 ProviderRequests.shared.record("proxmox", ok: false)
@@ -127,9 +148,14 @@ final class ProxmoxAPI: Sendable {
             let parsed = try? PVEJSON.parse(response.body)
             var message = response.reason
             if message.isEmpty || message == "Internal Server Error", let m = parsed?["message"]?.text { message = m }
-            let error = PVEAPIError(status: response.status, message: message.trimmingCharacters(in: .whitespacesAndNewlines),
-                                    errors: parsed?["errors"]?.object.compactMapValues(\.text) ?? [:], method: method, path: path,
-                                    endpoint: endpoints[index])
+            let error = PVEAPIError(
+                status: response.status,
+                message: message.trimmingCharacters(in: .whitespacesAndNewlines),
+                errors: parsed?["errors"]?.object.compactMapValues(\.text) ?? [:],
+                method: method,
+                path: path,
+                endpoint: endpoints[index]
+            )
             lastError = error
             let retry = (error.isUncertain || error.isLockContention) && (method == "GET" || safety == .retryable)
             guard retry, attempt < maxAttempts else { throw error }
@@ -156,7 +182,8 @@ final class ProxmoxAPI: Sendable {
             if status["status"]?.text == "stopped" {
                 let exit = status["exitstatus"]?.text ?? "unknown"
                 if exit == "OK" || exit.hasPrefix("WARNINGS") { return }
-                let log = (try? await get("/nodes/\(node)/tasks/\(escaped)/log", ["start": "0", "limit": "500"]))?.array ?? []
+                let log =
+                    (try? await get("/nodes/\(node)/tasks/\(escaped)/log", ["start": "0", "limit": "500"]))?.array ?? []
                 let tail = log.suffix(8).compactMap { $0["t"]?.text }.joined(separator: "\n    ")
                 throw TaskFailure(upid: upid, exitStatus: exit, logTail: tail)
             }
@@ -172,5 +199,7 @@ struct TaskFailure: Error, CustomStringConvertible {
     var exitStatus: String
     var logTail: String
 
-    var description: String { "task \(upid) failed: \(exitStatus)" + (logTail.isEmpty ? "" : "\n  task log:\n    \(logTail)") }
+    var description: String {
+        "task \(upid) failed: \(exitStatus)" + (logTail.isEmpty ? "" : "\n  task log:\n    \(logTail)")
+    }
 }

@@ -16,17 +16,38 @@ extension ProxmoxProvider: HealthChecking {
         let plain = spec.endpoints.filter { $0.hasPrefix("http://") }
         if !plain.isEmpty {
             // TLS settings mean nothing for these: say what really happens to the token.
-            checks.append(HealthCheck(id, "transport", .warning, "plain HTTP to " + plain.joined(separator: ", ")
-                + " (allowPlainHTTP): the API token crosses the network unencrypted; use https://"))
+            checks.append(
+                HealthCheck(
+                    id,
+                    "transport",
+                    .warning,
+                    "plain HTTP to " + plain.joined(separator: ", ")
+                        + " (allowPlainHTTP): the API token crosses the network unencrypted; use https://"
+                )
+            )
         }
         if plain.count == spec.endpoints.count {
             // No endpoint uses TLS: there is no certificate to verify.
         } else if spec.tls?.insecure == true {
-            checks.append(HealthCheck(id, "tls", .warning, "insecure: true — the API's certificate is NOT verified; anyone on the path can read the token. Use tls.caFile or tls.pinnedPublicKey"))
+            checks.append(
+                HealthCheck(
+                    id,
+                    "tls",
+                    .warning,
+                    "insecure: true — the API's certificate is NOT verified; anyone on the path can read the token. Use tls.caFile or tls.pinnedPublicKey"
+                )
+            )
         } else if let ca = spec.tls?.caFile {
             let pin = spec.tls?.pinnedPublicKey.map { " and the pinned key \($0)" } ?? ""
-            checks.append(HealthCheck(id, "tls", FileManager.default.isReadableFile(atPath: ca) ? .ok : .failed,
-                                      FileManager.default.isReadableFile(atPath: ca) ? "verified against the CA in \(ca)\(pin)" : "tls.caFile \(ca) cannot be read"))
+            checks.append(
+                HealthCheck(
+                    id,
+                    "tls",
+                    FileManager.default.isReadableFile(atPath: ca) ? .ok : .failed,
+                    FileManager.default.isReadableFile(atPath: ca)
+                        ? "verified against the CA in \(ca)\(pin)" : "tls.caFile \(ca) cannot be read"
+                )
+            )
         } else if let pin = spec.tls?.pinnedPublicKey {
             checks.append(HealthCheck(id, "tls", .ok, "verified against the system CAs and the pinned key \(pin)"))
         } else {
@@ -39,15 +60,30 @@ extension ProxmoxProvider: HealthChecking {
         }
         var reachable: ProxmoxAPI?
         for endpoint in spec.endpoints {
-            let api = ProxmoxAPI(endpoints: [endpoint], tokenID: spec.tokenId, secret: secret,
-                                 tls: .init(caFile: spec.tls?.caFile, pinnedPublicKey: spec.tls?.pinnedPublicKey, insecure: spec.tls?.insecure ?? false),
-                                 connections: 1, timeout: .seconds(10))
+            let api = ProxmoxAPI(
+                endpoints: [endpoint],
+                tokenID: spec.tokenId,
+                secret: secret,
+                tls: .init(
+                    caFile: spec.tls?.caFile,
+                    pinnedPublicKey: spec.tls?.pinnedPublicKey,
+                    insecure: spec.tls?.insecure ?? false
+                ),
+                connections: 1,
+                timeout: .seconds(10)
+            )
             let start = ContinuousClock.now
             do {
                 let version = try await api.send("GET", "/version", [:], safety: .once)
                 let ms = (ContinuousClock.now - start).components.attoseconds / 1_000_000_000_000_000
-                checks.append(HealthCheck(id, "reach \(endpoint)", .ok,
-                                          "Proxmox VE \(version["version"]?.text ?? "?") (release \(version["release"]?.text ?? "?")), answered in \(ms) ms, token \(spec.tokenId) accepted"))
+                checks.append(
+                    HealthCheck(
+                        id,
+                        "reach \(endpoint)",
+                        .ok,
+                        "Proxmox VE \(version["version"]?.text ?? "?") (release \(version["release"]?.text ?? "?")), answered in \(ms) ms, token \(spec.tokenId) accepted"
+                    )
+                )
                 if reachable == nil { reachable = api }
             } catch {
                 checks.append(HealthCheck(id, "reach \(endpoint)", .failed, "\(error)"))
@@ -58,9 +94,21 @@ extension ProxmoxProvider: HealthChecking {
         do {
             let granted = try await api.get("/access/permissions", ["path": "/"])["/"]?.object.keys.map { $0 } ?? []
             let missing = needed.subtracting(granted).sorted()
-            checks.append(missing.isEmpty
-                ? HealthCheck(id, "privileges", .ok, "token holds all \(needed.count) privileges the manifests need on /")
-                : HealthCheck(id, "privileges", .failed, "token lacks \(missing.joined(separator: ", ")) on / (needed by the manifests that use \(id))"))
+            checks.append(
+                missing.isEmpty
+                    ? HealthCheck(
+                        id,
+                        "privileges",
+                        .ok,
+                        "token holds all \(needed.count) privileges the manifests need on /"
+                    )
+                    : HealthCheck(
+                        id,
+                        "privileges",
+                        .failed,
+                        "token lacks \(missing.joined(separator: ", ")) on / (needed by the manifests that use \(id))"
+                    )
+            )
         } catch {
             checks.append(HealthCheck(id, "privileges", .failed, "GET /access/permissions: \(error)"))
         }
@@ -73,8 +121,11 @@ extension ProxmoxProvider: HealthChecking {
         for r in declared.values where r.spec["cluster"]?.stringValue == cluster {
             switch r.id.kind {
             case .virtualMachine, .container:
-                needed.formUnion(["VM.Audit", "VM.Allocate", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Disk", "VM.Config.Network",
-                                  "VM.Config.Options", "VM.PowerMgmt", "VM.Migrate", "Datastore.AllocateSpace", "Datastore.Audit"])
+                needed.formUnion([
+                    "VM.Audit", "VM.Allocate", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Disk",
+                    "VM.Config.Network",
+                    "VM.Config.Options", "VM.PowerMgmt", "VM.Migrate", "Datastore.AllocateSpace", "Datastore.Audit",
+                ])
                 if r.id.kind == .virtualMachine {
                     needed.formUnion(["VM.Config.HWType"])
                     if r.spec["clone"] != nil { needed.insert("VM.Clone") }

@@ -19,7 +19,11 @@ public struct ProxmoxProvider: Provider {
         case .guestBackupJob: GuestPolicies.backupJob()
         default:
             // A referenced cluster: how to reach it, nothing to converge.
-            { var p = FieldPolicy(); p.rule("*", comparison: .ignore); return p }()
+            {
+                var p = FieldPolicy()
+                p.rule("*", comparison: .ignore)
+                return p
+            }()
         }
     }
 
@@ -31,7 +35,10 @@ public struct ProxmoxProvider: Provider {
         return clusters.count == 1 ? clusters.first?.name : nil
     }
 
-    public func observe(_ resources: [ResolvedResource], in context: ProviderContext) async throws -> [ResourceID: Observation] {
+    public func observe(
+        _ resources: [ResolvedResource],
+        in context: ProviderContext
+    ) async throws -> [ResourceID: Observation] {
         var byCluster: [String: [ResolvedResource]] = [:]
         var result: [ResourceID: Observation] = [:]
         for r in resources {
@@ -42,7 +49,11 @@ public struct ProxmoxProvider: Provider {
             byCluster[name, default: []].append(r)
         }
         for (name, batch) in byCluster {
-            let (api, spec) = try connections.connect(name, context: context, for: ResourceID(kind: .proxmoxCluster, name: name))
+            let (api, spec) = try connections.connect(
+                name,
+                context: context,
+                for: ResourceID(kind: .proxmoxCluster, name: name)
+            )
             let guests = batch.filter { $0.id.kind == .virtualMachine || $0.id.kind == .container }
             let observer = GuestObserver(api: api, concurrency: spec.maxConcurrentRequests ?? 8)
             do {
@@ -54,7 +65,12 @@ public struct ProxmoxProvider: Provider {
                 let wanted = guests.compactMap { GuestObserver.vmid(of: $0).flatMap { listed[$0] } }
                 let states = try await observer.states(wanted)
                 for r in guests {
-                    result[r.id] = GuestObserver.observation(for: r, kind: r.id.kind == .virtualMachine ? .qemu : .lxc, listed: listed, states: states)
+                    result[r.id] = GuestObserver.observation(
+                        for: r,
+                        kind: r.id.kind == .virtualMachine ? .qemu : .lxc,
+                        listed: listed,
+                        states: states
+                    )
                 }
                 let pools = batch.filter { $0.id.kind == .resourcePool }
                 if !pools.isEmpty { result.merge(try await PoolsAndJobs.observePools(pools, api: api)) { a, _ in a } }
@@ -65,7 +81,11 @@ public struct ProxmoxProvider: Provider {
             } catch let error as SetpointError {
                 throw error
             } catch {
-                throw SetpointError(.observeFailed, "ProxmoxCluster/\(name) (\(spec.endpoints.joined(separator: ", "))): \(error)", isTransient: true)
+                throw SetpointError(
+                    .observeFailed,
+                    "ProxmoxCluster/\(name) (\(spec.endpoints.joined(separator: ", "))): \(error)",
+                    isTransient: true
+                )
             }
         }
         return result
@@ -74,25 +94,39 @@ public struct ProxmoxProvider: Provider {
     public func concurrencyDomains(for action: Action) -> [ConcurrencyDomain] {
         guard let spec = action.desired, let cluster = spec["cluster"]?.stringValue else { return [] }
         var domains: [ConcurrencyDomain] = []
-        if let node = spec["node"]?.stringValue { domains.append(ConcurrencyDomain("pve:\(cluster):node:\(node)", limit: 4)) }
+        if let node = spec["node"]?.stringValue {
+            domains.append(ConcurrencyDomain("pve:\(cluster):node:\(node)", limit: 4))
+        }
         if action.verb == .create || action.verb == .replace, let template = spec["clone"]?["vmid"]?.intValue {
             // PVE holds the template's config lock for the whole clone: one clone of a template at a time.
             domains.append(ConcurrencyDomain("pve:\(cluster):template:\(template)"))
         }
         if action.verb == .create || action.verb == .replace || action.verb == .resize {
             var storages = Set<String>()
-            for disk in (spec["disks"]?.mapValue ?? [:]).values { if let s = disk["storage"]?.stringValue { storages.insert(s) } }
+            for disk in (spec["disks"]?.mapValue ?? [:]).values {
+                if let s = disk["storage"]?.stringValue { storages.insert(s) }
+            }
             if let s = spec["rootfs"]?["storage"]?.stringValue { storages.insert(s) }
-            for mp in (spec["mountPoints"]?.mapValue ?? [:]).values { if let s = mp["storage"]?.stringValue { storages.insert(s) } }
+            for mp in (spec["mountPoints"]?.mapValue ?? [:]).values {
+                if let s = mp["storage"]?.stringValue { storages.insert(s) }
+            }
             for s in storages.sorted() { domains.append(ConcurrencyDomain("pve:\(cluster):storage:\(s)", limit: 4)) }
         }
         return domains
     }
 
-    public func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation {
+    public func apply(
+        _ action: Action,
+        resource: ResolvedResource?,
+        in context: ProviderContext
+    ) async throws -> Observation {
         let resolved = resource ?? .orphan(action.resource, providerID: action.providerID)
         guard let name = clusterName(of: resolved, context: context) else {
-            throw SetpointError(.applyFailed, "no ProxmoxCluster known for \(action.resource)", resource: action.resource)
+            throw SetpointError(
+                .applyFailed,
+                "no ProxmoxCluster known for \(action.resource)",
+                resource: action.resource
+            )
         }
         let (api, _) = try connections.connect(name, context: context, for: action.resource)
         var providerID = action.providerID ?? resolved.providerID
@@ -104,8 +138,14 @@ public struct ProxmoxProvider: Provider {
         case .guestBackupJob:
             providerID = try await PoolsAndJobs.applyJob(action, resource: resource?.resource, api: api)
         default:
-            let applier = GuestApplier(api: api, connections: connections, cluster: name, kind: action.resource.kind == .virtualMachine ? .qemu : .lxc, context: context,
-                                       resourceID: action.resource)
+            let applier = GuestApplier(
+                api: api,
+                connections: connections,
+                cluster: name,
+                kind: action.resource.kind == .virtualMachine ? .qemu : .lxc,
+                context: context,
+                resourceID: action.resource
+            )
             providerID = try await applyGuest(action, resolved: resolved, applier: applier, providerID: providerID)
         }
         // The engine confirms every action by observing it again; what apply returns only carries the object's id.
@@ -113,7 +153,12 @@ public struct ProxmoxProvider: Provider {
         return .present(ObservedResource(spec: .map([:]), providerID: providerID))
     }
 
-    private func applyGuest(_ action: Action, resolved: ResolvedResource, applier: GuestApplier, providerID: String?) async throws -> String? {
+    private func applyGuest(
+        _ action: Action,
+        resolved: ResolvedResource,
+        applier: GuestApplier,
+        providerID: String?
+    ) async throws -> String? {
         let resource = resolved.resource
         let vmid = providerID.flatMap(Int.init) ?? GuestObserver.vmid(of: resolved)
         switch action.verb {

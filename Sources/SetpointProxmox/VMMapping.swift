@@ -57,9 +57,15 @@ enum VMMapping {
         var cloudStorage: String?
         for (key, value) in config where isDiskKey(key) {
             let pairs = PVEValues.pairs(value)
-            let options = Dictionary(pairs.filter { !$0.key.isEmpty }.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            let options = Dictionary(
+                pairs.filter { !$0.key.isEmpty }.map { ($0.key, $0.value) },
+                uniquingKeysWith: { a, _ in a }
+            )
             let volume = pairs.first { $0.key.isEmpty || $0.key == "file" }?.value ?? ""
-            if isCloudInitDrive(volume) { cloudStorage = String(volume.split(separator: ":").first ?? ""); continue }
+            if isCloudInitDrive(volume) {
+                cloudStorage = String(volume.split(separator: ":").first ?? "")
+                continue
+            }
             if options["media"] == "cdrom" { continue }
             var disk: [String: Value] = [
                 "storage": .string(String(volume.split(separator: ":").first ?? "")),
@@ -130,8 +136,13 @@ enum VMMapping {
     }
 
     /// The PVE config keys a spec sets, in PVE's text. `current` is the config as it is (to keep volumes and MACs).
-    static func config(_ spec: VirtualMachineSpec, name: String, current: [String: String], secrets: any SecretResolver,
-                       forCreate: Bool) throws -> [String: String] {
+    static func config(
+        _ spec: VirtualMachineSpec,
+        name: String,
+        current: [String: String],
+        secrets: any SecretResolver,
+        forCreate: Bool
+    ) throws -> [String: String] {
         var c: [String: String] = ["name": name]
         if let v = spec.cores { c["cores"] = String(v) }
         if let v = spec.sockets { c["sockets"] = String(v) }
@@ -154,21 +165,24 @@ enum VMMapping {
             if disk.backup == false { options.append(("backup", "0")) }
             let existing = current[slot].map { PVEValues.pairs($0) }
             if let existing, let volume = existing.first(where: { $0.key.isEmpty || $0.key == "file" })?.value,
-               volume.hasPrefix(disk.storage + ":") {
+                volume.hasPrefix(disk.storage + ":")
+            {
                 // Same volume: options change, the size stays what storage says (resize is its own call).
                 let size = existing.first { $0.key == "size" }?.value
                 options += size.map { [("size", $0)] } ?? []
                 c[slot] = ([volume] + options.sorted { $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }).joined(separator: ",")
             } else {
                 if forCreate, let f = disk.format { options.append(("format", f)) }
-                c[slot] = (["\(disk.storage):\(PVEValues.gib(disk.size.bytes))"] + options.map { "\($0.0)=\($0.1)" }).joined(separator: ",")
+                c[slot] = (["\(disk.storage):\(PVEValues.gib(disk.size.bytes))"] + options.map { "\($0.0)=\($0.1)" })
+                    .joined(separator: ",")
             }
         }
         for (slot, nic) in spec.networks ?? [:] {
             let model = nic.model ?? "virtio"
             var currentMAC: String?
             if let existing = current[slot] {
-                for (k, v) in PVEValues.pairs(existing) where k == "macaddr" || (v.count == 17 && v.filter({ $0 == ":" }).count == 5) { currentMAC = v }
+                for (k, v) in PVEValues.pairs(existing)
+                where k == "macaddr" || (v.count == 17 && v.filter({ $0 == ":" }).count == 5) { currentMAC = v }
             }
             // Always the current MAC back: without it PVE generates a new one (a NIC replug, or a pending change).
             let mac = nic.macaddr ?? currentMAC
@@ -196,12 +210,19 @@ enum VMMapping {
             let hasDrive = current.contains { isDiskKey($0.key) && isCloudInitDrive($0.value) }
             if !hasDrive {
                 let storage = ci.storage ?? spec.disks?.values.first?.storage ?? "local-lvm"
-                let free = ["ide2", "ide0", "ide1", "ide3"].first { current[$0] == nil && spec.disks?[$0] == nil } ?? "ide2"
+                let free =
+                    ["ide2", "ide0", "ide1", "ide3"].first { current[$0] == nil && spec.disks?[$0] == nil } ?? "ide2"
                 c[free] = "\(storage):cloudinit"
             }
         }
-        PVEValues.setLifecycle(&c, onBoot: spec.onBoot, protection: spec.protection, description: spec.description, tags: spec.tags,
-                               current: current)
+        PVEValues.setLifecycle(
+            &c,
+            onBoot: spec.onBoot,
+            protection: spec.protection,
+            description: spec.description,
+            tags: spec.tags,
+            current: current
+        )
         return c
     }
 
@@ -209,26 +230,39 @@ enum VMMapping {
     static func keys(for path: FieldPath, desired: VirtualMachineSpec, current: [String: String]) -> [String] {
         let keys = path.keyNames
         guard let first = keys.first else { return [] }
-        let simple = ["cores": "cores", "sockets": "sockets", "cpu": "cpu", "memory": "memory", "balloon": "balloon", "numa": "numa",
-                      "hotplug": "hotplug", "bios": "bios", "machine": "machine", "osType": "ostype", "agent": "agent",
-                      "scsiController": "scsihw", "onBoot": "onboot", "protection": "protection", "description": "description", "tags": "tags"]
+        let simple = [
+            "cores": "cores", "sockets": "sockets", "cpu": "cpu", "memory": "memory", "balloon": "balloon",
+            "numa": "numa",
+            "hotplug": "hotplug", "bios": "bios", "machine": "machine", "osType": "ostype", "agent": "agent",
+            "scsiController": "scsihw", "onBoot": "onboot", "protection": "protection", "description": "description",
+            "tags": "tags",
+        ]
         if let key = simple[first] { return [key] }
         switch first {
         case "disks", "networks":
             if keys.count > 1 { return [keys[1]] }
             let slots = first == "disks" ? Array((desired.disks ?? [:]).keys) : Array((desired.networks ?? [:]).keys)
-            return slots + current.keys.filter { first == "disks" ? isDiskKey($0) && !current[$0]!.contains("media=cdrom") && !isCloudInitDrive(current[$0]!) : isNICKey($0) }
+            return slots
+                + current.keys.filter {
+                    first == "disks"
+                        ? isDiskKey($0) && !current[$0]!.contains("media=cdrom") && !isCloudInitDrive(current[$0]!)
+                        : isNICKey($0)
+                }
         case "cloudInit":
-            let map = ["user": ["ciuser"], "password": ["cipassword"], "sshKeys": ["sshkeys"], "nameserver": ["nameserver"],
-                       "searchDomain": ["searchdomain"]]
+            let map = [
+                "user": ["ciuser"], "password": ["cipassword"], "sshKeys": ["sshkeys"], "nameserver": ["nameserver"],
+                "searchDomain": ["searchdomain"],
+            ]
             if keys.count > 1 {
                 if keys[1] == "ipConfig" {
                     if keys.count > 2 { return ["ipconfig" + keys[2].dropFirst(3)] }
-                    return (desired.cloudInit?.ipConfig ?? [:]).keys.map { "ipconfig" + $0.dropFirst(3) } + current.keys.filter { $0.hasPrefix("ipconfig") }
+                    return (desired.cloudInit?.ipConfig ?? [:]).keys.map { "ipconfig" + $0.dropFirst(3) }
+                        + current.keys.filter { $0.hasPrefix("ipconfig") }
                 }
                 return map[keys[1]] ?? []
             }
-            return ["ciuser", "cipassword", "sshkeys", "nameserver", "searchdomain"] + current.keys.filter { $0.hasPrefix("ipconfig") }
+            return ["ciuser", "cipassword", "sshkeys", "nameserver", "searchdomain"]
+                + current.keys.filter { $0.hasPrefix("ipconfig") }
                 + (desired.cloudInit?.ipConfig ?? [:]).keys.map { "ipconfig" + $0.dropFirst(3) }
         default:
             return []

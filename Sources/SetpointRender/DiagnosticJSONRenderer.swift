@@ -39,12 +39,26 @@ public struct DiagnosticJSONRenderer: Sendable {
             formatVersion: Self.formatVersion,
             valid: !diagnostics.hasErrors,
             summary: Summary(
-                files: files, resources: resources, skippedDocuments: skipped, errors: diagnostics.count(.error),
-                warnings: diagnostics.count(.warning), notes: diagnostics.count(.note)),
+                files: files,
+                resources: resources,
+                skippedDocuments: skipped,
+                errors: diagnostics.count(.error),
+                warnings: diagnostics.count(.warning),
+                notes: diagnostics.count(.note)
+            ),
             diagnostics: diagnostics.map {
-                Entry(severity: $0.severity.rawValue, code: $0.code.rawValue, summary: $0.summary, hint: $0.hint,
-                      file: $0.location?.file, line: $0.location?.line, column: $0.location?.column, resource: $0.resource?.description)
-            })
+                Entry(
+                    severity: $0.severity.rawValue,
+                    code: $0.code.rawValue,
+                    summary: $0.summary,
+                    hint: $0.hint,
+                    file: $0.location?.file,
+                    line: $0.location?.line,
+                    column: $0.location?.column,
+                    resource: $0.resource?.description
+                )
+            }
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(doc)) ?? Data("{}".utf8)

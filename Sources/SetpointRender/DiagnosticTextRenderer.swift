@@ -14,7 +14,10 @@ public struct DiagnosticTextRenderer: Sendable {
     /// Returns a line (1-based) of a file, for the snippet; nil leaves the snippet out.
     public var sourceLine: @Sendable (_ file: String, _ line: Int) -> String?
 
-    public init(style: TerminalStyle = .plain, sourceLine: @escaping @Sendable (String, Int) -> String? = { _, _ in nil }) {
+    public init(
+        style: TerminalStyle = .plain,
+        sourceLine: @escaping @Sendable (String, Int) -> String? = { _, _ in nil }
+    ) {
         self.style = style
         self.sourceLine = sourceLine
     }
@@ -34,7 +37,11 @@ public struct DiagnosticTextRenderer: Sendable {
             let file = d.location?.file ?? ""
             let count = shown[file, default: 0]
             guard count < perFileLimit else {
-                if let i = omitted.firstIndex(where: { $0.file == file }) { omitted[i].count += 1 } else { omitted.append((file, 1)) }
+                if let i = omitted.firstIndex(where: { $0.file == file }) {
+                    omitted[i].count += 1
+                } else {
+                    omitted.append((file, 1))
+                }
                 continue
             }
             shown[file] = count + 1
@@ -42,7 +49,10 @@ public struct DiagnosticTextRenderer: Sendable {
         }
         for (file, count) in omitted {
             let where_ = file.isEmpty ? "without a file" : "in \(file)"
-            out += style.dim("… \(plural(count, "more diagnostic")) \(where_) not shown (the first \(perFileLimit) are; --output json lists all)") + "\n"
+            out +=
+                style.dim(
+                    "… \(plural(count, "more diagnostic")) \(where_) not shown (the first \(perFileLimit) are; --output json lists all)"
+                ) + "\n"
         }
         return out
     }
@@ -56,7 +66,9 @@ public struct DiagnosticTextRenderer: Sendable {
             case .warning: style.yellow("warning[\(d.code)]")
             case .note: style.cyan("note[\(d.code)]")
             }
-        out += label + ": " + style.bold(Self.cut(d.summary, to: Self.summaryLimit) + (d.resource.map { " in \($0)" } ?? "")) + "\n"
+        out +=
+            label + ": "
+            + style.bold(Self.cut(d.summary, to: Self.summaryLimit) + (d.resource.map { " in \($0)" } ?? "")) + "\n"
         var gutter = "  "
         if let location = d.location, let text = sourceLine(location.file, location.line) {
             let number = String(location.line)
@@ -65,7 +77,8 @@ public struct DiagnosticTextRenderer: Sendable {
             out += style.dim(" \(number) |") + " \(String(chars))\n"
             let width = max(1, tokenWidth(chars, from: start))
             let pad = String(chars[..<start].map { $0 == "\t" ? "\t" : " " })
-            out += style.dim("\(gutter)|") + " " + pad + style.red("^" + String(repeating: "~", count: width - 1)) + "\n"
+            out +=
+                style.dim("\(gutter)|") + " " + pad + style.red("^" + String(repeating: "~", count: width - 1)) + "\n"
         }
         if let hint = d.hint { out += style.dim("\(gutter)=") + " hint: \(Self.cut(hint, to: Self.summaryLimit))\n" }
         return out
@@ -147,8 +160,10 @@ public struct DiagnosticTextRenderer: Sendable {
 
     /// The closing line of `setpoint validate`.
     public func summary(resources: Int, files: Int, skipped: Int, diagnostics: [Diagnostic]) -> String {
-        let errors = diagnostics.count(.error), warnings = diagnostics.count(.warning)
-        let what = "\(plural(resources, "resource")) in \(plural(files, "file"))"
+        let errors = diagnostics.count(.error)
+        let warnings = diagnostics.count(.warning)
+        let what =
+            "\(plural(resources, "resource")) in \(plural(files, "file"))"
             + (skipped > 0 ? " (\(plural(skipped, "other document")) skipped)" : "")
         if errors == 0 {
             let w = warnings > 0 ? " with \(plural(warnings, "warning"))" : ""

@@ -19,7 +19,11 @@ public struct PlanJSONRenderer: Sendable {
     public func render(_ plan: Plan) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "+Inf", negativeInfinity: "-Inf", nan: "NaN")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "+Inf",
+            negativeInfinity: "-Inf",
+            nan: "NaN"
+        )
         let data = (try? encoder.encode(document(plan))) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
@@ -31,15 +35,20 @@ public struct PlanJSONRenderer: Sendable {
             formatVersion: Self.formatVersion,
             id: plan.id,
             createdAt: plan.createdAt,
-            source: .init(paths: plan.source.paths, gitCommit: plan.source.gitCommit, gitAuthor: plan.source.gitAuthor,
-                          manifestDigest: plan.source.manifestDigest),
+            source: .init(
+                paths: plan.source.paths,
+                gitCommit: plan.source.gitCommit,
+                gitAuthor: plan.source.gitAuthor,
+                manifestDigest: plan.source.manifestDigest
+            ),
             applyable: plan.isApplyable,
             summary: .init(summary),
             actions: plan.actions.map(PlanJSONDocument.Action.init),
             orphans: plan.orphans.map(\.description),
             ownershipUnknown: plan.ownershipUnknown.map(\.rawValue),
             diagnostics: plan.diagnostics.map(PlanJSONDocument.Diagnostic.init),
-            fingerprints: Dictionary(uniqueKeysWithValues: plan.fingerprints.map { ($0.key.description, $0.value) }))
+            fingerprints: Dictionary(uniqueKeysWithValues: plan.fingerprints.map { ($0.key.description, $0.value) })
+        )
     }
 }
 
@@ -247,7 +256,13 @@ public enum JSONValue: Sendable, Hashable, Codable {
         switch (value, type.map(PlanValueFormatter.resolved)) {
         case (.list(let l), .list(let item, _, _)?): self = .array(l.map { JSONValue($0, type: item) })
         case (.map(let m), let t?):
-            self = .object(Dictionary(uniqueKeysWithValues: m.map { k, v in (k, JSONValue(v, type: PlanValueFormatter.child(of: t, .key(k)))) }))
+            self = .object(
+                Dictionary(
+                    uniqueKeysWithValues: m.map { k, v in
+                        (k, JSONValue(v, type: PlanValueFormatter.child(of: t, .key(k))))
+                    }
+                )
+            )
         default: self = JSONValue(value)
         }
     }

@@ -24,7 +24,8 @@ public struct PlanSummary: Sendable, Hashable {
 
     public init(_ plan: Plan) {
         var counts: [Verb: Int] = [:]
-        var unchanged = 0, approval = 0
+        var unchanged = 0
+        var approval = 0
         for action in plan.actions {
             guard action.isChange else {
                 unchanged += 1
@@ -57,7 +58,9 @@ public struct PlanSummary: Sendable, Hashable {
     /// restart, resize, migrate, promote, then any other by name.
     public var operations: [(verb: Verb, count: Int)] {
         let known: [Verb] = [.restart, .resize, .migrate, .promote]
-        let others = counts.keys.filter { !Self.basicVerbs.contains($0) && !known.contains($0) }.sorted { $0.rawValue < $1.rawValue }
+        let others = counts.keys.filter { !Self.basicVerbs.contains($0) && !known.contains($0) }.sorted {
+            $0.rawValue < $1.rawValue
+        }
         return (known + others).compactMap { verb in counts[verb].map { (verb, $0) } }
     }
 

@@ -28,7 +28,10 @@ public struct PlanTextRenderer: Sendable {
     /// Returns a line (1-based) of a manifest, for the snippets of planning diagnostics; nil leaves them out.
     public var sourceLine: @Sendable (_ file: String, _ line: Int) -> String?
 
-    public init(style: TerminalStyle = .plain, sourceLine: @escaping @Sendable (String, Int) -> String? = { _, _ in nil }) {
+    public init(
+        style: TerminalStyle = .plain,
+        sourceLine: @escaping @Sendable (String, Int) -> String? = { _, _ in nil }
+    ) {
         self.style = style
         self.sourceLine = sourceLine
     }
@@ -53,12 +56,19 @@ public struct PlanTextRenderer: Sendable {
     // MARK: - header
 
     func header(_ plan: Plan) -> String {
-        var out = style.bold("Plan \(text(plan.id))") + (plan.createdAt.isEmpty ? "" : " (\(text(plan.createdAt)))") + "\n"
+        var out =
+            style.bold("Plan \(text(plan.id))") + (plan.createdAt.isEmpty ? "" : " (\(text(plan.createdAt)))") + "\n"
         var about: [String] = []
         if let commit = plan.source.gitCommit {
-            about.append("git \(text(String(commit.prefix(12))))" + (plan.source.gitAuthor.map { " by \(text($0))" } ?? ""))
+            about.append(
+                "git \(text(String(commit.prefix(12))))" + (plan.source.gitAuthor.map { " by \(text($0))" } ?? "")
+            )
         }
-        if !plan.source.manifestDigest.isEmpty { about.append("digest \(text(String((plan.source.manifestDigest.hasPrefix("sha256:") ? plan.source.manifestDigest.dropFirst(7) : plan.source.manifestDigest[...]).prefix(12))))") }
+        if !plan.source.manifestDigest.isEmpty {
+            about.append(
+                "digest \(text(String((plan.source.manifestDigest.hasPrefix("sha256:") ? plan.source.manifestDigest.dropFirst(7) : plan.source.manifestDigest[...]).prefix(12))))"
+            )
+        }
         let paths = plan.source.paths.map(text).joined(separator: ", ")
         switch (paths.isEmpty, about.isEmpty) {
         case (false, false): out += "Manifests: \(paths) (\(about.joined(separator: ", ")))\n"
@@ -74,7 +84,9 @@ public struct PlanTextRenderer: Sendable {
         var parts: [String] = []
         if summary.count(.create) > 0 { parts.append(style.green("+") + " create") }
         let inPlace = (summary.count(.update) > 0 ? ["update"] : []) + summary.operations.map(\.verb.rawValue)
-        if !inPlace.isEmpty { parts.append(style.yellow("~") + " change in place (\(inPlace.map(text).joined(separator: ", ")))") }
+        if !inPlace.isEmpty {
+            parts.append(style.yellow("~") + " change in place (\(inPlace.map(text).joined(separator: ", ")))")
+        }
         if summary.count(.replace) > 0 { parts.append(style.magenta("-/+") + " replace") }
         if summary.count(.delete) > 0 { parts.append(style.red("-") + " delete") }
         return "Symbols: " + parts.joined(separator: ", ") + "\n"
@@ -111,10 +123,17 @@ public struct PlanTextRenderer: Sendable {
             }
         }
         if action.verb == .restart {
-            let stagers = earlier.filter { $0.resource == action.resource && $0.changes.contains { $0.impact == .restart } }
+            let stagers = earlier.filter {
+                $0.resource == action.resource && $0.changes.contains { $0.impact == .restart }
+            }
             let staged = stagers.flatMap(\.changes).filter { $0.impact == .restart }.map { text($0.path.description) }
-            let by = stagers.count == 1 ? "the \(text(stagers[stagers.startIndex].verb.rawValue)) above" : "the actions above"
-            let note = staged.isEmpty ? "changes already staged on the system take effect" : staged.joined(separator: ", ") + " (staged by \(by))"
+            let by =
+                stagers.count == 1
+                ? "the \(text(stagers[stagers.startIndex].verb.rawValue)) above" : "the actions above"
+            let note =
+                staged.isEmpty
+                ? "changes already staged on the system take effect"
+                : staged.joined(separator: ", ") + " (staged by \(by))"
             out += "      " + style.yellow("pending restart") + ": " + note + "\n"
         }
         return out
@@ -153,7 +172,8 @@ public struct PlanTextRenderer: Sendable {
             return out
         }
         guard let o = named(old), let n = named(new), !(o.isEmpty && n.isEmpty) else { return nil }
-        let oldByName = Dictionary(o, uniquingKeysWith: { a, _ in a }), newNames = Set(n.map(\.0))
+        let oldByName = Dictionary(o, uniquingKeysWith: { a, _ in a })
+        let newNames = Set(n.map(\.0))
         func show(_ v: Value) -> String { PlanValueFormatter.format(v, type: nil, key: nil) }
         var lines: [String] = []
         for (name, m) in n {
@@ -164,7 +184,9 @@ public struct PlanTextRenderer: Sendable {
             }
             let keys = Set(m.keys).union(was.keys).filter { m[$0] != was[$0] }.sorted()
             guard !keys.isEmpty else { continue }
-            let diffs = keys.map { k in "\(text(k)): \(was[k].map { text(show($0)) } ?? "(unset)") → \(m[k].map { text(show($0)) } ?? "(unset)")" }
+            let diffs = keys.map { k in
+                "\(text(k)): \(was[k].map { text(show($0)) } ?? "(unset)") → \(m[k].map { text(show($0)) } ?? "(unset)")"
+            }
             lines.append(style.yellow("~") + " \(text(name)): " + diffs.joined(separator: ", "))
         }
         for (name, _) in o where !newNames.contains(name) { lines.append(style.red("-") + " \(text(name))") }
@@ -228,7 +250,8 @@ public struct PlanTextRenderer: Sendable {
     func ownershipUnknown(_ plan: Plan) -> String {
         guard !plan.ownershipUnknown.isEmpty else { return "" }
         let kinds = plan.ownershipUnknown.map { text($0.rawValue) }.joined(separator: ", ")
-        return "\n" + style.yellow("Ownership unknown") + " for \(kinds): no state was read, so orphans of these kinds are not\n"
+        return "\n" + style.yellow("Ownership unknown")
+            + " for \(kinds): no state was read, so orphans of these kinds are not\n"
             + "listed and fields removed from the manifests are not detected. Plan with --state to read the state store.\n"
     }
 

@@ -58,12 +58,20 @@ public final class AuditAnchor: Sendable {
         }
         let point: Point
         do { point = try JSONDecoder().decode(Point.self, from: data) } catch {
-            throw SetpointError(.stateFailed, "the audit anchor \(path) is not an anchor Setpoint wrote (\(error)): it was edited or replaced")
+            throw SetpointError(
+                .stateFailed,
+                "the audit anchor \(path) is not an anchor Setpoint wrote (\(error)): it was edited or replaced"
+            )
         }
         if let key {
-            guard let signature = point.signature, HMACSHA256.constantTimeEquals(signature, point.signed(with: key).signature ?? "") else {
-                throw SetpointError(.stateFailed, "the audit anchor \(path) does not verify with the anchor key: it was edited "
-                    + (point.signature == nil ? "(it is unsigned)" : "(its signature differs)"))
+            guard let signature = point.signature,
+                HMACSHA256.constantTimeEquals(signature, point.signed(with: key).signature ?? "")
+            else {
+                throw SetpointError(
+                    .stateFailed,
+                    "the audit anchor \(path) does not verify with the anchor key: it was edited "
+                        + (point.signature == nil ? "(it is unsigned)" : "(its signature differs)")
+                )
             }
         }
         return point
@@ -76,21 +84,29 @@ public final class AuditAnchor: Sendable {
     public func advance(to record: AuditRecord, state: String) throws {
         try locked {
             if let current = try read(), current.seq >= record.seq { return }
-            try write(Point(state: state, seq: record.seq, hash: record.hash, time: record.entry.time).signed(with: key))
+            try write(
+                Point(state: state, seq: record.seq, hash: record.hash, time: record.entry.time).signed(with: key)
+            )
         }
     }
 
     /// Sets the anchor to `record` whatever it said, even a file that does not verify: after an operator acknowledged a
     /// break (records missing from the end, an anchor edited or lost).
     public func reset(to record: AuditRecord, state: String) throws {
-        try locked { try write(Point(state: state, seq: record.seq, hash: record.hash, time: record.entry.time).signed(with: key)) }
+        try locked {
+            try write(
+                Point(state: state, seq: record.seq, hash: record.hash, time: record.entry.time).signed(with: key)
+            )
+        }
     }
 
     /// Runs `body` under an exclusive lock on `PATH.lock`, which every process sharing the anchor takes.
     private func locked(_ body: () throws -> Void) throws {
         let lockPath = path + ".lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("cannot open its lock file \(lockPath): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw failure("cannot open its lock file \(lockPath): \(String(cString: strerror(errno)))")
+        }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else { throw failure("cannot lock \(lockPath): \(String(cString: strerror(errno)))") }

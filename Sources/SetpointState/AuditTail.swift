@@ -39,22 +39,37 @@ public final class AuditTail: Sendable {
     /// }
     /// ```
     /// - Throws: `SetpointError(.stateFailed, …)` naming the problem and how to repair it.
-    func check(start: AuditHead, origin: Origin, atStart: AuditRecord?, records: [AuditRecord], location: String) throws -> Bool {
+    func check(
+        start: AuditHead,
+        origin: Origin,
+        atStart: AuditRecord?,
+        records: [AuditRecord],
+        location: String
+    ) throws -> Bool {
         do {
             try verify(start: start, origin: origin, atStart: atStart, records: records, location: location)
             return true
-        } catch where origin == .remembered {
+        } catch  where origin == .remembered {
             reset()
             return false
         }
     }
 
-    private func verify(start: AuditHead, origin: Origin, atStart: AuditRecord?, records: [AuditRecord], location: String) throws {
+    private func verify(
+        start: AuditHead,
+        origin: Origin,
+        atStart: AuditRecord?,
+        records: [AuditRecord],
+        location: String
+    ) throws {
         if start.seq > 0 {
             let what = origin == .anchor ? "the audit anchor (\(anchor?.path ?? "")) names" : "this process saw"
             guard let atStart else {
                 let head = records.last?.seq ?? 0
-                throw refusal(location, "\(what) record \(start.seq), but the log ends at seq \(head): records were removed from its end")
+                throw refusal(
+                    location,
+                    "\(what) record \(start.seq), but the log ends at seq \(head): records were removed from its end"
+                )
             }
             let selfHash = AuditRecord.hash(seq: atStart.seq, entry: atStart.entry, previousHash: atStart.previousHash)
             guard atStart.hash == start.hash, selfHash == atStart.hash else {
@@ -86,10 +101,13 @@ public final class AuditTail: Sendable {
     public func reset() { state.withLock { $0.verified = nil } }
 
     private func refusal(_ location: String, _ problem: String) -> SetpointError {
-        SetpointError(.stateFailed, "refusing to append to the audit log of \(location): \(problem). Nothing was changed. "
-            + "'setpoint audit verify' shows the first problem. To repair it, restore the state from a backup (docs/operations.md, "
-            + "Restoring), or — once you know what happened — record the break with 'setpoint audit acknowledge --reason \"…\"', "
-            + "after which appends go on")
+        SetpointError(
+            .stateFailed,
+            "refusing to append to the audit log of \(location): \(problem). Nothing was changed. "
+                + "'setpoint audit verify' shows the first problem. To repair it, restore the state from a backup (docs/operations.md, "
+                + "Restoring), or — once you know what happened — record the break with 'setpoint audit acknowledge --reason \"…\"', "
+                + "after which appends go on"
+        )
     }
 }
 

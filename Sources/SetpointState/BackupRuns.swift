@@ -32,8 +32,20 @@ public struct BackupRun: Sendable, Hashable, Codable {
     /// Who or what started it: `schedule`, `cli user@host`, `api TOKEN-NAME`.
     public var trigger: String
 
-    public init(id: String, policy: String, kind: Kind, startedAt: String, finishedAt: String, seconds: Double, outcome: Outcome,
-                label: String? = nil, sizeBytes: Int64? = nil, repositoryBytes: Int64? = nil, message: String? = nil, trigger: String) {
+    public init(
+        id: String,
+        policy: String,
+        kind: Kind,
+        startedAt: String,
+        finishedAt: String,
+        seconds: Double,
+        outcome: Outcome,
+        label: String? = nil,
+        sizeBytes: Int64? = nil,
+        repositoryBytes: Int64? = nil,
+        message: String? = nil,
+        trigger: String
+    ) {
         self.id = id
         self.policy = policy
         self.kind = kind
@@ -51,7 +63,8 @@ public struct BackupRun: Sendable, Hashable, Codable {
     /// The run as an audit record's detail.
     public var auditDetail: Value {
         var m: [String: Value] = [
-            "policy": .string(policy), "kind": .string(kind.rawValue), "startedAt": .string(startedAt), "finishedAt": .string(finishedAt),
+            "policy": .string(policy), "kind": .string(kind.rawValue), "startedAt": .string(startedAt),
+            "finishedAt": .string(finishedAt),
             "seconds": .double(seconds), "outcome": .string(outcome.rawValue), "trigger": .string(trigger),
         ]
         if let label { m["label"] = .string(label) }

@@ -59,7 +59,13 @@ public protocol BackupScheduling: Sendable {
     func domains(of resource: Resource) -> [String]
     /// Makes one run now. A failed backup or drill is a run that says so; throws only when none could start (the
     /// resource's settings do not resolve).
-    func run(_ kind: BackupRun.Kind, of resource: Resource, targetTime: String?, trigger: String, in context: ProviderContext)
+    func run(
+        _ kind: BackupRun.Kind,
+        of resource: Resource,
+        targetTime: String?,
+        trigger: String,
+        in context: ProviderContext
+    )
         async throws -> BackupRun
     /// What is wrong with a drill's target time as given (nil when it is one), so a request is refused before it starts.
     func problem(targetTime: String) -> String?

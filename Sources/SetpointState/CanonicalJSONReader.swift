@@ -46,9 +46,15 @@ package enum CanonicalJSONReader {
             guard depth < 512 else { throw malformed("nested too deeply") }
             guard index < bytes.count else { throw malformed("unexpected end") }
             switch bytes[index] {
-            case UInt8(ascii: "n"): try expect("null"); return .null
-            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+            case UInt8(ascii: "n"):
+                try expect("null")
+                return .null
+            case UInt8(ascii: "t"):
+                try expect("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try expect("false")
+                return .bool(false)
             case UInt8(ascii: "\""): return .string(try readString())
             case UInt8(ascii: "["): return try readList(depth: depth)
             case UInt8(ascii: "{"): return try readMap(depth: depth)
@@ -60,7 +66,10 @@ package enum CanonicalJSONReader {
             index += 1
             var items: [Value] = []
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .list(items) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .list(items)
+            }
             while true {
                 skipSpace()
                 items.append(try readValue(depth: depth + 1))
@@ -77,7 +86,10 @@ package enum CanonicalJSONReader {
             index += 1
             var map: [String: Value] = [:]
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .map(map) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .map(map)
+            }
             while true {
                 skipSpace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw malformed("expected a key") }
@@ -131,7 +143,10 @@ package enum CanonicalJSONReader {
                     index += 1
                     return String(scalars)
                 }
-                guard byte == UInt8(ascii: "\\") else { index += 1; continue }
+                guard byte == UInt8(ascii: "\\") else {
+                    index += 1
+                    continue
+                }
                 flush(index)
                 index += 1
                 guard index < bytes.count else { break }

@@ -37,7 +37,9 @@ public protocol AuditLog: Sendable {
 
 extension AuditLog {
     /// Appends an entry after the current head, checking the chain first.
-    public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord { try await appendAudit(entry, checkingChain: true) }
+    public func appendAudit(_ entry: AuditEntry) async throws -> AuditRecord {
+        try await appendAudit(entry, checkingChain: true)
+    }
 }
 
 /// Durable per-action journals (see `ActionJournal`), keyed by action id (`VirtualMachine/api-1:create`), which is
@@ -91,7 +93,12 @@ public protocol PlanStore: Sendable {
     /// Changes a plan's status only while it is one of `from` — one compare-and-set, so of two concurrent decisions
     /// on a pending plan exactly one is made — and appends `audit` (the decision's record) in the same transaction:
     /// the record exists exactly when the change was made.
-    func transitionPlan(id: String, from: Set<StoredPlan.Status>, to status: StoredPlan.Status, audit: AuditEntry?) async throws -> PlanTransition
+    func transitionPlan(
+        id: String,
+        from: Set<StoredPlan.Status>,
+        to status: StoredPlan.Status,
+        audit: AuditEntry?
+    ) async throws -> PlanTransition
     /// Plans with a status, newest first.
     func storedPlans(status: StoredPlan.Status?) async throws -> [StoredPlan]
 }

@@ -4,21 +4,30 @@ extension PostgresStateStore {
     public func recordBackupRun(_ run: BackupRun) async throws {
         let text = try BackupRunCoding.encode(run)
         try await write("record backup run \(run.id)") { db in
-            _ = try await db.query("""
+            _ = try await db.query(
+                """
                 INSERT INTO setpoint_backup_runs (id, policy, started_at, run) VALUES ($1, $2, $3, $4)
                 ON CONFLICT (id) DO UPDATE SET run = excluded.run
-                """, [run.id, run.policy, run.startedAt, text])
+                """,
+                [run.id, run.policy, run.startedAt, text]
+            )
         }
     }
 
     public func backupRuns(policy: String?, limit: Int) async throws -> [BackupRun] {
         try await read("read backup runs") { db in
-            let rows = if let policy {
-                try await db.query("SELECT run FROM setpoint_backup_runs WHERE policy = $1 ORDER BY started_at DESC, id DESC LIMIT $2",
-                                   [policy, String(limit)])
-            } else {
-                try await db.query("SELECT run FROM setpoint_backup_runs ORDER BY started_at DESC, id DESC LIMIT $1", [String(limit)])
-            }
+            let rows =
+                if let policy {
+                    try await db.query(
+                        "SELECT run FROM setpoint_backup_runs WHERE policy = $1 ORDER BY started_at DESC, id DESC LIMIT $2",
+                        [policy, String(limit)]
+                    )
+                } else {
+                    try await db.query(
+                        "SELECT run FROM setpoint_backup_runs ORDER BY started_at DESC, id DESC LIMIT $1",
+                        [String(limit)]
+                    )
+                }
             return rows.records.compactMap { $0["run"].flatMap(BackupRunCoding.decode) }
         }
     }

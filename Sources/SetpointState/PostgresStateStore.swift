@@ -29,7 +29,9 @@ public final class PostgresStateStore: StateStore {
     }
 
     /// Whether `--state` names a PostgreSQL database rather than a file.
-    public static func isURL(_ state: String) -> Bool { state.hasPrefix("postgres://") || state.hasPrefix("postgresql://") }
+    public static func isURL(_ state: String) -> Bool {
+        state.hasPrefix("postgres://") || state.hasPrefix("postgresql://")
+    }
 
     /// The URL with its password replaced, for messages and logs.
     public static func redacted(_ url: String) -> String {
@@ -47,22 +49,37 @@ public final class PostgresStateStore: StateStore {
         try await open(url: url, password: password, futureMigrationsForTesting: [])
     }
 
-    package static func open(url: String, password: String? = nil, futureMigrationsForTesting extra: [String]) async throws -> PostgresStateStore {
-        let store = PostgresStateStore(location: redacted(url), session: PostgresSession(config: config(url, password: password)), isReadOnly: false)
+    package static func open(
+        url: String,
+        password: String? = nil,
+        futureMigrationsForTesting extra: [String]
+    ) async throws -> PostgresStateStore {
+        let store = PostgresStateStore(
+            location: redacted(url),
+            session: PostgresSession(config: config(url, password: password)),
+            isReadOnly: false
+        )
         try await store.run("migrate") { try await store.migrate(extra: extra) }
         return store
     }
 
     /// Opens existing state for reading only; nil when the database holds no Setpoint state yet.
     public static func openReadOnly(url: String, password: String? = nil) async throws -> PostgresStateStore? {
-        let store = PostgresStateStore(location: redacted(url), session: PostgresSession(config: config(url, password: password)), isReadOnly: true)
+        let store = PostgresStateStore(
+            location: redacted(url),
+            session: PostgresSession(config: config(url, password: password)),
+            isReadOnly: true
+        )
         let applied = try await store.run("read the schema version") { try await store.appliedMigrations() }
         guard let applied else { return nil }
         try store.refuseNewer(applied)
         let missing = Self.migrations.map(\.id).filter { !applied.contains($0) }
         if !missing.isEmpty {
-            throw SetpointError(.stateFailed, "state database \(store.location) is not migrated to this build's schema (missing "
-                + missing.joined(separator: ", ") + "); open it once for writing (setpoint apply) to migrate it")
+            throw SetpointError(
+                .stateFailed,
+                "state database \(store.location) is not migrated to this build's schema (missing "
+                    + missing.joined(separator: ", ") + "); open it once for writing (setpoint apply) to migrate it"
+            )
         }
         return store
     }
@@ -70,14 +87,20 @@ public final class PostgresStateStore: StateStore {
     static func config(_ url: String, password: String? = nil) -> PGConfig {
         // NOTICEs ("relation already exists, skipping") are not for the operator's terminal. A password given apart
         // comes after the URL's settings, so it wins over one in the URL.
-        PGConfig(password: password, connectTimeoutSeconds: 10, applicationName: "setpoint-state", conninfo: url,
-                 options: ["options": "-c client_min_messages=warning"])
+        PGConfig(
+            password: password,
+            connectTimeoutSeconds: 10,
+            applicationName: "setpoint-state",
+            conninfo: url,
+            options: ["options": "-c client_min_messages=warning"]
+        )
     }
 
     /// True when the URL carries a password (`postgres://user:secret@host/db`): visible in `ps` and in unit files.
     public static func hasPassword(_ url: String) -> Bool {
         guard let c = URLComponents(string: url) else { return false }
-        return !(c.password ?? "").isEmpty || (c.queryItems ?? []).contains { $0.name == "password" && !($0.value ?? "").isEmpty }
+        return !(c.password ?? "").isEmpty
+            || (c.queryItems ?? []).contains { $0.name == "password" && !($0.value ?? "").isEmpty }
     }
 
     public func close() { session.close() }
@@ -90,10 +113,16 @@ public final class PostgresStateStore: StateStore {
     public func fence(holder: String) async throws -> Int64 {
         let epoch = try await run("read the lease epoch") {
             try await session.withConnection { db in
-                try await db.query("SELECT epoch FROM setpoint_lease WHERE slot = 1 AND holder_id = $1", [holder]).first?.int64("epoch")
+                try await db.query("SELECT epoch FROM setpoint_lease WHERE slot = 1 AND holder_id = $1", [holder])
+                    .first?.int64("epoch")
             }
         }
-        guard let epoch else { throw SetpointError(.leaseHeld, "cannot fence on \(holder): it does not hold the apply lease of \(location)") }
+        guard let epoch else {
+            throw SetpointError(
+                .leaseHeld,
+                "cannot fence on \(holder): it does not hold the apply lease of \(location)"
+            )
+        }
         fencing.withLock { $0 = (holder, epoch) }
         return epoch
     }
@@ -106,13 +135,19 @@ public final class PostgresStateStore: StateStore {
         guard let fence = fencing.withLock({ $0 }) else { return }
         let row = try await db.query("SELECT holder_id, epoch FROM setpoint_lease WHERE slot = 1 FOR SHARE").first
         if row?["holder_id"] != fence.holder || row?.int64("epoch") != fence.epoch {
-            throw SetpointError(.leaseHeld, "refused to \(what) in \(location): stale epoch \(fence.epoch) — the apply lease is now held by "
-                + "\(row?["holder_id"] ?? "nobody") at epoch \(row?["epoch"] ?? "?"); this process is no longer the leader")
+            throw SetpointError(
+                .leaseHeld,
+                "refused to \(what) in \(location): stale epoch \(fence.epoch) — the apply lease is now held by "
+                    + "\(row?["holder_id"] ?? "nobody") at epoch \(row?["epoch"] ?? "?"); this process is no longer the leader"
+            )
         }
     }
 
     /// A write: read-only refused, fenced, in a transaction, errors named.
-    func write<T: Sendable>(_ what: String, _ body: @Sendable @escaping (PGConnection) async throws -> T) async throws -> T {
+    func write<T: Sendable>(
+        _ what: String,
+        _ body: @Sendable @escaping (PGConnection) async throws -> T
+    ) async throws -> T {
         if isReadOnly { throw SetpointError(.stateFailed, "state is read-only: cannot \(what) in \(location)") }
         return try await run(what) {
             try await session.transaction { db in
@@ -122,7 +157,10 @@ public final class PostgresStateStore: StateStore {
         }
     }
 
-    func read<T: Sendable>(_ what: String, _ body: @Sendable @escaping (PGConnection) async throws -> T) async throws -> T {
+    func read<T: Sendable>(
+        _ what: String,
+        _ body: @Sendable @escaping (PGConnection) async throws -> T
+    ) async throws -> T {
         try await run(what) { try await session.withConnection(body) }
     }
 
@@ -133,7 +171,11 @@ public final class PostgresStateStore: StateStore {
         } catch let error as SetpointError {
             throw error
         } catch let error as PGError {
-            throw SetpointError(.stateFailed, "cannot \(what) in \(location): \(error.message)", isTransient: error.isTransient)
+            throw SetpointError(
+                .stateFailed,
+                "cannot \(what) in \(location): \(error.message)",
+                isTransient: error.isTransient
+            )
         } catch {
             throw SetpointError(.stateFailed, "cannot \(what) in \(location): \(error)")
         }
@@ -143,7 +185,9 @@ public final class PostgresStateStore: StateStore {
 
     public func ownedResources() async throws -> [ResourceID: AppliedResource] {
         let rows = try await read("read owned resources") { db in
-            try await db.query("SELECT kind, name, provider_id, spec, depends_on FROM setpoint_owned").records.map(Self.row)
+            try await db.query("SELECT kind, name, provider_id, spec, depends_on FROM setpoint_owned").records.map(
+                Self.row
+            )
         }
         var out: [ResourceID: AppliedResource] = [:]
         for row in rows {
@@ -155,8 +199,10 @@ public final class PostgresStateStore: StateStore {
 
     public func owned(_ id: ResourceID) async throws -> AppliedResource? {
         let row = try await read("read \(id)") { db in
-            try await db.query("SELECT kind, name, provider_id, spec, depends_on FROM setpoint_owned WHERE kind = $1 AND name = $2",
-                               [id.kind.rawValue, id.name]).first.map(Self.row)
+            try await db.query(
+                "SELECT kind, name, provider_id, spec, depends_on FROM setpoint_owned WHERE kind = $1 AND name = $2",
+                [id.kind.rawValue, id.name]
+            ).first.map(Self.row)
         }
         return try row.map(decode)
     }
@@ -165,22 +211,34 @@ public final class PostgresStateStore: StateStore {
         let spec = CanonicalJSON.encode(resource.spec)
         let dependsOn = CanonicalJSON.encode(.list(resource.dependsOn.map { .string($0.description) }))
         try await write("record \(resource.id)") { db in
-            _ = try await db.query("""
+            _ = try await db.query(
+                """
                 INSERT INTO setpoint_owned (kind, name, provider_id, spec, depends_on, applied_at) VALUES ($1, $2, $3, $4, $5, now())
                 ON CONFLICT (kind, name) DO UPDATE SET provider_id = excluded.provider_id, spec = excluded.spec,
                     depends_on = excluded.depends_on, applied_at = excluded.applied_at
-                """, [resource.id.kind.rawValue, resource.id.name, resource.providerID, spec, dependsOn])
+                """,
+                [resource.id.kind.rawValue, resource.id.name, resource.providerID, spec, dependsOn]
+            )
         }
     }
 
     public func forget(_ id: ResourceID) async throws {
         try await write("forget \(id)") { db in
-            _ = try await db.query("DELETE FROM setpoint_owned WHERE kind = $1 AND name = $2", [id.kind.rawValue, id.name])
+            _ = try await db.query(
+                "DELETE FROM setpoint_owned WHERE kind = $1 AND name = $2",
+                [id.kind.rawValue, id.name]
+            )
         }
     }
 
     private static func row(_ r: PGRow) -> StoredResourceRow {
-        StoredResourceRow(kind: r["kind"], name: r["name"], providerID: r["provider_id"], spec: r["spec"], dependsOn: r["depends_on"])
+        StoredResourceRow(
+            kind: r["kind"],
+            name: r["name"],
+            providerID: r["provider_id"],
+            spec: r["spec"],
+            dependsOn: r["depends_on"]
+        )
     }
 
     private func decode(_ row: StoredResourceRow) throws -> AppliedResource {

@@ -43,7 +43,8 @@ extension SQLiteStateStore {
             arguments: [
                 seq, entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID,
                 entry.resource?.description, entry.result, CanonicalJSON.encode(entry.detail), previous, r.hash,
-            ])
+            ]
+        )
         return r
     }
 
@@ -58,11 +59,20 @@ extension SQLiteStateStore {
     static func records(_ db: Database, _ clause: String, _ arguments: StatementArguments) throws -> [AuditRecord] {
         try Row.fetchAll(db, sql: "SELECT * FROM audit_log \(clause)", arguments: arguments).map { row in
             let detailText: String = row["detail"]
-            let detail = (try? CanonicalJSONReader.value(from: detailText)) ?? .string("(unreadable detail: \(detailText.prefix(80)))")
+            let detail =
+                (try? CanonicalJSONReader.value(from: detailText))
+                ?? .string("(unreadable detail: \(detailText.prefix(80)))")
             let resource: String? = row["resource"]
             let entry = AuditEntry(
-                time: row["time"], actor: row["actor"], event: AuditEvent(rawValue: row["event"]), planID: row["plan_id"],
-                actionID: row["action_id"], resource: resource.flatMap(ResourceID.init(parsing:)), result: row["result"], detail: detail)
+                time: row["time"],
+                actor: row["actor"],
+                event: AuditEvent(rawValue: row["event"]),
+                planID: row["plan_id"],
+                actionID: row["action_id"],
+                resource: resource.flatMap(ResourceID.init(parsing:)),
+                result: row["result"],
+                detail: detail
+            )
             return AuditRecord(seq: row["seq"], entry: entry, previousHash: row["previous_hash"], hash: row["hash"])
         }
     }
@@ -76,8 +86,13 @@ extension SQLiteStateStore {
                 try db.inTransaction(.immediate) {
                     let row = try Row.fetchOne(db, sql: "SELECT * FROM apply_lease WHERE slot = 1")
                     if let row {
-                        let current = LeaseHolder(id: row["holder_id"], host: row["host"], pid: row["pid"], since: row["since"],
-                                                  expiresAt: row["expires_at"])
+                        let current = LeaseHolder(
+                            id: row["holder_id"],
+                            host: row["host"],
+                            pid: row["pid"],
+                            since: row["since"],
+                            expiresAt: row["expires_at"]
+                        )
                         if !current.id.isEmpty, current.id != candidate.id, current.expiresAt > now {
                             holder = current
                             return .rollback
@@ -93,7 +108,10 @@ extension SQLiteStateStore {
                             ON CONFLICT (slot) DO UPDATE SET holder_id = excluded.holder_id, host = excluded.host, pid = excluded.pid,
                                 since = excluded.since, expires_at = excluded.expires_at, epoch = excluded.epoch
                             """,
-                        arguments: [candidate.id, candidate.host, candidate.pid, candidate.since, candidate.expiresAt, epoch])
+                        arguments: [
+                            candidate.id, candidate.host, candidate.pid, candidate.since, candidate.expiresAt, epoch,
+                        ]
+                    )
                     return .commit
                 }
                 return (holder, epoch)
@@ -108,8 +126,10 @@ extension SQLiteStateStore {
         try refuseIfReadOnly("renew the apply lease")
         return try await run("renew the apply lease") {
             try await pool.write { db in
-                try db.execute(sql: "UPDATE apply_lease SET expires_at = ? WHERE slot = 1 AND holder_id = ?",
-                               arguments: [holder.expiresAt, holder.id])
+                try db.execute(
+                    sql: "UPDATE apply_lease SET expires_at = ? WHERE slot = 1 AND holder_id = ?",
+                    arguments: [holder.expiresAt, holder.id]
+                )
                 return db.changesCount == 1
             }
         }
@@ -120,7 +140,10 @@ extension SQLiteStateStore {
         try refuseIfReadOnly("release the apply lease")
         try await run("release the apply lease") {
             try await pool.write { db in
-                try db.execute(sql: "UPDATE apply_lease SET holder_id = '', expires_at = '' WHERE slot = 1 AND holder_id = ?", arguments: [id])
+                try db.execute(
+                    sql: "UPDATE apply_lease SET holder_id = '', expires_at = '' WHERE slot = 1 AND holder_id = ?",
+                    arguments: [id]
+                )
             }
         }
         fencing.withLock { if $0?.holder == id { $0 = nil } }
@@ -134,9 +157,12 @@ extension SQLiteStateStore {
         let holder: String? = row?["holder_id"]
         let epoch: Int64? = row?["epoch"]
         if holder != fence.holder || epoch != fence.epoch {
-            throw SetpointError(.leaseHeld, "refused to \(what) in \(path): stale epoch \(fence.epoch) — the apply lease is now held by "
-                + "\(holder.flatMap { $0.isEmpty ? nil : $0 } ?? "nobody") at epoch \(epoch.map(String.init) ?? "?"); this process lost its lease "
-                + "while it was paused, and writes nothing more")
+            throw SetpointError(
+                .leaseHeld,
+                "refused to \(what) in \(path): stale epoch \(fence.epoch) — the apply lease is now held by "
+                    + "\(holder.flatMap { $0.isEmpty ? nil : $0 } ?? "nobody") at epoch \(epoch.map(String.init) ?? "?"); this process lost its lease "
+                    + "while it was paused, and writes nothing more"
+            )
         }
     }
 
@@ -164,7 +190,11 @@ extension SQLiteStateStore {
         try await run("read the journal of \(action)") {
             try await pool.read { db in
                 var out: [String: String] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT key, value FROM action_journals WHERE action_id = ?", arguments: [action]) {
+                for row in try Row.fetchAll(
+                    db,
+                    sql: "SELECT key, value FROM action_journals WHERE action_id = ?",
+                    arguments: [action]
+                ) {
                     out[row["key"]] = row["value"]
                 }
                 return out
@@ -175,8 +205,10 @@ extension SQLiteStateStore {
     public func recordJournal(action: String, key: String, value: String) async throws {
         try await write("journal \(action)") { db in
             try db.execute(
-                sql: "INSERT INTO action_journals (action_id, key, value) VALUES (?, ?, ?) ON CONFLICT (action_id, key) DO UPDATE SET value = excluded.value",
-                arguments: [action, key, value])
+                sql:
+                    "INSERT INTO action_journals (action_id, key, value) VALUES (?, ?, ?) ON CONFLICT (action_id, key) DO UPDATE SET value = excluded.value",
+                arguments: [action, key, value]
+            )
         }
     }
 
@@ -209,7 +241,8 @@ extension SQLiteStateStore {
                         created_at = excluded.created_at
                     WHERE plans.status != 'rejected'
                     """,
-                arguments: [plan.id, plan.status.rawValue, plan.json, plan.text, plan.createdAt])
+                arguments: [plan.id, plan.status.rawValue, plan.json, plan.text, plan.createdAt]
+            )
         }
     }
 
@@ -217,7 +250,12 @@ extension SQLiteStateStore {
         try await storedPlans(where: "WHERE id = ?", [id]).first
     }
 
-    public func transitionPlan(id: String, from: Set<StoredPlan.Status>, to status: StoredPlan.Status, audit: AuditEntry?) async throws -> PlanTransition {
+    public func transitionPlan(
+        id: String,
+        from: Set<StoredPlan.Status>,
+        to status: StoredPlan.Status,
+        audit: AuditEntry?
+    ) async throws -> PlanTransition {
         try refuseIfReadOnly("change plan \(id)")
         let outcome = try await run("change plan \(id)") {
             try await pool.writeWithoutTransaction { db in
@@ -225,7 +263,13 @@ extension SQLiteStateStore {
                 // One IMMEDIATE transaction: the status read, the change and its audit record under one write lock.
                 try db.inTransaction(.immediate) {
                     try checkFence(db, "change plan \(id)")
-                    guard let current = try String.fetchOne(db, sql: "SELECT status FROM plans WHERE id = ?", arguments: [id]) else {
+                    guard
+                        let current = try String.fetchOne(
+                            db,
+                            sql: "SELECT status FROM plans WHERE id = ?",
+                            arguments: [id]
+                        )
+                    else {
                         return .rollback
                     }
                     guard let now = StoredPlan.Status(rawValue: current), from.contains(now) else {
@@ -251,12 +295,22 @@ extension SQLiteStateStore {
     private func storedPlans(where clause: String, _ arguments: [String]) async throws -> [StoredPlan] {
         try await run("read plans") {
             try await pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM plans \(clause) ORDER BY created_at DESC, id DESC", arguments: StatementArguments(arguments))
-                    .compactMap { row in
-                        StoredPlan.Status(rawValue: row["status"]).map {
-                            StoredPlan(id: row["id"], status: $0, json: row["json"], text: row["text"], createdAt: row["created_at"])
-                        }
+                try Row.fetchAll(
+                    db,
+                    sql: "SELECT * FROM plans \(clause) ORDER BY created_at DESC, id DESC",
+                    arguments: StatementArguments(arguments)
+                )
+                .compactMap { row in
+                    StoredPlan.Status(rawValue: row["status"]).map {
+                        StoredPlan(
+                            id: row["id"],
+                            status: $0,
+                            json: row["json"],
+                            text: row["text"],
+                            createdAt: row["created_at"]
+                        )
                     }
+                }
             }
         }
     }

@@ -4,20 +4,31 @@ extension SQLiteStateStore {
     public func recordBackupRun(_ run: BackupRun) async throws {
         let text = try BackupRunCoding.encode(run)
         try await write("record backup run \(run.id)") { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO backup_runs (id, policy, started_at, run) VALUES (?, ?, ?, ?)",
-                           arguments: [run.id, run.policy, run.startedAt, text])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO backup_runs (id, policy, started_at, run) VALUES (?, ?, ?, ?)",
+                arguments: [run.id, run.policy, run.startedAt, text]
+            )
         }
     }
 
     public func backupRuns(policy: String?, limit: Int) async throws -> [BackupRun] {
         try await run("read backup runs") {
             try await pool.read { db in
-                let rows = if let policy {
-                    try String.fetchAll(db, sql: "SELECT run FROM backup_runs WHERE policy = ? ORDER BY started_at DESC, id DESC LIMIT ?",
-                                        arguments: [policy, limit])
-                } else {
-                    try String.fetchAll(db, sql: "SELECT run FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT ?", arguments: [limit])
-                }
+                let rows =
+                    if let policy {
+                        try String.fetchAll(
+                            db,
+                            sql:
+                                "SELECT run FROM backup_runs WHERE policy = ? ORDER BY started_at DESC, id DESC LIMIT ?",
+                            arguments: [policy, limit]
+                        )
+                    } else {
+                        try String.fetchAll(
+                            db,
+                            sql: "SELECT run FROM backup_runs ORDER BY started_at DESC, id DESC LIMIT ?",
+                            arguments: [limit]
+                        )
+                    }
                 return rows.compactMap(BackupRunCoding.decode)
             }
         }

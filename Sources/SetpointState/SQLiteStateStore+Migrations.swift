@@ -23,7 +23,8 @@ extension SQLiteStateStore {
                         applied_at TEXT NOT NULL,
                         PRIMARY KEY (kind, name)
                     ) WITHOUT ROWID
-                    """)
+                    """
+            )
         }
         migrator.registerMigration("v2-audit-log-and-lease") { db in
             // The audit log: append-only, seq 1, 2, 3 …, each record chained to the previous by hash.
@@ -43,7 +44,8 @@ extension SQLiteStateStore {
                         previous_hash TEXT NOT NULL,
                         hash TEXT NOT NULL
                     )
-                    """)
+                    """
+            )
             // At most one apply at a time per state store: a single row.
             try db.execute(
                 sql: """
@@ -55,7 +57,8 @@ extension SQLiteStateStore {
                         since TEXT NOT NULL,
                         expires_at TEXT NOT NULL
                     )
-                    """)
+                    """
+            )
         }
         migrator.registerMigration("v3-action-journals") { db in
             // Written before a remote call (a reserved id, a task id), cleared when the action's outcome is recorded.
@@ -67,7 +70,8 @@ extension SQLiteStateStore {
                         value TEXT NOT NULL,
                         PRIMARY KEY (action_id, key)
                     ) WITHOUT ROWID
-                    """)
+                    """
+            )
         }
         migrator.registerMigration("v4-plans") { db in
             try db.execute(
@@ -79,11 +83,15 @@ extension SQLiteStateStore {
                         text TEXT NOT NULL,
                         created_at TEXT NOT NULL
                     ) WITHOUT ROWID
-                    """)
+                    """
+            )
         }
         migrator.registerMigration("v5-backup-runs") { db in
             // One row per backup, dump or drill a BackupPolicy ran; run: JSON of the BackupRun (never a secret).
-            try db.execute(sql: "CREATE TABLE backup_runs (id TEXT PRIMARY KEY, policy TEXT NOT NULL, started_at TEXT NOT NULL, run TEXT NOT NULL) WITHOUT ROWID")
+            try db.execute(
+                sql:
+                    "CREATE TABLE backup_runs (id TEXT PRIMARY KEY, policy TEXT NOT NULL, started_at TEXT NOT NULL, run TEXT NOT NULL) WITHOUT ROWID"
+            )
             try db.execute(sql: "CREATE INDEX backup_runs_by_policy ON backup_runs (policy, started_at)")
         }
         migrator.registerMigration("v6-lease-epoch") { db in

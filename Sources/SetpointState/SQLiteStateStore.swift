@@ -106,7 +106,8 @@ public final class SQLiteStateStore: StateStore {
                 throw SetpointError(
                     .stateFailed,
                     "state database \(path) is not migrated to this build's schema (missing \(list(missing))); "
-                        + "open it once for writing (setpoint apply) to migrate it")
+                        + "open it once for writing (setpoint apply) to migrate it"
+                )
             }
         }
         return SQLiteStateStore(path: path, pool: pool, isReadOnly: true)
@@ -145,7 +146,9 @@ public final class SQLiteStateStore: StateStore {
         let row = try await run("read \(id)") {
             try await pool.read { db in
                 try Row.fetchOne(
-                    db, sql: "SELECT kind, name, provider_id, spec, depends_on FROM owned_resources WHERE kind = ? AND name = ?",
+                    db,
+                    sql:
+                        "SELECT kind, name, provider_id, spec, depends_on FROM owned_resources WHERE kind = ? AND name = ?",
                     arguments: [id.kind.rawValue, id.name]
                 ).map(Self.row)
             }
@@ -168,13 +171,17 @@ public final class SQLiteStateStore: StateStore {
                         provider_id = excluded.provider_id, spec = excluded.spec,
                         depends_on = excluded.depends_on, applied_at = excluded.applied_at
                     """,
-                arguments: arguments)
+                arguments: arguments
+            )
         }
     }
 
     public func forget(_ id: ResourceID) async throws {
         try await write("forget \(id)") { db in
-            try db.execute(sql: "DELETE FROM owned_resources WHERE kind = ? AND name = ?", arguments: [id.kind.rawValue, id.name])
+            try db.execute(
+                sql: "DELETE FROM owned_resources WHERE kind = ? AND name = ?",
+                arguments: [id.kind.rawValue, id.name]
+            )
         }
     }
 
@@ -204,8 +211,10 @@ public final class SQLiteStateStore: StateStore {
             throw error
         } catch {
             throw SetpointError(
-                .stateFailed, "cannot \(what) in \(path): \(describe(error))",
-                isTransient: Self.isTransient(error))
+                .stateFailed,
+                "cannot \(what) in \(path): \(describe(error))",
+                isTransient: Self.isTransient(error)
+            )
         }
     }
 
@@ -216,8 +225,10 @@ public final class SQLiteStateStore: StateStore {
             throw error
         } catch {
             throw SetpointError(
-                .stateFailed, "cannot open the state database \(path): \(describe(error))",
-                isTransient: isTransient(error))
+                .stateFailed,
+                "cannot open the state database \(path): \(describe(error))",
+                isTransient: isTransient(error)
+            )
         }
     }
 
@@ -228,7 +239,8 @@ public final class SQLiteStateStore: StateStore {
                 .stateFailed,
                 "state database \(path) was migrated by a newer setpoint: it has schema migrations "
                     + "\(list(unknown)) that this build does not know (this build knows \(list(migrator.migrations))); "
-                    + "use a setpoint at least as new as the one that wrote it")
+                    + "use a setpoint at least as new as the one that wrote it"
+            )
         }
     }
 

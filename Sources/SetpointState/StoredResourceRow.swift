@@ -12,7 +12,10 @@ struct StoredResourceRow: Sendable {
     /// - Parameters: location: the state's path or URL; table: the table's name, for the message.
     func decode(location: String, table: String) throws -> AppliedResource {
         guard let kind, let name else {
-            throw SetpointError(.stateFailed, "state database \(location) is corrupt: a row of \(table) has no kind or name")
+            throw SetpointError(
+                .stateFailed,
+                "state database \(location) is corrupt: a row of \(table) has no kind or name"
+            )
         }
         let id = ResourceID(kind: ResourceKind(kind), name: name)
         do {

@@ -39,20 +39,34 @@ public final class ChildProcess: Sendable {
     /// one is the whole environment, plus PATH when it has none. `input` is written to its standard input, then closed.
     /// `signalWhen` sends a signal the moment the output first holds a text — from the thread that reads it, so a busy
     /// cooperative pool cannot delay it (a test that interrupts a child mid-action).
-    public static func start(_ argv: [String], environment: [String: String]? = nil, input: Data? = nil,
-                             workingDirectory: String? = nil, signalWhen: (text: String, signal: Int32)? = nil) throws -> ChildProcess {
+    public static func start(
+        _ argv: [String],
+        environment: [String: String]? = nil,
+        input: Data? = nil,
+        workingDirectory: String? = nil,
+        signalWhen: (text: String, signal: Int32)? = nil
+    ) throws -> ChildProcess {
         var env = environment ?? ProcessInfo.processInfo.environment
         if env["PATH"] == nil { env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin" }
         var argv = argv
         if let workingDirectory { argv = ["/usr/bin/env", "-C", workingDirectory] + argv }
-        let out = try Spawn.pipe(), err = try Spawn.pipe()
+        let out = try Spawn.pipe()
+        let err = try Spawn.pipe()
         let inPipe = try input.map { _ in try Spawn.pipe() }
         let pid: pid_t
         do {
-            pid = try Spawn.start(Spawn.Request(argv: argv, environment: env, stdin: inPipe.map { .descriptor($0.read) } ?? .null,
-                                                stdout: .descriptor(out.write), stderr: .descriptor(err.write)))
+            pid = try Spawn.start(
+                Spawn.Request(
+                    argv: argv,
+                    environment: env,
+                    stdin: inPipe.map { .descriptor($0.read) } ?? .null,
+                    stdout: .descriptor(out.write),
+                    stderr: .descriptor(err.write)
+                )
+            )
         } catch {
-            for fd in [out.read, out.write, err.read, err.write, inPipe?.read ?? -1, inPipe?.write ?? -1] where fd >= 0 { close(fd) }
+            for fd in [out.read, out.write, err.read, err.write, inPipe?.read ?? -1, inPipe?.write ?? -1] where fd >= 0
+            { close(fd) }
             throw error
         }
         close(out.write)
@@ -70,9 +84,18 @@ public final class ChildProcess: Sendable {
     }
 
     /// Runs `argv` to its end: its exit status and what it wrote.
-    public static func run(_ argv: [String], environment: [String: String]? = nil, input: String? = nil,
-                           workingDirectory: String? = nil) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let child = try start(argv, environment: environment, input: input.map { Data($0.utf8) }, workingDirectory: workingDirectory)
+    public static func run(
+        _ argv: [String],
+        environment: [String: String]? = nil,
+        input: String? = nil,
+        workingDirectory: String? = nil
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let child = try start(
+            argv,
+            environment: environment,
+            input: input.map { Data($0.utf8) },
+            workingDirectory: workingDirectory
+        )
         let status = await child.exitStatus()
         return (status, child.stdout.value, child.stderr.value)
     }
@@ -80,7 +103,9 @@ public final class ChildProcess: Sendable {
     /// The exit status once it ended: its code, or 128 + the signal that ended it.
     public var terminationStatus: Int32 { state.withLock { $0.status }.map(Spawn.exitStatus) ?? -1 }
     /// Whether it exited or a signal ended it (valid once it ended).
-    public var terminationReason: TerminationReason { (state.withLock { $0.status } ?? 0) & 0x7f == 0 ? .exit : .uncaughtSignal }
+    public var terminationReason: TerminationReason {
+        (state.withLock { $0.status } ?? 0) & 0x7f == 0 ? .exit : .uncaughtSignal
+    }
     public var isRunning: Bool { state.withLock { $0.status == nil } }
 
     /// Sends a signal (to the process only; what it started has its own). Never to a reused PID: the child is reaped
@@ -129,7 +154,8 @@ public final class ChildProcess: Sendable {
     /// True once the child has exited, without reaping it (its PID stays its own until `waitpid`).
     private static func hasExited(_ pid: pid_t) -> Bool {
         var info = siginfo_t()
-        return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == pid
+        return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0
+            && info._sifields._sigchld.si_pid == pid
     }
 
     /// How many leading bytes end on a character boundary (a read may stop inside a multi-byte character).
@@ -263,7 +289,9 @@ struct PIDRecord: Sendable {
 
     /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
     static func startTime(_ pid: pid_t) -> String? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         return fields.count > 19 ? String(fields[19]) : nil
     }

@@ -11,7 +11,9 @@ public enum ExternalTool {
 
     /// Runs `executable` (looked up on PATH) with arguments; nil when it cannot be started.
     public static func run(_ executable: String, _ arguments: [String], input: String? = nil) async -> Result? {
-        guard let r = try? await ChildProcess.run(["/usr/bin/env", executable] + arguments, input: input) else { return nil }
+        guard let r = try? await ChildProcess.run(["/usr/bin/env", executable] + arguments, input: input) else {
+            return nil
+        }
         return Result(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 

@@ -26,8 +26,11 @@ public struct InMemoryProvider: Provider {
     public var settleLatency: Duration = .zero
 
     public init(
-        kinds: [ResourceKind], backend: InMemoryBackend = InMemoryBackend(), policies: [ResourceKind: FieldPolicy] = [:],
-        latency: Duration = .zero, failure: @escaping @Sendable (Action) -> String? = { _ in nil },
+        kinds: [ResourceKind],
+        backend: InMemoryBackend = InMemoryBackend(),
+        policies: [ResourceKind: FieldPolicy] = [:],
+        latency: Duration = .zero,
+        failure: @escaping @Sendable (Action) -> String? = { _ in nil },
         domains: @escaping @Sendable (Action) -> [ConcurrencyDomain] = { _ in [] },
         computed: @escaping @Sendable (ResourceID) -> [String: Value] = { _ in [:] }
     ) {
@@ -44,7 +47,10 @@ public struct InMemoryProvider: Provider {
 
     public func concurrencyDomains(for action: Action) -> [ConcurrencyDomain] { domains(action) }
 
-    public func observe(_ resources: [ResolvedResource], in context: ProviderContext) async throws -> [ResourceID: Observation] {
+    public func observe(
+        _ resources: [ResolvedResource],
+        in context: ProviderContext
+    ) async throws -> [ResourceID: Observation] {
         backend.countObserveCall()
         var out: [ResourceID: Observation] = [:]
         for r in resources {
@@ -53,19 +59,34 @@ public struct InMemoryProvider: Provider {
                 out[r.id] = .absent
                 continue
             }
-            out[r.id] = .present(ObservedResource(spec: visible(entry.spec, kind: r.id.kind), providerID: entry.providerID,
-                                                  pending: entry.pending.isEmpty ? nil : .map(entry.pending)))
+            out[r.id] = .present(
+                ObservedResource(
+                    spec: visible(entry.spec, kind: r.id.kind),
+                    providerID: entry.providerID,
+                    pending: entry.pending.isEmpty ? nil : .map(entry.pending)
+                )
+            )
         }
         return out
     }
 
-    public func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation {
+    public func apply(
+        _ action: Action,
+        resource: ResolvedResource?,
+        in context: ProviderContext
+    ) async throws -> Observation {
         backend.enter(action.id)
         defer { backend.leave(action.id) }
         if latency > .zero { try await context.clock.sleep(for: latency) }
         if let message = failure(action) {
             let terminal = message.hasPrefix("terminal:")
-            throw SetpointError(.applyFailed, message, resource: action.resource, isTransient: !terminal, isTerminal: terminal)
+            throw SetpointError(
+                .applyFailed,
+                message,
+                resource: action.resource,
+                isTransient: !terminal,
+                isTerminal: terminal
+            )
         }
         let policy = fieldPolicy(for: action.resource.kind)
         switch action.verb {
@@ -76,9 +97,13 @@ public struct InMemoryProvider: Provider {
                 // Reserve the id and journal it before the object exists; a resumed create reuses it.
                 let reserved = try await context.journal.entries()["providerID"] ?? backend.reserveID()
                 try await context.journal.record("providerID", reserved)
-                if backend.entry(action.resource)?.providerID != reserved { backend.create(action.resource, spec: spec, providerID: reserved) }
+                if backend.entry(action.resource)?.providerID != reserved {
+                    backend.create(action.resource, spec: spec, providerID: reserved)
+                }
                 if settleLatency > .zero { try await context.clock.sleep(for: settleLatency) }
-                let found = resource.map { ResolvedResource(resource: $0.resource, providerID: reserved) } ?? .orphan(action.resource, providerID: reserved)
+                let found =
+                    resource.map { ResolvedResource(resource: $0.resource, providerID: reserved) }
+                    ?? .orphan(action.resource, providerID: reserved)
                 return try await observe([found], in: context)[action.resource] ?? .absent
             }
             backend.create(action.resource, spec: spec)
@@ -92,7 +117,9 @@ public struct InMemoryProvider: Provider {
         default:
             backend.update(action.resource) { entry in
                 for change in action.changes {
-                    let keys = change.path.components.compactMap { c -> String? in if case .key(let k) = c { k } else { nil } }
+                    let keys = change.path.components.compactMap { c -> String? in
+                        if case .key(let k) = c { k } else { nil }
+                    }
                     if change.impact == .restart && policy.stagesRestarts, keys.count == 1, let after = change.after {
                         entry.pending[keys[0]] = after
                     } else if let after = change.after {
@@ -149,9 +176,15 @@ public final class InMemoryBackend: Sendable {
     /// A backend persisted in `file` (JSON), loaded if it exists.
     public init(file: String) {
         self.file = file
-        if let data = FileManager.default.contents(atPath: file), let saved = try? JSONDecoder().decode(Persisted.self, from: data) {
+        if let data = FileManager.default.contents(atPath: file),
+            let saved = try? JSONDecoder().decode(Persisted.self, from: data)
+        {
             store.withLock { s in
-                s.entries = Dictionary(uniqueKeysWithValues: saved.entries.map { ($0.id, Entry(spec: $0.spec, providerID: $0.providerID, pending: $0.pending)) })
+                s.entries = Dictionary(
+                    uniqueKeysWithValues: saved.entries.map {
+                        ($0.id, Entry(spec: $0.spec, providerID: $0.providerID, pending: $0.pending))
+                    }
+                )
                 s.nextID = saved.nextID
                 s.creates = Dictionary(uniqueKeysWithValues: saved.creates.map { ($0.id, $0.count) })
             }
@@ -159,8 +192,16 @@ public final class InMemoryBackend: Sendable {
     }
 
     struct Persisted: Codable {
-        struct E: Codable { var id: ResourceID; var spec: Value; var providerID: String; var pending: [String: Value] }
-        struct C: Codable { var id: ResourceID; var count: Int }
+        struct E: Codable {
+            var id: ResourceID
+            var spec: Value
+            var providerID: String
+            var pending: [String: Value]
+        }
+        struct C: Codable {
+            var id: ResourceID
+            var count: Int
+        }
         var entries: [E]
         var nextID: Int
         var creates: [C]
@@ -170,8 +211,12 @@ public final class InMemoryBackend: Sendable {
     private func persist(_ s: Store) {
         guard let file else { return }
         let p = Persisted(
-            entries: s.entries.map { .init(id: $0.key, spec: $0.value.spec, providerID: $0.value.providerID, pending: $0.value.pending) },
-            nextID: s.nextID, creates: s.creates.map { .init(id: $0.key, count: $0.value) })
+            entries: s.entries.map {
+                .init(id: $0.key, spec: $0.value.spec, providerID: $0.value.providerID, pending: $0.value.pending)
+            },
+            nextID: s.nextID,
+            creates: s.creates.map { .init(id: $0.key, count: $0.value) }
+        )
         if let data = try? JSONEncoder().encode(p) { try? data.write(to: URL(fileURLWithPath: file), options: .atomic) }
     }
 
@@ -189,7 +234,12 @@ public final class InMemoryBackend: Sendable {
     /// Sets an object's spec directly, as someone working behind Setpoint's back would.
     public func set(_ id: ResourceID, spec: Value, providerID: String? = nil) {
         store.withLock { s in
-            let pid = providerID ?? s.entries[id]?.providerID ?? { s.nextID += 1; return String(s.nextID) }()
+            let pid =
+                providerID ?? s.entries[id]?.providerID
+                ?? {
+                    s.nextID += 1
+                    return String(s.nextID)
+                }()
             s.entries[id] = Entry(spec: spec, providerID: pid, pending: s.entries[id]?.pending ?? [:])
             persist(s)
         }
@@ -204,7 +254,12 @@ public final class InMemoryBackend: Sendable {
 
     func create(_ id: ResourceID, spec: Value, providerID: String? = nil) {
         store.withLock { s in
-            let pid = providerID ?? { s.nextID += 1; return String(s.nextID) }()
+            let pid =
+                providerID
+                ?? {
+                    s.nextID += 1
+                    return String(s.nextID)
+                }()
             s.entries[id] = Entry(spec: spec, providerID: pid, pending: [:])
             s.creates[id, default: 0] += 1
             persist(s)

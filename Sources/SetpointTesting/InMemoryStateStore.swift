@@ -96,8 +96,10 @@ public actor InMemoryStateStore: StateStore {
     }
 
     public func backupRuns(policy: String?, limit: Int) -> [BackupRun] {
-        Array(runs.values.filter { policy == nil || $0.policy == policy }
-            .sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }.prefix(limit))
+        Array(
+            runs.values.filter { policy == nil || $0.policy == policy }
+                .sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }.prefix(limit)
+        )
     }
 
     public func savePlan(_ plan: StoredPlan) throws {
@@ -108,7 +110,12 @@ public actor InMemoryStateStore: StateStore {
 
     public func storedPlan(id: String) -> StoredPlan? { plans[id] }
 
-    public func transitionPlan(id: String, from: Set<StoredPlan.Status>, to status: StoredPlan.Status, audit: AuditEntry?) throws -> PlanTransition {
+    public func transitionPlan(
+        id: String,
+        from: Set<StoredPlan.Status>,
+        to status: StoredPlan.Status,
+        audit: AuditEntry?
+    ) throws -> PlanTransition {
         try refuseIfReadOnly("change plan \(id)")
         guard let current = plans[id]?.status else { return .notFound }
         guard from.contains(current) else { return .conflict(current) }
@@ -117,7 +124,9 @@ public actor InMemoryStateStore: StateStore {
     }
 
     public func storedPlans(status: StoredPlan.Status?) -> [StoredPlan] {
-        plans.values.filter { status == nil || $0.status == status }.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+        plans.values.filter { status == nil || $0.status == status }.sorted {
+            ($0.createdAt, $0.id) > ($1.createdAt, $1.id)
+        }
     }
 
     private func refuseIfReadOnly(_ what: String) throws {

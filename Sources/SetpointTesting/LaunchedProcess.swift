@@ -33,7 +33,10 @@ public enum LaunchedProcess {
     }
 
     /// `setpoint ARGUMENTS…` with exactly this environment (plus PATH), its output collected (``ChildProcess/output``).
-    public static func setpoint(_ arguments: [String], environment: [String: String]) throws -> (ChildProcess, ProcessOutput) {
+    public static func setpoint(
+        _ arguments: [String],
+        environment: [String: String]
+    ) throws -> (ChildProcess, ProcessOutput) {
         let child = try ChildProcess.start([setpointBinary.path] + arguments, environment: environment)
         return (child, child.output)
     }

@@ -67,7 +67,8 @@ public enum ManifestGenerator {
 
     /// Writes the set into `directory` (created when missing) as `files` files and returns their paths.
     @discardableResult
-    public static func write(resources count: Int, files fileCount: Int = 1, into directory: String) throws -> [String] {
+    public static func write(resources count: Int, files fileCount: Int = 1, into directory: String) throws -> [String]
+    {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var paths: [String] = []
         for file in files(resources: count, files: fileCount) {
@@ -91,16 +92,28 @@ public enum ManifestGenerator {
             pools = max(2, min(64, resources / 250))
         }
 
-        func clusterName(_ c: Int) -> String { ManifestGenerator.regions[c % ManifestGenerator.regions.count] + (c < ManifestGenerator.regions.count ? "" : "-\(c)") }
+        func clusterName(_ c: Int) -> String {
+            ManifestGenerator.regions[c % ManifestGenerator.regions.count]
+                + (c < ManifestGenerator.regions.count ? "" : "-\(c)")
+        }
         /// The pool a block's guests belong to, and the cluster that pool lives in.
         func pool(ofBlock b: Int) -> Int { b % pools }
         func cluster(ofPool p: Int) -> Int { p % clusters }
-        func poolName(_ p: Int) -> String { ManifestGenerator.teams[p % ManifestGenerator.teams.count] + "-" + String(p) }
-        func team(ofBlock b: Int) -> String { ManifestGenerator.teams[pool(ofBlock: b) % ManifestGenerator.teams.count] }
+        func poolName(_ p: Int) -> String {
+            ManifestGenerator.teams[p % ManifestGenerator.teams.count] + "-" + String(p)
+        }
+        func team(ofBlock b: Int) -> String {
+            ManifestGenerator.teams[pool(ofBlock: b) % ManifestGenerator.teams.count]
+        }
     }
 
-    static let regions = ["pve-east", "pve-west", "pve-north", "pve-south", "pve-central", "pve-lab", "pve-edge", "pve-dr"]
-    static let teams = ["payments", "checkout", "search", "catalog", "identity", "billing", "ledger", "ingest", "reports", "notify", "media", "gateway"]
+    static let regions = [
+        "pve-east", "pve-west", "pve-north", "pve-south", "pve-central", "pve-lab", "pve-edge", "pve-dr",
+    ]
+    static let teams = [
+        "payments", "checkout", "search", "catalog", "identity", "billing", "ledger", "ingest", "reports", "notify",
+        "media", "gateway",
+    ]
     static let appRoles = ["api", "web", "worker", "cache", "queue", "batch", "cron", "proxy"]
     static let ctRoles = ["sidecar", "exporter", "dns", "ntp", "mail", "syslog", "runner", "vault"]
     static let envs = ["prod", "staging", "dev"]
@@ -176,7 +189,8 @@ public enum ManifestGenerator {
         let team = teams[p % teams.count]
         var s = header("ResourcePool", l.poolName(p))
         s += labels(("team", team))
-        s += "spec:\n  cluster: \(l.clusterName(l.cluster(ofPool: p)))\n  comment: Guests of the \(team) team (pool \(p))\n"
+        s +=
+            "spec:\n  cluster: \(l.clusterName(l.cluster(ofPool: p)))\n  comment: Guests of the \(team) team (pool \(p))\n"
         return s
     }
 
@@ -201,8 +215,10 @@ public enum ManifestGenerator {
         s += "  vmid: \(10_000 + i)\n"
         if !database, i % 3 == 0 { s += "  clone:\n    vmid: \(9_000 + i % 4)\n    storage: \(storage)\n" }
         let cores = database ? 8 : [2, 4, 4, 8][i % 4]
-        s += "  cores: \(cores)\n  memory: \(database ? 32 : cores * 2)Gi\n  cpu: x86-64-v2-AES\n  osType: l26\n  agent: true\n"
-        s += "  disks:\n    scsi0:\n      storage: \(storage)\n      size: \(database ? 64 : 32)Gi\n      discard: true\n"
+        s +=
+            "  cores: \(cores)\n  memory: \(database ? 32 : cores * 2)Gi\n  cpu: x86-64-v2-AES\n  osType: l26\n  agent: true\n"
+        s +=
+            "  disks:\n    scsi0:\n      storage: \(storage)\n      size: \(database ? 64 : 32)Gi\n      discard: true\n"
         if database {
             s += "    scsi1:\n      storage: nvme-pool\n      size: 512Gi\n      cache: none\n      iothread: true\n"
         }
@@ -232,8 +248,11 @@ public enum ManifestGenerator {
         s += "  template: \(templates[i % templates.count])\n"
         s += "  cores: \(i % 3 + 1)\n  memory: \(512 << (i % 3))Mi\n"
         s += "  rootfs:\n    storage: local-lvm\n    size: 8Gi\n"
-        if i % 3 == 0 { s += "  mountPoints:\n    mp0:\n      storage: ssd-tank\n      size: 20Gi\n      path: /srv/\(role)\n" }
-        s += "  networks:\n    net0:\n      name: eth0\n      bridge: vmbr1\n      ip: \(ip(i, subnet: 40 + c))/16\n      gateway: 10.\(40 + c).0.1\n"
+        if i % 3 == 0 {
+            s += "  mountPoints:\n    mp0:\n      storage: ssd-tank\n      size: 20Gi\n      path: /srv/\(role)\n"
+        }
+        s +=
+            "  networks:\n    net0:\n      name: eth0\n      bridge: vmbr1\n      ip: \(ip(i, subnet: 40 + c))/16\n      gateway: 10.\(40 + c).0.1\n"
         if i % 4 == 0 { s += "  features:\n    nesting: true\n" }
         s += "  pool: \(l.poolName(p))\n  tags: [\(env), \(team), lxc]\n"
         return s
@@ -253,9 +272,11 @@ public enum ManifestGenerator {
             s += "      dataDirectory: /var/lib/postgresql/16/main\n      guest: \(vmName(block: b, slot: slot, l))\n"
             if k == 1 { s += "      synchronous: true\n" }
         }
-        s += "  connection:\n    user: setpoint\n    password:\n      file: /run/secrets/\(name)-setpoint\n    sslmode: require\n"
+        s +=
+            "  connection:\n    user: setpoint\n    password:\n      file: /run/secrets/\(name)-setpoint\n    sslmode: require\n"
         s += "  replication:\n    synchronousCount: \(slots.count > 2 ? 1 : 0)\n    maxSwitchoverLag: 64Mi\n"
-        s += "  parameters:\n    shared_buffers: 8GB\n    max_connections: \(200 + 100 * n)\n    wal_compression: \"on\"\n"
+        s +=
+            "  parameters:\n    shared_buffers: 8GB\n    max_connections: \(200 + 100 * n)\n    wal_compression: \"on\"\n"
         return s
     }
 
@@ -265,10 +286,12 @@ public enum ManifestGenerator {
         s += "spec:\n  cluster: \(cluster)\n  repository:\n    path: /var/lib/pgbackrest/\(cluster)\n"
         s += "  schedules:\n    full: \"0 1 * * 0\"\n    diff: \"0 1 * * 1-6\"\n    incr: \"0 */4 * * *\"\n"
         s += b % 2 == 0 ? "  retention:\n    full: 4\n" : "  retention:\n    window: 30d\n"
-        s += "  compression: zst\n  encryption:\n    cipher: aes-256-cbc\n    passphrase:\n      env: PGBACKREST_CIPHER_PASS\n"
+        s +=
+            "  compression: zst\n  encryption:\n    cipher: aes-256-cbc\n    passphrase:\n      env: PGBACKREST_CIPHER_PASS\n"
         s += "  objectives:\n    rpo: 5m\n    rto: 1h\n"
         if n == 0 {
-            s += "  drill:\n    schedule: \"30 3 * * 6\"\n    port: \(20_000 + b % 10_000)\n    directory: /srv/drills/\(cluster)\n"
+            s +=
+                "  drill:\n    schedule: \"30 3 * * 6\"\n    port: \(20_000 + b % 10_000)\n    directory: /srv/drills/\(cluster)\n"
             s += "    checks:\n      - sql: select count(*) > 0 from pg_class\n        expect: t\n"
         }
         return s
@@ -278,7 +301,8 @@ public enum ManifestGenerator {
         let team = l.team(ofBlock: b)
         let name = "\(team)-pgbouncer-\(b)"
         var s = header("ConnectionPool", name)
-        s += "spec:\n  pgbouncer:\n    host: \(ip(b, subnet: 31))\n    port: 6432\n    adminPassword:\n      env: PGBOUNCER_ADMIN\n"
+        s +=
+            "spec:\n  pgbouncer:\n    host: \(ip(b, subnet: 31))\n    port: 6432\n    adminPassword:\n      env: PGBOUNCER_ADMIN\n"
         s += "    iniFile: /etc/pgbouncer/\(name).ini\n    databasesFile: /etc/pgbouncer/\(name)-databases.ini\n"
         s += "  databases:\n"
         for n in 0..<3 {
@@ -301,16 +325,21 @@ public enum ManifestGenerator {
         for r in 0..<count {
             switch r % 4 {
             case 0:
-                s += "    - alert: \(team.capitalized)InstanceDown\n      expr: up{team=\"\(team)\"} == 0\n      for: 5m\n"
-                s += "      labels:\n        severity: critical\n      annotations:\n        summary: \"{{ $labels.instance }} is down\"\n"
+                s +=
+                    "    - alert: \(team.capitalized)InstanceDown\n      expr: up{team=\"\(team)\"} == 0\n      for: 5m\n"
+                s +=
+                    "      labels:\n        severity: critical\n      annotations:\n        summary: \"{{ $labels.instance }} is down\"\n"
             case 1:
                 s += "    - alert: \(team.capitalized)HighErrorRate\n"
-                s += "      expr: sum(rate(http_requests_total{team=\"\(team)\",code=~\"5..\"}[5m])) > 1\n      for: 10m\n"
+                s +=
+                    "      expr: sum(rate(http_requests_total{team=\"\(team)\",code=~\"5..\"}[5m])) > 1\n      for: 10m\n"
                 s += "      labels:\n        severity: warning\n"
             case 2:
-                s += "    - record: \(team):http_requests:rate5m\n      expr: sum by (job) (rate(http_requests_total[5m]))\n"
+                s +=
+                    "    - record: \(team):http_requests:rate5m\n      expr: sum by (job) (rate(http_requests_total[5m]))\n"
             default:
-                s += "    - alert: \(team.capitalized)DiskFull\n      expr: node_filesystem_avail_bytes / node_filesystem_size_bytes < 0.1\n"
+                s +=
+                    "    - alert: \(team.capitalized)DiskFull\n      expr: node_filesystem_avail_bytes / node_filesystem_size_bytes < 0.1\n"
                 s += "      for: 15m\n      labels:\n        severity: warning\n"
             }
         }

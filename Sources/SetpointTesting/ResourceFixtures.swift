@@ -3,17 +3,24 @@ import SetpointCore
 extension Resource {
     /// A resource built in code for tests: no manifest behind it (its source is an empty mapping).
     public static func fixture(
-        _ kind: ResourceKind, _ name: String, spec: [String: Value], references: [ResourceID] = [],
-        annotations: [String: String] = [:], ignore: [String] = []
+        _ kind: ResourceKind,
+        _ name: String,
+        spec: [String: Value],
+        references: [ResourceID] = [],
+        annotations: [String: String] = [:],
+        ignore: [String] = []
     ) -> Resource {
         let id = ResourceID(kind: kind, name: name)
         let location = SourceLocation(file: "fixture.yaml", line: 1, column: 1)
         return Resource(
-            id: id, apiVersion: KindRegistry.apiVersion,
+            id: id,
+            apiVersion: KindRegistry.apiVersion,
             metadata: ResourceMetadata(name: name, annotations: annotations, ignore: ignore),
             spec: .map(spec),
             references: references.map { Reference(target: $0, path: ["spec"], location: location) },
-            location: location, source: SourceNode(.mapping([]), line: 1, column: 1))
+            location: location,
+            source: SourceNode(.mapping([]), line: 1, column: 1)
+        )
     }
 }
 

@@ -5,7 +5,10 @@ import Testing
 /// the file is (re)written instead. A missing golden file is written and reported as a failure, so new
 /// snapshots are always reviewed before they are committed.
 public func assertSnapshot(
-    _ text: String, named name: String, testFile: String = #filePath, sourceLocation: SourceLocation = #_sourceLocation
+    _ text: String,
+    named name: String,
+    testFile: String = #filePath,
+    sourceLocation: SourceLocation = #_sourceLocation
 ) {
     let dir = URL(fileURLWithPath: testFile).deletingLastPathComponent().appendingPathComponent("__Snapshots__")
     let file = dir.appendingPathComponent(name)
@@ -22,6 +25,7 @@ public func assertSnapshot(
     if existing != text {
         Issue.record(
             "snapshot \(name) differs (re-record with SETPOINT_RECORD_SNAPSHOTS=1):\n--- expected\n\(existing!)\n--- actual\n\(text)",
-            sourceLocation: sourceLocation)
+            sourceLocation: sourceLocation
+        )
     }
 }

@@ -18,7 +18,8 @@ import PVESim
 
             Example:
               pve-sim --listen 127.0.0.1:8006 --ca-out /tmp/pve-ca.pem --nodes 3 --task-seconds 0.5
-            """)
+            """
+    )
 
     @Option(help: "Address and port to listen on (port 0 picks a free one).") var listen = "127.0.0.1:8006"
     @Flag(help: "Serve plain HTTP instead of HTTPS (tests only).") var http = false
@@ -34,10 +35,14 @@ import PVESim
     @Option(help: "Chance of a 5xx per write: half before the handler, half after it committed.") var failRate = 0.0
     @Option(help: "Chance that a config write finds the config file locked.") var lockContention = 0.0
     @Option(help: "Chance that a worker task ends in error.") var taskFailureRate = 0.0
-    @Flag(help: "Make every thin pool (local-lvm) full: new thin volumes are refused as LVM refuses them.") var thinPoolsFull = false
+    @Flag(help: "Make every thin pool (local-lvm) full: new thin volumes are refused as LVM refuses them.")
+    var thinPoolsFull = false
     @Option(help: "Seed for every random choice (faults, MACs, UUIDs).") var seed: UInt64 = 1
     @Option(help: "Keep the cluster in this JSON file across restarts.") var stateFile: String?
-    @Option(help: "An API token USER@REALM!NAME=SECRET[:ROLE] (Administrator, PVEAuditor, PVEVMAdmin or a privilege list). Repeatable.")
+    @Option(
+        help:
+            "An API token USER@REALM!NAME=SECRET[:ROLE] (Administrator, PVEAuditor, PVEVMAdmin or a privilege list). Repeatable."
+    )
     var token: [String] = []
     @Option(help: "root@pam's password, for tickets.") var rootPassword = "setpoint"
     @Option(help: "Memory per node in GiB.") var nodeMemoryGib = 64
@@ -60,7 +65,9 @@ import PVESim
         if !token.isEmpty {
             options.tokens = try token.map { text in
                 guard let spec = TokenSpec(parsing: text) else {
-                    throw ValidationError("--token '\(text)': expected USER@REALM!NAME=SECRET[:ROLE], e.g. root@pam!setpoint=5e7d…:Administrator")
+                    throw ValidationError(
+                        "--token '\(text)': expected USER@REALM!NAME=SECRET[:ROLE], e.g. root@pam!setpoint=5e7d…:Administrator"
+                    )
                 }
                 return spec
             }
@@ -75,13 +82,15 @@ import PVESim
         let simulator = PVESimulator(options: options)
         let running = try await PVESimServer.start(simulator, host: host, port: port, tls: tls)
         if let portFile { try String(running.port).write(toFile: portFile, atomically: true, encoding: .utf8) }
-        var banner = "pve-sim: serving \(running.baseURL.replacingOccurrences(of: "127.0.0.1:\(running.port)", with: "\(host):\(running.port)")) "
+        var banner =
+            "pve-sim: serving \(running.baseURL.replacingOccurrences(of: "127.0.0.1:\(running.port)", with: "\(host):\(running.port)")) "
             + "(\(nodes) nodes; tokens: \(options.tokens.map(\.id).joined(separator: ", ")))\n"
         if let tls { banner += "pve-sim: server key pin \(tls.publicKeyPin)\n" }
         FileHandle.standardOutput.write(Data(banner.utf8))
         try await withTaskCancellationHandler {
             while true { try await Task.sleep(for: .seconds(3600)) }
-        } onCancel: {}
+        } onCancel: {
+        }
     }
 
     /// `2ms`, `0.5s`, `250` (milliseconds).

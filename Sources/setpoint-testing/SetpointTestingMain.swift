@@ -19,15 +19,22 @@ struct SetpointTestingMain {
         cluster.rule("*", comparison: .ignore)
         let backend = env["SETPOINT_TEST_BACKEND_FILE"].map { InMemoryBackend(file: $0) } ?? InMemoryBackend()
         var provider = InMemoryProvider(
-            kinds: [.proxmoxCluster, .resourcePool, .virtualMachine], backend: backend, policies: [.proxmoxCluster: cluster],
-            latency: .milliseconds(latency))
+            kinds: [.proxmoxCluster, .resourcePool, .virtualMachine],
+            backend: backend,
+            policies: [.proxmoxCluster: cluster],
+            latency: .milliseconds(latency)
+        )
         provider.identifiesByProviderID = env["SETPOINT_TEST_IDENTIFY_BY_ID"] == "1"
         provider.settleLatency = .milliseconds(Int(env["SETPOINT_TEST_SETTLE_MS"] ?? "") ?? 0)
         if backend.entry(ResourceID(kind: .proxmoxCluster, name: "pve")) == nil {
             backend.set(ResourceID(kind: .proxmoxCluster, name: "pve"), spec: .map([:]))
         }
         let runtime = CLIRuntime(providers: [provider], secrets: EnvironmentSecretResolver())
-        let code = await SetpointCLI.run(Array(CommandLine.arguments.dropFirst()), console: .standard(), runtime: runtime)
+        let code = await SetpointCLI.run(
+            Array(CommandLine.arguments.dropFirst()),
+            console: .standard(),
+            runtime: runtime
+        )
         exit(code)
     }
 }

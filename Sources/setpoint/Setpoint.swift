@@ -1,2 +1,3 @@
 import SetpointCLI
+
 @main struct Main { static func main() async { await SetpointCLI.main() } }

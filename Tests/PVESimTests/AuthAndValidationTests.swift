@@ -8,7 +8,11 @@ import Testing
         let sim = Sim()
         let none = await sim.call("GET", "/version", headers: [:])
         #expect(none.status == 401 && none.reason == "authentication failure")
-        let wrong = await sim.call("GET", "/version", headers: ["authorization": "PVEAPIToken=root@pam!setpoint=not-the-secret"])
+        let wrong = await sim.call(
+            "GET",
+            "/version",
+            headers: ["authorization": "PVEAPIToken=root@pam!setpoint=not-the-secret"]
+        )
         #expect(wrong.status == 401)
         #expect(try await sim.ok("GET", "/version")["version"] == .string("9.1.2"))
     }
@@ -17,9 +21,12 @@ import Testing
         let sim = Sim()
         let bad = await sim.call("POST", "/access/ticket", ["username": "root@pam", "password": "wrong"], headers: [:])
         #expect(bad.status == 401)
-        let login = try #require(await sim.call("POST", "/access/ticket", ["username": "root@pam", "password": "setpoint"], headers: [:])
-            .body["data"])
-        let ticket = try #require(login["ticket"]?.stringValue), csrf = try #require(login["CSRFPreventionToken"]?.stringValue)
+        let login = try #require(
+            await sim.call("POST", "/access/ticket", ["username": "root@pam", "password": "setpoint"], headers: [:])
+                .body["data"]
+        )
+        let ticket = try #require(login["ticket"]?.stringValue)
+        let csrf = try #require(login["CSRFPreventionToken"]?.stringValue)
         #expect(ticket.hasPrefix("PVE:root@pam:"))
         let cookie = ["cookie": "PVEAuthCookie=\(ticket)"]
         #expect(await sim.call("GET", "/nodes", headers: cookie).status == 200)
@@ -28,14 +35,20 @@ import Testing
         var withCSRF = cookie
         withCSRF["csrfpreventiontoken"] = csrf
         #expect(await sim.call("POST", "/pools", ["poolid": "a"], headers: withCSRF).status == 200)
-        let forged = await sim.call("GET", "/nodes", headers: ["cookie": "PVEAuthCookie=PVE:root@pam:6B000000::c2lnbmF0dXJl"])
+        let forged = await sim.call(
+            "GET",
+            "/nodes",
+            headers: ["cookie": "PVEAuthCookie=PVE:root@pam:6B000000::c2lnbmF0dXJl"]
+        )
         #expect(forged.status == 401)
     }
 
     @Test func privilegesAreCheckedPerPathAndPerConfigKey() async throws {
         let sim = Sim {
-            $0.tokens += [TokenSpec(id: "audit@pve!ro", secret: "s1", role: "PVEAuditor"),
-                          TokenSpec(id: "ops@pve!opts", secret: "s2", role: "VM.Audit,VM.Config.Options")]
+            $0.tokens += [
+                TokenSpec(id: "audit@pve!ro", secret: "s1", role: "PVEAuditor"),
+                TokenSpec(id: "ops@pve!opts", secret: "s2", role: "VM.Audit,VM.Config.Options"),
+            ]
         }
         try await sim.createVM(100)
         let auditor = ["authorization": "PVEAPIToken=audit@pve!ro=s1"]
@@ -53,16 +66,33 @@ import Testing
 
     @Test func badParametersGetPVEsWording() async throws {
         let sim = Sim()
-        let r = await sim.call("POST", "/nodes/pve1/qemu", ["vmid": "abc", "bogus": "1", "cores": "0", "ostype": "dos",
-                                                          "net0": "foo,bridge=vmbr0", "onboot": "maybe"])
+        let r = await sim.call(
+            "POST",
+            "/nodes/pve1/qemu",
+            [
+                "vmid": "abc", "bogus": "1", "cores": "0", "ostype": "dos",
+                "net0": "foo,bridge=vmbr0", "onboot": "maybe",
+            ]
+        )
         #expect(r.status == 400 && r.reason == "Parameter verification failed.")
         #expect(r.body["message"] == .string("Parameter verification failed.\n"))
         let errors = try #require(r.body["errors"])
         #expect(errors["vmid"] == .string("type check ('integer') failed - got 'abc'\n"))
-        #expect(errors["bogus"] == .string("property is not defined in schema and the schema does not allow additional properties\n"))
+        #expect(
+            errors["bogus"]
+                == .string("property is not defined in schema and the schema does not allow additional properties\n")
+        )
         #expect(errors["cores"] == .string("value must have a minimum value of 1\n"))
-        #expect(errors["ostype"]?.stringValue?.hasPrefix("value 'dos' does not have a value in the enumeration 'other, wxp,") == true)
-        #expect(errors["net0"]?.stringValue?.hasPrefix("invalid format - format error\nnet0.model: value 'foo' does not have a value in the enumeration") == true)
+        #expect(
+            errors["ostype"]?.stringValue?.hasPrefix(
+                "value 'dos' does not have a value in the enumeration 'other, wxp,"
+            ) == true
+        )
+        #expect(
+            errors["net0"]?.stringValue?.hasPrefix(
+                "invalid format - format error\nnet0.model: value 'foo' does not have a value in the enumeration"
+            ) == true
+        )
         #expect(errors["onboot"] == .string("type check ('boolean') failed - got 'maybe'\n"))
         let missing = await sim.call("POST", "/pools", [:])
         #expect(missing.body["errors"]?["poolid"] == .string("property is missing and it is not optional\n"))
@@ -79,7 +109,10 @@ import Testing
         let sim = Sim()
         for m in PVEAPISchema.shared.methods {
             var path = m.path
-            for (name, value) in ["node": "pve1", "vmid": "100", "id": "x", "poolid": "p", "upid": "UPID:pve1:0:0:0:x:1:root@pam:", "storage": "local"] {
+            for (name, value) in [
+                "node": "pve1", "vmid": "100", "id": "x", "poolid": "p", "upid": "UPID:pve1:0:0:0:x:1:root@pam:",
+                "storage": "local",
+            ] {
                 path = path.replacingOccurrences(of: "{\(name)}", with: value)
             }
             let r = await sim.call(m.method, path)

@@ -5,9 +5,18 @@ import Testing
 @Suite(.timeLimit(.minutes(2))) struct ImpactRulesTests {
     @Test func createStoresPVENormalFormsAndTypesValuesAsPVEReturnsThem() async throws {
         let sim = Sim()
-        let upid = try await sim.ok("POST", "/nodes/pve1/qemu", ["vmid": "100", "name": "web", "memory": "2048", "cores": "2",
-                                                                 "scsi0": "local-lvm:4,ssd=1", "net0": "virtio,bridge=vmbr0", "tags": "B;a,b", "onboot": "yes"])
-        #expect(upid.stringValue?.hasPrefix("UPID:pve1:") == true && upid.stringValue?.contains(":qmcreate:100:root@pam!setpoint:") == true)
+        let upid = try await sim.ok(
+            "POST",
+            "/nodes/pve1/qemu",
+            [
+                "vmid": "100", "name": "web", "memory": "2048", "cores": "2",
+                "scsi0": "local-lvm:4,ssd=1", "net0": "virtio,bridge=vmbr0", "tags": "B;a,b", "onboot": "yes",
+            ]
+        )
+        #expect(
+            upid.stringValue?.hasPrefix("UPID:pve1:") == true
+                && upid.stringValue?.contains(":qmcreate:100:root@pam!setpoint:") == true
+        )
         let locked = await sim.fails("PUT", "/nodes/pve1/qemu/100/config", ["memory": "4096"])
         #expect(locked == "VM is locked (create)")
         try await sim.finish(upid)
@@ -85,7 +94,11 @@ import Testing
         let sim = Sim()
         try await sim.createVM(100)
         try await sim.start(100)
-        try await sim.ok("PUT", "/nodes/pve1/qemu/100/config", ["name": "renamed", "onboot": "1", "tags": "Prod;web", "description": "x"])
+        try await sim.ok(
+            "PUT",
+            "/nodes/pve1/qemu/100/config",
+            ["name": "renamed", "onboot": "1", "tags": "Prod;web", "description": "x"]
+        )
         let p = try await sim.pending(100)
         for key in ["name", "onboot", "tags", "description"] { #expect(p[key]?.1 == nil, "\(key)") }
         #expect(p["tags"]?.0 == "prod;web")
@@ -98,11 +111,17 @@ import Testing
         let net = try #require(try await sim.config(100)["net0"]?.stringValue)
         let mac = String(net.split(separator: ",")[0].dropFirst("virtio=".count))
         try await sim.ok("PUT", "/nodes/pve1/qemu/100/config", ["net0": "virtio=\(mac),bridge=vmbr1,tag=20"])
-        #expect(try await sim.pending(100)["net0"]?.0 == "virtio=\(mac),bridge=vmbr1,tag=20", "tap-level: hot without hotplug")
+        #expect(
+            try await sim.pending(100)["net0"]?.0 == "virtio=\(mac),bridge=vmbr1,tag=20",
+            "tap-level: hot without hotplug"
+        )
         try await sim.ok("PUT", "/nodes/pve1/qemu/100/config", ["net0": "virtio,bridge=vmbr1,tag=20"])
         let p = try await sim.pending(100)
         let pendingNet = try #require(p["net0"]?.1)
-        #expect(!pendingNet.contains(mac), "no MAC sent: PVE generates a new one, a model/MAC change, pending without network hotplug")
+        #expect(
+            !pendingNet.contains(mac),
+            "no MAC sent: PVE generates a new one, a model/MAC change, pending without network hotplug"
+        )
     }
 
     @Test func disksHotplugOnSCSIButNotIDEAndRemovalLeavesUnused() async throws {
@@ -122,8 +141,10 @@ import Testing
         let content = try await sim.ok("GET", "/nodes/pve1/storage/local-lvm/content", ["vmid": "100"])
         #expect(content.arrayValue?.count == 3)
         try await sim.ok("PUT", "/nodes/pve1/qemu/100/config", ["delete": "unused0"])
-        #expect(try await sim.ok("GET", "/nodes/pve1/storage/local-lvm/content", ["vmid": "100"]).arrayValue?.count == 2,
-                "deleting unusedN destroys the volume at once")
+        #expect(
+            try await sim.ok("GET", "/nodes/pve1/storage/local-lvm/content", ["vmid": "100"]).arrayValue?.count == 2,
+            "deleting unusedN destroys the volume at once"
+        )
     }
 
     @Test func withoutDiskHotplugANewSCSIDiskIsPending() async throws {
@@ -146,21 +167,37 @@ import Testing
 
     @Test func lxcMemoryIsHotAndUnprivilegedIsReadOnly() async throws {
         let sim = Sim()
-        let upid = try await sim.ok("POST", "/nodes/pve1/lxc", ["vmid": "200", "ostemplate": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
-                                                                "rootfs": "local-lvm:8", "net0": "name=eth0,bridge=vmbr0,ip=dhcp"])
+        let upid = try await sim.ok(
+            "POST",
+            "/nodes/pve1/lxc",
+            [
+                "vmid": "200", "ostemplate": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+                "rootfs": "local-lvm:8", "net0": "name=eth0,bridge=vmbr0,ip=dhcp",
+            ]
+        )
         try await sim.finish(upid)
         var c = try await sim.config(200, type: "lxc")
-        #expect(c["hostname"] == .string("CT200") && c["unprivileged"] == .int(1) && c["swap"] == .int(512) && c["memory"] == .int(512))
+        #expect(
+            c["hostname"] == .string("CT200") && c["unprivileged"] == .int(1) && c["swap"] == .int(512)
+                && c["memory"] == .int(512)
+        )
         #expect(c["rootfs"] == .string("local-lvm:vm-200-disk-0,size=8G"))
         let net = try #require(c["net0"]?.stringValue)
-        #expect(net.wholeMatch(of: /name=eth0,bridge=vmbr0,hwaddr=BC:24:11:[0-9A-F:]{8},ip=dhcp,type=veth/) != nil, "\(net)")
+        #expect(
+            net.wholeMatch(of: /name=eth0,bridge=vmbr0,hwaddr=BC:24:11:[0-9A-F:]{8},ip=dhcp,type=veth/) != nil,
+            "\(net)"
+        )
         try await sim.start(200, type: "lxc")
         try await sim.ok("PUT", "/nodes/pve1/lxc/200/config", ["memory": "1024", "ostype": "ubuntu"])
         let p = try await sim.pending(200, type: "lxc")
         #expect(p["memory"]?.0 == "1024" && p["memory"]?.1 == nil)
         #expect(p["ostype"]?.1 == "ubuntu")
         let r = await sim.call("PUT", "/nodes/pve1/lxc/200/config", ["unprivileged": "0"])
-        #expect(r.status == 400 && r.body["errors"]?["unprivileged"]?.stringValue == "unable to modify read-only option: 'unprivileged'\n")
+        #expect(
+            r.status == 400
+                && r.body["errors"]?["unprivileged"]?.stringValue
+                    == "unable to modify read-only option: 'unprivileged'\n"
+        )
         c = try await sim.config(200, type: "lxc", current: true)
         #expect(c["memory"] == .int(1024))
     }

@@ -33,12 +33,18 @@ struct LiveSim {
     static func form(_ params: [String: String]) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return params.keys.sorted().map { "\($0)=\(params[$0]!.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
+        return params.keys.sorted().map {
+            "\($0)=\(params[$0]!.addingPercentEncoding(withAllowedCharacters: allowed)!)"
+        }.joined(separator: "&")
     }
 
     /// One raw request: status, reason phrase, parsed body.
-    func request(_ method: String, _ path: String, _ params: [String: String] = [:],
-                 headers: [(name: String, value: String)] = [("Authorization", Sim.token)]) async throws -> (Int, String, JSONValue) {
+    func request(
+        _ method: String,
+        _ path: String,
+        _ params: [String: String] = [:],
+        headers: [(name: String, value: String)] = [("Authorization", Sim.token)]
+    ) async throws -> (Int, String, JSONValue) {
         var url = base + path
         var body: Data?
         var headers = headers
@@ -53,8 +59,14 @@ struct LiveSim {
     }
 
     @discardableResult
-    func ok(_ method: String, _ path: String, _ params: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation)
-        async throws -> JSONValue {
+    func ok(
+        _ method: String,
+        _ path: String,
+        _ params: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    )
+        async throws -> JSONValue
+    {
         let (status, reason, body) = try await request(method, path, params)
         try #require(status == 200, "\(method) \(path): \(status) \(reason)", sourceLocation: sourceLocation)
         return body["data"] ?? .null

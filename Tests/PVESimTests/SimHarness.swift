@@ -24,23 +24,44 @@ struct Sim {
         sim = PVESimulator(options: options, clock: { clock.now })
     }
 
-    func call(_ method: String, _ path: String, _ params: [String: String] = [:], headers: [String: String] = ["authorization": Sim.token])
-        async -> SimResponse {
+    func call(
+        _ method: String,
+        _ path: String,
+        _ params: [String: String] = [:],
+        headers: [String: String] = ["authorization": Sim.token]
+    )
+        async -> SimResponse
+    {
         await sim.handle(SimRequest(method: method, path: path, params: params, headers: headers))
     }
 
     /// The `data` of a 200 answer; records the failure otherwise.
     @discardableResult
-    func ok(_ method: String, _ path: String, _ params: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation)
-        async throws -> JSONValue {
+    func ok(
+        _ method: String,
+        _ path: String,
+        _ params: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    )
+        async throws -> JSONValue
+    {
         let r = await call(method, path, params)
-        try #require(r.status == 200, "\(method) \(path): \(r.status) \(r.reason) \(r.body.serialized)", sourceLocation: sourceLocation)
+        try #require(
+            r.status == 200,
+            "\(method) \(path): \(r.status) \(r.reason) \(r.body.serialized)",
+            sourceLocation: sourceLocation
+        )
         return r.body["data"] ?? .null
     }
 
     /// PVE's error text for a failing call.
-    func fails(_ method: String, _ path: String, _ params: [String: String] = [:], status: Int = 500,
-               sourceLocation: SourceLocation = #_sourceLocation) async -> String {
+    func fails(
+        _ method: String,
+        _ path: String,
+        _ params: [String: String] = [:],
+        status: Int = 500,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async -> String {
         let r = await call(method, path, params)
         #expect(r.status == status, "\(method) \(path): \(r.status) \(r.reason)", sourceLocation: sourceLocation)
         return r.reason
@@ -58,8 +79,10 @@ struct Sim {
 
     /// Creates VM `vmid` on pve1 and waits for the create task.
     func createVM(_ vmid: Int, _ params: [String: String] = [:], node: String = "pve1") async throws {
-        var p = ["vmid": String(vmid), "name": "vm\(vmid)", "memory": "2048", "cores": "2", "scsi0": "local-lvm:4",
-                 "net0": "virtio,bridge=vmbr0"]
+        var p = [
+            "vmid": String(vmid), "name": "vm\(vmid)", "memory": "2048", "cores": "2", "scsi0": "local-lvm:4",
+            "net0": "virtio,bridge=vmbr0",
+        ]
         p.merge(params) { _, b in b }
         let status = try await finish(try await ok("POST", "/nodes/\(node)/qemu", p))
         #expect(status["exitstatus"]?.stringValue == "OK")
@@ -69,15 +92,28 @@ struct Sim {
         try await finish(try await ok("POST", "/nodes/\(node)/\(type)/\(vmid)/status/start"))
     }
 
-    func config(_ vmid: Int, node: String = "pve1", type: String = "qemu", current: Bool = false) async throws -> JSONValue {
+    func config(
+        _ vmid: Int,
+        node: String = "pve1",
+        type: String = "qemu",
+        current: Bool = false
+    ) async throws -> JSONValue {
         try await ok("GET", "/nodes/\(node)/\(type)/\(vmid)/config", current ? ["current": "1"] : [:])
     }
 
     /// `key → (value, pending, delete)` from `GET …/pending`.
-    func pending(_ vmid: Int, node: String = "pve1", type: String = "qemu") async throws -> [String: (String?, String?, Int?)] {
+    func pending(
+        _ vmid: Int,
+        node: String = "pve1",
+        type: String = "qemu"
+    ) async throws -> [String: (String?, String?, Int?)] {
         let items = try #require(try await ok("GET", "/nodes/\(node)/\(type)/\(vmid)/pending").arrayValue)
         var result: [String: (String?, String?, Int?)] = [:]
-        for item in items { result[item["key"]!.stringValue!] = (item["value"]?.stringValue, item["pending"]?.stringValue, item["delete"]?.intValue) }
+        for item in items {
+            result[item["key"]!.stringValue!] = (
+                item["value"]?.stringValue, item["pending"]?.stringValue, item["delete"]?.intValue
+            )
+        }
         return result
     }
 }

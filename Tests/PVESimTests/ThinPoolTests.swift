@@ -10,7 +10,8 @@ import Testing
     /// `total`, `used` and `avail` of pve1's `local-lvm` (or `node`'s).
     static func localLVM(_ sim: Sim, node: String = "pve1") async throws -> (total: Int, used: Int, avail: Int) {
         let status = try await sim.ok("GET", "/nodes/\(node)/storage/local-lvm/status")
-        let total = try #require(status["total"]?.intValue), used = try #require(status["used"]?.intValue)
+        let total = try #require(status["total"]?.intValue)
+        let used = try #require(status["used"]?.intValue)
         let avail = try #require(status["avail"]?.intValue)
         return (total, used, avail)
     }
@@ -30,9 +31,15 @@ import Testing
         try await sim.finish(try await sim.ok("PUT", "/nodes/pve1/qemu/101/resize", ["disk": "scsi0", "size": "+20G"]))
         #expect(try await sim.config(101)["scsi0"] == .string("local-lvm:vm-101-disk-0,size=28G"))
         var pool = try await Self.localLVM(sim)
-        #expect(pool.total == 10 << 30 && pool.used == 0 && pool.avail == 10 << 30, "new thin volumes hold no data: \(pool)")
+        #expect(
+            pool.total == 10 << 30 && pool.used == 0 && pool.avail == 10 << 30,
+            "new thin volumes hold no data: \(pool)"
+        )
         let content = try #require(try await sim.ok("GET", "/nodes/pve1/storage/local-lvm/content").arrayValue)
-        #expect(content.compactMap { $0["size"]?.intValue }.sorted() == [8 << 30, 28 << 30], "the content lists virtual sizes")
+        #expect(
+            content.compactMap { $0["size"]?.intValue }.sorted() == [8 << 30, 28 << 30],
+            "the content lists virtual sizes"
+        )
         // A guest writes 3 GiB; a full clone copies what its source holds.
         await Self.write(sim, "vm-100-disk-0", bytes: 3 << 30)
         pool = try await Self.localLVM(sim)
@@ -44,24 +51,41 @@ import Testing
         let entry = try #require(resources.first { $0["id"] == .string("storage/pve1/local-lvm") })
         #expect(entry["disk"] == .int(6 << 30) && entry["maxdisk"] == .int(10 << 30))
         // Allocating a volume through the storage API overcommits too.
-        let volid = try await sim.ok("POST", "/nodes/pve1/storage/local-lvm/content", ["vmid": "100", "filename": "vm-100-disk-9", "size": "50G"])
+        let volid = try await sim.ok(
+            "POST",
+            "/nodes/pve1/storage/local-lvm/content",
+            ["vmid": "100", "filename": "vm-100-disk-9", "size": "50G"]
+        )
         #expect(volid == .string("local-lvm:vm-100-disk-9"))
         #expect(try await Self.localLVM(sim).used == 6 << 30)
     }
 
     @Test func aFullThinPoolRefusesNewThinVolumesAsLVMDoes() async throws {
         let sim = Sim { $0.thinPoolsFull = true }
-        #expect(await sim.fails("POST", "/nodes/pve1/qemu", ["vmid": "100", "scsi0": "local-lvm:4"])
-                == "unable to create VM 100 - lvcreate 'pve/vm-100-disk-0' \(Self.refusal)")
+        #expect(
+            await sim.fails("POST", "/nodes/pve1/qemu", ["vmid": "100", "scsi0": "local-lvm:4"])
+                == "unable to create VM 100 - lvcreate 'pve/vm-100-disk-0' \(Self.refusal)"
+        )
         let pool = try await Self.localLVM(sim)
         #expect(pool.used == pool.total && pool.avail == 0, "\(pool)")
         // Other storages still take disks; a new thin disk, a clone onto the pool and a storage allocation are refused.
         try await sim.createVM(100, ["scsi0": "ceph:4"])
-        #expect(await sim.fails("PUT", "/nodes/pve1/qemu/100/config", ["scsi1": "local-lvm:1"]) == "lvcreate 'pve/vm-100-disk-0' \(Self.refusal)")
-        #expect(await sim.fails("POST", "/nodes/pve1/qemu/100/clone", ["newid": "101", "storage": "local-lvm"])
-                == "clone failed: lvcreate 'pve/vm-101-disk-0' \(Self.refusal)")
-        #expect(await sim.fails("POST", "/nodes/pve1/storage/local-lvm/content", ["vmid": "100", "filename": "vm-100-disk-5", "size": "1G"])
-                == "lvcreate 'pve/vm-100-disk-5' \(Self.refusal)")
+        #expect(
+            await sim.fails("PUT", "/nodes/pve1/qemu/100/config", ["scsi1": "local-lvm:1"])
+                == "lvcreate 'pve/vm-100-disk-0' \(Self.refusal)"
+        )
+        #expect(
+            await sim.fails("POST", "/nodes/pve1/qemu/100/clone", ["newid": "101", "storage": "local-lvm"])
+                == "clone failed: lvcreate 'pve/vm-101-disk-0' \(Self.refusal)"
+        )
+        #expect(
+            await sim.fails(
+                "POST",
+                "/nodes/pve1/storage/local-lvm/content",
+                ["vmid": "100", "filename": "vm-100-disk-5", "size": "1G"]
+            )
+                == "lvcreate 'pve/vm-100-disk-5' \(Self.refusal)"
+        )
         #expect(try await sim.ok("GET", "/nodes/pve1/storage/local-lvm/content").arrayValue?.isEmpty == true)
     }
 
@@ -71,8 +95,10 @@ import Testing
         await Self.write(sim, "vm-100-disk-0", bytes: 10 << 30)
         let pool = try await Self.localLVM(sim)
         #expect(pool.used == 10 << 30 && pool.avail == 0, "\(pool)")
-        #expect(await sim.fails("POST", "/nodes/pve1/qemu", ["vmid": "101", "scsi0": "local-lvm:1"])
-                == "unable to create VM 101 - lvcreate 'pve/vm-101-disk-0' \(Self.refusal)")
+        #expect(
+            await sim.fails("POST", "/nodes/pve1/qemu", ["vmid": "101", "scsi0": "local-lvm:1"])
+                == "unable to create VM 101 - lvcreate 'pve/vm-101-disk-0' \(Self.refusal)"
+        )
         // Each node's pool is its own; growing a thin disk writes nothing, so a full pool takes it.
         try await sim.createVM(102, node: "pve2")
         try await sim.finish(try await sim.ok("PUT", "/nodes/pve1/qemu/100/resize", ["disk": "scsi0", "size": "+10G"]))

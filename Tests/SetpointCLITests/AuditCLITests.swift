@@ -12,11 +12,15 @@ import Testing
         let env = try PlanApplyTests.Env()
         defer { env.cleanup() }
         try env.write()
-        let (code, out, _) = await env.run(["apply", env.manifests, "--auto-approve", "--approve", "all-risky", "--as", "alice@example.net"])
+        let (code, out, _) = await env.run([
+            "apply", env.manifests, "--auto-approve", "--approve", "all-risky", "--as", "alice@example.net",
+        ])
         #expect(code == 0, "\(out)")
         let (logCode, json, _) = await env.run(["audit", "log", "--output", "json"])
         #expect(logCode == 0)
-        let lines = json.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let lines = json.split(separator: "\n").map {
+            try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
         let events = lines.map { $0["event"] as! String }
         #expect(events.first == "plan", "the plan is recorded before anything changes: \(events)")
         #expect(events.filter { $0 == "intent" }.count == 3)
@@ -41,7 +45,9 @@ import Testing
         try env.write()
         _ = await env.run(["apply", env.manifests, "--auto-approve"])
         try env.write(vms: ["api-1": "2Gi", "api-2": "1Gi"])
-        _ = await env.run(["apply", env.manifests, "--auto-approve", "--approve", "VirtualMachine/api-1", "--as", "bob@example.net"])
+        _ = await env.run([
+            "apply", env.manifests, "--auto-approve", "--approve", "VirtualMachine/api-1", "--as", "bob@example.net",
+        ])
         let (_, text, _) = await env.run(["audit", "log"])
         #expect(text.contains("bob@example.net  approval  plan "))
         #expect(text.contains("approved: VirtualMachine/api-1:restart"))
@@ -60,7 +66,9 @@ import Testing
         #expect(code == 3)
         #expect(err.contains("audit log broken at seq 2: record 2 was edited"))
         let fixed = try SQLiteStateStore.open(path: env.state)
-        try await fixed.executeForTesting("UPDATE audit_log SET actor = (SELECT actor FROM audit_log WHERE seq = 1) WHERE seq = 2")
+        try await fixed.executeForTesting(
+            "UPDATE audit_log SET actor = (SELECT actor FROM audit_log WHERE seq = 1) WHERE seq = 2"
+        )
         try fixed.close()
         let (unreadable, _, unreadableErr) = await env.run(["audit", "verify"])
         #expect(unreadable == 3, "unreadable detail is tampering too: \(unreadableErr)")
@@ -69,18 +77,30 @@ import Testing
 
     /// Two processes, one state store: the second apply fails naming the holder, or waits with --lock-timeout.
     @Test func aSecondApplyWaitsForTheLeaseOrNamesItsHolder() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-lease-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-lease-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var text = "apiVersion: setpoint/v1\nkind: ProxmoxCluster\nmetadata: {name: pve}\n"
+        var text =
+            "apiVersion: setpoint/v1\nkind: ProxmoxCluster\nmetadata: {name: pve}\n"
             + "spec: {endpoints: [\"https://pve1:8006\"], tokenId: \"setpoint@pve!ci\", tokenSecret: {env: PVE_TOKEN}}\n"
-        for i in 1...2 { text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: vm-\(i)}\nspec: {cluster: pve, cores: 1}\n" }
+        for i in 1...2 {
+            text +=
+                "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: vm-\(i)}\nspec: {cluster: pve, cores: 1}\n"
+        }
         try text.write(toFile: dir + "/stack.yaml", atomically: true, encoding: .utf8)
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint-testing").path
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "setpoint-testing"
+        ).path
         func start(_ args: [String]) throws -> (ChildProcess, ProcessOutput) {
             // A latency long enough for a loaded CI machine.
-            let p = try ChildProcess.start([binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state", dir + "/state.db"] + args,
-                                           environment: ["SETPOINT_TEST_LATENCY_MS": "8000", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"])
+            let p = try ChildProcess.start(
+                [
+                    binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state",
+                    dir + "/state.db",
+                ] + args,
+                environment: ["SETPOINT_TEST_LATENCY_MS": "8000", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"]
+            )
             return (p, p.output)
         }
         let (first, firstOut) = try start([])
@@ -94,7 +114,10 @@ import Testing
         await second.exitStatus()
         #expect(second.terminationStatus == 1)
         let refused = secondOut.value
-        #expect(refused.contains("another apply holds the state lease: pid \(first.processIdentifier) on "), "\(refused)")
+        #expect(
+            refused.contains("another apply holds the state lease: pid \(first.processIdentifier) on "),
+            "\(refused)"
+        )
         let (third, thirdOut) = try start(["--lock-timeout", "60s"])
         await first.exitStatus()
         await third.exitStatus()

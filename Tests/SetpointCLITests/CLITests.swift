@@ -12,7 +12,9 @@ import Testing
     }
 
     func tempFile(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-cli-\(UUID().uuidString).yaml").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "setpoint-cli-\(UUID().uuidString).yaml"
+        ).path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -36,7 +38,11 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: file) }
         let (code, out, err) = await run(["validate", file])
         #expect(code == 1)
-        #expect(err.contains("\(file):4:17: error[SP1010]: spec.cluster names ProxmoxCluster/missing, which no manifest declares in ResourcePool/apps"))
+        #expect(
+            err.contains(
+                "\(file):4:17: error[SP1010]: spec.cluster names ProxmoxCluster/missing, which no manifest declares in ResourcePool/apps"
+            )
+        )
         #expect(err.contains("\(file):4:26: error[SP1003]: unknown field 'comments' in ResourcePool/apps"))
         #expect(err.contains("hint: did you mean 'comment'?"))
         #expect(out.hasPrefix("invalid: 2 errors"))
@@ -96,29 +102,46 @@ import Testing
     }
 
     static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint").path
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint")
+            .path
     }
 
     /// docs/diagnostics.md shows real output: regenerating it with this build's binary must change nothing.
     @Test(.enabled("needs python3") { await ExternalTool.pythonHas(["json"]) || ExternalTool.isCI })
     func diagnosticsDocumentationIsCurrent() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("diagnostics-\(UUID().uuidString).md").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("diagnostics-\(UUID().uuidString).md")
+            .path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let result = try #require(await ExternalTool.run("python3", [RepoPaths.path("scripts/gen-diagnostics-doc.py"), Self.binary, out]))
+        let result = try #require(
+            await ExternalTool.run("python3", [RepoPaths.path("scripts/gen-diagnostics-doc.py"), Self.binary, out])
+        )
         #expect(result.status == 0, "\(result.stderr)")
         let generated = FileManager.default.contents(atPath: out).map { String(decoding: $0, as: UTF8.self) }
-        let committed = FileManager.default.contents(atPath: RepoPaths.path("docs/diagnostics.md")).map { String(decoding: $0, as: UTF8.self) }
-        #expect(generated == committed, "docs/diagnostics.md is stale: run scripts/gen-diagnostics-doc.py .build/debug/setpoint docs/diagnostics.md")
+        let committed = FileManager.default.contents(atPath: RepoPaths.path("docs/diagnostics.md")).map {
+            String(decoding: $0, as: UTF8.self)
+        }
+        #expect(
+            generated == committed,
+            "docs/diagnostics.md is stale: run scripts/gen-diagnostics-doc.py .build/debug/setpoint docs/diagnostics.md"
+        )
         for (code, _) in DiagnosticCode.catalogue {
-            #expect(committed?.contains("\n## \(code.rawValue) ") == true, "docs/diagnostics.md has no section for \(code)")
+            #expect(
+                committed?.contains("\n## \(code.rawValue) ") == true,
+                "docs/diagnostics.md has no section for \(code)"
+            )
         }
     }
 
     /// The examples in README.md and docs/cli.md print exactly what they show.
     @Test(.enabled("needs python3") { await ExternalTool.pythonHas(["json"]) || ExternalTool.isCI })
     func documentedExamplesRun() async throws {
-        let result = try #require(await ExternalTool.run("python3", [RepoPaths.path("scripts/check-doc-examples.py"), Self.binary]))
-        #expect(result.status == 0, "README.md or docs/cli.md shows output the binary does not print:\n\(result.stderr)")
+        let result = try #require(
+            await ExternalTool.run("python3", [RepoPaths.path("scripts/check-doc-examples.py"), Self.binary])
+        )
+        #expect(
+            result.status == 0,
+            "README.md or docs/cli.md shows output the binary does not print:\n\(result.stderr)"
+        )
     }
 
     /// The shipped binary, as a separate process: exit codes, stdout/stderr split, NO_COLOR.

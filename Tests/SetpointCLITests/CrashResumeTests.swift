@@ -9,14 +9,20 @@ import Testing
 /// interruption and the resumption. The in-memory system lives in a file and, like Proxmox, finds objects only by
 /// the id Setpoint knows — so only the action journal (the id reserved before the create) prevents a duplicate.
 @Suite(.timeLimit(.minutes(5)), .serialized) struct CrashResumeTests {
-    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint-testing").path
+    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("setpoint-testing").path
 
     static func run(_ dir: String, settleMS: Int) throws -> ChildProcess {
-        try ChildProcess.start([binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "2", "--state", dir + "/state.db"],
-                               environment: [
-                                   "SETPOINT_TEST_BACKEND_FILE": dir + "/system.json", "SETPOINT_TEST_IDENTIFY_BY_ID": "1",
-                                   "SETPOINT_TEST_SETTLE_MS": String(settleMS), "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin",
-                               ])
+        try ChildProcess.start(
+            [
+                binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "2", "--state",
+                dir + "/state.db",
+            ],
+            environment: [
+                "SETPOINT_TEST_BACKEND_FILE": dir + "/system.json", "SETPOINT_TEST_IDENTIFY_BY_ID": "1",
+                "SETPOINT_TEST_SETTLE_MS": String(settleMS), "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin",
+            ]
+        )
     }
 
     @Test func killedMidApplyResumesWithoutCreatingAnythingTwice() async throws {
@@ -24,12 +30,18 @@ import Testing
         let names = (1...10).map { "vm-\($0)" }
         var interruptedRuns = 0
         for iteration in 0..<10 {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-crash-\(UUID().uuidString)").path
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "setpoint-crash-\(UUID().uuidString)"
+            ).path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            var text = "apiVersion: setpoint/v1\nkind: ProxmoxCluster\nmetadata: {name: pve}\n"
+            var text =
+                "apiVersion: setpoint/v1\nkind: ProxmoxCluster\nmetadata: {name: pve}\n"
                 + "spec: {endpoints: [\"https://pve1:8006\"], tokenId: \"setpoint@pve!ci\", tokenSecret: {env: PVE_TOKEN}}\n"
-            for name in names { text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: \(name)}\nspec: {cluster: pve, cores: 1}\n" }
+            for name in names {
+                text +=
+                    "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: \(name)}\nspec: {cluster: pve, cores: 1}\n"
+            }
             try text.write(toFile: dir + "/stack.yaml", atomically: true, encoding: .utf8)
 
             // Each create takes 400 ms after the object exists; kill at a different moment each time.
@@ -67,7 +79,10 @@ import Testing
             let system = InMemoryBackend(file: dir + "/system.json")
             for name in names {
                 let id = ResourceID(kind: .virtualMachine, name: name)
-                #expect(system.creates[id] == 1, "iteration \(iteration): \(id) created \(system.creates[id] ?? 0) times")
+                #expect(
+                    system.creates[id] == 1,
+                    "iteration \(iteration): \(id) created \(system.creates[id] ?? 0) times"
+                )
             }
             let after = try #require(try SQLiteStateStore.openReadOnly(path: dir + "/state.db"))
             #expect(try await after.ownedResources().count == names.count, "iteration \(iteration): every VM is owned")

@@ -14,8 +14,11 @@ import Testing
         try env.write(vms: ["api-1": "1Gi"], pool: false)
         let id = ResourceID(kind: .virtualMachine, name: "api-1")
         // Made by hand before Setpoint: another memory size, and a field the manifest does not manage.
-        env.provider.backend.set(id, spec: .map(["cluster": .string("pve"), "memory": .int(512 << 20), "description": .string("hand-made")]),
-                                 providerID: "555")
+        env.provider.backend.set(
+            id,
+            spec: .map(["cluster": .string("pve"), "memory": .int(512 << 20), "description": .string("hand-made")]),
+            providerID: "555"
+        )
         let (_, before, _) = await env.run(["plan", env.manifests])
         #expect(before.contains("+ VirtualMachine/api-1"), "unknown to Setpoint: a create\n\(before)")
 
@@ -23,7 +26,9 @@ import Testing
         #expect(missing == 1)
         #expect(missingErr.contains("no existing object found for VirtualMachine/api-1 with id 999"))
 
-        let (code, out, err) = await env.run(["import", "VirtualMachine/api-1", env.manifests, "--id", "555", "--as", "carol@example.net"])
+        let (code, out, err) = await env.run([
+            "import", "VirtualMachine/api-1", env.manifests, "--id", "555", "--as", "carol@example.net",
+        ])
         #expect(code == 0, "\(out)\(err)")
         #expect(out.contains("imported VirtualMachine/api-1 (id 555)"))
 
@@ -32,9 +37,16 @@ import Testing
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let actions = (doc["actions"] as? [[String: Any]] ?? []).filter { ($0["verb"] as? String) != "noop" }
         // memory is restart-impact for this provider: staged by the update, made live by an approved restart.
-        #expect(actions.map { "\($0["resource"]!) \($0["verb"]!)" } == ["VirtualMachine/api-1 update", "VirtualMachine/api-1 restart"])
+        #expect(
+            actions.map { "\($0["resource"]!) \($0["verb"]!)" } == [
+                "VirtualMachine/api-1 update", "VirtualMachine/api-1 restart",
+            ]
+        )
         let changes = try #require(actions.first?["changes"] as? [[String: Any]])
-        #expect(changes.map { $0["path"] as? String } == ["memory"], "only the manifest's differences; description stays unmanaged")
+        #expect(
+            changes.map { $0["path"] as? String } == ["memory"],
+            "only the manifest's differences; description stays unmanaged"
+        )
         #expect(changes.first?["origin"] as? String == "manifest")
 
         let (again, _, againErr) = await env.run(["import", "VirtualMachine/api-1", env.manifests, "--id", "555"])

@@ -16,7 +16,8 @@ import Testing
         var manifests: String { dir + "/m" }
 
         init(failure: @escaping @Sendable (Action) -> String? = { _ in nil }) throws {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-e2e-\(UUID().uuidString)").path
+            dir =
+                FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-e2e-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: dir + "/m", withIntermediateDirectories: true)
             var vm = FieldPolicy()
             vm.stagesRestarts = true
@@ -24,8 +25,11 @@ import Testing
             // A referenced cluster's spec says how to reach it; nothing in it is compared.
             var cluster = FieldPolicy()
             cluster.rule("*", comparison: .ignore)
-            provider = InMemoryProvider(kinds: [.proxmoxCluster, .resourcePool, .virtualMachine],
-                                        policies: [.virtualMachine: vm, .proxmoxCluster: cluster], failure: failure)
+            provider = InMemoryProvider(
+                kinds: [.proxmoxCluster, .resourcePool, .virtualMachine],
+                policies: [.virtualMachine: vm, .proxmoxCluster: cluster],
+                failure: failure
+            )
             // The referenced cluster exists already.
             provider.backend.set(PlanApplyTests.cluster, spec: .map([:]))
         }
@@ -38,17 +42,24 @@ import Testing
                 spec: {endpoints: ["https://pve1:8006"], tokenId: "setpoint@pve!ci", tokenSecret: {env: PVE_TOKEN}}
 
                 """
-            if pool { text += "---\napiVersion: setpoint/v1\nkind: ResourcePool\nmetadata: {name: apps}\nspec: {cluster: pve}\n" }
+            if pool {
+                text +=
+                    "---\napiVersion: setpoint/v1\nkind: ResourcePool\nmetadata: {name: apps}\nspec: {cluster: pve}\n"
+            }
             for (name, memory) in vms.sorted(by: { $0.key < $1.key }) {
-                text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: \(name)}\nspec: {cluster: pve, memory: \(memory)\(pool ? ", pool: apps" : "")}\n"
+                text +=
+                    "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: \(name)}\nspec: {cluster: pve, memory: \(memory)\(pool ? ", pool: apps" : "")}\n"
             }
             try text.write(toFile: manifests + "/stack.yaml", atomically: true, encoding: .utf8)
         }
 
         func run(_ args: [String], input: String? = nil) async -> (Int32, String, String) {
             let console = Console.capturing()
-            let runtime = CLIRuntime(providers: [provider], secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "t"]),
-                                     input: { input })
+            let runtime = CLIRuntime(
+                providers: [provider],
+                secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "t"]),
+                input: { input }
+            )
             let code = await SetpointCLI.run(args + ["--state", state], console: console, runtime: runtime)
             return (code, console.capturedOut, console.capturedErr)
         }
@@ -84,10 +95,18 @@ import Testing
         let (code, out, _) = await env.run(["apply", env.manifests, "--auto-approve"])
         #expect(code == 3, "risky actions skipped awaiting approval: \(out)")
         #expect(out.contains("VirtualMachine/api-1: restart skipped: awaiting approval"))
-        #expect(env.provider.backend.entry(ResourceID(kind: .virtualMachine, name: "api-1"))?.pending["memory"] == .int(2 << 30))
-        let (approved, approvedOut, _) = await env.run(["apply", env.manifests, "--auto-approve", "--approve", "VirtualMachine/api-1"])
+        #expect(
+            env.provider.backend.entry(ResourceID(kind: .virtualMachine, name: "api-1"))?.pending["memory"]
+                == .int(2 << 30)
+        )
+        let (approved, approvedOut, _) = await env.run([
+            "apply", env.manifests, "--auto-approve", "--approve", "VirtualMachine/api-1",
+        ])
         #expect(approved == 0, "\(approvedOut)")
-        #expect(env.provider.backend.entry(ResourceID(kind: .virtualMachine, name: "api-1"))?.spec["memory"] == .int(2 << 30))
+        #expect(
+            env.provider.backend.entry(ResourceID(kind: .virtualMachine, name: "api-1"))?.spec["memory"]
+                == .int(2 << 30)
+        )
         #expect(await env.run(["plan", env.manifests, "--detailed-exitcode"]).0 == 0)
     }
 
@@ -97,13 +116,20 @@ import Testing
         try env.write()
         _ = await env.run(["apply", env.manifests, "--auto-approve"])
         let id = ResourceID(kind: .virtualMachine, name: "api-2")
-        env.provider.backend.set(id, spec: env.provider.backend.entry(id)!.spec.setting(["pool"], to: .string("elsewhere")))
+        env.provider.backend.set(
+            id,
+            spec: env.provider.backend.entry(id)!.spec.setting(["pool"], to: .string("elsewhere"))
+        )
         let (code, json, _) = await env.run(["plan", env.manifests, "--output", "json", "--detailed-exitcode"])
         #expect(code == 2)
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         #expect(doc["formatVersion"] as? Int == 1)
         let actions = try #require(doc["actions"] as? [[String: Any]])
-        let update = try #require(actions.first { ($0["resource"] as? String) == "VirtualMachine/api-2" && ($0["verb"] as? String) == "update" })
+        let update = try #require(
+            actions.first {
+                ($0["resource"] as? String) == "VirtualMachine/api-2" && ($0["verb"] as? String) == "update"
+            }
+        )
         let changes = try #require(update["changes"] as? [[String: Any]])
         #expect(changes.first?["origin"] as? String == "drift")
     }
@@ -117,11 +143,15 @@ import Testing
         let (planCode, planOut, _) = await env.run(["plan", env.manifests, "--detailed-exitcode"])
         #expect(planCode == 0, "orphans are listed, not deleted, without --prune: \(planOut)")
         #expect(planOut.contains("VirtualMachine/api-2"))
-        let (refused, _, refusedErr) = await env.run(["apply", env.manifests, "--prune", "--auto-approve", "--approve", "all-risky"])
+        let (refused, _, refusedErr) = await env.run([
+            "apply", env.manifests, "--prune", "--auto-approve", "--approve", "all-risky",
+        ])
         #expect(refused == 1)
         #expect(refusedErr.contains("more than --max-destroy 1"))
         #expect(env.provider.backend.ids.count == 5, "nothing was deleted")
-        let (done, doneOut, _) = await env.run(["apply", env.manifests, "--prune", "--auto-approve", "--approve", "all-risky", "--max-destroy", "2"])
+        let (done, doneOut, _) = await env.run([
+            "apply", env.manifests, "--prune", "--auto-approve", "--approve", "all-risky", "--max-destroy", "2",
+        ])
         #expect(done == 0, "\(doneOut)")
         #expect(env.provider.backend.ids.map(\.name).sorted() == ["api-1", "apps", "pve"])
     }
@@ -165,15 +195,21 @@ import Testing
 
             """
         for name in ["left", "right", "other"] {
-            text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: \(name)}\nspec: {cluster: pve\(name == "other" ? "" : ", pool: apps")}\n"
+            text +=
+                "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: \(name)}\nspec: {cluster: pve\(name == "other" ? "" : ", pool: apps")}\n"
         }
-        text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: bottom, dependsOn: [VirtualMachine/left, VirtualMachine/right]}\nspec: {cluster: pve}\n"
+        text +=
+            "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: bottom, dependsOn: [VirtualMachine/left, VirtualMachine/right]}\nspec: {cluster: pve}\n"
         try text.write(toFile: env.manifests + "/diamond.yaml", atomically: true, encoding: .utf8)
         let (code, out, _) = await env.run(["apply", env.manifests, "--auto-approve"])
         #expect(code == 1, "a failed action fails the apply: \(out)")
         #expect(out.contains("VirtualMachine/left: create failed:"))
         #expect(out.contains("injected failure"))
-        #expect(out.contains("VirtualMachine/bottom: create skipped: depends on VirtualMachine/left:create, which did not succeed"))
+        #expect(
+            out.contains(
+                "VirtualMachine/bottom: create skipped: depends on VirtualMachine/left:create, which did not succeed"
+            )
+        )
         #expect(out.contains("VirtualMachine/right: create done"))
         #expect(out.contains("VirtualMachine/other: create done"))
         #expect(env.provider.backend.ids.map(\.name).sorted() == ["apps", "other", "pve", "right"])
@@ -181,9 +217,15 @@ import Testing
 
     @Test func theShippedBuildHasAProviderForEveryKind() async throws {
         let console = Console.capturing()
-        let code = await SetpointCLI.run(["plan", RepoPaths.path("manifests"), "--state", "/nonexistent/state.db"], console: console)
+        let code = await SetpointCLI.run(
+            ["plan", RepoPaths.path("manifests"), "--state", "/nonexistent/state.db"],
+            console: console
+        )
         #expect(code == 1, "the plan is not applyable")
         #expect(!console.capturedOut.contains("no provider for"), "every kind has a provider: \(console.capturedOut)")
-        #expect(console.capturedOut.contains("BackupPolicy/"), "the backup provider observes the policies: \(console.capturedOut)")
+        #expect(
+            console.capturedOut.contains("BackupPolicy/"),
+            "the backup provider observes the policies: \(console.capturedOut)"
+        )
     }
 }

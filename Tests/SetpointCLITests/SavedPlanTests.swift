@@ -16,8 +16,10 @@ import Testing
         try env.write()
         _ = await env.run(["apply", env.manifests, "--auto-approve"])
         var text = try String(contentsOfFile: env.manifests + "/stack.yaml", encoding: .utf8)
-        text = text.replacingOccurrences(of: "metadata: {name: api-1}\nspec: {cluster: pve, memory: 1Gi, pool: apps}",
-                                         with: "metadata: {name: api-1}\nspec: {cluster: pve, memory: 1Gi, pool: apps, cores: 2}")
+        text = text.replacingOccurrences(
+            of: "metadata: {name: api-1}\nspec: {cluster: pve, memory: 1Gi, pool: apps}",
+            with: "metadata: {name: api-1}\nspec: {cluster: pve, memory: 1Gi, pool: apps, cores: 2}"
+        )
         try text.write(toFile: env.manifests + "/stack.yaml", atomically: true, encoding: .utf8)
         return env
     }
@@ -44,7 +46,10 @@ import Testing
         defer { env.cleanup() }
         let file = env.dir + "/api.plan"
         _ = await env.run(["plan", env.manifests, "--out", file])
-        env.provider.backend.set(Self.api1, spec: env.provider.backend.entry(Self.api1)!.spec.setting(["memory"], to: .int(512 << 20)))
+        env.provider.backend.set(
+            Self.api1,
+            spec: env.provider.backend.entry(Self.api1)!.spec.setting(["memory"], to: .int(512 << 20))
+        )
         let (code, _, err) = await env.run(["apply", file, "--auto-approve"])
         #expect(code == 1)
         #expect(err.contains("plan"))
@@ -58,11 +63,17 @@ import Testing
         defer { env.cleanup() }
         let file = env.dir + "/api.plan"
         _ = await env.run(["plan", env.manifests, "--out", file])
-        env.provider.backend.set(Self.api2, spec: env.provider.backend.entry(Self.api2)!.spec.setting(["pool"], to: .string("moved")))
+        env.provider.backend.set(
+            Self.api2,
+            spec: env.provider.backend.entry(Self.api2)!.spec.setting(["pool"], to: .string("moved"))
+        )
         let (code, out, err) = await env.run(["apply", file, "--auto-approve"])
         #expect(code == 0, "\(out)\(err)")
         #expect(env.provider.backend.entry(Self.api1)?.spec["cores"] == .int(2))
-        #expect(env.provider.backend.entry(Self.api2)?.spec["pool"] == .string("moved"), "the saved plan did not touch api-2")
+        #expect(
+            env.provider.backend.entry(Self.api2)?.spec["pool"] == .string("moved"),
+            "the saved plan did not touch api-2"
+        )
     }
 
     @Test func anEditedPlanIsDetectedWithAndWithoutAKey() async throws {
@@ -72,7 +83,11 @@ import Testing
         let file = env.dir + "/api.plan"
         _ = await env.run(["plan", env.manifests, "--out", file])
         var text = try String(contentsOfFile: file, encoding: .utf8)
-        try text.replacingOccurrences(of: "\"cores\"", with: "\"sockets\"").write(toFile: file, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"cores\"", with: "\"sockets\"").write(
+            toFile: file,
+            atomically: true,
+            encoding: .utf8
+        )
         let (edited, _, editedErr) = await env.run(["apply", file, "--auto-approve"])
         #expect(edited == 3)
         #expect(editedErr.contains("was edited: its content does not match its digest"))
@@ -80,22 +95,45 @@ import Testing
         // Signed: an edit whose digest was recomputed is still caught by the signature.
         let signed = env.dir + "/signed.plan"
         let console = Console.capturing()
-        let runtime = CLIRuntime(providers: [env.provider], secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "t", "K": "k3y"]))
-        _ = await SetpointCLI.run(["plan", env.manifests, "--out", signed, "--sign-key", "env:K", "--state", env.state], console: console, runtime: runtime)
+        let runtime = CLIRuntime(
+            providers: [env.provider],
+            secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "t", "K": "k3y"])
+        )
+        _ = await SetpointCLI.run(
+            ["plan", env.manifests, "--out", signed, "--sign-key", "env:K", "--state", env.state],
+            console: console,
+            runtime: runtime
+        )
         text = try String(contentsOfFile: signed, encoding: .utf8)
         let newline = text.firstIndex(of: "\n")!
-        let body = String(text[text.index(after: newline)...]).replacingOccurrences(of: "\"cores\"", with: "\"sockets\"")
+        let body = String(text[text.index(after: newline)...]).replacingOccurrences(
+            of: "\"cores\"",
+            with: "\"sockets\""
+        )
         let bodyBytes = Array(body.utf8.dropLast())
         let header = String(text[..<newline])
         let digest = header.split(separator: ",").first { $0.contains("\"digest\"") }!
-        let forged = header.replacingOccurrences(of: String(digest), with: "{\"digest\":\"sha256:\(SHA256.hexString(SHA256.hash(bodyBytes)))\"")
+        let forged = header.replacingOccurrences(
+            of: String(digest),
+            with: "{\"digest\":\"sha256:\(SHA256.hexString(SHA256.hash(bodyBytes)))\""
+        )
         try (forged + "\n" + body).write(toFile: signed, atomically: true, encoding: .utf8)
         let verify = Console.capturing()
-        let code = await SetpointCLI.run(["apply", signed, "--auto-approve", "--sign-key", "env:K", "--state", env.state], console: verify, runtime: runtime)
+        let code = await SetpointCLI.run(
+            ["apply", signed, "--auto-approve", "--sign-key", "env:K", "--state", env.state],
+            console: verify,
+            runtime: runtime
+        )
         #expect(code == 3)
         #expect(verify.capturedErr.contains("signature does not match"))
         let noKey = Console.capturing()
-        #expect(await SetpointCLI.run(["apply", signed, "--auto-approve", "--state", env.state], console: noKey, runtime: runtime) == 1)
+        #expect(
+            await SetpointCLI.run(
+                ["apply", signed, "--auto-approve", "--state", env.state],
+                console: noKey,
+                runtime: runtime
+            ) == 1
+        )
         #expect(noKey.capturedErr.contains("is signed: give the key with --sign-key"))
         #expect(env.provider.backend.entry(Self.api1)?.spec["cores"] == nil, "nothing was applied")
     }

@@ -8,21 +8,33 @@ import Testing
 /// SIGTERM in the middle of an apply, against a separate process (`setpoint-testing`).
 @Suite(.timeLimit(.minutes(5))) struct SignalTests {
     @Test func sigtermLetsInFlightActionsFinishAndReportsWhatDidNotStart() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-sig-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-sig-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var text = "apiVersion: setpoint/v1\nkind: ProxmoxCluster\nmetadata: {name: pve}\n"
+        var text =
+            "apiVersion: setpoint/v1\nkind: ProxmoxCluster\nmetadata: {name: pve}\n"
             + "spec: {endpoints: [\"https://pve1:8006\"], tokenId: \"setpoint@pve!ci\", tokenSecret: {env: PVE_TOKEN}}\n"
-        for i in 1...5 { text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: vm-\(i)}\nspec: {cluster: pve, cores: 1}\n" }
+        for i in 1...5 {
+            text +=
+                "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: vm-\(i)}\nspec: {cluster: pve, cores: 1}\n"
+        }
         try text.write(toFile: dir + "/stack.yaml", atomically: true, encoding: .utf8)
 
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("setpoint-testing").path
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "setpoint-testing"
+        ).path
         try #require(FileManager.default.isExecutableFile(atPath: binary), "no setpoint-testing at \(binary)")
         // SIGTERM the moment the first action starts, sent by the thread that reads the output (a test task could be
         // scheduled seconds later on a loaded machine).
-        let process = try ChildProcess.start([binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state", dir + "/state.db"],
-                                              environment: ["SETPOINT_TEST_LATENCY_MS": "1500", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"],
-                                              signalWhen: ("create…", SIGTERM))
+        let process = try ChildProcess.start(
+            [
+                binary, "apply", dir + "/stack.yaml", "--auto-approve", "--parallelism", "1", "--state",
+                dir + "/state.db",
+            ],
+            environment: ["SETPOINT_TEST_LATENCY_MS": "1500", "PVE_TOKEN": "t", "PATH": "/usr/bin:/bin"],
+            signalWhen: ("create…", SIGTERM)
+        )
         let output = process.output
         // Wait for the first action to start, then ask the process to stop.
         var waited = 0

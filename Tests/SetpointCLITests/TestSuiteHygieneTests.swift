@@ -24,9 +24,21 @@ import Testing
         let files = try Self.sources().filter { $0.path.hasPrefix("Tests/") }
         #expect(files.count > 50)
         for (path, text) in files {
-            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            for (n, line) in lines.enumerated() {
                 if line.hasPrefix("@Suite") {
-                    #expect(line.contains(".timeLimit("), "\(path):\(n + 1): a suite without a time limit: \(line)")
+                    // The attribute up to its closing parenthesis (swift-format may spread it over several lines).
+                    var attribute = ""
+                    var depth = 0
+                    for next in lines[n...] {
+                        attribute += next + "\n"
+                        depth += next.filter { $0 == "(" }.count - next.filter { $0 == ")" }.count
+                        if depth <= 0 { break }
+                    }
+                    #expect(
+                        attribute.contains(".timeLimit("),
+                        "\(path):\(n + 1): a suite without a time limit: \(line)"
+                    )
                 }
                 #expect(!line.hasPrefix("@Test"), "\(path):\(n + 1): a test outside a suite gets no time limit")
             }
@@ -35,11 +47,17 @@ import Testing
 
     @Test func noTestBlocksACooperativeThread() throws {
         // What blocks a thread until another process acts: Foundation's Process and Pipe reads, sleeps, semaphores.
-        let blocking = ["Process()", "Pipe()", "readDataToEndOfFile", "availableData", "waitUntilExit", "Thread.sleep", "usleep(",
-                        "DispatchSemaphore", "DispatchGroup"]
-        for (path, text) in try Self.sources() where !path.hasSuffix("/ChildProcess.swift") && !path.hasSuffix("/TestSuiteHygieneTests.swift") {
+        let blocking = [
+            "Process()", "Pipe()", "readDataToEndOfFile", "availableData", "waitUntilExit", "Thread.sleep", "usleep(",
+            "DispatchSemaphore", "DispatchGroup",
+        ]
+        for (path, text) in try Self.sources()
+        where !path.hasSuffix("/ChildProcess.swift") && !path.hasSuffix("/TestSuiteHygieneTests.swift") {
             for pattern in blocking {
-                #expect(!text.contains(pattern), "\(path) uses \(pattern.trimmingCharacters(in: .newlines)): start processes with ChildProcess")
+                #expect(
+                    !text.contains(pattern),
+                    "\(path) uses \(pattern.trimmingCharacters(in: .newlines)): start processes with ChildProcess"
+                )
             }
         }
     }

@@ -14,32 +14,65 @@ import Testing
         }
     }
 
-    static func run(_ kind: BackupRun.Kind, finished: Date, _ outcome: BackupRun.Outcome = .succeeded, policy: String = "p") -> BackupRun {
+    static func run(
+        _ kind: BackupRun.Kind,
+        finished: Date,
+        _ outcome: BackupRun.Outcome = .succeeded,
+        policy: String = "p"
+    ) -> BackupRun {
         let f = ISO8601DateFormatter()
-        return BackupRun(id: "\(policy):\(kind):\(finished.timeIntervalSince1970)", policy: policy, kind: kind, startedAt: f.string(from: finished),
-                         finishedAt: f.string(from: finished), seconds: 1, outcome: outcome, trigger: "test")
+        return BackupRun(
+            id: "\(policy):\(kind):\(finished.timeIntervalSince1970)",
+            policy: policy,
+            kind: kind,
+            startedAt: f.string(from: finished),
+            finishedAt: f.string(from: finished),
+            seconds: 1,
+            outcome: outcome,
+            trigger: "test"
+        )
     }
 
     static let day: TimeInterval = 86_400
     static let hour: TimeInterval = 3600
 
     @Test func aPolicyWithoutAnyFullBackupGetsOneAtOnce() {
-        let due = BackupDue.next(schedules: [Self.every(.full, Self.day), Self.every(.incr, Self.hour)], runs: [], newestInRepository: [:],
-                                 firstSeen: Self.t0, failures: [:], now: Self.t0)
+        let due = BackupDue.next(
+            schedules: [Self.every(.full, Self.day), Self.every(.incr, Self.hour)],
+            runs: [],
+            newestInRepository: [:],
+            firstSeen: Self.t0,
+            failures: [:],
+            now: Self.t0
+        )
         #expect(due?.kind == .full)
         #expect(due?.fired == 0)
         #expect(due?.reason == "no full backup exists yet")
         // A full the repository holds (made by hand, or before Setpoint) counts: nothing is due before the schedules fire.
-        let held = BackupDue.next(schedules: [Self.every(.full, Self.day)], runs: [], newestInRepository: [.full: Self.t0],
-                                  firstSeen: Self.t0, failures: [:], now: Self.t0.addingTimeInterval(60))
+        let held = BackupDue.next(
+            schedules: [Self.every(.full, Self.day)],
+            runs: [],
+            newestInRepository: [.full: Self.t0],
+            firstSeen: Self.t0,
+            failures: [:],
+            now: Self.t0.addingTimeInterval(60)
+        )
         #expect(held == nil)
     }
 
     @Test func runsMissedWhileNoControllerLedRunOnceStandingForTheLatestSlot() throws {
         let lastFull = Self.t0.addingTimeInterval(-3 * Self.day - 60)
         let schedules = [Self.every(.full, Self.day)]
-        let due = try #require(BackupDue.next(schedules: schedules, runs: [Self.run(.full, finished: lastFull)], newestInRepository: [:],
-                                              firstSeen: Self.t0, failures: [:], now: Self.t0))
+        let due = try #require(
+            BackupDue.next(
+                schedules: schedules,
+                runs: [Self.run(.full, finished: lastFull)],
+                newestInRepository: [:],
+                firstSeen: Self.t0,
+                failures: [:],
+                now: Self.t0
+            )
+        )
         #expect(due.kind == .full)
         #expect(due.fired == 3, "\(due.reason)")
         #expect(due.slot <= Self.t0 && due.slot > Self.t0.addingTimeInterval(-Self.day), "the latest slot: \(due.slot)")
@@ -47,29 +80,69 @@ import Testing
         // Once it ran, nothing is due until the schedule fires again.
         let after = Self.t0.addingTimeInterval(120)
         let runs = [Self.run(.full, finished: after), Self.run(.full, finished: lastFull)]
-        #expect(BackupDue.next(schedules: schedules, runs: runs, newestInRepository: [:], firstSeen: Self.t0, failures: [:],
-                               now: after.addingTimeInterval(60)) == nil)
+        #expect(
+            BackupDue.next(
+                schedules: schedules,
+                runs: runs,
+                newestInRepository: [:],
+                firstSeen: Self.t0,
+                failures: [:],
+                now: after.addingTimeInterval(60)
+            ) == nil
+        )
     }
 
     @Test func aFullCountsForDiffAndIncrAndRunsFirstWhenSeveralAreDue() throws {
         let schedules = [Self.every(.incr, Self.hour), Self.every(.diff, 6 * Self.hour), Self.every(.full, Self.day)]
         let base = Self.t0.addingTimeInterval(-2 * Self.day)
         // Everything overdue: the full goes first.
-        let due = try #require(BackupDue.next(schedules: schedules, runs: [Self.run(.full, finished: base)], newestInRepository: [:],
-                                              firstSeen: base, failures: [:], now: Self.t0))
+        let due = try #require(
+            BackupDue.next(
+                schedules: schedules,
+                runs: [Self.run(.full, finished: base)],
+                newestInRepository: [:],
+                firstSeen: base,
+                failures: [:],
+                now: Self.t0
+            )
+        )
         #expect(due.kind == .full)
         // A full just made satisfies the incr and diff slots before it.
         let fresh = [Self.run(.full, finished: Self.t0)]
-        #expect(BackupDue.next(schedules: schedules, runs: fresh, newestInRepository: [:], firstSeen: base, failures: [:],
-                               now: Self.t0.addingTimeInterval(10)) == nil)
+        #expect(
+            BackupDue.next(
+                schedules: schedules,
+                runs: fresh,
+                newestInRepository: [:],
+                firstSeen: base,
+                failures: [:],
+                now: Self.t0.addingTimeInterval(10)
+            ) == nil
+        )
         // An hour on, only the incr is due.
-        let later = try #require(BackupDue.next(schedules: schedules, runs: fresh, newestInRepository: [:], firstSeen: base, failures: [:],
-                                                now: Self.t0.addingTimeInterval(Self.hour + 10)))
+        let later = try #require(
+            BackupDue.next(
+                schedules: schedules,
+                runs: fresh,
+                newestInRepository: [:],
+                firstSeen: base,
+                failures: [:],
+                now: Self.t0.addingTimeInterval(Self.hour + 10)
+            )
+        )
         #expect(later.kind == .incr && later.fired == 1)
         // A failed incr does not count: the incr stays due.
         let failed = fresh + [Self.run(.incr, finished: Self.t0.addingTimeInterval(Self.hour + 20), .failed)]
-        #expect(BackupDue.next(schedules: schedules, runs: failed, newestInRepository: [:], firstSeen: base, failures: [:],
-                               now: Self.t0.addingTimeInterval(Self.hour + 30))?.kind == .incr)
+        #expect(
+            BackupDue.next(
+                schedules: schedules,
+                runs: failed,
+                newestInRepository: [:],
+                firstSeen: base,
+                failures: [:],
+                now: Self.t0.addingTimeInterval(Self.hour + 30)
+            )?.kind == .incr
+        )
     }
 
     @Test func aFailedRunIsRetriedAfterADelayThatDoublesUpToAnHour() {
@@ -79,32 +152,83 @@ import Testing
         #expect(BackupDue.retryDelay(9) == 3600)
         let schedules = [Self.every(.full, Self.day)]
         let failures = [BackupRun.Kind.full: BackupDue.Failures(count: 1, last: Self.t0)]
-        #expect(BackupDue.next(schedules: schedules, runs: [], newestInRepository: [:], firstSeen: Self.t0, failures: failures,
-                               now: Self.t0.addingTimeInterval(240)) == nil, "within the delay")
-        #expect(BackupDue.next(schedules: schedules, runs: [], newestInRepository: [:], firstSeen: Self.t0, failures: failures,
-                               now: Self.t0.addingTimeInterval(301))?.kind == .full, "after it")
+        #expect(
+            BackupDue.next(
+                schedules: schedules,
+                runs: [],
+                newestInRepository: [:],
+                firstSeen: Self.t0,
+                failures: failures,
+                now: Self.t0.addingTimeInterval(240)
+            ) == nil,
+            "within the delay"
+        )
+        #expect(
+            BackupDue.next(
+                schedules: schedules,
+                runs: [],
+                newestInRepository: [:],
+                firstSeen: Self.t0,
+                failures: failures,
+                now: Self.t0.addingTimeInterval(301)
+            )?.kind == .full,
+            "after it"
+        )
     }
 
     @Test func aDrillCountsWhenItFinishedEvenFailedAndKindsWithoutHistoryWaitForTheirSchedule() {
         let schedules = [Self.every(.drill, Self.day), Self.every(.logical, Self.day)]
         let repo: [BackupRun.Kind: Date] = [.full: Self.t0]
         let seen = Self.t0.addingTimeInterval(-10)
-        #expect(BackupDue.next(schedules: schedules, runs: [], newestInRepository: repo, firstSeen: seen, failures: [:],
-                               now: Self.t0) == nil, "nothing is due until the schedules fire after the policy was first seen")
+        #expect(
+            BackupDue.next(
+                schedules: schedules,
+                runs: [],
+                newestInRepository: repo,
+                firstSeen: seen,
+                failures: [:],
+                now: Self.t0
+            ) == nil,
+            "nothing is due until the schedules fire after the policy was first seen"
+        )
         let nextDay = Self.t0.addingTimeInterval(Self.day)
-        let due = BackupDue.next(schedules: schedules, runs: [], newestInRepository: repo, firstSeen: seen, failures: [:], now: nextDay)
+        let due = BackupDue.next(
+            schedules: schedules,
+            runs: [],
+            newestInRepository: repo,
+            firstSeen: seen,
+            failures: [:],
+            now: nextDay
+        )
         #expect(due?.kind == .logical, "a dump goes before a drill")
         let done = [Self.run(.logical, finished: nextDay), Self.run(.drill, finished: nextDay, .failed)]
-        #expect(BackupDue.next(schedules: schedules, runs: done, newestInRepository: repo, firstSeen: seen, failures: [:],
-                               now: nextDay.addingTimeInterval(60)) == nil, "a failed drill is a finding, not retried at once")
+        #expect(
+            BackupDue.next(
+                schedules: schedules,
+                runs: done,
+                newestInRepository: repo,
+                firstSeen: seen,
+                failures: [:],
+                now: nextDay.addingTimeInterval(60)
+            ) == nil,
+            "a failed drill is a finding, not retried at once"
+        )
     }
 
     @Test func upcomingRunsAreTheNextSlotAfterTheLastSuccess() {
         let schedules = [Self.every(.full, Self.day), Self.every(.incr, Self.hour)]
         let last = Self.t0
-        let next = BackupDue.upcoming(schedules: schedules, runs: [Self.run(.full, finished: last)], newestInRepository: [:], firstSeen: last)
+        let next = BackupDue.upcoming(
+            schedules: schedules,
+            runs: [Self.run(.full, finished: last)],
+            newestInRepository: [:],
+            firstSeen: last
+        )
         #expect(next[.full] == schedules[0].next(last))
         #expect(next[.incr] == schedules[1].next(last))
-        #expect(BackupDue.upcoming(schedules: schedules, runs: [], newestInRepository: [:], firstSeen: last)[.full] == last, "no full: at once")
+        #expect(
+            BackupDue.upcoming(schedules: schedules, runs: [], newestInRepository: [:], firstSeen: last)[.full] == last,
+            "no full: at once"
+        )
     }
 }

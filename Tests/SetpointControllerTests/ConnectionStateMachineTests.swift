@@ -1,9 +1,15 @@
-@testable import SetpointController
 import Testing
+
+@testable import SetpointController
 
 /// One API connection's deadlines, one event at a time.
 @Suite(.timeLimit(.minutes(1))) struct ConnectionStateMachineTests {
-    let limits = ConnectionLimits(headerTimeout: .seconds(10), bodyTimeout: .seconds(30), idleTimeout: .seconds(60), maxConnections: 4)
+    let limits = ConnectionLimits(
+        headerTimeout: .seconds(10),
+        bodyTimeout: .seconds(30),
+        idleTimeout: .seconds(60),
+        maxConnections: 4
+    )
     let t0 = ContinuousClock.now
 
     @Test func aHeadMustArriveWithinTheHeaderTimeout() {

@@ -15,18 +15,33 @@ import Testing
 /// operator had been told was rejected.
 @Suite(.timeLimit(.minutes(2))) struct DecisionRaceTests {
     static func request(_ method: HTTPRequest.Method, _ path: String, token: String, body: String) -> Request {
-        let head = HTTPRequest(method: method, scheme: "http", authority: "127.0.0.1", path: path,
-                               headerFields: [.authorization: "Bearer \(token)", .contentType: "application/json"])
+        let head = HTTPRequest(
+            method: method,
+            scheme: "http",
+            authority: "127.0.0.1",
+            path: path,
+            headerFields: [.authorization: "Bearer \(token)", .contentType: "application/json"]
+        )
         return Request(head: head, body: RequestBody(buffer: ByteBuffer(string: body)))
     }
 
     @Test(arguments: [false, true])
     func concurrentDecisionsMakeExactlyOne(sqlite: Bool) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-race-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-race-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store: any StateStore = sqlite ? try SQLiteStateStore.open(path: folder + "/state.db") : InMemoryStateStore()
-        try await store.savePlan(StoredPlan(id: "p-race", status: .pending, json: "{}", text: "Plan p-race\n", createdAt: "2026-12-07T12:00:00Z"))
+        let store: any StateStore =
+            sqlite ? try SQLiteStateStore.open(path: folder + "/state.db") : InMemoryStateStore()
+        try await store.savePlan(
+            StoredPlan(
+                id: "p-race",
+                status: .pending,
+                json: "{}",
+                text: "Plan p-race\n",
+                createdAt: "2026-12-07T12:00:00Z"
+            )
+        )
 
         var lines: [String] = []
         var tokens: [String] = []
@@ -35,16 +50,32 @@ import Testing
             tokens.append(token)
             lines.append(line + " unlimited")
         }
-        let reconciler = Reconciler(Reconciler.Configuration(paths: [folder], providers: [], secrets: EnvironmentSecretResolver(environment: [:])),
-                                    store: store)
-        let api = ControllerAPI(store: store, status: ControllerStatus(), reconciler: reconciler,
-                                tokens: TokenStore(try Tokens(lines: lines.joined(separator: "\n"))), fourEyes: false)
+        let reconciler = Reconciler(
+            Reconciler.Configuration(
+                paths: [folder],
+                providers: [],
+                secrets: EnvironmentSecretResolver(environment: [:])
+            ),
+            store: store
+        )
+        let api = ControllerAPI(
+            store: store,
+            status: ControllerStatus(),
+            reconciler: reconciler,
+            tokens: TokenStore(try Tokens(lines: lines.joined(separator: "\n"))),
+            fourEyes: false
+        )
 
         let replies = await withTaskGroup(of: (approve: Bool, status: Int).self) { group in
             for i in 0..<40 {
                 let approve = i % 2 == 0
                 let path = "/api/v1/plans/p-race/" + (approve ? "approve" : "reject")
-                let request = Self.request(.post, path, token: tokens[i % tokens.count], body: "{\"reason\": \"call \(i)\"}")
+                let request = Self.request(
+                    .post,
+                    path,
+                    token: tokens[i % tokens.count],
+                    body: "{\"reason\": \"call \(i)\"}"
+                )
                 group.addTask { (approve, await api.respond(request).status.code) }
             }
             return await group.reduce(into: []) { $0.append($1) }

@@ -18,22 +18,36 @@ import Testing
 
             """
         for (name, m) in memory.sorted(by: { $0.key < $1.key }) {
-            text += "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: \(name)}\nspec: {cluster: pve, memory: \(m)}\n"
+            text +=
+                "---\napiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: \(name)}\nspec: {cluster: pve, memory: \(m)}\n"
         }
         try text.write(toFile: dir + "/stack.yaml", atomically: true, encoding: .utf8)
     }
 
     /// A folder of its own, and a reconciler over it with the in-memory provider (the referenced cluster exists).
-    static func reconciler(_ failure: @escaping @Sendable (Action) -> String?) throws -> (dir: String, Reconciler, InMemoryProvider) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-controller-\(UUID().uuidString)").path
+    static func reconciler(
+        _ failure: @escaping @Sendable (Action) -> String?
+    ) throws -> (dir: String, Reconciler, InMemoryProvider) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "setpoint-controller-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var cluster = FieldPolicy()
         cluster.rule("*", comparison: .ignore)
-        let provider = InMemoryProvider(kinds: [.proxmoxCluster, .virtualMachine], policies: [.proxmoxCluster: cluster], failure: failure)
+        let provider = InMemoryProvider(
+            kinds: [.proxmoxCluster, .virtualMachine],
+            policies: [.proxmoxCluster: cluster],
+            failure: failure
+        )
         provider.backend.set(ResourceID(kind: .proxmoxCluster, name: "pve"), spec: .map([:]))
         let reconciler = Reconciler(
-            Reconciler.Configuration(paths: [dir], providers: [provider], secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "t"])),
-            store: InMemoryStateStore())
+            Reconciler.Configuration(
+                paths: [dir],
+                providers: [provider],
+                secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "t"])
+            ),
+            store: InMemoryStateStore()
+        )
         return (dir, reconciler, provider)
     }
 
@@ -57,7 +71,10 @@ import Testing
         let t0 = Date()
         let first = await reconciler.pass(now: t0)
         #expect(first.applied.contains("VirtualMachine/good-1:create"), "an unrelated resource is applied: \(first)")
-        #expect(first.failed.keys.sorted() == ["VirtualMachine/bad-1:create", "VirtualMachine/flaky-1:create"], "\(first.failed)")
+        #expect(
+            first.failed.keys.sorted() == ["VirtualMachine/bad-1:create", "VirtualMachine/flaky-1:create"],
+            "\(first.failed)"
+        )
         let bad = try #require(reconciler.retries[ResourceID(kind: .virtualMachine, name: "bad-1")])
         let flaky = try #require(reconciler.retries[ResourceID(kind: .virtualMachine, name: "flaky-1")])
         #expect(bad.nextRetry == nil && bad.parkedDigest != nil, "terminal: parked, no retry time")
@@ -67,8 +84,14 @@ import Testing
         let later = await reconciler.pass(now: t0.addingTimeInterval(3600))
         #expect(later.applied == ["VirtualMachine/flaky-1:create"], "\(later)")
         let held = try #require(later.held["VirtualMachine/bad-1:create"])
-        #expect(held.contains("parked until its manifest changes") && held.contains("400 Parameter verification failed"), "\(held)")
-        #expect(provider.backend.entry(ResourceID(kind: .virtualMachine, name: "bad-1")) == nil, "never retried while parked")
+        #expect(
+            held.contains("parked until its manifest changes") && held.contains("400 Parameter verification failed"),
+            "\(held)"
+        )
+        #expect(
+            provider.backend.entry(ResourceID(kind: .virtualMachine, name: "bad-1")) == nil,
+            "never retried while parked"
+        )
 
         // The manifest is fixed: tried at once, and applied.
         try Self.manifests(dir, memory: ["bad-1": "2Gi", "flaky-1": "1Gi", "good-1": "1Gi"])
@@ -87,15 +110,20 @@ import Testing
         let first = await reconciler.pass()
         #expect(first.applied == ["VirtualMachine/web-1:create"], "\(first)")
         for value in ["153722867280912931:00", "1:00:00:00:00:00:00:00:00:00:00:00:00"] {
-            try "apiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: web-2}\nspec: {cluster: pve, description: \(value)}\n"
+            try
+                "apiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: web-2}\nspec: {cluster: pve, description: \(value)}\n"
                 .write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
             let bad = await reconciler.pass()
             #expect(bad.applied.isEmpty && bad.declared.isEmpty, "\(bad)")
             #expect(bad.errors.contains { $0.contains("bad.yaml:4:") && $0.contains("SP1004") }, "\(bad.errors)")
-            #expect(reconciler.desired?.resources.map(\.id.name).sorted() == ["pve", "web-1"], "the last good manifests stay in force")
+            #expect(
+                reconciler.desired?.resources.map(\.id.name).sorted() == ["pve", "web-1"],
+                "the last good manifests stay in force"
+            )
             #expect(provider.backend.entry(ResourceID(kind: .virtualMachine, name: "web-1")) != nil)
         }
-        try "apiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: web-2}\nspec: {cluster: pve, description: \"1:00\"}\n"
+        try
+            "apiVersion: setpoint/v1\nkind: VirtualMachine\nmetadata: {name: web-2}\nspec: {cluster: pve, description: \"1:00\"}\n"
             .write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
         let fixed = await reconciler.pass()
         #expect(fixed.applied == ["VirtualMachine/web-2:create"], "\(fixed)")

@@ -97,7 +97,10 @@ import Testing
     }
 
     @Test func ordersByKindThenName() {
-        let ids = [ResourceID(kind: .virtualMachine, name: "b"), ResourceID(kind: .container, name: "z"), ResourceID(kind: .virtualMachine, name: "a")]
+        let ids = [
+            ResourceID(kind: .virtualMachine, name: "b"), ResourceID(kind: .container, name: "z"),
+            ResourceID(kind: .virtualMachine, name: "a"),
+        ]
         #expect(ids.sorted().map(\.description) == ["Container/z", "VirtualMachine/a", "VirtualMachine/b"])
     }
 }

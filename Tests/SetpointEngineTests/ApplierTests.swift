@@ -23,11 +23,19 @@ import Testing
         let store = InMemoryStateStore()
         var backend: InMemoryBackend { provider.backend }
 
-        init(latency: Duration = .zero, failure: @escaping @Sendable (Action) -> String? = { _ in nil },
-             domains: @escaping @Sendable (Action) -> [ConcurrencyDomain] = { _ in [] }) {
+        init(
+            latency: Duration = .zero,
+            failure: @escaping @Sendable (Action) -> String? = { _ in nil },
+            domains: @escaping @Sendable (Action) -> [ConcurrencyDomain] = { _ in [] }
+        ) {
             provider = InMemoryProvider(
-                kinds: [ApplierTests.vm, ApplierTests.pool], policies: [ApplierTests.vm: ApplierTests.vmPolicy], latency: latency,
-                failure: failure, domains: domains, computed: { id in id.kind == ApplierTests.vm ? ["macaddr": .string("BC:24:11:00:00:01")] : [:] })
+                kinds: [ApplierTests.vm, ApplierTests.pool],
+                policies: [ApplierTests.vm: ApplierTests.vmPolicy],
+                latency: latency,
+                failure: failure,
+                domains: domains,
+                computed: { id in id.kind == ApplierTests.vm ? ["macaddr": .string("BC:24:11:00:00:01")] : [:] }
+            )
         }
 
         var registry: ProviderRegistry { try! ProviderRegistry([provider]) }
@@ -38,11 +46,27 @@ import Testing
             try await pipeline.plan(desired, options: PlanOptions(prune: prune))
         }
 
-        func apply(_ plan: Plan, _ desired: [Resource], approveAll: Bool = false, parallelism: Int = 8,
-                   interruption: Interruption = Interruption(), onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }) async throws -> ApplyReport {
-            let applier = Applier(registry: registry, context: context, store: store, parallelism: parallelism,
-                                  approveAllRisky: approveAll, interruption: interruption)
-            return try await applier.apply(plan, resources: Dictionary(uniqueKeysWithValues: desired.map { ($0.id, $0) }), onEvent: onEvent)
+        func apply(
+            _ plan: Plan,
+            _ desired: [Resource],
+            approveAll: Bool = false,
+            parallelism: Int = 8,
+            interruption: Interruption = Interruption(),
+            onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
+        ) async throws -> ApplyReport {
+            let applier = Applier(
+                registry: registry,
+                context: context,
+                store: store,
+                parallelism: parallelism,
+                approveAllRisky: approveAll,
+                interruption: interruption
+            )
+            return try await applier.apply(
+                plan,
+                resources: Dictionary(uniqueKeysWithValues: desired.map { ($0.id, $0) }),
+                onEvent: onEvent
+            )
         }
     }
 
@@ -52,8 +76,18 @@ import Testing
 
     static func stack(memory: Int64 = 1024) -> [Resource] {
         let p = Resource.fixture(pool, "apps", spec: ["comment": .string("web")])
-        let a = Resource.fixture(vm, "api-1", spec: ["pool": .string("apps"), "memory": .int(memory), "password": .secret(.env("PW"))], references: [p.id])
-        let b = Resource.fixture(vm, "api-2", spec: ["pool": .string("apps"), "memory": .int(memory)], references: [p.id])
+        let a = Resource.fixture(
+            vm,
+            "api-1",
+            spec: ["pool": .string("apps"), "memory": .int(memory), "password": .secret(.env("PW"))],
+            references: [p.id]
+        )
+        let b = Resource.fixture(
+            vm,
+            "api-2",
+            spec: ["pool": .string("apps"), "memory": .int(memory)],
+            references: [p.id]
+        )
         return [p, a, b]
     }
 
@@ -70,7 +104,10 @@ import Testing
         #expect(h.backend.creates.values.allSatisfy { $0 == 1 })
         let owned = try await h.store.ownedResources()
         #expect(owned.count == 3)
-        #expect(!CanonicalJSON.encode(owned[desired[1].id]!.spec).contains("$secretEnv"), "state holds fingerprints, not secret references")
+        #expect(
+            !CanonicalJSON.encode(owned[desired[1].id]!.spec).contains("$secretEnv"),
+            "state holds fingerprints, not secret references"
+        )
         #expect(owned[desired[1].id]?.dependsOn == [desired[0].id])
     }
 
@@ -101,7 +138,10 @@ import Testing
         #expect(!report.isSuccess || report.failed.isEmpty)
         #expect(h.backend.entry(desired[1].id)?.pending["memory"] == .int(2048), "staged, not live")
         let pending = try await h.plan(desired)
-        #expect(pending.changes.map(\.verb) == [.restart, .restart], "only the restarts remain; the staged change is not drift")
+        #expect(
+            pending.changes.map(\.verb) == [.restart, .restart],
+            "only the restarts remain; the staged change is not drift"
+        )
         let approved = try await h.apply(pending, desired, approveAll: true)
         #expect(approved.isSuccess, "\(approved)")
         #expect(h.backend.entry(desired[1].id)?.spec["memory"] == .int(2048))
@@ -121,7 +161,11 @@ import Testing
         #expect(report.failed.keys.sorted() == ["VirtualMachine/left:create"])
         #expect(report.failed["VirtualMachine/left:create"]?.contains("left exploded") == true)
         #expect(report.skipped == ["VirtualMachine/bottom:create": .dependency("VirtualMachine/left:create")])
-        #expect(Set(report.succeeded) == ["ResourcePool/top:create", "VirtualMachine/right:create", "VirtualMachine/other:create"])
+        #expect(
+            Set(report.succeeded) == [
+                "ResourcePool/top:create", "VirtualMachine/right:create", "VirtualMachine/other:create",
+            ]
+        )
         #expect(try await h.store.owned(bottom.id) == nil)
     }
 
@@ -142,7 +186,8 @@ import Testing
         let h = Harness(latency: .milliseconds(100))
         let interruption = Interruption()
         let events = Mutex<[ApplyEvent]>([])
-        let report = try await h.apply(try await h.plan(desired), desired, parallelism: 1, interruption: interruption) { event in
+        let report = try await h.apply(try await h.plan(desired), desired, parallelism: 1, interruption: interruption) {
+            event in
             events.withLock { $0.append(event) }
             if case .started = event { interruption.interrupt() }
         }
@@ -178,16 +223,32 @@ import Testing
             let kinds = [ResourceKind.resourcePool]
             let backend = InMemoryBackend()
             func fieldPolicy(for kind: ResourceKind) -> FieldPolicy { FieldPolicy() }
-            func observe(_ resources: [ResolvedResource], in context: ProviderContext) async throws -> [ResourceID: Observation] {
-                Dictionary(uniqueKeysWithValues: resources.map { ($0.id, .present(ObservedResource(spec: .map(["comment": .string("old")])))) })
+            func observe(
+                _ resources: [ResolvedResource],
+                in context: ProviderContext
+            ) async throws -> [ResourceID: Observation] {
+                Dictionary(
+                    uniqueKeysWithValues: resources.map {
+                        ($0.id, .present(ObservedResource(spec: .map(["comment": .string("old")]))))
+                    }
+                )
             }
-            func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation { .absent }
+            func apply(
+                _ action: Action,
+                resource: ResolvedResource?,
+                in context: ProviderContext
+            ) async throws -> Observation { .absent }
         }
         let registry = try ProviderRegistry([Lazy()])
         let store = InMemoryStateStore()
         let r = Resource.fixture(.resourcePool, "apps", spec: ["comment": .string("new")])
-        let plan = try await PlanPipeline(registry: registry, context: ProviderContext(secrets: NoSecrets()), store: store).plan([r])
-        let report = try await Applier(registry: registry, context: ProviderContext(secrets: NoSecrets()), store: store).apply(plan, resources: [r.id: r])
+        let plan = try await PlanPipeline(
+            registry: registry,
+            context: ProviderContext(secrets: NoSecrets()),
+            store: store
+        ).plan([r])
+        let report = try await Applier(registry: registry, context: ProviderContext(secrets: NoSecrets()), store: store)
+            .apply(plan, resources: [r.id: r])
         #expect(report.failed["ResourcePool/apps:update"]?.contains("spec.comment is \"old\" after update") == true)
         #expect(try await store.owned(r.id) == nil, "nothing is recorded for an action that did not converge")
     }
@@ -195,8 +256,11 @@ import Testing
     @Test func aFailedTypedOperationIsNotRecordedAsApplied() async throws {
         var policy = FieldPolicy()
         policy.rule("size", verb: .resize, reason: "disks grow online")
-        let provider = InMemoryProvider(kinds: [Self.vm], policies: [Self.vm: policy],
-                                        failure: { $0.verb == .resize ? "resize refused" : nil })
+        let provider = InMemoryProvider(
+            kinds: [Self.vm],
+            policies: [Self.vm: policy],
+            failure: { $0.verb == .resize ? "resize refused" : nil }
+        )
         let store = InMemoryStateStore()
         let registry = try ProviderRegistry([provider])
         let context = ProviderContext(secrets: NoSecrets())
@@ -206,7 +270,10 @@ import Testing
         let v2 = Resource.fixture(Self.vm, "a", spec: ["cores": .int(2), "size": .int(20)])
         let second = try await PlanPipeline(registry: registry, context: context, store: store).plan([v2])
         #expect(second.changes.map(\.verb) == [.update, .resize])
-        let report = try await Applier(registry: registry, context: context, store: store).apply(second, resources: [v2.id: v2])
+        let report = try await Applier(registry: registry, context: context, store: store).apply(
+            second,
+            resources: [v2.id: v2]
+        )
         #expect(report.failed.keys.sorted() == ["VirtualMachine/a:resize"])
         let owned = try #require(try await store.owned(v2.id))
         #expect(owned.spec["cores"] == .int(2), "the update succeeded and is recorded")
@@ -217,7 +284,8 @@ import Testing
     }
 
     @Test func twoProvidersForOneKindAreRefused() {
-        let a = InMemoryProvider(kinds: [Self.vm]), b = InMemoryProvider(kinds: [Self.vm])
+        let a = InMemoryProvider(kinds: [Self.vm])
+        let b = InMemoryProvider(kinds: [Self.vm])
         #expect(throws: SetpointError.self) { try ProviderRegistry([a, b]) }
     }
 }

@@ -11,7 +11,10 @@ import Testing
         let kinds: [ResourceKind] = [.resourcePool]
         let seen = Mutex<[ResourceID: Value?]>([:])
 
-        func observe(_ resources: [ResolvedResource], in context: ProviderContext) async throws -> [ResourceID: Observation] {
+        func observe(
+            _ resources: [ResolvedResource],
+            in context: ProviderContext
+        ) async throws -> [ResourceID: Observation] {
             var result: [ResourceID: Observation] = [:]
             for r in resources {
                 seen.withLock { $0[r.id] = r.lastApplied }
@@ -22,7 +25,11 @@ import Testing
 
         func fieldPolicy(for kind: ResourceKind) -> FieldPolicy { FieldPolicy() }
 
-        func apply(_ action: Action, resource: ResolvedResource?, in context: ProviderContext) async throws -> Observation {
+        func apply(
+            _ action: Action,
+            resource: ResolvedResource?,
+            in context: ProviderContext
+        ) async throws -> Observation {
             .absent
         }
     }
@@ -35,8 +42,11 @@ import Testing
             AppliedResource(id: orphan, providerID: "gone", spec: .m(["comment": .string("was here")])),
         ])
         let recorder = Recorder()
-        let pipeline = PlanPipeline(registry: try ProviderRegistry([recorder]), context: ProviderContext(secrets: EnvironmentSecretResolver()),
-                                    store: store)
+        let pipeline = PlanPipeline(
+            registry: try ProviderRegistry([recorder]),
+            context: ProviderContext(secrets: EnvironmentSecretResolver()),
+            store: store
+        )
         _ = try await pipeline.plan([declared])
         let seen = recorder.seen.withLock { $0 }
         #expect(seen[declared.id] == .some(.m(["comment": .string("old")])))

@@ -9,13 +9,17 @@ import Testing
     /// The corpus of a target, and for `yaml` the manifests the project ships and tests with (its seeds).
     static func inputs(_ target: String) throws -> [String] {
         var folders = [RepoPaths.path("Fuzz/Corpus/\(target)")]
-        if target == "yaml" { folders += ["examples", "manifests", "Tests/SetpointManifestTests/Corpus"].map(RepoPaths.path) }
+        if target == "yaml" {
+            folders += ["examples", "manifests", "Tests/SetpointManifestTests/Corpus"].map(RepoPaths.path)
+        }
         var files: [String] = []
         for folder in folders {
             let walker = try #require(FileManager.default.enumerator(atPath: folder), "\(folder) is missing")
             for case let name as String in walker {
                 var isFolder: ObjCBool = false
-                if FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isFolder), !isFolder.boolValue {
+                if FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isFolder),
+                    !isFolder.boolValue
+                {
                     files.append(folder + "/" + name)
                 }
             }

@@ -17,7 +17,12 @@ import Testing
             _ = await process.stdout.waitFor("\n", seconds: 20)
             guard let port = Int(process.stdout.value.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 await process.kill()
-                throw HTTPError(code: -1, message: "echo server did not start: \(process.output.value)", url: "", isTransient: false)
+                throw HTTPError(
+                    code: -1,
+                    message: "echo server did not start: \(process.output.value)",
+                    url: "",
+                    isTransient: false
+                )
             }
             self.port = port
         }
@@ -34,14 +39,24 @@ import Testing
         let pin: String
 
         init() async throws {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-tls-\(UUID().uuidString)").path
+            dir =
+                FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-tls-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try "subjectAltName=IP:127.0.0.1\n".write(toFile: dir + "/san.ext", atomically: true, encoding: .utf8)
             let steps: [[String]] = [
-                ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/ca.key", "-out", dir + "/ca.pem", "-days", "2", "-subj", "/CN=setpoint-test-ca"],
-                ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/server.key", "-out", dir + "/server.csr", "-subj", "/CN=127.0.0.1"],
-                ["x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem", "-CAkey", dir + "/ca.key", "-CAcreateserial",
-                 "-out", dir + "/server.pem", "-days", "2", "-extfile", dir + "/san.ext"],
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/ca.key", "-out",
+                    dir + "/ca.pem", "-days", "2", "-subj", "/CN=setpoint-test-ca",
+                ],
+                [
+                    "req", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/server.key", "-out", dir + "/server.csr",
+                    "-subj", "/CN=127.0.0.1",
+                ],
+                [
+                    "x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem", "-CAkey", dir + "/ca.key",
+                    "-CAcreateserial",
+                    "-out", dir + "/server.pem", "-days", "2", "-extfile", dir + "/san.ext",
+                ],
                 ["x509", "-in", dir + "/server.pem", "-pubkey", "-noout", "-out", dir + "/server.pub"],
                 ["pkey", "-pubin", "-in", dir + "/server.pub", "-outform", "der", "-out", dir + "/server.der"],
             ]
@@ -49,7 +64,12 @@ import Testing
                 let r = try #require(await ExternalTool.run("openssl", args))
                 try #require(r.status == 0, "openssl \(args.first!): \(r.stderr)")
             }
-            let hash = try #require(await ExternalTool.run("sh", ["-c", "openssl dgst -sha256 -binary '\(dir)/server.der' | openssl enc -base64"]))
+            let hash = try #require(
+                await ExternalTool.run(
+                    "sh",
+                    ["-c", "openssl dgst -sha256 -binary '\(dir)/server.der' | openssl enc -base64"]
+                )
+            )
             pin = "sha256//" + hash.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
     }
@@ -66,13 +86,17 @@ import Testing
         let client = HTTPClient(connections: 1)
         defer { client.shutdown() }
         let base = "http://127.0.0.1:\(server.port)"
-        let get = try await client.send(HTTPRequest(url: base + "/api2/json/version", headers: [("Authorization", "PVEAPIToken=a@pve!t=s")]))
+        let get = try await client.send(
+            HTTPRequest(url: base + "/api2/json/version", headers: [("Authorization", "PVEAPIToken=a@pve!t=s")])
+        )
         #expect(get.status == 200)
         #expect(get.headers["content-type"] == "application/json")
         let echoed = try JSONSerialization.jsonObject(with: get.body) as! [String: Any]
         #expect(echoed["method"] as? String == "GET")
         #expect(echoed["auth"] as? String == "PVEAPIToken=a@pve!t=s")
-        let post = try await client.send(HTTPRequest(method: "POST", url: base + "/nodes/pve1/qemu", body: Data("vmid=101".utf8)))
+        let post = try await client.send(
+            HTTPRequest(method: "POST", url: base + "/nodes/pve1/qemu", body: Data("vmid=101".utf8))
+        )
         let posted = try JSONSerialization.jsonObject(with: post.body) as! [String: Any]
         #expect(posted["body"] as? String == "vmid=101")
         #expect(posted["port"] as? Int == echoed["port"] as? Int, "the connection was kept alive and reused")
@@ -89,7 +113,9 @@ import Testing
         let server = try await Server()
         defer { server.stop() }
         do {
-            _ = try await client.send(HTTPRequest(url: "http://127.0.0.1:\(server.port)/slow", timeout: .milliseconds(300)))
+            _ = try await client.send(
+                HTTPRequest(url: "http://127.0.0.1:\(server.port)/slow", timeout: .milliseconds(300))
+            )
             Issue.record("a 3 s answer must time out at 300 ms")
         } catch let error as HTTPError {
             #expect(error.isTransient)
@@ -111,15 +137,26 @@ import Testing
         // A wrong CA file.
         let other = try await Certificates()
         defer { try? FileManager.default.removeItem(atPath: other.dir) }
-        await #expect(throws: HTTPError.self) { try await HTTPClient(tls: TLSOptions(caFile: other.ca)).send(HTTPRequest(url: url)) }
+        await #expect(throws: HTTPError.self) {
+            try await HTTPClient(tls: TLSOptions(caFile: other.ca)).send(HTTPRequest(url: url))
+        }
         // The right pinned key (with the CA), and a wrong one.
-        #expect(try await HTTPClient(tls: TLSOptions(caFile: certs.ca, pinnedPublicKey: certs.pin)).send(HTTPRequest(url: url)).status == 200)
+        #expect(
+            try await HTTPClient(tls: TLSOptions(caFile: certs.ca, pinnedPublicKey: certs.pin)).send(
+                HTTPRequest(url: url)
+            ).status == 200
+        )
         do {
-            _ = try await HTTPClient(tls: TLSOptions(caFile: certs.ca, pinnedPublicKey: other.pin)).send(HTTPRequest(url: url))
+            _ = try await HTTPClient(tls: TLSOptions(caFile: certs.ca, pinnedPublicKey: other.pin)).send(
+                HTTPRequest(url: url)
+            )
             Issue.record("a wrong pinned key must be refused")
         } catch let error as HTTPError {
             #expect(!error.isTransient)
-            #expect(error.message.lowercased().contains("pinned") || error.message.lowercased().contains("public key"), "\(error.message)")
+            #expect(
+                error.message.lowercased().contains("pinned") || error.message.lowercased().contains("public key"),
+                "\(error.message)"
+            )
         }
         // Explicitly insecure.
         #expect(try await HTTPClient(tls: TLSOptions(insecure: true)).send(HTTPRequest(url: url)).status == 200)

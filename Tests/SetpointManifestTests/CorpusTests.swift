@@ -12,7 +12,12 @@ import Testing
 /// # expect: SP1003 12:3
 /// ```
 struct CorpusCase: CustomTestStringConvertible, Sendable {
-    enum SchemaExpectation: String, Sendable { case reject, decoderOnly = "decoder-only", notApplicable = "n/a", accept }
+    enum SchemaExpectation: String, Sendable {
+        case reject
+        case decoderOnly = "decoder-only"
+        case notApplicable = "n/a"
+        case accept
+    }
 
     let path: String
     let summary: String
@@ -28,12 +33,18 @@ struct CorpusCase: CustomTestStringConvertible, Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().compactMap { name in
             let path = dir + "/" + name
-            guard let text = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
-            var summary = "", schema = SchemaExpectation.accept, expected: [String] = []
+            guard let text = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) })
+            else { return nil }
+            var summary = ""
+            var schema = SchemaExpectation.accept
+            var expected: [String] = []
             for line in text.split(separator: "\n").prefix(while: { $0.hasPrefix("#") }) {
                 let body = line.dropFirst().trimmingCharacters(in: .whitespaces)
                 if body.hasPrefix("case:") { summary = body.dropFirst(5).trimmingCharacters(in: .whitespaces) }
-                if body.hasPrefix("schema:") { schema = SchemaExpectation(rawValue: body.dropFirst(7).trimmingCharacters(in: .whitespaces)) ?? .accept }
+                if body.hasPrefix("schema:") {
+                    schema =
+                        SchemaExpectation(rawValue: body.dropFirst(7).trimmingCharacters(in: .whitespaces)) ?? .accept
+                }
                 if body.hasPrefix("expect:") { expected.append(body.dropFirst(7).trimmingCharacters(in: .whitespaces)) }
             }
             return CorpusCase(path: path, summary: summary, schema: schema, expected: expected.sorted())
@@ -58,7 +69,12 @@ enum SchemaCheck {
 
     /// Runs scripts/schema-check.py on paths; returns results by file.
     static func run(_ paths: [String]) async throws -> [String: [Document]] {
-        let result = try #require(await ExternalTool.run("python3", [RepoPaths.path("scripts/schema-check.py"), "--schemas", RepoPaths.path("schemas")] + paths))
+        let result = try #require(
+            await ExternalTool.run(
+                "python3",
+                [RepoPaths.path("scripts/schema-check.py"), "--schemas", RepoPaths.path("schemas")] + paths
+            )
+        )
         #expect(result.stderr.isEmpty, "schema-check.py: \(result.stderr)")
         var byFile: [String: [Document]] = [:]
         for line in result.stdout.split(separator: "\n") {
@@ -85,11 +101,15 @@ enum SchemaCheck {
         let got = set.diagnostics.map { d in
             "\(d.code) \(d.location.map { "\($0.line):\($0.column)" } ?? "-")"
         }.sorted()
-        let listing = set.diagnostics.map { "  \($0.code) \($0.location?.description ?? "") \($0.summary)" }.joined(separator: "\n")
+        let listing = set.diagnostics.map { "  \($0.code) \($0.location?.description ?? "") \($0.summary)" }.joined(
+            separator: "\n"
+        )
         #expect(got == c.expected, "\(c.name): \(c.summary)\n\(listing)")
         for d in set.diagnostics where d.severity == .error {
-            #expect(d.hint != nil || d.code == .yamlSyntax || d.code == .invalidValue || d.code == .wrongType,
-                    "\(c.name): \(d.code) '\(d.summary)' has no hint")
+            #expect(
+                d.hint != nil || d.code == .yamlSyntax || d.code == .invalidValue || d.code == .wrongType,
+                "\(c.name): \(d.code) '\(d.summary)' has no hint"
+            )
         }
     }
 

@@ -17,7 +17,8 @@ import Testing
         """
 
     func tempDir() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-loader-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-loader-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
@@ -81,18 +82,19 @@ import Testing
     }
 
     @Test func normalisesQuantitiesDurationsAndSecrets() throws {
-        let text = Self.cluster + """
-            ---
-            apiVersion: setpoint/v1
-            kind: VirtualMachine
-            metadata: {name: api-1, annotations: {setpoint/approval: required}}
-            spec:
-              cluster: pve
-              memory: 1.5Gi
-              disks: {scsi0: {storage: local-lvm, size: 32Gi}}
-              cloudInit: {password: {file: /run/secrets/root}}
+        let text =
+            Self.cluster + """
+                ---
+                apiVersion: setpoint/v1
+                kind: VirtualMachine
+                metadata: {name: api-1, annotations: {setpoint/approval: required}}
+                spec:
+                  cluster: pve
+                  memory: 1.5Gi
+                  disks: {scsi0: {storage: local-lvm, size: 32Gi}}
+                  cloudInit: {password: {file: /run/secrets/root}}
 
-            """
+                """
         let set = ManifestLoader().load(text: text, file: "m.yaml")
         #expect(set.diagnostics.isEmpty, "\(set.diagnostics)")
         let vm = try #require(set.resource(ResourceID(kind: .virtualMachine, name: "api-1")))
@@ -103,7 +105,9 @@ import Testing
         let typed = try vm.decodeSpec(VirtualMachineSpec.self)
         #expect(typed.memory == Quantity(bytes: 1536 << 20))
         #expect(typed.cloudInit?.password?.description == "(sensitive)")
-        #expect(vm.location(of: ["spec", "disks", "scsi0", "size"]) == SourceLocation(file: "m.yaml", line: 15, column: 45))
+        #expect(
+            vm.location(of: ["spec", "disks", "scsi0", "size"]) == SourceLocation(file: "m.yaml", line: 15, column: 45)
+        )
         let cluster = try #require(set.resource(ResourceID(kind: .proxmoxCluster, name: "pve")))
         let clusterSpec = try cluster.decodeSpec(ProxmoxClusterSpec.self)
         #expect(clusterSpec.tokenSecret == .env("PVE_TOKEN"))

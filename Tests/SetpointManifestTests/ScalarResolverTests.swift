@@ -11,7 +11,8 @@ import Testing
         ("~", .null), ("null", .null), ("", .null), ("nil", .string("nil")),
         ("0755", .int(493)), ("0", .int(0)), ("42", .int(42)), ("-7", .int(-7)), ("+3", .int(3)), ("1_000", .int(1000)),
         ("0x1F", .int(31)), ("0b101", .int(5)), ("1:20", .int(80)), ("08", .string("08")), ("0o17", .string("0o17")),
-        ("1.5", .double(1.5)), ("1.", .double(1)), (".5", .double(0.5)), ("1e3", .string("1e3")), ("1.0e+3", .double(1000)),
+        ("1.5", .double(1.5)), ("1.", .double(1)), (".5", .double(0.5)), ("1e3", .string("1e3")),
+        ("1.0e+3", .double(1000)),
         ("-.5", .string("-.5")), (".inf", .double(.infinity)), ("4Gi", .string("4Gi")), ("api-1", .string("api-1")),
         ("2024-01-02", .timestamp), ("10.0.0.1", .string("10.0.0.1")), ("5m", .string("5m")),
         ("153722867280912931:00", .bigInt), ("-1:30", .int(-90)),
@@ -24,7 +25,8 @@ import Testing
 
     /// YAML 1.1 base-60 integers that overflow 64 bits are still integers, never a trap (they crashed every command).
     @Test(arguments: [
-        "153722867280912931:00", "1:00:00:00:00:00:00:00:00:00:00:00:00", "-153722867280912931:00", "99999999999999999999:00",
+        "153722867280912931:00", "1:00:00:00:00:00:00:00:00:00:00:00:00", "-153722867280912931:00",
+        "99999999999999999999:00",
         "9223372036854775807:59",
     ])
     func sexagesimalOverflowIsABigInteger(_ text: String) {
@@ -40,7 +42,9 @@ import Testing
     @Test func quotedScalarsAreStrings() {
         #expect(ScalarResolver.resolve(.init(text: "no", style: .doubleQuoted)) == .string("no"))
         #expect(ScalarResolver.resolve(.init(text: "0755", style: .singleQuoted)) == .string("0755"))
-        #expect(ScalarResolver.resolve(.init(text: "0755", style: .plain, tag: "tag:yaml.org,2002:str")) == .string("0755"))
+        #expect(
+            ScalarResolver.resolve(.init(text: "0755", style: .plain, tag: "tag:yaml.org,2002:str")) == .string("0755")
+        )
     }
 
     /// The same scalars through PyYAML's safe loader (the loader the JSON Schema test uses): the types must agree.
@@ -62,7 +66,10 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let types = try JSONDecoder().decode([String].self, from: Data(result.stdout.utf8))
         for (text, pyType) in zip(texts, types) {
-            #expect(ScalarResolver.resolvePlain(text).typeName == pyType, "'\(text)': Setpoint \(ScalarResolver.resolvePlain(text).typeName), PyYAML \(pyType)")
+            #expect(
+                ScalarResolver.resolvePlain(text).typeName == pyType,
+                "'\(text)': Setpoint \(ScalarResolver.resolvePlain(text).typeName), PyYAML \(pyType)"
+            )
         }
     }
 }

@@ -10,15 +10,25 @@ import Testing
         for file in JSONSchemaGenerator.allFiles() {
             let path = RepoPaths.path("schemas/\(file.name)")
             let committed = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
-            #expect(committed == file.contents, "schemas/\(file.name) is stale: run `swift run setpoint schema --out schemas/`")
+            #expect(
+                committed == file.contents,
+                "schemas/\(file.name) is stale: run `swift run setpoint schema --out schemas/`"
+            )
         }
-        let names = try FileManager.default.contentsOfDirectory(atPath: RepoPaths.path("schemas")).filter { $0.hasSuffix(".json") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: RepoPaths.path("schemas")).filter {
+            $0.hasSuffix(".json")
+        }
         #expect(Set(names) == Set(JSONSchemaGenerator.allFiles().map(\.name)), "schemas/ holds files no kind generates")
     }
 
     @Test func manifestReferenceIsUpToDate() {
-        let committed = FileManager.default.contents(atPath: RepoPaths.path("docs/manifests.md")).map { String(decoding: $0, as: UTF8.self) }
-        #expect(committed == ManifestReference.markdown(), "docs/manifests.md is stale: run `swift run setpoint schema --markdown > docs/manifests.md`")
+        let committed = FileManager.default.contents(atPath: RepoPaths.path("docs/manifests.md")).map {
+            String(decoding: $0, as: UTF8.self)
+        }
+        #expect(
+            committed == ManifestReference.markdown(),
+            "docs/manifests.md is stale: run `swift run setpoint schema --markdown > docs/manifests.md`"
+        )
     }
 
     @Test func everyKindHasASchemaThatNamesItsRequiredFields() {
@@ -35,10 +45,16 @@ import Testing
     @Test func examplesAndManifestsAreValid() throws {
         let paths = [RepoPaths.path("examples"), RepoPaths.path("manifests")]
         let set = ManifestLoader().load(paths: paths)
-        #expect(!set.diagnostics.hasErrors, "\(set.diagnostics.filter { $0.severity == .error }.map { "\($0.location?.description ?? "") \($0.summary)" })")
+        #expect(
+            !set.diagnostics.hasErrors,
+            "\(set.diagnostics.filter { $0.severity == .error }.map { "\($0.location?.description ?? "") \($0.summary)" })"
+        )
         #expect(set.resources.count >= 20, "manifests/ and examples/ declare \(set.resources.count) resources")
         let kinds = Set(set.resources.map(\.id.kind))
-        #expect(kinds == Set(KindRegistry.v1.map(\.kind)), "every kind appears in manifests/ or examples/; missing: \(Set(KindRegistry.v1.map(\.kind)).subtracting(kinds))")
+        #expect(
+            kinds == Set(KindRegistry.v1.map(\.kind)),
+            "every kind appears in manifests/ or examples/; missing: \(Set(KindRegistry.v1.map(\.kind)).subtracting(kinds))"
+        )
     }
 
     @Test(.enabled("needs python3 with jsonschema and PyYAML") { await SchemaCheck.isAvailable() || ExternalTool.isCI })
@@ -47,7 +63,10 @@ import Testing
         let docs = results.values.flatMap { $0 }
         #expect(docs.count >= 20)
         for doc in docs {
-            #expect(doc.valid == true && doc.yamlError == nil, "\(doc.file) #\(doc.document ?? -1): \(doc.errors ?? []) \(doc.yamlError ?? "")")
+            #expect(
+                doc.valid == true && doc.yamlError == nil,
+                "\(doc.file) #\(doc.document ?? -1): \(doc.errors ?? []) \(doc.yamlError ?? "")"
+            )
         }
     }
 }

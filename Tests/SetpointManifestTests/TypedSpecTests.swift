@@ -8,7 +8,10 @@ import Testing
 /// spec drops would silently never reach a provider.
 @Suite(.timeLimit(.minutes(2))) struct TypedSpecTests {
     static let resources: [Resource] = {
-        let paths = [RepoPaths.path("examples"), RepoPaths.path("manifests"), RepoPaths.path("Tests/SetpointManifestTests/Corpus/valid")]
+        let paths = [
+            RepoPaths.path("examples"), RepoPaths.path("manifests"),
+            RepoPaths.path("Tests/SetpointManifestTests/Corpus/valid"),
+        ]
         return ManifestLoader().load(paths: paths).resources
     }()
 
@@ -20,7 +23,10 @@ import Testing
             }
             let typed = try definition.decode(resource.spec)
             let labels = Set(Mirror(reflecting: typed).children.compactMap(\.label))
-            #expect(labels == Set(definition.spec.fields.map(\.name)), "\(definition.kind): typed spec \(labels.sorted()) vs schema")
+            #expect(
+                labels == Set(definition.spec.fields.map(\.name)),
+                "\(definition.kind): typed spec \(labels.sorted()) vs schema"
+            )
         }
     }
 
@@ -35,10 +41,15 @@ import Testing
     /// Every key of the value has a property of the same name, recursively through structs, optionals, lists and maps.
     func checkCovers(_ value: Value, _ mirror: Mirror, path: String) {
         var mirror = mirror
-        while mirror.displayStyle == .optional, let child = mirror.children.first { mirror = Mirror(reflecting: child.value) }
+        while mirror.displayStyle == .optional, let child = mirror.children.first {
+            mirror = Mirror(reflecting: child.value)
+        }
         switch (value, mirror.displayStyle) {
         case (.map(let m), .struct?):
-            let children = Dictionary(mirror.children.compactMap { c in c.label.map { ($0, c.value) } }, uniquingKeysWith: { a, _ in a })
+            let children = Dictionary(
+                mirror.children.compactMap { c in c.label.map { ($0, c.value) } },
+                uniquingKeysWith: { a, _ in a }
+            )
             for (key, v) in m {
                 guard let child = children[key] else {
                     Issue.record("\(path).\(key) is dropped by the typed spec")

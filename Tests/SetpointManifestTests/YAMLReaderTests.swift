@@ -20,7 +20,10 @@ import Testing
         #expect((b.key.line, b.key.column) == (2, 1))
         let c = try #require(b.value.pair("c"))
         #expect((c.key.line, c.key.column) == (3, 3))
-        guard case .sequence(let items) = c.value.content else { Issue.record("not a sequence"); return }
+        guard case .sequence(let items) = c.value.content else {
+            Issue.record("not a sequence")
+            return
+        }
         #expect((items[1].line, items[1].column) == (3, 10))
         #expect(items[1].scalar?.style == .doubleQuoted)
         #expect(docs[1].line == 4)
@@ -28,7 +31,8 @@ import Testing
 
     @Test func refusesAliasesWithoutExpandingThem() {
         // "Billion laughs": expanding this would take minutes and gigabytes.
-        var text = "apiVersion: setpoint/v1\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        var text =
+            "apiVersion: setpoint/v1\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
         for i in 1...9 {
             let prev = i == 1 ? "a" : "l\(i - 1)"
             text += "l\(i): &l\(i) [" + Array(repeating: "*\(prev)", count: 9).joined(separator: ",") + "]\n"
@@ -62,7 +66,9 @@ import Testing
         #expect(diags.map(\.code) == [.nestingTooDeep])
         #expect(diags.first?.location?.column == depth, "reported at the first container past the limit")
         // Block nesting is refused by the tree builder: the document is kept as refused, the file read on.
-        let block = (0..<depth).map { String(repeating: "  ", count: $0) + "k\($0):" }.joined(separator: "\n") + " 1\n---\nnext: 1\n"
+        let block =
+            (0..<depth).map { String(repeating: "  ", count: $0) + "k\($0):" }.joined(separator: "\n")
+            + " 1\n---\nnext: 1\n"
         let (blockDocs, blockDiags) = read(block, limits: LoaderLimits(maxDepth: depth - 1))
         #expect(blockDocs.first?.isRefused == true)
         #expect(blockDocs.count == 2)
@@ -79,10 +85,14 @@ import Testing
     /// Keys inside a subtree refused for its depth are not kept, so they cannot be paired up as false duplicates.
     @Test func keysUnderARefusedSubtreeAreNotDuplicates() {
         // Under the refused mapping the keys differ but the values repeat: paired up wrongly, they were "duplicates".
-        let text = "apiVersion: setpoint/v1\nx:\n  a:\n    a:\n      a:\n        k: 1\n        j: 1\n        l: 1\ny: {k: 1, k2: {k: 2, k: 3}}\n"
+        let text =
+            "apiVersion: setpoint/v1\nx:\n  a:\n    a:\n      a:\n        k: 1\n        j: 1\n        l: 1\ny: {k: 1, k2: {k: 2, k: 3}}\n"
         let (docs, diags) = read(text, limits: LoaderLimits(maxDepth: 4))
         #expect(docs.first?.isRefused == true)
-        #expect(diags.filter { $0.code == .duplicateKey }.count == 1, "only the real duplicate on line 9: \(diags.map(\.summary))")
+        #expect(
+            diags.filter { $0.code == .duplicateKey }.count == 1,
+            "only the real duplicate on line 9: \(diags.map(\.summary))"
+        )
         #expect(diags.first { $0.code == .duplicateKey }?.location?.line == 9)
         #expect(diags.filter { $0.code == .nestingTooDeep }.count == 1)
     }
@@ -106,9 +116,11 @@ import Testing
         let many = String(repeating: "[", count: 70)
         let texts = [
             "a: '\(many)'\n", "a: \"\(many)\\\"\(many)\"\n", "a: 1 # \(many)\n", "a: |\n  \(many)\n  \(many)\nb: 2\n",
-            "a: >-\n    \(many)\n\n    x\nb: 2\n", "a: x\(many)\n", "a: rate(x[5m]) \(many)\n", "a: plain\n  \(many) continued\nb: 1\n",
+            "a: >-\n    \(many)\n\n    x\nb: 2\n", "a: x\(many)\n", "a: rate(x[5m]) \(many)\n",
+            "a: plain\n  \(many) continued\nb: 1\n",
             "a: 'it''s \(many)\n  still quoted'\n", "- |\n  \(many)\n- x\n", "a: [\"\(many)\", x # \(many)\n  ]\n",
-            "a: don't \(many)\n", "key:\n  |\n   \(many)\nb: 1\n", "key:\n    value\n  \(many)\n", "key: |1\n   a\n \(many)\n",
+            "a: don't \(many)\n", "key:\n  |\n   \(many)\nb: 1\n", "key:\n    value\n  \(many)\n",
+            "key: |1\n   a\n \(many)\n",
             "!!str key: value\n  \(many)\n", "[\"x\"#\(many)\n]\n", "k: [!<tag:\(many)> x]\n",
         ]
         for text in texts {
@@ -126,12 +138,16 @@ import Testing
             "a: \"x\\\"\"\nb: \(bomb)\n", "a: x # y\nb: \(bomb)\n", "a: |\rb: \(bomb)\n", "a: |\u{85}b: \(bomb)\n",
             "a: !!seq \(bomb)\n", "a: &x \(bomb)\n", "- - \(bomb)\n", "a:\n  - b: |\n      x\n    c: \(bomb)\n",
             "a: [x, \(bomb)]\n", "a: {\"k\":\(bomb)}\n", "a: plain\n  more\nb: \(bomb)\n", "--- |\n x\n--- \(bomb)\n",
-            "[a 'b, \(bomb)", "? a\n: b\n? \(bomb)\n", String(repeating: "[!<]> ", count: 5_000), "key:\n    value\n  [x\ny: e 'f\ng: \(bomb)\n",
+            "[a 'b, \(bomb)", "? a\n: b\n? \(bomb)\n", String(repeating: "[!<]> ", count: 5_000),
+            "key:\n    value\n  [x\ny: e 'f\ng: \(bomb)\n",
             "%YAML 1.1\n---\nk: \(bomb)\n",
         ]
         for text in texts {
             let (_, diags) = read(text, limits: LoaderLimits(maxDepth: 64))
-            #expect(diags.contains { $0.code == .nestingTooDeep }, "\(text.prefix(60).debugDescription): \(diags.map(\.summary))")
+            #expect(
+                diags.contains { $0.code == .nestingTooDeep },
+                "\(text.prefix(60).debugDescription): \(diags.map(\.summary))"
+            )
         }
         // UTF-16, which libyaml decodes itself.
         var utf16: [UInt8] = [0xFF, 0xFE]

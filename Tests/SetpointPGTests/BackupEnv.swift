@@ -11,7 +11,10 @@ struct BackupEnv {
     init(_ env: ClusterEnv) throws {
         // Never skipped: without pgBackRest the test fails (scripts/test installs package pgbackrest).
         let tool = ProcessInfo.processInfo.environment["SETPOINT_TEST_PGBACKREST"] ?? "/usr/bin/pgbackrest"
-        try #require(FileManager.default.isExecutableFile(atPath: tool), "pgbackrest is missing: run the tests through scripts/test")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: tool),
+            "pgbackrest is missing: run the tests through scripts/test"
+        )
         self.env = env
         stanza = "t" + UUID().uuidString.prefix(8).lowercased()
     }
@@ -26,8 +29,14 @@ struct BackupEnv {
         var expect: String
     }
 
-    func policyYAML(rpo: String = "30s", archiveTimeout: String = "10s", retention: String = "full: 2", encrypted: Bool = false,
-                    checks: [Check] = [Check(sql: "SELECT count(*) > 0 FROM pg_class", expect: "t")], rto: String = "10m") -> String {
+    func policyYAML(
+        rpo: String = "30s",
+        archiveTimeout: String = "10s",
+        retention: String = "full: 2",
+        encrypted: Bool = false,
+        checks: [Check] = [Check(sql: "SELECT count(*) > 0 FROM pg_class", expect: "t")],
+        rto: String = "10m"
+    ) -> String {
         var text = """
             apiVersion: setpoint/v1
             kind: BackupPolicy
@@ -79,11 +88,16 @@ struct BackupEnv {
 
     func status() async throws -> (code: Int32, json: [String: Any]) {
         let r = await env.run(["backup", "status", "main-backups", env.manifests, "--output", "json"])
-        let list = try #require((try? JSONSerialization.jsonObject(with: Data(r.out.utf8))) as? [[String: Any]], "exit \(r.code): \(r.out)\(r.err)")
+        let list = try #require(
+            (try? JSONSerialization.jsonObject(with: Data(r.out.utf8))) as? [[String: Any]],
+            "exit \(r.code): \(r.out)\(r.err)"
+        )
         return (r.code, try #require(list.first))
     }
 
     static func backups(_ status: [String: Any]) -> [[String: Any]] { status["backups"] as? [[String: Any]] ?? [] }
-    static func rpo(_ status: [String: Any]) -> Double? { (status["rpo"] as? [String: Any])?["actualSeconds"] as? Double }
+    static func rpo(_ status: [String: Any]) -> Double? {
+        (status["rpo"] as? [String: Any])?["actualSeconds"] as? Double
+    }
     static func violations(_ status: [String: Any]) -> [String] { status["violations"] as? [String] ?? [] }
 }

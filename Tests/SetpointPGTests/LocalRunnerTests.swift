@@ -25,8 +25,15 @@ import Testing
     }
 
     @Test func inputEnvironmentAndDirectory() async throws {
-        let r = try await LocalRunner().run(Command("/bin/sh", ["-c", "cat; echo \"$GREETING\"; pwd"], environment: ["GREETING": "hi"],
-                                                    workingDirectory: "/tmp", input: "from stdin\n"))
+        let r = try await LocalRunner().run(
+            Command(
+                "/bin/sh",
+                ["-c", "cat; echo \"$GREETING\"; pwd"],
+                environment: ["GREETING": "hi"],
+                workingDirectory: "/tmp",
+                input: "from stdin\n"
+            )
+        )
         #expect(r.stdout == "from stdin\nhi\n/tmp\n")
     }
 

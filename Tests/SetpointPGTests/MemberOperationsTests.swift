@@ -4,10 +4,18 @@ import SetpointPostgres
 import Testing
 
 /// Synchronous replication, member removal and promotion on real PostgreSQL 15 servers.
-@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)")) struct MemberOperationsTests {
+@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)"))
+struct MemberOperationsTests {
     func spec(_ cluster: PGTestCluster, _ name: String) -> ReplicaSpec {
-        ReplicaSpec(name: name, port: PGTestCluster.freePort(), dataDirectory: cluster.dataDirectory(name), primaryHost: "127.0.0.1",
-                    primaryPort: cluster.ports["primary"]!, replicationUser: "postgres", binDirectory: cluster.bin)
+        ReplicaSpec(
+            name: name,
+            port: PGTestCluster.freePort(),
+            dataDirectory: cluster.dataDirectory(name),
+            primaryHost: "127.0.0.1",
+            primaryPort: cluster.ports["primary"]!,
+            replicationUser: "postgres",
+            binDirectory: cluster.bin
+        )
     }
 
     /// `sync_state` of each standby, once the primary has applied the setting.
@@ -26,18 +34,26 @@ import Testing
         try await PGTestCluster.with { cluster in
             let primary = try await PGConnection.connect(cluster.primaryConfig)
             defer { primary.close() }
-            let a = spec(cluster, "pg-2"), b = spec(cluster, "pg-3")
+            let a = spec(cluster, "pg-2")
+            let b = spec(cluster, "pg-3")
             for r in [a, b] {
                 try await ReplicaBuilder().create(r, primary: primary)
                 cluster.adopt(r.name, port: r.port)
             }
             try await MemberOperations().setSynchronous(count: 1, standbys: ["pg-2"], on: primary)
-            #expect(try await syncStates(primary, expecting: ["pg-2": "quorum", "pg-3": "async"]) == ["pg-2": "quorum", "pg-3": "async"])
+            #expect(
+                try await syncStates(primary, expecting: ["pg-2": "quorum", "pg-3": "async"]) == [
+                    "pg-2": "quorum", "pg-3": "async",
+                ]
+            )
             _ = try await primary.query("CREATE TABLE t (v int)")
             _ = try await primary.query("INSERT INTO t VALUES (1)")  // commits only once pg-2 has it
             let kept = try await MemberOperations().removeReplica(b, primary: primary)
             #expect(kept == b.dataDirectory)
-            #expect(FileManager.default.fileExists(atPath: b.dataDirectory + "/PG_VERSION"), "the data directory is kept")
+            #expect(
+                FileManager.default.fileExists(atPath: b.dataDirectory + "/PG_VERSION"),
+                "the data directory is kept"
+            )
             let facts = try await MemberProbe.probe(primary, parameters: [])
             #expect(facts.standbys.map(\.applicationName) == ["pg-2"])
             #expect(facts.slots.map(\.name) == ["pg_2"], "the removed member's slot is dropped")
@@ -53,8 +69,16 @@ import Testing
             cluster.adopt(r.name, port: r.port)
             _ = try await primary.query("CREATE TABLE t (v int)")
             _ = try await primary.query("INSERT INTO t VALUES (42)")
-            try await MemberOperations().stop(dataDirectory: cluster.dataDirectory("primary"), binDirectory: cluster.bin, osUser: "postgres")
-            try await MemberOperations().promote(dataDirectory: r.dataDirectory, binDirectory: r.binDirectory, osUser: "postgres")
+            try await MemberOperations().stop(
+                dataDirectory: cluster.dataDirectory("primary"),
+                binDirectory: cluster.bin,
+                osUser: "postgres"
+            )
+            try await MemberOperations().promote(
+                dataDirectory: r.dataDirectory,
+                binDirectory: r.binDirectory,
+                osUser: "postgres"
+            )
             let promoted = try await PGConnection.connect(cluster.config("pg-2"))
             defer { promoted.close() }
             let facts = try await MemberProbe.probe(promoted, parameters: [])

@@ -3,18 +3,24 @@ import SetpointPG
 import Testing
 
 /// SetpointPG against a real PostgreSQL 15.
-@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs the PostgreSQL that scripts/test starts")) struct PGConnectionTests {
+@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs the PostgreSQL that scripts/test starts"))
+struct PGConnectionTests {
     @Test func parameterisedQueriesReturnTypedRows() async throws {
         let db = try await PGServer.connect()
         defer { db.close() }
         #expect(db.serverVersion >= 150000)
-        let r = try await db.query("SELECT name, setting, context FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name",
-                                   ["{max_connections,work_mem}"])
+        let r = try await db.query(
+            "SELECT name, setting, context FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name",
+            ["{max_connections,work_mem}"]
+        )
         #expect(r.columns == ["name", "setting", "context"])
         #expect(r.records.map { $0["name"] } == ["max_connections", "work_mem"])
         #expect(r.first?.int("setting") ?? 0 > 0)
         #expect(r.first?["context"] == "postmaster")
-        let typed = try await db.query("SELECT $1::int + 1 AS n, $2::bool AS b, NULL::text AS nothing, 2.5::float8 AS d", ["41", "true"])
+        let typed = try await db.query(
+            "SELECT $1::int + 1 AS n, $2::bool AS b, NULL::text AS nothing, 2.5::float8 AS d",
+            ["41", "true"]
+        )
         let row = try #require(typed.first)
         #expect(row.int("n") == 42 && row.bool("b") == true && row["nothing"] == nil && row.double("d") == 2.5)
         let inRecovery = try await db.query("SELECT pg_is_in_recovery() AS r")
@@ -30,7 +36,9 @@ import Testing
         // Where SQL cannot take a parameter (identifiers, ALTER SYSTEM values), quoting keeps values values.
         let table = "weird \"table\" name"
         _ = try await db.query("CREATE TEMP TABLE \(try PGQuote.identifier(table)) (v text)")
-        _ = try await db.query("INSERT INTO \(try PGQuote.identifier(table)) VALUES (\(try PGQuote.literal("it's a \\ path")))")
+        _ = try await db.query(
+            "INSERT INTO \(try PGQuote.identifier(table)) VALUES (\(try PGQuote.literal("it's a \\ path")))"
+        )
         let back = try await db.query("SELECT v FROM \(try PGQuote.identifier(table))")
         #expect(back.first?["v"] == "it's a \\ path")
         #expect(throws: PGQuoteError.self) { try PGQuote.literal("nul\0byte") }

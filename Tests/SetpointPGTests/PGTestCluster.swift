@@ -14,7 +14,14 @@ final class PGTestCluster: @unchecked Sendable {
     var primaryConfig: PGConfig { config("primary") }
 
     func config(_ member: String) -> PGConfig {
-        PGConfig(host: "127.0.0.1", port: ports[member], user: "postgres", database: "postgres", sslmode: "disable", connectTimeoutSeconds: 5)
+        PGConfig(
+            host: "127.0.0.1",
+            port: ports[member],
+            user: "postgres",
+            database: "postgres",
+            sslmode: "disable",
+            connectTimeoutSeconds: 5
+        )
     }
 
     func dataDirectory(_ member: String) -> String { "\(dir)/\(member)" }
@@ -32,21 +39,33 @@ final class PGTestCluster: @unchecked Sendable {
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = 0
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
+        }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     /// initdb + start a primary (trust on loopback: these tests are about replication, not auth).
     static func start() async throws -> PGTestCluster {
-        let bin = try #require(ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_BIN"],
-                               "SETPOINT_TEST_PG_BIN is not set: run the tests through scripts/test")
+        let bin = try #require(
+            ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_BIN"],
+            "SETPOINT_TEST_PG_BIN is not set: run the tests through scripts/test"
+        )
         let dir = FileManager.default.temporaryDirectory.path + "/setpoint-pg-\(UUID().uuidString.prefix(8))"
         let cluster = PGTestCluster(dir: dir, bin: bin)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: dir,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755]
+        )
         _ = try await cluster.runner.run(Command("/bin/chown", ["postgres:postgres", dir]))
         let data = cluster.dataDirectory("primary")
-        _ = try await cluster.runner.run(Command("\(bin)/initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync"], user: "postgres"))
+        _ = try await cluster.runner.run(
+            Command("\(bin)/initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync"], user: "postgres")
+        )
         try await cluster.startMember("primary", port: freePort())
         return cluster
     }
@@ -71,16 +90,29 @@ final class PGTestCluster: @unchecked Sendable {
         let data = dataDirectory(name)
         for attempt in 1...3 {
             ports[name] = port
-            let out = try await runner.run(Command("\(bin)/pg_ctl", [
-                "-D", data, "-l", "\(dir)/\(name).log", "-w", "-t", "30",
-                "-o", "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off", "start",
-            ], user: "postgres", timeout: .seconds(60)), allowFailure: true)
+            let out = try await runner.run(
+                Command(
+                    "\(bin)/pg_ctl",
+                    [
+                        "-D", data, "-l", "\(dir)/\(name).log", "-w", "-t", "30",
+                        "-o", "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c fsync=off", "start",
+                    ],
+                    user: "postgres",
+                    timeout: .seconds(60)
+                ),
+                allowFailure: true
+            )
             if out.status == 0 { return }
             let log = (try? String(contentsOfFile: "\(dir)/\(name).log", encoding: .utf8)) ?? ""
             let tail = log.split(separator: "\n").suffix(6).joined(separator: "\n")
-            guard attempt < 3, log.contains("already in use") || log.contains("could not create any TCP/IP sockets") else {
-                throw CommandFailure(command: Command("\(bin)/pg_ctl"), status: out.status, output: out.stdout + out.stderr + "\n" + tail,
-                                     reason: "could not start \(name) on port \(port)")
+            guard attempt < 3, log.contains("already in use") || log.contains("could not create any TCP/IP sockets")
+            else {
+                throw CommandFailure(
+                    command: Command("\(bin)/pg_ctl"),
+                    status: out.status,
+                    output: out.stdout + out.stderr + "\n" + tail,
+                    reason: "could not start \(name) on port \(port)"
+                )
             }
             port = Self.freePort()
         }
@@ -89,10 +121,18 @@ final class PGTestCluster: @unchecked Sendable {
     /// pg_basebackup -R from the primary, then start: a streaming replica named `name`.
     func addReplica(_ name: String) async throws {
         let data = dataDirectory(name)
-        _ = try await runner.run(Command("\(bin)/pg_basebackup", [
-            "-h", "127.0.0.1", "-p", String(ports["primary"]!), "-U", "postgres", "-D", data, "-R", "-C", "-S", Self.slotName(name), "-X", "stream",
-            "-d", "application_name=\(name)", "--no-sync",
-        ], user: "postgres", timeout: .seconds(60)))
+        _ = try await runner.run(
+            Command(
+                "\(bin)/pg_basebackup",
+                [
+                    "-h", "127.0.0.1", "-p", String(ports["primary"]!), "-U", "postgres", "-D", data, "-R", "-C", "-S",
+                    Self.slotName(name), "-X", "stream",
+                    "-d", "application_name=\(name)", "--no-sync",
+                ],
+                user: "postgres",
+                timeout: .seconds(60)
+            )
+        )
         try await startMember(name, port: Self.freePort())
     }
 
@@ -104,8 +144,14 @@ final class PGTestCluster: @unchecked Sendable {
 
     func stop() async {
         for name in ports.keys {
-            _ = try? await runner.run(Command("\(bin)/pg_ctl", ["-D", dataDirectory(name), "-m", "immediate", "-w", "stop"], user: "postgres"),
-                                      allowFailure: true)
+            _ = try? await runner.run(
+                Command(
+                    "\(bin)/pg_ctl",
+                    ["-D", dataDirectory(name), "-m", "immediate", "-w", "stop"],
+                    user: "postgres"
+                ),
+                allowFailure: true
+            )
         }
         try? FileManager.default.removeItem(atPath: dir)
     }

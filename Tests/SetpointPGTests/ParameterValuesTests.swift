@@ -25,7 +25,10 @@ import Testing
     }
 
     @Test func synchronousStandbyNamesAreQuotedIdentifiers() {
-        #expect(ParameterValues.synchronousStandbyNames(count: 1, standbys: ["pg-2", "pg-3"]) == "ANY 1 (\"pg-2\", \"pg-3\")")
+        #expect(
+            ParameterValues.synchronousStandbyNames(count: 1, standbys: ["pg-2", "pg-3"])
+                == "ANY 1 (\"pg-2\", \"pg-3\")"
+        )
         #expect(ParameterValues.synchronousStandbyNames(count: 0, standbys: ["pg-2"]) == "")
     }
 }

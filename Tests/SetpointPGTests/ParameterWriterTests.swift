@@ -3,14 +3,24 @@ import SetpointPostgres
 import Testing
 
 /// ALTER SYSTEM + reload on a real PostgreSQL 15.
-@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)")) struct ParameterWriterTests {
+@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)"))
+struct ParameterWriterTests {
     @Test func aReloadParameterIsLiveAndAPostmasterOneWaitsForARestart() async throws {
         try await PGTestCluster.with { cluster in
             let db = try await PGConnection.connect(cluster.primaryConfig)
             defer { db.close() }
-            let outcomes = try await ParameterWriter().apply(["work_mem": "16MB", "log_min_duration_statement": "250ms",
-                                                              "max_connections": "150"], on: db)
-            #expect(outcomes == ["work_mem": .live, "log_min_duration_statement": .live, "max_connections": .pendingRestart])
+            let outcomes = try await ParameterWriter().apply(
+                [
+                    "work_mem": "16MB", "log_min_duration_statement": "250ms",
+                    "max_connections": "150",
+                ],
+                on: db
+            )
+            #expect(
+                outcomes == [
+                    "work_mem": .live, "log_min_duration_statement": .live, "max_connections": .pendingRestart,
+                ]
+            )
             let other = try await PGConnection.connect(cluster.primaryConfig)
             defer { other.close() }
             // pg_reload_conf() only signals the postmaster, which reloads and signals the sessions: poll briefly.
@@ -48,7 +58,9 @@ import Testing
             } catch let error as PGError {
                 #expect(error.sqlState == "22023" && error.message.contains("work_mem"), "\(error)")
             }
-            let file = try await db.query("SELECT count(*) AS n FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'")
+            let file = try await db.query(
+                "SELECT count(*) AS n FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'"
+            )
             #expect(file.first?.int("n") == 0, "postgresql.auto.conf holds nothing")
             // A value that would break SQL if spliced in stays a value.
             let outcomes = try await ParameterWriter().apply(["application_name": "it's \\ fine"], on: db)

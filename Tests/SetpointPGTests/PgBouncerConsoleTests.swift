@@ -5,13 +5,28 @@ import Testing
 
 /// SetpointPG against PgBouncer (scripts/test starts it in front of its PostgreSQL): the admin console speaks the
 /// simple query protocol only; routes defined in an %include file take effect on RELOAD.
-@Suite(.timeLimit(.minutes(2)), .serialized, .enabled(if: ProcessInfo.processInfo.environment["SETPOINT_TEST_PGBOUNCER_PORT"] != nil || ExternalTool.isCI,
-                             "needs the PgBouncer that scripts/test starts"))
+@Suite(
+    .timeLimit(.minutes(2)),
+    .serialized,
+    .enabled(
+        if: ProcessInfo.processInfo.environment["SETPOINT_TEST_PGBOUNCER_PORT"] != nil || ExternalTool.isCI,
+        "needs the PgBouncer that scripts/test starts"
+    )
+)
 struct PgBouncerConsoleTests {
     static func config(database: String) throws -> PGConfig {
-        let port = try #require(ProcessInfo.processInfo.environment["SETPOINT_TEST_PGBOUNCER_PORT"].flatMap(Int.init),
-                                "SETPOINT_TEST_PGBOUNCER_PORT is not set: run the tests through scripts/test")
-        return PGConfig(host: "127.0.0.1", port: port, user: "postgres", database: database, sslmode: "disable", connectTimeoutSeconds: 5)
+        let port = try #require(
+            ProcessInfo.processInfo.environment["SETPOINT_TEST_PGBOUNCER_PORT"].flatMap(Int.init),
+            "SETPOINT_TEST_PGBOUNCER_PORT is not set: run the tests through scripts/test"
+        )
+        return PGConfig(
+            host: "127.0.0.1",
+            port: port,
+            user: "postgres",
+            database: database,
+            sslmode: "disable",
+            connectTimeoutSeconds: 5
+        )
     }
 
     @Test func theAdminConsoleListsDatabasesAndReloadsAnIncludedFile() async throws {

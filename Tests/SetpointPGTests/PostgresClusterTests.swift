@@ -9,15 +9,27 @@ import Testing
 struct PostgresClusterTests {
     @Test func replicasAreCreatedStreamWithDeclaredSyncStatesAndReplanIsEmpty() async throws {
         try await ClusterEnv.with { env in
-            try env.write([env.clusterYAML(members: [env.memberYAML("pg-1", synchronous: true), env.memberYAML("pg-2", synchronous: true),
-                                                     env.memberYAML("pg-3", synchronous: nil)], synchronousCount: 1)])
+            try env.write([
+                env.clusterYAML(
+                    members: [
+                        env.memberYAML("pg-1", synchronous: true), env.memberYAML("pg-2", synchronous: true),
+                        env.memberYAML("pg-3", synchronous: nil),
+                    ],
+                    synchronousCount: 1
+                )
+            ])
             // Not adopted yet: the plan says how.
             let before = await env.plan()
             #expect(before.code == 1 && before.text.contains("setpoint import PostgresCluster/main"), "\(before.text)")
             await env.importCluster()
             let plan = await env.plan()
             #expect(plan.code == 2, "\(plan.text)")
-            #expect(plan.text.contains(all: ["creates replica pg-2", "creates replica pg-3", "replication.synchronousCount"]), "\(plan.text)")
+            #expect(
+                plan.text.contains(all: [
+                    "creates replica pg-2", "creates replica pg-3", "replication.synchronousCount",
+                ]),
+                "\(plan.text)"
+            )
             await env.apply()
             let rows = try await env.replication(on: "pg-1")
             #expect(rows["pg-2"]?.0 == "streaming" && rows["pg-3"]?.0 == "streaming", "\(rows)")
@@ -32,7 +44,9 @@ struct PostgresClusterTests {
             #expect(unconfirmed.code == 1 && unconfirmed.err.contains("--yes"))
             let reinit = await env.run(["postgres", "reinit", "main", "pg-3", env.manifests, "--yes"])
             #expect(reinit.code == 0, "\(reinit.out)\(reinit.err)")
-            let kept = try FileManager.default.contentsOfDirectory(atPath: env.dir).filter { $0.hasPrefix("pg-3.setpoint-reinit-") }
+            let kept = try FileManager.default.contentsOfDirectory(atPath: env.dir).filter {
+                $0.hasPrefix("pg-3.setpoint-reinit-")
+            }
             #expect(kept.count == 1, "the old data directory is kept aside")
             #expect(try await env.replication(on: "pg-1")["pg-3"]?.0 == "streaming")
             #expect(await env.plan().code == 0)
@@ -41,29 +55,55 @@ struct PostgresClusterTests {
 
     @Test func removingAReplicaWaitsForApprovalStopsItDropsItsSlotAndKeepsItsData() async throws {
         try await ClusterEnv.with(members: ["pg-1", "pg-2", "pg-3"]) { env in
-            let three = [env.memberYAML("pg-1"), env.memberYAML("pg-2", synchronous: true), env.memberYAML("pg-3", synchronous: true)]
+            let three = [
+                env.memberYAML("pg-1"), env.memberYAML("pg-2", synchronous: true),
+                env.memberYAML("pg-3", synchronous: true),
+            ]
             try env.write([env.clusterYAML(members: three, synchronousCount: 1)])
             await env.importCluster()
             await env.apply()
             // A synchronous candidate stops: the plan starts it again and warns that commits wait meanwhile.
-            _ = try await env.runner.run(Command("\(env.bin)/pg_ctl", ["-D", env.data("pg-2"), "-m", "fast", "-w", "stop"], user: "postgres"))
+            _ = try await env.runner.run(
+                Command("\(env.bin)/pg_ctl", ["-D", env.data("pg-2"), "-m", "fast", "-w", "stop"], user: "postgres")
+            )
             try env.write([env.clusterYAML(members: three, synchronousCount: 2)])
             let degraded = await env.plan()
-            #expect(degraded.text.contains(all: ["SP2005", "synchronousCount is 2 but only 1 synchronous candidate streams", "starts pg-2"]),
-                    "\(degraded.text)")
+            #expect(
+                degraded.text.contains(all: [
+                    "SP2005", "synchronousCount is 2 but only 1 synchronous candidate streams", "starts pg-2",
+                ]),
+                "\(degraded.text)"
+            )
             await env.apply()
             #expect(try await env.replication(on: "pg-1")["pg-2"]?.0 == "streaming")
             #expect(try await env.value("SHOW synchronous_standby_names", on: "pg-1") == "ANY 2 (\"pg-2\", \"pg-3\")")
 
-            try env.write([env.clusterYAML(members: [env.memberYAML("pg-1"), env.memberYAML("pg-2", synchronous: true)], synchronousCount: 1)])
+            try env.write([
+                env.clusterYAML(
+                    members: [env.memberYAML("pg-1"), env.memberYAML("pg-2", synchronous: true)],
+                    synchronousCount: 1
+                )
+            ])
             let plan = await env.plan()
-            #expect(plan.text.contains(all: ["removes member pg-3", "data stays in \(env.data("pg-3"))", "requires approval"]), "\(plan.text)")
+            #expect(
+                plan.text.contains(all: [
+                    "removes member pg-3", "data stays in \(env.data("pg-3"))", "requires approval",
+                ]),
+                "\(plan.text)"
+            )
             await env.apply(["--auto-approve"], expect: 3)
             #expect(try await env.replication(on: "pg-1")["pg-3"] != nil, "nothing removed without approval")
             await env.apply()
             #expect(try await env.replication(on: "pg-1")["pg-3"] == nil)
-            #expect(try await env.value("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pg_3'", on: "pg-1") == "0", "its slot is dropped")
-            #expect(FileManager.default.fileExists(atPath: env.data("pg-3") + "/PG_VERSION"), "its data directory is kept")
+            #expect(
+                try await env.value("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pg_3'", on: "pg-1")
+                    == "0",
+                "its slot is dropped"
+            )
+            #expect(
+                FileManager.default.fileExists(atPath: env.data("pg-3") + "/PG_VERSION"),
+                "its data directory is kept"
+            )
             #expect(try await env.value("SHOW synchronous_standby_names", on: "pg-1") == "ANY 1 (\"pg-2\")")
             let again = await env.plan()
             #expect(again.code == 0, "\(again.text)")
@@ -82,7 +122,9 @@ struct PostgresClusterTests {
             #expect(try await env.value("SHOW work_mem", on: "pg-2") == "24MB", "parameters go to every member")
             #expect(await env.plan().code == 0)
 
-            try env.write([env.clusterYAML(members: members, parameters: ["work_mem": "24MB", "max_wal_senders": "12"])])
+            try env.write([
+                env.clusterYAML(members: members, parameters: ["work_mem": "24MB", "max_wal_senders": "12"])
+            ])
             let json = try await env.planJSON()
             let actions = json["actions"] as? [[String: Any]] ?? []
             let update = actions.first { $0["verb"] as? String == "update" }
@@ -104,7 +146,10 @@ struct PostgresClusterTests {
     @Test func switchoverMovesWritesAndEveryoneStreamsFromTheNewPrimary() async throws {
         try await ClusterEnv.with { env in
             func members() -> [String] {
-                [env.memberYAML("pg-1", synchronous: true), env.memberYAML("pg-2", synchronous: true), env.memberYAML("pg-3", synchronous: true)]
+                [
+                    env.memberYAML("pg-1", synchronous: true), env.memberYAML("pg-2", synchronous: true),
+                    env.memberYAML("pg-3", synchronous: true),
+                ]
             }
             try env.write([env.clusterYAML(members: members(), synchronousCount: 1)])
             await env.importCluster()
@@ -124,12 +169,21 @@ struct PostgresClusterTests {
             #expect(try await env.value("SELECT pg_is_in_recovery()::text", on: "pg-2") == "false")
             let newPrimary = try await env.connect("pg-2")
             _ = try await newPrimary.query("INSERT INTO t (id) VALUES (1001)")
-            #expect(try await newPrimary.query("SELECT count(*) AS n FROM t").first?["n"] == "1001", "every earlier row is there")
+            #expect(
+                try await newPrimary.query("SELECT count(*) AS n FROM t").first?["n"] == "1001",
+                "every earlier row is there"
+            )
             newPrimary.close()
             let rows = try await env.replication(on: "pg-2")
             #expect(rows["pg-1"]?.0 == "streaming" && rows["pg-3"]?.0 == "streaming", "\(rows)")
-            #expect(try await env.value("SELECT pg_is_in_recovery()::text", on: "pg-1") == "true", "the old primary is a standby now")
-            #expect(try await env.value("SELECT count(*) FROM pg_replication_slots", on: "pg-1") == "0", "no stale slot holds WAL on the old primary")
+            #expect(
+                try await env.value("SELECT pg_is_in_recovery()::text", on: "pg-1") == "true",
+                "the old primary is a standby now"
+            )
+            #expect(
+                try await env.value("SELECT count(*) FROM pg_replication_slots", on: "pg-1") == "0",
+                "no stale slot holds WAL on the old primary"
+            )
             let again = await env.plan()
             #expect(again.code == 0, "\(again.text)")
         }
@@ -146,7 +200,10 @@ struct PostgresClusterTests {
             _ = try await db.query("INSERT INTO t SELECT generate_series(1, 100)")
             db.close()
             // The primary dies.
-            let pid = try #require(try String(contentsOfFile: env.data("pg-1") + "/postmaster.pid", encoding: .utf8).split(separator: "\n").first.flatMap { Int32($0) })
+            let pid = try #require(
+                try String(contentsOfFile: env.data("pg-1") + "/postmaster.pid", encoding: .utf8).split(separator: "\n")
+                    .first.flatMap { Int32($0) }
+            )
             kill(pid, SIGKILL)
             try await Task.sleep(for: .milliseconds(300))
             let down = await env.plan()
@@ -182,14 +239,29 @@ struct PostgresClusterTests {
             try env.write([env.clusterYAML(members: [env.memberYAML("pg-1"), env.memberYAML("pg-2")])])
             await env.importCluster()
             // Wrong password.
-            try env.write([env.clusterYAML(members: [env.memberYAML("pg-1"), env.memberYAML("pg-2")], passwordEnv: "WRONG_PASSWORD")])
+            try env.write([
+                env.clusterYAML(
+                    members: [env.memberYAML("pg-1"), env.memberYAML("pg-2")],
+                    passwordEnv: "WRONG_PASSWORD"
+                )
+            ])
             let wrong = await env.plan()
-            #expect(wrong.code == 1 && wrong.text.contains(all: ["pg-1", "password authentication failed"]), "\(wrong.text)")
+            #expect(
+                wrong.code == 1 && wrong.text.contains(all: ["pg-1", "password authentication failed"]),
+                "\(wrong.text)"
+            )
             #expect(!wrong.text.contains("not-the-password"), "a password never appears")
             // A member on another host that does not answer.
-            try env.write([env.clusterYAML(members: [env.memberYAML("pg-1"), env.memberYAML("pg-2", host: "127.0.0.2", port: PGTestCluster.freePort())])])
+            try env.write([
+                env.clusterYAML(members: [
+                    env.memberYAML("pg-1"), env.memberYAML("pg-2", host: "127.0.0.2", port: PGTestCluster.freePort()),
+                ])
+            ])
             let unreachable = await env.plan()
-            #expect(unreachable.code == 1 && unreachable.text.contains(all: ["member pg-2", "127.0.0.2"]), "\(unreachable.text)")
+            #expect(
+                unreachable.code == 1 && unreachable.text.contains(all: ["member pg-2", "127.0.0.2"]),
+                "\(unreachable.text)"
+            )
             // A replica's directory that holds something.
             try FileManager.default.createDirectory(atPath: env.data("pg-2"), withIntermediateDirectories: true)
             try "keep me".write(toFile: env.data("pg-2") + "/notes.txt", atomically: false, encoding: .utf8)
@@ -200,10 +272,18 @@ struct PostgresClusterTests {
             #expect(try String(contentsOfFile: env.data("pg-2") + "/notes.txt", encoding: .utf8) == "keep me")
             #expect(try await env.replication(on: "pg-1").isEmpty, "no replica was made")
             // Two members on one data directory: refused before anything is looked at, at the manifest position.
-            try env.write([env.clusterYAML(members: [env.memberYAML("pg-1"), env.memberYAML("pg-2"),
-                                                     env.memberYAML("pg-3", dataDirectory: env.data("pg-2"))])])
+            try env.write([
+                env.clusterYAML(members: [
+                    env.memberYAML("pg-1"), env.memberYAML("pg-2"),
+                    env.memberYAML("pg-3", dataDirectory: env.data("pg-2")),
+                ])
+            ])
             let shared = await env.run(["validate", env.manifests], withState: false)
-            #expect(shared.code == 1 && (shared.out + shared.err).contains(all: ["stack.yaml:", "both use", "pg-2", "pg-3"]), "\(shared.out)\(shared.err)")
+            #expect(
+                shared.code == 1
+                    && (shared.out + shared.err).contains(all: ["stack.yaml:", "both use", "pg-2", "pg-3"]),
+                "\(shared.out)\(shared.err)"
+            )
         }
     }
 }

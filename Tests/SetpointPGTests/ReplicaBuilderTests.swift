@@ -5,10 +5,18 @@ import SetpointPostgres
 import Testing
 
 /// Making replicas on real PostgreSQL 15 servers.
-@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)")) struct ReplicaBuilderTests {
+@Suite(.timeLimit(.minutes(2)), .enabled(if: PGServer.enabled, "needs PostgreSQL 15 (scripts/test)"))
+struct ReplicaBuilderTests {
     func spec(_ cluster: PGTestCluster, _ name: String) -> ReplicaSpec {
-        ReplicaSpec(name: name, port: PGTestCluster.freePort(), dataDirectory: cluster.dataDirectory(name), primaryHost: "127.0.0.1",
-                    primaryPort: cluster.ports["primary"]!, replicationUser: "postgres", binDirectory: cluster.bin)
+        ReplicaSpec(
+            name: name,
+            port: PGTestCluster.freePort(),
+            dataDirectory: cluster.dataDirectory(name),
+            primaryHost: "127.0.0.1",
+            primaryPort: cluster.ports["primary"]!,
+            replicationUser: "postgres",
+            binDirectory: cluster.bin
+        )
     }
 
     @Test func aReplicaIsMadeWithItsSlotAndCountsOnlyOnceItStreams() async throws {
@@ -38,14 +46,22 @@ import Testing
             // Someone's data is there already.
             let replica = spec(cluster, "pg-3")
             _ = try await LocalRunner().run(Command("/bin/mkdir", ["-p", replica.dataDirectory], user: "postgres"))
-            _ = try await LocalRunner().run(Command("/usr/bin/tee", ["\(replica.dataDirectory)/important.dat"], user: "postgres", input: "keep me"))
+            _ = try await LocalRunner().run(
+                Command("/usr/bin/tee", ["\(replica.dataDirectory)/important.dat"], user: "postgres", input: "keep me")
+            )
             do {
                 try await ReplicaBuilder().create(replica, primary: primary)
                 Issue.record("a non-empty directory must be refused")
             } catch let refusal as ReplicaRefusal {
-                #expect(refusal.reason.contains("is not empty") && refusal.reason.contains("important.dat"), "\(refusal)")
+                #expect(
+                    refusal.reason.contains("is not empty") && refusal.reason.contains("important.dat"),
+                    "\(refusal)"
+                )
             }
-            #expect(try await primary.query("SELECT count(*) AS n FROM pg_replication_slots").first?.int("n") == 0, "no slot was made")
+            #expect(
+                try await primary.query("SELECT count(*) AS n FROM pg_replication_slots").first?.int("n") == 0,
+                "no slot was made"
+            )
             #expect(try String(contentsOfFile: "\(replica.dataDirectory)/important.dat", encoding: .utf8) == "keep me")
             // A directory holding another member's data (two replicas on one directory) is refused as such.
             let first = spec(cluster, "pg-4")

@@ -24,16 +24,23 @@ import Testing
 
     @Test func aNightlyRunInTheRepeatedHourFiresOnce() {
         // 02:30 happens at 00:30Z (CEST) and again at 01:30Z (CET) on 25 October: one run, at the first.
-        #expect(firings("30 2 * * *", from: "2026-10-24T12:00:00Z", until: "2026-10-26T12:00:00Z")
-                == [Self.utc("2026-10-25T00:30:00Z"), Self.utc("2026-10-26T01:30:00Z")])
+        #expect(
+            firings("30 2 * * *", from: "2026-10-24T12:00:00Z", until: "2026-10-26T12:00:00Z")
+                == [Self.utc("2026-10-25T00:30:00Z"), Self.utc("2026-10-26T01:30:00Z")]
+        )
         // Asked from inside the repeated hour, after the first 02:30 went by, it is the next day's.
-        #expect(berlin.next(CronSchedule("30 2 * * *")!, after: Self.utc("2026-10-25T01:10:00Z")) == Self.utc("2026-10-26T01:30:00Z"))
+        #expect(
+            berlin.next(CronSchedule("30 2 * * *")!, after: Self.utc("2026-10-25T01:10:00Z"))
+                == Self.utc("2026-10-26T01:30:00Z")
+        )
     }
 
     @Test func aNightlyRunInTheSkippedHourFiresAtTheJump() {
         // 02:30 never happens on 29 March: the run goes at 03:00 CEST (01:00Z), and the next day at 02:30 CEST.
-        #expect(firings("30 2 * * *", from: "2026-03-28T12:00:00Z", until: "2026-03-30T12:00:00Z")
-                == [Self.utc("2026-03-29T01:00:00Z"), Self.utc("2026-03-30T00:30:00Z")])
+        #expect(
+            firings("30 2 * * *", from: "2026-03-28T12:00:00Z", until: "2026-03-30T12:00:00Z")
+                == [Self.utc("2026-03-29T01:00:00Z"), Self.utc("2026-03-30T00:30:00Z")]
+        )
     }
 
     @Test func anHourlyScheduleFollowsRealTime() {
@@ -42,14 +49,23 @@ import Testing
         #expect(back.count == 10 && Set(back).count == 10, "\(back)")
         // …and the night they go forward: no run in the hour that does not exist, every 30 minutes otherwise.
         let forward = firings("*/30 * * * *", from: "2026-03-28T23:59:00Z", until: "2026-03-29T02:59:00Z")
-        #expect(forward == (0..<6).map { Self.utc("2026-03-29T00:00:00Z").addingTimeInterval(Double($0) * 1800) }, "\(forward)")
+        #expect(
+            forward == (0..<6).map { Self.utc("2026-03-29T00:00:00Z").addingTimeInterval(Double($0) * 1800) },
+            "\(forward)"
+        )
     }
 
     @Test func ordinaryDaysAndTheLongestGap() {
-        #expect(firings("0 1 * * 0", from: "2026-06-01T00:00:00Z", until: "2026-06-15T00:00:00Z")
-                == [Self.utc("2026-06-06T23:00:00Z"), Self.utc("2026-06-13T23:00:00Z")])
+        #expect(
+            firings("0 1 * * 0", from: "2026-06-01T00:00:00Z", until: "2026-06-15T00:00:00Z")
+                == [Self.utc("2026-06-06T23:00:00Z"), Self.utc("2026-06-13T23:00:00Z")]
+        )
         // A daily run at 02:30 is never more than 25 hours from the last one, even over the change.
-        let gap = berlin.longestGap([CronSchedule("30 2 * * *")!], from: Self.utc("2026-10-20T00:00:00Z"), horizon: 14 * 86_400)
+        let gap = berlin.longestGap(
+            [CronSchedule("30 2 * * *")!],
+            from: Self.utc("2026-10-20T00:00:00Z"),
+            horizon: 14 * 86_400
+        )
         #expect(gap == 25 * 3600)
     }
 }

@@ -24,9 +24,15 @@ final class MonitoringEnv: Sendable {
     var state: String { dir + "/state.db" }
 
     init() throws {
-        prometheus = try #require(Self.environment["SETPOINT_TEST_PROMETHEUS_URL"], "run the tests through scripts/test, which starts Prometheus")
+        prometheus = try #require(
+            Self.environment["SETPOINT_TEST_PROMETHEUS_URL"],
+            "run the tests through scripts/test, which starts Prometheus"
+        )
         rules = try #require(Self.environment["SETPOINT_TEST_PROMETHEUS_RULES"])
-        alertmanager = try #require(Self.environment["SETPOINT_TEST_ALERTMANAGER_URL"], "scripts/test starts Alertmanager")
+        alertmanager = try #require(
+            Self.environment["SETPOINT_TEST_ALERTMANAGER_URL"],
+            "scripts/test starts Alertmanager"
+        )
         alertmanagerConfig = try #require(Self.environment["SETPOINT_TEST_ALERTMANAGER_CONFIG"])
         tag = String(UUID().uuidString.prefix(6).lowercased())
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-mon-\(tag)").path
@@ -81,21 +87,37 @@ final class MonitoringEnv: Sendable {
         for (alert, expr, wait) in rules {
             text += "    - alert: \(alert)\n      expr: '\(expr)'\n"
             if let wait { text += "      for: \(wait)\n" }
-            text += "      labels: {severity: page, test: \"\(tag)\"}\n      annotations: {summary: \"\(alert) fired\", runbook_url: \"docs/runbooks/x.md\"}\n"
+            text +=
+                "      labels: {severity: page, test: \"\(tag)\"}\n      annotations: {summary: \"\(alert) fired\", runbook_url: \"docs/runbooks/x.md\"}\n"
         }
         return text
     }
 
     func write(_ documents: [String]) throws {
-        try documents.joined(separator: "---\n").write(toFile: manifests + "/monitoring.yaml", atomically: false, encoding: .utf8)
+        try documents.joined(separator: "---\n").write(
+            toFile: manifests + "/monitoring.yaml",
+            atomically: false,
+            encoding: .utf8
+        )
     }
 
-    func run(_ args: [String], withState: Bool = true, slackURL: String = "https://hooks.slack.invalid/T000/B000/XXXXSECRET") async
+    func run(
+        _ args: [String],
+        withState: Bool = true,
+        slackURL: String = "https://hooks.slack.invalid/T000/B000/XXXXSECRET"
+    ) async
         -> (code: Int32, out: String, err: String)
     {
         let console = Console.capturing()
-        let runtime = CLIRuntime(providers: [PrometheusProvider()], secrets: EnvironmentSecretResolver(environment: ["SLACK_URL": slackURL]))
-        let code = await SetpointCLI.run(args + (withState ? ["--state", state] : []), console: console, runtime: runtime)
+        let runtime = CLIRuntime(
+            providers: [PrometheusProvider()],
+            secrets: EnvironmentSecretResolver(environment: ["SLACK_URL": slackURL])
+        )
+        let code = await SetpointCLI.run(
+            args + (withState ? ["--state", state] : []),
+            console: console,
+            runtime: runtime
+        )
         return (code, console.capturedOut, console.capturedErr)
     }
 
@@ -127,7 +149,9 @@ final class MonitoringEnv: Sendable {
         let o = try await getJSON(prometheus + "/api/v1/rules")
         var out: [String: [(String, Double)]] = [:]
         for g in ((o["data"] as? [String: Any])?["groups"] as? [[String: Any]]) ?? [] {
-            out[g["name"] as? String ?? ""] = ((g["rules"] as? [[String: Any]]) ?? []).map { ($0["name"] as? String ?? "", $0["duration"] as? Double ?? 0) }
+            out[g["name"] as? String ?? ""] = ((g["rules"] as? [[String: Any]]) ?? []).map {
+                ($0["name"] as? String ?? "", $0["duration"] as? Double ?? 0)
+            }
         }
         return out
     }

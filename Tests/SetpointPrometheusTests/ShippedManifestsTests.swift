@@ -14,8 +14,15 @@ struct ShippedManifestsTests {
         var environment = ProcessInfo.processInfo.environment
         environment["CI"] = "true"
         let console = Console.capturing()
-        let runtime = CLIRuntime(providers: [PrometheusProvider(environment: environment)], secrets: EnvironmentSecretResolver(environment: [:]))
-        let code = await SetpointCLI.run(["validate", RepoPaths.path("manifests"), "--output", "json"], console: console, runtime: runtime)
+        let runtime = CLIRuntime(
+            providers: [PrometheusProvider(environment: environment)],
+            secrets: EnvironmentSecretResolver(environment: [:])
+        )
+        let code = await SetpointCLI.run(
+            ["validate", RepoPaths.path("manifests"), "--output", "json"],
+            console: console,
+            runtime: runtime
+        )
         let out = console.capturedOut + console.capturedErr
         #expect(code == 0, "\(out)")
         for tool in ["SP1021", "SP1022"] { #expect(!out.contains(tool), "\(tool) in:\n\(out)") }

@@ -5,7 +5,12 @@ import Testing
 
 /// Containers' own rules, and adopting a guest Setpoint did not create.
 @Suite(.timeLimit(.minutes(2))) struct ContainerAndImportTests {
-    static func ct(memory: String = "512Mi", size: String = "4Gi", node: String = "pve1", unprivileged: Bool = true) -> String {
+    static func ct(
+        memory: String = "512Mi",
+        size: String = "4Gi",
+        node: String = "pve1",
+        unprivileged: Bool = true
+    ) -> String {
         """
         apiVersion: setpoint/v1
         kind: Container
@@ -58,8 +63,14 @@ import Testing
     @Test func importAdoptsAGuestByVMIDAndThePlanShowsOnlyTheDifferences() async throws {
         let env = try await SimEnv()
         defer { Task { await env.stop() } }
-        await env.pve("POST", "/nodes/pve1/qemu", ["vmid": "321", "name": "legacy", "memory": "1024", "cores": "2", "scsi0": "ceph:4",
-                                                     "net0": "virtio,bridge=vmbr0", "start": "1"])
+        await env.pve(
+            "POST",
+            "/nodes/pve1/qemu",
+            [
+                "vmid": "321", "name": "legacy", "memory": "1024", "cores": "2", "scsi0": "ceph:4",
+                "net0": "virtio,bridge=vmbr0", "start": "1",
+            ]
+        )
         try await env.settle()
         let vm = """
             apiVersion: setpoint/v1

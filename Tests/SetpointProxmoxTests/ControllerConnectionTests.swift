@@ -77,7 +77,9 @@ import Testing
     }
 
     static func metric(_ text: String, _ name: String) -> Double {
-        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+            Double($0.split(separator: " ").last ?? "")
+        } ?? -1
     }
 
     @Test func slowClientsAreClosedTheCapHoldsAndTheControllerStillAnswersAndReconciles() async throws {
@@ -87,14 +89,25 @@ import Testing
         let binary = LaunchedProcess.setpointBinary.path
         // 1,024 open files, as systemd gives a service by default: the connection limit is half of them at most.
         let controller = try ChildProcess.start(
-            ["/bin/sh", "-c", "ulimit -n 1024 && exec \"$0\" \"$@\"", binary, "controller", env.manifests, "--interval", "300ms",
-             "--listen", "127.0.0.1:0", "--state", env.state, "--header-timeout", "3s", "--max-connections", "5000"],
-            environment: ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001"])
+            [
+                "/bin/sh", "-c", "ulimit -n 1024 && exec \"$0\" \"$@\"", binary, "controller", env.manifests,
+                "--interval", "300ms",
+                "--listen", "127.0.0.1:0", "--state", env.state, "--header-timeout", "3s", "--max-connections", "5000",
+            ],
+            environment: ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001"]
+        )
         defer { controller.signal(SIGKILL) }
         let output = controller.output
         #expect(await output.waitFor("API on http://127.0.0.1:"), "\(output.value)")
-        #expect(output.value.contains("warning: --max-connections 5000 does not fit the open-file limit of 1024: at most 480"), "\(output.value)")
-        let port = try #require(output.value.components(separatedBy: "API on http://127.0.0.1:").last?.prefix { $0.isNumber }).description
+        #expect(
+            output.value.contains(
+                "warning: --max-connections 5000 does not fit the open-file limit of 1024: at most 480"
+            ),
+            "\(output.value)"
+        )
+        let port = try #require(
+            output.value.components(separatedBy: "API on http://127.0.0.1:").last?.prefix { $0.isNumber }
+        ).description
         let url = "http://127.0.0.1:\(port)"
         let http = HTTPClient(connections: 1)
         defer { http.shutdown() }
@@ -107,8 +120,10 @@ import Testing
         defer { flood.signal(SIGKILL) }
         var maxSockets = 0
         var answered = 0
-        let passesBefore = Self.metric(String(decoding: try await http.send(HTTPRequest(url: url + "/metrics")).body, as: UTF8.self),
-                                       "setpoint_passes_total")
+        let passesBefore = Self.metric(
+            String(decoding: try await http.send(HTTPRequest(url: url + "/metrics")).body, as: UTF8.self),
+            "setpoint_passes_total"
+        )
         while flood.isRunning {
             maxSockets = max(maxSockets, Self.apiSockets(of: controller.processIdentifier, port: Int(port)!))
             // A quick client gets in while the slow ones hold connections: a fresh connection for every probe.
@@ -119,7 +134,9 @@ import Testing
             if health?.status == 200 { answered += 1 }
             try await Task.sleep(for: .milliseconds(200))
         }
-        let lines = flood.stdout.value.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let lines = flood.stdout.value.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
         let done = try #require(lines.last { $0["done"] != nil }, "\(flood.output.value)")
         #expect(done["closed"] as? Int == 2000, "every slow client was closed: \(done)")
         // Once every client had connected, the ones still open are within the limit, and they go only by the header
@@ -133,7 +150,10 @@ import Testing
 
         let after = String(decoding: try await http.send(HTTPRequest(url: url + "/metrics")).body, as: UTF8.self)
         #expect(Self.metric(after, "setpoint_passes_total") > passesBefore, "it kept reconciling")
-        #expect(Self.metric(after, "setpoint_http_connections_closed_total{reason=\"header_timeout\"}") >= 1, "\(after)")
+        #expect(
+            Self.metric(after, "setpoint_http_connections_closed_total{reason=\"header_timeout\"}") >= 1,
+            "\(after)"
+        )
         #expect(Self.metric(after, "setpoint_http_connections_closed_total{reason=\"evicted\"}") >= 1, "\(after)")
         #expect(controller.isRunning, "\(output.value.suffix(2000))")
         var left = Self.apiSockets(of: controller.processIdentifier, port: Int(port)!)

@@ -5,8 +5,13 @@ import Testing
 
 /// What plans say about changes to guests, and what applying them does in pve-sim.
 @Suite(.timeLimit(.minutes(2))) struct ImpactPlanTests {
-    static func vm(memory: String = "2Gi", state: String = "running", node: String = "pve1", extra: String = "",
-                   disk: String = "8Gi") -> String {
+    static func vm(
+        memory: String = "2Gi",
+        state: String = "running",
+        node: String = "pve1",
+        extra: String = "",
+        disk: String = "8Gi"
+    ) -> String {
         """
         apiVersion: setpoint/v1
         kind: VirtualMachine
@@ -112,7 +117,11 @@ import Testing
         let env = try await SimEnv()
         defer { Task { await env.stop() } }
         for id in [9000, 9001] {
-            await env.pve("POST", "/nodes/pve1/qemu", ["vmid": String(id), "name": "tmpl-\(id)", "scsi0": "ceph:4", "template": "0"])
+            await env.pve(
+                "POST",
+                "/nodes/pve1/qemu",
+                ["vmid": String(id), "name": "tmpl-\(id)", "scsi0": "ceph:4", "template": "0"]
+            )
         }
         try await env.settle()
         for id in [9000, 9001] { await env.pve("PUT", "/nodes/pve1/qemu/\(id)/config", ["template": "1"]) }
@@ -125,7 +134,10 @@ import Testing
         try env.write([cloned(9001)])
         let plan = try await env.planJSON()
         let replace = try #require(actionsByVerb(plan)["replace"], "\(plan)")
-        #expect((replace["reasons"] as? [String])?.joined().contains("clone source") == true || "\(replace)".contains("clone source"))
+        #expect(
+            (replace["reasons"] as? [String])?.joined().contains("clone source") == true
+                || "\(replace)".contains("clone source")
+        )
         #expect(replace["requiresApproval"] as? Bool == true)
     }
 
@@ -143,9 +155,18 @@ import Testing
         let plan = try await env.planJSON()
         let update = try #require(actionsByVerb(plan)["update"], "\(plan)")
         let changes = update["changes"] as? [[String: Any]] ?? []
-        #expect(changes.contains { $0["path"] as? String == "cores" && $0["origin"] as? String == "drift" }, "\(changes)")
-        #expect(changes.contains { $0["path"] as? String == "description" && $0["origin"] as? String == "drift" }, "\(changes)")
-        #expect(actionsByVerb(plan)["restart"] == nil, "a pending value the manifest does not want is corrected, not restarted into")
+        #expect(
+            changes.contains { $0["path"] as? String == "cores" && $0["origin"] as? String == "drift" },
+            "\(changes)"
+        )
+        #expect(
+            changes.contains { $0["path"] as? String == "description" && $0["origin"] as? String == "drift" },
+            "\(changes)"
+        )
+        #expect(
+            actionsByVerb(plan)["restart"] == nil,
+            "a pending value the manifest does not want is corrected, not restarted into"
+        )
         await env.apply()
         let after = try #require(await env.guest(named: "app"))
         #expect(after.pending.isEmpty && after.config["cores"] == "2" && after.config["description"] == "managed")

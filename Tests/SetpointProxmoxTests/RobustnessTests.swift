@@ -33,13 +33,19 @@ import Testing
         try env.write([Self.vm("a")], tls: "{caFile: \(wrongCA)}")
         let refused = await env.plan()
         #expect(refused.code == 1)
-        #expect(refused.text.contains("ProxmoxCluster/pve") && refused.text.contains("TLS verification failed"), "\(refused.text)")
+        #expect(
+            refused.text.contains("ProxmoxCluster/pve") && refused.text.contains("TLS verification failed"),
+            "\(refused.text)"
+        )
         // The right CA with the wrong pinned key.
         try env.write([Self.vm("a")], tls: "{caFile: \(env.caFile), pinnedPublicKey: \"\(other.publicKeyPin)\"}")
         let pinned = await env.plan()
         #expect(pinned.code == 1 && pinned.text.lowercased().contains("public key"), "\(pinned.text)")
         // The right pin.
-        try env.write([Self.vm("a")], tls: "{caFile: \(env.caFile), pinnedPublicKey: \"\(env.running.tls!.publicKeyPin)\"}")
+        try env.write(
+            [Self.vm("a")],
+            tls: "{caFile: \(env.caFile), pinnedPublicKey: \"\(env.running.tls!.publicKeyPin)\"}"
+        )
         #expect(await env.plan().code == 2)
         // No verification, said explicitly.
         try env.write([Self.vm("a")], tls: "{insecure: true}")
@@ -50,10 +56,12 @@ import Testing
         let env = try await SimEnv()
         defer { Task { await env.stop() } }
         let names = (1...12).map { "g\($0)" }
-        try env.write(names.map { Self.vm($0) } + [
-            "apiVersion: setpoint/v1\nkind: ResourcePool\nmetadata: {name: p}\nspec: {cluster: pve}\n",
-            "apiVersion: setpoint/v1\nkind: GuestBackupJob\nmetadata: {name: j}\nspec: {cluster: pve, all: true, schedule: daily, storage: local}\n",
-        ])
+        try env.write(
+            names.map { Self.vm($0) } + [
+                "apiVersion: setpoint/v1\nkind: ResourcePool\nmetadata: {name: p}\nspec: {cluster: pve}\n",
+                "apiVersion: setpoint/v1\nkind: GuestBackupJob\nmetadata: {name: j}\nspec: {cluster: pve, all: true, schedule: daily, storage: local}\n",
+            ]
+        )
         await env.apply()
         await env.sim.resetRequestCounts()
         #expect(await env.plan().code == 0)
@@ -85,7 +93,10 @@ import Testing
         let a = try #require(await env.guest(named: "a"))
         await env.pve("PUT", "/nodes/pve1/qemu/\(a.vmid)/config", ["cores": "3"])
         let refused = await env.run(["apply", planFile, "--auto-approve"])
-        #expect(refused.code == 1 && refused.err.contains("stale") && refused.err.contains("VirtualMachine/a"), "\(refused.err)")
+        #expect(
+            refused.code == 1 && refused.err.contains("stale") && refused.err.contains("VirtualMachine/a"),
+            "\(refused.err)"
+        )
         #expect(await env.guest(named: "a")?.config["tags"] == "app;blue;setpoint", "nothing was applied")
     }
 
@@ -117,20 +128,28 @@ import Testing
         }
         defer { Task { await env.stop() } }
         let names = ["f1", "f2", "f3", "f4"]
-        try env.write(names.map { Self.vm($0, node: nil) } + [
-            "apiVersion: setpoint/v1\nkind: ResourcePool\nmetadata: {name: pool-a}\nspec: {cluster: pve, comment: faults}\n",
-        ])
+        try env.write(
+            names.map { Self.vm($0, node: nil) } + [
+                "apiVersion: setpoint/v1\nkind: ResourcePool\nmetadata: {name: pool-a}\nspec: {cluster: pve, comment: faults}\n"
+            ]
+        )
         var converged = false
         var log = ""
         for _ in 1...5 {
             let r = await env.run(["apply", env.manifests, "--auto-approve"])
             log += "apply → \(r.code)\n\(r.out)\(r.err)\n"
             try await env.settle()
-            if await env.plan().code == 0 { converged = true; break }
+            if await env.plan().code == 0 {
+                converged = true
+                break
+            }
         }
         #expect(converged, "seed \(seed) did not converge in 5 applies:\n\(log)")
         let snapshot = await env.sim.snapshot
-        #expect(snapshot.createdVMIDs.values.allSatisfy { $0 == 1 }, "a VMID was created twice: \(snapshot.createdVMIDs)")
+        #expect(
+            snapshot.createdVMIDs.values.allSatisfy { $0 == 1 },
+            "a VMID was created twice: \(snapshot.createdVMIDs)"
+        )
         for name in names {
             #expect(snapshot.createdNames[name] == 1, "\(name) created \(snapshot.createdNames[name] ?? 0) times")
             #expect(snapshot.guests.values.filter { $0.name == name }.count == 1)

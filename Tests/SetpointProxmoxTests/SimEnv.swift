@@ -61,17 +61,32 @@ final class SimEnv: Sendable {
 
     static let token = "5e7d0000-0000-4000-8000-000000000001"
 
-    func run(_ args: [String], withState: Bool = true, token: String = SimEnv.token) async -> (code: Int32, out: String, err: String) {
+    func run(
+        _ args: [String],
+        withState: Bool = true,
+        token: String = SimEnv.token
+    ) async -> (code: Int32, out: String, err: String) {
         let console = Console.capturing()
-        let runtime = CLIRuntime(providers: [provider], secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": token]))
-        let code = await SetpointCLI.run(args + (withState ? ["--state", state] : []), console: console, runtime: runtime)
+        let runtime = CLIRuntime(
+            providers: [provider],
+            secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": token])
+        )
+        let code = await SetpointCLI.run(
+            args + (withState ? ["--state", state] : []),
+            console: console,
+            runtime: runtime
+        )
         return (code, console.capturedOut, console.capturedErr)
     }
 
     /// `apply --auto-approve` plus any approvals; records a failure with the output when it does not succeed.
     @discardableResult
     /// `expect` 3 when actions are left awaiting approval.
-    func apply(_ extra: [String] = [], expect: Int32 = 0, sourceLocation: Testing.SourceLocation = #_sourceLocation) async -> String {
+    func apply(
+        _ extra: [String] = [],
+        expect: Int32 = 0,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) async -> String {
         let r = await run(["apply", manifests, "--auto-approve"] + extra)
         #expect(r.code == expect, "apply exited \(r.code):\n\(r.out)\(r.err)", sourceLocation: sourceLocation)
         return r.out + r.err
@@ -85,7 +100,10 @@ final class SimEnv: Sendable {
 
     func planJSON(_ extra: [String] = []) async throws -> [String: Any] {
         let r = await run(["plan", manifests, "--output", "json"] + extra)
-        return try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.out)\(r.err)")
+        return try #require(
+            try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any],
+            "\(r.out)\(r.err)"
+        )
     }
 
     /// The guest with this name in the simulator.
@@ -96,8 +114,14 @@ final class SimEnv: Sendable {
     /// A direct API call to the simulator (an operator at the PVE GUI), as root's token.
     @discardableResult
     func pve(_ method: String, _ path: String, _ params: [String: String] = [:]) async -> SimResponse {
-        await sim.handle(SimRequest(method: method, path: path, params: params,
-                                    headers: ["authorization": "PVEAPIToken=root@pam!setpoint=5e7d0000-0000-4000-8000-000000000001"]))
+        await sim.handle(
+            SimRequest(
+                method: method,
+                path: path,
+                params: params,
+                headers: ["authorization": "PVEAPIToken=root@pam!setpoint=5e7d0000-0000-4000-8000-000000000001"]
+            )
+        )
     }
 
     /// Lets the simulator's running tasks finish.

@@ -52,8 +52,16 @@ import Testing
     @Test func plainText() {
         let r = Self.renderer(.plain)
         let s = Self.set
-        assertSnapshot(r.render(s.diagnostics) + r.summary(resources: s.resources.count, files: 1, skipped: s.skippedDocuments, diagnostics: s.diagnostics),
-                       named: "diagnostics.txt")
+        assertSnapshot(
+            r.render(s.diagnostics)
+                + r.summary(
+                    resources: s.resources.count,
+                    files: 1,
+                    skipped: s.skippedDocuments,
+                    diagnostics: s.diagnostics
+                ),
+            named: "diagnostics.txt"
+        )
     }
 
     @Test func colouredText() {
@@ -65,7 +73,12 @@ import Testing
 
     @Test func json() {
         let s = Self.set
-        let text = DiagnosticJSONRenderer().render(diagnostics: s.diagnostics, resources: s.resources.count, files: 1, skipped: s.skippedDocuments)
+        let text = DiagnosticJSONRenderer().render(
+            diagnostics: s.diagnostics,
+            resources: s.resources.count,
+            files: 1,
+            skipped: s.skippedDocuments
+        )
         #expect(text.contains("\"formatVersion\" : 1"))
         assertSnapshot(text, named: "diagnostics.json")
     }
@@ -89,9 +102,13 @@ import Testing
         let duplicates = set.diagnostics.filter { $0.code == .duplicateKey }
         #expect(duplicates.count == 7999, "every problem is still found and in the JSON output")
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let rendered = DiagnosticTextRenderer { _, n in n >= 1 && n <= lines.count ? lines[n - 1] : nil }.render(set.diagnostics)
+        let rendered = DiagnosticTextRenderer { _, n in n >= 1 && n <= lines.count ? lines[n - 1] : nil }.render(
+            set.diagnostics
+        )
         #expect(rendered.utf8.count < 50 * 600, "\(rendered.utf8.count) bytes")
-        #expect(rendered.contains("more diagnostics in hostile.yaml not shown (the first 50 are; --output json lists all)"))
+        #expect(
+            rendered.contains("more diagnostics in hostile.yaml not shown (the first 50 are; --output json lists all)")
+        )
         let snippets = rendered.split(separator: "\n").filter { $0.contains(" 4 | ") }
         #expect(snippets.count == 50)
         #expect(snippets.allSatisfy { $0.count < DiagnosticTextRenderer.snippetWidth + 20 })
@@ -108,7 +125,10 @@ import Testing
 
     @Test func longSummariesAreCut() {
         let name = String(repeating: "K", count: 100_000)
-        let set = ManifestLoader().load(text: "apiVersion: setpoint/v1\nkind: \(name)\nmetadata: {name: x}\nspec: {}\n", file: "k.yaml")
+        let set = ManifestLoader().load(
+            text: "apiVersion: setpoint/v1\nkind: \(name)\nmetadata: {name: x}\nspec: {}\n",
+            file: "k.yaml"
+        )
         let text = DiagnosticTextRenderer().render(set.diagnostics)
         #expect(set.diagnostics.contains { $0.code == .unknownKind })
         #expect(text.utf8.count < 2_000)
@@ -117,11 +137,19 @@ import Testing
 
     @Test func snippetsNeverPrintTheCredentialsOfAURL() {
         let line = "  endpoints: [\"https://root:hunter2@pve1:8006\", http://u@h/x]"
-        let d = Diagnostic(.error, .invalidValue, "credentials in a URL", at: SourceLocation(file: "c.yaml", line: 1, column: 16))
+        let d = Diagnostic(
+            .error,
+            .invalidValue,
+            "credentials in a URL",
+            at: SourceLocation(file: "c.yaml", line: 1, column: 16)
+        )
         let text = DiagnosticTextRenderer { _, _ in line }.render([d])
         #expect(!text.contains("hunter2") && !text.contains("root:") && !text.contains("u@"))
         #expect(text.contains("https://************@pve1:8006"))
-        #expect(text.contains(" 1 |   endpoints: [\"https://****"), "the columns are kept, so the caret stays under the URL")
+        #expect(
+            text.contains(" 1 |   endpoints: [\"https://****"),
+            "the columns are kept, so the caret stays under the URL"
+        )
     }
 
 }

@@ -16,7 +16,9 @@ import Testing
         }
     }
 
-    static func lines(_ text: String) -> [String] { text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+    static func lines(_ text: String) -> [String] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    }
 
     // MARK: - golden files
 
@@ -71,11 +73,19 @@ import Testing
         let lines = Self.lines(text)
         for line in expected { #expect(lines.contains(line), "missing line: \(line)") }
         // Action headers in plan order, no-ops left out.
-        let headers = lines.filter { $0.hasPrefix("  + ") || $0.hasPrefix("  ~ ") || $0.hasPrefix("  - ") || $0.hasPrefix("-/+ ") }
+        let headers = lines.filter {
+            $0.hasPrefix("  + ") || $0.hasPrefix("  ~ ") || $0.hasPrefix("  - ") || $0.hasPrefix("-/+ ")
+        }
         #expect(headers == Array(expected[3...]))
-        #expect(!text.contains("ProxmoxCluster/pve-main") && !text.contains("ConnectionPool/main-pool"), "no-ops are only counted")
-        #expect(lines.dropLast().last == "Plan: 1 to create, 2 to update, 1 to replace, 1 to delete, 2 to restart, 1 to resize, "
-                + "1 to migrate, 1 to promote; 3 unchanged. 5 need approval.")
+        #expect(
+            !text.contains("ProxmoxCluster/pve-main") && !text.contains("ConnectionPool/main-pool"),
+            "no-ops are only counted"
+        )
+        #expect(
+            lines.dropLast().last
+                == "Plan: 1 to create, 2 to update, 1 to replace, 1 to delete, 2 to restart, 1 to resize, "
+                + "1 to migrate, 1 to promote; 3 unchanged. 5 need approval."
+        )
         #expect(!text.contains(Self.esc), "no escape codes without a terminal")
     }
 
@@ -119,8 +129,14 @@ import Testing
         let plain = PlanTextRenderer().render(F.production)
         let coloured = PlanTextRenderer(style: Self.colour).render(F.production)
         #expect(coloured.contains("  \u{1B}[32m+\u{1B}[0m \u{1B}[1mVirtualMachine/api-3\u{1B}[0m\n"), "create: green +")
-        #expect(coloured.contains("  \u{1B}[1;33m~\u{1B}[0m \u{1B}[1mVirtualMachine/api-1\u{1B}[0m"), "update: yellow ~")
-        #expect(coloured.contains("\u{1B}[35m-/+\u{1B}[0m \u{1B}[1mVirtualMachine/build-1\u{1B}[0m"), "replace: magenta -/+")
+        #expect(
+            coloured.contains("  \u{1B}[1;33m~\u{1B}[0m \u{1B}[1mVirtualMachine/api-1\u{1B}[0m"),
+            "update: yellow ~"
+        )
+        #expect(
+            coloured.contains("\u{1B}[35m-/+\u{1B}[0m \u{1B}[1mVirtualMachine/build-1\u{1B}[0m"),
+            "replace: magenta -/+"
+        )
         #expect(coloured.contains("  \u{1B}[1;31m-\u{1B}[0m \u{1B}[1mVirtualMachine/old-1\u{1B}[0m"), "delete: red -")
         #expect(coloured.contains("\u{1B}[1;31m[data loss]\u{1B}[0m"))
         #expect(coloured.contains("\u{1B}[1;33m[restart]\u{1B}[0m"))
@@ -147,14 +163,22 @@ import Testing
         let diagnostics = DiagnosticTextRenderer(sourceLine: renderer.sourceLine).render(F.ci.diagnostics)
         #expect(text.contains("\n" + diagnostics + "\n"))
         #expect(text.contains(" 14 |     scsi0: {storage: local-lvm, size: 32Gi}\n"))
-        #expect(text.hasSuffix("\nPlan: 1 to create, 1 to update, 0 to replace, 0 to delete; 1 unchanged.\n"
-                               + "The plan has 2 errors and cannot be applied.\n"))
+        #expect(
+            text.hasSuffix(
+                "\nPlan: 1 to create, 1 to update, 0 to replace, 0 to delete; 1 unchanged.\n"
+                    + "The plan has 2 errors and cannot be applied.\n"
+            )
+        )
     }
 
     @Test func orphansAreListedUnlessThePlanDeletesThem() {
         let text = PlanTextRenderer().render(F.noChanges)
-        #expect(text.contains("\nOrphans (owned but not in the manifests; --prune deletes them):\n"
-                              + "    Container/scratch-1\n    VirtualMachine/old-2\n"))
+        #expect(
+            text.contains(
+                "\nOrphans (owned but not in the manifests; --prune deletes them):\n"
+                    + "    Container/scratch-1\n    VirtualMachine/old-2\n"
+            )
+        )
         #expect(text.hasSuffix("\n\nNo changes. 12 resources match their manifests.\n"))
         #expect(!text.contains("Symbols:"))
         // With --prune the orphan is a delete action and not listed again.
@@ -164,37 +188,73 @@ import Testing
     @Test func noChangesWording() {
         let one = Plan(id: "p", createdAt: "", source: F.source, actions: [F.noop("VirtualMachine/a")])
         #expect(PlanTextRenderer().render(one).hasSuffix("\nNo changes. 1 resource matches its manifest.\n"))
-        #expect(PlanTextRenderer().render(F.empty) == "Plan e3b0c44298fc\nManifests: digest 4f53cda18c2b\n\nNo changes. No resources were planned.\n")
+        #expect(
+            PlanTextRenderer().render(F.empty)
+                == "Plan e3b0c44298fc\nManifests: digest 4f53cda18c2b\n\nNo changes. No resources were planned.\n"
+        )
     }
 
     @Test func aRestartWithoutStagedChangesInThePlanSaysSo() {
-        let restart = Action(resource: F.id("VirtualMachine/api-1"), verb: .restart, impact: .restart,
-                             reasons: ["changes are pending restart"], requiresApproval: true, providerID: "101")
+        let restart = Action(
+            resource: F.id("VirtualMachine/api-1"),
+            verb: .restart,
+            impact: .restart,
+            reasons: ["changes are pending restart"],
+            requiresApproval: true,
+            providerID: "101"
+        )
         let text = PlanTextRenderer().render(Plan(id: "p", createdAt: "", source: F.source, actions: [restart]))
-        #expect(text.contains("  ~ VirtualMachine/api-1 restart (id 101)  (requires approval)\n"
-                              + "      # changes are pending restart\n"
-                              + "      pending restart: changes already staged on the system take effect\n"))
-        #expect(text.hasSuffix("Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 1 to restart; 0 unchanged. 1 needs approval.\n"))
+        #expect(
+            text.contains(
+                "  ~ VirtualMachine/api-1 restart (id 101)  (requires approval)\n"
+                    + "      # changes are pending restart\n"
+                    + "      pending restart: changes already staged on the system take effect\n"
+            )
+        )
+        #expect(
+            text.hasSuffix(
+                "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 1 to restart; 0 unchanged. 1 needs approval.\n"
+            )
+        )
     }
 
     @Test func aListOfNamedMembersIsShownMemberByMember() {
         func member(_ name: String, _ port: Int64, sync: Bool = false) -> Value {
             .map(["name": .string(name), "host": .string("10.0.0.1"), "port": .int(port), "synchronous": .bool(sync)])
         }
-        let change = FieldChange(path: ["members"], before: .list([member("pg-1", 5432), member("pg-2", 5433), member("pg-4", 5435)]),
-                                 after: .list([member("pg-1", 5432), member("pg-2", 5433, sync: true), member("pg-3", 5434)]),
-                                 origin: .manifest, impact: .hot, reason: "creates replica pg-3")
-        let update = Action(resource: F.id("PostgresCluster/main"), verb: .update, changes: [change], reasons: ["creates replica pg-3"])
+        let change = FieldChange(
+            path: ["members"],
+            before: .list([member("pg-1", 5432), member("pg-2", 5433), member("pg-4", 5435)]),
+            after: .list([member("pg-1", 5432), member("pg-2", 5433, sync: true), member("pg-3", 5434)]),
+            origin: .manifest,
+            impact: .hot,
+            reason: "creates replica pg-3"
+        )
+        let update = Action(
+            resource: F.id("PostgresCluster/main"),
+            verb: .update,
+            changes: [change],
+            reasons: ["creates replica pg-3"]
+        )
         let text = PlanTextRenderer().render(Plan(id: "p", createdAt: "", source: F.source, actions: [update]))
-        #expect(text.contains("      ~ members:\n"
-                              + "          ~ pg-2: synchronous: false → true\n"
-                              + "          + pg-3: {host: \"10.0.0.1\", port: 5434, synchronous: false}\n"
-                              + "          - pg-4\n"), "\(text)")
+        #expect(
+            text.contains(
+                "      ~ members:\n"
+                    + "          ~ pg-2: synchronous: false → true\n"
+                    + "          + pg-3: {host: \"10.0.0.1\", port: 5434, synchronous: false}\n"
+                    + "          - pg-4\n"
+            ),
+            "\(text)"
+        )
         #expect(!text.contains("pg-1"), "an unchanged member is not repeated")
     }
 
     @Test func anUnknownTypedOperationIsShownAndCounted() {
-        let snapshot = Action(resource: F.id("VirtualMachine/db-1"), verb: Verb(rawValue: "snapshot"), reasons: ["before the upgrade"])
+        let snapshot = Action(
+            resource: F.id("VirtualMachine/db-1"),
+            verb: Verb(rawValue: "snapshot"),
+            reasons: ["before the upgrade"]
+        )
         let plan = Plan(id: "p", createdAt: "", source: F.source, actions: [snapshot])
         let text = PlanTextRenderer().render(plan)
         #expect(text.contains("\n  ~ VirtualMachine/db-1 snapshot\n"))
@@ -206,22 +266,46 @@ import Testing
 
     static let leaky: Plan = {
         let vm = Action(
-            resource: F.id("VirtualMachine/api-1"), verb: .update,
+            resource: F.id("VirtualMachine/api-1"),
+            verb: .update,
             changes: [
                 // Flagged sensitive by the differ, with plain strings in it.
-                FieldChange(path: ["description"], before: .string("hunter2-old"), after: .string("hunter2-new"), isSensitive: true,
-                            origin: .manifest, impact: .hot),
+                FieldChange(
+                    path: ["description"],
+                    before: .string("hunter2-old"),
+                    after: .string("hunter2-new"),
+                    isSensitive: true,
+                    origin: .manifest,
+                    impact: .hot
+                ),
                 // Not flagged, but the schema says it is a secret (an observed fingerprint, say).
-                FieldChange(path: ["cloudInit", "password"], before: .string("hunter2-fingerprint"), after: .string("hunter2-next"),
-                            origin: .drift, impact: .hot),
+                FieldChange(
+                    path: ["cloudInit", "password"],
+                    before: .string("hunter2-fingerprint"),
+                    after: .string("hunter2-next"),
+                    origin: .drift,
+                    impact: .hot
+                ),
                 // A secret nested in a map the schema knows.
-                FieldChange(path: ["cloudInit"], before: .map(["user": .string("ops"), "password": .string("hunter2-nested")]),
-                            after: .map(["user": .string("admin"), "password": .secret(.file("/run/secrets/hunter2"))]),
-                            origin: .manifest, impact: .hot),
+                FieldChange(
+                    path: ["cloudInit"],
+                    before: .map(["user": .string("ops"), "password": .string("hunter2-nested")]),
+                    after: .map(["user": .string("admin"), "password": .secret(.file("/run/secrets/hunter2"))]),
+                    origin: .manifest,
+                    impact: .hot
+                ),
                 // Removal of a sensitive value.
-                FieldChange(path: ["agent"], before: .string("hunter2-removed"), after: nil, isSensitive: true, origin: .manifest, impact: .hot),
+                FieldChange(
+                    path: ["agent"],
+                    before: .string("hunter2-removed"),
+                    after: nil,
+                    isSensitive: true,
+                    origin: .manifest,
+                    impact: .hot
+                ),
             ],
-            providerID: "101")
+            providerID: "101"
+        )
         return Plan(id: "p", createdAt: "", source: F.source, actions: [vm])
     }()
 
@@ -233,20 +317,37 @@ import Testing
         }
         #expect(text.contains("      ~ description: (sensitive)\n"))
         #expect(text.contains("      ~ cloudInit.password: (sensitive)  (drift)\n"))
-        #expect(text.contains("      ~ cloudInit: {password: (sensitive), user: \"ops\"} → {password: (sensitive), user: \"admin\"}\n"))
+        #expect(
+            text.contains(
+                "      ~ cloudInit: {password: (sensitive), user: \"ops\"} → {password: (sensitive), user: \"admin\"}\n"
+            )
+        )
         #expect(text.contains("      - agent: (sensitive)\n"))
         let doc = PlanJSONRenderer().document(Self.leaky)
         let changes = doc.actions[0].changes
-        #expect(changes[0].sensitive && changes[0].before == .string("(sensitive)") && changes[0].after == .string("(sensitive)"))
+        #expect(
+            changes[0].sensitive && changes[0].before == .string("(sensitive)")
+                && changes[0].after == .string("(sensitive)")
+        )
         #expect(changes[1].sensitive, "a schema secret is reported sensitive")
         #expect(changes[2].after == .object(["user": .string("admin"), "password": .string("(sensitive)")]))
         #expect(changes[3].operation == "remove" && changes[3].after == nil)
     }
 
     @Test func controlCharactersAreEscaped() {
-        let change = FieldChange(path: ["description"], before: .string("line 1\nline 2"), after: .string("\u{1B}[31mred\u{1B}[0m \"q\""),
-                                 origin: .manifest, impact: .hot)
-        let action = Action(resource: F.id("VirtualMachine/api-1"), verb: .update, changes: [change], reasons: ["odd\ttext\r"])
+        let change = FieldChange(
+            path: ["description"],
+            before: .string("line 1\nline 2"),
+            after: .string("\u{1B}[31mred\u{1B}[0m \"q\""),
+            origin: .manifest,
+            impact: .hot
+        )
+        let action = Action(
+            resource: F.id("VirtualMachine/api-1"),
+            verb: .update,
+            changes: [change],
+            reasons: ["odd\ttext\r"]
+        )
         let text = PlanTextRenderer().render(Plan(id: "p", createdAt: "", source: F.source, actions: [action]))
         #expect(text.contains(#"      ~ description: "line 1\nline 2" → "\u{1b}[31mred\u{1b}[0m \"q\""\#n"#))
         #expect(text.contains(#"      # odd\ttext\r\#n"#))
@@ -299,7 +400,9 @@ import Testing
         let doc = try JSONDecoder().decode(PlanJSONDocument.self, from: Data(json.utf8))
         #expect(doc == renderer.document(F.production))
         #expect(doc.actions.map(\.id) == F.production.actions.map(\.id), "every action, no-ops included, in plan order")
-        #expect(doc.summary.create == 1 && doc.summary.update == 2 && doc.summary.replace == 1 && doc.summary.delete == 1)
+        #expect(
+            doc.summary.create == 1 && doc.summary.update == 2 && doc.summary.replace == 1 && doc.summary.delete == 1
+        )
         #expect(doc.summary.operations == ["restart": 2, "resize": 1, "migrate": 1, "promote": 1])
         #expect(doc.summary.unchanged == 3 && doc.summary.needingApproval == 5 && doc.summary.destructive == 2)
         #expect(doc.source.gitCommit == "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", "full commit and digest in JSON")
@@ -317,14 +420,22 @@ import Testing
         #expect(build.impact == "dataLoss" && build.changes.map(\.path) == ["clone.vmid", "disks.scsi0"])
         #expect(build.changes[1].operation == "remove" && build.changes[1].after == nil)
         let password = try #require(doc.actions.flatMap(\.changes).first { $0.path == "replication.password" })
-        #expect(password.sensitive && password.before == nil && password.after == .string("(sensitive)") && password.operation == "add")
+        #expect(
+            password.sensitive && password.before == nil && password.after == .string("(sensitive)")
+                && password.operation == "add"
+        )
         #expect(!json.contains("PG_REPLICATION_PASSWORD") && !json.contains("$secret"), "not even the reference")
     }
 
     @Test func jsonDiagnosticsHaveTheValidateShape() throws {
         let plan = try JSONSerialization.jsonObject(with: Data(PlanJSONRenderer().render(F.ci).utf8)) as? [String: Any]
-        let validate = try JSONSerialization.jsonObject(
-            with: Data(DiagnosticJSONRenderer().render(diagnostics: F.ci.diagnostics, resources: 0, files: 0, skipped: 0).utf8)) as? [String: Any]
+        let validate =
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    DiagnosticJSONRenderer().render(diagnostics: F.ci.diagnostics, resources: 0, files: 0, skipped: 0)
+                        .utf8
+                )
+            ) as? [String: Any]
         let a = try #require(plan?["diagnostics"] as? [[String: Any]])
         let b = try #require(validate?["diagnostics"] as? [[String: Any]])
         #expect(a.count == 2)
@@ -335,8 +446,12 @@ import Testing
 
     @Test func jsonKeepsNullApartFromAbsent() throws {
         let change = FieldChange(path: ["description"], before: .null, after: nil, origin: .manifest, impact: .hot)
-        let plan = Plan(id: "p", createdAt: "", source: F.source,
-                        actions: [Action(resource: F.id("VirtualMachine/a"), verb: .update, changes: [change])])
+        let plan = Plan(
+            id: "p",
+            createdAt: "",
+            source: F.source,
+            actions: [Action(resource: F.id("VirtualMachine/a"), verb: .update, changes: [change])]
+        )
         let json = PlanJSONRenderer().render(plan)
         #expect(json.contains("\"before\" : null"))
         let doc = try JSONDecoder().decode(PlanJSONDocument.self, from: Data(json.utf8))

@@ -7,9 +7,15 @@ import Testing
 /// The audit log and the apply lease, for every store (the same conformance suite).
 @Suite(.timeLimit(.minutes(2))) struct AuditAndLeaseTests {
     static func entry(_ n: Int, _ event: AuditEvent = .intent) -> AuditEntry {
-        AuditEntry(time: "2026-11-25T12:00:\(String(format: "%02d", n % 60)).000Z", actor: "ops@example.net", event: event,
-                   planID: "abc", actionID: "VirtualMachine/api-\(n):create", resource: ResourceID(kind: .virtualMachine, name: "api-\(n)"),
-                   detail: .map(["n": .int(Int64(n)), "note": .string("line\nbreak \"quoted\"")]))
+        AuditEntry(
+            time: "2026-11-25T12:00:\(String(format: "%02d", n % 60)).000Z",
+            actor: "ops@example.net",
+            event: event,
+            planID: "abc",
+            actionID: "VirtualMachine/api-\(n):create",
+            resource: ResourceID(kind: .virtualMachine, name: "api-\(n)"),
+            detail: .map(["n": .int(Int64(n)), "note": .string("line\nbreak \"quoted\"")])
+        )
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -56,8 +62,10 @@ import Testing
     @Test(arguments: [
         ("UPDATE audit_log SET detail = '{\"n\":99}' WHERE seq = 3", Int64(3), "record 3 was edited"),
         ("DELETE FROM audit_log WHERE seq = 4", Int64(5), "record 4 was removed"),
-        ("UPDATE audit_log SET seq = seq + 100 WHERE seq IN (2, 3); UPDATE audit_log SET seq = 3 WHERE seq = 102; UPDATE audit_log SET seq = 2 WHERE seq = 103",
-         Int64(2), "record 2 does not follow record 1"),
+        (
+            "UPDATE audit_log SET seq = seq + 100 WHERE seq IN (2, 3); UPDATE audit_log SET seq = 3 WHERE seq = 102; UPDATE audit_log SET seq = 2 WHERE seq = 103",
+            Int64(2), "record 2 does not follow record 1"
+        ),
         ("DELETE FROM audit_log WHERE seq = 6", Int64(0), ""),
     ])
     func tamperingIsDetectedAndNamed(_ sql: String, _ seq: Int64, _ problem: String) async throws {
@@ -70,7 +78,10 @@ import Testing
             // Removing the newest record cannot be seen from the chain alone; the count says it.
             #expect(verdict == .intact(records: 5))
         } else {
-            guard case .broken(let at, let message) = verdict else { Issue.record("not detected: \(sql)"); return }
+            guard case .broken(let at, let message) = verdict else {
+                Issue.record("not detected: \(sql)")
+                return
+            }
             #expect(at == seq)
             #expect(message.contains(problem), "\(message)")
         }
@@ -80,8 +91,20 @@ import Testing
     func oneLeaseHolderAtATime(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
         let store = try await kind.makeStore(in: folder)
-        let a = LeaseHolder(id: "a", host: "h1", pid: 1, since: "2026-11-25T12:00:00.000Z", expiresAt: "2026-11-25T12:01:00.000Z")
-        let b = LeaseHolder(id: "b", host: "h2", pid: 2, since: "2026-11-25T12:00:30.000Z", expiresAt: "2026-11-25T12:05:00.000Z")
+        let a = LeaseHolder(
+            id: "a",
+            host: "h1",
+            pid: 1,
+            since: "2026-11-25T12:00:00.000Z",
+            expiresAt: "2026-11-25T12:01:00.000Z"
+        )
+        let b = LeaseHolder(
+            id: "b",
+            host: "h2",
+            pid: 2,
+            since: "2026-11-25T12:00:30.000Z",
+            expiresAt: "2026-11-25T12:05:00.000Z"
+        )
         #expect(try await store.acquireLease(a, now: "2026-11-25T12:00:00.000Z") == nil, "free: taken")
         #expect(try await store.acquireLease(b, now: "2026-11-25T12:00:30.000Z") == a, "held: the holder is named")
         var renewed = a
@@ -101,20 +124,42 @@ import Testing
         let folder = try TemporaryFolder()
         let paused = try SQLiteStateStore.open(path: folder.statePath)
         let other = try SQLiteStateStore.open(path: folder.statePath)
-        let a = LeaseHolder(id: "a", host: "h", pid: 1, since: "2026-12-07T10:00:00Z", expiresAt: "2026-12-07T10:00:10Z")
+        let a = LeaseHolder(
+            id: "a",
+            host: "h",
+            pid: 1,
+            since: "2026-12-07T10:00:00Z",
+            expiresAt: "2026-12-07T10:00:10Z"
+        )
         #expect(try await paused.acquireLease(a, now: "2026-12-07T10:00:00Z") == nil)
         _ = try await paused.appendAudit(AuditEntry(time: "2026-12-07T10:00:01Z", actor: "a", event: .plan))
         // a's lease expires while it is stopped; b takes it over.
-        let b = LeaseHolder(id: "b", host: "h", pid: 2, since: "2026-12-07T10:01:00Z", expiresAt: "2026-12-07T10:01:10Z")
+        let b = LeaseHolder(
+            id: "b",
+            host: "h",
+            pid: 2,
+            since: "2026-12-07T10:01:00Z",
+            expiresAt: "2026-12-07T10:01:10Z"
+        )
         #expect(try await other.acquireLease(b, now: "2026-12-07T10:01:00Z") == nil)
-        let resource = AppliedResource(id: ResourceID(kind: .virtualMachine, name: "late"), providerID: "1", spec: .map([:]))
-        for write in [{ try await paused.recordApplied(resource) }, { _ = try await paused.appendAudit(AuditEntry(time: "t", actor: "a", event: .outcome)) },
-                      { try await paused.clearJournal(action: "x") }] {
+        let resource = AppliedResource(
+            id: ResourceID(kind: .virtualMachine, name: "late"),
+            providerID: "1",
+            spec: .map([:])
+        )
+        for write in [
+            { try await paused.recordApplied(resource) },
+            { _ = try await paused.appendAudit(AuditEntry(time: "t", actor: "a", event: .outcome)) },
+            { try await paused.clearJournal(action: "x") },
+        ] {
             do {
                 try await write()
                 Issue.record("a write of the paused holder landed")
             } catch let error as SetpointError {
-                #expect(error.description.contains("stale epoch 1") && error.description.contains("held by b at epoch 2"), "\(error)")
+                #expect(
+                    error.description.contains("stale epoch 1") && error.description.contains("held by b at epoch 2"),
+                    "\(error)"
+                )
             }
         }
         #expect(try await other.owned(resource.id) == nil)
@@ -136,7 +181,11 @@ import Testing
         try await store.recordJournal(action: "VirtualMachine/a:create", key: "task", value: "UPID:pve1:1")
         try await store.recordJournal(action: "VirtualMachine/a:create", key: "providerID", value: "102")
         try await store.recordJournal(action: "VirtualMachine/b:create", key: "providerID", value: "103")
-        #expect(try await store.journalEntries(action: "VirtualMachine/a:create") == ["providerID": "102", "task": "UPID:pve1:1"])
+        #expect(
+            try await store.journalEntries(action: "VirtualMachine/a:create") == [
+                "providerID": "102", "task": "UPID:pve1:1",
+            ]
+        )
         #expect(try await store.openJournals().keys.sorted() == ["VirtualMachine/a:create", "VirtualMachine/b:create"])
         try await store.clearJournal(action: "VirtualMachine/a:create")
         #expect(try await store.journalEntries(action: "VirtualMachine/a:create").isEmpty)
@@ -157,22 +206,54 @@ import Testing
     func plansKeepTheirStatus(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
         let store = try await kind.makeStore(in: folder)
-        let a = StoredPlan(id: "aaa", status: .pending, json: "{\"formatVersion\":1}", text: "Plan aaa\n", createdAt: "2026-11-25T12:00:00Z")
-        let b = StoredPlan(id: "bbb", status: .applied, json: "{}", text: "Plan bbb\n", createdAt: "2026-11-25T13:00:00Z")
+        let a = StoredPlan(
+            id: "aaa",
+            status: .pending,
+            json: "{\"formatVersion\":1}",
+            text: "Plan aaa\n",
+            createdAt: "2026-11-25T12:00:00Z"
+        )
+        let b = StoredPlan(
+            id: "bbb",
+            status: .applied,
+            json: "{}",
+            text: "Plan bbb\n",
+            createdAt: "2026-11-25T13:00:00Z"
+        )
         try await store.savePlan(a)
         try await store.savePlan(b)
         #expect(try await store.storedPlan(id: "aaa") == a)
         #expect(try await store.storedPlans(status: nil).map(\.id) == ["bbb", "aaa"], "newest first")
         #expect(try await store.storedPlans(status: .pending).map(\.id) == ["aaa"])
-        let approval = AuditEntry(time: "2026-11-25T14:00:00Z", actor: "bob@example.net", event: .approval, planID: "aaa")
-        guard case .changed(let record?) = try await store.transitionPlan(id: "aaa", from: [.pending], to: .approved, audit: approval) else {
+        let approval = AuditEntry(
+            time: "2026-11-25T14:00:00Z",
+            actor: "bob@example.net",
+            event: .approval,
+            planID: "aaa"
+        )
+        guard
+            case .changed(let record?) = try await store.transitionPlan(
+                id: "aaa",
+                from: [.pending],
+                to: .approved,
+                audit: approval
+            )
+        else {
             Issue.record("a pending plan is approved, with its record")
             return
         }
         #expect(record.entry == approval)
         // Only from the statuses given: the plan is approved now, so a rejection changes nothing and records nothing.
-        let rejection = AuditEntry(time: "2026-11-25T14:00:01Z", actor: "eve@example.net", event: AuditEvent(rawValue: "rejection"), planID: "aaa")
-        #expect(try await store.transitionPlan(id: "aaa", from: [.pending], to: .rejected, audit: rejection) == .conflict(.approved))
+        let rejection = AuditEntry(
+            time: "2026-11-25T14:00:01Z",
+            actor: "eve@example.net",
+            event: AuditEvent(rawValue: "rejection"),
+            planID: "aaa"
+        )
+        #expect(
+            try await store.transitionPlan(id: "aaa", from: [.pending], to: .rejected, audit: rejection)
+                == .conflict(.approved)
+        )
         #expect(try await store.transitionPlan(id: "zzz", from: [.pending], to: .approved, audit: nil) == .notFound)
         #expect(try await store.storedPlan(id: "aaa")?.status == .approved)
         #expect(try await store.storedPlan(id: "zzz") == nil)
@@ -186,23 +267,37 @@ import Testing
         let folder = try TemporaryFolder()
         let store = try await kind.makeStore(in: folder)
         let other = try kind.reopen(in: folder, readOnly: false) ?? store
-        try await store.savePlan(StoredPlan(id: "race", status: .pending, json: "{}", text: "", createdAt: "2026-11-25T12:00:00Z"))
+        try await store.savePlan(
+            StoredPlan(id: "race", status: .pending, json: "{}", text: "", createdAt: "2026-11-25T12:00:00Z")
+        )
         let outcomes = try await withThrowingTaskGroup(of: (StoredPlan.Status, PlanTransition).self) { group in
             for i in 0..<24 {
                 let to: StoredPlan.Status = i % 2 == 0 ? .approved : .rejected
-                let entry = AuditEntry(time: "2026-11-25T14:00:00Z", actor: "op\(i)@example.net", event: to == .approved ? .approval : AuditEvent(rawValue: "rejection"),
-                                       planID: "race")
+                let entry = AuditEntry(
+                    time: "2026-11-25T14:00:00Z",
+                    actor: "op\(i)@example.net",
+                    event: to == .approved ? .approval : AuditEvent(rawValue: "rejection"),
+                    planID: "race"
+                )
                 let target = i % 3 == 0 ? other : store
-                group.addTask { (to, try await target.transitionPlan(id: "race", from: [.pending], to: to, audit: entry)) }
+                group.addTask {
+                    (to, try await target.transitionPlan(id: "race", from: [.pending], to: to, audit: entry))
+                }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let made = outcomes.filter { if case .changed = $0.1 { true } else { false } }
         #expect(made.count == 1, "\(outcomes)")
         let winner = try #require(made.first?.0)
-        #expect(outcomes.filter { $0.1 == .conflict(winner) }.count == outcomes.count - 1, "every other caller learns the decision")
+        #expect(
+            outcomes.filter { $0.1 == .conflict(winner) }.count == outcomes.count - 1,
+            "every other caller learns the decision"
+        )
         #expect(try await store.storedPlan(id: "race")?.status == winner)
         let records = try await store.auditRecords(after: 0, limit: 100)
-        #expect(records.count == 1 && records.first?.entry.event == (winner == .approved ? .approval : AuditEvent(rawValue: "rejection")))
+        #expect(
+            records.count == 1
+                && records.first?.entry.event == (winner == .approved ? .approval : AuditEvent(rawValue: "rejection"))
+        )
     }
 }

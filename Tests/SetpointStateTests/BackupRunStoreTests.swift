@@ -6,11 +6,27 @@ import Testing
 
 /// The `BackupRunStore` half of the state contract, against every store.
 @Suite(.timeLimit(.minutes(2))) struct BackupRunStoreTests {
-    static func run(_ policy: String, _ kind: BackupRun.Kind, at started: String, outcome: BackupRun.Outcome = .succeeded,
-                    message: String? = nil) -> BackupRun {
-        BackupRun(id: "\(policy):\(kind.rawValue):\(started)", policy: policy, kind: kind, startedAt: started,
-                  finishedAt: started, seconds: 12.5, outcome: outcome, label: kind == .drill ? nil : "20261205-101010F",
-                  sizeBytes: 1_073_741_824, repositoryBytes: 52_428_800, message: message, trigger: "cli ops@host")
+    static func run(
+        _ policy: String,
+        _ kind: BackupRun.Kind,
+        at started: String,
+        outcome: BackupRun.Outcome = .succeeded,
+        message: String? = nil
+    ) -> BackupRun {
+        BackupRun(
+            id: "\(policy):\(kind.rawValue):\(started)",
+            policy: policy,
+            kind: kind,
+            startedAt: started,
+            finishedAt: started,
+            seconds: 12.5,
+            outcome: outcome,
+            label: kind == .drill ? nil : "20261205-101010F",
+            sizeBytes: 1_073_741_824,
+            repositoryBytes: 52_428_800,
+            message: message,
+            trigger: "cli ops@host"
+        )
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -20,7 +36,13 @@ import Testing
         #expect(try await store.backupRuns(policy: nil, limit: 10).isEmpty)
         let a1 = Self.run("nightly", .full, at: "2026-12-05T01:00:00Z")
         let a2 = Self.run("nightly", .incr, at: "2026-12-05T02:00:00Z")
-        let a3 = Self.run("nightly", .drill, at: "2026-12-05T03:00:00Z", outcome: .failed, message: "check rows: expected 1, got 0")
+        let a3 = Self.run(
+            "nightly",
+            .drill,
+            at: "2026-12-05T03:00:00Z",
+            outcome: .failed,
+            message: "check rows: expected 1, got 0"
+        )
         let b1 = Self.run("other", .full, at: "2026-12-05T02:30:00Z")
         for run in [a2, b1, a1, a3] { try await store.recordBackupRun(run) }
 

@@ -1,7 +1,8 @@
 import SetpointCore
-@testable import SetpointState
 import SetpointTesting
 import Testing
+
+@testable import SetpointState
 
 /// The reader behind the stored specs: exact for canonical text, strict about anything else.
 @Suite(.timeLimit(.minutes(2))) struct CanonicalJSONReaderTests {
@@ -19,10 +20,17 @@ import Testing
         Case(text: "-9223372036854775808", value: .int(.min), reason: "the smallest Int64"),
         Case(text: "9223372036854775808", value: nil, reason: "an integer beyond Int64 is not silently a double"),
         Case(text: #"{"$secretEnv":"PVE_TOKEN"}"#, value: .secret(.env("PVE_TOKEN")), reason: "a secret reference"),
-        Case(text: #"{"$secretEnv":"A","x":1}"#, value: .m(["$secretEnv": .string("A"), "x": .int(1)]),
-             reason: "the marker alone makes a reference"),
+        Case(
+            text: #"{"$secretEnv":"A","x":1}"#,
+            value: .m(["$secretEnv": .string("A"), "x": .int(1)]),
+            reason: "the marker alone makes a reference"
+        ),
         Case(text: #""\u00e9\ud83d\ude80\/""#, value: .string("é🚀/"), reason: "escapes and surrogate pairs"),
-        Case(text: " [ 1 , { \"a\" : null } ] ", value: .list([.int(1), .m(["a": .null])]), reason: "spaces are allowed"),
+        Case(
+            text: " [ 1 , { \"a\" : null } ] ",
+            value: .list([.int(1), .m(["a": .null])]),
+            reason: "spaces are allowed"
+        ),
         Case(text: "", value: nil, reason: "empty text"),
         Case(text: "[1,]", value: nil, reason: "trailing comma"),
         Case(text: "{\"a\":1", value: nil, reason: "unterminated object"),

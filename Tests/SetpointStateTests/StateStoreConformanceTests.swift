@@ -70,7 +70,10 @@ import Testing
         let folder = try TemporaryFolder()
         let store = try await kind.makeStore(in: folder)
         let vm = AppliedResource(id: ResourceID(kind: .virtualMachine, name: "web"), spec: .m(["cores": .int(1)]))
-        let pool = AppliedResource(id: ResourceID(kind: .resourcePool, name: "web"), spec: .m(["comment": .string("x")]))
+        let pool = AppliedResource(
+            id: ResourceID(kind: .resourcePool, name: "web"),
+            spec: .m(["comment": .string("x")])
+        )
         try await store.recordApplied(vm)
         try await store.recordApplied(pool)
         try await store.forget(vm.id)
@@ -124,7 +127,9 @@ import Testing
         let store = try await kind.makeStore(in: folder)
         let specs: [Value] = [.null, .bool(false), .int(7), .double(7.0), .string("s"), .list([]), .m([:])]
         for (index, spec) in specs.enumerated() {
-            try await store.recordApplied(AppliedResource(id: ResourceID(kind: .container, name: "c\(index)"), spec: spec))
+            try await store.recordApplied(
+                AppliedResource(id: ResourceID(kind: .container, name: "c\(index)"), spec: spec)
+            )
         }
         let owned = try await store.ownedResources()
         for (index, spec) in specs.enumerated() {
@@ -289,7 +294,9 @@ import Testing
                     if index.isMultiple(of: 2) {
                         try await store.forget(id)
                     } else {
-                        try await store.recordApplied(AppliedResource(id: id, spec: .m(["n": .int(-1)]), dependsOn: [shared]))
+                        try await store.recordApplied(
+                            AppliedResource(id: id, spec: .m(["n": .int(-1)]), dependsOn: [shared])
+                        )
                     }
                 }
             }
@@ -318,7 +325,9 @@ import Testing
     func aFileThatIsNotADatabaseIsRefused(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
         try FileManager.default.createDirectory(
-            at: folder.url.appendingPathComponent(".setpoint"), withIntermediateDirectories: true)
+            at: folder.url.appendingPathComponent(".setpoint"),
+            withIntermediateDirectories: true
+        )
         try Data(String(repeating: "not sqlite ", count: 200).utf8).write(to: URL(fileURLWithPath: folder.statePath))
 
         for readOnly in [true, false] {

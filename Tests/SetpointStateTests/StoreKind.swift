@@ -14,7 +14,9 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 
     static var allCases: [StoreKind] {
-        [.inMemory, .sqlite] + (ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_PORT"] != nil || ExternalTool.isCI ? [.postgres] : [])
+        [.inMemory, .sqlite]
+            + (ProcessInfo.processInfo.environment["SETPOINT_TEST_PG_PORT"] != nil || ExternalTool.isCI
+                ? [.postgres] : [])
     }
 
     /// Kinds whose state lives in a file: reopening sees earlier writes, and there is a file to open read-only, to find
@@ -99,4 +101,3 @@ final class TemporaryFolder: Sendable {
         ((try? FileManager.default.subpathsOfDirectory(atPath: url.path)) ?? []).sorted()
     }
 }
-

@@ -20,7 +20,9 @@ func peakRSSKiB() -> Int {
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
-    print("usage: LoadProbe generate <resources> <files> <dir> | LoadProbe load <dir> [iterations] | LoadProbe diagnostics <path>...")
+    print(
+        "usage: LoadProbe generate <resources> <files> <dir> | LoadProbe load <dir> [iterations] | LoadProbe diagnostics <path>..."
+    )
     exit(2)
 }
 
@@ -39,7 +41,9 @@ case "load":
         let t1 = now()
         let errors = set.diagnostics.filter { $0.severity == .error }
         guard errors.isEmpty else {
-            for d in errors.prefix(10) { print(d.location.map { "\($0.file):\($0.line):\($0.column)" } ?? "-", d.summary) }
+            for d in errors.prefix(10) {
+                print(d.location.map { "\($0.file):\($0.line):\($0.column)" } ?? "-", d.summary)
+            }
             print("\(errors.count) errors")
             exit(1)
         }
@@ -49,8 +53,10 @@ case "load":
             decoded += 1
         }
         let t2 = now()
-        print("resources \(set.resources.count) (decoded \(decoded)), diagnostics \(set.diagnostics.count), files \(set.files.count): "
-              + "load+validate \(ms(t1 - t0)), decode \(ms(t2 - t1)), total \(ms(t2 - t0)), peak RSS \(peakRSSKiB() / 1024) MiB")
+        print(
+            "resources \(set.resources.count) (decoded \(decoded)), diagnostics \(set.diagnostics.count), files \(set.files.count): "
+                + "load+validate \(ms(t1 - t0)), decode \(ms(t2 - t1)), total \(ms(t2 - t0)), peak RSS \(peakRSSKiB() / 1024) MiB"
+        )
     }
 case "plan":
     // Load, then plan against an in-memory observation (one resource in ten drifted); time each phase.
@@ -59,17 +65,28 @@ case "plan":
     var applied: [ResourceID: AppliedResource] = [:]
     for (i, r) in set.resources.enumerated() {
         var spec = r.spec
-        if i % 10 == 0, case .map(var m) = spec, let key = m.keys.sorted().first(where: { if case .string = m[$0]! { true } else { false } }) {
+        if i % 10 == 0, case .map(var m) = spec,
+            let key = m.keys.sorted().first(where: { if case .string = m[$0]! { true } else { false } })
+        {
             m[key] = .string("changed-by-hand")
             spec = .map(m)
         }
         observed[r.id] = .present(ObservedResource(spec: spec, providerID: String(i)))
-        applied[r.id] = AppliedResource(id: r.id, providerID: String(i), spec: Differ(policy: FieldPolicy()).appliedForm(of: r.spec), dependsOn: r.references.map(\.target))
+        applied[r.id] = AppliedResource(
+            id: r.id,
+            providerID: String(i),
+            spec: Differ(policy: FieldPolicy()).appliedForm(of: r.spec),
+            dependsOn: r.references.map(\.target)
+        )
     }
     let t0 = now()
-    let plan = Planner().plan(PlanRequest(desired: set.resources, applied: applied, observed: observed, policies: { _ in FieldPolicy() }))
+    let plan = Planner().plan(
+        PlanRequest(desired: set.resources, applied: applied, observed: observed, policies: { _ in FieldPolicy() })
+    )
     let t1 = now()
-    print("plan: \(plan.changes.count) changes of \(plan.actions.count) actions in \(ms(t1 - t0)), peak RSS \(peakRSSKiB() / 1024) MiB")
+    print(
+        "plan: \(plan.changes.count) changes of \(plan.actions.count) actions in \(ms(t1 - t0)), peak RSS \(peakRSSKiB() / 1024) MiB"
+    )
 case "diagnostics":
     let set = ManifestLoader().load(paths: Array(args.dropFirst(2)))
     for d in set.diagnostics {

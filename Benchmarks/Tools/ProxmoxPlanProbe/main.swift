@@ -65,7 +65,9 @@ final class Estate: @unchecked Sendable {
         }
         try text.write(toFile: directory + "/estate.yaml", atomically: true, encoding: .utf8)
         set = ManifestLoader().load(paths: [directory])
-        guard set?.isValid == true else { fatalError("the estate's manifests do not load: \(set?.diagnostics.first.map { "\($0)" } ?? "")") }
+        guard set?.isValid == true else {
+            fatalError("the estate's manifests do not load: \(set?.diagnostics.first.map { "\($0)" } ?? "")")
+        }
     }
 
     func tearDown() async {
@@ -78,9 +80,15 @@ final class Estate: @unchecked Sendable {
         let sim = running!.simulator
         await sim.resetRequestCounts()
         let resources = set!.resources
-        let context = ProviderContext(secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001"]),
-                                      declared: Dictionary(uniqueKeysWithValues: resources.map { ($0.id, $0) }))
-        let pipeline = PlanPipeline(registry: try ProviderRegistry([provider]), context: context, store: InMemoryStateStore())
+        let context = ProviderContext(
+            secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001"]),
+            declared: Dictionary(uniqueKeysWithValues: resources.map { ($0.id, $0) })
+        )
+        let pipeline = PlanPipeline(
+            registry: try ProviderRegistry([provider]),
+            context: context,
+            store: InMemoryStateStore()
+        )
         let plan = try await pipeline.plan(resources)
         return (plan, await sim.totalRequests)
     }
@@ -88,8 +96,9 @@ final class Estate: @unchecked Sendable {
 
 func peakRSSMiB() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) else { return -1 }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+    else { return -1 }
     return kb / 1024
 }
 
@@ -104,8 +113,10 @@ for run in 1...runs {
     let (plan, requests) = try await estate.plan(provider)
     let elapsed = ContinuousClock.now - start
     let errors = plan.diagnostics.filter { $0.severity == .error }
-    print("run \(run): \(guests) guests, \(elapsed) wall, \(requests) requests (N+3 = \(guests + 3)), "
-          + "\(plan.actions.filter(\.isChange).count) changes, \(errors.count) errors, peak RSS \(peakRSSMiB()) MiB")
+    print(
+        "run \(run): \(guests) guests, \(elapsed) wall, \(requests) requests (N+3 = \(guests + 3)), "
+            + "\(plan.actions.filter(\.isChange).count) changes, \(errors.count) errors, peak RSS \(peakRSSMiB()) MiB"
+    )
     if let first = errors.first { print("  first error: \(first.summary)") }
 }
 await estate.tearDown()

@@ -16,7 +16,8 @@ struct Auth: Sendable {
         "Pool.Allocate", "Pool.Audit", "Sys.Audit", "Sys.Console", "Sys.Modify", "Sys.PowerMgmt", "Sys.Syslog",
         "Sys.Incoming", "Permissions.Modify", "User.Modify", "Group.Allocate", "Realm.Allocate", "SDN.Audit", "SDN.Use",
         "VM.Allocate", "VM.Audit", "VM.Backup", "VM.Clone", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit",
-        "VM.Config.Disk", "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options", "VM.Console",
+        "VM.Config.Disk", "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options",
+        "VM.Console",
         "VM.Migrate", "VM.PowerMgmt", "VM.Snapshot", "VM.Snapshot.Rollback", "VM.GuestAgent.Audit",
     ]
 
@@ -25,7 +26,9 @@ struct Auth: Sendable {
         case "Administrator": return allPrivileges
         case "PVEAuditor": return allPrivileges.filter { $0.hasSuffix(".Audit") }
         case "PVEVMAdmin":
-            return allPrivileges.filter { $0.hasPrefix("VM.") }.union(["Datastore.AllocateSpace", "Datastore.Audit", "Pool.Audit", "Sys.Audit"])
+            return allPrivileges.filter { $0.hasPrefix("VM.") }.union([
+                "Datastore.AllocateSpace", "Datastore.Audit", "Pool.Audit", "Sys.Audit",
+            ])
         case "NoAccess": return []
         default: return Set(role.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
         }
@@ -55,7 +58,9 @@ struct Auth: Sendable {
     /// `POST /access/ticket`: a ticket and a CSRF token for `root@pam`.
     func ticket(username: String, password: String, now: Int) -> (ticket: String, csrf: String)? {
         // Renewal: the old ticket as password.
-        if password.hasPrefix("PVE:"), let user = verifyTicket(password, now: now), user == username { return issue(username, now) }
+        if password.hasPrefix("PVE:"), let user = verifyTicket(password, now: now), user == username {
+            return issue(username, now)
+        }
         guard username == "root@pam", password == rootPassword else { return nil }
         return issue(username, now)
     }
@@ -92,7 +97,8 @@ struct Auth: Sendable {
             var value = String(authorization.dropFirst("PVEAPIToken=".count))
             if let semi = value.firstIndex(of: ";") { value = String(value[..<semi]) }
             guard let eq = value.firstIndex(of: "="), let token = tokens[String(value[..<eq])],
-                  token.secret == String(value[value.index(after: eq)...]) else {
+                token.secret == String(value[value.index(after: eq)...])
+            else {
                 throw .unauthorized("authentication failure")
             }
             return Caller(id: token.id, privileges: Self.privileges(role: token.role), isToken: true)
@@ -101,7 +107,9 @@ struct Auth: Sendable {
         if let cookies = request.headers["cookie"] {
             for c in cookies.split(separator: ";") {
                 let kv = c.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if kv.count == 2, kv[0] == "PVEAuthCookie" { ticket = String(kv[1]).removingPercentEncoding ?? String(kv[1]) }
+                if kv.count == 2, kv[0] == "PVEAuthCookie" {
+                    ticket = String(kv[1]).removingPercentEncoding ?? String(kv[1])
+                }
             }
         }
         if ticket == nil, authorization.hasPrefix("PVEAuthCookie=") { ticket = String(authorization.dropFirst(14)) }
@@ -120,7 +128,9 @@ struct Auth: Sendable {
         guard case .array(let items) = check, case .string(let op)? = items.first else { return nil }
         switch op {
         case "perm":
-            guard items.count >= 3, case .string(let template) = items[1], case .array(let privs) = items[2] else { return nil }
+            guard items.count >= 3, case .string(let template) = items[1], case .array(let privs) = items[2] else {
+                return nil
+            }
             var path = template
             for (k, v) in params { path = path.replacingOccurrences(of: "{\(k)}", with: v) }
             let wanted = privs.compactMap(\.stringValue)
@@ -130,7 +140,9 @@ struct Auth: Sendable {
             if any ? missing.count < wanted.count || wanted.isEmpty : missing.isEmpty { return nil }
             return (path, any ? wanted.joined(separator: "|") : missing[0])
         case "and":
-            for sub in items.dropFirst() { if let failure = Self.check(sub, caller: caller, params: params) { return failure } }
+            for sub in items.dropFirst() {
+                if let failure = Self.check(sub, caller: caller, params: params) { return failure }
+            }
             return nil
         case "or":
             var first: (String, String)?
@@ -152,9 +164,11 @@ struct Auth: Sendable {
         case "cores", "sockets", "vcpus", "cpu", "cpulimit", "cpuunits", "affinity", "numa": return "VM.Config.CPU"
         case "net": return "VM.Config.Network"
         case "scsi", "virtio", "ide", "sata", "efidisk", "tpmstate", "unused", "rootfs", "mp": return "VM.Config.Disk"
-        case "ipconfig", "ciuser", "cipassword", "citype", "ciupgrade", "cicustom", "sshkeys", "nameserver", "searchdomain":
+        case "ipconfig", "ciuser", "cipassword", "citype", "ciupgrade", "cicustom", "sshkeys", "nameserver",
+            "searchdomain":
             return "VM.Config.Cloudinit"
-        case "machine", "bios", "scsihw", "vga", "ostype", "usb", "serial", "parallel", "hostpci", "audio", "rng", "tablet", "kvm", "acpi":
+        case "machine", "bios", "scsihw", "vga", "ostype", "usb", "serial", "parallel", "hostpci", "audio", "rng",
+            "tablet", "kvm", "acpi":
             return "VM.Config.HWType"
         default: return "VM.Config.Options"
         }

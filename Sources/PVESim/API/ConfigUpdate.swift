@@ -1,7 +1,9 @@
 import Foundation
 
 /// Parameters of the config methods that are not config keys.
-let configMethodParams: Set<String> = ["node", "vmid", "delete", "digest", "force", "revert", "skiplock", "background_delay"]
+let configMethodParams: Set<String> = [
+    "node", "vmid", "delete", "digest", "force", "revert", "skiplock", "background_delay",
+]
 
 extension PVESimulator {
     /// PVE's update flow (IMPACT.md §0): every set/delete goes to `[PENDING]`; pending values equal to the live ones
@@ -10,11 +12,18 @@ extension PVESimulator {
         try checkLock(g, skiplock: params["skiplock"] == "1")
         try takeFileLock(g)
         if let expected = params["digest"], expected != digest(g) {
-            throw PVEError(g.type == .qemu ? "checksum mismatch (file change by other user?)"
-                                           : "detected modified configuration - file changed by other user? Try again.")
+            throw PVEError(
+                g.type == .qemu
+                    ? "checksum mismatch (file change by other user?)"
+                    : "detected modified configuration - file changed by other user? Try again."
+            )
         }
-        let deletes = (params["delete"] ?? "").split(whereSeparator: { $0 == "," || $0 == ";" || $0 == " " }).map(String.init)
-        let reverts = (params["revert"] ?? "").split(whereSeparator: { $0 == "," || $0 == ";" || $0 == " " }).map(String.init)
+        let deletes = (params["delete"] ?? "").split(whereSeparator: { $0 == "," || $0 == ";" || $0 == " " }).map(
+            String.init
+        )
+        let reverts = (params["revert"] ?? "").split(whereSeparator: { $0 == "," || $0 == ";" || $0 == " " }).map(
+            String.init
+        )
         let sets = params.filter { !configMethodParams.contains($0.key) }
         for key in Set(deletes).intersection(sets.keys) {
             throw PVEError.param(key, "cannot set and delete '\(key)' at the same time")
@@ -31,8 +40,11 @@ extension PVESimulator {
             }
         }
         let protected = g.merged["protection"] == "1"
-        for key in deletes where protected && (ConfigValues.isDisk(key, g.type) || IndexedKey.split(key)?.0 == "unused") {
-            throw PVEError("can't remove \(IndexedKey.split(key)?.0 == "unused" ? "unused disk" : "drive") '\(key)' - protection mode enabled")
+        for key in deletes where protected && (ConfigValues.isDisk(key, g.type) || IndexedKey.split(key)?.0 == "unused")
+        {
+            throw PVEError(
+                "can't remove \(IndexedKey.split(key)?.0 == "unused" ? "unused disk" : "drive") '\(key)' - protection mode enabled"
+            )
         }
         for key in reverts {
             g.pending[key] = nil
@@ -43,7 +55,9 @@ extension PVESimulator {
             guard g.config[key] != nil || g.pending[key] != nil else { continue }
             if key == "tags" || IndexedKey.split(key)?.0 == "unused" || key == "vmstate" {
                 // Acted on directly: an unused volume is destroyed at once (data loss).
-                if IndexedKey.split(key)?.0 == "unused", let v = g.config[key] { freeVolume(ConfigValues.splitDisk(v).volume, node: g.node) }
+                if IndexedKey.split(key)?.0 == "unused", let v = g.config[key] {
+                    freeVolume(ConfigValues.splitDisk(v).volume, node: g.node)
+                }
                 g.config[key] = nil
                 g.pending[key] = nil
                 continue
@@ -72,7 +86,9 @@ extension PVESimulator {
             let old = g.config[key]
             let new: String? = g.pending[key] ?? (g.pendingDelete[key] != nil ? nil : old)
             if g.pending[key] == nil && g.pendingDelete[key] == nil { continue }
-            let outcome = g.type == .qemu ? QemuHotplug.decide(key, old: old, new: new, guest: g) : LXCHotplug.decide(key, old: old, new: new)
+            let outcome =
+                g.type == .qemu
+                ? QemuHotplug.decide(key, old: old, new: new, guest: g) : LXCHotplug.decide(key, old: old, new: new)
             if outcome == .live { applyPending(&g, key: key) }
         }
     }
@@ -122,15 +138,30 @@ extension PVESimulator {
             let name = "vm-\(g.vmid)-cloudinit"
             if let refusal = thinPoolRefusal(storage, node: g.node, volume: name) { throw PVEError(refusal) }
             state.volumes[state.volumeKey(storage: storage.id, name: name, node: g.node)] =
-                Volume(storage: storage.id, name: name, node: g.node, size: 4 << 20, vmid: g.vmid, content: "images", ctime: Int(now))
+                Volume(
+                    storage: storage.id,
+                    name: name,
+                    node: g.node,
+                    size: 4 << 20,
+                    vmid: g.vmid,
+                    content: "images",
+                    ctime: Int(now)
+                )
             options.removeAll { $0.0 == "media" }
-            return ConfigValues.joinDisk("\(storage.id):\(name)", ([("media", "cdrom"), ("size", "4M")] + options).sorted { $0.0 < $1.0 })
+            return ConfigValues.joinDisk(
+                "\(storage.id):\(name)",
+                ([("media", "cdrom"), ("size", "4M")] + options).sorted { $0.0 < $1.0 }
+            )
         }
         if let gib = Double(parts[1]) {
-            guard storage.content.contains(wanted) else { throw PVEError("storage '\(storage.id)' does not support content-type '\(wanted)'") }
+            guard storage.content.contains(wanted) else {
+                throw PVEError("storage '\(storage.id)' does not support content-type '\(wanted)'")
+            }
             let bytes = Int64(gib * 1_073_741_824)
             var n = 0
-            while state.volumes[state.volumeKey(storage: storage.id, name: "vm-\(g.vmid)-disk-\(n)", node: g.node)] != nil { n += 1 }
+            while state.volumes[state.volumeKey(storage: storage.id, name: "vm-\(g.vmid)-disk-\(n)", node: g.node)]
+                != nil
+            { n += 1 }
             let name = "vm-\(g.vmid)-disk-\(n)"
             if storage.isThin {
                 // A thin volume may be larger than the pool's free space: nothing is written yet.
@@ -138,12 +169,22 @@ extension PVESimulator {
             } else {
                 let free = storage.total - state.used(storage: storage.id, node: g.node)
                 guard bytes <= free else {
-                    throw PVEError("unable to create image: storage '\(storage.id)' has not enough free space (requested \(ConfigValues.formatSize(bytes)), available \(ConfigValues.formatSize(max(0, free))))")
+                    throw PVEError(
+                        "unable to create image: storage '\(storage.id)' has not enough free space (requested \(ConfigValues.formatSize(bytes)), available \(ConfigValues.formatSize(max(0, free))))"
+                    )
                 }
             }
             state.volumes[state.volumeKey(storage: storage.id, name: name, node: g.node)] =
-                Volume(storage: storage.id, name: name, node: g.node, size: bytes, vmid: g.vmid, content: wanted, ctime: Int(now),
-                       used: storage.isThin ? 0 : nil)
+                Volume(
+                    storage: storage.id,
+                    name: name,
+                    node: g.node,
+                    size: bytes,
+                    vmid: g.vmid,
+                    content: wanted,
+                    ctime: Int(now),
+                    used: storage.isThin ? 0 : nil
+                )
             volume = "\(storage.id):\(name)"
             options.append(("size", ConfigValues.formatSize(bytes)))
         } else {
@@ -166,13 +207,19 @@ extension PVESimulator {
     func applyPending(_ g: inout Guest, key: String) {
         let old = g.config[key]
         if let value = g.pending.removeValue(forKey: key) {
-            if let old, ConfigValues.isDisk(key, g.type), ConfigValues.splitDisk(old).volume != ConfigValues.splitDisk(value).volume {
+            if let old, ConfigValues.isDisk(key, g.type),
+                ConfigValues.splitDisk(old).volume != ConfigValues.splitDisk(value).volume
+            {
                 keepAsUnused(&g, old)
             }
             g.config[key] = value
         } else if let mode = g.pendingDelete.removeValue(forKey: key) {
             if let old, ConfigValues.isDisk(key, g.type) {
-                if mode == 2 { freeVolume(ConfigValues.splitDisk(old).volume, node: g.node) } else { keepAsUnused(&g, old) }
+                if mode == 2 {
+                    freeVolume(ConfigValues.splitDisk(old).volume, node: g.node)
+                } else {
+                    keepAsUnused(&g, old)
+                }
             }
             g.config[key] = nil
         }
@@ -195,7 +242,9 @@ extension PVESimulator {
         guard let value = g.config[key] else { return }
         let volume = ConfigValues.splitDisk(value).volume
         let parts = volume.split(separator: ":", maxSplits: 1).map(String.init)
-        if parts.count == 2 { state.volumes[state.volumeKey(storage: parts[0], name: parts[1], node: g.node)]?.size = bytes }
+        if parts.count == 2 {
+            state.volumes[state.volumeKey(storage: parts[0], name: parts[1], node: g.node)]?.size = bytes
+        }
         func resized(_ v: String) -> String {
             var (vol, options) = ConfigValues.splitDisk(v)
             guard vol == volume else { return v }

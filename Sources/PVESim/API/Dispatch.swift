@@ -27,14 +27,19 @@ extension PVESimulator {
         case ("POST", "/storage"): return try createStorage(p)
         case ("GET", "/nodes"): return nodes()
         case ("GET", "/nodes/{node}/status"): return try nodeStatus(p["node"]!)
-        case ("POST", "/nodes/{node}/status"): try requireNode(p["node"]!); return .null
+        case ("POST", "/nodes/{node}/status"):
+            try requireNode(p["node"]!)
+            return .null
         case ("GET", "/nodes/{node}/subscription"): return try subscription(p["node"]!, caller: caller)
         case ("GET", "/nodes/{node}/replication"): return try replication(p)
         case ("GET", "/nodes/{node}/qemu"), ("GET", "/nodes/{node}/lxc"): return try guestList(p["node"]!, type)
-        case ("POST", "/nodes/{node}/qemu"), ("POST", "/nodes/{node}/lxc"): return try createGuest(p, type, caller: caller)
-        case ("DELETE", "/nodes/{node}/qemu/{vmid}"), ("DELETE", "/nodes/{node}/lxc/{vmid}"): return try destroyGuest(p, type, caller: caller)
+        case ("POST", "/nodes/{node}/qemu"), ("POST", "/nodes/{node}/lxc"):
+            return try createGuest(p, type, caller: caller)
+        case ("DELETE", "/nodes/{node}/qemu/{vmid}"), ("DELETE", "/nodes/{node}/lxc/{vmid}"):
+            return try destroyGuest(p, type, caller: caller)
         case ("GET", "/nodes/{node}/qemu/{vmid}"), ("GET", "/nodes/{node}/lxc/{vmid}"): return try guestIndex(p, type)
-        case ("GET", "/nodes/{node}/qemu/{vmid}/config"), ("GET", "/nodes/{node}/lxc/{vmid}/config"): return try config(p, type)
+        case ("GET", "/nodes/{node}/qemu/{vmid}/config"), ("GET", "/nodes/{node}/lxc/{vmid}/config"):
+            return try config(p, type)
         case ("PUT", "/nodes/{node}/qemu/{vmid}/config"), ("PUT", "/nodes/{node}/lxc/{vmid}/config"):
             var g = try guest(p, type)
             try updateConfig(&g, params: p, caller: caller)
@@ -44,19 +49,38 @@ extension PVESimulator {
             var g = try guest(p, type)
             try updateConfig(&g, params: p, caller: caller)
             state.guests[g.vmid] = g
-            return .string(startTask(node: g.node, type: "qmconfig", id: String(g.vmid), caller: caller, effect: .config, seconds: 0))
-        case ("GET", "/nodes/{node}/qemu/{vmid}/pending"), ("GET", "/nodes/{node}/lxc/{vmid}/pending"): return try pending(p, type)
+            return .string(
+                startTask(
+                    node: g.node,
+                    type: "qmconfig",
+                    id: String(g.vmid),
+                    caller: caller,
+                    effect: .config,
+                    seconds: 0
+                )
+            )
+        case ("GET", "/nodes/{node}/qemu/{vmid}/pending"), ("GET", "/nodes/{node}/lxc/{vmid}/pending"):
+            return try pending(p, type)
         case ("GET", "/nodes/{node}/qemu/{vmid}/status/current"), ("GET", "/nodes/{node}/lxc/{vmid}/status/current"):
             return guestStatus(try guest(p, type))
-        case ("POST", let path) where path.hasSuffix("/status/start") || path.hasSuffix("/status/stop")
+        case ("POST", let path)
+        where path.hasSuffix("/status/start") || path.hasSuffix("/status/stop")
             || path.hasSuffix("/status/shutdown") || path.hasSuffix("/status/reboot"):
             return try power(p, type, action: String(path.split(separator: "/").last!), caller: caller)
-        case ("POST", "/nodes/{node}/qemu/{vmid}/clone"), ("POST", "/nodes/{node}/lxc/{vmid}/clone"): return try clone(p, type, caller: caller)
-        case ("PUT", "/nodes/{node}/qemu/{vmid}/resize"), ("PUT", "/nodes/{node}/lxc/{vmid}/resize"): return try resize(p, type, caller: caller)
-        case ("GET", "/nodes/{node}/qemu/{vmid}/migrate"), ("GET", "/nodes/{node}/lxc/{vmid}/migrate"): return try migrationCheck(p, type)
-        case ("POST", "/nodes/{node}/qemu/{vmid}/migrate"), ("POST", "/nodes/{node}/lxc/{vmid}/migrate"): return try migrate(p, type, caller: caller)
-        case ("GET", "/nodes/{node}/tasks"): try requireNode(p["node"]!); return taskList(node: p["node"], params: p)
-        case ("GET", "/nodes/{node}/tasks/{upid}"): _ = try task(upid: p["upid"]!); return .array([.object(["name": .string("log")]), .object(["name": .string("status")])])
+        case ("POST", "/nodes/{node}/qemu/{vmid}/clone"), ("POST", "/nodes/{node}/lxc/{vmid}/clone"):
+            return try clone(p, type, caller: caller)
+        case ("PUT", "/nodes/{node}/qemu/{vmid}/resize"), ("PUT", "/nodes/{node}/lxc/{vmid}/resize"):
+            return try resize(p, type, caller: caller)
+        case ("GET", "/nodes/{node}/qemu/{vmid}/migrate"), ("GET", "/nodes/{node}/lxc/{vmid}/migrate"):
+            return try migrationCheck(p, type)
+        case ("POST", "/nodes/{node}/qemu/{vmid}/migrate"), ("POST", "/nodes/{node}/lxc/{vmid}/migrate"):
+            return try migrate(p, type, caller: caller)
+        case ("GET", "/nodes/{node}/tasks"):
+            try requireNode(p["node"]!)
+            return taskList(node: p["node"], params: p)
+        case ("GET", "/nodes/{node}/tasks/{upid}"):
+            _ = try task(upid: p["upid"]!)
+            return .array([.object(["name": .string("log")]), .object(["name": .string("status")])])
         case ("GET", "/nodes/{node}/tasks/{upid}/status"): return try tasksStatus(p)
         case ("GET", "/nodes/{node}/tasks/{upid}/log"): return try taskLog(p)
         case ("DELETE", "/nodes/{node}/tasks/{upid}"): return try stopTask(p)

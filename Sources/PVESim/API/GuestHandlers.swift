@@ -4,19 +4,23 @@ import Foundation
 extension PVESimulator {
     /// Create-only parameters: not config keys.
     static let createOnly: Set<String> = [
-        "node", "vmid", "pool", "start", "storage", "archive", "force", "unique", "live-restore", "bwlimit", "ostemplate",
+        "node", "vmid", "pool", "start", "storage", "archive", "force", "unique", "live-restore", "bwlimit",
+        "ostemplate",
         "password", "ssh-public-keys", "restore", "ignore-unpack-errors",
     ]
 
     func guestUsage(_ g: Guest) -> [String: JSONValue] {
-        let maxdisk = g.config.filter { ConfigValues.isDisk($0.key, g.type) && !$0.value.contains("media=cdrom") }
+        let maxdisk =
+            g.config.filter { ConfigValues.isDisk($0.key, g.type) && !$0.value.contains("media=cdrom") }
             .compactMap { ConfigValues.diskSize($0.value) }.first ?? 0
         let mem = Int64(ConfigValues.memoryMiB(g)) << 20
         let uptime = g.startedAt.map { Int(now - $0) } ?? 0
         var o: [String: JSONValue] = [
             "vmid": .int(g.vmid), "name": .string(g.name), "status": .string(g.running ? "running" : "stopped"),
-            "maxcpu": .int(Int(g.merged["cores"] ?? "1") ?? 1), "maxmem": .int(Int(mem)), "mem": .int(g.running ? Int(mem / 3) : 0),
-            "maxdisk": .int(Int(maxdisk)), "disk": .int(0), "uptime": .int(uptime), "cpu": .double(g.running ? 0.013 : 0),
+            "maxcpu": .int(Int(g.merged["cores"] ?? "1") ?? 1), "maxmem": .int(Int(mem)),
+            "mem": .int(g.running ? Int(mem / 3) : 0),
+            "maxdisk": .int(Int(maxdisk)), "disk": .int(0), "uptime": .int(uptime),
+            "cpu": .double(g.running ? 0.013 : 0),
             "netin": .int(g.running ? uptime * 1200 : 0), "netout": .int(g.running ? uptime * 800 : 0),
             "diskread": .int(g.running ? uptime * 4096 : 0), "diskwrite": .int(g.running ? uptime * 2048 : 0),
             "template": .int(g.isTemplate ? 1 : 0),
@@ -28,25 +32,29 @@ extension PVESimulator {
 
     func guestList(_ node: String, _ type: GuestType) throws -> JSONValue {
         try requireNode(node)
-        return .array(state.guests.values.filter { $0.node == node && $0.type == type }.sorted { $0.vmid < $1.vmid }.map { g in
-            var o = guestUsage(g)
-            o["cpus"] = o["maxcpu"]
-            o["maxcpu"] = nil
-            if type == .lxc {
-                o["type"] = .string("lxc")
-                o["maxswap"] = .int((Int(g.config["swap"] ?? "512") ?? 512) << 20)
-                o["swap"] = .int(0)
-                o["vmid"] = .string(String(g.vmid))  // the CT list sends VMIDs as strings (PVE 7.4 capture)
+        return .array(
+            state.guests.values.filter { $0.node == node && $0.type == type }.sorted { $0.vmid < $1.vmid }.map { g in
+                var o = guestUsage(g)
+                o["cpus"] = o["maxcpu"]
+                o["maxcpu"] = nil
+                if type == .lxc {
+                    o["type"] = .string("lxc")
+                    o["maxswap"] = .int((Int(g.config["swap"] ?? "512") ?? 512) << 20)
+                    o["swap"] = .int(0)
+                    o["vmid"] = .string(String(g.vmid))  // the CT list sends VMIDs as strings (PVE 7.4 capture)
+                }
+                if g.running { o["pid"] = .int(10_000 + g.vmid) }
+                return .object(o)
             }
-            if g.running { o["pid"] = .int(10_000 + g.vmid) }
-            return .object(o)
-        })
+        )
     }
 
     func guestIndex(_ p: [String: String], _ type: GuestType) throws -> JSONValue {
         _ = try guest(p, type)
-        let subdirs = type == .qemu ? ["config", "pending", "status", "clone", "migrate", "resize", "rrd", "firewall", "agent", "snapshot"]
-                                    : ["config", "pending", "status", "clone", "migrate", "resize", "rrd", "firewall", "snapshot"]
+        let subdirs =
+            type == .qemu
+            ? ["config", "pending", "status", "clone", "migrate", "resize", "rrd", "firewall", "agent", "snapshot"]
+            : ["config", "pending", "status", "clone", "migrate", "resize", "rrd", "firewall", "snapshot"]
         return .array(subdirs.map { .object(["subdir": .string($0)]) })
     }
 
@@ -92,18 +100,41 @@ extension PVESimulator {
                 o["balloon"] = .int(mem)
                 o["balloon_min"] = .int((Int(g.config["balloon"] ?? "0") ?? 0) << 20)
                 o["freemem"] = .int(mem / 2)
-                o["ballooninfo"] = .object(["actual": .int(mem), "max_mem": .int(mem), "total_mem": .int(mem), "free_mem": .int(mem / 2),
-                                            "last_update": .int(Int(now)), "major_page_faults": .int(0), "minor_page_faults": .int(0),
-                                            "mem_swapped_in": .int(0), "mem_swapped_out": .int(0)])
-                o["proxmox-support"] = .object(["backup-max-workers": .bool(true), "pbs-dirty-bitmap": .bool(true), "pbs-dirty-bitmap-migration": .bool(true),
-                                                "pbs-dirty-bitmap-savevm": .bool(true), "pbs-masterkey": .bool(true), "query-bitmap-info": .bool(true),
-                                                "pbs-library-version": .string("1.5.2 (UNKNOWN)")])
-                o["blockstat"] = .object(Dictionary(uniqueKeysWithValues: g.config.keys.filter { ConfigValues.isDisk($0, .qemu) }.map {
-                    ($0, JSONValue.object(["rd_bytes": .int(0), "wr_bytes": .int(0), "rd_operations": .int(0), "wr_operations": .int(0)]))
-                }))
-                o["nics"] = .object(Dictionary(uniqueKeysWithValues: g.config.keys.filter(ConfigValues.isNIC).map {
-                    ("tap\(g.vmid)i\($0.dropFirst(3))", JSONValue.object(["netin": .int(0), "netout": .int(0)]))
-                }))
+                o["ballooninfo"] = .object([
+                    "actual": .int(mem), "max_mem": .int(mem), "total_mem": .int(mem), "free_mem": .int(mem / 2),
+                    "last_update": .int(Int(now)), "major_page_faults": .int(0), "minor_page_faults": .int(0),
+                    "mem_swapped_in": .int(0), "mem_swapped_out": .int(0),
+                ])
+                o["proxmox-support"] = .object([
+                    "backup-max-workers": .bool(true), "pbs-dirty-bitmap": .bool(true),
+                    "pbs-dirty-bitmap-migration": .bool(true),
+                    "pbs-dirty-bitmap-savevm": .bool(true), "pbs-masterkey": .bool(true),
+                    "query-bitmap-info": .bool(true),
+                    "pbs-library-version": .string("1.5.2 (UNKNOWN)"),
+                ])
+                o["blockstat"] = .object(
+                    Dictionary(
+                        uniqueKeysWithValues: g.config.keys.filter { ConfigValues.isDisk($0, .qemu) }.map {
+                            (
+                                $0,
+                                JSONValue.object([
+                                    "rd_bytes": .int(0), "wr_bytes": .int(0), "rd_operations": .int(0),
+                                    "wr_operations": .int(0),
+                                ])
+                            )
+                        }
+                    )
+                )
+                o["nics"] = .object(
+                    Dictionary(
+                        uniqueKeysWithValues: g.config.keys.filter(ConfigValues.isNIC).map {
+                            (
+                                "tap\(g.vmid)i\($0.dropFirst(3))",
+                                JSONValue.object(["netin": .int(0), "netout": .int(0)])
+                            )
+                        }
+                    )
+                )
             }
             o["agent"] = .int(g.config["agent"].map { $0.hasPrefix("1") || $0.contains("enabled=1") } == true ? 1 : 0)
         } else {
@@ -123,20 +154,27 @@ extension PVESimulator {
         let vmid = Int(p["vmid"]!)!
         let noun = type == .qemu ? "VM" : "CT"
         if let existing = state.guests[vmid] {
-            throw PVEError("unable to create \(noun) \(vmid) - \(noun) \(vmid) already exists on node '\(existing.node)'")
+            throw PVEError(
+                "unable to create \(noun) \(vmid) - \(noun) \(vmid) already exists on node '\(existing.node)'"
+            )
         }
         if let pool = p["pool"], state.pools[pool] == nil { throw PVEError("pool '\(pool)' does not exist") }
         var g = Guest(vmid: vmid, type: type, node: node, config: [:])
         var config: [String: String] = [:]
-        let wrap = { (e: PVEError) -> PVEError in e.paramErrors != nil ? e : PVEError("unable to create \(noun) \(vmid) - \(e.message)") }
+        let wrap = { (e: PVEError) -> PVEError in
+            e.paramErrors != nil ? e : PVEError("unable to create \(noun) \(vmid) - \(e.message)")
+        }
         if type == .lxc {
             let template = p["ostemplate"]!
             let parts = template.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, state.volumes[state.volumeKey(storage: parts[0], name: parts[1], node: node)] != nil else {
+            guard parts.count == 2, state.volumes[state.volumeKey(storage: parts[0], name: parts[1], node: node)] != nil
+            else {
                 throw PVEError("unable to create CT \(vmid) - volume '\(template)' does not exist")
             }
-            config = ["hostname": "CT\(vmid)", "memory": "512", "swap": "512", "arch": "amd64", "unprivileged": "1",
-                      "ostype": template.contains("ubuntu") ? "ubuntu" : template.contains("alpine") ? "alpine" : "debian"]
+            config = [
+                "hostname": "CT\(vmid)", "memory": "512", "swap": "512", "arch": "amd64", "unprivileged": "1",
+                "ostype": template.contains("ubuntu") ? "ubuntu" : template.contains("alpine") ? "alpine" : "debian",
+            ]
             if p["rootfs"] == nil { config["rootfs"] = "\(p["storage"] ?? "local"):4" }
         }
         for (k, v) in p where !Self.createOnly.contains(k) { config[k] = v }
@@ -146,7 +184,9 @@ extension PVESimulator {
                 g.config[key] = value
             }
         } catch let e as PVEError {
-            for (key, v) in state.volumes where v.vmid == vmid && v.content != "backup" && v.content != "vztmpl" { state.volumes[key] = nil }
+            for (key, v) in state.volumes where v.vmid == vmid && v.content != "backup" && v.content != "vztmpl" {
+                state.volumes[key] = nil
+            }
             throw wrap(e)
         }
         if type == .qemu {
@@ -154,28 +194,51 @@ extension PVESimulator {
             g.config["vmgenid"] = g.config["vmgenid"] ?? uuid()
             g.config["meta"] = "creation-qemu=9.2.0,ctime=\(Int(now))"
             if g.config["boot"] == nil {
-                let disks = g.config.keys.filter { ConfigValues.isDisk($0, .qemu) && !g.config[$0]!.contains("media=cdrom") }.sorted()
+                let disks = g.config.keys.filter {
+                    ConfigValues.isDisk($0, .qemu) && !g.config[$0]!.contains("media=cdrom")
+                }.sorted()
                 let nets = g.config.keys.filter(ConfigValues.isNIC).sorted()
-                if let first = disks.first { g.config["boot"] = "order=" + ([first] + nets).joined(separator: ";") }
-                else if !nets.isEmpty { g.config["boot"] = "order=" + nets.joined(separator: ";") }
+                if let first = disks.first {
+                    g.config["boot"] = "order=" + ([first] + nets).joined(separator: ";")
+                } else if !nets.isEmpty {
+                    g.config["boot"] = "order=" + nets.joined(separator: ";")
+                }
             }
         }
         g.config["lock"] = "create"
         state.guests[vmid] = g
         if let pool = p["pool"] { state.pools[pool]?.vmids.insert(vmid) }
-        return .string(startTask(node: node, type: type == .qemu ? "qmcreate" : "vzcreate", id: String(vmid), caller: caller,
-                                 effect: .create(vmid: vmid, start: p["start"] == "1"),
-                                 log: type == .lxc ? ["extracting archive '\(p["ostemplate"]!)'", "Total bytes read: 524288000 (500MiB, 250MiB/s)"] : []))
+        return .string(
+            startTask(
+                node: node,
+                type: type == .qemu ? "qmcreate" : "vzcreate",
+                id: String(vmid),
+                caller: caller,
+                effect: .create(vmid: vmid, start: p["start"] == "1"),
+                log: type == .lxc
+                    ? ["extracting archive '\(p["ostemplate"]!)'", "Total bytes read: 524288000 (500MiB, 250MiB/s)"]
+                    : []
+            )
+        )
     }
 
     func destroyGuest(_ p: [String: String], _ type: GuestType, caller: Auth.Caller) throws -> JSONValue {
         let g = try guest(p, type)
         try checkLock(g, skiplock: p["skiplock"] == "1")
-        if g.config["protection"] == "1" { throw PVEError("can't remove \(g.type.label) \(g.vmid) - protection mode enabled") }
+        if g.config["protection"] == "1" {
+            throw PVEError("can't remove \(g.type.label) \(g.vmid) - protection mode enabled")
+        }
         if g.running { throw PVEError("\(g.type.label) \(g.vmid) is running - destroy failed") }
         state.guests[g.vmid]?.config["lock"] = "destroyed"
-        return .string(startTask(node: g.node, type: type == .qemu ? "qmdestroy" : "vzdestroy", id: String(g.vmid), caller: caller,
-                                 effect: .destroy(vmid: g.vmid)))
+        return .string(
+            startTask(
+                node: g.node,
+                type: type == .qemu ? "qmdestroy" : "vzdestroy",
+                id: String(g.vmid),
+                caller: caller,
+                effect: .destroy(vmid: g.vmid)
+            )
+        )
     }
 
     // MARK: Power
@@ -197,7 +260,9 @@ extension PVESimulator {
             if !g.running { throw PVEError("\(g.type.label) \(g.vmid) not running") }
             effect = .stop(vmid: g.vmid)
         }
-        return .string(startTask(node: g.node, type: prefix + action, id: String(g.vmid), caller: caller, effect: effect))
+        return .string(
+            startTask(node: g.node, type: prefix + action, id: String(g.vmid), caller: caller, effect: effect)
+        )
     }
 
     // MARK: Clone
@@ -212,15 +277,23 @@ extension PVESimulator {
         try takeFileLock(source)
         if let pool = p["pool"], state.pools[pool] == nil { throw PVEError("pool '\(pool)' does not exist") }
         let full = p["full"].map { $0 == "1" } ?? !source.isTemplate
-        if !full && !source.isTemplate { throw PVEError("parameter 'full' - linked clone feature is only available for templates") }
-        if type == .lxc && full && source.running { throw PVEError("cannot clone a running container without a snapshot") }
+        if !full && !source.isTemplate {
+            throw PVEError("parameter 'full' - linked clone feature is only available for templates")
+        }
+        if type == .lxc && full && source.running {
+            throw PVEError("cannot clone a running container without a snapshot")
+        }
         let target = p["target"] ?? source.node
         try requireNode(target)
         var g = Guest(vmid: newid, type: type, node: target, config: [:])
-        for (key, value) in source.config where !["lock", "template", "digest", "meta", "vmgenid", "smbios1"].contains(key)
-            && IndexedKey.split(key)?.0 != "unused" {
-            if ConfigValues.isNIC(key), type == .qemu, let keys = ConfigValues.qemuConfig.schema(for: key)?.propertyKeys,
-               var nic = try? PropertyString.parse(value, keys: keys, path: key) {
+        for (key, value) in source.config
+        where !["lock", "template", "digest", "meta", "vmgenid", "smbios1"].contains(key)
+            && IndexedKey.split(key)?.0 != "unused"
+        {
+            if ConfigValues.isNIC(key), type == .qemu,
+                let keys = ConfigValues.qemuConfig.schema(for: key)?.propertyKeys,
+                var nic = try? PropertyString.parse(value, keys: keys, path: key)
+            {
                 nic["macaddr"] = newMAC()  // a clone always gets new MACs
                 g.config[key] = PropertyString.print(nic, keys: keys)
             } else if ConfigValues.isDisk(key, type), !value.contains("media=cdrom") {
@@ -228,12 +301,16 @@ extension PVESimulator {
                 let parts = volume.split(separator: ":", maxSplits: 1).map(String.init)
                 let storageID = p["storage"] ?? parts[0]
                 let size = ConfigValues.diskSize(value) ?? 0
-                guard let storage = state.storage(storageID) else { throw PVEError("storage '\(storageID)' does not exist") }
+                guard let storage = state.storage(storageID) else {
+                    throw PVEError("storage '\(storageID)' does not exist")
+                }
                 if target != source.node && !storage.shared && storageID == parts[0] {
                     throw PVEError("can't clone to node '\(target)' (VM uses local storage)")
                 }
                 var n = 0
-                while state.volumes[state.volumeKey(storage: storageID, name: "vm-\(newid)-disk-\(n)", node: target)] != nil { n += 1 }
+                while state.volumes[state.volumeKey(storage: storageID, name: "vm-\(newid)-disk-\(n)", node: target)]
+                    != nil
+                { n += 1 }
                 if storage.isThin {
                     if let refusal = thinPoolRefusal(storage, node: target, volume: "vm-\(newid)-disk-\(n)") {
                         throw PVEError("clone failed: \(refusal)")
@@ -243,21 +320,32 @@ extension PVESimulator {
                         throw PVEError("clone failed: storage '\(storageID)' has not enough free space")
                     }
                 }
-                let name = full ? "vm-\(newid)-disk-\(n)" : "\(parts.count == 2 ? parts[1] : volume)/vm-\(newid)-disk-\(n)"
+                let name =
+                    full ? "vm-\(newid)-disk-\(n)" : "\(parts.count == 2 ? parts[1] : volume)/vm-\(newid)-disk-\(n)"
                 // On a thin pool a full clone writes what its source holds; a linked clone shares its base's blocks.
                 var written: Int64?
                 if storage.isThin {
                     if !full {
                         written = 0
-                    } else if parts.count == 2, let from = state.volumes[state.volumeKey(storage: parts[0], name: parts[1], node: source.node)] {
+                    } else if parts.count == 2,
+                        let from = state.volumes[state.volumeKey(storage: parts[0], name: parts[1], node: source.node)]
+                    {
                         written = min(from.allocated, size)
                     } else {
                         written = size
                     }
                 }
                 state.volumes[state.volumeKey(storage: storageID, name: name, node: target)] =
-                    Volume(storage: storageID, name: name, node: target, size: size, vmid: newid, content: type == .qemu ? "images" : "rootdir", ctime: Int(now),
-                           used: written)
+                    Volume(
+                        storage: storageID,
+                        name: name,
+                        node: target,
+                        size: size,
+                        vmid: newid,
+                        content: type == .qemu ? "images" : "rootdir",
+                        ctime: Int(now),
+                        used: written
+                    )
                 volume = "\(storageID):\(name)"
                 g.config[key] = ConfigValues.joinDisk(volume, options)
             } else {
@@ -275,9 +363,16 @@ extension PVESimulator {
         g.config["lock"] = "clone"
         state.guests[newid] = g
         if let pool = p["pool"] { state.pools[pool]?.vmids.insert(newid) }
-        let upid = startTask(node: source.node, type: type == .qemu ? "qmclone" : "vzclone", id: String(source.vmid), caller: caller,
-                             effect: .clone(source: source.vmid, vmid: newid),
-                             log: g.config.keys.sorted().filter { ConfigValues.isDisk($0, type) }.map { "create \(full ? "full" : "linked") clone of drive \($0) (\(source.config[$0].map { ConfigValues.splitDisk($0).volume } ?? ""))" })
+        let upid = startTask(
+            node: source.node,
+            type: type == .qemu ? "qmclone" : "vzclone",
+            id: String(source.vmid),
+            caller: caller,
+            effect: .clone(source: source.vmid, vmid: newid),
+            log: g.config.keys.sorted().filter { ConfigValues.isDisk($0, type) }.map {
+                "create \(full ? "full" : "linked") clone of drive \($0) (\(source.config[$0].map { ConfigValues.splitDisk($0).volume } ?? ""))"
+            }
+        )
         source.flockTask = upid
         state.guests[source.vmid] = source
         return .string(upid)
@@ -288,7 +383,9 @@ extension PVESimulator {
     func resize(_ p: [String: String], _ type: GuestType, caller: Auth.Caller) throws -> JSONValue {
         let g = try guest(p, type)
         try checkLock(g, skiplock: p["skiplock"] == "1")
-        if let expected = p["digest"], expected != digest(g) { throw PVEError("checksum mismatch (file change by other user?)") }
+        if let expected = p["digest"], expected != digest(g) {
+            throw PVEError("checksum mismatch (file change by other user?)")
+        }
         let disk = p["disk"]!
         guard let value = g.config[disk] else { throw PVEError("disk '\(disk)' does not exist") }
         if value.contains("media=cdrom") { throw PVEError("you can't resize a cdrom") }
@@ -298,16 +395,26 @@ extension PVESimulator {
             throw PVEError.param("size", "value does not match the regex pattern")
         }
         let target = text.hasPrefix("+") ? current + amount : amount
-        if target < current { throw PVEError(type == .qemu ? "shrinking disks is not supported" : "unable to shrink disk size") }
+        if target < current {
+            throw PVEError(type == .qemu ? "shrinking disks is not supported" : "unable to shrink disk size")
+        }
         if target == current && type == .lxc { throw PVEError("disk is already at specified size") }
         let volume = ConfigValues.splitDisk(value).volume.split(separator: ":").map(String.init)
         // Growing a thin volume writes nothing: a thin pool takes it even when full.
         if let storage = volume.first, let s = state.storage(storage), !s.isThin,
-           target - current > s.total - state.used(storage: storage, node: g.node) {
+            target - current > s.total - state.used(storage: storage, node: g.node)
+        {
             throw PVEError("unable to resize: storage '\(storage)' has not enough free space")
         }
-        return .string(startTask(node: g.node, type: "resize", id: String(g.vmid), caller: caller,
-                                 effect: .resize(vmid: g.vmid, disk: disk, bytes: target)))
+        return .string(
+            startTask(
+                node: g.node,
+                type: "resize",
+                id: String(g.vmid),
+                caller: caller,
+                effect: .resize(vmid: g.vmid, disk: disk, bytes: target)
+            )
+        )
     }
 
     // MARK: Migrate
@@ -352,8 +459,15 @@ extension PVESimulator {
         }
         state.guests[g.vmid]?.config["lock"] = "migrate"
         if restart { state.guests[g.vmid]?.running = false }
-        return .string(startTask(node: g.node, type: type == .qemu ? "qmigrate" : "vzmigrate", id: String(g.vmid), caller: caller,
-                                 effect: .migrate(vmid: g.vmid, target: target, restart: restart),
-                                 log: ["starting migration of \(type.label) \(g.vmid) to node '\(target)' (\(state.node(target)!.ip))"]))
+        return .string(
+            startTask(
+                node: g.node,
+                type: type == .qemu ? "qmigrate" : "vzmigrate",
+                id: String(g.vmid),
+                caller: caller,
+                effect: .migrate(vmid: g.vmid, target: target, restart: restart),
+                log: ["starting migration of \(type.label) \(g.vmid) to node '\(target)' (\(state.node(target)!.ip))"]
+            )
+        )
     }
 }

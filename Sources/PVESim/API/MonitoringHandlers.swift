@@ -14,11 +14,13 @@ extension PVESimulator {
         }
         guard caller.privileges.contains("VM.Audit") else { return .array([]) }
         let guests = state.guests.values.filter { !covered.contains($0.vmid) }.sorted { $0.vmid < $1.vmid }
-        return .array(guests.map { g in
-            var o: [String: JSONValue] = ["vmid": .int(g.vmid), "type": .string(g.type.rawValue)]
-            if let name = g.config[g.type == .qemu ? "name" : "hostname"] { o["name"] = .string(name) }
-            return .object(o)
-        })
+        return .array(
+            guests.map { g in
+                var o: [String: JSONValue] = ["vmid": .int(g.vmid), "type": .string(g.type.rawValue)]
+                if let name = g.config[g.type == .qemu ? "name" : "hostname"] { o["name"] = .string(name) }
+                return .object(o)
+            }
+        )
     }
 
     /// `GET /nodes/{node}/subscription` (pve-manager `PVE::API2::Subscription`) on a node without a key, as a community
@@ -30,7 +32,9 @@ extension PVESimulator {
             "url": .string("https://www.proxmox.com/en/proxmox-virtual-environment/pricing"),
         ]
         if caller.privileges.contains("Sys.Audit") {
-            o["serverid"] = .string(Insecure.MD5.hash(data: Data("pve-sim:\(node)".utf8)).map { String(format: "%02X", $0) }.joined())
+            o["serverid"] = .string(
+                Insecure.MD5.hash(data: Data("pve-sim:\(node)".utf8)).map { String(format: "%02X", $0) }.joined()
+            )
         }
         return .object(o)
     }

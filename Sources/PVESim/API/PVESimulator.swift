@@ -12,13 +12,17 @@ public actor PVESimulator {
     public private(set) var requestCounts: [String: Int] = [:]
     let clock: @Sendable () -> Double
 
-    public init(options: SimOptions = SimOptions(), clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+    public init(
+        options: SimOptions = SimOptions(),
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
         self.options = options
         self.clock = clock
         self.rng = SeededRandom(state: options.seed)
         self.auth = Auth(tokens: options.tokens, rootPassword: options.rootPassword, seed: options.seed)
         if let file = options.stateFile, let data = FileManager.default.contents(atPath: file),
-           let saved = try? JSONDecoder().decode(ClusterState.self, from: data) {
+            let saved = try? JSONDecoder().decode(ClusterState.self, from: data)
+        {
             state = saved
         } else {
             state = ClusterState()
@@ -77,7 +81,9 @@ public actor PVESimulator {
         errors.merge(ParamValidator.validate(&params, method: method)) { a, _ in a }
         if !errors.isEmpty { return .parameterErrors(errors) }
         params.merge(pathParams) { _, p in p }
-        if !open, let check = method.permissions["check"], let (p, priv) = Auth.check(check, caller: caller, params: params) {
+        if !open, let check = method.permissions["check"],
+            let (p, priv) = Auth.check(check, caller: caller, params: params)
+        {
             return .error(403, "Permission check failed (\(p), \(priv))")
         }
         let mutating = request.method != "GET"
@@ -121,7 +127,9 @@ public actor PVESimulator {
 
     func requireNode(_ node: String) throws {
         guard state.node(node) != nil else {
-            throw PVEError("hostname lookup '\(node)' failed - failed to get address info for: \(node): Name or service not known")
+            throw PVEError(
+                "hostname lookup '\(node)' failed - failed to get address info for: \(node): Name or service not known"
+            )
         }
     }
 
@@ -142,7 +150,9 @@ public actor PVESimulator {
 
     func newMAC() -> String {
         state.macCounter += 1
-        let a = UInt8.random(in: 0...255, using: &rng), b = UInt8.random(in: 0...255, using: &rng), c = UInt8.random(in: 0...255, using: &rng)
+        let a = UInt8.random(in: 0...255, using: &rng)
+        let b = UInt8.random(in: 0...255, using: &rng)
+        let c = UInt8.random(in: 0...255, using: &rng)
         return String(format: "BC:24:11:%02X:%02X:%02X", a, b, c)
     }
 

@@ -19,11 +19,16 @@ extension PVESimulator {
                 for id in pool.storages.sorted() {
                     guard let s = state.storage(id) else { continue }
                     for n in state.nodes where s.shared == false || n.name == state.nodes.first?.name {
-                        list.append(.object([
-                            "id": .string("storage/\(n.name)/\(id)"), "type": .string("storage"), "storage": .string(id), "node": .string(n.name),
-                            "status": .string("available"), "plugintype": .string(s.type), "content": .string(s.content.joined(separator: ",")),
-                            "shared": .int(s.shared ? 1 : 0), "maxdisk": .int(Int(s.total)), "disk": .int(Int(reportedUsed(s, node: n.name))),
-                        ]))
+                        list.append(
+                            .object([
+                                "id": .string("storage/\(n.name)/\(id)"), "type": .string("storage"),
+                                "storage": .string(id), "node": .string(n.name),
+                                "status": .string("available"), "plugintype": .string(s.type),
+                                "content": .string(s.content.joined(separator: ",")),
+                                "shared": .int(s.shared ? 1 : 0), "maxdisk": .int(Int(s.total)),
+                                "disk": .int(Int(reportedUsed(s, node: n.name))),
+                            ])
+                        )
                     }
                 }
             }
@@ -62,9 +67,14 @@ extension PVESimulator {
         guard var pool = state.pools[id] else { throw PVEError("pool '\(id)' does not exist") }
         if let c = p["comment"] { pool.comment = c.isEmpty ? nil : c }
         let remove = p["delete"] == "1"
-        let vmids = (p["vms"] ?? "").split(whereSeparator: { $0 == "," || $0 == ";" || $0 == " " }).compactMap { Int($0) }
+        let vmids = (p["vms"] ?? "").split(whereSeparator: { $0 == "," || $0 == ";" || $0 == " " }).compactMap {
+            Int($0)
+        }
         for vmid in vmids {
-            if remove { pool.vmids.remove(vmid); continue }
+            if remove {
+                pool.vmids.remove(vmid)
+                continue
+            }
             guard state.guests[vmid] != nil else { throw PVEError("no such VM ID '\(vmid)'") }
             if let other = state.pool(of: vmid), other != id {
                 guard p["allow-move"] == "1" else { throw PVEError("VM \(vmid) is already a pool member") }
@@ -73,7 +83,9 @@ extension PVESimulator {
             pool.vmids.insert(vmid)
         }
         for s in (p["storage"] ?? "").split(separator: ",").map(String.init) {
-            if remove { pool.storages.remove(s) } else {
+            if remove {
+                pool.storages.remove(s)
+            } else {
                 guard state.storage(s) != nil else { throw PVEError("no such storage '\(s)'") }
                 pool.storages.insert(s)
             }
@@ -85,7 +97,9 @@ extension PVESimulator {
     func deletePool(_ id: String) throws -> JSONValue {
         guard let pool = state.pools[id] else { throw PVEError("pool '\(id)' does not exist") }
         if !pool.vmids.isEmpty || !pool.storages.isEmpty { throw PVEError("pool '\(id)' is not empty") }
-        if state.pools.keys.contains(where: { $0.hasPrefix(id + "/") }) { throw PVEError("pool '\(id)' is not empty (has sub-pools)") }
+        if state.pools.keys.contains(where: { $0.hasPrefix(id + "/") }) {
+            throw PVEError("pool '\(id)' is not empty (has sub-pools)")
+        }
         state.pools[id] = nil
         return .null
     }
@@ -114,7 +128,9 @@ extension PVESimulator {
             }
         }
         if o["enabled"] == nil { o["enabled"] = .int(1) }
-        if o["enabled"] == .int(1), let schedule = job["schedule"], let next = CalendarEvent.nextRun(schedule, after: now) {
+        if o["enabled"] == .int(1), let schedule = job["schedule"],
+            let next = CalendarEvent.nextRun(schedule, after: now)
+        {
             o["next-run"] = .int(next)
         }
         return .object(o)
@@ -155,7 +171,9 @@ extension PVESimulator {
         for k in (p["delete"] ?? "").split(separator: ",").map(String.init) { job[k] = nil }
         for (k, v) in p where !Self.backupJobValueKeys.contains(k) {
             job[k] = v
-            if ["vmid", "pool", "all"].contains(k) { for other in ["vmid", "pool", "all"] where other != k { job[other] = nil } }
+            if ["vmid", "pool", "all"].contains(k) {
+                for other in ["vmid", "pool", "all"] where other != k { job[other] = nil }
+            }
         }
         try checkSelection(job)
         state.backupJobs[id] = job
@@ -222,12 +240,16 @@ extension PVESimulator {
         var selection = p
         if p["exclude"] != nil && p["pool"] == nil { selection["all"] = "1" }
         let all = selection["all"] == "1"
-        if !all && p["pool"] == nil && p["vmid"] == nil && p["stop"] != "1" { throw PVEError.param("vmid", "property is missing") }
+        if !all && p["pool"] == nil && p["vmid"] == nil && p["stop"] != "1" {
+            throw PVEError.param("vmid", "property is missing")
+        }
         let perNode = try includedGuests(selection)
         let local = ((perNode[node] ?? []) + (perNode[""] ?? [])).sorted()
         if local.isEmpty && !all { return .string("OK") }  // the selected guests run on other nodes: nothing to do here
         let storage = p["storage"] ?? "local"
-        guard state.storage(storage)?.content.contains("backup") == true else { throw PVEError("storage '\(storage)' does not support vzdump backups") }
+        guard state.storage(storage)?.content.contains("backup") == true else {
+            throw PVEError("storage '\(storage)' does not support vzdump backups")
+        }
         let time = Self.logTime(Int(now))
         let seconds = max(0, Int(options.taskSeconds))
         var log = ["INFO: starting new backup job: \(Self.vzdumpCommandLine(p))"]
@@ -239,30 +261,47 @@ extension PVESimulator {
                 failed += 1
                 continue
             }
-            log += ["INFO: Starting Backup of VM \(vmid) (\(g.type.rawValue))", "INFO: Backup started at \(time)",
-                    "INFO: status = \(g.running ? "running" : "stopped")"]
+            log += [
+                "INFO: Starting Backup of VM \(vmid) (\(g.type.rawValue))", "INFO: Backup started at \(time)",
+                "INFO: status = \(g.running ? "running" : "stopped")",
+            ]
             if let lock = g.lock {
                 // The plugin's lock_vm: AbstractConfig `check_lock` dies before the backup lock is taken.
-                log += ["ERROR: Backup of VM \(vmid) failed - \(g.type.label) is locked (\(lock))", "INFO: Failed at \(time)"]
+                log += [
+                    "ERROR: Backup of VM \(vmid) failed - \(g.type.label) is locked (\(lock))",
+                    "INFO: Failed at \(time)",
+                ]
                 failed += 1
                 continue
             }
             let mode = g.running ? (p["mode"] ?? "snapshot") : "stop"
-            log += ["INFO: backup mode: \(mode)",
-                    "INFO: Finished Backup of VM \(vmid) (\(Self.formatDuration(seconds)))", "INFO: Backup finished at \(time)"]
+            log += [
+                "INFO: backup mode: \(mode)",
+                "INFO: Finished Backup of VM \(vmid) (\(Self.formatDuration(seconds)))",
+                "INFO: Backup finished at \(time)",
+            ]
             backedUp.append(vmid)
         }
         for vmid in backedUp { state.guests[vmid]?.config["lock"] = "backup" }
-        return .string(startTask(node: node, type: "vzdump", id: local.count == 1 ? String(local[0]) : "", caller: caller,
-                                 effect: .vzdump(vmids: backedUp, storage: storage), log: log,
-                                 errorAfterEffect: failed > 0 ? "job errors" : nil))
+        return .string(
+            startTask(
+                node: node,
+                type: "vzdump",
+                id: local.count == 1 ? String(local[0]) : "",
+                caller: caller,
+                effect: .vzdump(vmids: backedUp, storage: storage),
+                log: log,
+                errorAfterEffect: failed > 0 ? "job errors" : nil
+            )
+        )
     }
 
     /// pve-guest-common `PVE::VZDump::Common::command_line`: `vzdump 100 101 --mode snapshot --node pve1 --storage local`.
     static func vzdumpCommandLine(_ p: [String: String]) -> String {
         var text = "vzdump"
         if let list = p["vmid"] { text += " " + splitList(list).joined(separator: " ") }
-        for key in p.keys.sorted() where !["id", "vmid", "starttime", "dow", "stdout", "enabled", "job-id"].contains(key) {
+        for key in p.keys.sorted()
+        where !["id", "vmid", "starttime", "dow", "stdout", "enabled", "job-id"].contains(key) {
             guard let value = p[key], !value.isEmpty else { continue }
             text += " --\(key) \(shellQuote(value))"
         }
@@ -288,7 +327,9 @@ extension PVESimulator {
 
     func vzdumpDefaults(_ p: [String: String]) throws -> JSONValue {
         try requireNode(p["node"]!)
-        return .object(["storage": .string(p["storage"] ?? "local"), "mode": .string("snapshot"), "compress": .string("zstd"),
-                        "prune-backups": .object(["keep-all": .string("1")])])
+        return .object([
+            "storage": .string(p["storage"] ?? "local"), "mode": .string("snapshot"), "compress": .string("zstd"),
+            "prune-backups": .object(["keep-all": .string("1")]),
+        ])
     }
 }

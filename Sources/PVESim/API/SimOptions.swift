@@ -34,7 +34,9 @@ public struct SimOptions: Sendable {
     /// `root@pam`'s password (tickets).
     public var rootPassword = "setpoint"
     /// API tokens.
-    public var tokens: [TokenSpec] = [TokenSpec(id: "root@pam!setpoint", secret: "5e7d0000-0000-4000-8000-000000000001", role: "Administrator")]
+    public var tokens: [TokenSpec] = [
+        TokenSpec(id: "root@pam!setpoint", secret: "5e7d0000-0000-4000-8000-000000000001", role: "Administrator")
+    ]
 
     public init() {}
 }

@@ -22,7 +22,9 @@ public struct SimRequest: Sendable {
         var result: [String: String] = [:]
         for pair in text.split(separator: "&") where !pair.isEmpty {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            func decode(_ s: String) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? s }
+            func decode(_ s: String) -> String {
+                s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? s
+            }
             result[decode(kv[0])] = kv.count > 1 ? decode(kv[1]) : ""
         }
         return result
@@ -46,7 +48,9 @@ public struct SimResponse: Sendable {
     public var body: JSONValue
     public var headers: [String: String] = [:]
 
-    static func ok(_ data: JSONValue) -> SimResponse { SimResponse(status: 200, reason: "OK", body: .object(["data": data])) }
+    static func ok(_ data: JSONValue) -> SimResponse {
+        SimResponse(status: 200, reason: "OK", body: .object(["data": data]))
+    }
 
     static func error(_ status: Int, _ message: String) -> SimResponse {
         let text = message.hasSuffix("\n") ? message : message + "\n"
@@ -55,9 +59,14 @@ public struct SimResponse: Sendable {
     }
 
     static func parameterErrors(_ errors: [String: String]) -> SimResponse {
-        SimResponse(status: 400, reason: "Parameter verification failed.", body: .object([
-            "data": .null, "errors": .object(errors.mapValues { .string($0) }), "message": .string("Parameter verification failed.\n"),
-        ]))
+        SimResponse(
+            status: 400,
+            reason: "Parameter verification failed.",
+            body: .object([
+                "data": .null, "errors": .object(errors.mapValues { .string($0) }),
+                "message": .string("Parameter verification failed.\n"),
+            ])
+        )
     }
 }
 

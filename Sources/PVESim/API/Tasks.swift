@@ -2,20 +2,48 @@ import Foundation
 
 extension PVESimulator {
     /// Forks a "worker": returns its UPID; `effect` is applied when it ends (or rolled back when it fails).
-    func startTask(node: String, type: String, id: String, caller: Auth.Caller, effect: TaskEffect, log: [String] = [],
-                   seconds: Double? = nil, failure: String? = nil, errorAfterEffect: String? = nil) -> String {
+    func startTask(
+        node: String,
+        type: String,
+        id: String,
+        caller: Auth.Caller,
+        effect: TaskEffect,
+        log: [String] = [],
+        seconds: Double? = nil,
+        failure: String? = nil,
+        errorAfterEffect: String? = nil
+    ) -> String {
         state.nextPID += Int.random(in: 1...97, using: &rng)
         let start = now
         let pstart = 0x1000_0000 + Int(start.truncatingRemainder(dividingBy: 0x0FFF_FFFF))
-        let upid = SimTask.makeUPID(node: node, pid: state.nextPID, pstart: pstart, starttime: Int(start), type: type, id: id,
-                                    user: caller.id)
+        let upid = SimTask.makeUPID(
+            node: node,
+            pid: state.nextPID,
+            pstart: pstart,
+            starttime: Int(start),
+            type: type,
+            id: id,
+            user: caller.id
+        )
         var fails = failure
         if fails == nil, !(effect.isConfig), rng.chance(options.taskFailureRate) {
             fails = effect.simulatedFailure
         }
-        let task = SimTask(upid: upid, node: node, pid: state.nextPID, pstart: pstart, starttime: Int(start), type: type, id: id,
-                           user: caller.id, endsAt: start + (seconds ?? options.taskSeconds), failure: fails, log: log, effect: effect,
-                           errorAfterEffect: errorAfterEffect)
+        let task = SimTask(
+            upid: upid,
+            node: node,
+            pid: state.nextPID,
+            pstart: pstart,
+            starttime: Int(start),
+            type: type,
+            id: id,
+            user: caller.id,
+            endsAt: start + (seconds ?? options.taskSeconds),
+            failure: fails,
+            log: log,
+            effect: effect,
+            errorAfterEffect: errorAfterEffect
+        )
         state.tasks.append(task)
         if state.tasks.count > 2000 { state.tasks.removeFirst(state.tasks.count - 2000) }
         return upid
@@ -43,7 +71,9 @@ extension PVESimulator {
         }
         if effectDone, let partial = task.errorAfterEffect { failure = partial }
         if task.type == "vzdump" {
-            task.log.append(failure == nil ? "INFO: Backup job finished successfully" : "INFO: Backup job finished with errors")
+            task.log.append(
+                failure == nil ? "INFO: Backup job finished successfully" : "INFO: Backup job finished with errors"
+            )
         }
         if let failure {
             if !effectDone { rollBack(task.effect) }
@@ -76,7 +106,9 @@ extension PVESimulator {
             let needed = Int64(ConfigValues.memoryMiB(g)) << 20
             let free = (state.node(g.node)?.maxmem ?? 0) - state.usedMemory(node: g.node)
             if needed > free {
-                throw PVEError("start failed: QEMU exited with code 1\nkvm: cannot set up guest memory 'pc.ram': Cannot allocate memory")
+                throw PVEError(
+                    "start failed: QEMU exited with code 1\nkvm: cannot set up guest memory 'pc.ram': Cannot allocate memory"
+                )
             }
             startGuest(&g)
             state.guests[vmid] = g
@@ -96,7 +128,8 @@ extension PVESimulator {
             let from = g.node
             g.node = target
             g.config["lock"] = nil
-            for (key, v) in state.volumes where v.vmid == vmid && v.node == from && state.storage(v.storage)?.shared != true {
+            for (key, v) in state.volumes
+            where v.vmid == vmid && v.node == from && state.storage(v.storage)?.shared != true {
                 state.volumes[key] = nil
                 var moved = v
                 moved.node = target
@@ -120,8 +153,22 @@ extension PVESimulator {
                 state.guests[vmid]?.config["lock"] = nil
                 let stamp = Self.backupStamp(task.starttime)
                 let name = "dump/vzdump-\(g.type.rawValue)-\(vmid)-\(stamp).\(g.type == .qemu ? "vma" : "tar").zst"
-                let size = Int64(Double(state.volumes.values.filter { $0.vmid == vmid && $0.content != "backup" }.reduce(0) { $0 + $1.size }) * 0.1)
-                let volume = Volume(storage: storage, name: name, node: g.node, size: size, vmid: vmid, content: "backup", ctime: task.starttime)
+                let size = Int64(
+                    Double(
+                        state.volumes.values.filter { $0.vmid == vmid && $0.content != "backup" }.reduce(0) {
+                            $0 + $1.size
+                        }
+                    ) * 0.1
+                )
+                let volume = Volume(
+                    storage: storage,
+                    name: name,
+                    node: g.node,
+                    size: size,
+                    vmid: vmid,
+                    content: "backup",
+                    ctime: task.starttime
+                )
                 state.volumes[state.volumeKey(storage: storage, name: name, node: g.node)] = volume
             }
         case .config:
@@ -226,8 +273,10 @@ extension TaskEffect {
     /// What a failed task of this kind says (seeded `--task-failure-rate`).
     var simulatedFailure: String {
         switch self {
-        case .create(let vmid, _): return "unable to create VM \(vmid) - lvcreate 'pve/vm-\(vmid)-disk-0' error: Failed to activate thin pool"
-        case .clone(_, let vmid): return "clone failed: copy failed: command '/usr/bin/qemu-img convert' failed: exit code 1 (vm \(vmid))"
+        case .create(let vmid, _):
+            return "unable to create VM \(vmid) - lvcreate 'pve/vm-\(vmid)-disk-0' error: Failed to activate thin pool"
+        case .clone(_, let vmid):
+            return "clone failed: copy failed: command '/usr/bin/qemu-img convert' failed: exit code 1 (vm \(vmid))"
         case .start: return "start failed: QEMU exited with code 1"
         case .stop, .reboot: return "VM quit/powerdown failed - got timeout"
         case .migrate: return "migration problems"

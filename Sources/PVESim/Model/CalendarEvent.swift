@@ -23,13 +23,20 @@ enum CalendarEvent {
                 guard let a = days.firstIndex(of: String(range[0].prefix(3))) else { return nil }
                 let b = range.count == 2 ? days.firstIndex(of: String(range[1].prefix(3))) ?? a : a
                 var d = a
-                while true { allowedDays.insert(d); if d == b { break }; d = (d + 1) % 7 }
+                while true {
+                    allowedDays.insert(d)
+                    if d == b { break }
+                    d = (d + 1) % 7
+                }
             }
             time = String(text[text.index(after: space)...])
         }
         var step = 0
-        var hour: Int?, minute: Int?
-        if time.hasPrefix("*/"), let n = Int(time.dropFirst(2)) { step = n } else {
+        var hour: Int?
+        var minute: Int?
+        if time.hasPrefix("*/"), let n = Int(time.dropFirst(2)) {
+            step = n
+        } else {
             let hm = time.split(separator: ":")
             guard hm.count == 2 || hm.count == 1 else { return nil }
             hour = hm[0] == "*" ? nil : Int(hm[0])
@@ -39,8 +46,11 @@ enum CalendarEvent {
         var t = (Int(now) / 60 + 1) * 60
         for _ in 0..<(8 * 24 * 60) {
             let day = ((t / 86_400) + 4) % 7  // 1970-01-01 was a Thursday
-            let h = (t % 86_400) / 3600, m = (t % 3600) / 60
-            let matches = allowedDays.contains(day) && (step > 0 ? m % step == 0 : (hour == nil || hour == h) && (minute == nil || minute == m))
+            let h = (t % 86_400) / 3600
+            let m = (t % 3600) / 60
+            let matches =
+                allowedDays.contains(day)
+                && (step > 0 ? m % step == 0 : (hour == nil || hour == h) && (minute == nil || minute == m))
             if matches { return t }
             t += 60
         }

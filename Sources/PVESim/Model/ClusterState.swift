@@ -46,7 +46,10 @@ public struct Guest: Codable, Sendable {
         if !pending.isEmpty || !pendingDelete.isEmpty {
             text += "\n[PENDING]\n"
             if !pendingDelete.isEmpty {
-                text += "delete: " + pendingDelete.keys.sorted().map { pendingDelete[$0] == 2 ? "!\($0)" : $0 }.joined(separator: ",") + "\n"
+                text +=
+                    "delete: "
+                    + pendingDelete.keys.sorted().map { pendingDelete[$0] == 2 ? "!\($0)" : $0 }.joined(separator: ",")
+                    + "\n"
             }
             text += pending.keys.sorted().map { "\($0): \(pending[$0]!)\n" }.joined()
         }
@@ -136,7 +139,9 @@ public struct ClusterState: Codable, Sendable {
 
     /// Bytes of memory the running guests on `node` hold.
     public func usedMemory(node: String) -> Int64 {
-        guests.values.filter { $0.node == node && $0.running }.reduce(0) { $0 + Int64(ConfigValues.memoryMiB($1)) * 1_048_576 }
+        guests.values.filter { $0.node == node && $0.running }.reduce(0) {
+            $0 + Int64(ConfigValues.memoryMiB($1)) * 1_048_576
+        }
     }
 
     public func pool(of vmid: Int) -> String? { pools.values.first { $0.vmids.contains(vmid) }?.poolid }

@@ -20,7 +20,9 @@ public enum ConfigValues {
     /// `memory` (qemu: `[current=]MiB`, default 512; lxc: MiB, default 512).
     static func memoryMiB(_ guest: Guest) -> Int {
         guard let raw = guest.config["memory"] else { return 512 }
-        let value = raw.split(separator: ",").first.map { $0.hasPrefix("current=") ? String($0.dropFirst(8)) : String($0) } ?? raw
+        let value =
+            raw.split(separator: ",").first.map { $0.hasPrefix("current=") ? String($0.dropFirst(8)) : String($0) }
+            ?? raw
         return Int(value) ?? 512
     }
 
@@ -28,7 +30,11 @@ public enum ConfigValues {
     static func parseSize(_ text: String) -> Int64? {
         var t = text
         var unit: Double = 1
-        if let last = t.last, let u = ["K": 1024.0, "M": 1_048_576.0, "G": 1_073_741_824.0, "T": 1_099_511_627_776.0][String(last).uppercased()] {
+        if let last = t.last,
+            let u = ["K": 1024.0, "M": 1_048_576.0, "G": 1_073_741_824.0, "T": 1_099_511_627_776.0][
+                String(last).uppercased()
+            ]
+        {
             unit = u
             t.removeLast()
         }
@@ -38,7 +44,9 @@ public enum ConfigValues {
 
     /// pve-common `format_size`: the largest unit that divides the size exactly.
     static func formatSize(_ bytes: Int64) -> String {
-        for (unit, factor) in [("T", Int64(1) << 40), ("G", Int64(1) << 30), ("M", Int64(1) << 20), ("K", Int64(1) << 10)]
+        for (unit, factor) in [
+            ("T", Int64(1) << 40), ("G", Int64(1) << 30), ("M", Int64(1) << 20), ("K", Int64(1) << 10),
+        ]
         where bytes % factor == 0 && bytes >= factor {
             return "\(bytes / factor)\(unit)"
         }
@@ -52,7 +60,9 @@ public enum ConfigValues {
         if let i = parts.firstIndex(where: { !$0.contains("=") }) {
             volume = parts.remove(at: i)
         } else if let i = parts.firstIndex(where: { $0.hasPrefix("file=") || $0.hasPrefix("volume=") }) {
-            volume = String(parts.remove(at: i).split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[1])
+            volume = String(
+                parts.remove(at: i).split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[1]
+            )
         }
         let options = parts.map { p -> (String, String) in
             let kv = p.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)

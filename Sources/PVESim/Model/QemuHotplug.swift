@@ -20,10 +20,14 @@ enum QemuHotplug {
         "name", "description", "tags", "onboot", "protection", "startup", "hookscript", "lock", "migrate_downtime",
         "migrate_speed", "shares", "vmstatestorage",
     ]
-    static let cloudInit: Set<String> = ["ciuser", "cipassword", "citype", "ciupgrade", "cicustom", "nameserver", "searchdomain", "sshkeys"]
+    static let cloudInit: Set<String> = [
+        "ciuser", "cipassword", "citype", "ciupgrade", "cicustom", "nameserver", "searchdomain", "sshkeys",
+    ]
     static let nicTapLevel: Set<String> = ["bridge", "tag", "trunks", "firewall", "rate", "link_down"]
     static let nicReplug: Set<String> = ["model", "macaddr", "queues", "mtu"]
-    static let diskPendingOptions: Set<String> = ["aio", "discard", "iothread", "queues", "product", "cache", "ssd", "vendor", "ro"]
+    static let diskPendingOptions: Set<String> = [
+        "aio", "discard", "iothread", "queues", "product", "cache", "ssd", "vendor", "ro",
+    ]
 
     static func isCloudInit(_ key: String) -> Bool { cloudInit.contains(key) || IndexedKey.split(key)?.0 == "ipconfig" }
 
@@ -37,7 +41,8 @@ enum QemuHotplug {
         case "vcpus": return g.startedHotplug.contains("cpu") ? .live : .pending
         case "memory": return g.startedHotplug.contains("memory") && g.startedNUMA ? .live : .pending
         case "balloon":
-            let was = old.map { $0 != "0" } ?? true, will = new.map { $0 != "0" } ?? true
+            let was = old.map { $0 != "0" } ?? true
+            let will = new.map { $0 != "0" } ?? true
             return was && will ? .live : .pending
         case "cpulimit", "cpuunits": return .live
         case "hotplug":
@@ -54,7 +59,8 @@ enum QemuHotplug {
     private static func nic(old: String?, new: String?, network: Bool) -> HotplugOutcome {
         guard let old, let new else { return network ? .live : .pending }
         let keys = ConfigValues.qemuConfig.schema(for: "net0")!.propertyKeys!
-        guard let a = try? PropertyString.parse(old, keys: keys, path: "net"), let b = try? PropertyString.parse(new, keys: keys, path: "net")
+        guard let a = try? PropertyString.parse(old, keys: keys, path: "net"),
+            let b = try? PropertyString.parse(new, keys: keys, path: "net")
         else { return .pending }
         let changed = Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }
         if changed.isEmpty || changed.isSubset(of: nicTapLevel) { return .live }
@@ -62,13 +68,16 @@ enum QemuHotplug {
         return .live  // other sub-options: written to config, no live effect
     }
 
-    private static func disk(_ key: String, base: String, old: String?, new: String?, diskFlag: Bool) -> HotplugOutcome {
+    private static func disk(_ key: String, base: String, old: String?, new: String?, diskFlag: Bool) -> HotplugOutcome
+    {
         let hotpluggableBus = base == "scsi" || base == "virtio"
         guard let new else { return diskFlag && hotpluggableBus ? .live : .pending }
         guard let old else { return diskFlag && hotpluggableBus ? .live : .pending }
         if base == "efidisk" || base == "tpmstate" { return .pending }
-        let a = ConfigValues.splitDisk(old), b = ConfigValues.splitDisk(new)
-        let oa = Dictionary(a.options, uniquingKeysWith: { x, _ in x }), ob = Dictionary(b.options, uniquingKeysWith: { x, _ in x })
+        let a = ConfigValues.splitDisk(old)
+        let b = ConfigValues.splitDisk(new)
+        let oa = Dictionary(a.options, uniquingKeysWith: { x, _ in x })
+        let ob = Dictionary(b.options, uniquingKeysWith: { x, _ in x })
         if oa["media"] == "cdrom" || ob["media"] == "cdrom" { return .live }  // medium change
         if a.volume != b.volume { return diskFlag ? .live : .pending }
         let changed = Set(oa.keys).union(ob.keys).filter { oa[$0] != ob[$0] && $0 != "size" }
@@ -79,7 +88,8 @@ enum QemuHotplug {
 
 enum LXCHotplug {
     static let live: Set<String> = [
-        "description", "onboot", "startup", "protection", "hookscript", "tags", "lock", "cores", "hostname", "memory", "swap",
+        "description", "onboot", "startup", "protection", "hookscript", "tags", "lock", "cores", "hostname", "memory",
+        "swap",
         "cpulimit", "cpuunits",
     ]
 

@@ -39,7 +39,15 @@ public struct SimTask: Codable, Sendable {
 
     public var isRunning: Bool { exitstatus == nil }
 
-    static func makeUPID(node: String, pid: Int, pstart: Int, starttime: Int, type: String, id: String, user: String) -> String {
+    static func makeUPID(
+        node: String,
+        pid: Int,
+        pstart: Int,
+        starttime: Int,
+        type: String,
+        id: String,
+        user: String
+    ) -> String {
         func hex(_ v: Int) -> String {
             let s = String(v, radix: 16, uppercase: true)
             return String(repeating: "0", count: max(0, 8 - s.count)) + s

@@ -26,7 +26,9 @@ public final class ParamSchema: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case type, format, minimum, maximum, pattern, maxLength, minLength, optional, alias, keyAlias, requires
-        case enumValues = "enum", defaultValue = "default", defaultKey = "default_key"
+        case enumValues = "enum"
+        case defaultValue = "default"
+        case defaultKey = "default_key"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -104,8 +106,9 @@ public enum IndexedKey {
     /// `net12` → (`net`, 12).
     public static func split(_ key: String) -> (String, Int)? {
         guard let firstDigit = key.firstIndex(where: \.isNumber), firstDigit != key.startIndex,
-              key[firstDigit...].allSatisfy(\.isNumber), let n = Int(key[firstDigit...]),
-              String(n) == key[firstDigit...] else { return nil }
+            key[firstDigit...].allSatisfy(\.isNumber), let n = Int(key[firstDigit...]),
+            String(n) == key[firstDigit...]
+        else { return nil }
         return (String(key[..<firstDigit]), n)
     }
 }

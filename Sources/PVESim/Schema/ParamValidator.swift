@@ -12,7 +12,8 @@ public enum ParamValidator {
         for name in params.keys.sorted() {
             guard let schema = method.schema(for: name) else {
                 if method.additionalProperties == 0 {
-                    errors[name] = "property is not defined in schema and the schema does not allow additional properties\n"
+                    errors[name] =
+                        "property is not defined in schema and the schema does not allow additional properties\n"
                 }
                 continue
             }
@@ -37,38 +38,61 @@ public enum ParamValidator {
         }
         switch schema.type {
         case "boolean":
-            if parseBoolean(value) == nil { errors[path] = "type check ('boolean') failed - got '\(value)'\n"; return }
+            if parseBoolean(value) == nil {
+                errors[path] = "type check ('boolean') failed - got '\(value)'\n"
+                return
+            }
         case "integer":
             if Int(value.hasPrefix("+") ? String(value.dropFirst()) : value) == nil {
-                errors[path] = "type check ('integer') failed - got '\(value)'\n"; return
+                errors[path] = "type check ('integer') failed - got '\(value)'\n"
+                return
             }
         case "number":
             if Double(value) == nil || value.lowercased().contains("n") {
-                errors[path] = "type check ('number') failed - got '\(value)'\n"; return
+                errors[path] = "type check ('number') failed - got '\(value)'\n"
+                return
             }
         default: break
         }
         if let format = schema.format {
             switch format {
             case .named(let name):
-                if let problem = NamedFormats.check(name, value) { errors[path] = "invalid format - \(problem)"; return }
+                if let problem = NamedFormats.check(name, value) {
+                    errors[path] = "invalid format - \(problem)"
+                    return
+                }
             case .properties(let keys):
                 do { _ = try PropertyString.parse(value, keys: keys, path: path) } catch {
-                    errors[path] = "invalid format - \(error.message)"; return
+                    errors[path] = "invalid format - \(error.message)"
+                    return
                 }
             }
         }
         if let pattern = schema.pattern, !matches(pattern, value) {
-            errors[path] = "value does not match the regex pattern\n"; return
+            errors[path] = "value does not match the regex pattern\n"
+            return
         }
-        if let max = schema.maxLength, value.count > max { errors[path] = "value may only be \(max) characters long\n"; return }
-        if let min = schema.minLength, value.count < min { errors[path] = "value must be at least \(min) characters long\n"; return }
+        if let max = schema.maxLength, value.count > max {
+            errors[path] = "value may only be \(max) characters long\n"
+            return
+        }
+        if let min = schema.minLength, value.count < min {
+            errors[path] = "value must be at least \(min) characters long\n"
+            return
+        }
         if let number = Double(value), schema.type == "integer" || schema.type == "number" {
-            if let max = schema.maximum, number > max { errors[path] = "value must have a maximum value of \(format(max))\n"; return }
-            if let min = schema.minimum, number < min { errors[path] = "value must have a minimum value of \(format(min))\n"; return }
+            if let max = schema.maximum, number > max {
+                errors[path] = "value must have a maximum value of \(format(max))\n"
+                return
+            }
+            if let min = schema.minimum, number < min {
+                errors[path] = "value must have a minimum value of \(format(min))\n"
+                return
+            }
         }
         if let values = schema.enumValues, !values.contains(value) {
-            errors[path] = "value '\(value)' does not have a value in the enumeration '\(values.joined(separator: ", "))'\n"
+            errors[path] =
+                "value '\(value)' does not have a value in the enumeration '\(values.joined(separator: ", "))'\n"
         }
     }
 
@@ -110,18 +134,23 @@ enum NamedFormats {
         }
         switch name {
         case "pve-vmid":
-            return Int(value).map { $0 >= 100 && $0 <= 999_999_999 } == true ? nil : "value does not look like a valid VM ID\n"
+            return Int(value).map { $0 >= 100 && $0 <= 999_999_999 } == true
+                ? nil : "value does not look like a valid VM ID\n"
         case "pve-vmid-list":
             return list().allSatisfy { Int($0) != nil } ? nil : "value does not look like a valid VM ID\n"
         case "pve-node":
-            return ParamValidator.matches("[a-zA-Z0-9]([a-zA-Z0-9\\-]*[a-zA-Z0-9])?", value) ? nil : "value does not look like a valid node name\n"
+            return ParamValidator.matches("[a-zA-Z0-9]([a-zA-Z0-9\\-]*[a-zA-Z0-9])?", value)
+                ? nil : "value does not look like a valid node name\n"
         case "pve-storage-id":
-            return ParamValidator.matches("[a-z][a-z0-9\\-_.]*[a-z0-9]", value.lowercased()) ? nil
+            return ParamValidator.matches("[a-z][a-z0-9\\-_.]*[a-z0-9]", value.lowercased())
+                ? nil
                 : "storage ID '\(value)' contains illegal characters\n"
         case "pve-configid":
             return ParamValidator.matches("[a-z][a-z_\\-0-9]*", value) ? nil : "invalid configuration ID '\(value)'\n"
         case "pve-configid-list":
-            for id in list() where !ParamValidator.matches("[a-z][a-z_\\-0-9]*", id) { return "invalid configuration ID '\(id)'\n" }
+            for id in list() where !ParamValidator.matches("[a-z][a-z_\\-0-9]*", id) {
+                return "invalid configuration ID '\(id)'\n"
+            }
             return nil
         case "pve-tag-list":
             for tag in list(",; ") where !ParamValidator.matches("[a-zA-Z0-9_][a-zA-Z0-9_\\-+.]*", tag) {
@@ -129,9 +158,11 @@ enum NamedFormats {
             }
             return nil
         case "pve-poolid":
-            return ParamValidator.matches("[A-Za-z0-9_\\-]+(/[A-Za-z0-9_\\-]+){0,2}", value) ? nil : "invalid pool ID '\(value)'\n"
+            return ParamValidator.matches("[A-Za-z0-9_\\-]+(/[A-Za-z0-9_\\-]+){0,2}", value)
+                ? nil : "invalid pool ID '\(value)'\n"
         case "mac-addr":
-            return ParamValidator.matches("[a-fA-F0-9]{2}(:[a-fA-F0-9]{2}){5}", value) ? nil : "value does not look like a valid MAC address\n"
+            return ParamValidator.matches("[a-fA-F0-9]{2}(:[a-fA-F0-9]{2}){5}", value)
+                ? nil : "value does not look like a valid MAC address\n"
         case "pve-bridge-id":
             return ParamValidator.matches("[-_.\\w\\d]+", value) ? nil : "invalid bridge ID '\(value)'\n"
         case "pve-hotplug-features":
@@ -141,11 +172,15 @@ enum NamedFormats {
             }
             return nil
         case "pve-userid":
-            return ParamValidator.matches("[^\\s:/]+@[A-Za-z][A-Za-z0-9.\\-_]+", value) ? nil : "value '\(value)' does not look like a valid user name\n"
+            return ParamValidator.matches("[^\\s:/]+@[A-Za-z][A-Za-z0-9.\\-_]+", value)
+                ? nil : "value '\(value)' does not look like a valid user name\n"
         case "pve-realm":
-            return ParamValidator.matches("[A-Za-z][A-Za-z0-9.\\-_]+", value) ? nil : "value '\(value)' does not look like a valid realm\n"
+            return ParamValidator.matches("[A-Za-z][A-Za-z0-9.\\-_]+", value)
+                ? nil : "value '\(value)' does not look like a valid realm\n"
         case "pve-storage-id-list":
-            for s in list() where check("pve-storage-id", s) != nil { return "storage ID '\(s)' contains illegal characters\n" }
+            for s in list() where check("pve-storage-id", s) != nil {
+                return "storage ID '\(s)' contains illegal characters\n"
+            }
             return nil
         case "ipv4", "ipv6", "ip":
             return value.contains(".") || value.contains(":") ? nil : "value does not look like a valid IP address\n"

@@ -7,7 +7,11 @@ public enum PropertyString {
     }
 
     /// Parses `text`; aliases resolved (`virtio=MAC` → `model=virtio`, `macaddr=MAC`); booleans normalised to 0/1.
-    public static func parse(_ text: String, keys: [String: ParamSchema], path: String) throws(ParseError) -> [String: String] {
+    public static func parse(
+        _ text: String,
+        keys: [String: ParamSchema],
+        path: String
+    ) throws(ParseError) -> [String: String] {
         var result: [String: String] = [:]
         var defaultKeyUsed = false
         for rawPart in text.split(separator: ",", omittingEmptySubsequences: false) {
@@ -16,17 +20,23 @@ public enum PropertyString {
             if let eq = part.firstIndex(of: "="), eq != part.startIndex, part.index(after: eq) != part.endIndex {
                 var key = String(part[..<eq])
                 var value = String(part[part.index(after: eq)...])
-                if result[key] != nil { throw ParseError(message: "duplicate key in comma-separated list property: \(key)\n") }
+                if result[key] != nil {
+                    throw ParseError(message: "duplicate key in comma-separated list property: \(key)\n")
+                }
                 var schema = keys[key]
                 if let alias = schema?.alias {
                     if let keyAlias = schema?.keyAlias {
-                        if result[keyAlias] != nil { throw ParseError(message: "key alias '\(keyAlias)' is already defined\n") }
+                        if result[keyAlias] != nil {
+                            throw ParseError(message: "key alias '\(keyAlias)' is already defined\n")
+                        }
                         result[keyAlias] = key
                     }
                     key = alias
                     schema = keys[alias]
                 }
-                guard let schema else { throw ParseError(message: "invalid key in comma-separated list property: \(key)\n") }
+                guard let schema else {
+                    throw ParseError(message: "invalid key in comma-separated list property: \(key)\n")
+                }
                 if schema.type == "boolean", let b = ParamValidator.parseBoolean(value) { value = b ? "1" : "0" }
                 result[key] = value
             } else if !part.contains("=") {
@@ -60,8 +70,9 @@ public enum PropertyString {
         var rest = values
         // A keyAlias pair (model + macaddr): `virtio=BC:24:…`.
         if let (aliasKey, _) = keys.first(where: { $0.value.keyAlias != nil }),
-           let keyAlias = keys[aliasKey]?.keyAlias, let alias = keys[aliasKey]?.alias,
-           let model = rest[keyAlias], let mac = rest[alias] {
+            let keyAlias = keys[aliasKey]?.keyAlias, let alias = keys[aliasKey]?.alias,
+            let model = rest[keyAlias], let mac = rest[alias]
+        {
             parts.append("\(model)=\(mac)")
             rest[keyAlias] = nil
             rest[alias] = nil

@@ -26,8 +26,13 @@ public enum PVESimServer {
     }
 
     /// Starts serving; returns once the port is bound (port 0 picks a free one).
-    public static func start(_ simulator: PVESimulator, host: String = "127.0.0.1", port: Int = 8006, tls: SelfSignedCA?,
-                             logger: Logger = Logger(label: "pve-sim")) async throws -> Running {
+    public static func start(
+        _ simulator: PVESimulator,
+        host: String = "127.0.0.1",
+        port: Int = 8006,
+        tls: SelfSignedCA?,
+        logger: Logger = Logger(label: "pve-sim")
+    ) async throws -> Running {
         let responder = CallbackResponder<BasicRequestContext> { request, _ in
             try await respond(request, simulator: simulator)
         }
@@ -35,21 +40,29 @@ public enum PVESimServer {
         let server: HTTPServerBuilder
         if let tls {
             let config = TLSConfiguration.makeServerConfiguration(
-                certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(tls.certificatePEM.utf8), format: .pem))],
-                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.privateKeyPEM.utf8), format: .pem)))
+                certificateChain: [
+                    .certificate(try NIOSSLCertificate(bytes: Array(tls.certificatePEM.utf8), format: .pem))
+                ],
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.privateKeyPEM.utf8), format: .pem))
+            )
             server = try .tls(.http1(configuration: http1), tlsConfiguration: config)
         } else {
             server = .http1(configuration: http1)
         }
         let (bound, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            responder: responder, server: server,
-            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "pve-api-daemon/3.0"),
+            responder: responder,
+            server: server,
+            configuration: ApplicationConfiguration(
+                address: .hostname(host, port: port),
+                serverName: "pve-api-daemon/3.0"
+            ),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? port)
                 continuation.finish()
             },
-            logger: logger)
+            logger: logger
+        )
         let task = Task { try await app.run() }
         var iterator = bound.makeAsyncIterator()
         guard let actual = await iterator.next() else {
@@ -67,7 +80,11 @@ public enum PVESimServer {
             let stats = JSONValue.object([
                 "requests": .object(await simulator.requestCounts.mapValues { .int($0) }),
                 "total": .int(await simulator.totalRequests),
-                "createdVMIDs": .object(Dictionary(uniqueKeysWithValues: snapshot.createdVMIDs.map { (String($0.key), JSONValue.int($0.value)) })),
+                "createdVMIDs": .object(
+                    Dictionary(
+                        uniqueKeysWithValues: snapshot.createdVMIDs.map { (String($0.key), JSONValue.int($0.value)) }
+                    )
+                ),
                 "createdNames": .object(snapshot.createdNames.mapValues { .int($0) }),
             ])
             return jsonResponse(SimResponse.ok(stats))
@@ -82,7 +99,9 @@ public enum PVESimServer {
             let data = Data(body.readableBytesView)
             let contentType = request.headers[.contentType] ?? ""
             if contentType.contains("json") {
-                guard let json = SimRequest.jsonDecode(data) else { return jsonResponse(.error(400, "malformed JSON body")) }
+                guard let json = SimRequest.jsonDecode(data) else {
+                    return jsonResponse(.error(400, "malformed JSON body"))
+                }
                 params.merge(json) { _, b in b }
             } else {
                 params.merge(SimRequest.formDecode(String(decoding: data, as: UTF8.self))) { _, b in b }
@@ -91,7 +110,12 @@ public enum PVESimServer {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let segments = apiPath.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
-        let sim = SimRequest(method: request.method.rawValue, path: "/" + segments.joined(separator: "/"), params: params, headers: headers)
+        let sim = SimRequest(
+            method: request.method.rawValue,
+            path: "/" + segments.joined(separator: "/"),
+            params: params,
+            headers: headers
+        )
         return jsonResponse(await simulator.handle(sim))
     }
 
@@ -100,7 +124,10 @@ public enum PVESimServer {
         headers[.contentType] = "application/json;charset=UTF-8"
         headers[.cacheControl] = "max-age=0"
         if r.status != 200, let name = HTTPField.Name(ReasonPhraseWriter.header) { headers[name] = r.reason }
-        return Response(status: HTTPResponse.Status(code: r.status, reasonPhrase: r.reason), headers: headers,
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: r.body.serialized)))
+        return Response(
+            status: HTTPResponse.Status(code: r.status, reasonPhrase: r.reason),
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: r.body.serialized))
+        )
     }
 }

@@ -19,7 +19,8 @@ public struct SelfSignedCA: Sendable {
         let caCertificate: Certificate
         let caName: DistinguishedName
         if let directory, let keyPEM = try? String(contentsOfFile: directory + "/ca-key.pem", encoding: .utf8),
-           let certPEM = try? String(contentsOfFile: directory + "/ca.pem", encoding: .utf8) {
+            let certPEM = try? String(contentsOfFile: directory + "/ca.pem", encoding: .utf8)
+        {
             caKey = try P256.Signing.PrivateKey(pemRepresentation: keyPEM)
             caCertificate = try Certificate(pemEncoded: certPEM)
             caName = caCertificate.subject
@@ -33,38 +34,59 @@ public struct SelfSignedCA: Sendable {
             }
             caKey = P256.Signing.PrivateKey()
             caCertificate = try Certificate(
-                version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(caKey.publicKey),
-                notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(10 * 365 * 86_400),
-                issuer: caName, subject: caName, signatureAlgorithm: .ecdsaWithSHA256,
+                version: .v3,
+                serialNumber: Certificate.SerialNumber(),
+                publicKey: .init(caKey.publicKey),
+                notValidBefore: now.addingTimeInterval(-3600),
+                notValidAfter: now.addingTimeInterval(10 * 365 * 86_400),
+                issuer: caName,
+                subject: caName,
+                signatureAlgorithm: .ecdsaWithSHA256,
                 extensions: try Certificate.Extensions {
                     Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
                     Critical(KeyUsage(keyCertSign: true, cRLSign: true))
                 },
-                issuerPrivateKey: .init(caKey))
+                issuerPrivateKey: .init(caKey)
+            )
             if let directory {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 try caKey.pemRepresentation.write(toFile: directory + "/ca-key.pem", atomically: true, encoding: .utf8)
-                try caCertificate.serializeAsPEM().pemString.write(toFile: directory + "/ca.pem", atomically: true, encoding: .utf8)
+                try caCertificate.serializeAsPEM().pemString.write(
+                    toFile: directory + "/ca.pem",
+                    atomically: true,
+                    encoding: .utf8
+                )
             }
         }
         let key = P256.Signing.PrivateKey()
         let leaf = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
-            notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(2 * 365 * 86_400),
-            issuer: caName, subject: try DistinguishedName { CommonName(names.first ?? "localhost") },
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: .init(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-3600),
+            notValidAfter: now.addingTimeInterval(2 * 365 * 86_400),
+            issuer: caName,
+            subject: try DistinguishedName { CommonName(names.first ?? "localhost") },
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
                 try ExtendedKeyUsage([.serverAuth])
-                SubjectAlternativeNames(names.map { GeneralName.dnsName($0) } + [
-                    .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])),
-                    .ipAddress(ASN1OctetString(contentBytes: ArraySlice([UInt8](repeating: 0, count: 15) + [1]))),
-                ])
+                SubjectAlternativeNames(
+                    names.map { GeneralName.dnsName($0) } + [
+                        .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])),
+                        .ipAddress(ASN1OctetString(contentBytes: ArraySlice([UInt8](repeating: 0, count: 15) + [1]))),
+                    ]
+                )
             },
-            issuerPrivateKey: .init(caKey))
+            issuerPrivateKey: .init(caKey)
+        )
         let pin = "sha256//" + Data(SHA256.hash(data: key.publicKey.derRepresentation)).base64EncodedString()
-        return SelfSignedCA(caPEM: try caCertificate.serializeAsPEM().pemString, certificatePEM: try leaf.serializeAsPEM().pemString,
-                            privateKeyPEM: key.pemRepresentation, publicKeyPin: pin)
+        return SelfSignedCA(
+            caPEM: try caCertificate.serializeAsPEM().pemString,
+            certificatePEM: try leaf.serializeAsPEM().pemString,
+            privateKeyPEM: key.pemRepresentation,
+            publicKeyPin: pin
+        )
     }
 }

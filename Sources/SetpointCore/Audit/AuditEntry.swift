@@ -17,8 +17,14 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public var detail: Value
 
     public init(
-        time: String, actor: String, event: AuditEvent, planID: String? = nil, actionID: String? = nil, resource: ResourceID? = nil,
-        result: String? = nil, detail: Value = .null
+        time: String,
+        actor: String,
+        event: AuditEvent,
+        planID: String? = nil,
+        actionID: String? = nil,
+        resource: ResourceID? = nil,
+        result: String? = nil,
+        detail: Value = .null
     ) {
         self.time = time
         self.actor = actor

@@ -17,7 +17,12 @@ public struct AuditRecord: Sendable, Hashable, Codable {
 
     /// Chains an entry after the record with `previousHash` (empty for the first).
     public static func chained(_ entry: AuditEntry, seq: Int64, previousHash: String) -> AuditRecord {
-        AuditRecord(seq: seq, entry: entry, previousHash: previousHash, hash: hash(seq: seq, entry: entry, previousHash: previousHash))
+        AuditRecord(
+            seq: seq,
+            entry: entry,
+            previousHash: previousHash,
+            hash: hash(seq: seq, entry: entry, previousHash: previousHash)
+        )
     }
 
     public static func hash(seq: Int64, entry: AuditEntry, previousHash: String) -> String {
@@ -68,9 +73,15 @@ public enum AuditChain {
     /// `key` when one is given (the audit anchor's key): without the key nobody can forge an acknowledgment.
     public static func acknowledgment(of record: AuditRecord, problem: String, reason: String, key: [UInt8]?) -> Value {
         let content = AuditRecord.hash(seq: record.seq, entry: record.entry, previousHash: record.previousHash)
-        var detail: [String: Value] = ["brokenAt": .int(record.seq), "brokenHash": .string(content), "problem": .string(problem),
-                                       "reason": .string(reason)]
-        if let key { detail["signature"] = .string(HMACSHA256.hex(Array(acknowledgedText(record.seq, content, reason).utf8), key: key)) }
+        var detail: [String: Value] = [
+            "brokenAt": .int(record.seq), "brokenHash": .string(content), "problem": .string(problem),
+            "reason": .string(reason),
+        ]
+        if let key {
+            detail["signature"] = .string(
+                HMACSHA256.hex(Array(acknowledgedText(record.seq, content, reason).utf8), key: key)
+            )
+        }
         return .map(detail)
     }
 
@@ -81,24 +92,34 @@ public enum AuditChain {
     /// True when `ack` acknowledges the break at `record` as it is now, and — with a key — was signed with it.
     static func acknowledges(_ ack: AuditRecord, _ record: AuditRecord, key: [UInt8]?) -> Bool {
         guard ack.seq > record.seq, case .map(let m) = ack.entry.detail, m["brokenAt"]?.intValue == record.seq,
-              let content = m["brokenHash"]?.stringValue,
-              content == AuditRecord.hash(seq: record.seq, entry: record.entry, previousHash: record.previousHash)
+            let content = m["brokenHash"]?.stringValue,
+            content == AuditRecord.hash(seq: record.seq, entry: record.entry, previousHash: record.previousHash)
         else { return false }
         guard let key else { return true }
-        let expected = HMACSHA256.hex(Array(acknowledgedText(record.seq, content, m["reason"]?.stringValue ?? "").utf8), key: key)
+        let expected = HMACSHA256.hex(
+            Array(acknowledgedText(record.seq, content, m["reason"]?.stringValue ?? "").utf8),
+            key: key
+        )
         return HMACSHA256.constantTimeEquals(m["signature"]?.stringValue ?? "", expected)
     }
 
     /// Verifies `records`, which follow `head` (the records after a point already checked, or after an anchor).
     /// With `acknowledging`, a break that a later `audit-break` record acknowledges — for the record as it is now, and
     /// signed with `key` when one is given — is accepted and the walk resumes after it; every such break is returned.
-    public static func verify(_ records: [AuditRecord], after head: AuditHead, acknowledging: Bool, key: [UInt8]? = nil)
+    public static func verify(
+        _ records: [AuditRecord],
+        after head: AuditHead,
+        acknowledging: Bool,
+        key: [UInt8]? = nil
+    )
         -> (verification: Verification, acknowledged: [AcknowledgedBreak], head: AuditHead)
     {
         var acknowledgments: [Int64: [AuditRecord]] = [:]
         if acknowledging {
             for r in records where r.entry.event == .auditBreak {
-                if case .map(let m) = r.entry.detail, let at = m["brokenAt"]?.intValue { acknowledgments[at, default: []].append(r) }
+                if case .map(let m) = r.entry.detail, let at = m["brokenAt"]?.intValue {
+                    acknowledgments[at, default: []].append(r)
+                }
             }
         }
         var previousHash = head.hash
@@ -108,12 +129,16 @@ public enum AuditChain {
         for record in records {
             var problem: String?
             if record.seq != expectedSeq {
-                problem = record.seq > expectedSeq
+                problem =
+                    record.seq > expectedSeq
                     ? "record \(expectedSeq)\(record.seq - expectedSeq > 1 ? "–\(record.seq - 1)" : "") was removed (seq jumps from \(expectedSeq - 1) to \(record.seq))"
                     : "record \(record.seq) is out of order (expected \(expectedSeq))"
             } else if record.previousHash != previousHash {
-                problem = "record \(record.seq) does not follow record \(record.seq - 1): the chain was reordered or a record replaced"
-            } else if AuditRecord.hash(seq: record.seq, entry: record.entry, previousHash: record.previousHash) != record.hash {
+                problem =
+                    "record \(record.seq) does not follow record \(record.seq - 1): the chain was reordered or a record replaced"
+            } else if AuditRecord.hash(seq: record.seq, entry: record.entry, previousHash: record.previousHash)
+                != record.hash
+            {
                 problem = "record \(record.seq) was edited: its content does not match its hash"
             }
             if let problem {
@@ -122,7 +147,15 @@ public enum AuditChain {
                 }
                 var reason = ""
                 if case .map(let m) = ack.entry.detail { reason = m["reason"]?.stringValue ?? "" }
-                accepted.append(AcknowledgedBreak(seq: record.seq, problem: problem, acknowledgedIn: ack.seq, actor: ack.entry.actor, reason: reason))
+                accepted.append(
+                    AcknowledgedBreak(
+                        seq: record.seq,
+                        problem: problem,
+                        acknowledgedIn: ack.seq,
+                        actor: ack.entry.actor,
+                        reason: reason
+                    )
+                )
             }
             previousHash = record.hash
             expectedSeq = record.seq + 1

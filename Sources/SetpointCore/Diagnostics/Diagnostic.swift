@@ -51,7 +51,8 @@ public struct Diagnostic: Sendable, Hashable, Codable {
 
     /// The order diagnostics are reported in: by file, line, column, then code.
     public static func reportingOrder(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
-        let la = a.location, lb = b.location
+        let la = a.location
+        let lb = b.location
         if la?.file != lb?.file { return (la?.file ?? "") < (lb?.file ?? "") }
         if la?.line != lb?.line { return (la?.line ?? 0) < (lb?.line ?? 0) }
         if la?.column != lb?.column { return (la?.column ?? 0) < (lb?.column ?? 0) }

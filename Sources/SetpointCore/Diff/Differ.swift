@@ -15,7 +15,11 @@ public struct Differ: Sendable {
     /// The fingerprint stored in the last applied spec for a write-only value.
     public var fingerprint: @Sendable (FieldPath, Value) -> String
 
-    public init(policy: FieldPolicy, ignore: [String] = [], fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint) {
+    public init(
+        policy: FieldPolicy,
+        ignore: [String] = [],
+        fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint
+    ) {
         self.policy = policy
         self.ignore = ignore.map { $0.split(separator: ".").map(String.init) }
         self.fingerprint = fingerprint
@@ -52,8 +56,11 @@ public struct Differ: Sendable {
 
     private func applied(_ value: Value, path: FieldPath) -> Value {
         if case .secret = value { return .string(fingerprint(path, value)) }
-        if case .list = value, containsSecret(value) { return .string(fingerprint(path, value)) }  // compared as a whole
-        if policy.rule(for: path)?.comparison == .writeOnly, !path.components.isEmpty { return .string(fingerprint(path, value)) }
+        // Compared as a whole.
+        if case .list = value, containsSecret(value) { return .string(fingerprint(path, value)) }
+        if policy.rule(for: path)?.comparison == .writeOnly, !path.components.isEmpty {
+            return .string(fingerprint(path, value))
+        }
         guard case .map(let m) = value else { return value }
         var out: [String: Value] = [:]
         for (k, v) in m { out[k] = applied(v, path: path.appending(k)) }
@@ -61,7 +68,12 @@ public struct Differ: Sendable {
     }
 
     private func walk(
-        _ desired: Value, _ lastApplied: Value?, _ observed: Value?, _ pending: Value?, path: inout FieldPath, observedRoot: Value,
+        _ desired: Value,
+        _ lastApplied: Value?,
+        _ observed: Value?,
+        _ pending: Value?,
+        path: inout FieldPath,
+        observedRoot: Value,
         into out: inout [FieldChange]
     ) {
         guard case .map(let d) = desired else { return }
@@ -75,13 +87,23 @@ public struct Differ: Sendable {
             let rule = policy.rules.isEmpty ? nil : policy.rule(for: path)
             let comparison = rule?.comparison ?? .normal
             if comparison == .ignore { return }
-            let lv = l[key], ov = o[key]
+            let lv = l[key]
+            let ov = o[key]
             guard let dv else {
                 // Removed from the manifest: remove it from the system, if it was ours and is still there. A value
                 // that was applied as a fingerprint was a secret: what the system shows of it is never repeated.
                 if lv != nil, ov != nil, comparison != .computed, comparison != .writeOnly {
                     let secret = WriteOnlyFingerprint.isFingerprint(lv)
-                    out.append(change(path, before: secret ? nil : ov, after: nil, sensitive: secret, origin: .manifest, observedRoot: observedRoot))
+                    out.append(
+                        change(
+                            path,
+                            before: secret ? nil : ov,
+                            after: nil,
+                            sensitive: secret,
+                            origin: .manifest,
+                            observedRoot: observedRoot
+                        )
+                    )
                 }
                 return
             }
@@ -100,7 +122,16 @@ public struct Differ: Sendable {
                     return ov != dv
                 }()
                 if !fingerprintMatches(lv, path, dv) || visibleDrift {
-                    out.append(change(path, before: nil, after: dv, sensitive: true, origin: .manifest, observedRoot: observedRoot))
+                    out.append(
+                        change(
+                            path,
+                            before: nil,
+                            after: dv,
+                            sensitive: true,
+                            origin: .manifest,
+                            observedRoot: observedRoot
+                        )
+                    )
                 }
                 return
             }
@@ -110,15 +141,28 @@ public struct Differ: Sendable {
             }
             if dv == ov { return }
             if let pv = p[key], dv == pv { return }
-            out.append(change(path, before: ov, after: dv, sensitive: containsSecret(dv),
-                              origin: lv == applied(dv, path: path) ? .drift : .manifest, observedRoot: observedRoot))
+            out.append(
+                change(
+                    path,
+                    before: ov,
+                    after: dv,
+                    sensitive: containsSecret(dv),
+                    origin: lv == applied(dv, path: path) ? .drift : .manifest,
+                    observedRoot: observedRoot
+                )
+            )
         }
         for (key, dv) in d { visit(key, dv) }
         for key in l.keys where d[key] == nil { visit(key, nil) }
     }
 
     private func change(
-        _ path: FieldPath, before: Value?, after: Value?, sensitive: Bool = false, origin: ChangeOrigin, observedRoot: Value
+        _ path: FieldPath,
+        before: Value?,
+        after: Value?,
+        sensitive: Bool = false,
+        origin: ChangeOrigin,
+        observedRoot: Value
     ) -> FieldChange {
         // A sensitive change never carries what the system showed: it could be the secret.
         let before = sensitive ? nil : before
@@ -129,11 +173,20 @@ public struct Differ: Sendable {
             impact = i
             reason = r
         }
-        return FieldChange(path: path, before: before, after: after, isSensitive: sensitive, origin: origin, impact: impact, reason: reason)
+        return FieldChange(
+            path: path,
+            before: before,
+            after: after,
+            isSensitive: sensitive,
+            origin: origin,
+            impact: impact,
+            reason: reason
+        )
     }
 
     private func isIgnored(_ path: FieldPath) -> Bool {
-        let keys = path.components.compactMap { c -> String? in if case .key(let k) = c { return k } else { return nil } }
+        let keys = path.components.compactMap { c -> String? in if case .key(let k) = c { return k } else { return nil }
+        }
         return ignore.contains { pattern in
             pattern.count <= keys.count && zip(pattern, keys).allSatisfy { $0 == "*" || $0 == $1 }
         }

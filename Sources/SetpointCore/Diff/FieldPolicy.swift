@@ -49,11 +49,23 @@ public struct FieldPolicy: Sendable {
     /// Adds a rule for a dotted pattern; `*` matches one key (`disks.*.size`). The longest matching pattern wins,
     /// and a rule also covers the paths below it.
     public mutating func rule(
-        _ pattern: String, comparison: Comparison = .normal, impact: Impact = .hot, verb: Verb? = nil, reason: String? = nil,
+        _ pattern: String,
+        comparison: Comparison = .normal,
+        impact: Impact = .hot,
+        verb: Verb? = nil,
+        reason: String? = nil,
         check: (@Sendable (FieldChange) -> String?)? = nil
     ) {
-        rules.append(Rule(pattern: pattern.split(separator: ".").map(String.init), comparison: comparison, impact: impact,
-                          reason: reason, verb: verb, check: check))
+        rules.append(
+            Rule(
+                pattern: pattern.split(separator: ".").map(String.init),
+                comparison: comparison,
+                impact: impact,
+                reason: reason,
+                verb: verb,
+                check: check
+            )
+        )
     }
 
     /// The most specific rule covering `path`, if any.
@@ -70,7 +82,14 @@ public struct FieldPolicy: Sendable {
             var score = 0
             var matches = true
             for (p, k) in zip(rule.pattern, keys) {
-                if p == k { score += 2 } else if p == "*" { score += 1 } else { matches = false; break }
+                if p == k {
+                    score += 2
+                } else if p == "*" {
+                    score += 1
+                } else {
+                    matches = false
+                    break
+                }
             }
             // Longer patterns are more specific; among equal lengths, literal keys beat wildcards.
             score += rule.pattern.count * 100

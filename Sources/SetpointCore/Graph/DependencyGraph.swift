@@ -29,8 +29,11 @@ public struct DependencyGraph: Sendable {
         // Iterative Tarjan, so deep chains cannot overflow the stack.
         for root in nodes where indices[root] == nil {
             var work: [(node: ResourceID, next: Int)] = [(root, 0)]
-            indices[root] = index; lowlink[root] = index; index += 1
-            stack.append(root); onStack.insert(root)
+            indices[root] = index
+            lowlink[root] = index
+            index += 1
+            stack.append(root)
+            onStack.insert(root)
             while !work.isEmpty {
                 let (node, next) = work[work.count - 1]
                 let deps = dependencies[node] ?? []
@@ -38,8 +41,11 @@ public struct DependencyGraph: Sendable {
                     work[work.count - 1].next += 1
                     let dep = deps[next]
                     if indices[dep] == nil {
-                        indices[dep] = index; lowlink[dep] = index; index += 1
-                        stack.append(dep); onStack.insert(dep)
+                        indices[dep] = index
+                        lowlink[dep] = index
+                        index += 1
+                        stack.append(dep)
+                        onStack.insert(dep)
                         work.append((dep, 0))
                     } else if onStack.contains(dep) {
                         lowlink[node] = min(lowlink[node]!, indices[dep]!)
@@ -142,7 +148,8 @@ public struct MinHeap<Element: Comparable>: Sendable where Element: Sendable {
         let top = items.removeLast()
         var i = 0
         while true {
-            let l = 2 * i + 1, r = l + 1
+            let l = 2 * i + 1
+            let r = l + 1
             var smallest = i
             if l < items.count, items[l] < items[smallest] { smallest = l }
             if r < items.count, items[r] < items[smallest] { smallest = r }

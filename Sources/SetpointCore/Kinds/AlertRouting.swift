@@ -7,17 +7,24 @@ public enum AlertRoutingKind {
         Field("authUsername", .string(.nonEmpty), "SMTP user."),
         Field("authPassword", .secret, "SMTP password, by reference."),
         Field("requireTLS", .boolean, "Require STARTTLS (Alertmanager's default: true)."),
-        Field("allowPlaintextAuth", .boolean, default: .bool(false),
-              "Allow authPassword with requireTLS: false, which sends the SMTP password unencrypted."),
+        Field(
+            "allowPlaintextAuth",
+            .boolean,
+            default: .bool(false),
+            "Allow authPassword with requireTLS: false, which sends the SMTP password unencrypted."
+        ),
         Field("sendResolved", .boolean, "Notify when alerts resolve."),
     ])
 
-    static let webhook = ObjectSchema([
-        Field("url", .string(.httpURL), "Webhook URL (when it holds no secret)."),
-        Field("urlSecret", .secret, "Webhook URL, by reference (when it holds a token)."),
-        Field("sendResolved", .boolean, default: .bool(true), "Notify when alerts resolve."),
-        Field("maxAlerts", .integer(min: 0), "Most alerts per message (0: all)."),
-    ], exactlyOneOf: [["url", "urlSecret"]])
+    static let webhook = ObjectSchema(
+        [
+            Field("url", .string(.httpURL), "Webhook URL (when it holds no secret)."),
+            Field("urlSecret", .secret, "Webhook URL, by reference (when it holds a token)."),
+            Field("sendResolved", .boolean, default: .bool(true), "Notify when alerts resolve."),
+            Field("maxAlerts", .integer(min: 0), "Most alerts per message (0: all)."),
+        ],
+        exactlyOneOf: [["url", "urlSecret"]]
+    )
 
     static let slack = ObjectSchema([
         Field("apiURL", .secret, required: true, "Slack incoming webhook URL, by reference."),
@@ -59,14 +66,29 @@ public enum AlertRoutingKind {
     public static let routeSchema = ObjectSchema(routeFields(root: false))
 
     static let inhibitRule = ObjectSchema([
-        Field("sourceMatchers", .list(.string(.nonEmpty), minItems: 1, uniqueItems: false), required: true, "Alerts that inhibit."),
-        Field("targetMatchers", .list(.string(.nonEmpty), minItems: 1, uniqueItems: false), required: true, "Alerts that are muted."),
+        Field(
+            "sourceMatchers",
+            .list(.string(.nonEmpty), minItems: 1, uniqueItems: false),
+            required: true,
+            "Alerts that inhibit."
+        ),
+        Field(
+            "targetMatchers",
+            .list(.string(.nonEmpty), minItems: 1, uniqueItems: false),
+            required: true,
+            "Alerts that are muted."
+        ),
         Field("equal", .list(.string(.nonEmpty)), "Labels that must be equal in both."),
     ])
 
     static let alertmanager = ObjectSchema([
         Field("url", .string(.httpURL), required: true, "Alertmanager base URL."),
-        Field("configFile", .string(.absolutePath), required: true, "Configuration file; Setpoint owns and rewrites it."),
+        Field(
+            "configFile",
+            .string(.absolutePath),
+            required: true,
+            "Configuration file; Setpoint owns and rewrites it."
+        ),
         Field("requestTimeout", .duration, default: .int(10_000), "Timeout of one API request."),
     ])
 
@@ -77,20 +99,41 @@ public enum AlertRoutingKind {
     ])
 
     public static let spec = ObjectSchema([
-        Field("alertmanager", .object(alertmanager), required: true, "The Alertmanager (referenced) and the config file Setpoint owns."),
+        Field(
+            "alertmanager",
+            .object(alertmanager),
+            required: true,
+            "The Alertmanager (referenced) and the config file Setpoint owns."
+        ),
         Field("global", .object(global), "Global settings."),
-        Field("receivers", .list(.object(receiver), minItems: 1, uniqueItems: false), required: true, "Where notifications go."),
+        Field(
+            "receivers",
+            .list(.object(receiver), minItems: 1, uniqueItems: false),
+            required: true,
+            "Where notifications go."
+        ),
         Field("route", .object(ObjectSchema(routeFields(root: true))), required: true, "The routing tree's root."),
         Field("inhibitRules", .list(.object(inhibitRule)), "Mute some alerts while others fire."),
     ])
 
     public static let definition = KindDefinition(
-        AlertRoutingSpec.self, isManaged: true,
-        summary: "One Alertmanager's receivers (email, webhook, Slack, PagerDuty) and routing tree with escalation.", spec: spec,
+        AlertRoutingSpec.self,
+        isManaged: true,
+        summary: "One Alertmanager's receivers (email, webhook, Slack, PagerDuty) and routing tree with escalation.",
+        spec: spec,
         uniqueKeys: [
-            UniqueKey(scope: "alertmanager-url", paths: [["alertmanager", "url"]], reason: "one AlertRouting per Alertmanager"),
-            UniqueKey(scope: "alertmanager-config", paths: [["alertmanager", "configFile"]], reason: "a configuration file has one owner"),
-        ])
+            UniqueKey(
+                scope: "alertmanager-url",
+                paths: [["alertmanager", "url"]],
+                reason: "one AlertRouting per Alertmanager"
+            ),
+            UniqueKey(
+                scope: "alertmanager-config",
+                paths: [["alertmanager", "configFile"]],
+                reason: "a configuration file has one owner"
+            ),
+        ]
+    )
 }
 
 public struct AlertRoutingSpec: ResourceSpec {

@@ -20,10 +20,13 @@ public enum BackupPolicyKind {
         Field("incr", .string(.cron), "Cron schedule of incremental backups."),
     ])
 
-    static let retention = ObjectSchema([
-        Field("full", .integer(min: 1, max: 9_999_999), "Keep this many full backups (count-based)."),
-        Field("window", .duration, "Keep backups for this long, e.g. 30d (time-based)."),
-    ], exactlyOneOf: [["full", "window"]])
+    static let retention = ObjectSchema(
+        [
+            Field("full", .integer(min: 1, max: 9_999_999), "Keep this many full backups (count-based)."),
+            Field("window", .duration, "Keep backups for this long, e.g. 30d (time-based)."),
+        ],
+        exactlyOneOf: [["full", "window"]]
+    )
 
     static let encryption = ObjectSchema([
         Field("cipher", .enumeration(["aes-256-cbc"]), required: true, "Repository cipher."),
@@ -37,21 +40,36 @@ public enum BackupPolicyKind {
 
     static let check = ObjectSchema([
         Field("sql", .string(.nonEmpty), required: true, "A query run on the restored copy."),
-        Field("expect", .string, required: true, "The first column of the first row it must return, as PostgreSQL prints it (quote it: \"t\", \"42\")."),
+        Field(
+            "expect",
+            .string,
+            required: true,
+            "The first column of the first row it must return, as PostgreSQL prints it (quote it: \"t\", \"42\")."
+        ),
         Field("database", .string(.nonEmpty), default: .string("postgres"), "Database to run it in."),
     ])
 
     static let drill = ObjectSchema([
         Field("schedule", .string(.cron), required: true, "Cron schedule of restore drills."),
         Field("port", .integer(min: 1, max: 65535), required: true, "Scratch port the restored copy listens on."),
-        Field("directory", .string(.absolutePath), required: true, "Scratch data directory (emptied before each drill)."),
+        Field(
+            "directory",
+            .string(.absolutePath),
+            required: true,
+            "Scratch data directory (emptied before each drill)."
+        ),
         Field("checks", .list(.object(check)), "Verification queries with expected results."),
         Field("timeout", .duration, default: .int(3_600_000), "Give up on a drill after this long."),
     ])
 
     static let logical = ObjectSchema([
         Field("schedule", .string(.cron), required: true, "Cron schedule of pg_dump runs."),
-        Field("databases", .list(.string(.nonEmpty), minItems: 1, uniqueItems: true), required: true, "Databases to dump (-Fc)."),
+        Field(
+            "databases",
+            .list(.string(.nonEmpty), minItems: 1, uniqueItems: true),
+            required: true,
+            "Databases to dump (-Fc)."
+        ),
         Field("directory", .string(.absolutePath), required: true, "Where dumps are written."),
         Field("retain", .integer(min: 1, max: 10_000), default: .int(7), "Dumps kept per database."),
     ])
@@ -63,23 +81,50 @@ public enum BackupPolicyKind {
         Field("schedules", .object(schedules), required: true, "When backups run."),
         Field("timezone", .string(.nonEmpty), default: .string("UTC"), "Time zone of the schedules."),
         Field("retention", .object(retention), required: true, "How long backups are kept."),
-        Field("compression", .enumeration(["lz4", "zst", "gz", "bz2", "none"]), default: .string("lz4"), "Compression."),
+        Field(
+            "compression",
+            .enumeration(["lz4", "zst", "gz", "bz2", "none"]),
+            default: .string("lz4"),
+            "Compression."
+        ),
         Field("encryption", .object(encryption), "Repository encryption."),
-        Field("archiveTimeout", .duration, default: .int(60_000), "Force a WAL segment switch at least this often (bounds RPO)."),
+        Field(
+            "archiveTimeout",
+            .duration,
+            default: .int(60_000),
+            "Force a WAL segment switch at least this often (bounds RPO)."
+        ),
         Field("objectives", .object(objectives), "RPO and RTO to measure against."),
         Field("drill", .object(drill), "Scheduled restore drills."),
         Field("logical", .object(logical), "Logical dumps besides physical backups."),
-        Field("configDirectory", .string(.absolutePath), default: .string("/etc/setpoint/pgbackrest"),
-              "Where Setpoint writes the stanza's pgBackRest configuration (STANZA.conf, and STANZA.d/ for its secrets)."),
-        Field("logDirectory", .string(.absolutePath), default: .string("/var/log/pgbackrest"), "pgBackRest's log-path."),
+        Field(
+            "configDirectory",
+            .string(.absolutePath),
+            default: .string("/etc/setpoint/pgbackrest"),
+            "Where Setpoint writes the stanza's pgBackRest configuration (STANZA.conf, and STANZA.d/ for its secrets)."
+        ),
+        Field(
+            "logDirectory",
+            .string(.absolutePath),
+            default: .string("/var/log/pgbackrest"),
+            "pgBackRest's log-path."
+        ),
     ])
 
     public static let definition = KindDefinition(
-        BackupPolicySpec.self, isManaged: true,
-        summary: "pgBackRest backups of a PostgresCluster: schedules, retention, encryption, RPO/RTO objectives and restore drills.",
+        BackupPolicySpec.self,
+        isManaged: true,
+        summary:
+            "pgBackRest backups of a PostgresCluster: schedules, retention, encryption, RPO/RTO objectives and restore drills.",
         spec: spec,
-        uniqueKeys: [UniqueKey(scope: "backup-cluster", paths: [["cluster"]],
-                               reason: "one BackupPolicy per PostgresCluster: it owns the cluster's archive_mode and archive_command")])
+        uniqueKeys: [
+            UniqueKey(
+                scope: "backup-cluster",
+                paths: [["cluster"]],
+                reason: "one BackupPolicy per PostgresCluster: it owns the cluster's archive_mode and archive_command"
+            )
+        ]
+    )
 }
 
 public struct BackupPolicySpec: ResourceSpec {

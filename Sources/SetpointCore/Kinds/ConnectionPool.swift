@@ -8,13 +8,22 @@ public enum ConnectionPoolKind {
         Field("adminUser", .string(.nonEmpty), default: .string("pgbouncer"), "A user listed in admin_users."),
         Field("adminPassword", .secret, "Its password, by reference."),
         Field("iniFile", .string(.absolutePath), required: true, "PgBouncer's ini file (read, never rewritten)."),
-        Field("databasesFile", .string(.absolutePath), required: true,
-              "The [databases] file the ini %includes; Setpoint owns and rewrites it."),
+        Field(
+            "databasesFile",
+            .string(.absolutePath),
+            required: true,
+            "The [databases] file the ini %includes; Setpoint owns and rewrites it."
+        ),
     ])
 
     static let database = ObjectSchema([
         Field("cluster", .reference(.postgresCluster), required: true, "The PostgresCluster to route to."),
-        Field("target", .enumeration(["primary", "replicas"]), default: .string("primary"), "Route to the primary or the replicas."),
+        Field(
+            "target",
+            .enumeration(["primary", "replicas"]),
+            default: .string("primary"),
+            "Route to the primary or the replicas."
+        ),
         Field("dbname", .string(.nonEmpty), "Database on the server (the entry's name when absent)."),
         Field("user", .string(.nonEmpty), "Force this server user."),
         Field("poolSize", .integer(min: 1, max: 10_000), "Server connections for this database's pools."),
@@ -25,18 +34,42 @@ public enum ConnectionPoolKind {
 
     public static let spec = ObjectSchema([
         Field("pgbouncer", .object(pgbouncer), required: true, "The PgBouncer instance (referenced)."),
-        Field("databases", .map(keys: .nonEmpty, values: .object(database)), required: true, "Client-facing database names and their routes."),
+        Field(
+            "databases",
+            .map(keys: .nonEmpty, values: .object(database)),
+            required: true,
+            "Client-facing database names and their routes."
+        ),
         Field("poolMode", poolMode, default: .string("transaction"), "Default pool mode."),
-        Field("defaultPoolSize", .integer(min: 1, max: 10_000), default: .int(20), "Default server connections per user/database pair."),
+        Field(
+            "defaultPoolSize",
+            .integer(min: 1, max: 10_000),
+            default: .int(20),
+            "Default server connections per user/database pair."
+        ),
         Field("maxClientConn", .integer(min: 1, max: 1_000_000), default: .int(100), "Client connections accepted."),
-        Field("reservePoolSize", .integer(min: 0, max: 10_000), default: .int(0), "Extra connections when clients wait."),
+        Field(
+            "reservePoolSize",
+            .integer(min: 0, max: 10_000),
+            default: .int(0),
+            "Extra connections when clients wait."
+        ),
         Field("serverIdleTimeout", .duration, default: .int(600_000), "Close server connections idle this long."),
     ])
 
     public static let definition = KindDefinition(
-        ConnectionPoolSpec.self, isManaged: true,
-        summary: "PgBouncer databases routed to a PostgresCluster's primary or replicas, with pool modes and sizes.", spec: spec,
-        uniqueKeys: [UniqueKey(scope: "pgbouncer-databases-file", paths: [["pgbouncer", "databasesFile"]], reason: "a [databases] file has one owner")])
+        ConnectionPoolSpec.self,
+        isManaged: true,
+        summary: "PgBouncer databases routed to a PostgresCluster's primary or replicas, with pool modes and sizes.",
+        spec: spec,
+        uniqueKeys: [
+            UniqueKey(
+                scope: "pgbouncer-databases-file",
+                paths: [["pgbouncer", "databasesFile"]],
+                reason: "a [databases] file has one owner"
+            )
+        ]
+    )
 }
 
 public struct ConnectionPoolSpec: ResourceSpec {

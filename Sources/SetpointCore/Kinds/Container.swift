@@ -13,15 +13,17 @@ public enum ContainerKind {
         Field("readOnly", .boolean, "Mount read-only."),
     ])
 
-    static let network = ObjectSchema([
-        Field("name", .string(.nonEmpty), required: true, "Interface name inside the container, e.g. eth0."),
-        Field("bridge", .string(.bridge), required: true, "Bridge, e.g. vmbr0."),
-    ] + GuestSchemas.ipFields + [
-        Field("vlan", .integer(min: 1, max: 4094), "VLAN tag."),
-        Field("firewall", .boolean, "Enable the Proxmox firewall on this NIC."),
-        Field("mtu", .integer(min: 64, max: 65535), "MTU."),
-        Field("macaddr", .string(.macAddress), "Fixed MAC address; generated when absent."),
-    ])
+    static let network = ObjectSchema(
+        [
+            Field("name", .string(.nonEmpty), required: true, "Interface name inside the container, e.g. eth0."),
+            Field("bridge", .string(.bridge), required: true, "Bridge, e.g. vmbr0."),
+        ] + GuestSchemas.ipFields + [
+            Field("vlan", .integer(min: 1, max: 4094), "VLAN tag."),
+            Field("firewall", .boolean, "Enable the Proxmox firewall on this NIC."),
+            Field("mtu", .integer(min: 64, max: 65535), "MTU."),
+            Field("macaddr", .string(.macAddress), "Fixed MAC address; generated when absent."),
+        ]
+    )
 
     static let features = ObjectSchema([
         Field("nesting", .boolean, "Allow nested containers (needed by systemd in recent distributions)."),
@@ -31,15 +33,30 @@ public enum ContainerKind {
 
     public static let spec = ObjectSchema(
         GuestSchemas.common("Node to run on; a change is a migration (restart mode for containers).") + [
-            Field("template", .string(.pveTemplate), required: true, "OS template volume; a change replaces the container."),
+            Field(
+                "template",
+                .string(.pveTemplate),
+                required: true,
+                "OS template volume; a change replaces the container."
+            ),
             Field("hostname", .string(.dnsLabel), "Host name (the resource name when absent)."),
             Field("cores", .integer(min: 1, max: 8192), "CPU cores (all of the node's when absent)."),
             Field("memory", .quantity(.wholeMebibytes), default: .int(512 << 20), "Memory, e.g. 1Gi."),
             Field("swap", .quantity(.wholeMebibytes), default: .int(512 << 20), "Swap."),
             Field("rootfs", .object(rootfs), required: true, "Root volume."),
-            Field("mountPoints", .map(keys: .slot([("mp", 0...255)], expectation: "a mount point slot 'mp0' … 'mp255'"), values: .object(mountPoint)),
-                  "Extra volumes keyed by slot (mp0 …)."),
-            Field("networks", .map(keys: GuestSchemas.netSlot, values: .object(network)), "NICs keyed by slot (net0 …)."),
+            Field(
+                "mountPoints",
+                .map(
+                    keys: .slot([("mp", 0...255)], expectation: "a mount point slot 'mp0' … 'mp255'"),
+                    values: .object(mountPoint)
+                ),
+                "Extra volumes keyed by slot (mp0 …)."
+            ),
+            Field(
+                "networks",
+                .map(keys: GuestSchemas.netSlot, values: .object(network)),
+                "NICs keyed by slot (net0 …)."
+            ),
             Field("unprivileged", .boolean, default: .bool(true), "Run unprivileged; a change replaces the container."),
             Field("features", .object(features), "Container features."),
             Field("password", .secret, "Root password, by reference."),
@@ -47,11 +64,16 @@ public enum ContainerKind {
             Field("nameserver", .string(.ipAddress), "DNS server."),
             Field("searchDomain", .string(.nonEmpty), "DNS search domain."),
         ] + GuestSchemas.lifecycle(),
-        atMostOneOf: [["node", "placement"]])
+        atMostOneOf: [["node", "placement"]]
+    )
 
     public static let definition = KindDefinition(
-        ContainerSpec.self, isManaged: true, summary: "A Proxmox VE LXC container.", spec: spec,
-        uniqueKeys: [GuestSchemas.vmidKey])
+        ContainerSpec.self,
+        isManaged: true,
+        summary: "A Proxmox VE LXC container.",
+        spec: spec,
+        uniqueKeys: [GuestSchemas.vmidKey]
+    )
 }
 
 public struct ContainerSpec: ResourceSpec {

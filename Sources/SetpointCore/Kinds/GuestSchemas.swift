@@ -2,18 +2,31 @@
 enum GuestSchemas {
     static let vmid = SchemaType.integer(min: 100, max: 999_999_999)
 
-    static let placement = SchemaType.object(ObjectSchema([
-        Field("nodes", .list(.string(.pveNode), minItems: 1, uniqueItems: true), required: true,
-              "Nodes the guest may run on; Setpoint picks one at create time and keeps it."),
-        Field("strategy", .enumeration(["most-free-memory", "spread"]), default: .string("most-free-memory"),
-              "How the node is chosen among the allowed ones."),
-    ]))
+    static let placement = SchemaType.object(
+        ObjectSchema([
+            Field(
+                "nodes",
+                .list(.string(.pveNode), minItems: 1, uniqueItems: true),
+                required: true,
+                "Nodes the guest may run on; Setpoint picks one at create time and keeps it."
+            ),
+            Field(
+                "strategy",
+                .enumeration(["most-free-memory", "spread"]),
+                default: .string("most-free-memory"),
+                "How the node is chosen among the allowed ones."
+            ),
+        ])
+    )
 
     static let tags = SchemaType.list(.string(.pveTag), minItems: 0, uniqueItems: true)
 
     /// VMIDs are one key space per cluster, shared by VMs and containers.
     static let vmidKey = UniqueKey(
-        scope: "pve-vmid", paths: [["cluster"], ["vmid"]], reason: "a VMID is unique within a ProxmoxCluster, across VMs and containers")
+        scope: "pve-vmid",
+        paths: [["cluster"], ["vmid"]],
+        reason: "a VMID is unique within a ProxmoxCluster, across VMs and containers"
+    )
 
     /// IP settings of a NIC (a container's network, a VM's cloud-init ipConfig).
     static let ipFields: [Field] = [

@@ -6,8 +6,11 @@ public enum ResourcePoolKind {
     ])
 
     public static let definition = KindDefinition(
-        ResourcePoolSpec.self, isManaged: true,
-        summary: "A Proxmox VE resource pool; its members are the guests that name it.", spec: spec)
+        ResourcePoolSpec.self,
+        isManaged: true,
+        summary: "A Proxmox VE resource pool; its members are the guests that name it.",
+        spec: spec
+    )
 }
 
 public struct ResourcePoolSpec: ResourceSpec {

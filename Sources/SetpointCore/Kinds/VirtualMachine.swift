@@ -2,7 +2,8 @@
 public enum VirtualMachineKind {
     static let diskSlot = StringFormat.slot(
         [("scsi", 0...30), ("virtio", 0...15), ("sata", 0...5), ("ide", 0...3)],
-        expectation: "a disk slot: scsi0–scsi30, virtio0–virtio15, sata0–sata5 or ide0–ide3")
+        expectation: "a disk slot: scsi0–scsi30, virtio0–virtio15, sata0–sata5 or ide0–ide3"
+    )
 
     static let disk = ObjectSchema([
         Field("storage", .string(.pveStorage), required: true, "Storage the volume lives on."),
@@ -17,7 +18,12 @@ public enum VirtualMachineKind {
 
     static let network = ObjectSchema([
         Field("bridge", .string(.bridge), required: true, "Bridge the NIC is attached to, e.g. vmbr0."),
-        Field("model", .enumeration(["virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"]), default: .string("virtio"), "NIC model."),
+        Field(
+            "model",
+            .enumeration(["virtio", "e1000", "e1000e", "rtl8139", "vmxnet3"]),
+            default: .string("virtio"),
+            "NIC model."
+        ),
         Field("vlan", .integer(min: 1, max: 4094), "VLAN tag."),
         Field("firewall", .boolean, "Enable the Proxmox firewall on this NIC."),
         Field("mtu", .integer(min: 1, max: 65520), "MTU (1 = the bridge's)."),
@@ -31,14 +37,23 @@ public enum VirtualMachineKind {
         Field("user", .string(.nonEmpty), "Default user."),
         Field("password", .secret, "Default user's password, by reference."),
         Field("sshKeys", .list(.string(.nonEmpty)), "Authorized SSH public keys."),
-        Field("ipConfig", .map(keys: GuestSchemas.netSlot, values: .object(ipConfig)), "IP configuration per NIC slot."),
+        Field(
+            "ipConfig",
+            .map(keys: GuestSchemas.netSlot, values: .object(ipConfig)),
+            "IP configuration per NIC slot."
+        ),
         Field("nameserver", .string(.ipAddress), "DNS server."),
         Field("searchDomain", .string(.nonEmpty), "DNS search domain."),
         Field("storage", .string(.pveStorage), "Storage for the cloud-init drive."),
     ])
 
     static let clone = ObjectSchema([
-        Field("vmid", GuestSchemas.vmid, required: true, "VMID of the template to clone; changing it replaces the guest."),
+        Field(
+            "vmid",
+            GuestSchemas.vmid,
+            required: true,
+            "VMID of the template to clone; changing it replaces the guest."
+        ),
         Field("full", .boolean, default: .bool(true), "Full clone (true) or linked clone (false)."),
         Field("storage", .string(.pveStorage), "Target storage of a full clone."),
     ])
@@ -50,26 +65,55 @@ public enum VirtualMachineKind {
             Field("sockets", .integer(min: 1, max: 4), default: .int(1), "CPU sockets."),
             Field("cpu", .string(.nonEmpty), "CPU type, e.g. host or x86-64-v2-AES."),
             Field("memory", .quantity(.wholeMebibytes), default: .int(512 << 20), "Memory, e.g. 4Gi."),
-            Field("balloon", .quantity(.wholeMebibytes), "Minimum memory with ballooning; 0 disables the balloon device."),
+            Field(
+                "balloon",
+                .quantity(.wholeMebibytes),
+                "Minimum memory with ballooning; 0 disables the balloon device."
+            ),
             Field("numa", .boolean, default: .bool(false), "Enable NUMA (needed for memory hotplug)."),
-            Field("hotplug", .list(.enumeration(["disk", "network", "usb", "memory", "cpu", "cloudinit"]), minItems: 0, uniqueItems: true),
-                  "Hot-pluggable device types (Proxmox default: network, disk, usb)."),
+            Field(
+                "hotplug",
+                .list(
+                    .enumeration(["disk", "network", "usb", "memory", "cpu", "cloudinit"]),
+                    minItems: 0,
+                    uniqueItems: true
+                ),
+                "Hot-pluggable device types (Proxmox default: network, disk, usb)."
+            ),
             Field("bios", .enumeration(["seabios", "ovmf"]), "Firmware."),
             Field("machine", .string(.nonEmpty), "Machine type, e.g. q35."),
-            Field("osType", .enumeration(["l24", "l26", "other", "solaris", "w2k", "w2k3", "w2k8", "win7", "win8", "win10", "win11", "wvista", "wxp"]),
-                  "Guest OS type."),
+            Field(
+                "osType",
+                .enumeration([
+                    "l24", "l26", "other", "solaris", "w2k", "w2k3", "w2k8", "win7", "win8", "win10", "win11", "wvista",
+                    "wxp",
+                ]),
+                "Guest OS type."
+            ),
             Field("agent", .boolean, "QEMU guest agent enabled."),
-            Field("scsiController", .enumeration(["virtio-scsi-single", "virtio-scsi-pci", "lsi", "lsi53c810", "megasas", "pvscsi"]),
-                  "SCSI controller (scsihw); per-disk iothread needs virtio-scsi-single."),
+            Field(
+                "scsiController",
+                .enumeration(["virtio-scsi-single", "virtio-scsi-pci", "lsi", "lsi53c810", "megasas", "pvscsi"]),
+                "SCSI controller (scsihw); per-disk iothread needs virtio-scsi-single."
+            ),
             Field("disks", .map(keys: diskSlot, values: .object(disk)), "Disks keyed by slot (scsi0, virtio1 …)."),
-            Field("networks", .map(keys: GuestSchemas.netSlot, values: .object(network)), "NICs keyed by slot (net0 …)."),
+            Field(
+                "networks",
+                .map(keys: GuestSchemas.netSlot, values: .object(network)),
+                "NICs keyed by slot (net0 …)."
+            ),
             Field("cloudInit", .object(cloudInit), "Cloud-init settings."),
         ] + GuestSchemas.lifecycle(),
-        atMostOneOf: [["node", "placement"]])
+        atMostOneOf: [["node", "placement"]]
+    )
 
     public static let definition = KindDefinition(
-        VirtualMachineSpec.self, isManaged: true, summary: "A Proxmox VE QEMU virtual machine.", spec: spec,
-        uniqueKeys: [GuestSchemas.vmidKey])
+        VirtualMachineSpec.self,
+        isManaged: true,
+        summary: "A Proxmox VE QEMU virtual machine.",
+        spec: spec,
+        uniqueKeys: [GuestSchemas.vmidKey]
+    )
 }
 
 public struct VirtualMachineSpec: ResourceSpec {

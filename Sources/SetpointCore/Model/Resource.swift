@@ -13,8 +13,13 @@ public struct Resource: Sendable {
     public var source: SourceNode
 
     public init(
-        id: ResourceID, apiVersion: String, metadata: ResourceMetadata, spec: Value,
-        references: [Reference], location: SourceLocation, source: SourceNode
+        id: ResourceID,
+        apiVersion: String,
+        metadata: ResourceMetadata,
+        spec: Value,
+        references: [Reference],
+        location: SourceLocation,
+        source: SourceNode
     ) {
         self.id = id
         self.apiVersion = apiVersion
@@ -27,9 +32,12 @@ public struct Resource: Sendable {
 
     /// `sha256:…` of the id, spec and annotations: what the manifest digest of a plan is made of.
     public func contentDigest() -> String {
-        CanonicalJSON.digest(.map([
-            "id": .string(id.description), "spec": spec, "annotations": .map(metadata.annotations.mapValues(Value.string)),
-        ]))
+        CanonicalJSON.digest(
+            .map([
+                "id": .string(id.description), "spec": spec,
+                "annotations": .map(metadata.annotations.mapValues(Value.string)),
+            ])
+        )
     }
 
     /// The manifest position of a field (or of the nearest enclosing node that exists).
@@ -55,7 +63,10 @@ public struct ResourceMetadata: Sendable, Hashable, Codable {
     public var ignore: [String]
 
     public init(
-        name: String, labels: [String: String] = [:], annotations: [String: String] = [:], dependsOn: [ResourceID] = [],
+        name: String,
+        labels: [String: String] = [:],
+        annotations: [String: String] = [:],
+        dependsOn: [ResourceID] = [],
         ignore: [String] = []
     ) {
         self.name = name
@@ -90,8 +101,14 @@ extension Resource {
     public static func orphan(_ id: ResourceID) -> Resource {
         let location = SourceLocation(file: "(state)", line: 0, column: 0)
         return Resource(
-            id: id, apiVersion: KindRegistry.apiVersion, metadata: ResourceMetadata(name: id.name), spec: .map([:]),
-            references: [], location: location, source: SourceNode(.mapping([]), line: 0, column: 0))
+            id: id,
+            apiVersion: KindRegistry.apiVersion,
+            metadata: ResourceMetadata(name: id.name),
+            spec: .map([:]),
+            references: [],
+            location: location,
+            source: SourceNode(.mapping([]), line: 0, column: 0)
+        )
     }
 
     /// True for the stand-in `orphan(_:)` makes (no manifest declares the resource).

@@ -24,7 +24,9 @@ public struct ResourceID: Sendable, Hashable, Codable, Comparable, CustomStringC
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let id = ResourceID(parsing: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not Kind/name: \(text)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not Kind/name: \(text)")
+            )
         }
         self = id
     }

@@ -27,7 +27,9 @@ private struct _ValueDecoder: Decoder {
         return UnkeyedContainer(items: l, codingPath: codingPath)
     }
 
-    func singleValueContainer() throws -> any SingleValueDecodingContainer { SingleContainer(value: value, codingPath: codingPath) }
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        SingleContainer(value: value, codingPath: codingPath)
+    }
 
     func mismatch(_ expected: String) -> DecodingError {
         .typeMismatch(Any.self, .init(codingPath: codingPath, debugDescription: "expected \(expected), got \(value)"))
@@ -48,7 +50,10 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         guard let v = map[key.stringValue] else {
-            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)"))
+            throw DecodingError.keyNotFound(
+                key,
+                .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)")
+            )
         }
         return try decodeValue(T.self, from: v, codingPath: codingPath, key: key)
     }
@@ -60,29 +65,54 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     // Concrete overloads: the protocol's defaults for these go through contains + decodeNil + decode (three
     // lookups) and the generic path; one lookup and a switch do.
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try scalar(key, required: true) { if case .string(let s) = $0 { s } else { nil } }! }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try scalar(key, required: true) { if case .bool(let b) = $0 { b } else { nil } }! }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try scalar(key, required: true) { if case .int(let i) = $0 { Int(exactly: i) } else { nil } }! }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try scalar(key, required: true) { if case .int(let i) = $0 { i } else { nil } }! }
-    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try scalar(key) { if case .string(let s) = $0 { s } else { nil } } }
-    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try scalar(key) { if case .bool(let b) = $0 { b } else { nil } } }
-    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try scalar(key) { if case .int(let i) = $0 { Int(exactly: i) } else { nil } } }
-    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try scalar(key) { if case .int(let i) = $0 { i } else { nil } } }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        try scalar(key, required: true) { if case .string(let s) = $0 { s } else { nil } }!
+    }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        try scalar(key, required: true) { if case .bool(let b) = $0 { b } else { nil } }!
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        try scalar(key, required: true) { if case .int(let i) = $0 { Int(exactly: i) } else { nil } }!
+    }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        try scalar(key, required: true) { if case .int(let i) = $0 { i } else { nil } }!
+    }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        try scalar(key) { if case .string(let s) = $0 { s } else { nil } }
+    }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+        try scalar(key) { if case .bool(let b) = $0 { b } else { nil } }
+    }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+        try scalar(key) { if case .int(let i) = $0 { Int(exactly: i) } else { nil } }
+    }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? {
+        try scalar(key) { if case .int(let i) = $0 { i } else { nil } }
+    }
 
     /// One lookup; nil for absent or null (unless required), a type mismatch error otherwise.
     @inline(__always)
     private func scalar<T>(_ key: Key, required: Bool = false, _ extract: (Value) -> T?) throws -> T? {
         guard let v = map[key.stringValue], v != .null else {
             if required {
-                throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)"))
+                throw DecodingError.keyNotFound(
+                    key,
+                    .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)")
+                )
             }
             return nil
         }
         if let t = extract(v) { return t }
-        throw DecodingError.typeMismatch(T.self, .init(codingPath: codingPath + [key], debugDescription: "expected \(T.self), got \(v)"))
+        throw DecodingError.typeMismatch(
+            T.self,
+            .init(codingPath: codingPath + [key], debugDescription: "expected \(T.self), got \(v)")
+        )
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type,
+        forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try _ValueDecoder(value: map[key.stringValue] ?? .null, codingPath: codingPath + [key]).container(keyedBy: type)
     }
 
@@ -125,7 +155,9 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
         return try decodeValue(T.self, from: items[currentIndex], codingPath: codingPath)
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         defer { currentIndex += 1 }
         return try _ValueDecoder(value: items[currentIndex], codingPath: codingPath).container(keyedBy: type)
     }
@@ -193,7 +225,12 @@ private struct SingleContainer: SingleValueDecodingContainer {
 }
 
 /// Scalars return at once; the coding path (`codingPath` + `key`) is only built for nested containers.
-private func decodeValue<T: Decodable>(_ type: T.Type, from value: Value, codingPath: [any CodingKey], key: (any CodingKey)? = nil) throws -> T {
+private func decodeValue<T: Decodable>(
+    _ type: T.Type,
+    from value: Value,
+    codingPath: [any CodingKey],
+    key: (any CodingKey)? = nil
+) throws -> T {
     switch T.self {
     case is String.Type:
         if case .string(let s) = value { return s as! T }

@@ -20,8 +20,15 @@ public struct Action: Sendable, Hashable, Codable, Identifiable {
     public var providerID: String?
 
     public init(
-        resource: ResourceID, verb: Verb, changes: [FieldChange] = [], impact: Impact = .hot, reasons: [String] = [],
-        dependsOn: [String] = [], requiresApproval: Bool = false, desired: Value? = nil, providerID: String? = nil
+        resource: ResourceID,
+        verb: Verb,
+        changes: [FieldChange] = [],
+        impact: Impact = .hot,
+        reasons: [String] = [],
+        dependsOn: [String] = [],
+        requiresApproval: Bool = false,
+        desired: Value? = nil,
+        providerID: String? = nil
     ) {
         self.id = "\(resource):\(verb)"
         self.resource = resource

@@ -14,8 +14,13 @@ public struct FieldChange: Sendable, Hashable, Codable {
     public var reason: String?
 
     public init(
-        path: FieldPath, before: Value?, after: Value?, isSensitive: Bool = false, origin: ChangeOrigin,
-        impact: Impact, reason: String? = nil
+        path: FieldPath,
+        before: Value?,
+        after: Value?,
+        isSensitive: Bool = false,
+        origin: ChangeOrigin,
+        impact: Impact,
+        reason: String? = nil
     ) {
         self.path = path
         self.before = before

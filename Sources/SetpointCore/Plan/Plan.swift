@@ -37,8 +37,14 @@ public struct Plan: Sendable, Hashable, Codable {
     }
 
     public init(
-        id: String, createdAt: String, source: Source, actions: [Action], fingerprints: [ResourceID: String] = [:],
-        orphans: [ResourceID] = [], diagnostics: [Diagnostic] = [], ownershipUnknown: [ResourceKind] = []
+        id: String,
+        createdAt: String,
+        source: Source,
+        actions: [Action],
+        fingerprints: [ResourceID: String] = [:],
+        orphans: [ResourceID] = [],
+        diagnostics: [Diagnostic] = [],
+        ownershipUnknown: [ResourceKind] = []
     ) {
         self.id = id
         self.createdAt = createdAt

@@ -13,7 +13,11 @@ public enum PlanStaleness {
     ///   - plan: the saved plan (its `fingerprints` cover exactly the touched resources).
     ///   - observedThen: what was observed of the touched resources when planning.
     ///   - observedNow: a fresh observation of the same resources.
-    public static func check(_ plan: Plan, observedThen: [ResourceID: Observation], observedNow: [ResourceID: Observation]) -> [Moved] {
+    public static func check(
+        _ plan: Plan,
+        observedThen: [ResourceID: Observation],
+        observedNow: [ResourceID: Observation]
+    ) -> [Moved] {
         var moved: [Moved] = []
         for (id, fingerprint) in plan.fingerprints.sorted(by: { $0.key < $1.key }) {
             let now = observedNow[id] ?? .absent
@@ -25,14 +29,19 @@ public enum PlanStaleness {
                 moved.append(Moved(resource: id, fields: [], summary: "\(id) was deleted since the plan was made"))
             case (.present(let a), .present(let b)):
                 let fields = changedPaths(a.spec, b.spec, FieldPath())
-                let list = fields.isEmpty ? "its pending changes or id" : fields.map { "spec.\($0)" }.joined(separator: ", ")
-                moved.append(Moved(resource: id, fields: fields, summary: "\(id) changed since the plan was made: \(list)"))
+                let list =
+                    fields.isEmpty ? "its pending changes or id" : fields.map { "spec.\($0)" }.joined(separator: ", ")
+                moved.append(
+                    Moved(resource: id, fields: fields, summary: "\(id) changed since the plan was made: \(list)")
+                )
             case (.absent, .absent):
                 continue
             case (_, .failed(let why)):
                 moved.append(Moved(resource: id, fields: [], summary: "\(id) cannot be observed now: \(why)"))
             case (.failed, _):
-                moved.append(Moved(resource: id, fields: [], summary: "\(id) could not be observed when the plan was made"))
+                moved.append(
+                    Moved(resource: id, fields: [], summary: "\(id) could not be observed when the plan was made")
+                )
             }
         }
         return moved

@@ -51,10 +51,16 @@ public struct PlanRequest: Sendable {
     public var manifestDigest: String?
 
     public init(
-        desired: [Resource], applied: [ResourceID: AppliedResource] = [:], observed: [ResourceID: Observation],
-        observeErrors: [ResourceID: String] = [:], policies: @escaping @Sendable (ResourceKind) -> FieldPolicy,
+        desired: [Resource],
+        applied: [ResourceID: AppliedResource] = [:],
+        observed: [ResourceID: Observation],
+        observeErrors: [ResourceID: String] = [:],
+        policies: @escaping @Sendable (ResourceKind) -> FieldPolicy,
         fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint,
-        options: PlanOptions = PlanOptions(), hasState: Bool = true, source: Plan.Source? = nil, createdAt: String = ""
+        options: PlanOptions = PlanOptions(),
+        hasState: Bool = true,
+        source: Plan.Source? = nil,
+        createdAt: String = ""
     ) {
         self.desired = desired
         self.applied = applied

@@ -19,7 +19,9 @@ public enum Observation: Sendable, Hashable, Codable {
         case .absent: "absent"
         case .failed(let why): "failed:" + why
         case .present(let r):
-            CanonicalJSON.digest(.map(["spec": r.spec, "pending": r.pending ?? .null, "id": r.providerID.map(Value.string) ?? .null]))
+            CanonicalJSON.digest(
+                .map(["spec": r.spec, "pending": r.pending ?? .null, "id": r.providerID.map(Value.string) ?? .null])
+            )
         }
     }
 }

@@ -11,8 +11,11 @@ public struct ProviderContext: Sendable {
     public var declared: [ResourceID: Resource]
 
     public init(
-        secrets: any SecretResolver, clock: any Clock<Duration> = ContinuousClock(), log: any ProviderLog = SilentLog(),
-        journal: any ActionJournal = NoJournal(), declared: [ResourceID: Resource] = [:]
+        secrets: any SecretResolver,
+        clock: any Clock<Duration> = ContinuousClock(),
+        log: any ProviderLog = SilentLog(),
+        journal: any ActionJournal = NoJournal(),
+        declared: [ResourceID: Resource] = [:]
     ) {
         self.secrets = secrets
         self.clock = clock

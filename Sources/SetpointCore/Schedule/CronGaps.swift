@@ -26,7 +26,10 @@ extension CronSchedule {
             for hour in 0..<24 {
                 let candidates = schedules.filter { $0.mayMatch(hour: hour, day: day, month: month, weekday: weekday) }
                 guard !candidates.isEmpty else { continue }
-                for minute in 0..<60 where candidates.contains(where: { $0.matches(minute: minute, hour: hour, day: day, month: month, weekday: weekday) }) {
+                for minute in 0..<60
+                where candidates.contains(where: {
+                    $0.matches(minute: minute, hour: hour, day: day, month: month, weekday: weekday)
+                }) {
                     let t = (dayNumber * 24 + hour) * 60 + minute
                     if let p = previous { longest = max(longest, t - p) }
                     previous = t

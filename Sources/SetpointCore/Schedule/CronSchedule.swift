@@ -15,7 +15,8 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     public var description: String { text }
 
     static let shortcuts: [String: String] = [
-        "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0", "@daily": "0 0 * * *",
+        "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
+        "@daily": "0 0 * * *",
         "@hourly": "0 * * * *",
     ]
     static let weekdayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -26,11 +27,11 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         let expanded = Self.shortcuts[text] ?? text
         let fields = expanded.split(separator: " ").map { String($0).lowercased() }
         guard fields.count == 5,
-              let minutes = Self.field(fields[0], 0...59, names: []),
-              let hours = Self.field(fields[1], 0...23, names: []),
-              let days = Self.field(fields[2], 1...31, names: []),
-              let months = Self.field(fields[3], 1...12, names: Self.monthNames, firstName: 1),
-              let weekdays = Self.field(fields[4], 0...7, names: Self.weekdayNames, firstName: 0)
+            let minutes = Self.field(fields[0], 0...59, names: []),
+            let hours = Self.field(fields[1], 0...23, names: []),
+            let days = Self.field(fields[2], 1...31, names: []),
+            let months = Self.field(fields[3], 1...12, names: Self.monthNames, firstName: 1),
+            let weekdays = Self.field(fields[4], 0...7, names: Self.weekdayNames, firstName: 0)
         else { return nil }
         self.text = text
         self.minutes = minutes
@@ -72,7 +73,8 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
                 step = s
             }
             let base = String(parts[0])
-            var low = range.lowerBound, high = range.upperBound
+            var low = range.lowerBound
+            var high = range.upperBound
             if base != "*" {
                 let bounds = base.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
                 guard bounds.count <= 2 else { return nil }

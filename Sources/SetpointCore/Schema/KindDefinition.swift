@@ -12,7 +12,11 @@ public struct KindDefinition: Sendable {
     public var decode: @Sendable (Value) throws -> any ResourceSpec
 
     public init<S: ResourceSpec>(
-        _ type: S.Type, isManaged: Bool, summary: String, spec: ObjectSchema, uniqueKeys: [UniqueKey] = []
+        _ type: S.Type,
+        isManaged: Bool,
+        summary: String,
+        spec: ObjectSchema,
+        uniqueKeys: [UniqueKey] = []
     ) {
         self.kind = S.kind
         self.isManaged = isManaged
@@ -69,7 +73,9 @@ public enum KindRegistry {
         AlertRoutingKind.definition,
     ]
 
-    private static let byKind: [ResourceKind: KindDefinition] = Dictionary(uniqueKeysWithValues: v1.map { ($0.kind, $0) })
+    private static let byKind: [ResourceKind: KindDefinition] = Dictionary(
+        uniqueKeysWithValues: v1.map { ($0.kind, $0) }
+    )
 
     public static func definition(for kind: ResourceKind) -> KindDefinition? { byKind[kind] }
 }

@@ -2,18 +2,27 @@
 public enum MetadataSchema {
     /// Annotations with a meaning to Setpoint, and their allowed values.
     public static let knownAnnotations: [(key: String, values: [String], summary: String)] = [
-        ("setpoint/approval", ["required", "auto"], "'required': every change to this resource waits for approval; 'auto': none does."),
+        (
+            "setpoint/approval", ["required", "auto"],
+            "'required': every change to this resource waits for approval; 'auto': none does."
+        ),
         ("setpoint/paused", ["true", "false"], "'true': the controller observes this resource but changes nothing."),
-        ("setpoint/drift-policy", ["correct", "report"], "The controller's drift policy for this resource: 'report' leaves drift as it is."),
+        (
+            "setpoint/drift-policy", ["correct", "report"],
+            "The controller's drift policy for this resource: 'report' leaves drift as it is."
+        ),
     ]
 
     /// `Kind/name` of a v1 kind, for `dependsOn`.
     public static let resourceIDFormat = StringFormat(
         name: "resourceID",
-        pattern: "^(" + KindRegistry.v1.map(\.kind.rawValue).joined(separator: "|") + ")/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        pattern: "^(" + KindRegistry.v1.map(\.kind.rawValue).joined(separator: "|")
+            + ")/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
         expectation: "Kind/name of a setpoint/v1 resource, e.g. 'VirtualMachine/api-1'"
     ) { u in
-        guard let id = ResourceID(parsing: String(Substring(u))), KindRegistry.definition(for: id.kind) != nil else { return false }
+        guard let id = ResourceID(parsing: String(Substring(u))), KindRegistry.definition(for: id.kind) != nil else {
+            return false
+        }
         return StringFormat.dnsLabel.matches(id.name)
     }
 
@@ -32,10 +41,20 @@ public enum MetadataSchema {
     public static let schema = ObjectSchema([
         Field("name", .string(.dnsLabel), required: true, "Unique per kind; a DNS label."),
         Field("labels", .map(keys: .labelKey, values: .string), "Labels for selection and display."),
-        Field("annotations", .map(keys: .labelKey, values: .string), "Annotations; setpoint/approval and setpoint/paused have meaning."),
-        Field("dependsOn", .list(.string(resourceIDFormat), minItems: 0, uniqueItems: true),
-              "Resources that must be applied before this one, besides those its spec references."),
-        Field("ignore", .list(.string(ignorePathFormat), minItems: 0, uniqueItems: true),
-              "Spec paths Setpoint never compares or changes, e.g. 'tags' or 'disks.*.cache' (like Argo CD's ignoreDifferences)."),
+        Field(
+            "annotations",
+            .map(keys: .labelKey, values: .string),
+            "Annotations; setpoint/approval and setpoint/paused have meaning."
+        ),
+        Field(
+            "dependsOn",
+            .list(.string(resourceIDFormat), minItems: 0, uniqueItems: true),
+            "Resources that must be applied before this one, besides those its spec references."
+        ),
+        Field(
+            "ignore",
+            .list(.string(ignorePathFormat), minItems: 0, uniqueItems: true),
+            "Spec paths Setpoint never compares or changes, e.g. 'tags' or 'disks.*.cache' (like Argo CD's ignoreDifferences)."
+        ),
     ])
 }

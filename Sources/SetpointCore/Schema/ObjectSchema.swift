@@ -23,7 +23,12 @@ public struct ObjectSchema: Sendable {
         }
     }
 
-    public init(_ fields: [Field], exactlyOneOf: [[String]] = [], atMostOneOf: [[String]] = [], exclusions: [Exclusion] = []) {
+    public init(
+        _ fields: [Field],
+        exactlyOneOf: [[String]] = [],
+        atMostOneOf: [[String]] = [],
+        exclusions: [Exclusion] = []
+    ) {
         self.fields = fields
         self.exactlyOneOf = exactlyOneOf
         self.atMostOneOf = atMostOneOf
@@ -44,7 +49,12 @@ public struct ObjectSchema: Sendable {
     public func suggestion(for unknown: String) -> String? {
         let lowered = String(unknown.lowercased().filter { $0 != "_" && $0 != "-" })
         if let exact = fields.first(where: { $0.name.lowercased() == lowered }) { return exact.name }
-        return nearest(to: lowered, in: fields.lazy.map(\.name), within: max(2, min(unknown.count, 64) / 3), ignoringCase: true)
+        return nearest(
+            to: lowered,
+            in: fields.lazy.map(\.name),
+            within: max(2, min(unknown.count, 64) / 3),
+            ignoringCase: true
+        )
     }
 }
 
@@ -58,7 +68,13 @@ public struct Field: Sendable {
     /// The value the system uses when the field is absent (documentation only: absent fields are unmanaged).
     public var defaultValue: Value?
 
-    public init(_ name: String, _ type: SchemaType, required: Bool = false, default defaultValue: Value? = nil, _ summary: String) {
+    public init(
+        _ name: String,
+        _ type: SchemaType,
+        required: Bool = false,
+        default defaultValue: Value? = nil,
+        _ summary: String
+    ) {
         self.name = name
         self.type = type
         self.isRequired = required
@@ -80,14 +96,16 @@ public enum SchemaDefinitions {
 /// only a band `limit` wide around the diagonal is computed, so a 15 MB unknown name costs no more than a short one.
 public func editDistance(_ a: String, _ b: String, atMost limit: Int) -> Int? {
     guard limit >= 0, abs(a.utf8.count - b.utf8.count) <= limit else { return nil }
-    let a = Array(a.utf8), b = Array(b.utf8)
+    let a = Array(a.utf8)
+    let b = Array(b.utf8)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
     let beyond = limit + 1
     var previous = (0...b.count).map { min($0, beyond) }
     var current = Array(repeating: beyond, count: b.count + 1)
     for i in 1...a.count {
-        let low = max(1, i - limit), high = min(b.count, i + limit)
+        let low = max(1, i - limit)
+        let high = min(b.count, i + limit)
         current[0] = min(i, beyond)
         if low > 1 { current[low - 1] = beyond }
         var rowMin = current[0]
@@ -108,12 +126,18 @@ public func editDistance(_ a: String, _ b: String, atMost limit: Int) -> Int? {
 
 /// The candidate nearest to `text` within `limit` edits (the first one on a tie), for "did you mean" hints; nil when
 /// none is that near.
-public func nearest(to text: String, in candidates: some Sequence<String>, within limit: Int, ignoringCase: Bool = false) -> String? {
+public func nearest(
+    to text: String,
+    in candidates: some Sequence<String>,
+    within limit: Int,
+    ignoringCase: Bool = false
+) -> String? {
     let probe = ignoringCase ? text.lowercased() : text
     var best: (name: String, distance: Int)?
     for candidate in candidates {
         let bound = min(limit, (best?.distance ?? limit + 1) - 1)
-        guard bound >= 0, let d = editDistance(probe, ignoringCase ? candidate.lowercased() : candidate, atMost: bound) else { continue }
+        guard bound >= 0, let d = editDistance(probe, ignoringCase ? candidate.lowercased() : candidate, atMost: bound)
+        else { continue }
         best = (candidate, d)
     }
     return best?.name

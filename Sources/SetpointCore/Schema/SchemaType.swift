@@ -50,7 +50,8 @@ public indirect enum SchemaType: Sendable {
         case .number: "a number"
         case .boolean: "true or false"
         case .scalarText: "a string, number or boolean"
-        case .quantity(let rule): rule == .wholeMebibytes ? "a size in whole MiB like '4Gi' or '512Mi'" : "a size like '10Gi' or '500M'"
+        case .quantity(let rule):
+            rule == .wholeMebibytes ? "a size in whole MiB like '4Gi' or '512Mi'" : "a size like '10Gi' or '500M'"
         case .duration: "a duration like '30s', '5m' or '1h30m'"
         case .secret: "a secret reference: {env: NAME} or {file: /path}"
         case .reference(let kind): "the name of a \(kind)"

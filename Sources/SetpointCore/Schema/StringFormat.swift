@@ -8,7 +8,12 @@ public struct StringFormat: Sendable {
     public let expectation: String
     private let check: @Sendable (Substring.UTF8View) -> Bool
 
-    public init(name: String, pattern: String?, expectation: String, check: @escaping @Sendable (Substring.UTF8View) -> Bool) {
+    public init(
+        name: String,
+        pattern: String?,
+        expectation: String,
+        check: @escaping @Sendable (Substring.UTF8View) -> Bool
+    ) {
         self.name = name
         self.pattern = pattern
         self.expectation = expectation
@@ -21,7 +26,11 @@ public struct StringFormat: Sendable {
     public static let any = StringFormat(name: "any", pattern: nil, expectation: "a string") { _ in true }
 
     /// Any non-empty string.
-    public static let nonEmpty = StringFormat(name: "nonEmpty", pattern: "^[\\s\\S]+$", expectation: "a non-empty string") {
+    public static let nonEmpty = StringFormat(
+        name: "nonEmpty",
+        pattern: "^[\\s\\S]+$",
+        expectation: "a non-empty string"
+    ) {
         !$0.isEmpty
     }
 
@@ -45,8 +54,15 @@ public struct StringFormat: Sendable {
     ) { u in
         let s = String(Substring(u))
         let rest: Substring
-        if s.hasPrefix("https://") { rest = s.dropFirst(8) } else if s.hasPrefix("http://") { rest = s.dropFirst(7) } else { return false }
-        guard let host = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first, !host.isEmpty else { return false }
+        if s.hasPrefix("https://") {
+            rest = s.dropFirst(8)
+        } else if s.hasPrefix("http://") {
+            rest = s.dropFirst(7)
+        } else {
+            return false
+        }
+        guard let host = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first, !host.isEmpty
+        else { return false }
         return !s.contains(where: \.isWhitespace) && !host.contains("@")
     }
 
@@ -73,7 +89,9 @@ public struct StringFormat: Sendable {
     ) { u in
         let s = String(Substring(u))
         guard let at = s.firstIndex(of: "@"), let bang = s.lastIndex(of: "!"), at < bang else { return false }
-        let user = s[..<at], realm = s[s.index(after: at)..<bang], token = s[s.index(after: bang)...]
+        let user = s[..<at]
+        let realm = s[s.index(after: at)..<bang]
+        let token = s[s.index(after: bang)...]
         func ident(_ t: Substring) -> Bool {
             guard let f = t.first, f.isASCII, f.isLetter else { return false }
             return t.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-_".contains($0)) }
@@ -136,7 +154,8 @@ public struct StringFormat: Sendable {
     public static let pgIdentifier = StringFormat(
         name: "pgIdentifier",
         pattern: "^[a-z_][a-z0-9_]{0,62}$",
-        expectation: "a PostgreSQL identifier: lower-case letters, digits and '_', not starting with a digit, at most 63"
+        expectation:
+            "a PostgreSQL identifier: lower-case letters, digits and '_', not starting with a digit, at most 63"
     ) { u in
         guard let f = u.first, u.count <= 63, isLowerAlpha(f) || f == 95 else { return false }
         return u.allSatisfy { isLowerAlnum($0) || $0 == 95 }
@@ -212,13 +231,15 @@ public struct StringFormat: Sendable {
             // Non-ASCII: Unicode whitespace rules, on characters.
             let s = String(Substring(u))
             guard let colon = s.firstIndex(of: ":") else { return false }
-            let storage = s[..<colon], rest = s[s.index(after: colon)...]
+            let storage = s[..<colon]
+            let rest = s[s.index(after: colon)...]
             return StringFormat.pveStorage.matches(String(storage)) && rest.hasPrefix("vztmpl/")
                 && rest.count > 7 && !rest.dropFirst(7).contains { $0 == "/" || $0.isWhitespace }
         }
         guard let colon = u.firstIndex(of: 58) else { return false }
         let storage = u[..<colon]
-        guard let first = storage.first, isAlpha(first), storage.allSatisfy({ isAlnum($0) || $0 == 45 || $0 == 95 || $0 == 46 })
+        guard let first = storage.first, isAlpha(first),
+            storage.allSatisfy({ isAlnum($0) || $0 == 45 || $0 == 95 || $0 == 46 })
         else { return false }
         let rest = u[u.index(after: colon)...]
         guard rest.starts(with: "vztmpl/".utf8) else { return false }
@@ -234,7 +255,8 @@ public struct StringFormat: Sendable {
             for (prefix, range) in bytePrefixes where u.starts(with: prefix) {
                 let digits = u.dropFirst(prefix.count)
                 // 1–3 ASCII digits, no leading zero
-                guard let first = digits.first, digits.count <= 3, digits.allSatisfy(isDigit), first != 48 || digits.count == 1
+                guard let first = digits.first, digits.count <= 3, digits.allSatisfy(isDigit),
+                    first != 48 || digits.count == 1
                 else { continue }
                 var n = 0
                 for d in digits { n = n * 10 + Int(d - 48) }
@@ -296,27 +318,35 @@ extension StringFormat {
         let a = Array(u)
         guard a.count == 17 else { return false }
         for (i, c) in a.enumerated() {
-            if i % 3 == 2 { if c != 58 { return false } } else if !(isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) {
+            if i % 3 == 2 {
+                if c != 58 { return false }
+            } else if !(isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) {
                 return false
             }
         }
         return true
     }
 
-    static let ipv4Pattern = "((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+    static let ipv4Pattern =
+        "((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
     static let ipv6Pattern = "[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}"
 
     /// An IP configuration for a guest NIC: `dhcp`, `auto`, `manual`, or an address with prefix length.
     public static let ipConfig = StringFormat(
         name: "ipConfig",
-        pattern: "^(dhcp|auto|manual|\(ipv4Pattern)/([0-9]|[12][0-9]|3[0-2])|\(ipv6Pattern)/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$",
+        pattern:
+            "^(dhcp|auto|manual|\(ipv4Pattern)/([0-9]|[12][0-9]|3[0-2])|\(ipv6Pattern)/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$",
         expectation: "'dhcp', 'manual' or an address with prefix length like '10.0.0.5/24' or 'fd00::5/64'"
     ) { u in
-        if u.elementsEqual("dhcp".utf8) || u.elementsEqual("auto".utf8) || u.elementsEqual("manual".utf8) { return true }
+        if u.elementsEqual("dhcp".utf8) || u.elementsEqual("auto".utf8) || u.elementsEqual("manual".utf8) {
+            return true
+        }
         guard let slash = u.firstIndex(of: 47) else { return false }
-        let address = u[..<slash], length = u[u.index(after: slash)...]
+        let address = u[..<slash]
+        let length = u[u.index(after: slash)...]
         // 1–3 ASCII digits without a leading zero (and so no second '/')
-        guard let first = length.first, length.count <= 3, length.allSatisfy(isDigit), first != 48 || length.count == 1 else { return false }
+        guard let first = length.first, length.count <= 3, length.allSatisfy(isDigit), first != 48 || length.count == 1
+        else { return false }
         var n = 0
         for d in length { n = n * 10 + Int(d - 48) }
         if isIPv4(bytes: address) { return n <= 32 }
@@ -332,7 +362,9 @@ extension StringFormat {
 
     /// Dotted quad, each part 0–255 without leading zeros (over UTF-8 bytes: no allocation).
     static func isIPv4<C: Collection<UInt8>>(bytes u: C) -> Bool {
-        var dots = 0, digits = 0, value = 0
+        var dots = 0
+        var digits = 0
+        var value = 0
         for c in u {
             if c == 46 {
                 guard digits > 0, dots < 3 else { return false }
@@ -351,7 +383,8 @@ extension StringFormat {
 
     /// Colon-separated groups of up to four hex digits, 3–8 groups (over UTF-8 bytes: no allocation).
     static func isIPv6<C: Collection<UInt8>>(bytes u: C) -> Bool {
-        var groups = 1, length = 0
+        var groups = 1
+        var length = 0
         for c in u {
             if c == 58 {
                 groups += 1
@@ -368,16 +401,20 @@ extension StringFormat {
     /// Dotted quad, each part 0–255 without leading zeros.
     static func isIPv4(_ s: Substring) -> Bool {
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { p in
-            guard (1...3).contains(p.count), p.allSatisfy(\.isNumber), let n = Int(p), n <= 255 else { return false }
-            return String(n) == p
-        }
+        return parts.count == 4
+            && parts.allSatisfy { p in
+                guard (1...3).contains(p.count), p.allSatisfy(\.isNumber), let n = Int(p), n <= 255 else {
+                    return false
+                }
+                return String(n) == p
+            }
     }
 
     /// Colon-separated groups of up to four hex digits, 3–8 groups (a loose check: `::` compression allowed).
     static func isIPv6(_ s: Substring) -> Bool {
         let groups = s.split(separator: ":", omittingEmptySubsequences: false)
-        return (3...8).contains(groups.count) && groups.allSatisfy { $0.count <= 4 && $0.allSatisfy { $0.isASCII && $0.isHexDigit } }
+        return (3...8).contains(groups.count)
+            && groups.allSatisfy { $0.count <= 4 && $0.allSatisfy { $0.isASCII && $0.isHexDigit } }
     }
 
     /// A pinned public key for TLS: `sha256//BASE64`.
@@ -389,6 +426,7 @@ extension StringFormat {
         let s = String(Substring(u))
         guard s.hasPrefix("sha256//") else { return false }
         let b = s.dropFirst(8)
-        return b.count == 44 && b.last == "=" && b.dropLast().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/") }
+        return b.count == 44 && b.last == "="
+            && b.dropLast().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/") }
     }
 }

@@ -59,7 +59,8 @@ public enum CanonicalJSON {
             case 10: out.append(contentsOf: [92, UInt8(ascii: "n")])
             case 13: out.append(contentsOf: [92, UInt8(ascii: "r")])
             case 9: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0..<0x20: out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            case 0..<0x20:
+                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
             default: out.append(byte)
             }
         }

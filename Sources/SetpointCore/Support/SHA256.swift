@@ -30,7 +30,8 @@ public enum SHA256 {
                     while chunk < padded {
                         for i in 0..<16 {
                             let j = chunk + i * 4
-                            w[i] = UInt32(m[j]) << 24 | UInt32(m[j + 1]) << 16 | UInt32(m[j + 2]) << 8 | UInt32(m[j + 3])
+                            w[i] =
+                                UInt32(m[j]) << 24 | UInt32(m[j + 1]) << 16 | UInt32(m[j + 2]) << 8 | UInt32(m[j + 3])
                         }
                         for i in 16..<64 {
                             let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
@@ -45,7 +46,14 @@ public enum SHA256 {
                             let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
                             let maj = (a & b) ^ (a & c) ^ (b & c)
                             let t2 = s0 &+ maj
-                            hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
+                            hh = g
+                            g = f
+                            f = e
+                            e = d &+ t1
+                            d = c
+                            c = b
+                            b = a
+                            a = t1 &+ t2
                         }
                         h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e, h.5 &+ f, h.6 &+ g, h.7 &+ hh)
                         chunk += 64
@@ -53,7 +61,9 @@ public enum SHA256 {
                 }
             }
         }
-        return [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7].flatMap { v in (0..<4).map { UInt8((v >> (24 - UInt32($0) * 8)) & 0xff) } }
+        return [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7].flatMap { v in
+            (0..<4).map { UInt8((v >> (24 - UInt32($0) * 8)) & 0xff) }
+        }
     }
 
     /// The digest of a string's UTF-8, as lower-case hex.

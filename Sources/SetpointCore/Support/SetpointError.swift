@@ -37,7 +37,13 @@ public struct SetpointError: Error, Sendable, CustomStringConvertible, Equatable
     /// controller parks the resource until its manifest changes instead of backing off and retrying.
     public var isTerminal: Bool
 
-    public init(_ code: Code, _ message: String, resource: ResourceID? = nil, isTransient: Bool = false, isTerminal: Bool = false) {
+    public init(
+        _ code: Code,
+        _ message: String,
+        resource: ResourceID? = nil,
+        isTransient: Bool = false,
+        isTerminal: Bool = false
+    ) {
         self.code = code
         self.message = message
         self.resource = resource

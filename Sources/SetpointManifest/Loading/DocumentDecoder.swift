@@ -29,8 +29,14 @@ public struct DocumentDecoder {
             if case .scalar(let s) = root.content, s.style == .plain, ScalarResolver.resolve(s) == .null { return nil }
             // A list or a scalar is someone else's YAML (an Ansible playbook …): skipped like any foreign document.
             skipped += 1
-            diagnostics.append(Diagnostic(
-                .note, .skippedDocument, "skipped a document that is not a mapping: not a setpoint/… manifest", at: location(root)))
+            diagnostics.append(
+                Diagnostic(
+                    .note,
+                    .skippedDocument,
+                    "skipped a document that is not a mapping: not a setpoint/… manifest",
+                    at: location(root)
+                )
+            )
             return nil
         }
         // apiVersion
@@ -38,29 +44,49 @@ public struct DocumentDecoder {
             // Without an apiVersion a document is someone else's (a CI workflow, a compose file) — unless its
             // kind is one of ours, when the author most likely forgot the line.
             if let kind = root["kind"]?.scalar?.text, KindRegistry.definition(for: ResourceKind(kind)) != nil {
-                report(.missingField, "missing required field 'apiVersion'", hint: "add 'apiVersion: \(KindRegistry.apiVersion)'", at: root)
+                report(
+                    .missingField,
+                    "missing required field 'apiVersion'",
+                    hint: "add 'apiVersion: \(KindRegistry.apiVersion)'",
+                    at: root
+                )
             } else {
                 skipped += 1
-                diagnostics.append(Diagnostic(
-                    .note, .skippedDocument, "skipped a document without apiVersion: not a setpoint/… manifest",
-                    at: location(root)))
+                diagnostics.append(
+                    Diagnostic(
+                        .note,
+                        .skippedDocument,
+                        "skipped a document without apiVersion: not a setpoint/… manifest",
+                        at: location(root)
+                    )
+                )
             }
             return nil
         }
-        guard let apiScalar = apiPair.value.scalar, case .string(let apiVersion) = ScalarResolver.resolve(apiScalar) else {
+        guard let apiScalar = apiPair.value.scalar, case .string(let apiVersion) = ScalarResolver.resolve(apiScalar)
+        else {
             report(.wrongType, "apiVersion: expected a string such as 'setpoint/v1'", at: apiPair.value)
             return nil
         }
         guard apiVersion.hasPrefix("setpoint/") else {
             skipped += 1
-            diagnostics.append(Diagnostic(
-                .note, .skippedDocument, "skipped a document with apiVersion '\(apiVersion)': not a setpoint/… manifest",
-                at: location(apiPair.value)))
+            diagnostics.append(
+                Diagnostic(
+                    .note,
+                    .skippedDocument,
+                    "skipped a document with apiVersion '\(apiVersion)': not a setpoint/… manifest",
+                    at: location(apiPair.value)
+                )
+            )
             return nil
         }
         guard apiVersion == KindRegistry.apiVersion else {
-            report(.unsupportedVersion, "unsupported apiVersion '\(apiVersion)'",
-                   hint: "this Setpoint reads \(KindRegistry.apiVersion)", at: apiPair.value)
+            report(
+                .unsupportedVersion,
+                "unsupported apiVersion '\(apiVersion)'",
+                hint: "this Setpoint reads \(KindRegistry.apiVersion)",
+                at: apiPair.value
+            )
             return nil
         }
         // kind
@@ -68,15 +94,23 @@ public struct DocumentDecoder {
             report(.missingField, "missing required field 'kind'", hint: "add e.g. 'kind: VirtualMachine'", at: root)
             return nil
         }
-        guard let kindScalar = kindPair.value.scalar, case .string(let kindName) = ScalarResolver.resolve(kindScalar) else {
+        guard let kindScalar = kindPair.value.scalar, case .string(let kindName) = ScalarResolver.resolve(kindScalar)
+        else {
             report(.wrongType, "kind: expected a kind name such as 'VirtualMachine'", at: kindPair.value)
             return nil
         }
         guard let definition = KindRegistry.definition(for: ResourceKind(kindName)) else {
             let names = KindRegistry.v1.map(\.kind.rawValue)
             var hint = "kinds of \(KindRegistry.apiVersion): " + names.joined(separator: ", ")
-            if let close = nearest(to: kindName, in: names, within: 3, ignoringCase: true) { hint = "did you mean '\(close)'? (\(hint))" }
-            report(.unknownKind, "unknown kind '\(kindName)' in \(KindRegistry.apiVersion)", hint: hint, at: kindPair.value)
+            if let close = nearest(to: kindName, in: names, within: 3, ignoringCase: true) {
+                hint = "did you mean '\(close)'? (\(hint))"
+            }
+            report(
+                .unknownKind,
+                "unknown kind '\(kindName)' in \(KindRegistry.apiVersion)",
+                hint: hint,
+                at: kindPair.value
+            )
             return nil
         }
         let kind = definition.kind
@@ -88,23 +122,48 @@ public struct DocumentDecoder {
         var validator = SchemaValidator(file: file, resource: resourceID)
         for pair in pairs {
             guard let key = pair.key.scalar?.text, !Self.envelopeFields.contains(key) else { continue }
-            validator.report(.unknownField, "unknown field '\(key)'",
-                             hint: key == "status" ? "status is never written in manifests; remove it" : "top-level fields are apiVersion, kind, metadata and spec",
-                             at: pair.key)
+            validator.report(
+                .unknownField,
+                "unknown field '\(key)'",
+                hint: key == "status"
+                    ? "status is never written in manifests; remove it"
+                    : "top-level fields are apiVersion, kind, metadata and spec",
+                at: pair.key
+            )
         }
         let metadataNode = root.pair("metadata")
         var metadataValue: Value?
         if let metadataNode {
-            metadataValue = validator.validate(metadataNode.value, as: .object(MetadataSchema.schema), path: ["metadata"], keyNode: metadataNode.key)
+            metadataValue = validator.validate(
+                metadataNode.value,
+                as: .object(MetadataSchema.schema),
+                path: ["metadata"],
+                keyNode: metadataNode.key
+            )
         } else {
-            validator.report(.missingField, "missing required field 'metadata'", hint: "add 'metadata:' with a 'name:'", at: root)
+            validator.report(
+                .missingField,
+                "missing required field 'metadata'",
+                hint: "add 'metadata:' with a 'name:'",
+                at: root
+            )
         }
         var spec: Value?
         if let specPair = root.pair("spec") {
-            spec = validator.validate(specPair.value, as: .object(definition.spec), path: ["spec"], keyNode: specPair.key)
+            spec = validator.validate(
+                specPair.value,
+                as: .object(definition.spec),
+                path: ["spec"],
+                keyNode: specPair.key
+            )
             if let spec { KindChecks.run(kind, spec: spec, root: root, validator: &validator) }
         } else {
-            validator.report(.missingField, "missing required field 'spec'", hint: "add 'spec:' with the \(kind) fields", at: root)
+            validator.report(
+                .missingField,
+                "missing required field 'spec'",
+                hint: "add 'spec:' with the \(kind) fields",
+                at: root
+            )
         }
         let metadata = metadataValue.flatMap { checkMetadata($0, root: root, validator: &validator) }
         let ok = !validator.diagnostics.hasErrors
@@ -118,13 +177,20 @@ public struct DocumentDecoder {
         var declaration = Declaration(id: resourceID, nameLocation: location(nameNode), references: references)
         if ok, let metadata, let spec {
             declaration.resource = Resource(
-                id: resourceID, apiVersion: apiVersion, metadata: metadata, spec: spec, references: references,
-                location: SourceLocation(file: file, line: Int(root.line), column: Int(root.column)), source: root)
+                id: resourceID,
+                apiVersion: apiVersion,
+                metadata: metadata,
+                spec: spec,
+                references: references,
+                location: SourceLocation(file: file, line: Int(root.line), column: Int(root.column)),
+                source: root
+            )
         }
         return declaration
     }
 
-    private func checkMetadata(_ value: Value, root: SourceNode, validator: inout SchemaValidator) -> ResourceMetadata? {
+    private func checkMetadata(_ value: Value, root: SourceNode, validator: inout SchemaValidator) -> ResourceMetadata?
+    {
         guard case .string(let name)? = value["name"] else { return nil }
         var labels: [String: String] = [:]
         if case .map(let m)? = value["labels"] { for (k, v) in m { labels[k] = v.stringValue } }
@@ -134,9 +200,13 @@ public struct DocumentDecoder {
             for known in MetadataSchema.knownAnnotations {
                 if let given = annotations[known.key], !known.values.contains(given) {
                     let node = root.node(at: ["metadata", "annotations", known.key])
-                    validator.report(.invalidValue, "annotation \(known.key): '\(given)' is not one of "
-                                     + known.values.map { "'\($0)'" }.joined(separator: ", "),
-                                     hint: known.summary, at: node)
+                    validator.report(
+                        .invalidValue,
+                        "annotation \(known.key): '\(given)' is not one of "
+                            + known.values.map { "'\($0)'" }.joined(separator: ", "),
+                        hint: known.summary,
+                        at: node
+                    )
                 }
             }
         }
@@ -146,7 +216,13 @@ public struct DocumentDecoder {
         }
         var ignore: [String] = []
         if case .list(let l)? = value["ignore"] { ignore = l.compactMap(\.stringValue) }
-        return ResourceMetadata(name: name, labels: labels, annotations: annotations, dependsOn: dependsOn, ignore: ignore)
+        return ResourceMetadata(
+            name: name,
+            labels: labels,
+            annotations: annotations,
+            dependsOn: dependsOn,
+            ignore: ignore
+        )
     }
 
     private mutating func report(_ code: DiagnosticCode, _ summary: String, hint: String? = nil, at node: SourceNode) {

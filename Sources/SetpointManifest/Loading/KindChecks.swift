@@ -25,23 +25,34 @@ enum KindChecks {
             guard let name = m["name"]?.stringValue else { continue }
             let at = FieldPath([.key("spec"), .key("members"), .index(i)])
             if names.contains(name) {
-                v.report(.invalidValue, "duplicate member name '\(name)' in spec.members", hint: "member names are unique within a cluster",
-                         at: root.node(at: at.appending("name")))
+                v.report(
+                    .invalidValue,
+                    "duplicate member name '\(name)' in spec.members",
+                    hint: "member names are unique within a cluster",
+                    at: root.node(at: at.appending("name"))
+                )
             }
             names.append(name)
             guard let host = m["host"]?.stringValue else { continue }
             let endpoint = "\(host):\(m["port"]?.intValue ?? 5432)"
             if let other = endpoints[endpoint] {
-                v.report(.invalidValue, "members '\(other)' and '\(name)' both listen on \(endpoint)",
-                         hint: "each member needs its own host and port", at: root.node(at: at.appending("port")))
+                v.report(
+                    .invalidValue,
+                    "members '\(other)' and '\(name)' both listen on \(endpoint)",
+                    hint: "each member needs its own host and port",
+                    at: root.node(at: at.appending("port"))
+                )
             }
             endpoints[endpoint] = endpoints[endpoint] ?? name
             if let directory = m["dataDirectory"]?.stringValue {
                 let key = "\(host):\(directory)"
                 if let other = directories[key] {
-                    v.report(.invalidValue, "members '\(other)' and '\(name)' both use \(directory) on \(host)",
-                             hint: "two servers on one data directory would corrupt it: give each member its own directory",
-                             at: root.node(at: at.appending("dataDirectory")))
+                    v.report(
+                        .invalidValue,
+                        "members '\(other)' and '\(name)' both use \(directory) on \(host)",
+                        hint: "two servers on one data directory would corrupt it: give each member its own directory",
+                        at: root.node(at: at.appending("dataDirectory"))
+                    )
                 }
                 directories[key] = directories[key] ?? name
             }
@@ -49,23 +60,37 @@ enum KindChecks {
         if let count = spec["replication"]?["synchronousCount"]?.intValue.map({ Int($0) }), count > 0 {
             let candidates = members.filter { $0["synchronous"] == .bool(true) }.count
             // The primary is never its own synchronous standby: with every candidate marked, one is the primary.
-            let primaryIsCandidate = members.contains { $0["name"] == spec["primary"] && $0["synchronous"] == .bool(true) }
+            let primaryIsCandidate = members.contains {
+                $0["name"] == spec["primary"] && $0["synchronous"] == .bool(true)
+            }
             let usable = candidates - (primaryIsCandidate ? 1 : 0)
             if count > usable {
-                v.report(.invalidValue, "spec.replication.synchronousCount: \(count) synchronous standbys wanted, but only \(usable) "
-                         + "replica\(usable == 1 ? " is a candidate" : "s are candidates")",
-                         hint: "mark more replicas 'synchronous: true', or lower synchronousCount (commits would wait forever)",
-                         at: root.node(at: ["spec", "replication", "synchronousCount"]))
+                v.report(
+                    .invalidValue,
+                    "spec.replication.synchronousCount: \(count) synchronous standbys wanted, but only \(usable) "
+                        + "replica\(usable == 1 ? " is a candidate" : "s are candidates")",
+                    hint:
+                        "mark more replicas 'synchronous: true', or lower synchronousCount (commits would wait forever)",
+                    at: root.node(at: ["spec", "replication", "synchronousCount"])
+                )
             }
         }
         if spec["parameters"]?["synchronous_standby_names"] != nil {
-            v.report(.conflictingFields, "spec.parameters.synchronous_standby_names is derived from spec.replication.synchronousCount",
-                     hint: "remove it from parameters; mark candidates 'synchronous: true' and set replication.synchronousCount",
-                     at: root.node(at: ["spec", "parameters", "synchronous_standby_names"]))
+            v.report(
+                .conflictingFields,
+                "spec.parameters.synchronous_standby_names is derived from spec.replication.synchronousCount",
+                hint:
+                    "remove it from parameters; mark candidates 'synchronous: true' and set replication.synchronousCount",
+                at: root.node(at: ["spec", "parameters", "synchronous_standby_names"])
+            )
         }
         if let primary = spec["primary"]?.stringValue, !names.contains(primary) {
-            v.report(.invalidValue, "spec.primary: '\(primary)' is not a member of this cluster",
-                     hint: "name one of the members: " + names.joined(separator: ", "), at: root.node(at: ["spec", "primary"]))
+            v.report(
+                .invalidValue,
+                "spec.primary: '\(primary)' is not a member of this cluster",
+                hint: "name one of the members: " + names.joined(separator: ", "),
+                at: root.node(at: ["spec", "primary"])
+            )
         }
     }
 
@@ -73,9 +98,13 @@ enum KindChecks {
     static func proxmoxCluster(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
         guard case .list(let endpoints)? = spec["endpoints"], spec["allowPlainHTTP"] != .bool(true) else { return }
         for (i, e) in endpoints.enumerated() where e.stringValue?.hasPrefix("http://") == true {
-            v.report(.plaintextCredential, "spec.endpoints[\(i)] is plain HTTP: every request would send the API token unencrypted",
-                     hint: "use https:// (PVE listens with TLS on 8006); only behind a TLS tunnel or in a lab, set 'allowPlainHTTP: true'",
-                     at: root.node(at: FieldPath([.key("spec"), .key("endpoints"), .index(i)])))
+            v.report(
+                .plaintextCredential,
+                "spec.endpoints[\(i)] is plain HTTP: every request would send the API token unencrypted",
+                hint:
+                    "use https:// (PVE listens with TLS on 8006); only behind a TLS tunnel or in a lab, set 'allowPlainHTTP: true'",
+                at: root.node(at: FieldPath([.key("spec"), .key("endpoints"), .index(i)]))
+            )
         }
     }
 
@@ -86,24 +115,40 @@ enum KindChecks {
         for (i, r) in receivers.enumerated() {
             if case .list(let emails)? = r["email"] {
                 for (j, e) in emails.enumerated()
-                where e["authPassword"] != nil && e["requireTLS"] == .bool(false) && e["allowPlaintextAuth"] != .bool(true) {
-                    let at = FieldPath([.key("spec"), .key("receivers"), .index(i), .key("email"), .index(j), .key("requireTLS")])
-                    v.report(.plaintextCredential, "\(at): false with authPassword: the SMTP password would be sent unencrypted",
-                             hint: "remove 'requireTLS: false' (Alertmanager requires STARTTLS by default), or set 'allowPlaintextAuth: true'",
-                             at: root.node(at: at))
+                where e["authPassword"] != nil && e["requireTLS"] == .bool(false)
+                    && e["allowPlaintextAuth"] != .bool(true)
+                {
+                    let at = FieldPath([
+                        .key("spec"), .key("receivers"), .index(i), .key("email"), .index(j), .key("requireTLS"),
+                    ])
+                    v.report(
+                        .plaintextCredential,
+                        "\(at): false with authPassword: the SMTP password would be sent unencrypted",
+                        hint:
+                            "remove 'requireTLS: false' (Alertmanager requires STARTTLS by default), or set 'allowPlaintextAuth: true'",
+                        at: root.node(at: at)
+                    )
                 }
             }
             guard let name = r["name"]?.stringValue else { continue }
             if names.contains(name) {
-                v.report(.invalidValue, "duplicate receiver name '\(name)' in spec.receivers", hint: "receiver names are unique",
-                         at: root.node(at: FieldPath([.key("spec"), .key("receivers"), .index(i), .key("name")])))
+                v.report(
+                    .invalidValue,
+                    "duplicate receiver name '\(name)' in spec.receivers",
+                    hint: "receiver names are unique",
+                    at: root.node(at: FieldPath([.key("spec"), .key("receivers"), .index(i), .key("name")]))
+                )
             }
             names.append(name)
         }
         func walk(_ route: Value, _ path: FieldPath) {
             if let receiver = route["receiver"]?.stringValue, !names.contains(receiver) {
-                v.report(.invalidValue, "\(path.appending("receiver")): '\(receiver)' is not a declared receiver",
-                         hint: "declared receivers: " + Array(Set(names)).sorted().joined(separator: ", "), at: root.node(at: path.appending("receiver")))
+                v.report(
+                    .invalidValue,
+                    "\(path.appending("receiver")): '\(receiver)' is not a declared receiver",
+                    hint: "declared receivers: " + Array(Set(names)).sorted().joined(separator: ", "),
+                    at: root.node(at: path.appending("receiver"))
+                )
             }
             if case .list(let children)? = route["routes"] {
                 for (i, child) in children.enumerated() { walk(child, path.appending("routes").appending(index: i)) }
@@ -115,16 +160,23 @@ enum KindChecks {
     /// Ballooning below memory; cloud-init IP settings only for NICs the manifest declares.
     static func virtualMachine(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
         if let balloon = spec["balloon"]?.intValue, let memory = spec["memory"]?.intValue, balloon > memory {
-            v.report(.invalidValue, "spec.balloon: \(Quantity(bytes: balloon)) is more than spec.memory (\(Quantity(bytes: memory)))",
-                     hint: "the balloon minimum must not exceed memory (Proxmox refuses it); 0 disables the balloon device",
-                     at: root.node(at: ["spec", "balloon"]))
+            v.report(
+                .invalidValue,
+                "spec.balloon: \(Quantity(bytes: balloon)) is more than spec.memory (\(Quantity(bytes: memory)))",
+                hint: "the balloon minimum must not exceed memory (Proxmox refuses it); 0 disables the balloon device",
+                at: root.node(at: ["spec", "balloon"])
+            )
         }
         // Without spec.networks the NICs come from the clone template, which only the provider can see.
         if case .map(let ipConfig)? = spec["cloudInit"]?["ipConfig"], case .map(let networks)? = spec["networks"] {
             let ipNode = root.node(at: ["spec", "cloudInit", "ipConfig"])
             for slot in ipConfig.keys.sorted() where networks[slot] == nil {
-                v.report(.invalidValue, "spec.cloudInit.ipConfig.\(slot) configures a NIC that spec.networks does not declare",
-                         hint: "declared NICs: " + networks.keys.sorted().joined(separator: ", "), at: ipNode.pair(slot)?.key ?? ipNode)
+                v.report(
+                    .invalidValue,
+                    "spec.cloudInit.ipConfig.\(slot) configures a NIC that spec.networks does not declare",
+                    hint: "declared NICs: " + networks.keys.sorted().joined(separator: ", "),
+                    at: ipNode.pair(slot)?.key ?? ipNode
+                )
             }
         }
     }
@@ -134,11 +186,19 @@ enum KindChecks {
         let type = spec["repository"]?["type"]?.stringValue ?? "posix"
         let hasS3 = spec["repository"]?["s3"] != nil
         if type == "s3" && !hasS3 {
-            v.report(.missingField, "missing required field 'spec.repository.s3' for a repository of type s3",
-                     hint: "add 's3:' with bucket, endpoint, region, keyId and key", at: root.node(at: ["spec", "repository", "type"]))
+            v.report(
+                .missingField,
+                "missing required field 'spec.repository.s3' for a repository of type s3",
+                hint: "add 's3:' with bucket, endpoint, region, keyId and key",
+                at: root.node(at: ["spec", "repository", "type"])
+            )
         } else if type != "s3" && hasS3 {
-            v.report(.conflictingFields, "spec.repository.s3 is given but the repository type is \(type)",
-                     hint: "set 'type: s3', or remove the s3 block", at: root.node(at: ["spec", "repository", "s3"]))
+            v.report(
+                .conflictingFields,
+                "spec.repository.s3 is given but the repository type is \(type)",
+                hint: "set 'type: s3', or remove the s3 block",
+                at: root.node(at: ["spec", "repository", "s3"])
+            )
         }
         backupObjectives(spec, root, &v)
     }
@@ -146,8 +206,12 @@ enum KindChecks {
     /// `all: false` selects nothing.
     static func guestBackupJob(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
         if spec["all"] == .bool(false) {
-            v.report(.invalidValue, "spec.all: false selects no guest",
-                     hint: "use 'all: true', or select guests with 'pool' or 'vmids'", at: root.node(at: ["spec", "all"]))
+            v.report(
+                .invalidValue,
+                "spec.all: false selects no guest",
+                hint: "use 'all: true', or select guests with 'pool' or 'vmids'",
+                at: root.node(at: ["spec", "all"])
+            )
         }
     }
 }

@@ -12,8 +12,14 @@ public enum ManifestFiles {
         for path in paths {
             var isDirectory: ObjCBool = false
             guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                diagnostics.append(Diagnostic(.error, .unreadableFile, "no such file or folder: \(path)",
-                                              hint: "check the path; folders are searched recursively for *.yaml and *.yml"))
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        .unreadableFile,
+                        "no such file or folder: \(path)",
+                        hint: "check the path; folders are searched recursively for *.yaml and *.yml"
+                    )
+                )
                 continue
             }
             if !isDirectory.boolValue {
@@ -36,9 +42,15 @@ public enum ManifestFiles {
                 }
             }
             if found.isEmpty {
-                diagnostics.append(Diagnostic(.warning, .noManifests, "no *.yaml or *.yml files in \(path)",
-                                              hint: "manifests must end in .yaml or .yml",
-                                              at: nil))
+                diagnostics.append(
+                    Diagnostic(
+                        .warning,
+                        .noManifests,
+                        "no *.yaml or *.yml files in \(path)",
+                        hint: "manifests must end in .yaml or .yml",
+                        at: nil
+                    )
+                )
             }
             for f in found.sorted() where seen.insert(f).inserted { files.append(f) }
         }
@@ -52,7 +64,9 @@ public enum ManifestFiles {
             return .failed(tooLarge(file, size: size, limit: limit))
         }
         guard let data = fm.contents(atPath: file) else {
-            return .failed(Diagnostic(.error, .unreadableFile, "cannot read \(file)", hint: "check that it exists and is readable"))
+            return .failed(
+                Diagnostic(.error, .unreadableFile, "cannot read \(file)", hint: "check that it exists and is readable")
+            )
         }
         if data.count > limit { return .failed(tooLarge(file, size: data.count, limit: limit)) }
         return .bytes([UInt8](data))
@@ -65,8 +79,12 @@ public enum ManifestFiles {
     }
 
     static func tooLarge(_ file: String, size: Int, limit: Int) -> Diagnostic {
-        Diagnostic(.error, .fileTooLarge, "file is \(size) bytes, over the limit of \(limit) bytes",
-                   hint: "split it into several files (a folder is read recursively), or raise --max-file-size",
-                   at: SourceLocation(file: file, line: 1, column: 1))
+        Diagnostic(
+            .error,
+            .fileTooLarge,
+            "file is \(size) bytes, over the limit of \(limit) bytes",
+            hint: "split it into several files (a folder is read recursively), or raise --max-file-size",
+            at: SourceLocation(file: file, line: 1, column: 1)
+        )
     }
 }

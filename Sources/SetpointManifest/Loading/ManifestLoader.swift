@@ -37,7 +37,10 @@ public struct ManifestLoader: Sendable {
     public func load(text: String, file: String) -> ManifestSet {
         let bytes = Array(text.utf8)
         if bytes.count > limits.maxFileSize {
-            return ManifestSet(diagnostics: [ManifestFiles.tooLarge(file, size: bytes.count, limit: limits.maxFileSize)], files: [file])
+            return ManifestSet(
+                diagnostics: [ManifestFiles.tooLarge(file, size: bytes.count, limit: limits.maxFileSize)],
+                files: [file]
+            )
         }
         var set = decode([(file, bytes)])
         set.diagnostics.sort(by: Diagnostic.reportingOrder)
@@ -52,21 +55,32 @@ public struct ManifestLoader: Sendable {
         // Files, and parts of large files, are independent until the cross-document checks: decode in parallel.
         var work: [(source: Int, range: Range<Int>, firstLine: Int)] = []
         for (i, source) in sources.enumerated() {
-            for part in YAMLChunks.split(source.bytes, target: Self.chunkSize) { work.append((i, part.range, part.firstLine)) }
+            for part in YAMLChunks.split(source.bytes, target: Self.chunkSize) {
+                work.append((i, part.range, part.firstLine))
+            }
         }
         let results = ParallelMap.map(work) { item -> FileResult in
             let source = sources[item.source]
             var diagnostics: [Diagnostic] = []
             let read = YAMLReader(limits: limits).read(
-                source.bytes, range: item.range, firstLine: item.firstLine, file: source.file, diagnostics: &diagnostics)
+                source.bytes,
+                range: item.range,
+                firstLine: item.firstLine,
+                file: source.file,
+                diagnostics: &diagnostics
+            )
             var decoder = DocumentDecoder(file: source.file)
             var declarations: [DocumentDecoder.Declaration] = []
             declarations.reserveCapacity(read.documents.count)
             for document in read.documents {
                 if let d = decoder.decode(document) { declarations.append(d) }
             }
-            return FileResult(declarations: declarations, diagnostics: diagnostics + decoder.diagnostics, skipped: decoder.skipped,
-                              syntaxError: read.syntaxError)
+            return FileResult(
+                declarations: declarations,
+                diagnostics: diagnostics + decoder.diagnostics,
+                skipped: decoder.skipped,
+                syntaxError: read.syntaxError
+            )
         }
         var set = ManifestSet()
         var declarations: [DocumentDecoder.Declaration] = []

@@ -11,7 +11,12 @@ public struct ManifestSet: Sendable {
     /// Documents skipped because their apiVersion is not `setpoint/…`.
     public var skippedDocuments: Int
 
-    public init(resources: [Resource] = [], diagnostics: [Diagnostic] = [], files: [String] = [], skippedDocuments: Int = 0) {
+    public init(
+        resources: [Resource] = [],
+        diagnostics: [Diagnostic] = [],
+        files: [String] = [],
+        skippedDocuments: Int = 0
+    ) {
         self.resources = resources
         self.diagnostics = diagnostics
         self.files = files

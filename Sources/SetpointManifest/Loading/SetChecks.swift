@@ -5,7 +5,8 @@ import SetpointCore
 /// Every declared document takes part, valid or not, so a run reports all of its problems together; only
 /// valid, non-duplicate resources outside cycles make it into the result.
 enum SetChecks {
-    static func run(_ declarations: [DocumentDecoder.Declaration]) -> (resources: [Resource], diagnostics: [Diagnostic]) {
+    static func run(_ declarations: [DocumentDecoder.Declaration]) -> (resources: [Resource], diagnostics: [Diagnostic])
+    {
         var diagnostics: [Diagnostic] = []
         var indexByID: [ResourceID: Int] = [:]
         indexByID.reserveCapacity(declarations.count)
@@ -13,10 +14,16 @@ enum SetChecks {
         unique.reserveCapacity(declarations.count)
         for d in declarations {
             if let first = indexByID[d.id] {
-                diagnostics.append(Diagnostic(
-                    .error, .duplicateResource, "duplicate \(d.id): already declared at \(unique[first].nameLocation)",
-                    hint: "names are unique per kind; rename or remove one of them",
-                    at: d.nameLocation, resource: d.id))
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        .duplicateResource,
+                        "duplicate \(d.id): already declared at \(unique[first].nameLocation)",
+                        hint: "names are unique per kind; rename or remove one of them",
+                        at: d.nameLocation,
+                        resource: d.id
+                    )
+                )
             } else {
                 indexByID[d.id] = unique.count
                 unique.append(d)
@@ -37,14 +44,23 @@ enum SetChecks {
                     namesByKind = names
                 }
                 let known = (namesByKind?[ref.target.kind] ?? []).sorted()
-                var hint = known.isEmpty ? "no \(ref.target.kind) is declared; declare one or fix the name"
+                var hint =
+                    known.isEmpty
+                    ? "no \(ref.target.kind) is declared; declare one or fix the name"
                     : "declared: " + known.prefix(8).joined(separator: ", ") + (known.count > 8 ? ", …" : "")
                 if let close = nearest(to: ref.target.name, in: known, within: 2) {
                     hint = "did you mean '\(close)'? (\(hint))"
                 }
-                diagnostics.append(Diagnostic(
-                    .error, .missingReference, "\(ref.path) names \(ref.target), which no manifest declares",
-                    hint: hint, at: ref.location, resource: d.id))
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        .missingReference,
+                        "\(ref.path) names \(ref.target), which no manifest declares",
+                        hint: hint,
+                        at: ref.location,
+                        resource: d.id
+                    )
+                )
             }
         }
         var inCycle: Set<ResourceID> = []
@@ -52,15 +68,22 @@ enum SetChecks {
             // Rare: build the graph for its canonical cycle paths.
             let graph = DependencyGraph(
                 nodes: unique.map(\.id),
-                edges: unique.flatMap { d in d.references.map { (from: d.id, to: $0.target) } })
+                edges: unique.flatMap { d in d.references.map { (from: d.id, to: $0.target) } }
+            )
             for cycle in graph.cycles() {
                 inCycle.formUnion(cycle)
                 let from = unique[indexByID[cycle[0]]!]
                 let edge = from.references.first { $0.target == cycle[1] }
-                diagnostics.append(Diagnostic(
-                    .error, .dependencyCycle, "dependency cycle: " + cycle.map(\.description).joined(separator: " → "),
-                    hint: "break the cycle: remove one of these references or dependsOn entries",
-                    at: edge?.location ?? from.nameLocation, resource: from.id))
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        .dependencyCycle,
+                        "dependency cycle: " + cycle.map(\.description).joined(separator: " → "),
+                        hint: "break the cycle: remove one of these references or dependsOn entries",
+                        at: edge?.location ?? from.nameLocation,
+                        resource: from.id
+                    )
+                )
             }
         }
         diagnostics.append(contentsOf: uniqueKeys(unique.compactMap(\.resource)))
@@ -80,9 +103,16 @@ enum SetChecks {
                 if let first = owners[key.scope]?[value] {
                     let path = FieldPath([.key("spec")] + key.paths.last!.components)
                     let shown = zip(key.paths, value).map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-                    diagnostics.append(Diagnostic(
-                        .error, .duplicateResource, "\(shown) is already used by \(first.id) (\(first.location(of: path)))",
-                        hint: "\(key.reason); change one of them", at: r.location(of: path), resource: r.id))
+                    diagnostics.append(
+                        Diagnostic(
+                            .error,
+                            .duplicateResource,
+                            "\(shown) is already used by \(first.id) (\(first.location(of: path)))",
+                            hint: "\(key.reason); change one of them",
+                            at: r.location(of: path),
+                            resource: r.id
+                        )
+                    )
                 } else {
                     owners[key.scope, default: [:]][value] = r
                 }

@@ -19,12 +19,14 @@ public enum JSONSchemaGenerator {
 
     /// The schema of one kind's documents.
     public static func kindSchema(_ definition: KindDefinition) -> JSONValue {
-        .object([
-            ("$schema", .string(draft)),
-            ("$id", .string(idBase + fileName(for: definition.kind))),
-            ("title", .string(definition.kind.rawValue)),
-            ("description", .string(definition.summary)),
-        ] + documentBody(definition) + [("$defs", definitions())])
+        .object(
+            [
+                ("$schema", .string(draft)),
+                ("$id", .string(idBase + fileName(for: definition.kind))),
+                ("title", .string(definition.kind.rawValue)),
+                ("description", .string(definition.summary)),
+            ] + documentBody(definition) + [("$defs", definitions())]
+        )
     }
 
     /// A schema accepting a document of any v1 kind, chosen by its `kind`.
@@ -37,17 +39,34 @@ public enum JSONSchemaGenerator {
             ("description", "Any setpoint/v1 document; the kind selects the schema."),
             ("type", "object"),
             ("required", ["apiVersion", "kind"]),
-            ("properties", .object([
-                ("apiVersion", .object([("const", .string(KindRegistry.apiVersion))])),
-                ("kind", .object([("enum", .array(kinds.map { .string($0.kind.rawValue) }))])),
-            ])),
-            ("allOf", .array(kinds.map { d in
+            (
+                "properties",
                 .object([
-                    ("if", .object([("properties", .object([("kind", .object([("const", .string(d.kind.rawValue))]))])), ("required", ["kind"])])),
-                    ("then", .object([("$ref", .string("#/$defs/kind.\(d.kind.rawValue)"))])),
+                    ("apiVersion", .object([("const", .string(KindRegistry.apiVersion))])),
+                    ("kind", .object([("enum", .array(kinds.map { .string($0.kind.rawValue) }))])),
                 ])
-            })),
-            ("$defs", .object(definitionPairs() + kinds.map { ("kind.\($0.kind.rawValue)", .object(documentBody($0))) })),
+            ),
+            (
+                "allOf",
+                .array(
+                    kinds.map { d in
+                        .object([
+                            (
+                                "if",
+                                .object([
+                                    ("properties", .object([("kind", .object([("const", .string(d.kind.rawValue))]))])),
+                                    ("required", ["kind"]),
+                                ])
+                            ),
+                            ("then", .object([("$ref", .string("#/$defs/kind.\(d.kind.rawValue)"))])),
+                        ])
+                    }
+                )
+            ),
+            (
+                "$defs",
+                .object(definitionPairs() + kinds.map { ("kind.\($0.kind.rawValue)", .object(documentBody($0))) })
+            ),
         ])
     }
 
@@ -56,12 +75,15 @@ public enum JSONSchemaGenerator {
             ("type", "object"),
             ("required", ["apiVersion", "kind", "metadata", "spec"]),
             ("additionalProperties", false),
-            ("properties", .object([
-                ("apiVersion", .object([("const", .string(KindRegistry.apiVersion))])),
-                ("kind", .object([("const", .string(definition.kind.rawValue))])),
-                ("metadata", .object([("$ref", "#/$defs/metadata")])),
-                ("spec", schema(for: .object(definition.spec), summary: nil)),
-            ])),
+            (
+                "properties",
+                .object([
+                    ("apiVersion", .object([("const", .string(KindRegistry.apiVersion))])),
+                    ("kind", .object([("const", .string(definition.kind.rawValue))])),
+                    ("metadata", .object([("$ref", "#/$defs/metadata")])),
+                    ("spec", schema(for: .object(definition.spec), summary: nil)),
+                ])
+            ),
         ]
     }
 
@@ -73,9 +95,22 @@ public enum JSONSchemaGenerator {
         if let i = metadata.firstIndex(where: { $0.0 == "properties" }), case .object(var props) = metadata[i].1,
             let a = props.firstIndex(where: { $0.0 == "annotations" }), case .object(var annotations) = props[a].1
         {
-            annotations.append(("properties", .object(MetadataSchema.knownAnnotations.map {
-                ($0.key, .object([("enum", .array($0.values.map { .string($0) })), ("description", .string($0.summary))]))
-            })))
+            annotations.append(
+                (
+                    "properties",
+                    .object(
+                        MetadataSchema.knownAnnotations.map {
+                            (
+                                $0.key,
+                                .object([
+                                    ("enum", .array($0.values.map { .string($0) })),
+                                    ("description", .string($0.summary)),
+                                ])
+                            )
+                        }
+                    )
+                )
+            )
             props[a].1 = .object(annotations)
             metadata[i].1 = .object(props)
         }
@@ -88,7 +123,14 @@ public enum JSONSchemaGenerator {
         let required = object.fields.filter(\.isRequired).map { JSONValue.string($0.name) }
         if !required.isEmpty { out.append(("required", .array(required))) }
         out.append(("additionalProperties", false))
-        out.append(("properties", .object(object.fields.map { ($0.name, schema(for: $0.type, summary: $0.summary, default: $0.defaultValue)) })))
+        out.append(
+            (
+                "properties",
+                .object(
+                    object.fields.map { ($0.name, schema(for: $0.type, summary: $0.summary, default: $0.defaultValue)) }
+                )
+            )
+        )
         var all: [JSONValue] = []
         for group in object.exactlyOneOf {
             all.append(.object([("oneOf", .array(group.map { .object([("required", [.string($0)])]) }))]))
@@ -101,10 +143,25 @@ public enum JSONSchemaGenerator {
             }
         }
         for exclusion in object.exclusions {
-            all.append(.object([
-                ("if", .object([("required", [.string(exclusion.field)])])),
-                ("then", .object([("not", .object([("anyOf", .array(exclusion.forbidden.map { .object([("required", [.string($0)])]) }))]))])),
-            ]))
+            all.append(
+                .object([
+                    ("if", .object([("required", [.string(exclusion.field)])])),
+                    (
+                        "then",
+                        .object([
+                            (
+                                "not",
+                                .object([
+                                    (
+                                        "anyOf",
+                                        .array(exclusion.forbidden.map { .object([("required", [.string($0)])]) })
+                                    )
+                                ])
+                            )
+                        ])
+                    ),
+                ])
+            )
         }
         if !all.isEmpty { out.append(("allOf", .array(all))) }
         return out
@@ -131,12 +188,19 @@ public enum JSONSchemaGenerator {
         case .scalarText:
             out = [("type", ["string", "number", "boolean"])]
         case .quantity(let rule):
-            out = [("anyOf", [
-                .object([("type", "integer"), ("minimum", 0)]),
-                .object([("type", "string"), ("pattern", "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")]),
-            ])]
+            out = [
+                (
+                    "anyOf",
+                    [
+                        .object([("type", "integer"), ("minimum", 0)]),
+                        .object([("type", "string"), ("pattern", "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$")]),
+                    ]
+                )
+            ]
             if rule == .wholeMebibytes {
-                out.append(("$comment", "Setpoint also requires a whole number of MiB (a check JSON Schema cannot express)."))
+                out.append(
+                    ("$comment", "Setpoint also requires a whole number of MiB (a check JSON Schema cannot express).")
+                )
             }
         case .duration:
             out = [("type", "string"), ("pattern", .string(DurationValue.pattern))]
@@ -144,13 +208,19 @@ public enum JSONSchemaGenerator {
             out = [
                 ("type", "object"),
                 ("minProperties", 1), ("maxProperties", 1), ("additionalProperties", false),
-                ("properties", .object([
-                    ("env", .object([("type", "string"), ("pattern", "^[A-Za-z_][A-Za-z0-9_]*$")])),
-                    ("file", .object([("type", "string"), ("minLength", 1)])),
-                ])),
+                (
+                    "properties",
+                    .object([
+                        ("env", .object([("type", "string"), ("pattern", "^[A-Za-z_][A-Za-z0-9_]*$")])),
+                        ("file", .object([("type", "string"), ("minLength", 1)])),
+                    ])
+                ),
             ]
         case .reference(let kind):
-            out = [("type", "string"), ("pattern", .string(StringFormat.dnsLabel.pattern!)), ("$comment", .string("name of a \(kind)"))]
+            out = [
+                ("type", "string"), ("pattern", .string(StringFormat.dnsLabel.pattern!)),
+                ("$comment", .string("name of a \(kind)")),
+            ]
         case .list(let item, let minItems, let unique):
             out = [("type", "array"), ("items", schema(for: item, summary: nil))]
             if minItems > 0 { out.append(("minItems", .int(Int64(minItems)))) }

@@ -35,7 +35,10 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
             return "[\n" + items.map { pad + $0.serialized(indent: indent + 1) }.joined(separator: ",\n") + "\n\(end)]"
         case .object(let pairs):
             if pairs.isEmpty { return "{}" }
-            return "{\n" + pairs.map { pad + Self.quote($0.0) + ": " + $0.1.serialized(indent: indent + 1) }.joined(separator: ",\n") + "\n\(end)}"
+            return "{\n"
+                + pairs.map { pad + Self.quote($0.0) + ": " + $0.1.serialized(indent: indent + 1) }.joined(
+                    separator: ",\n"
+                ) + "\n\(end)}"
         }
     }
 
@@ -51,7 +54,9 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
             case "\r": out += "\\r"
             default:
                 if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                    out +=
+                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                        + String(scalar.value, radix: 16)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

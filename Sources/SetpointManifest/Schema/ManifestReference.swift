@@ -38,10 +38,12 @@ public enum ManifestReference {
         }
         out += "\n## Kinds\n\n| kind | managed | what it declares |\n|---|---|---|\n"
         for d in KindRegistry.v1 {
-            out += "| [`\(d.kind)`](#\(d.kind.rawValue.lowercased())) | \(d.isManaged ? "managed" : "referenced") | \(d.summary) |\n"
+            out +=
+                "| [`\(d.kind)`](#\(d.kind.rawValue.lowercased())) | \(d.isManaged ? "managed" : "referenced") | \(d.summary) |\n"
         }
         for d in KindRegistry.v1 {
-            out += "\n## \(d.kind)\n\n\(d.summary)\n\nSchema: [`schemas/\(JSONSchemaGenerator.fileName(for: d.kind))`](../schemas/\(JSONSchemaGenerator.fileName(for: d.kind)))\n\n"
+            out +=
+                "\n## \(d.kind)\n\n\(d.summary)\n\nSchema: [`schemas/\(JSONSchemaGenerator.fileName(for: d.kind))`](../schemas/\(JSONSchemaGenerator.fileName(for: d.kind)))\n\n"
             out += table(d.spec, prefix: "")
         }
         for name in SchemaDefinitions.all.keys.sorted() {
@@ -61,7 +63,8 @@ public enum ManifestReference {
                 switch f.type {
                 case .object(let nested): walk(nested, path + ".")
                 case .list(.object(let nested), _, _): walk(nested, path + "[].")
-                case .map(let keys, .object(let nested)): walk(nested, path + ".<\(keys.name == "slot" ? "slot" : "key")>.")
+                case .map(let keys, .object(let nested)):
+                    walk(nested, path + ".<\(keys.name == "slot" ? "slot" : "key")>.")
                 default: break
                 }
             }
@@ -69,7 +72,9 @@ public enum ManifestReference {
                 rows += "| | | | | exactly one of " + group.map { "`\(prefix)\($0)`" }.joined(separator: ", ") + " |\n"
             }
             for e in schema.exclusions {
-                rows += "| | | | | not " + e.forbidden.map { "`\(prefix)\($0)`" }.joined(separator: ", ") + " with `\(prefix)\(e.field)` |\n"
+                rows +=
+                    "| | | | | not " + e.forbidden.map { "`\(prefix)\($0)`" }.joined(separator: ", ")
+                    + " with `\(prefix)\(e.field)` |\n"
             }
             for group in schema.atMostOneOf {
                 rows += "| | | | | at most one of " + group.map { "`\(prefix)\($0)`" }.joined(separator: ", ") + " |\n"
@@ -90,7 +95,8 @@ public enum ManifestReference {
         switch type {
         case .string(let f): f.pattern == nil ? "string" : "string (\(f.name))"
         case .enumeration(let values): values.map { "`\($0)`" }.joined(separator: " \\| ")
-        case .integer(let min, let max): "integer" + (min != nil || max != nil ? " \(min.map(String.init) ?? "")…\(max.map(String.init) ?? "")" : "")
+        case .integer(let min, let max):
+            "integer" + (min != nil || max != nil ? " \(min.map(String.init) ?? "")…\(max.map(String.init) ?? "")" : "")
         case .number: "number"
         case .boolean: "boolean"
         case .scalarText: "string, number or boolean"

@@ -15,18 +15,30 @@ public struct SchemaValidator {
     }
 
     /// Validates `node` as `type`. Returns nil when the value is unusable (a diagnostic was added).
-    public mutating func validate(_ node: SourceNode, as type: SchemaType, path: FieldPath, keyNode: SourceNode? = nil) -> Value? {
+    public mutating func validate(
+        _ node: SourceNode,
+        as type: SchemaType,
+        path: FieldPath,
+        keyNode: SourceNode? = nil
+    ) -> Value? {
         var path = path
         return validate(node, as: type, at: &path, keyNode: keyNode)
     }
 
     /// The recursion: `path` is pushed and popped in place, so walking a document allocates no paths.
-    mutating func validate(_ node: SourceNode, as type: SchemaType, at path: inout FieldPath, keyNode: SourceNode? = nil) -> Value? {
+    mutating func validate(
+        _ node: SourceNode,
+        as type: SchemaType,
+        at path: inout FieldPath,
+        keyNode: SourceNode? = nil
+    ) -> Value? {
         switch type {
         case .object(let schema):
             return validateObject(node, schema, at: &path, keyNode: keyNode)
         case .named(let name):
-            guard let schema = SchemaDefinitions.all[name] else { preconditionFailure("no schema definition '\(name)'") }
+            guard let schema = SchemaDefinitions.all[name] else {
+                preconditionFailure("no schema definition '\(name)'")
+            }
             return validateObject(node, schema, at: &path, keyNode: keyNode)
         case .map(let keys, let values):
             guard case .mapping(let pairs) = node.content else { return wrongType(node, type, path) }
@@ -36,7 +48,11 @@ public struct SchemaValidator {
                 guard let key = keyText(pair.key, path) else { continue }
                 if out[key] != nil { continue }  // duplicate keys are reported by the reader
                 guard keys.matches(key) else {
-                    report(.invalidValue, "'\(key)' is not a valid key in \(describe(path)): expected \(keys.expectation)", at: pair.key)
+                    report(
+                        .invalidValue,
+                        "'\(key)' is not a valid key in \(describe(path)): expected \(keys.expectation)",
+                        at: pair.key
+                    )
                     continue
                 }
                 path.components.append(.key(key))
@@ -48,7 +64,11 @@ public struct SchemaValidator {
         case .list(let item, let minItems, let unique):
             guard case .sequence(let items) = node.content else { return wrongType(node, type, path) }
             if items.count < minItems {
-                report(.invalidValue, "\(describe(path)) needs at least \(minItems) item\(minItems == 1 ? "" : "s")", at: keyNode ?? node)
+                report(
+                    .invalidValue,
+                    "\(describe(path)) needs at least \(minItems) item\(minItems == 1 ? "" : "s")",
+                    at: keyNode ?? node
+                )
             }
             var out: [Value] = []
             out.reserveCapacity(items.count)
@@ -59,7 +79,12 @@ public struct SchemaValidator {
                 path.components.removeLast()
                 guard let v = validated else { continue }
                 if unique, !seen.insert(v).inserted {
-                    report(.invalidValue, "duplicate item \(v) in \(describe(path))", hint: "list each value once", at: itemNode)
+                    report(
+                        .invalidValue,
+                        "duplicate item \(v) in \(describe(path))",
+                        hint: "list each value once",
+                        at: itemNode
+                    )
                 }
                 out.append(v)
             }
@@ -73,7 +98,12 @@ public struct SchemaValidator {
 
     // MARK: - objects
 
-    mutating func validateObject(_ node: SourceNode, _ schema: ObjectSchema, at path: inout FieldPath, keyNode: SourceNode?) -> Value? {
+    mutating func validateObject(
+        _ node: SourceNode,
+        _ schema: ObjectSchema,
+        at path: inout FieldPath,
+        keyNode: SourceNode?
+    ) -> Value? {
         guard case .mapping(let pairs) = node.content else {
             return wrongType(node, .object(schema), path)
         }
@@ -92,9 +122,16 @@ public struct SchemaValidator {
                     hint = "did you mean '\(suggestion)'?"
                 } else {
                     let names = schema.fields.map(\.name)
-                    hint = "remove it; fields here: " + names.prefix(12).joined(separator: ", ") + (names.count > 12 ? ", … (docs/manifests.md)" : "")
+                    hint =
+                        "remove it; fields here: " + names.prefix(12).joined(separator: ", ")
+                        + (names.count > 12 ? ", … (docs/manifests.md)" : "")
                 }
-                report(.unknownField, "unknown field '\(key)'\(path.components.count <= 1 ? "" : " at \(path)")", hint: hint, at: pair.key)
+                report(
+                    .unknownField,
+                    "unknown field '\(key)'\(path.components.count <= 1 ? "" : " at \(path)")",
+                    hint: hint,
+                    at: pair.key
+                )
                 continue
             }
             if given.contains(index) { continue }
@@ -108,7 +145,9 @@ public struct SchemaValidator {
         /// The key node of a given field (error paths only).
         func keyNodeOf(_ name: String) -> SourceNode {
             pairs.first { pair in
-                guard let scalar = pair.key.scalar, case .string(let key) = ScalarResolver.resolve(scalar) else { return false }
+                guard let scalar = pair.key.scalar, case .string(let key) = ScalarResolver.resolve(scalar) else {
+                    return false
+                }
                 return key == name
             }!.key
         }
@@ -117,30 +156,50 @@ public struct SchemaValidator {
         }
         let anchor = keyNode ?? node
         for (i, field) in schema.fields.enumerated() where field.isRequired && !given.contains(i) {
-            report(.missingField, "missing required field '\(path.appending(field.name))'",
-                   hint: "add '\(field.name):' — \(field.summary)", at: anchor)
+            report(
+                .missingField,
+                "missing required field '\(path.appending(field.name))'",
+                hint: "add '\(field.name):' — \(field.summary)",
+                at: anchor
+            )
         }
         for group in schema.exactlyOneOf {
             let count = group.reduce(0) { $0 + (has($1) ? 1 : 0) }
             if count == 0 {
-                report(.conflictingFields, "\(describe(path)) needs one of " + group.map { "'\($0)'" }.joined(separator: ", "),
-                       hint: "give exactly one of them", at: anchor)
+                report(
+                    .conflictingFields,
+                    "\(describe(path)) needs one of " + group.map { "'\($0)'" }.joined(separator: ", "),
+                    hint: "give exactly one of them",
+                    at: anchor
+                )
             } else if count > 1 {
                 let present = group.filter(has)
-                report(.conflictingFields, present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
-                       hint: "keep exactly one of them", at: laterKey(present))
+                report(
+                    .conflictingFields,
+                    present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
+                    hint: "keep exactly one of them",
+                    at: laterKey(present)
+                )
             }
         }
         for exclusion in schema.exclusions where has(exclusion.field) {
             for name in exclusion.forbidden where has(name) {
-                report(.conflictingFields, "'\(name)' may not be given with '\(exclusion.field)' in \(describe(path))",
-                       hint: exclusion.reason, at: keyNodeOf(name))
+                report(
+                    .conflictingFields,
+                    "'\(name)' may not be given with '\(exclusion.field)' in \(describe(path))",
+                    hint: exclusion.reason,
+                    at: keyNodeOf(name)
+                )
             }
         }
         for group in schema.atMostOneOf where group.reduce(0, { $0 + (has($1) ? 1 : 0) }) > 1 {
             let present = group.filter(has)
-            report(.conflictingFields, present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
-                   hint: "keep one of them", at: laterKey(present))
+            report(
+                .conflictingFields,
+                present.map { "'\($0)'" }.joined(separator: " and ") + " exclude each other in \(describe(path))",
+                hint: "keep one of them",
+                at: laterKey(present)
+            )
         }
         return .map(out)
     }
@@ -154,8 +213,12 @@ public struct SchemaValidator {
         case .string(let s): return s
         case let other:
             // `on:` or `yes:` as a key is a boolean to YAML 1.1; every manifest key is a string.
-            report(.wrongType, "key '\(scalar.text)' in \(describe(path)) is \(other.typeName.withArticle) to YAML 1.1, not a string",
-                   hint: "quote it: \"\(scalar.text)\"", at: key)
+            report(
+                .wrongType,
+                "key '\(scalar.text)' in \(describe(path)) is \(other.typeName.withArticle) to YAML 1.1, not a string",
+                hint: "quote it: \"\(scalar.text)\"",
+                at: key
+            )
             return nil
         }
     }
@@ -167,8 +230,12 @@ public struct SchemaValidator {
             if let scalar = node.scalar, ScalarResolver.resolve(scalar) == .null {
                 _ = wrongType(node, .secret, path)
             } else if node.scalar != nil {
-                report(.inlineSecret, "\(describe(path)) is a secret and may not be written inline",
-                       hint: "reference it instead: {env: NAME} or {file: /run/secrets/NAME}", at: node)
+                report(
+                    .inlineSecret,
+                    "\(describe(path)) is a secret and may not be written inline",
+                    hint: "reference it instead: {env: NAME} or {file: /run/secrets/NAME}",
+                    at: node
+                )
             } else {
                 _ = wrongType(node, .secret, path)
             }
@@ -180,30 +247,52 @@ public struct SchemaValidator {
             guard let key = keyText(pair.key, path) else { return nil }
             if seen.contains(key) { continue }  // a duplicate key, reported by the reader
             if !seen.isEmpty {
-                report(.conflictingFields, "a secret reference takes one of 'env' or 'file', not both", hint: "keep one of them", at: pair.key)
+                report(
+                    .conflictingFields,
+                    "a secret reference takes one of 'env' or 'file', not both",
+                    hint: "keep one of them",
+                    at: pair.key
+                )
                 return nil
             }
             guard key == "env" || key == "file" else {
-                report(.unknownField, "unknown field '\(key)' in secret reference \(describe(path))",
-                       hint: "a secret reference is {env: NAME} or {file: /path}", at: pair.key)
+                report(
+                    .unknownField,
+                    "unknown field '\(key)' in secret reference \(describe(path))",
+                    hint: "a secret reference is {env: NAME} or {file: /path}",
+                    at: pair.key
+                )
                 return nil
             }
             seen.append(key)
             guard let scalar = pair.value.scalar, case .string(let text) = ScalarResolver.resolve(scalar) else {
-                report(.wrongType, "\(describe(path.appending(key))): expected a string",
-                       hint: "quote it if YAML reads it as another type", at: pair.value)
+                report(
+                    .wrongType,
+                    "\(describe(path.appending(key))): expected a string",
+                    hint: "quote it if YAML reads it as another type",
+                    at: pair.value
+                )
                 return nil
             }
             guard !text.isEmpty else {
-                report(.invalidValue, "\(describe(path.appending(key))) is empty",
-                       hint: key == "env" ? "name the environment variable that holds the secret" : "give the path of the file that holds the secret",
-                       at: pair.value)
+                report(
+                    .invalidValue,
+                    "\(describe(path.appending(key))) is empty",
+                    hint: key == "env"
+                        ? "name the environment variable that holds the secret"
+                        : "give the path of the file that holds the secret",
+                    at: pair.value
+                )
                 return nil
             }
             if key == "env" {
                 guard isEnvName(text) else {
-                    report(.invalidValue, "'\(text)' is not an environment variable name", hint: "use letters, digits and '_', not starting with a digit",
-                           at: pair.value)
+                    report(
+                        .invalidValue,
+                        "'\(text)' is not an environment variable name",
+                        hint: "use letters, digits and '_', not starting with a digit",
+                        at: pair.value
+                    )
                     return nil
                 }
                 ref = .env(text)
@@ -212,7 +301,12 @@ public struct SchemaValidator {
             }
         }
         guard let ref else {
-            report(.missingField, "\(describe(path)) needs 'env' or 'file'", hint: "reference it: {env: NAME} or {file: /path}", at: keyNode ?? node)
+            report(
+                .missingField,
+                "\(describe(path)) needs 'env' or 'file'",
+                hint: "reference it: {env: NAME} or {file: /path}",
+                at: keyNode ?? node
+            )
             return nil
         }
         return .secret(ref)
@@ -228,7 +322,12 @@ public struct SchemaValidator {
     mutating func validateScalar(_ node: SourceNode, _ type: SchemaType, path: FieldPath) -> Value? {
         guard let scalar = node.scalar else { return wrongType(node, type, path) }
         if let tag = scalar.tag, tag != "!", !tag.hasPrefix(ScalarResolver.tagPrefix) {
-            report(.wrongType, "\(describe(path)): custom tag '\(tag)' is not supported", hint: "remove the tag", at: node)
+            report(
+                .wrongType,
+                "\(describe(path)): custom tag '\(tag)' is not supported",
+                hint: "remove the tag",
+                at: node
+            )
             return nil
         }
         let resolved = ScalarResolver.resolve(scalar)
@@ -238,9 +337,13 @@ public struct SchemaValidator {
             guard format.matches(s) else {
                 if format.name == StringFormat.httpURL.name, StringFormat.hasUserInfo(s) {
                     // The value is never repeated: it holds a credential.
-                    report(.invalidValue, "\(describe(path)): the URL holds user information (user:password@host), which is refused",
-                           hint: "give the host only; credentials are secret references ({env: NAME} or {file: PATH}) in their own fields",
-                           at: node)
+                    report(
+                        .invalidValue,
+                        "\(describe(path)): the URL holds user information (user:password@host), which is refused",
+                        hint:
+                            "give the host only; credentials are secret references ({env: NAME} or {file: PATH}) in their own fields",
+                        at: node
+                    )
                     return nil
                 }
                 return invalid(node, s, format.expectation, path)
@@ -257,8 +360,12 @@ public struct SchemaValidator {
             guard case .string(let s) = resolved else { return wrongType(node, type, path, resolved: resolved) }
             guard values.contains(s) else {
                 let hint = nearest(to: s, in: values, within: 2).map { "did you mean '\($0)'?" }
-                report(.invalidValue, "\(describe(path)): '\(s)' is not one of " + values.map { "'\($0)'" }.joined(separator: ", "),
-                       hint: hint, at: node)
+                report(
+                    .invalidValue,
+                    "\(describe(path)): '\(s)' is not one of " + values.map { "'\($0)'" }.joined(separator: ", "),
+                    hint: hint,
+                    at: node
+                )
                 return nil
             }
             return .string(s)
@@ -268,7 +375,11 @@ public struct SchemaValidator {
             case .int(let i): value = i
             case .double(let d) where d.rounded() == d && abs(d) < 9e15: value = Int64(d)
             case .bigInt:
-                report(.invalidValue, "\(describe(path)): \(scalar.text) is out of range: expected \(type.expectation)", at: node)
+                report(
+                    .invalidValue,
+                    "\(describe(path)): \(scalar.text) is out of range: expected \(type.expectation)",
+                    at: node
+                )
                 return nil
             default: return wrongType(node, type, path, resolved: resolved)
             }
@@ -302,15 +413,23 @@ public struct SchemaValidator {
         case .duration:
             guard case .string(let s) = resolved else {
                 if case .int = resolved {
-                    report(.invalidDuration, "\(describe(path)): '\(scalar.text)' has no unit",
-                           hint: "write the unit: '\(scalar.text)s' for seconds, '\(scalar.text)m' for minutes", at: node)
+                    report(
+                        .invalidDuration,
+                        "\(describe(path)): '\(scalar.text)' has no unit",
+                        hint: "write the unit: '\(scalar.text)s' for seconds, '\(scalar.text)m' for minutes",
+                        at: node
+                    )
                     return nil
                 }
                 return wrongType(node, type, path, resolved: resolved)
             }
             guard let d = DurationValue.parse(s) else {
-                report(.invalidDuration, "\(describe(path)): '\(s)' is not a duration",
-                       hint: "use numbers with units ms, s, m, h, d, w, largest first: '30s', '5m', '1h30m', '30d'", at: node)
+                report(
+                    .invalidDuration,
+                    "\(describe(path)): '\(s)' is not a duration",
+                    hint: "use numbers with units ms, s, m, h, d, w, largest first: '30s', '5m', '1h30m', '30d'",
+                    at: node
+                )
                 return nil
             }
             return .int(d.milliseconds)
@@ -320,15 +439,23 @@ public struct SchemaValidator {
     }
 
     mutating func validateQuantity(
-        _ node: SourceNode, _ scalar: SourceNode.Scalar, _ resolved: ResolvedScalar, _ rule: QuantityRule, _ path: FieldPath
+        _ node: SourceNode,
+        _ scalar: SourceNode.Scalar,
+        _ resolved: ResolvedScalar,
+        _ rule: QuantityRule,
+        _ path: FieldPath
     ) -> Value? {
         let quantity: Quantity
         switch resolved {
         case .int(let i) where i >= 0:
             quantity = Quantity(bytes: i)
         case .int, .double, .bigInt:
-            report(.invalidQuantity, "\(describe(path)): '\(scalar.text)' is not a size: sizes are whole, non-negative numbers of bytes",
-                   hint: "write a number with a unit, e.g. '512Mi' or '4Gi'", at: node)
+            report(
+                .invalidQuantity,
+                "\(describe(path)): '\(scalar.text)' is not a size: sizes are whole, non-negative numbers of bytes",
+                hint: "write a number with a unit, e.g. '512Mi' or '4Gi'",
+                at: node
+            )
             return nil
         case .string(let s):
             switch Quantity.parse(s) {
@@ -341,8 +468,12 @@ public struct SchemaValidator {
                     case .notWholeBytes: "is not a whole number of bytes"
                     case .tooLarge: "is too large"
                     }
-                report(.invalidQuantity, "\(describe(path)): '\(s)' \(why)",
-                       hint: "write a number with a unit: Ki, Mi, Gi, Ti (binary) or k, M, G, T (decimal), e.g. '4Gi'", at: node)
+                report(
+                    .invalidQuantity,
+                    "\(describe(path)): '\(s)' \(why)",
+                    hint: "write a number with a unit: Ki, Mi, Gi, Ti (binary) or k, M, G, T (decimal), e.g. '4Gi'",
+                    at: node
+                )
                 return nil
             }
         default:
@@ -356,7 +487,12 @@ public struct SchemaValidator {
             } else if case .int = resolved {
                 hint = "a bare number is bytes: did you mean '\(text)Mi'?"
             }
-            report(.invalidQuantity, "\(describe(path)): '\(text)' is \(quantity.bytes) bytes, not a whole number of MiB", hint: hint, at: node)
+            report(
+                .invalidQuantity,
+                "\(describe(path)): '\(text)' is \(quantity.bytes) bytes, not a whole number of MiB",
+                hint: hint,
+                at: node
+            )
             return nil
         }
         return .int(quantity.bytes)
@@ -364,7 +500,12 @@ public struct SchemaValidator {
 
     // MARK: - reporting
 
-    mutating func wrongType(_ node: SourceNode, _ type: SchemaType, _ path: FieldPath, resolved: ResolvedScalar? = nil) -> Value? {
+    mutating func wrongType(
+        _ node: SourceNode,
+        _ type: SchemaType,
+        _ path: FieldPath,
+        resolved: ResolvedScalar? = nil
+    ) -> Value? {
         let got: String
         var hint: String?
         switch node.content {
@@ -378,7 +519,8 @@ public struct SchemaValidator {
             case (_, .null):
                 hint = "give a value, or remove the key ('#' starts a comment: quote a value that begins with it)"
             case (.string, .bool), (.string, .int), (.string, .double), (.string, .timestamp), (.string, .bigInt),
-                (.enumeration, .bool), (.enumeration, .int), (.enumeration, .double), (.reference, .bool), (.reference, .int),
+                (.enumeration, .bool), (.enumeration, .int), (.enumeration, .double), (.reference, .bool),
+                (.reference, .int),
                 (.reference, .double), (.quantity, .double), (.duration, .double):
                 hint = "YAML 1.1 reads \(scalar.text) as \(r.typeName.withArticle); quote it: \"\(scalar.text)\""
             case (.integer, .string), (.number, .string), (.boolean, .string):
@@ -394,8 +536,12 @@ public struct SchemaValidator {
         if path.description == "metadata.name" {
             let suggestion = String(text.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }.prefix(63))
                 .trimmingCharacters(in: CharacterSet(charactersIn: "-"))
-            report(.invalidName, "metadata.name: '\(text)' is not a valid name: expected \(expectation)",
-                   hint: suggestion.isEmpty ? "use lower-case letters, digits and '-'" : "try '\(suggestion)'", at: node)
+            report(
+                .invalidName,
+                "metadata.name: '\(text)' is not a valid name: expected \(expectation)",
+                hint: suggestion.isEmpty ? "use lower-case letters, digits and '-'" : "try '\(suggestion)'",
+                at: node
+            )
             return nil
         }
         report(.invalidValue, "\(describe(path)): '\(text)' is not valid: expected \(expectation)", at: node)

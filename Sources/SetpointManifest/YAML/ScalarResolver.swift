@@ -105,7 +105,9 @@ public enum ScalarResolver {
             let b1 = body[body.startIndex + 1]
             if b1 == UInt8(ascii: "b") { return digits(body.dropFirst(2), radix: 2) { $0 == 48 || $0 == 49 } }
             if b1 == UInt8(ascii: "x") {
-                return digits(body.dropFirst(2), radix: 16) { ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) }
+                return digits(body.dropFirst(2), radix: 16) {
+                    ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102)
+                }
             }
             return digits(body.dropFirst(1), radix: 8) { $0 >= 48 && $0 <= 55 }
         }
@@ -114,7 +116,8 @@ public enum ScalarResolver {
             // Sexagesimal: 1:20 == 80.
             let parts = body.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
             // Every step checks overflow: a value past 64 bits is still an integer to YAML (`.bigInt`), never a trap.
-            guard let head = parts.first, let headValue = digits(head, radix: 10, valid: { $0 >= 48 && $0 <= 57 }) else { return nil }
+            guard let head = parts.first, let headValue = digits(head, radix: 10, valid: { $0 >= 48 && $0 <= 57 })
+            else { return nil }
             var value: Int64 = 0
             var overflowed = false
             switch headValue {
@@ -163,7 +166,10 @@ public enum ScalarResolver {
                 i += 1
                 var n = 0
                 let groupStart = i
-                while i < u.count, u[i] >= 48, u[i] <= 57 { i += 1; n += 1 }
+                while i < u.count, u[i] >= 48, u[i] <= 57 {
+                    i += 1
+                    n += 1
+                }
                 if n == 0 || n > 2 { return nil }
                 if n == 2 && u[groupStart] > UInt8(ascii: "5") { return nil }
             }
@@ -184,7 +190,10 @@ public enum ScalarResolver {
             guard i < u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") else { return nil }
             i += 1
             var expDigits = 0
-            while i < u.count, u[i] >= 48, u[i] <= 57 { i += 1; expDigits += 1 }
+            while i < u.count, u[i] >= 48, u[i] <= 57 {
+                i += 1
+                expDigits += 1
+            }
             guard expDigits > 0, i == u.count else { return nil }
         }
         if sexagesimal { return 0 }  // a number all the same; its value never matters to a schema
@@ -199,7 +208,10 @@ public enum ScalarResolver {
         var i = 0
         func digits(_ min: Int, _ max: Int) -> Bool {
             var n = 0
-            while i < u.count, n < max, u[i] >= 48, u[i] <= 57 { i += 1; n += 1 }
+            while i < u.count, n < max, u[i] >= 48, u[i] <= 57 {
+                i += 1
+                n += 1
+            }
             return n >= min
         }
         func char(_ c: Character) -> Bool {

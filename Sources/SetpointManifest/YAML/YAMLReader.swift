@@ -21,11 +21,22 @@ public struct YAMLReader: Sendable {
     /// Reads the documents of `bytes[range]`, a part of a file that starts on line `firstLine` (1-based) at a
     /// document boundary (see `YAMLChunks`). Reports whether a syntax error ended the part early.
     public func read(
-        _ bytes: [UInt8], range: Range<Int>, firstLine: Int, file: String, diagnostics: inout [Diagnostic]
+        _ bytes: [UInt8],
+        range: Range<Int>,
+        firstLine: Int,
+        file: String,
+        diagnostics: inout [Diagnostic]
     ) -> (documents: [YAMLDocument], syntaxError: Bool) {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
-            diagnostics.append(Diagnostic(.error, .yamlSyntax, "could not initialise the YAML parser", at: SourceLocation(file: file, line: 1, column: 1)))
+            diagnostics.append(
+                Diagnostic(
+                    .error,
+                    .yamlSyntax,
+                    "could not initialise the YAML parser",
+                    at: SourceLocation(file: file, line: 1, column: 1)
+                )
+            )
             return ([], true)
         }
         defer { yaml_parser_delete(&parser) }
@@ -70,15 +81,19 @@ public struct YAMLReader: Sendable {
                 // A scanner error ("while scanning a quoted scalar") starts where the token starts; the problem
                 // mark is where the scanner gave up, often lines later.
                 mark = c
-                summary = "\(context): \(problem) (gave up at line \(parser.problem_mark.line + 1 + lineOffset), column \(parser.problem_mark.column + 1))"
+                summary =
+                    "\(context): \(problem) (gave up at line \(parser.problem_mark.line + 1 + lineOffset), column \(parser.problem_mark.column + 1))"
             } else {
                 summary = "\(problem) \(context) (line \(c.line + 1 + lineOffset), column \(c.column + 1))"
             }
         }
         return Diagnostic(
-            .error, .yamlSyntax, "YAML syntax error: \(summary)",
+            .error,
+            .yamlSyntax,
+            "YAML syntax error: \(summary)",
             hint: "check the indentation and quoting on this line and the one above it",
-            at: SourceLocation(file: file, line: Int(mark.line) + 1 + lineOffset, column: Int(mark.column) + 1))
+            at: SourceLocation(file: file, line: Int(mark.line) + 1 + lineOffset, column: Int(mark.column) + 1)
+        )
     }
 }
 
@@ -164,7 +179,9 @@ private struct TreeBuilder {
             add(SourceNode(.scalar(.init(text: "", style: .plain)), line: line, column: column))
         case YAML_SCALAR_EVENT:
             let s = event.data.scalar
-            if let anchor = s.anchor { refuseAnchor("anchor '&\(String(cString: anchor))'", line: line, column: column) }
+            if let anchor = s.anchor {
+                refuseAnchor("anchor '&\(String(cString: anchor))'", line: line, column: column)
+            }
             let text = String(decoding: UnsafeBufferPointer(start: s.value, count: s.length), as: UTF8.self)
             let style: SourceNode.ScalarStyle =
                 switch s.style {
@@ -180,7 +197,9 @@ private struct TreeBuilder {
             let isMapping = event.type == YAML_MAPPING_START_EVENT
             let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
             if let anchor { refuseAnchor("anchor '&\(String(cString: anchor))'", line: line, column: column) }
-            let isFlow = isMapping ? event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+            let isFlow =
+                isMapping
+                ? event.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
                 : event.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE
             // libyaml's cost grows with the flow level (its scanner walks one possible key per open flow collection for
             // every token), not with block nesting: flow collections past the limit stop the reading.
@@ -188,21 +207,34 @@ private struct TreeBuilder {
             if isFlow { flowDepth += 1 }
             if isFlow, flowDepth > maxDepth {
                 // Once the document was refused for its depth the problem is reported; the reading still stops.
-                if !nestingRefused { diagnostics.append(Diagnostic(
-                    .error, .nestingTooDeep, "nesting deeper than \(maxDepth) levels",
-                    hint: "manifests never need this depth: flow collections ([ and {) nested this deep stop the reading; this "
-                        + "document and the rest of the file are not read",
-                    at: SourceLocation(file: file, line: Int(line), column: Int(column)))) }
+                if !nestingRefused {
+                    diagnostics.append(
+                        Diagnostic(
+                            .error,
+                            .nestingTooDeep,
+                            "nesting deeper than \(maxDepth) levels",
+                            hint:
+                                "manifests never need this depth: flow collections ([ and {) nested this deep stop the reading; this "
+                                + "document and the rest of the file are not read",
+                            at: SourceLocation(file: file, line: Int(line), column: Int(column))
+                        )
+                    )
+                }
                 stoppedForFlowDepth = true
                 abandonDocument()
                 return
             }
             if skippedDepth > 0 || stack.count >= maxDepth {
                 if skippedDepth == 0 {
-                    diagnostics.append(Diagnostic(
-                        .error, .nestingTooDeep, "nesting deeper than \(maxDepth) levels",
-                        hint: "manifests never need this depth; the document is refused",
-                        at: SourceLocation(file: file, line: Int(line), column: Int(column))))
+                    diagnostics.append(
+                        Diagnostic(
+                            .error,
+                            .nestingTooDeep,
+                            "nesting deeper than \(maxDepth) levels",
+                            hint: "manifests never need this depth; the document is refused",
+                            at: SourceLocation(file: file, line: Int(line), column: Int(column))
+                        )
+                    )
                     refused = true
                     nestingRefused = true
                 }
@@ -214,7 +246,9 @@ private struct TreeBuilder {
             if openIsFlow.popLast() == true { flowDepth -= 1 }
             if skippedDepth > 0 {
                 skippedDepth -= 1
-                if skippedDepth == 0 { add(SourceNode(.scalar(.init(text: "", style: .plain)), line: line, column: column)) }
+                if skippedDepth == 0 {
+                    add(SourceNode(.scalar(.init(text: "", style: .plain)), line: line, column: column))
+                }
                 return
             }
             guard let frame = stack.popLast() else { return }
@@ -244,10 +278,15 @@ private struct TreeBuilder {
         refused = true
         aliasReported += 1
         guard aliasReported == 1 else { return }
-        anchorDiagnostic = (Diagnostic(
-            .error, .aliasRefused, "YAML \(what) refused: manifests may not use anchors or aliases",
-            hint: "write the values out in full; aliases can expand exponentially (\"billion laughs\") and are never expanded",
-            at: SourceLocation(file: file, line: Int(line), column: Int(column))))
+        anchorDiagnostic =
+            (Diagnostic(
+                .error,
+                .aliasRefused,
+                "YAML \(what) refused: manifests may not use anchors or aliases",
+                hint:
+                    "write the values out in full; aliases can expand exponentially (\"billion laughs\") and are never expanded",
+                at: SourceLocation(file: file, line: Int(line), column: Int(column))
+            ))
     }
 
     private mutating func add(_ node: SourceNode) {
@@ -276,10 +315,19 @@ private struct TreeBuilder {
                 guard case .scalar(let key) = pairs[j].key.content else { continue }
                 for i in 0..<j {
                     guard case .scalar(let earlier) = pairs[i].key.content, earlier.text == key.text else { continue }
-                    diagnostics.append(Diagnostic(
-                        .error, .duplicateKey, "duplicate key '\(key.text)' (first at line \(pairs[i].key.line))",
-                        hint: "a key may appear once per mapping; remove or merge one of them",
-                        at: SourceLocation(file: file, line: Int(pairs[j].key.line), column: Int(pairs[j].key.column))))
+                    diagnostics.append(
+                        Diagnostic(
+                            .error,
+                            .duplicateKey,
+                            "duplicate key '\(key.text)' (first at line \(pairs[i].key.line))",
+                            hint: "a key may appear once per mapping; remove or merge one of them",
+                            at: SourceLocation(
+                                file: file,
+                                line: Int(pairs[j].key.line),
+                                column: Int(pairs[j].key.column)
+                            )
+                        )
+                    )
                     break
                 }
             }
@@ -290,10 +338,15 @@ private struct TreeBuilder {
         for pair in pairs {
             guard let key = pair.key.scalar?.text else { continue }
             if let first = seen[key] {
-                diagnostics.append(Diagnostic(
-                    .error, .duplicateKey, "duplicate key '\(key)' (first at line \(first.line))",
-                    hint: "a key may appear once per mapping; remove or merge one of them",
-                    at: SourceLocation(file: file, line: Int(pair.key.line), column: Int(pair.key.column))))
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        .duplicateKey,
+                        "duplicate key '\(key)' (first at line \(first.line))",
+                        hint: "a key may appear once per mapping; remove or merge one of them",
+                        at: SourceLocation(file: file, line: Int(pair.key.line), column: Int(pair.key.column))
+                    )
+                )
             } else {
                 seen[key] = pair.key
             }
@@ -313,7 +366,8 @@ public enum YAMLChunks {
     public static func split(_ bytes: [UInt8], target: Int) -> [(range: Range<Int>, firstLine: Int)] {
         guard bytes.count > target * 2, !hasUnusualEncoding(bytes) else { return [(bytes.indices, 1)] }
         var parts: [(range: Range<Int>, firstLine: Int)] = []
-        var start = 0, startLine = 1
+        var start = 0
+        var startLine = 1
         var line = 1
         var i = 0
         let n = bytes.count
