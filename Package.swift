@@ -230,7 +230,7 @@ let package = Package(
             name: "SetpointProxmoxTests",
             dependencies: [
                 "SetpointProxmox", "PVESim", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting",
-                "SetpointHTTP", "pve-sim",
+                "SetpointHTTP", "pve-sim", "SetpointManifest",
                 "SetpointPG",
                 "setpoint", .product(name: "Logging", package: "swift-log"),
             ],

@@ -198,46 +198,42 @@ struct GuestApplier {
     /// Sends the create (or clone) call; returns the task's UPID.
     private func startCreate(_ resource: Resource, vmid: Int, node: String) async throws -> String {
         let name = resource.id.name
-        if kind == .qemu {
-            let spec = try resource.decodeSpec(VirtualMachineSpec.self)
-            if let clone = spec.clone {
-                guard let template = try await locate(clone.vmid) else {
-                    throw fail("clone source VMID \(clone.vmid) does not exist")
-                }
-                var params = [
-                    "newid": String(vmid), "name": name, "full": PVEValues.flag(clone.full ?? true), "target": node,
-                ]
-                if let storage = clone.storage, clone.full ?? true { params["storage"] = storage }
-                if let pool = spec.pool { params["pool"] = pool }
-                return try await api.post("/nodes/\(template.node)/qemu/\(clone.vmid)/clone", params, safety: .once)
-                    .text ?? ""
+        let pool = resource.spec["pool"]?.stringValue
+        if kind == .qemu, let clone = try resource.decodeSpec(VirtualMachineSpec.self).clone {
+            guard let template = try await locate(clone.vmid) else {
+                throw fail("clone source VMID \(clone.vmid) does not exist")
             }
-            var params = try VMMapping.config(spec, name: name, current: [:], secrets: context.secrets, forCreate: true)
-            params["vmid"] = String(vmid)
-            if let pool = spec.pool { params["pool"] = pool }
-            return try await api.post("/nodes/\(node)/qemu", params, safety: .once).text ?? ""
+            var params = [
+                "newid": String(vmid), "name": name, "full": PVEValues.flag(clone.full ?? true), "target": node,
+            ]
+            if let storage = clone.storage, clone.full ?? true { params["storage"] = storage }
+            if let pool { params["pool"] = pool }
+            return try await api.post("/nodes/\(template.node)/qemu/\(clone.vmid)/clone", params, safety: .once)
+                .text ?? ""
         }
-        let spec = try resource.decodeSpec(ContainerSpec.self)
-        var params = CTMapping.config(spec, name: name, current: [:])
+        var params = try kind.fields.config(
+            resource.spec,
+            name: name,
+            current: [:],
+            secrets: context.secrets,
+            forCreate: true
+        )
         params["vmid"] = String(vmid)
-        params["ostemplate"] = spec.template
-        params["unprivileged"] = PVEValues.flag(spec.unprivileged ?? true)
-        if let pool = spec.pool { params["pool"] = pool }
-        if let password = spec.password { params["password"] = try context.secrets.resolve(password) }
-        if let keys = spec.sshKeys { params["ssh-public-keys"] = keys.joined(separator: "\n") }
-        return try await api.post("/nodes/\(node)/lxc", params, safety: .once).text ?? ""
+        if let pool { params["pool"] = pool }
+        return try await api.post("/nodes/\(node)/\(kind.rawValue)", params, safety: .once).text ?? ""
     }
 
     /// After the create: configure what a clone did not set, grow cloned disks, start.
     private func finishCreate(_ resource: Resource, vmid: Int, listed: GuestObserver.Listed) async throws {
-        if kind == .qemu, let spec = try? resource.decodeSpec(VirtualMachineSpec.self), spec.clone != nil {
+        if kind == .qemu, resource.spec["clone"] != nil {
             try await writeConfig(resource, listed: listed, paths: nil)
             var current = try await config(listed).config
-            for (slot, disk) in spec.disks ?? [:] {
+            for (slot, disk) in resource.spec["disks"]?.mapValue ?? [:] {
+                guard let wanted = disk["size"]?.intValue else { continue }
                 if let text = current[slot], let size = PVEValues.dict(text)["size"].flatMap(PVEValues.size),
-                    size < disk.size.bytes
+                    size < wanted
                 {
-                    try await resize(listed, disk: slot, bytes: disk.size.bytes)
+                    try await resize(listed, disk: slot, bytes: wanted)
                     current = try await config(listed).config
                 }
             }
@@ -257,41 +253,30 @@ struct GuestApplier {
             let (current, digest) = try await quoting("GET config of \(noun) \(listed.vmid)") {
                 try await config(listed)
             }
-            let desired: [String: String]
-            var keys: [String]
-            if kind == .qemu {
-                let spec = try resource.decodeSpec(VirtualMachineSpec.self)
-                desired = try VMMapping.config(
-                    spec,
-                    name: resource.id.name,
-                    current: current,
-                    secrets: context.secrets,
-                    forCreate: false
-                )
-                keys =
-                    paths.map { $0.flatMap { VMMapping.keys(for: $0, desired: spec, current: current) } }
-                    ?? Array(desired.keys)
-            } else {
-                let spec = try resource.decodeSpec(ContainerSpec.self)
-                desired = CTMapping.config(spec, name: resource.id.name, current: current)
-                keys =
-                    paths.map { $0.flatMap { CTMapping.keys(for: $0, desired: spec, current: current) } }
-                    ?? Array(desired.keys)
-                keys.removeAll { $0 == "rootfs" }  // a container's root volume changes only by resize
-            }
+            let fields = kind.fields
+            let desired = try fields.config(
+                resource.spec,
+                name: resource.id.name,
+                current: current,
+                secrets: context.secrets,
+                forCreate: false
+            )
+            let keys =
+                paths.map { $0.flatMap { fields.keys(for: $0, desired: resource.spec, current: current) } }
+                ?? Array(desired.keys)
             var params: [String: String] = [:]
             var deletes: [String] = []
             for key in Set(keys) {
                 if let value = desired[key] {
                     if current[key] != value { params[key] = value }
-                } else if current[key] != nil, key != "cipassword" {
+                } else if current[key] != nil, !fields.writeOnlyKeys.contains(key) {
                     deletes.append(key)
                 }
             }
             if params.isEmpty && deletes.isEmpty { return }
             if !deletes.isEmpty {
                 params["delete"] = deletes.sorted().joined(separator: ",")
-                if deletes.contains(where: { VMMapping.isDiskKey($0) || CTMapping.isMountKey($0) }) && kind == .qemu {
+                if kind == .qemu, deletes.contains(where: VMDisks.isDiskKey) {
                     params["force"] = "1"
                 }
             }
@@ -317,9 +302,7 @@ struct GuestApplier {
         let paths = action.changes.map(\.path)
         let top = Set(paths.compactMap { p -> String? in if case .key(let k)? = p.components.first { k } else { nil } })
         let configPaths = paths.filter { p in
-            if case .key(let k)? = p.components.first {
-                return !["pool", "state", "node", "placement", "clone", "cluster", "vmid"].contains(k)
-            }
+            if case .key(let k)? = p.components.first { return kind.fields.isConfigField(k) }
             return false
         }
         if !configPaths.isEmpty { try await writeConfig(resource, listed: l, paths: configPaths) }

@@ -95,16 +95,10 @@ struct GuestObserver {
             )
         }
         let desired = r.resource.spec
-        var live =
-            kind == .qemu
-            ? VMMapping.spec(state.live, guest: state, desired: desired)
-            : CTMapping.spec(state.live, guest: state, desired: desired)
+        var live = kind.fields.observe(state.live, guest: state, desired: desired)
         var pending: Value?
         if !state.pending.isEmpty || !state.pendingDelete.isEmpty {
-            let merged =
-                kind == .qemu
-                ? VMMapping.spec(state.merged, guest: state, desired: desired)
-                : CTMapping.spec(state.merged, guest: state, desired: desired)
+            let merged = kind.fields.observe(state.merged, guest: state, desired: desired)
             var staged = difference(live, merged).mapValue
             var observed = live.mapValue
             // A pending value the manifest does not want (someone staged it behind Setpoint's back) is what the guest

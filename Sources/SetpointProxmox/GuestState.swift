@@ -2,7 +2,12 @@ import SetpointCore
 
 /// One guest as observed: where it is, whether it runs, its live config and its pending section.
 struct GuestState: Sendable {
-    enum Kind: String, Sendable { case qemu, lxc }
+    enum Kind: String, Sendable {
+        case qemu, lxc
+
+        /// The field table of the guest kind.
+        var fields: GuestFieldTable { self == .qemu ? VirtualMachineFields.table : ContainerFields.table }
+    }
 
     var vmid: Int
     var kind: Kind

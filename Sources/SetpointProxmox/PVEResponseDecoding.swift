@@ -39,10 +39,7 @@ package enum PVEResponseDecoding {
                 pendingItems: items
             )
             _ = guest.isTagged
-            _ =
-                kind == .qemu
-                ? VMMapping.spec(guest.merged, guest: guest, desired: desired)
-                : CTMapping.spec(guest.merged, guest: guest, desired: desired)
+            _ = kind.fields.observe(guest.merged, guest: guest, desired: desired)
         }
         for item in body.array {
             _ = (

@@ -13,8 +13,8 @@ public struct ProxmoxProvider: Provider {
 
     public func fieldPolicy(for kind: ResourceKind) -> FieldPolicy {
         switch kind {
-        case .virtualMachine: GuestPolicies.virtualMachine()
-        case .container: GuestPolicies.container()
+        case .virtualMachine: VirtualMachineFields.table.policy
+        case .container: ContainerFields.table.policy
         case .resourcePool: GuestPolicies.pool()
         case .guestBackupJob: GuestPolicies.backupJob()
         default:

@@ -70,18 +70,30 @@ public struct FieldPolicy: Sendable {
 
     /// The most specific rule covering `path`, if any.
     public func rule(for path: FieldPath) -> Rule? {
+        Self.mostSpecific(rules, pattern: { $0.pattern }, covering: path).map { rules[$0] }
+    }
+
+    /// The index of the most specific dotted pattern covering `path`: the longest one, and among equal lengths the
+    /// one with more literal keys than `*`; nil when none covers it.
+    static func mostSpecific<Item>(
+        _ items: [Item],
+        pattern: (Item) -> [String],
+        covering path: FieldPath
+    ) -> Int? {
         let keys = path.components.map { c -> String in
             switch c {
             case .key(let k): k
             case .index(let i): String(i)
             }
         }
-        var best: Rule?
+        var best: Int?
         var bestScore = -1
-        for rule in rules where rule.pattern.count <= keys.count {
-            var score = 0
+        for (i, item) in items.enumerated() {
+            let pattern = pattern(item)
+            guard pattern.count <= keys.count else { continue }
+            var score = pattern.count * 100
             var matches = true
-            for (p, k) in zip(rule.pattern, keys) {
+            for (p, k) in zip(pattern, keys) {
                 if p == k {
                     score += 2
                 } else if p == "*" {
@@ -91,10 +103,8 @@ public struct FieldPolicy: Sendable {
                     break
                 }
             }
-            // Longer patterns are more specific; among equal lengths, literal keys beat wildcards.
-            score += rule.pattern.count * 100
             if matches, score > bestScore {
-                best = rule
+                best = i
                 bestScore = score
             }
         }

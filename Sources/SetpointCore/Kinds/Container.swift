@@ -100,6 +100,7 @@ public struct ContainerSpec: ResourceSpec {
     public var tags: [String]?
     public var state: String?
     public var onBoot: Bool?
+    public var startup: GuestStartup?
     public var protection: Bool?
     public var description: String?
 

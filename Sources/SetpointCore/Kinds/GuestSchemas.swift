@@ -35,6 +35,12 @@ enum GuestSchemas {
         Field("ip6", .string(.ipConfig), "IPv6 address with prefix length, 'dhcp' or 'auto'."),
         Field("gateway6", .string(.ipAddress), "IPv6 gateway."),
     ]
+    /// PVE's `startup`: the order guests start in at boot (and stop in, reversed), and the pauses after each.
+    static let startup = ObjectSchema([
+        Field("order", .integer(min: 0, max: 1_000_000), "Position in the boot order; lower starts first, stops last."),
+        Field("up", .integer(min: 0, max: 86_400), "Seconds to wait after this guest starts before the next one."),
+        Field("down", .integer(min: 0, max: 86_400), "Seconds to wait for this guest to shut down before stopping it."),
+    ])
     static let state = SchemaType.enumeration(["running", "stopped"])
     static let netSlot = StringFormat.slot([("net", 0...31)], expectation: "a NIC slot 'net0' … 'net31'")
 
@@ -54,10 +60,18 @@ enum GuestSchemas {
             Field("tags", tags, "Proxmox tags; Setpoint adds its own 'setpoint' tag."),
             Field("state", state, default: .string("running"), "Power state to keep."),
             Field("onBoot", .boolean, default: .bool(false), "Start when the node boots."),
+            Field("startup", .object(startup), "Order and delays of starts and shutdowns at boot (with onBoot)."),
             Field("protection", .boolean, default: .bool(false), "Refuse deletion and disk removal while set."),
             Field("description", .string, "Free text shown in the Proxmox UI."),
         ]
     }
+}
+
+/// A guest's place in the boot order (`startup`).
+public struct GuestStartup: Codable, Sendable, Equatable {
+    public var order: Int?
+    public var up: Int?
+    public var down: Int?
 }
 
 /// A guest's placement rule.

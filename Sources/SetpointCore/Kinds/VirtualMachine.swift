@@ -63,6 +63,11 @@ public enum VirtualMachineKind {
             Field("clone", .object(clone), "Create by cloning a template instead of blank."),
             Field("cores", .integer(min: 1, max: 1024), default: .int(1), "Cores per socket."),
             Field("sockets", .integer(min: 1, max: 4), default: .int(1), "CPU sockets."),
+            Field(
+                "vcpus",
+                .integer(min: 1, max: 4096),
+                "vCPUs plugged, at most sockets × cores (all when absent); changes live with CPU hotplug."
+            ),
             Field("cpu", .string(.nonEmpty), "CPU type, e.g. host or x86-64-v2-AES."),
             Field("memory", .quantity(.wholeMebibytes), default: .int(512 << 20), "Memory, e.g. 4Gi."),
             Field(
@@ -125,6 +130,7 @@ public struct VirtualMachineSpec: ResourceSpec {
     public var clone: Clone?
     public var cores: Int?
     public var sockets: Int?
+    public var vcpus: Int?
     public var cpu: String?
     public var memory: Quantity?
     public var balloon: Quantity?
@@ -142,6 +148,7 @@ public struct VirtualMachineSpec: ResourceSpec {
     public var tags: [String]?
     public var state: String?
     public var onBoot: Bool?
+    public var startup: GuestStartup?
     public var protection: Bool?
     public var description: String?
 

@@ -157,8 +157,21 @@ enum KindChecks {
         if let route = spec["route"] { walk(route, ["spec", "route"]) }
     }
 
-    /// Ballooning below memory; cloud-init IP settings only for NICs the manifest declares.
+    /// Ballooning below memory; vCPUs within sockets × cores; cloud-init IP settings only for NICs the manifest
+    /// declares.
     static func virtualMachine(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
+        if let vcpus = spec["vcpus"]?.intValue {
+            let cores = spec["cores"]?.intValue ?? 1
+            let sockets = spec["sockets"]?.intValue ?? 1
+            if vcpus > cores * sockets {
+                v.report(
+                    .invalidValue,
+                    "spec.vcpus: \(vcpus) is more than sockets × cores (\(sockets) × \(cores) = \(sockets * cores))",
+                    hint: "vcpus counts the CPUs plugged at start, out of sockets × cores; raise cores or lower vcpus",
+                    at: root.node(at: ["spec", "vcpus"])
+                )
+            }
+        }
         if let balloon = spec["balloon"]?.intValue, let memory = spec["memory"]?.intValue, balloon > memory {
             v.report(
                 .invalidValue,
