@@ -312,7 +312,7 @@ struct ApplyCommand: ConsoleCommand {
                 .approval,
                 plan: plan,
                 detail: .map([
-                    "approved": .list(approvedRisky.map(Value.string)),
+                    "approved": .list(approvedRisky.map { .string($0.description) }),
                     "how": .string(autoApprove ? "--approve on the command line" : "interactive yes"),
                 ])
             )

@@ -214,10 +214,7 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
             // The acknowledgment names the record as it is now (a later edit of it is not covered) and, with the anchor's
             // key, is signed: it cannot be forged by someone who can only write the state.
             let detail = AuditChain.acknowledgment(of: broken, problem: problem, reason: reason, key: anchor?.key)
-            let record = try await store.appendAudit(
-                AuditEntry(time: AuditTrail.isoNow(), actor: actor, event: .auditBreak, detail: detail),
-                checkingChain: false
-            )
+            let record = try await AuditTrail(log: store, actor: actor).recordBreak(detail: detail)
             console.out("acknowledged: seq \(seq): \(problem) (recorded at seq \(record.seq))\n")
             acknowledged += 1
         }
@@ -236,10 +233,7 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
                     ),
                     "reason": .string(reason),
                 ])
-                let record = try await store.appendAudit(
-                    AuditEntry(time: AuditTrail.isoNow(), actor: actor, event: .auditBreak, detail: detail),
-                    checkingChain: false
-                )
+                let record = try await AuditTrail(log: store, actor: actor).recordBreak(detail: detail)
                 try anchor.reset(to: record, state: stateOptions.location)
                 tailed.tail.reset()
                 console.out(
@@ -270,7 +264,7 @@ enum AuditRendering {
         var parts = ["\(r.seq)", r.entry.time, r.entry.actor, r.entry.event.rawValue]
         if let plan = r.entry.planID { parts.append("plan \(plan)") }
         if let action = r.entry.actionID {
-            parts.append(action)
+            parts.append(action.description)
         } else if let resource = r.entry.resource {
             parts.append(resource.description)
         }

@@ -313,12 +313,12 @@ struct ControllerCommand: ConsoleCommand {
                 "\(r.errors.count) error\(r.errors.count == 1 ? "" : "s"): " + r.errors.joined(separator: "; ")
             )
         }
-        if !r.applied.isEmpty { parts.append("applied " + r.applied.joined(separator: ", ")) }
+        if !r.applied.isEmpty { parts.append("applied " + r.applied.map(\.description).joined(separator: ", ")) }
         if !r.failed.isEmpty {
             parts.append("failed " + r.failed.keys.sorted().map { "\($0) (\(r.failed[$0]!))" }.joined(separator: ", "))
         }
         if let p = r.pendingPlanID, !r.waiting.isEmpty {
-            parts.append("waiting for approval in plan \(p): " + r.waiting.joined(separator: ", "))
+            parts.append("waiting for approval in plan \(p): " + r.waiting.map(\.description).joined(separator: ", "))
         }
         if !r.drift.isEmpty { parts.append("drift: " + r.drift.map(\.description).joined(separator: ", ")) }
         if !r.held.isEmpty {

@@ -123,7 +123,7 @@ struct ImportCommand: ConsoleCommand {
             )
         )
         try await AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor).record(
-            AuditEvent(rawValue: "import"),
+            .import,
             detail: .map(["resource": .string(target.description), "id": found.providerID.map(Value.string) ?? .null])
         )
         console.out(

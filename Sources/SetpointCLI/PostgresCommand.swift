@@ -65,7 +65,7 @@ struct FailoverCommand: ConsoleCommand {
             cluster: cluster,
             state: stateOptions,
             identity: identity,
-            event: "failover",
+            event: .failover,
             what: "failover of PostgresCluster/\(cluster) to \(target)",
             detail: ["to": .string(target)]
         ).run { provider, declared, context in
@@ -145,7 +145,7 @@ struct ReinitCommand: ConsoleCommand {
             cluster: cluster,
             state: stateOptions,
             identity: identity,
-            event: "reinit",
+            event: .reinit,
             what: "reinit of \(member) in PostgresCluster/\(cluster)",
             detail: ["member": .string(member)]
         ).run { provider, declared, context in
@@ -174,7 +174,7 @@ struct ClusterOperation {
     let state: StateOptions
     let identity: String?
     /// The audit event (`failover`, `reinit`).
-    let event: String
+    let event: AuditEvent
     /// For the error line: `failover of PostgresCluster/main to pg-2`.
     let what: String
     /// Recorded whatever the outcome.
@@ -215,7 +215,7 @@ struct ClusterOperation {
         do {
             let outcome = try await body(provider, declared, session.context(set))
             try await audit.record(
-                AuditEvent(rawValue: event),
+                event,
                 result: "succeeded",
                 detail: .map(recorded.merging(outcome) { _, b in b })
             )
@@ -223,7 +223,7 @@ struct ClusterOperation {
             return 0
         } catch {
             recorded["error"] = .string("\(error)")
-            _ = try? await audit.record(AuditEvent(rawValue: event), result: "failed", detail: .map(recorded))
+            _ = try? await audit.record(event, result: "failed", detail: .map(recorded))
             await lease.release()
             console.err("error: \(what): \(error)\n")
             return 1

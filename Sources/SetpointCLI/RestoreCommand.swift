@@ -86,7 +86,7 @@ struct RestoreCommand: ConsoleCommand {
             detail["label"] = report.label.map(Value.string) ?? .null
             detail["seconds"] = .double(report.restoreSeconds + report.startSeconds)
             try await audit.record(
-                AuditEvent(rawValue: "restore"),
+                .restore,
                 resource: resource.id,
                 result: "succeeded",
                 detail: .map(detail)
@@ -108,7 +108,7 @@ struct RestoreCommand: ConsoleCommand {
         } catch {
             detail["error"] = .string("\(error)")
             _ = try? await audit.record(
-                AuditEvent(rawValue: "restore"),
+                .restore,
                 resource: resource.id,
                 result: "failed",
                 detail: .map(detail)

@@ -235,10 +235,14 @@ public struct ControllerAPI: Sendable {
         let r = status.snapshot.last
         var out: [String: Any] = ["resource": id.description, "status": state]
         if let error { out["lastError"] = error }
-        let mine = { (ids: [String]) in ids.filter { $0.hasPrefix(id.description + ":") } }
+        let mine = { (ids: [ActionID]) in ids.filter { $0.resource == id }.map(\.description) }
         out["applied"] = mine(r?.applied ?? [])
         out["waiting"] = mine(r?.waiting ?? [])
-        out["held"] = (r?.held ?? [:]).filter { $0.key.hasPrefix(id.description + ":") }
+        out["held"] = Dictionary(
+            uniqueKeysWithValues: (r?.held ?? [:]).filter { $0.key.resource == id }.map {
+                ($0.key.description, $0.value)
+            }
+        )
         if let p = r?.pendingPlanID, !(mine(r?.waiting ?? []).isEmpty) { out["pendingPlan"] = p }
         if let retry = reconciler.retries[id] { out["failures"] = retry.failures }
         return .json(200, out)
@@ -283,13 +287,8 @@ public struct ControllerAPI: Sendable {
         }
         var detail: [String: Value] = ["plan": .string(id), "how": .string("controller API")]
         if let reason { detail["reason"] = .string(reason) }
-        let record = AuditEntry(
-            time: AuditTrail.isoNow(),
-            actor: who.email,
-            event: approve ? .approval : AuditEvent(rawValue: "rejection"),
-            planID: id,
-            detail: .map(detail)
-        )
+        let record = AuditTrail(log: store, actor: who.email)
+            .entry(approve ? .approval : .rejection, planID: id, detail: .map(detail))
         // One compare-and-set from pending, with its audit record in the same transaction: of concurrent decisions
         // exactly one is made and recorded; the others learn what it was.
         switch try await store.transitionPlan(
@@ -326,7 +325,7 @@ public struct ControllerAPI: Sendable {
                     "hash": r.hash,
                 ]
                 if let v = r.entry.planID { item["planID"] = v }
-                if let v = r.entry.actionID { item["actionID"] = v }
+                if let v = r.entry.actionID { item["actionID"] = v.description }
                 if let v = r.entry.resource { item["resource"] = v.description }
                 if let v = r.entry.result { item["result"] = v }
                 if let detail = try? JSONSerialization.jsonObject(

@@ -90,10 +90,12 @@ public struct ControllerService: Service {
         for (id, why) in r.failed.sorted(by: { $0.key < $1.key }) {
             logger.error("\(id) failed: \(why)", metadata: metadata)
         }
-        if !r.applied.isEmpty { logger.notice("applied: \(r.applied.joined(separator: ", "))", metadata: metadata) }
+        if !r.applied.isEmpty {
+            logger.notice("applied: \(r.applied.map(\.description).joined(separator: ", "))", metadata: metadata)
+        }
         if let pending = r.pendingPlanID, !r.waiting.isEmpty {
             logger.notice(
-                "waiting for approval in plan \(pending): \(r.waiting.joined(separator: ", "))",
+                "waiting for approval in plan \(pending): \(r.waiting.map(\.description).joined(separator: ", "))",
                 metadata: metadata
             )
         }

@@ -52,11 +52,7 @@ public final class ControllerStatus: Sendable {
     }
 
     /// `VirtualMachine/api-1:update` → `VirtualMachine|update`.
-    static func verb(_ actionID: String) -> String {
-        let parts = actionID.split(separator: ":", maxSplits: 1)
-        let kind = parts.first?.split(separator: "/").first ?? ""
-        return "\(kind)|\(parts.count > 1 ? String(parts[1]) : "?")"
-    }
+    static func verb(_ actionID: ActionID) -> String { "\(actionID.resource.kind.rawValue)|\(actionID.verb)" }
 
     /// Each declared resource's status in the last pass: `failed`, `waiting`, `held`, `drift`, `changed`, `in-sync`.
     public func resourceStatus(retries: [ResourceID: Backoff.Entry]) -> [(ResourceID, String, String?)] {
@@ -64,24 +60,21 @@ public final class ControllerStatus: Sendable {
         guard let r = s.last else { return s.declared.map { ($0, "unknown", nil) } }
         // A follower does not plan: it knows nothing of the resources' state but what failed when it last led.
         if r.leaseHeldBy != nil { return s.declared.sorted().map { ($0, "following", retries[$0]?.lastError) } }
-        func ids(_ actions: [String]) -> Set<String> {
-            Set(actions.compactMap { $0.split(separator: ":").first.map(String.init) })
-        }
+        func ids(_ actions: [ActionID]) -> Set<ResourceID> { Set(actions.map(\.resource)) }
         let failed = ids(Array(r.failed.keys))
         let waiting = ids(r.waiting)
         let held = ids(Array(r.held.keys))
         let applied = ids(r.applied)
-        let drift = Set(r.drift.map(\.description))
+        let drift = Set(r.drift)
         return s.declared.sorted().map { id in
-            let key = id.description
-            let error = retries[id]?.lastError ?? r.failed.first { $0.key.hasPrefix(key + ":") }?.value
-            if failed.contains(key) { return (id, "failed", error) }
-            if waiting.contains(key) { return (id, "waiting", nil) }
+            let error = retries[id]?.lastError ?? r.failed.first { $0.key.resource == id }?.value
+            if failed.contains(id) { return (id, "failed", error) }
+            if waiting.contains(id) { return (id, "waiting", nil) }
             // Backing off after a failure: still failed, with the failure's error (not the backoff's).
-            if let retry = retries[id], held.contains(key) { return (id, "failed", retry.lastError) }
-            if held.contains(key) { return (id, "held", r.held.first { $0.key.hasPrefix(key + ":") }?.value) }
-            if drift.contains(key) { return (id, applied.contains(key) ? "drift-corrected" : "drift", nil) }
-            if applied.contains(key) { return (id, "changed", nil) }
+            if let retry = retries[id], held.contains(id) { return (id, "failed", retry.lastError) }
+            if held.contains(id) { return (id, "held", r.held.first { $0.key.resource == id }?.value) }
+            if drift.contains(id) { return (id, applied.contains(id) ? "drift-corrected" : "drift", nil) }
+            if applied.contains(id) { return (id, "changed", nil) }
             return (id, "in-sync", nil)
         }
     }

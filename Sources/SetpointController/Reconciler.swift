@@ -12,12 +12,12 @@ public struct PassReport: Sendable {
     public var manifestDigest: String?
     /// Manifest or planning errors: with a manifest error nothing is applied from a partial desired state.
     public var errors: [String] = []
-    public var applied: [String] = []
-    public var failed: [String: String] = [:]
+    public var applied: [ActionID] = []
+    public var failed: [ActionID: String] = [:]
     /// Actions waiting in the pending plan.
-    public var waiting: [String] = []
+    public var waiting: [ActionID] = []
     /// Actions not done in this pass, with why (paused, drift reported, backing off, depends on one of those).
-    public var held: [String: String] = [:]
+    public var held: [ActionID: String] = [:]
     public var pendingPlanID: String?
     public var drift: [ResourceID] = []
     /// Set when another process held the apply lease: nothing was planned or applied.
@@ -233,10 +233,10 @@ public final class Reconciler: Sendable {
         }
         var settling: [ResourceID: String] = [:]
         for (id, why) in report.failed {
-            if let r = Self.resource(of: id) { settling[r] = "its action \(id) failed: \(why)" }
+            settling[id.resource] = "its action \(id) failed: \(why)"
         }
         for id in report.waiting {
-            if let r = Self.resource(of: id) { settling[r] = "its action \(id) waits for approval" }
+            settling[id.resource] = "its action \(id) waits for approval"
         }
         desiredState.withLock { $0?.unsettled = settling }
         return report
@@ -327,9 +327,9 @@ public final class Reconciler: Sendable {
             .sorted()
 
         // 3. Policy and backoff, per action; an action that depends on one not done now is not done either.
-        var held: [String: String] = [:]
+        var held: [ActionID: String] = [:]
         var waiting: [Action] = []
-        var autoApproved: Set<String> = []
+        var autoApproved: Set<ActionID> = []
         let retryState = backoff.withLock { $0 }
         func domains(_ a: Action) -> [String] {
             registry.provider(for: a.resource.kind)?.concurrencyDomains(for: a).map(\.name) ?? []
@@ -370,7 +370,7 @@ public final class Reconciler: Sendable {
         report.held = held
 
         // 4. Waiting actions form the pending plan; an approved one lets them run.
-        var approved: Set<String> = autoApproved
+        var approved: Set<ActionID> = autoApproved
         if !waiting.isEmpty {
             let pending = try await pendingPlan(for: waiting, of: plan)
             report.pendingPlanID = pending.id
@@ -432,12 +432,6 @@ public final class Reconciler: Sendable {
         }
     }
 
-    /// `BackupPolicy/main-db:update` → `BackupPolicy/main-db`.
-    static func resource(of actionID: String) -> ResourceID? {
-        guard let head = actionID.split(separator: ":").first, let slash = head.firstIndex(of: "/") else { return nil }
-        return ResourceID(kind: ResourceKind(String(head[..<slash])), name: String(head[head.index(after: slash)...]))
-    }
-
     /// The pending plan for these waiting actions: the same actions on the same observations reuse one plan; anything
     /// else makes a new one and marks the earlier pending ones stale.
     func pendingPlan(for waiting: [Action], of plan: Plan) async throws -> StoredPlan {
@@ -446,7 +440,7 @@ public final class Reconciler: Sendable {
         // the manifest or move of the system makes another plan (the approved one never applies what nobody saw).
         let key =
             waiting.sorted { $0.id < $1.id }.map { a in
-                a.id + "="
+                a.id.description + "="
                     + CanonicalJSON.digest(
                         .list(a.changes.map { c in .list([.string(c.path.description), c.after ?? .null]) })
                     )
@@ -471,9 +465,9 @@ public final class Reconciler: Sendable {
         )
         try await store.savePlan(stored)
         try await AuditTrail(log: store, actor: configuration.identity).record(
-            AuditEvent(rawValue: "pending"),
+            .pending,
             plan: pending,
-            detail: .map(["actions": .list(waiting.map { .string($0.id) })])
+            detail: .map(["actions": .list(waiting.map { .string($0.id.description) })])
         )
         return stored
     }

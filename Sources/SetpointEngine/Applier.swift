@@ -10,7 +10,7 @@ public struct Applier: Sendable {
     public var store: any StateStore
     public var parallelism: Int
     /// Ids of risky actions approved for this run; `approveAllRisky` approves every one.
-    public var approved: Set<String>
+    public var approved: Set<ActionID>
     public var approveAllRisky: Bool
     public var interruption: Interruption
     /// Write-only fingerprints, as used when planning.
@@ -23,7 +23,7 @@ public struct Applier: Sendable {
         context: ProviderContext,
         store: any StateStore,
         parallelism: Int = 8,
-        approved: Set<String> = [],
+        approved: Set<ActionID> = [],
         approveAllRisky: Bool = false,
         interruption: Interruption = Interruption(),
         fingerprint: @escaping @Sendable (FieldPath, Value) -> String = Differ.referenceFingerprint,
@@ -50,7 +50,7 @@ public struct Applier: Sendable {
         // A dead apply left actions in flight: say so, and that this one picks them up.
         let open = try await store.openJournals().filter { $0.value["failed"] == nil }
         if !open.isEmpty {
-            let actions = Value.list(open.keys.sorted().map(Value.string))
+            let actions = Value.list(open.keys.sorted().map { .string($0.description) })
             try await audit?.record(
                 .interrupted,
                 detail: .map([
@@ -68,8 +68,8 @@ public struct Applier: Sendable {
         for action in walk.pending where action.requiresApproval && !(approveAllRisky || approved.contains(action.id)) {
             walk.skip(action.id, .awaitingApproval, report: &report, onEvent: onEvent)
         }
-        var terminal: Set<String> = []
-        await withTaskGroup(of: (String, String?, Bool).self) { group in
+        var terminal: Set<ActionID> = []
+        await withTaskGroup(of: (ActionID, String?, Bool).self) { group in
             var domainsInUse: [String: Int] = [:]
             var running = 0
             func launchReady() {
@@ -175,7 +175,7 @@ public struct Applier: Sendable {
                 .interrupted,
                 plan: plan,
                 detail: .map([
-                    "reason": .string("signal"), "notStarted": .list(report.notStarted.map(Value.string)),
+                    "reason": .string("signal"), "notStarted": .list(report.notStarted.map { .string($0.description) }),
                 ])
             )
         }

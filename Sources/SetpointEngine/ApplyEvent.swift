@@ -8,7 +8,7 @@ public enum ApplyEvent: Sendable, Equatable {
     case failed(Action, String)
     case skipped(Action, SkipReason)
     /// SIGINT/SIGTERM: in-flight actions finish, nothing new starts.
-    case interrupted(inFlight: [String])
+    case interrupted(inFlight: [ActionID])
     case finished(ApplyReport)
 }
 
@@ -17,7 +17,7 @@ public enum SkipReason: Sendable, Hashable, CustomStringConvertible {
     /// A risky action without approval.
     case awaitingApproval
     /// An action it depends on failed or was skipped.
-    case dependency(String)
+    case dependency(ActionID)
     /// The apply was interrupted before it started.
     case interrupted
 
@@ -32,16 +32,16 @@ public enum SkipReason: Sendable, Hashable, CustomStringConvertible {
 
 /// The outcome of an apply.
 public struct ApplyReport: Sendable, Equatable {
-    public var succeeded: [String] = []
-    public var failed: [String: String] = [:]
+    public var succeeded: [ActionID] = []
+    public var failed: [ActionID: String] = [:]
     /// Failed actions whose error says a retry cannot help until something changes (`SetpointError.isTerminal`).
-    public var terminal: Set<String> = []
-    public var skipped: [String: SkipReason] = [:]
+    public var terminal: Set<ActionID> = []
+    public var skipped: [ActionID: SkipReason] = [:]
     public var wasInterrupted = false
 
     public init() {}
 
-    public var awaitingApproval: [String] { skipped.filter { $0.value == .awaitingApproval }.map(\.key).sorted() }
-    public var notStarted: [String] { skipped.filter { $0.value == .interrupted }.map(\.key).sorted() }
+    public var awaitingApproval: [ActionID] { skipped.filter { $0.value == .awaitingApproval }.map(\.key).sorted() }
+    public var notStarted: [ActionID] { skipped.filter { $0.value == .interrupted }.map(\.key).sorted() }
     public var isSuccess: Bool { failed.isEmpty && !wasInterrupted }
 }

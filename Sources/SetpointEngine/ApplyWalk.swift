@@ -5,12 +5,12 @@ import SetpointCore
 /// Each pending action counts the dependencies it still waits for, so finding what is ready costs nothing per
 /// completion beyond its dependents (10,000 actions stay linear).
 struct ApplyWalk {
-    private var byID: [String: Action] = [:]
-    private var order: [String] = []
-    private var position: [String: Int] = [:]
-    private var state: [String: State] = [:]
-    private var dependents: [String: [String]] = [:]
-    private var waitingOn: [String: Int] = [:]
+    private var byID: [ActionID: Action] = [:]
+    private var order: [ActionID] = []
+    private var position: [ActionID: Int] = [:]
+    private var state: [ActionID: State] = [:]
+    private var dependents: [ActionID: [ActionID]] = [:]
+    private var waitingOn: [ActionID: Int] = [:]
     /// Pending actions with nothing left to wait for, by plan position (entries of actions that left the pending
     /// state are dropped when popped).
     private var readyHeap = MinHeap<Int>()
@@ -32,10 +32,10 @@ struct ApplyWalk {
         }
     }
 
-    func action(_ id: String) -> Action? { byID[id] }
+    func action(_ id: ActionID) -> Action? { byID[id] }
 
     var pending: [Action] { order.filter { state[$0] == .pending }.map { byID[$0]! } }
-    var runningIDs: [String] { order.filter { state[$0] == .running } }
+    var runningIDs: [ActionID] { order.filter { state[$0] == .running } }
 
     /// Takes ready actions in plan order, at most `limit`, for which `admit` says yes (it may reserve resources such
     /// as concurrency domains); those it refuses stay ready. Each taken action is marked running.
@@ -58,9 +58,9 @@ struct ApplyWalk {
     }
 
     /// Marks a pending action as started without the ready queue (to report it).
-    mutating func markStarted(_ id: String) { state[id] = .running }
+    mutating func markStarted(_ id: ActionID) { state[id] = .running }
 
-    mutating func finish(_ id: String, error: String?, report: inout ApplyReport, onEvent: (ApplyEvent) -> Void) {
+    mutating func finish(_ id: ActionID, error: String?, report: inout ApplyReport, onEvent: (ApplyEvent) -> Void) {
         guard let action = byID[id] else { return }
         if let error {
             state[id] = .failed
@@ -77,7 +77,7 @@ struct ApplyWalk {
         }
     }
 
-    mutating func skip(_ id: String, _ reason: SkipReason, report: inout ApplyReport, onEvent: (ApplyEvent) -> Void) {
+    mutating func skip(_ id: ActionID, _ reason: SkipReason, report: inout ApplyReport, onEvent: (ApplyEvent) -> Void) {
         guard state[id] == .pending, let action = byID[id] else { return }
         state[id] = .skipped
         report.skipped[id] = reason
@@ -85,7 +85,7 @@ struct ApplyWalk {
         skipDependents(of: id, report: &report, onEvent: onEvent)
     }
 
-    private mutating func skipDependents(of id: String, report: inout ApplyReport, onEvent: (ApplyEvent) -> Void) {
+    private mutating func skipDependents(of id: ActionID, report: inout ApplyReport, onEvent: (ApplyEvent) -> Void) {
         for dependent in dependents[id] ?? [] { skip(dependent, .dependency(id), report: &report, onEvent: onEvent) }
     }
 }

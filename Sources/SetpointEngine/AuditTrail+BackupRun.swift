@@ -6,15 +6,11 @@ extension AuditTrail {
     /// as detail): the one path the CLI and the controller share.
     public func record(_ run: BackupRun, in store: any BackupRunStore) async throws {
         try await store.recordBackupRun(run)
-        _ = try await log.appendAudit(
-            AuditEntry(
-                time: now(),
-                actor: actor,
-                event: AuditEvent(rawValue: run.kind == .drill ? "backup-drill" : "backup"),
-                resource: ResourceID(kind: .backupPolicy, name: run.policy),
-                result: run.outcome.rawValue,
-                detail: run.auditDetail
-            )
+        try await record(
+            run.kind == .drill ? .backupDrill : .backup,
+            resource: ResourceID(kind: .backupPolicy, name: run.policy),
+            result: run.outcome.rawValue,
+            detail: run.auditDetail
         )
     }
 }

@@ -28,27 +28,48 @@ public struct AuditTrail: Sendable {
         return "\(user)@\(ProcessInfo.processInfo.hostName)"
     }
 
+    /// An audit entry from this trail's actor and clock: the one place entries are made (the CLI, the engine, the
+    /// controller's API and `audit acknowledge` all go through here).
+    public func entry(
+        _ event: AuditEvent,
+        plan: Plan? = nil,
+        planID: String? = nil,
+        action: Action? = nil,
+        resource: ResourceID? = nil,
+        result: String? = nil,
+        detail: Value = .null
+    ) -> AuditEntry {
+        AuditEntry(
+            time: now(),
+            actor: actor,
+            event: event,
+            planID: plan?.id ?? planID,
+            actionID: action?.id,
+            resource: action?.resource ?? resource,
+            result: result,
+            detail: detail
+        )
+    }
+
+    /// Appends an entry (`entry(...)`) after checking the chain.
     @discardableResult
     public func record(
         _ event: AuditEvent,
         plan: Plan? = nil,
+        planID: String? = nil,
         action: Action? = nil,
         resource: ResourceID? = nil,
         result: String? = nil,
         detail: Value = .null
     ) async throws -> AuditRecord {
         try await log.appendAudit(
-            AuditEntry(
-                time: now(),
-                actor: actor,
-                event: event,
-                planID: plan?.id,
-                actionID: action?.id,
-                resource: action?.resource ?? resource,
-                result: result,
-                detail: detail
-            )
+            entry(event, plan: plan, planID: planID, action: action, resource: resource, result: result, detail: detail)
         )
+    }
+
+    /// Records that the chain is broken (`audit acknowledge`): appended without the chain check, which would refuse it.
+    public func recordBreak(detail: Value) async throws -> AuditRecord {
+        try await log.appendAudit(entry(.auditBreak, detail: detail), checkingChain: false)
     }
 
     /// What a plan record holds: the plan's source and every change action with its field changes (sensitive values
@@ -66,9 +87,9 @@ public struct AuditTrail: Sendable {
             "actions": .list(
                 plan.changes.map { a in
                     .map([
-                        "id": .string(a.id), "verb": .string(a.verb.rawValue), "impact": .string(a.impact.rawValue),
-                        "requiresApproval": .bool(a.requiresApproval),
-                        "dependsOn": .list(a.dependsOn.map(Value.string)),
+                        "id": .string(a.id.description), "verb": .string(a.verb.rawValue),
+                        "impact": .string(a.impact.rawValue), "requiresApproval": .bool(a.requiresApproval),
+                        "dependsOn": .list(a.dependsOn.map { .string($0.description) }),
                         "changes": .list(
                             a.changes.map { c in
                                 .map([

@@ -45,11 +45,7 @@ public struct PlanPipeline: Sendable {
         // Ids a dead apply reserved and journaled before it could record the object as owned.
         var journaled: [ResourceID: String] = [:]
         for (action, entries) in try await store?.openJournals() ?? [:] {
-            if let id = entries[StoreJournal.providerIDKey],
-                let resource = action.split(separator: ":").first.flatMap({ ResourceID(parsing: String($0)) })
-            {
-                journaled[resource] = id
-            }
+            if let id = entries[StoreJournal.providerIDKey] { journaled[action.resource] = id }
         }
         let desiredIDs = Set(desired.map(\.id))
         var toObserve = desired.map {

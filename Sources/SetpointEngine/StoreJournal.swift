@@ -9,9 +9,9 @@ public struct StoreJournal: ActionJournal {
     public static let providerIDKey = "providerID"
 
     public let store: any JournalStore
-    public let action: String
+    public let action: ActionID
 
-    public init(store: any JournalStore, action: String) {
+    public init(store: any JournalStore, action: ActionID) {
         self.store = store
         self.action = action
     }

@@ -131,12 +131,12 @@ public struct PlanJSONDocument: Sendable, Hashable, Codable {
         public var changes: [Change]
 
         init(_ a: SetpointCore.Action) {
-            id = a.id
+            id = a.id.description
             resource = a.resource.description
             verb = a.verb.rawValue
             impact = PlanJSONDocument.name(a.impact)
             reasons = a.reasons
-            dependsOn = a.dependsOn
+            dependsOn = a.dependsOn.map(\.description)
             requiresApproval = a.requiresApproval
             providerID = a.providerID
             changes = a.changes.map { Change($0, kind: a.resource.kind) }

@@ -45,11 +45,11 @@ extension AuditLog {
 /// Durable per-action journals (see `ActionJournal`), keyed by action id (`VirtualMachine/api-1:create`), which is
 /// stable from one plan to the next.
 public protocol JournalStore: Sendable {
-    func journalEntries(action: String) async throws -> [String: String]
-    func recordJournal(action: String, key: String, value: String) async throws
-    func clearJournal(action: String) async throws
+    func journalEntries(action: ActionID) async throws -> [String: String]
+    func recordJournal(action: ActionID, key: String, value: String) async throws
+    func clearJournal(action: ActionID) async throws
     /// Every journal not cleared: actions a dead apply left in flight.
-    func openJournals() async throws -> [String: [String: String]]
+    func openJournals() async throws -> [ActionID: [String: String]]
 }
 
 /// A plan kept in the state store, with its status: what the controller parks for approval and what apply ran.

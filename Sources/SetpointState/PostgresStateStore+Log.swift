@@ -37,7 +37,7 @@ extension PostgresStateStore {
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             """,
             [
-                String(seq), entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID,
+                String(seq), entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID?.description,
                 entry.resource?.description,
                 entry.result, CanonicalJSON.encode(entry.detail), previous, record.hash,
             ]
@@ -63,7 +63,7 @@ extension PostgresStateStore {
                 actor: r["actor"] ?? "",
                 event: AuditEvent(rawValue: r["event"] ?? ""),
                 planID: r["plan_id"],
-                actionID: r["action_id"],
+                actionID: r["action_id"].flatMap(ActionID.init(parsing:)),
                 resource: r["resource"].flatMap(ResourceID.init(parsing:)),
                 result: r["result"],
                 detail: detail
@@ -164,41 +164,46 @@ extension PostgresStateStore {
 
     // MARK: - journals
 
-    public func journalEntries(action: String) async throws -> [String: String] {
+    public func journalEntries(action: ActionID) async throws -> [String: String] {
         try await read("read the journal of \(action)") { db in
             var out: [String: String] = [:]
-            for r in try await db.query("SELECT key, value FROM setpoint_journals WHERE action_id = $1", [action])
-                .records
-            {
+            for r in try await db.query(
+                "SELECT key, value FROM setpoint_journals WHERE action_id = $1",
+                [action.description]
+            )
+            .records {
                 if let k = r["key"] { out[k] = r["value"] ?? "" }
             }
             return out
         }
     }
 
-    public func recordJournal(action: String, key: String, value: String) async throws {
+    public func recordJournal(action: ActionID, key: String, value: String) async throws {
         try await write("journal \(action)") { db in
             _ = try await db.query(
                 """
                 INSERT INTO setpoint_journals (action_id, key, value) VALUES ($1, $2, $3)
                 ON CONFLICT (action_id, key) DO UPDATE SET value = excluded.value
                 """,
-                [action, key, value]
+                [action.description, key, value]
             )
         }
     }
 
-    public func clearJournal(action: String) async throws {
+    public func clearJournal(action: ActionID) async throws {
         try await write("clear the journal of \(action)") { db in
-            _ = try await db.query("DELETE FROM setpoint_journals WHERE action_id = $1", [action])
+            _ = try await db.query("DELETE FROM setpoint_journals WHERE action_id = $1", [action.description])
         }
     }
 
-    public func openJournals() async throws -> [String: [String: String]] {
+    public func openJournals() async throws -> [ActionID: [String: String]] {
         try await read("read the action journals") { db in
-            var out: [String: [String: String]] = [:]
+            var out: [ActionID: [String: String]] = [:]
             for r in try await db.query("SELECT action_id, key, value FROM setpoint_journals").records {
-                if let a = r["action_id"], let k = r["key"] { out[a, default: [:]][k] = r["value"] ?? "" }
+                // Every journal is written under an action id; a row that is not one was not written by Setpoint.
+                if let a = r["action_id"].flatMap(ActionID.init(parsing:)), let k = r["key"] {
+                    out[a, default: [:]][k] = r["value"] ?? ""
+                }
             }
             return out
         }

@@ -41,7 +41,7 @@ extension SQLiteStateStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                seq, entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID,
+                seq, entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID?.description,
                 entry.resource?.description, entry.result, CanonicalJSON.encode(entry.detail), previous, r.hash,
             ]
         )
@@ -68,7 +68,7 @@ extension SQLiteStateStore {
                 actor: row["actor"],
                 event: AuditEvent(rawValue: row["event"]),
                 planID: row["plan_id"],
-                actionID: row["action_id"],
+                actionID: (row["action_id"] as String?).flatMap(ActionID.init(parsing:)),
                 resource: resource.flatMap(ResourceID.init(parsing:)),
                 result: row["result"],
                 detail: detail
@@ -186,14 +186,14 @@ extension SQLiteStateStore {
 }
 
 extension SQLiteStateStore {
-    public func journalEntries(action: String) async throws -> [String: String] {
+    public func journalEntries(action: ActionID) async throws -> [String: String] {
         try await run("read the journal of \(action)") {
             try await pool.read { db in
                 var out: [String: String] = [:]
                 for row in try Row.fetchAll(
                     db,
                     sql: "SELECT key, value FROM action_journals WHERE action_id = ?",
-                    arguments: [action]
+                    arguments: [action.description]
                 ) {
                     out[row["key"]] = row["value"]
                 }
@@ -202,28 +202,30 @@ extension SQLiteStateStore {
         }
     }
 
-    public func recordJournal(action: String, key: String, value: String) async throws {
+    public func recordJournal(action: ActionID, key: String, value: String) async throws {
         try await write("journal \(action)") { db in
             try db.execute(
                 sql:
                     "INSERT INTO action_journals (action_id, key, value) VALUES (?, ?, ?) ON CONFLICT (action_id, key) DO UPDATE SET value = excluded.value",
-                arguments: [action, key, value]
+                arguments: [action.description, key, value]
             )
         }
     }
 
-    public func clearJournal(action: String) async throws {
+    public func clearJournal(action: ActionID) async throws {
         try await write("clear the journal of \(action)") { db in
-            try db.execute(sql: "DELETE FROM action_journals WHERE action_id = ?", arguments: [action])
+            try db.execute(sql: "DELETE FROM action_journals WHERE action_id = ?", arguments: [action.description])
         }
     }
 
-    public func openJournals() async throws -> [String: [String: String]] {
+    public func openJournals() async throws -> [ActionID: [String: String]] {
         try await run("read the action journals") {
             try await pool.read { db in
-                var out: [String: [String: String]] = [:]
+                var out: [ActionID: [String: String]] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT action_id, key, value FROM action_journals") {
-                    out[row["action_id"] as String, default: [:]][row["key"]] = row["value"]
+                    // Every journal is written under an action id; a row that is not one was not written by Setpoint.
+                    guard let id = ActionID(parsing: row["action_id"]) else { continue }
+                    out[id, default: [:]][row["key"]] = row["value"]
                 }
                 return out
             }

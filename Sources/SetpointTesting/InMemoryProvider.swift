@@ -75,8 +75,8 @@ public struct InMemoryProvider: Provider {
         resource: ResolvedResource?,
         in context: ProviderContext
     ) async throws -> Observation {
-        backend.enter(action.id)
-        defer { backend.leave(action.id) }
+        backend.enter(action.id.description)
+        defer { backend.leave(action.id.description) }
         if latency > .zero { try await context.clock.sleep(for: latency) }
         if let message = failure(action) {
             let terminal = message.hasPrefix("terminal:")

@@ -15,7 +15,7 @@ public actor InMemoryStateStore: StateStore {
     private var resources: [ResourceID: AppliedResource]
     private var audit: [AuditRecord] = []
     private var lease: LeaseHolder?
-    private var journals: [String: [String: String]] = [:]
+    private var journals: [ActionID: [String: String]] = [:]
     private var plans: [String: StoredPlan] = [:]
     private var runs: [String: BackupRun] = [:]
 
@@ -76,19 +76,19 @@ public actor InMemoryStateStore: StateStore {
         if lease?.id == id { lease = nil }
     }
 
-    public func journalEntries(action: String) -> [String: String] { journals[action] ?? [:] }
+    public func journalEntries(action: ActionID) -> [String: String] { journals[action] ?? [:] }
 
-    public func recordJournal(action: String, key: String, value: String) throws {
+    public func recordJournal(action: ActionID, key: String, value: String) throws {
         try refuseIfReadOnly("journal \(action)")
         journals[action, default: [:]][key] = value
     }
 
-    public func clearJournal(action: String) throws {
+    public func clearJournal(action: ActionID) throws {
         try refuseIfReadOnly("clear the journal of \(action)")
         journals[action] = nil
     }
 
-    public func openJournals() -> [String: [String: String]] { journals }
+    public func openJournals() -> [ActionID: [String: String]] { journals }
 
     public func recordBackupRun(_ run: BackupRun) throws {
         try refuseIfReadOnly("record backup run \(run.id)")

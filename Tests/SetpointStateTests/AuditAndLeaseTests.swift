@@ -12,7 +12,7 @@ import Testing
             actor: "ops@example.net",
             event: event,
             planID: "abc",
-            actionID: "VirtualMachine/api-\(n):create",
+            actionID: actionID("VirtualMachine/api-\(n):create"),
             resource: ResourceID(kind: .virtualMachine, name: "api-\(n)"),
             detail: .map(["n": .int(Int64(n)), "note": .string("line\nbreak \"quoted\"")])
         )
@@ -150,7 +150,7 @@ import Testing
         for write in [
             { try await paused.recordApplied(resource) },
             { _ = try await paused.appendAudit(AuditEntry(time: "t", actor: "a", event: .outcome)) },
-            { try await paused.clearJournal(action: "x") },
+            { try await paused.clearJournal(action: actionID("VirtualMachine/x:update")) },
         ] {
             do {
                 try await write()
@@ -177,29 +177,33 @@ import Testing
     func journalsAreKeptPerActionUntilCleared(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
         let store = try await kind.makeStore(in: folder)
-        try await store.recordJournal(action: "VirtualMachine/a:create", key: "providerID", value: "101")
-        try await store.recordJournal(action: "VirtualMachine/a:create", key: "task", value: "UPID:pve1:1")
-        try await store.recordJournal(action: "VirtualMachine/a:create", key: "providerID", value: "102")
-        try await store.recordJournal(action: "VirtualMachine/b:create", key: "providerID", value: "103")
+        try await store.recordJournal(action: actionID("VirtualMachine/a:create"), key: "providerID", value: "101")
+        try await store.recordJournal(action: actionID("VirtualMachine/a:create"), key: "task", value: "UPID:pve1:1")
+        try await store.recordJournal(action: actionID("VirtualMachine/a:create"), key: "providerID", value: "102")
+        try await store.recordJournal(action: actionID("VirtualMachine/b:create"), key: "providerID", value: "103")
         #expect(
-            try await store.journalEntries(action: "VirtualMachine/a:create") == [
+            try await store.journalEntries(action: actionID("VirtualMachine/a:create")) == [
                 "providerID": "102", "task": "UPID:pve1:1",
             ]
         )
-        #expect(try await store.openJournals().keys.sorted() == ["VirtualMachine/a:create", "VirtualMachine/b:create"])
-        try await store.clearJournal(action: "VirtualMachine/a:create")
-        #expect(try await store.journalEntries(action: "VirtualMachine/a:create").isEmpty)
-        #expect(try await store.openJournals() == ["VirtualMachine/b:create": ["providerID": "103"]])
+        #expect(
+            try await store.openJournals().keys.sorted().map(\.description) == [
+                "VirtualMachine/a:create", "VirtualMachine/b:create",
+            ]
+        )
+        try await store.clearJournal(action: actionID("VirtualMachine/a:create"))
+        #expect(try await store.journalEntries(action: actionID("VirtualMachine/a:create")).isEmpty)
+        #expect(try await store.openJournals() == [actionID("VirtualMachine/b:create"): ["providerID": "103"]])
     }
 
     @Test(arguments: StoreKind.durable)
     func journalsSurviveReopening(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
         let first = try SQLiteStateStore.open(path: folder.statePath)
-        try await first.recordJournal(action: "VirtualMachine/a:create", key: "providerID", value: "101")
+        try await first.recordJournal(action: actionID("VirtualMachine/a:create"), key: "providerID", value: "101")
         try first.close()
         let second = try #require(try SQLiteStateStore.openReadOnly(path: folder.statePath))
-        #expect(try await second.openJournals() == ["VirtualMachine/a:create": ["providerID": "101"]])
+        #expect(try await second.openJournals() == [actionID("VirtualMachine/a:create"): ["providerID": "101"]])
     }
 
     @Test(arguments: StoreKind.allCases)
@@ -247,7 +251,7 @@ import Testing
         let rejection = AuditEntry(
             time: "2026-11-25T14:00:01Z",
             actor: "eve@example.net",
-            event: AuditEvent(rawValue: "rejection"),
+            event: .rejection,
             planID: "aaa"
         )
         #expect(
@@ -276,7 +280,7 @@ import Testing
                 let entry = AuditEntry(
                     time: "2026-11-25T14:00:00Z",
                     actor: "op\(i)@example.net",
-                    event: to == .approved ? .approval : AuditEvent(rawValue: "rejection"),
+                    event: to == .approved ? .approval : .rejection,
                     planID: "race"
                 )
                 let target = i % 3 == 0 ? other : store
@@ -297,7 +301,7 @@ import Testing
         let records = try await store.auditRecords(after: 0, limit: 100)
         #expect(
             records.count == 1
-                && records.first?.entry.event == (winner == .approved ? .approval : AuditEvent(rawValue: "rejection"))
+                && records.first?.entry.event == (winner == .approved ? .approval : .rejection)
         )
     }
 }

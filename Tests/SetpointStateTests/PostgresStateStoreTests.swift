@@ -136,7 +136,7 @@ struct PostgresStateStoreTests {
         #expect(try await old.acquireLease(first, now: "2026-11-25T00:00:00.000Z") == nil)
         let epoch = try await old.fence(holder: "leader-1")
         try await old.recordApplied(AppliedResource(id: Self.api1, spec: .m(["cores": .int(1)])))
-        try await old.recordJournal(action: "VirtualMachine/api-1:update", key: "task", value: "UPID:1")
+        try await old.recordJournal(action: actionID("VirtualMachine/api-1:update"), key: "task", value: "UPID:1")
 
         // leader-1 stops answering; its lease expires; leader-2 takes over with the next epoch.
         let second = LeaseHolder(id: "leader-2", host: "b", pid: 2, since: soon, expiresAt: later)
@@ -144,7 +144,7 @@ struct PostgresStateStoreTests {
         let newEpoch = try await new.fence(holder: "leader-2")
         #expect(newEpoch == epoch + 1)
         // leader-2 finds leader-1's action in flight.
-        #expect(try await new.openJournals()["VirtualMachine/api-1:update"]?["task"] == "UPID:1")
+        #expect(try await new.openJournals()[actionID("VirtualMachine/api-1:update")]?["task"] == "UPID:1")
 
         // leader-1 wakes up: every write is refused, naming the stale epoch.
         let refused = await #expect(throws: SetpointError.self) {
@@ -157,7 +157,9 @@ struct PostgresStateStoreTests {
         await #expect(throws: SetpointError.self) {
             _ = try await old.appendAudit(AuditEntry(time: soon, actor: "old", event: .intent, detail: .null))
         }
-        await #expect(throws: SetpointError.self) { try await old.clearJournal(action: "VirtualMachine/api-1:update") }
+        await #expect(throws: SetpointError.self) {
+            try await old.clearJournal(action: actionID("VirtualMachine/api-1:update"))
+        }
         #expect(try await old.renewLease(first) == false)
         #expect(try await new.owned(Self.api1)?.spec == .m(["cores": .int(1)]), "nothing the old leader tried landed")
         // The new leader writes.

@@ -9,7 +9,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public var actor: String
     public var event: AuditEvent
     public var planID: String?
-    public var actionID: String?
+    public var actionID: ActionID?
     public var resource: ResourceID?
     /// `succeeded`, `failed`, `skipped` for outcomes.
     public var result: String?
@@ -21,7 +21,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         actor: String,
         event: AuditEvent,
         planID: String? = nil,
-        actionID: String? = nil,
+        actionID: ActionID? = nil,
         resource: ResourceID? = nil,
         result: String? = nil,
         detail: Value = .null
@@ -40,32 +40,91 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public var canonical: Value {
         .map([
             "time": .string(time), "actor": .string(actor), "event": .string(event.rawValue),
-            "planID": planID.map(Value.string) ?? .null, "actionID": actionID.map(Value.string) ?? .null,
+            "planID": planID.map(Value.string) ?? .null, "actionID": actionID.map { .string($0.description) } ?? .null,
             "resource": resource.map { .string($0.description) } ?? .null, "result": result.map(Value.string) ?? .null,
             "detail": detail,
         ])
     }
 }
 
-/// Kinds of audit records.
-public struct AuditEvent: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
-    public let rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-    public var description: String { rawValue }
-
+/// Kinds of audit records: one closed list, whose names (`rawValue`) are what the log stores and hashes — they never
+/// change, so existing chains and exports keep verifying and parsing. A stored name that is not on the list (a record
+/// edited by hand, or written by a newer Setpoint) is read as `unrecognized`, keeping its text, so the chain check
+/// still hashes exactly what was stored and reports the record rather than failing to read the log.
+public enum AuditEvent: Sendable, Hashable, Codable, RawRepresentable, CustomStringConvertible {
     /// A plan about to be applied: written (and synced) before the first change.
-    public static let plan = AuditEvent(rawValue: "plan")
+    case plan
     /// An action about to start.
-    public static let intent = AuditEvent(rawValue: "intent")
+    case intent
     /// How an action ended.
-    public static let outcome = AuditEvent(rawValue: "outcome")
+    case outcome
     /// Risky actions approved on the command line or through the API.
-    public static let approval = AuditEvent(rawValue: "approval")
+    case approval
+    /// A pending plan rejected through the API.
+    case rejection
     /// An apply stopped by a signal, or found dead (intents without outcomes) by the next one.
-    public static let interrupted = AuditEvent(rawValue: "interrupted")
+    case interrupted
     /// An apply that picks up actions a dead one left in flight.
-    public static let resumed = AuditEvent(rawValue: "resumed")
+    case resumed
     /// An operator recorded that the chain is broken at a record (edited, removed, or records missing from the end),
     /// with why: verification accepts that break and goes on after it. `detail`: `brokenAt`, `problem`, `reason`.
-    public static let auditBreak = AuditEvent(rawValue: "audit-break")
+    case auditBreak
+    /// The controller parked risky actions in a pending plan, waiting for approval.
+    case pending
+    /// `setpoint import`: an existing object adopted into state.
+    case `import`
+    /// `setpoint restore`: a database restored from its backups.
+    case restore
+    /// `setpoint postgres failover`: a replica promoted in place of a lost primary.
+    case failover
+    /// `setpoint postgres reinit`: a member rebuilt from the primary.
+    case reinit
+    /// A backup or dump made (CLI or controller schedule).
+    case backup
+    /// A restore drill: a backup restored and checked on a scratch instance.
+    case backupDrill
+    /// A stored name this Setpoint does not know; never written by it.
+    case unrecognized(String)
+
+    /// Every kind Setpoint writes, by its stored name.
+    public static let known: [AuditEvent] = [
+        .plan, .intent, .outcome, .approval, .rejection, .interrupted, .resumed, .auditBreak, .pending, .import,
+        .restore, .failover, .reinit, .backup, .backupDrill,
+    ]
+    private static let byName = Dictionary(uniqueKeysWithValues: known.map { ($0.rawValue, $0) })
+
+    public init(rawValue: String) { self = Self.byName[rawValue] ?? .unrecognized(rawValue) }
+
+    /// The stored name.
+    public var rawValue: String {
+        switch self {
+        case .plan: "plan"
+        case .intent: "intent"
+        case .outcome: "outcome"
+        case .approval: "approval"
+        case .rejection: "rejection"
+        case .interrupted: "interrupted"
+        case .resumed: "resumed"
+        case .auditBreak: "audit-break"
+        case .pending: "pending"
+        case .import: "import"
+        case .restore: "restore"
+        case .failover: "failover"
+        case .reinit: "reinit"
+        case .backup: "backup"
+        case .backupDrill: "backup-drill"
+        case .unrecognized(let name): name
+        }
+    }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }

@@ -1,5 +1,5 @@
 /// A resource's identity: `Kind/name`, unique across a manifest set.
-public struct ResourceID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+public struct ResourceID: Sendable, Hashable, TextIdentifier, Comparable {
     public var kind: ResourceKind
     public var name: String
 
@@ -21,18 +21,5 @@ public struct ResourceID: Sendable, Hashable, Codable, Comparable, CustomStringC
         lhs.kind == rhs.kind ? lhs.name < rhs.name : lhs.kind < rhs.kind
     }
 
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let id = ResourceID(parsing: text) else {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "not Kind/name: \(text)")
-            )
-        }
-        self = id
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
+    public static let textForm = "Kind/name"
 }

@@ -1,7 +1,7 @@
 /// One step of a plan: a verb on a resource, with the field changes that motivate it.
 public struct Action: Sendable, Hashable, Codable, Identifiable {
     /// Stable within a plan: `VirtualMachine/api-1:update`.
-    public var id: String
+    public var id: ActionID
     public var resource: ResourceID
     public var verb: Verb
     /// Field changes (empty for create, delete and most typed operations).
@@ -11,7 +11,7 @@ public struct Action: Sendable, Hashable, Codable, Identifiable {
     /// Why the action is planned and why it has its impact, for people. Never branched on.
     public var reasons: [String]
     /// Ids of actions that must finish first.
-    public var dependsOn: [String]
+    public var dependsOn: [ActionID]
     /// Risky actions wait for approval: the restart verb, replace or dataLoss impact, deletes, `setpoint/approval: required`.
     public var requiresApproval: Bool
     /// The desired spec the action converges to (nil for delete). Secrets stay references.
@@ -25,12 +25,12 @@ public struct Action: Sendable, Hashable, Codable, Identifiable {
         changes: [FieldChange] = [],
         impact: Impact = .hot,
         reasons: [String] = [],
-        dependsOn: [String] = [],
+        dependsOn: [ActionID] = [],
         requiresApproval: Bool = false,
         desired: Value? = nil,
         providerID: String? = nil
     ) {
-        self.id = "\(resource):\(verb)"
+        self.id = ActionID(resource, verb)
         self.resource = resource
         self.verb = verb
         self.changes = changes

@@ -62,5 +62,5 @@ public struct Plan: Sendable, Hashable, Codable {
     public var isEmpty: Bool { changes.isEmpty }
     /// False when a planning diagnostic is an error.
     public var isApplyable: Bool { !diagnostics.hasErrors }
-    public func action(_ id: String) -> Action? { actions.first { $0.id == id } }
+    public func action(_ id: ActionID) -> Action? { actions.first { $0.id == id } }
 }

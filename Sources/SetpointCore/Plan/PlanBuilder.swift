@@ -6,7 +6,7 @@ struct PlanBuilder {
     var fingerprints: [ResourceID: String] = [:]
     var orphans: [ResourceID] = []
     /// The last action planned for each resource: what dependents wait for.
-    var lastAction: [ResourceID: String] = [:]
+    var lastAction: [ResourceID: ActionID] = [:]
 
     init(request: PlanRequest) {
         self.request = request
@@ -323,7 +323,7 @@ struct PlanBuilder {
                 }
             ).sorted()
         let idSeed =
-            manifestDigest + actions.map(\.id).joined(separator: ",")
+            manifestDigest + actions.map(\.id.description).joined(separator: ",")
             + fingerprints.keys.sorted().map { fingerprints[$0]! }.joined()
         return Plan(
             id: String(SHA256.hex(idSeed).prefix(12)),
