@@ -345,6 +345,7 @@ struct ApplyCommand: ConsoleCommand {
                     StoredPlan(
                         id: plan.id,
                         status: status,
+                        plan: plan,
                         json: PlanJSONRenderer().render(plan),
                         text: PlanTextRenderer().render(plan),
                         createdAt: plan.createdAt

@@ -280,7 +280,7 @@ public struct ControllerAPI: Sendable {
             )
         }
         // The author: the commit's for a plan made from a git remote, else the controller's identity.
-        let author = (Self.gitAuthor(ofPlanJSON: p.json) ?? reconciler.configuration.identity).lowercased()
+        let author = (Self.gitAuthor(of: p) ?? reconciler.configuration.identity).lowercased()
         let approver = who.email.lowercased()
         if approve, fourEyes, approver == author || author.hasSuffix(":" + approver) {
             throw Reply.error(403, "four-eyes: \(who.email) authored plan \(id); another approver must approve it")
@@ -309,9 +309,17 @@ public struct ControllerAPI: Sendable {
         }
     }
 
-    static func gitAuthor(ofPlanJSON json: String) -> String? {
-        let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
-        return ((object?["source"] as? [String: Any])?["gitAuthor"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+    /// The commit author of a stored plan, from the plan itself; a plan stored before the state kept plans has only
+    /// its rendered JSON, which carries the author too.
+    static func gitAuthor(of stored: StoredPlan) -> String? {
+        let author: String?
+        if let plan = stored.plan {
+            author = plan.source.gitAuthor
+        } else {
+            let object = try? JSONSerialization.jsonObject(with: Data(stored.json.utf8)) as? [String: Any]
+            author = (object?["source"] as? [String: Any])?["gitAuthor"] as? String
+        }
+        return author.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     func audit(_ query: [String: String]) async throws -> Reply {

@@ -459,6 +459,7 @@ public final class Reconciler: Sendable {
         let stored = StoredPlan(
             id: id,
             status: .pending,
+            plan: pending,
             json: PlanJSONRenderer().render(pending),
             text: PlanTextRenderer().render(pending),
             createdAt: plan.createdAt

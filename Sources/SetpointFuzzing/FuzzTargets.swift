@@ -127,6 +127,7 @@ actor ControllerFixture {
                 StoredPlan(
                     id: "p-fuzz",
                     status: .pending,
+                    plan: nil,
                     json: "{\"source\":{\"gitAuthor\":\"a@example.net\"}}",
                     text: "Plan p-fuzz\n",
                     createdAt: "2026-12-07T00:00:00Z"

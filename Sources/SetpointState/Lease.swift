@@ -1,3 +1,4 @@
+import Foundation
 public import SetpointCore
 
 /// Who holds the apply lease of a state store, and until when.
@@ -60,18 +61,35 @@ public struct StoredPlan: Sendable, Hashable, Codable {
 
     public var id: String
     public var status: Status
+    /// The plan itself (its actions, their changes and source): what code reads, such as the four-eyes rule's author.
+    /// Nil only for plans stored before the state kept it (migration `v7-plan-model`), which have just their views.
+    public var plan: Plan?
     /// The plan as versioned JSON (sensitive values already replaced), as shown to reviewers.
     public var json: String
     /// The plan as text, as shown to reviewers.
     public var text: String
     public var createdAt: String
 
-    public init(id: String, status: Status, json: String, text: String, createdAt: String) {
+    public init(id: String, status: Status, plan: Plan?, json: String, text: String, createdAt: String) {
         self.id = id
         self.status = status
+        self.plan = plan
         self.json = json
         self.text = text
         self.createdAt = createdAt
+    }
+
+    /// The plan as the state keeps it: sorted-key JSON of the Codable `Plan` (secrets stay references).
+    static func encode(_ plan: Plan?) throws -> String? {
+        guard let plan else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(plan), as: UTF8.self)
+    }
+
+    /// A kept plan read back; nil for rows without one, or one this build cannot read (its views still serve).
+    static func decode(_ text: String?) -> Plan? {
+        text.flatMap { try? JSONDecoder().decode(Plan.self, from: Data($0.utf8)) }
     }
 }
 

@@ -212,15 +212,16 @@ extension PostgresStateStore {
     // MARK: - plans
 
     public func savePlan(_ plan: StoredPlan) async throws {
+        let model = try StoredPlan.encode(plan.plan)
         try await write("save plan \(plan.id)") { db in
             _ = try await db.query(
                 """
-                INSERT INTO setpoint_plans (id, status, json, text, created_at) VALUES ($1, $2, $3, $4, $5)
-                ON CONFLICT (id) DO UPDATE SET status = excluded.status, json = excluded.json, text = excluded.text,
-                    created_at = excluded.created_at
+                INSERT INTO setpoint_plans (id, status, plan, json, text, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status, plan = excluded.plan, json = excluded.json,
+                    text = excluded.text, created_at = excluded.created_at
                 WHERE setpoint_plans.status <> 'rejected'
                 """,
-                [plan.id, plan.status.rawValue, plan.json, plan.text, plan.createdAt]
+                [plan.id, plan.status.rawValue, model, plan.json, plan.text, plan.createdAt]
             )
         }
     }
@@ -267,6 +268,7 @@ extension PostgresStateStore {
                     return StoredPlan(
                         id: r["id"] ?? "",
                         status: status,
+                        plan: StoredPlan.decode(r["plan"]),
                         json: r["json"] ?? "",
                         text: r["text"] ?? "",
                         createdAt: r["created_at"] ?? ""

@@ -54,6 +54,8 @@ extension PostgresStateStore {
                 "CREATE INDEX setpoint_backup_runs_by_policy ON setpoint_backup_runs (policy, started_at)",
             ]
         ),
+        // The Codable plan beside its rendered views (NULL for plans stored before).
+        ("v7-plan-model", ["ALTER TABLE setpoint_plans ADD COLUMN plan text"]),
     ]
 
     /// One advisory lock key for Setpoint's schema changes (any 64-bit constant of its own).

@@ -235,15 +235,16 @@ extension SQLiteStateStore {
 
 extension SQLiteStateStore {
     public func savePlan(_ plan: StoredPlan) async throws {
+        let model = try StoredPlan.encode(plan.plan)
         try await write("save plan \(plan.id)") { db in
             try db.execute(
                 sql: """
-                    INSERT INTO plans (id, status, json, text, created_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET status = excluded.status, json = excluded.json, text = excluded.text,
-                        created_at = excluded.created_at
+                    INSERT INTO plans (id, status, plan, json, text, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET status = excluded.status, plan = excluded.plan, json = excluded.json,
+                        text = excluded.text, created_at = excluded.created_at
                     WHERE plans.status != 'rejected'
                     """,
-                arguments: [plan.id, plan.status.rawValue, plan.json, plan.text, plan.createdAt]
+                arguments: [plan.id, plan.status.rawValue, model, plan.json, plan.text, plan.createdAt]
             )
         }
     }
@@ -307,6 +308,7 @@ extension SQLiteStateStore {
                         StoredPlan(
                             id: row["id"],
                             status: $0,
+                            plan: StoredPlan.decode(row["plan"]),
                             json: row["json"],
                             text: row["text"],
                             createdAt: row["created_at"]

@@ -98,6 +98,10 @@ extension SQLiteStateStore {
             // Grows each time another holder takes the lease; writes of a store that holds it check it (fencing).
             try db.execute(sql: "ALTER TABLE apply_lease ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v7-plan-model") { db in
+            // The Codable plan beside its rendered views (NULL for plans stored before).
+            try db.execute(sql: "ALTER TABLE plans ADD COLUMN plan TEXT")
+        }
         for identifier in extra {
             migrator.registerMigration(identifier) { _ in }
         }

@@ -37,6 +37,7 @@ import Testing
             StoredPlan(
                 id: "p-race",
                 status: .pending,
+                plan: nil,
                 json: "{}",
                 text: "Plan p-race\n",
                 createdAt: "2026-12-07T12:00:00Z"

@@ -207,12 +207,62 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func aStoredPlanKeepsThePlanItselfBesideItsViews(kind: StoreKind) async throws {
+        let folder = try TemporaryFolder()
+        let store = try await kind.makeStore(in: folder)
+        let web = ResourceID(kind: .virtualMachine, name: "web")
+        let update = Action(
+            resource: web,
+            verb: .update,
+            changes: [
+                FieldChange(
+                    path: ["memory"],
+                    before: .int(1 << 30),
+                    after: .int(2 << 30),
+                    origin: .manifest,
+                    impact: .restart
+                )
+            ],
+            impact: .restart,
+            desired: .map(["memory": .int(2 << 30), "password": .secret(.env("WEB_PASSWORD"))])
+        )
+        let restart = Action(resource: web, verb: .restart, dependsOn: [update.id], requiresApproval: true)
+        let plan = Plan(
+            id: "p-model",
+            createdAt: "2026-12-07T12:00:00Z",
+            source: Plan.Source(
+                paths: ["m/"],
+                gitCommit: "abc",
+                gitAuthor: "ann@example.net",
+                manifestDigest: "sha256:d"
+            ),
+            actions: [update, restart],
+            fingerprints: [web: "fp"]
+        )
+        try await store.savePlan(
+            StoredPlan(
+                id: plan.id,
+                status: .pending,
+                plan: plan,
+                json: "{}",
+                text: "Plan p-model\n",
+                createdAt: plan.createdAt
+            )
+        )
+        let stored = try #require(try await store.storedPlan(id: "p-model"))
+        #expect(stored.plan == plan, "the typed plan comes back as it was saved")
+        #expect(stored.plan?.source.gitAuthor == "ann@example.net" && stored.plan?.actions[1].dependsOn == [update.id])
+        #expect(stored.json == "{}" && stored.text == "Plan p-model\n", "its views are kept as they were rendered")
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func plansKeepTheirStatus(kind: StoreKind) async throws {
         let folder = try TemporaryFolder()
         let store = try await kind.makeStore(in: folder)
         let a = StoredPlan(
             id: "aaa",
             status: .pending,
+            plan: nil,
             json: "{\"formatVersion\":1}",
             text: "Plan aaa\n",
             createdAt: "2026-11-25T12:00:00Z"
@@ -220,6 +270,7 @@ import Testing
         let b = StoredPlan(
             id: "bbb",
             status: .applied,
+            plan: nil,
             json: "{}",
             text: "Plan bbb\n",
             createdAt: "2026-11-25T13:00:00Z"
@@ -272,7 +323,7 @@ import Testing
         let store = try await kind.makeStore(in: folder)
         let other = try kind.reopen(in: folder, readOnly: false) ?? store
         try await store.savePlan(
-            StoredPlan(id: "race", status: .pending, json: "{}", text: "", createdAt: "2026-11-25T12:00:00Z")
+            StoredPlan(id: "race", status: .pending, plan: nil, json: "{}", text: "", createdAt: "2026-11-25T12:00:00Z")
         )
         let outcomes = try await withThrowingTaskGroup(of: (StoredPlan.Status, PlanTransition).self) { group in
             for i in 0..<24 {
