@@ -102,7 +102,7 @@ let package = Package(
         // pgBackRest backups, WAL archiving, restores and drills of a PostgresCluster (reads the cluster's manifest, not its provider).
         .target(
             name: "SetpointBackup",
-            dependencies: ["SetpointCore", "SetpointPG", "SetpointExec", "SetpointState"],
+            dependencies: ["SetpointCore", "SetpointPG", "SetpointExec"],
             swiftSettings: swiftSettings
         ),
         // Prometheus rule groups and Alertmanager routing (reads YAML back with the manifest reader).

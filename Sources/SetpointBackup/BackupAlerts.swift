@@ -11,7 +11,7 @@ public enum BackupAlerts {
     public static let compliant = "setpoint_backup_compliant"
 
     /// The longest the policy's schedules leave between two backups, plus an hour's grace.
-    static func allowedBackupAge(_ spec: BackupPolicySpec, now: Date = Date()) -> TimeInterval? {
+    static func allowedBackupAge(_ spec: BackupPolicySpec, now: Date) -> TimeInterval? {
         let schedules = [spec.schedules.full, spec.schedules.diff, spec.schedules.incr].compactMap { $0 }.compactMap(
             CronSchedule.init
         )
@@ -23,7 +23,8 @@ public enum BackupAlerts {
         DurationValue(milliseconds: Int64((seconds * 1000).rounded(.up))).description
     }
 
-    public static func manifest(_ policy: Resource, server: String?) throws -> String {
+    /// The policy's alert rules as an AlertRuleGroup manifest; the longest gap between backups is measured from `now`.
+    public static func manifest(_ policy: Resource, server: String?, now: Date) throws -> String {
         let spec = try policy.decodeSpec(BackupPolicySpec.self)
         let name = policy.id.name
         let sel = "{policy=\"\(name)\"}"
@@ -37,7 +38,7 @@ public enum BackupAlerts {
                 "      annotations:\n        summary: \(quoted(summary))\n        runbook_url: docs/runbooks/backup-recovery.md\n"
             rules.append(r)
         }
-        if let age = allowedBackupAge(spec) {
+        if let age = allowedBackupAge(spec, now: now) {
             rule(
                 "BackupTooOld",
                 "time() - max(\(lastSuccess)\(sel)) > \(Int(age))",

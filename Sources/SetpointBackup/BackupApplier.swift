@@ -155,7 +155,7 @@ struct BackupApplier: Sendable {
                     return
                 }
             }
-            try await Task.sleep(for: .milliseconds(500))
+            try await context.clock.sleep(for: .milliseconds(500))
         }
         context.log.log(
             .warning,

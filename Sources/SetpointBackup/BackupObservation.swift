@@ -5,7 +5,7 @@ import SetpointCore
 /// settings say, with the compliance verdict as warnings. The policy is `present` whenever its cluster answers, so
 /// the first plan shows what it will change rather than a bare create.
 enum BackupObservation {
-    static func observe(_ settings: BackupSettings, facts: BackupFacts) -> Observation {
+    static func observe(_ settings: BackupSettings, facts: BackupFacts, now: Date) -> Observation {
         guard let probe = facts.probe else {
             return .failed("cannot read the archive settings: \(facts.probeError ?? "no answer")")
         }
@@ -75,7 +75,7 @@ enum BackupObservation {
         }
         var warnings: [String] = []
         if facts.configText != nil {
-            let report = BackupCompliance(settings: settings, info: facts.info, probe: probe, runs: [], now: Date())
+            let report = BackupCompliance(settings: settings, info: facts.info, probe: probe, runs: [], now: now)
                 .report()
             warnings = report.violations.map { "not compliant: \($0)" }
             if let e = facts.infoError { warnings.append("pgbackrest info failed: \(e)") }

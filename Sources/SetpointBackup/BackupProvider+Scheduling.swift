@@ -1,6 +1,5 @@
 import Foundation
 import SetpointCore
-import SetpointState
 
 /// What the controller needs to run a policy's schedules and export its metrics; the runs are the CLI's own.
 extension BackupProvider: BackupScheduling {

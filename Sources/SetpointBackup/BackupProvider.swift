@@ -1,7 +1,6 @@
 import Foundation
 import SetpointCore
 import SetpointExec
-import SetpointState
 
 /// The backup provider: `BackupPolicy` — pgBackRest configuration, stanza and WAL archiving of a PostgresCluster,
 /// backups, restores and drills. It reads the cluster's manifest, never the PostgreSQL provider.
@@ -39,7 +38,14 @@ public struct BackupProvider: Provider {
                     }
                     do {
                         let s = try settings(r.resource, context)
-                        return (r.id, BackupObservation.observe(s, facts: await BackupFacts.gather(s, runner: runner)))
+                        return (
+                            r.id,
+                            BackupObservation.observe(
+                                s,
+                                facts: await BackupFacts.gather(s, runner: runner),
+                                now: context.clock.now
+                            )
+                        )
                     } catch {
                         return (r.id, .failed("\(error)"))
                     }
@@ -88,7 +94,7 @@ public struct BackupProvider: Provider {
         in context: ProviderContext
     ) async throws -> BackupRun {
         let s = try settings(policy, context)
-        return await BackupRunner(settings: s, runner: runner).run(type, trigger: trigger)
+        return await BackupRunner(settings: s, runner: runner, clock: context.clock).run(type, trigger: trigger)
     }
 
     /// Restores into `directory` and leaves the copy running on `port` (`pg_ctl -D DIR stop` ends it).
@@ -102,7 +108,11 @@ public struct BackupProvider: Provider {
         -> RestoreReport
     {
         let s = try settings(policy, context)
-        return try await Restorer(settings: s, runner: runner).restore(to: directory, port: port, target: target)
+        return try await Restorer(settings: s, runner: runner, clock: context.clock).restore(
+            to: directory,
+            port: port,
+            target: target
+        )
     }
 
     /// A restore drill into the policy's scratch directory and port, torn down afterwards.
@@ -113,7 +123,7 @@ public struct BackupProvider: Provider {
         in context: ProviderContext
     ) async throws -> BackupRun {
         let s = try settings(policy, context)
-        return await Restorer(settings: s, runner: runner).drill(target: target, trigger: trigger)
+        return await Restorer(settings: s, runner: runner, clock: context.clock).drill(target: target, trigger: trigger)
     }
 
     /// Objectives against actuals, with the runs the state store holds (newest first).
@@ -124,8 +134,14 @@ public struct BackupProvider: Provider {
     ) async throws -> BackupStatusReport {
         let s = try settings(policy, context)
         let facts = await BackupFacts.gather(s, runner: runner)
-        var report = BackupCompliance(settings: s, info: facts.info, probe: facts.probe, runs: runs, now: Date())
-            .report()
+        var report = BackupCompliance(
+            settings: s,
+            info: facts.info,
+            probe: facts.probe,
+            runs: runs,
+            now: context.clock.now
+        )
+        .report()
         if let e = facts.probeError { report.violations.insert("cannot read the cluster: \(e)", at: 0) }
         if facts.configText == nil {
             report.violations.insert("no pgBackRest configuration at \(s.configFile): apply the policy", at: 0)

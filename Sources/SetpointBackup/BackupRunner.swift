@@ -2,21 +2,21 @@ import Foundation
 import SetpointCore
 import SetpointExec
 import SetpointPG
-import SetpointState
 
 /// Runs one backup (pgBackRest full, diff or incr; or logical dumps) and says what it made. A failure is a run too:
 /// recorded with pgBackRest's message, never thrown away.
 struct BackupRunner: Sendable {
     let settings: BackupSettings
     let runner: any CommandRunner
+    let clock: any SetpointClock
 
     static func runID(_ policy: String, _ kind: BackupRun.Kind, _ started: Date) -> String {
         "\(policy):\(kind.rawValue):\(BackupCompliance.iso(started))"
     }
 
     func run(_ kind: BackupRun.Kind, trigger: String) async -> BackupRun {
-        let started = Date()
-        let clock = ContinuousClock.now
+        let started = clock.now
+        let began = clock.elapsed
         func finish(
             _ outcome: BackupRun.Outcome,
             kind: BackupRun.Kind,
@@ -30,8 +30,8 @@ struct BackupRunner: Sendable {
                 policy: settings.id.name,
                 kind: kind,
                 startedAt: BackupCompliance.iso(started),
-                finishedAt: BackupCompliance.iso(Date()),
-                seconds: (ContinuousClock.now - clock).inSeconds,
+                finishedAt: BackupCompliance.iso(clock.now),
+                seconds: (clock.elapsed - began).inSeconds,
                 outcome: outcome,
                 label: label,
                 sizeBytes: size,

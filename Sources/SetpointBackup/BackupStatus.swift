@@ -1,6 +1,5 @@
 import Foundation
 import SetpointCore
-import SetpointState
 
 /// `setpoint backup status`: what the repository holds, how far archiving is behind, what the last drill measured,
 /// and whether the policy's objectives hold. Never holds a secret.

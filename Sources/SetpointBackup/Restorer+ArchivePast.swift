@@ -9,7 +9,7 @@ extension Restorer {
     /// lies after the target) and the segment switched; the archiver then has `timeout` to take it. With the primary
     /// down, the repository is all there is: the restore goes ahead with it.
     func archivePast(_ target: RecoveryTarget, timeout: Duration = .seconds(60)) async throws {
-        guard target.date <= Date() else {
+        guard target.date <= clock.now else {
             throw fail("the target time \(target) is in the future: recovery cannot stop at a time no WAL reaches yet")
         }
         guard let db = try? await BackupFacts.connect(settings) else { return }
@@ -19,10 +19,10 @@ extension Restorer {
         if try await db.query(past).first?["past"] == "t" { return }
         _ = try await db.query("SELECT pg_current_xact_id()")
         _ = try await db.query("SELECT pg_switch_wal()")
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        let deadline = clock.elapsed + timeout
+        while clock.elapsed < deadline {
             if try await db.query(past).first?["past"] == "t" { return }
-            try await Task.sleep(for: .milliseconds(250))
+            try await clock.sleep(for: .milliseconds(250))
         }
         let archiver = try await db.query(
             "SELECT coalesce(last_failed_wal, '') AS wal, coalesce(last_failed_time::text, '') AS at FROM pg_stat_archiver"

@@ -2,7 +2,6 @@ import Foundation
 import SetpointCore
 import SetpointExec
 import SetpointPG
-import SetpointState
 
 /// What `setpoint restore` made: a running, promoted copy of the cluster.
 public struct RestoreReport: Sendable, Codable {
@@ -25,6 +24,7 @@ public struct RestoreReport: Sendable, Codable {
 struct Restorer: Sendable {
     let settings: BackupSettings
     let runner: any CommandRunner
+    let clock: any SetpointClock
 
     func fail(_ message: String) -> SetpointError { SetpointError(.applyFailed, message, resource: settings.id) }
 
@@ -35,7 +35,8 @@ struct Restorer: Sendable {
             bin: settings.cluster.binDirectory(major: nil),
             osUser: settings.osUser,
             runner: runner,
-            connection: settings.cluster.connection
+            connection: settings.cluster.connection,
+            clock: clock
         )
     }
 
@@ -105,14 +106,14 @@ struct Restorer: Sendable {
             options.append("--recovery-option=\(k)=\(v)")
         }
         let tool = PgBackRest(runner: runner, settings: settings)
-        let began = ContinuousClock.now
+        let began = clock.elapsed
         let out: String
         do {
             out = try await tool.run("restore", options, timeout: timeout)
         } catch {
             throw fail("\(error)")
         }
-        let restored = ContinuousClock.now
+        let restored = clock.elapsed
         let label = BackupRunner.value(after: "restore backup set ", in: out).map { String($0.prefix { $0 != "," }) }
         let server = scratch(directory, port: port)
         do {
@@ -127,7 +128,7 @@ struct Restorer: Sendable {
             label: label,
             target: target?.pgBackRest ?? "latest",
             restoreSeconds: (restored - began).inSeconds,
-            startSeconds: (ContinuousClock.now - restored).inSeconds,
+            startSeconds: (clock.elapsed - restored).inSeconds,
             stopCommand:
                 "su \(settings.osUser) -c '\(settings.cluster.binDirectory(major: nil))/pg_ctl -D \(directory) -m fast stop'"
         )
@@ -135,16 +136,16 @@ struct Restorer: Sendable {
 
     /// A drill: restore, start, verify, time it, and remove the copy whatever happened.
     func drill(target: RecoveryTarget?, trigger: String) async -> BackupRun {
-        let started = Date()
-        let clock = ContinuousClock.now
+        let started = clock.now
+        let drillBegan = clock.elapsed
         func run(_ outcome: BackupRun.Outcome, label: String?, message: String) -> BackupRun {
             BackupRun(
                 id: BackupRunner.runID(settings.id.name, .drill, started),
                 policy: settings.id.name,
                 kind: .drill,
                 startedAt: BackupCompliance.iso(started),
-                finishedAt: BackupCompliance.iso(Date()),
-                seconds: (ContinuousClock.now - clock).inSeconds,
+                finishedAt: BackupCompliance.iso(clock.now),
+                seconds: (clock.elapsed - drillBegan).inSeconds,
                 outcome: outcome,
                 label: label,
                 message: message,

@@ -12,6 +12,7 @@ struct ScratchServer: Sendable {
     let osUser: String
     let runner: any CommandRunner
     let connection: PGConfig
+    let clock: any SetpointClock
 
     var logFile: String { "\(directory)/setpoint-restore.log" }
 
@@ -48,8 +49,8 @@ struct ScratchServer: Sendable {
                     "the restored copy did not start (pg_ctl exited \(out.status)); its log ends:\n\(logTail())"
             )
         }
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        let deadline = clock.elapsed + timeout
+        while clock.elapsed < deadline {
             if let db = try? await PGConnection.connect(config(database: connection.database ?? "postgres")) {
                 let recovering = try? await db.query("SELECT pg_is_in_recovery()::text").first?.values.first ?? nil
                 db.close()
@@ -60,7 +61,7 @@ struct ScratchServer: Sendable {
                     description: "the restored copy stopped during recovery; its log ends:\n\(logTail())"
                 )
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await clock.sleep(for: .milliseconds(100))
         }
         throw ScratchFailure(
             description: "the restored copy was still recovering after \(timeout); its log ends:\n\(logTail())"

@@ -110,10 +110,15 @@ struct ApplyCommand: ConsoleCommand {
         _ body: (any StateStore) async throws -> Int32
     ) async throws -> Int32 {
         let store: any StateStore
-        let lease: LeaseKeeper
         do {
             store = try await stateOptions.open(console, planKey: signing.signKey)
-            lease = try await LeaseKeeper.acquire(
+        } catch {
+            console.err("error: \(error)\n")
+            return 1
+        }
+        let code: Int32
+        do {
+            code = try await LeaseKeeper.holding(
                 store,
                 timeout: DurationValue.parse(lockTimeout)!.duration,
                 onLost: {
@@ -122,22 +127,15 @@ struct ApplyCommand: ConsoleCommand {
                     )
                     interruption.interrupt()
                 }
-            )
-        } catch {
+            ) { try await body(store) }
+        } catch let error as SetpointError where error.code == .leaseHeld {
             console.err("error: \(error)\n")
             return 1
         }
-        do {
-            let code = try await body(store)
-            await lease.release()
-            if let problem = (store as? any AuditTailed)?.tail.anchorProblem {
-                console.err("warning: the audit anchor was not moved with the last record: \(problem)\n")
-            }
-            return code
-        } catch {
-            await lease.release()
-            throw error
+        if let problem = (store as? any AuditTailed)?.tail.anchorProblem {
+            console.err("warning: the audit anchor was not moved with the last record: \(problem)\n")
         }
+        return code
     }
 
     private func applyHoldingLease(
@@ -219,16 +217,12 @@ struct ApplyCommand: ConsoleCommand {
             return 1
         }
         // Which actions need approval is decided here, not taken from the file.
-        let annotated = Set(
-            set.resources.filter { $0.metadata.annotations["setpoint/approval"] == "required" }.map(\.id)
-        )
+        let annotated = Set(set.resources.filter(ApprovalRule.isAnnotated).map(\.id))
         for i in plan.actions.indices {
-            let a = plan.actions[i]
-            plan.actions[i].requiresApproval =
-                a.isChange
-                && (a.verb == .restart || a.verb == .delete || a.verb == .replace || a.impact >= .replace
-                    || annotated.contains(a.resource)
-                    || (a.requiresApproval))
+            plan.actions[i].requiresApproval = ApprovalRule.requiresApproval(
+                plan.actions[i],
+                annotated: annotated.contains(plan.actions[i].resource)
+            )
         }
         // Re-observe what the plan touches; anything else may have changed freely.
         let owned = try await store.ownedResources()

@@ -185,15 +185,7 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
 
     func execute(_ console: Console) async throws -> Int32 {
         let store = try await stateOptions.open(console)
-        let lease = try await LeaseKeeper.acquire(store, timeout: .seconds(5))
-        do {
-            let code = try await acknowledge(store, console)
-            await lease.release()
-            return code
-        } catch {
-            await lease.release()
-            throw error
-        }
+        return try await LeaseKeeper.holding(store, timeout: .seconds(5)) { try await acknowledge(store, console) }
     }
 
     func acknowledge(_ store: any StateStore, _ console: Console) async throws -> Int32 {

@@ -255,7 +255,13 @@ struct BackupAlertsCommand: ConsoleCommand {
         guard let resource = op.policy(policy, in: set) else { return 1 }
         let servers = set.resources.filter { $0.id.kind == .prometheusServer }.map(\.id.name)
         do {
-            console.out(try BackupAlerts.manifest(resource, server: server ?? servers.first))
+            console.out(
+                try BackupAlerts.manifest(
+                    resource,
+                    server: server ?? servers.first,
+                    now: (CLIRuntime.current ?? .shipped).clock.now
+                )
+            )
             return 0
         } catch {
             console.err("error: \(error)\n")

@@ -59,27 +59,13 @@ struct BackupOperation {
 
     /// Runs `body` holding the lease.
     func leased<T>(_ store: any StateStore, _ body: () async throws -> T) async throws -> T {
-        let lease: LeaseKeeper
-        do {
-            lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0))
-        } catch {
-            let held = (error as? SetpointError)?.code == .leaseHeld
-            throw SetpointError(
-                .leaseHeld,
-                "\(error)"
-                    + (held
-                        ? " (an apply, another backup, or a controller holds it: a running controller runs "
-                            + "scheduled backups itself; wait, or stop it)" : "")
-            )
-        }
-        do {
-            let result = try await body()
-            await lease.release()
-            return result
-        } catch {
-            await lease.release()
-            throw error
-        }
+        try await LeaseKeeper.holding(
+            store,
+            timeout: .zero,
+            whenHeld: "an apply, another backup, or a controller holds it: a running controller runs scheduled "
+                + "backups itself; wait, or stop it",
+            body
+        )
     }
 
     /// `backup run` and `backup drill`: loads the policy, makes the run under the lease, records it, prints it.

@@ -1,4 +1,5 @@
 import Foundation
+import SetpointCore
 import SetpointState
 
 /// `backup run` and `backup drill` with a controller configured (`--controller URL` or SETPOINT_CONTROLLER): the leading
@@ -29,7 +30,7 @@ struct BackupRemoteRun {
                 "\(kind.rawValue) of BackupPolicy/\(policy) started on the controller (job \(id)); waiting for it\n"
             )
             while true {
-                try await Task.sleep(for: .seconds(1))
+                try await (CLIRuntime.current?.clock ?? SystemClock()).sleep(for: .seconds(1))
                 let r = try await client.request(console, "GET", "/api/v1/backups/jobs/\(id)")
                 guard r.status == 200, let job = Self.object(r.text) else {
                     _ = client.finish(console, r)

@@ -1,5 +1,6 @@
 import Foundation
 import SetpointBackup
+import SetpointCore
 import SetpointState
 
 /// `backup status` as text: one block per policy, violations last and loudest.

@@ -14,11 +14,19 @@ public struct CLIRuntime: Sendable {
     public var secrets: any SecretResolver
     /// Lines typed at an interactive prompt (tests); nil reads standard input.
     public var input: (@Sendable () -> String?)?
+    /// The one clock of the commands, the engine and the providers they run.
+    public var clock: any SetpointClock
 
-    public init(providers: [any Provider], secrets: any SecretResolver, input: (@Sendable () -> String?)? = nil) {
+    public init(
+        providers: [any Provider],
+        secrets: any SecretResolver,
+        input: (@Sendable () -> String?)? = nil,
+        clock: any SetpointClock = SystemClock()
+    ) {
         self.providers = providers
         self.secrets = secrets
         self.input = input
+        self.clock = clock
     }
 
     @TaskLocal static var current: CLIRuntime?

@@ -191,7 +191,8 @@ struct ControllerCommand: ConsoleCommand {
                 identity: identity ?? "controller:" + AuditTrail.defaultActor,
                 parallelism: parallelism,
                 leaseTTL: DurationValue.parse(leaseTTL)!.duration,
-                git: git
+                git: git,
+                clock: runtime.clock
             ),
             store: store,
             log: SwiftLogProviderLog(logger: CLILog.logger("provider"))
@@ -199,7 +200,7 @@ struct ControllerCommand: ConsoleCommand {
         if once {
             let report = await reconciler.pass()
             await reconciler.resign()
-            console.out(Self.summary(report))
+            console.out(Self.summary(report, at: runtime.clock.now))
             return report.isSuccess && report.leaseHeldBy == nil ? 0 : 1
         }
         let status = ControllerStatus()
@@ -216,8 +217,8 @@ struct ControllerCommand: ConsoleCommand {
             scheduler: scheduler,
             scheduleTick: min(every, .seconds(15))
         ) { report in
-            status.record(report, declared: report.declared)
-            console.out(Self.summary(report))
+            status.record(report, declared: report.declared, at: reconciler.configuration.clock.now)
+            console.out(Self.summary(report, at: runtime.clock.now))
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: service)]
         if listen != "none" {
@@ -302,8 +303,8 @@ struct ControllerCommand: ConsoleCommand {
     }
 
     /// One line per pass, for people watching the terminal (the logs carry the details).
-    static func summary(_ r: PassReport) -> String {
-        let time = ISO8601DateFormatter().string(from: Date())
+    static func summary(_ r: PassReport, at now: Date) -> String {
+        let time = Timestamp.seconds(now)
         if let held = r.leaseHeldBy { return "\(time) following (not leading): \(held)\n" }
         var parts: [String] = []
         if let moved = r.gitMoved { parts.append("git: " + moved) }

@@ -64,16 +64,9 @@ struct ImportCommand: ConsoleCommand {
             return 1
         }
         let store = try await stateOptions.open(console)
-        // Imports change state: never at the same time as an apply.
-        let lease: LeaseKeeper
-        do {
-            lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0))
-        } catch {
-            console.err("error: \(error)\n")
-            return 1
-        }
-        do {
-            let code = try await adopt(
+        // Imports change state: never at the same time as an apply (a held lease is an error like any other).
+        return try await LeaseKeeper.holding(store, timeout: .zero) {
+            try await adopt(
                 declared,
                 target: target,
                 provider: provider,
@@ -81,11 +74,6 @@ struct ImportCommand: ConsoleCommand {
                 context: session.context(set),
                 console: console
             )
-            await lease.release()
-            return code
-        } catch {
-            await lease.release()
-            throw error
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SetpointCore
 import Synchronization
 
 /// The CLI's logger: to stderr, at the level of `SETPOINT_LOG_LEVEL` (trace … critical; default warning), as text or,
@@ -37,6 +38,8 @@ struct JSONLogHandler: LogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
+    /// Line times come from it.
+    var clock: any SetpointClock = SystemClock()
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -54,9 +57,7 @@ struct JSONLogHandler: LogHandler {
     ) {
         var fields: [String: String] = [:]
         for (k, v) in metadata.merging(explicit ?? [:], uniquingKeysWith: { _, b in b }) { fields[k] = "\(v)" }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        fields["time"] = formatter.string(from: Date())
+        fields["time"] = Timestamp.milliseconds(clock.now)
         fields["level"] = level.rawValue
         fields["logger"] = label
         fields["message"] = message.description

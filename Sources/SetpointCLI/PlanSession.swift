@@ -47,6 +47,7 @@ struct PlanSession {
     func context(_ set: ManifestSet? = nil) -> ProviderContext {
         ProviderContext(
             secrets: runtime.secrets,
+            clock: runtime.clock,
             log: SwiftLogProviderLog(logger: CLILog.logger("provider")),
             declared: Dictionary((set?.resources ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         )
@@ -77,7 +78,7 @@ struct PlanSession {
             set.resources,
             options: options,
             source: source,
-            createdAt: ISO8601DateFormatter().string(from: Date())
+            createdAt: Timestamp.seconds(runtime.clock.now)
         )
     }
 }

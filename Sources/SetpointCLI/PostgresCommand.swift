@@ -198,34 +198,36 @@ struct ClusterOperation {
             return 1
         }
         let store: any StateStore
-        let lease: LeaseKeeper
-        do {
-            store = try await state.open(console)
-            lease = try await LeaseKeeper.acquire(store, timeout: .seconds(0))
-        } catch {
-            let held = (error as? SetpointError)?.code == .leaseHeld
-            console.err(
-                "error: \(error)\(held ? " (if a controller runs on this state, it holds the lease: stop it first)" : "")\n"
-            )
+        do { store = try await state.open(console) } catch {
+            console.err("error: \(error)\n")
             return 1
         }
         let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
         var recorded = detail
         recorded["resource"] = .string(id.description)
         do {
-            let outcome = try await body(provider, declared, session.context(set))
-            try await audit.record(
-                event,
-                result: "succeeded",
-                detail: .map(recorded.merging(outcome) { _, b in b })
-            )
-            await lease.release()
-            return 0
+            return try await LeaseKeeper.holding(
+                store,
+                timeout: .zero,
+                whenHeld: "if a controller runs on this state, it holds the lease: stop it first"
+            ) {
+                do {
+                    let outcome = try await body(provider, declared, session.context(set))
+                    try await audit.record(
+                        event,
+                        result: "succeeded",
+                        detail: .map(recorded.merging(outcome) { _, b in b })
+                    )
+                    return 0
+                } catch {
+                    recorded["error"] = .string("\(error)")
+                    _ = try? await audit.record(event, result: "failed", detail: .map(recorded))
+                    console.err("error: \(what): \(error)\n")
+                    return 1
+                }
+            }
         } catch {
-            recorded["error"] = .string("\(error)")
-            _ = try? await audit.record(event, result: "failed", detail: .map(recorded))
-            await lease.release()
-            console.err("error: \(what): \(error)\n")
+            console.err("error: \(error)\n")
             return 1
         }
     }

@@ -46,13 +46,14 @@ struct ValidateCommand: ConsoleCommand {
     func execute(_ console: Console) async throws -> Int32 {
         let log = CLILog.logger("validate")
         let loader = ManifestLoader(limits: LoaderLimits(maxFileSize: maxFileSize, maxDepth: maxDepth))
-        let start = ContinuousClock.now
+        let runtime = CLIRuntime.current ?? .shipped
+        let start = runtime.clock.elapsed
         var set = loader.load(paths: paths)
         if set.isValid {
             // The providers' own checks (promtool check rules …): nothing is contacted, nothing changed.
-            let runtime = CLIRuntime.current ?? .shipped
             let context = ProviderContext(
                 secrets: runtime.secrets,
+                clock: runtime.clock,
                 declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             )
             set.diagnostics += await ProviderChecks.run(set.resources, providers: runtime.providers, context: context)
@@ -61,7 +62,7 @@ struct ValidateCommand: ConsoleCommand {
             "loaded manifests",
             metadata: [
                 "files": "\(set.files.count)", "resources": "\(set.resources.count)",
-                "diagnostics": "\(set.diagnostics.count)", "elapsed": "\(ContinuousClock.now - start)",
+                "diagnostics": "\(set.diagnostics.count)", "elapsed": "\(runtime.clock.elapsed - start)",
             ]
         )
         switch outputOptions.format {

@@ -1,4 +1,5 @@
 import Foundation
+import SetpointCore
 public import SetpointState
 
 /// When a policy's scheduled runs are due. Pure: the scheduler passes what it knows.
@@ -139,17 +140,7 @@ public struct BackupDue: Sendable, Equatable {
         return (n, t)
     }
 
-    static func iso(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: d)
-    }
+    static func iso(_ d: Date) -> String { Timestamp.seconds(d) }
 
-    static func date(_ iso: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: iso) { return d }
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: iso)
-    }
+    static func date(_ iso: String) -> Date? { Timestamp.parse(iso) }
 }

@@ -70,10 +70,13 @@ public final class BackupScheduler: Sendable {
     }
 
     var identity: String { reconciler.configuration.identity }
+    /// The reconciler's clock: schedules, job times and failure times read it.
+    var clock: any SetpointClock { reconciler.configuration.clock }
 
     /// One look: refresh every declared policy's reading (leader or not: the metrics are read-only), and — leading —
     /// start the runs that are due.
-    public func tick(now: Date = Date()) async {
+    public func tick(now: Date? = nil) async {
+        let now = now ?? clock.now
         guard let desired = reconciler.desired, !state.withLock({ $0.stopped }) else { return }
         let policies = desired.resources.filter { $0.id.kind == scheduling.scheduledKind && !$0.isOrphan }
         let names = Set(policies.map(\.id.name))
@@ -266,7 +269,7 @@ public final class BackupScheduler: Sendable {
             }
             if let finished, s.finished[name] ?? 0 != finished { return .stale }
             s.sequence += 1
-            let id = "j-\(Int(Date().timeIntervalSince1970))-\(s.sequence)"
+            let id = "j-\(Int(clock.now.timeIntervalSince1970))-\(s.sequence)"
             s.running[name] = id
             return .id(id)
         }
@@ -283,7 +286,7 @@ public final class BackupScheduler: Sendable {
             state.withLock { $0.running[name] = nil }
             return .refused(taken)
         }
-        let job = Job(id: id, policy: name, kind: kind, trigger: trigger, startedAt: Date(), status: .running)
+        let job = Job(id: id, policy: name, kind: kind, trigger: trigger, startedAt: clock.now, status: .running)
         // The task is made under the lock that `stop` takes: `drain` waits for every run that started.
         let started = state.withLock { s in
             guard !s.stopped else {
@@ -336,7 +339,7 @@ public final class BackupScheduler: Sendable {
                 "\(policy.id): \(run.kind.rawValue) \(run.outcome.rawValue)\(run.label.map { " \($0)" } ?? "") in "
                 + String(format: "%.1f s", run.seconds) + (run.message.map { ": \($0)" } ?? "")
             log.log(run.outcome == .succeeded ? .notice : .error, line, metadata: ["job": job.id])
-            do { try await AuditTrail(log: store, actor: actor).record(run, in: store) } catch {
+            do { try await AuditTrail(log: store, actor: actor, clock: clock).record(run, in: store) } catch {
                 // The run happened: its outcome stands (and counts for the schedule through `kept`); the record is what failed.
                 done.error = "the run was not recorded: \(error)"
                 log.log(
@@ -365,7 +368,10 @@ public final class BackupScheduler: Sendable {
             s.tasks[job.id] = nil
             if failed {
                 let previous = s.failures[job.policy]?[job.kind]?.count ?? 0
-                s.failures[job.policy, default: [:]][job.kind] = BackupDue.Failures(count: previous + 1, last: Date())
+                s.failures[job.policy, default: [:]][job.kind] = BackupDue.Failures(
+                    count: previous + 1,
+                    last: clock.now
+                )
             } else {
                 s.failures[job.policy]?[job.kind] = nil
             }
@@ -415,7 +421,7 @@ public final class BackupScheduler: Sendable {
     public func loop(every interval: Duration) async {
         while !state.withLock({ $0.stopped }) && !Task.isCancelled {
             await tick()
-            try? await Task.sleep(for: interval)
+            try? await clock.sleep(for: interval)
         }
     }
 

@@ -20,8 +20,9 @@ public struct ControllerAPI: Sendable {
     public let fourEyes: Bool
     /// The policies' scheduled and requested runs (nil: no provider has schedules).
     public let scheduler: BackupScheduler?
-    private let limiter = RateLimiter(perSecond: 20, burst: 40)
-    private let started = Date()
+    private let limiter: RateLimiter
+    private let started: Date
+    private var clock: any SetpointClock { reconciler.configuration.clock }
 
     /// The API described as OpenAPI 3.1 (served at `/openapi.yaml`; `docs/openapi.yaml` is the same text).
     public static var openAPIDocument: String { OpenAPIDocument.yaml }
@@ -49,6 +50,8 @@ public struct ControllerAPI: Sendable {
         self.reconciler = reconciler
         self.tokenStore = tokens
         self.fourEyes = fourEyes
+        started = reconciler.configuration.clock.now
+        limiter = RateLimiter(perSecond: 20, burst: 40, clock: reconciler.configuration.clock)
     }
 
     struct Reply: Error {
@@ -219,7 +222,7 @@ public struct ControllerAPI: Sendable {
         let items: [[String: Any]] = page.map { id, state, error in
             var item: [String: Any] = ["resource": id.description, "status": state]
             if let error { item["lastError"] = error }
-            if let retry = retries[id]?.nextRetry { item["nextRetry"] = ISO8601DateFormatter().string(from: retry) }
+            if let retry = retries[id]?.nextRetry { item["nextRetry"] = Timestamp.seconds(retry) }
             return item
         }
         var out: [String: Any] = ["items": items]
@@ -438,7 +441,7 @@ public struct ControllerAPI: Sendable {
             "setpoint_seconds_since_last_success",
             "Seconds since the last pass without errors or failures (since start when none).",
             "gauge",
-            [("", Date().timeIntervalSince(s.lastSuccessAt ?? started))]
+            [("", clock.now.timeIntervalSince(s.lastSuccessAt ?? started))]
         )
         var histogram: [(String, Double)] = ControllerStatus.durationBounds.enumerated().map {
             ("{le=\"\($1)\"}", Double(s.durationBuckets[$0]))
@@ -575,15 +578,17 @@ public struct ControllerAPI: Sendable {
 /// A token bucket per identity.
 final class RateLimiter: Sendable {
     let perSecond: Double, burst: Double
-    private let buckets = Mutex<[String: (tokens: Double, at: ContinuousClock.Instant)]>([:])
+    private let buckets = Mutex<[String: (tokens: Double, at: Duration)]>([:])
+    private let clock: any SetpointClock
 
-    init(perSecond: Double, burst: Double) {
+    init(perSecond: Double, burst: Double, clock: any SetpointClock) {
         self.perSecond = perSecond
         self.burst = burst
+        self.clock = clock
     }
 
     func allow(_ key: String) -> Bool {
-        let now = ContinuousClock.now
+        let now = clock.elapsed
         return buckets.withLock { b in
             var entry = b[key] ?? (burst, now)
             let elapsed = now - entry.at

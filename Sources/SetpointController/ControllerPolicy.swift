@@ -37,7 +37,7 @@ public struct ControllerPolicy: Sendable {
         if drift == .report, !action.changes.isEmpty, action.changes.allSatisfy({ $0.origin == .drift }) {
             return .hold("drift reported, not corrected (drift policy: report)")
         }
-        switch annotations["setpoint/approval"] {
+        switch annotations[ApprovalRule.annotation] {
         case "required"?: return .wait("setpoint/approval: required")
         case "auto"?: return .apply
         default: break

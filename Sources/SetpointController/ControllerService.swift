@@ -40,19 +40,20 @@ public struct ControllerService: Service {
         let ticker = scheduler.map { s in Task { await s.loop(every: tick) } }
         try await withGracefulShutdownHandler {
             var digest = reconciler.manifestDigest()
+            let clock = reconciler.configuration.clock
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let started = ContinuousClock.now
+                let started = clock.elapsed
                 var report = await reconciler.pass()
-                let took = ContinuousClock.now - started
+                let took = clock.elapsed - started
                 report.seconds = took.inSeconds
                 log(report, took: took)
                 onPass(report)
                 digest = reconciler.manifestDigest()
                 // Sleep out the interval ±10 %, waking early for a manifest change or a shutdown.
                 let seconds = interval.inSeconds
-                let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000 * Double.random(in: 0.9...1.1)))
-                while ContinuousClock.now < deadline && !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(min(1000, max(10, Int64(seconds * 1000 / 10)))))
+                let deadline = clock.elapsed + .milliseconds(Int64(seconds * 1000 * Double.random(in: 0.9...1.1)))
+                while clock.elapsed < deadline && !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    try? await clock.sleep(for: .milliseconds(min(1000, max(10, Int64(seconds * 1000 / 10)))))
                     if let now = reconciler.manifestDigest(), now != digest {
                         logger.info("manifests changed: reconciling now")
                         break

@@ -31,7 +31,7 @@ public final class ControllerStatus: Sendable {
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
-    public func record(_ report: PassReport, declared: [ResourceID], at now: Date = Date()) {
+    public func record(_ report: PassReport, declared: [ResourceID], at now: Date) {
         state.withLock { s in
             s.last = report
             s.lastAt = now

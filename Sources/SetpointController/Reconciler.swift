@@ -54,6 +54,8 @@ public final class Reconciler: Sendable {
         public var leaseTTL: Duration
         /// Fetch and fast-forward the manifests' work tree before each pass (nil: reconcile the files as they are).
         public var git: GitSync?
+        /// The one clock of the passes, the lease, the audit records and the providers.
+        public var clock: any SetpointClock
 
         public init(
             paths: [String],
@@ -63,8 +65,10 @@ public final class Reconciler: Sendable {
             identity: String = "controller@" + ProcessInfo.processInfo.hostName,
             parallelism: Int = 8,
             leaseTTL: Duration = .seconds(10),
-            git: GitSync? = nil
+            git: GitSync? = nil,
+            clock: any SetpointClock = SystemClock()
         ) {
+            self.clock = clock
             self.leaseTTL = leaseTTL
             self.git = git
             self.paths = paths
@@ -168,7 +172,9 @@ public final class Reconciler: Sendable {
         return parts.joined(separator: "|")
     }
 
-    public func pass(now: Date = Date()) async -> PassReport {
+    /// One pass at `now` (the clock's when nil).
+    public func pass(now: Date? = nil) async -> PassReport {
+        let now = now ?? configuration.clock.now
         var report = PassReport()
         // 0. With a git remote: the branch's tip, fast-forward only (a problem leaves the checked-out commit in place).
         if let git = configuration.git {
@@ -189,6 +195,7 @@ public final class Reconciler: Sendable {
         }
         let context = ProviderContext(
             secrets: configuration.secrets,
+            clock: configuration.clock,
             log: log,
             declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         )
@@ -259,6 +266,7 @@ public final class Reconciler: Sendable {
                 store,
                 timeout: .zero,
                 ttl: configuration.leaseTTL,
+                clock: configuration.clock,
                 onLost: { [weak self] in
                     // Another took over while this process was paused: stop starting actions, give up leadership.
                     self?.lost.withLock { $0 = true }
@@ -315,7 +323,7 @@ public final class Reconciler: Sendable {
         let plan = try await pipeline.plan(
             set.resources,
             source: source,
-            createdAt: ISO8601DateFormatter().string(from: now)
+            createdAt: Timestamp.seconds(now)
         )
         report.planID = plan.id
         report.manifestDigest = digest
@@ -353,7 +361,7 @@ public final class Reconciler: Sendable {
             {
                 held[action.id] =
                     e.nextRetry.map {
-                        "backing off after \(e.failures) failure\(e.failures == 1 ? "" : "s") until \($0)"
+                        "backing off after \(e.failures) failure\(e.failures == 1 ? "" : "s") until \(Timestamp.seconds($0))"
                     }
                     ?? "parked until its manifest changes: \(e.lastError)"
                 continue
@@ -399,7 +407,7 @@ public final class Reconciler: Sendable {
         var toApply = plan
         toApply.actions = runnable
         guard !toApply.isEmpty else { return }
-        let audit = AuditTrail(log: store, actor: configuration.identity)
+        let audit = AuditTrail(log: store, actor: configuration.identity, clock: configuration.clock)
         let applier = Applier(
             registry: registry,
             context: context,
@@ -465,7 +473,7 @@ public final class Reconciler: Sendable {
             createdAt: plan.createdAt
         )
         try await store.savePlan(stored)
-        try await AuditTrail(log: store, actor: configuration.identity).record(
+        try await AuditTrail(log: store, actor: configuration.identity, clock: configuration.clock).record(
             .pending,
             plan: pending,
             detail: .map(["actions": .list(waiting.map { .string($0.id.description) })])

@@ -105,8 +105,9 @@ public struct Applier: Sendable {
                         fingerprint: fingerprint
                     )
                     let resource = resources[action.resource]
+                    let clock = context.clock
                     group.addTask {
-                        let start = ContinuousClock.now
+                        let start = clock.elapsed
                         do {
                             // Intent before the remote call; outcome after. A failure to record the intent stops the action.
                             try await audit?.record(
@@ -116,7 +117,7 @@ public struct Applier: Sendable {
                                 detail: .map(["verb": .string(action.verb.rawValue)])
                             )
                             try await runner.run(action, resource: resource)
-                            let took = ContinuousClock.now - start
+                            let took = clock.elapsed - start
                             do {
                                 try await audit?.record(
                                     .outcome,

@@ -7,18 +7,13 @@ public struct AuditTrail: Sendable {
     public var log: any AuditLog
     /// The identity recorded as actor (`--as`, default the OS user @ host).
     public var actor: String
-    public var now: @Sendable () -> String
+    /// Where record times come from (wall clock, milliseconds).
+    public var clock: any SetpointClock
 
-    public init(log: any AuditLog, actor: String, now: @escaping @Sendable () -> String = AuditTrail.isoNow) {
+    public init(log: any AuditLog, actor: String, clock: any SetpointClock = SystemClock()) {
         self.log = log
         self.actor = actor
-        self.now = now
-    }
-
-    public static let isoNow: @Sendable () -> String = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
+        self.clock = clock
     }
 
     /// `user@host` of this process.
@@ -40,7 +35,7 @@ public struct AuditTrail: Sendable {
         detail: Value = .null
     ) -> AuditEntry {
         AuditEntry(
-            time: now(),
+            time: Timestamp.milliseconds(clock.now),
             actor: actor,
             event: event,
             planID: plan?.id ?? planID,

@@ -28,15 +28,16 @@ public final class LeaseKeeper: Sendable {
         _ store: any ApplyLease,
         timeout: Duration,
         ttl: Duration = .seconds(30),
+        clock: any SetpointClock = SystemClock(),
         onLost: @escaping @Sendable () -> Void = {}
     ) async throws -> LeaseKeeper {
         let id = UUID().uuidString
         let host = ProcessInfo.processInfo.hostName
         let pid = ProcessInfo.processInfo.processIdentifier
-        let since = AuditTrail.isoNow()
-        let deadline = ContinuousClock.now + timeout
+        let since = Timestamp.milliseconds(clock.now)
+        let deadline = clock.elapsed + timeout
         while true {
-            let now = Date()
+            let now = clock.now
             let candidate = LeaseHolder(
                 id: id,
                 host: host,
@@ -47,10 +48,10 @@ public final class LeaseKeeper: Sendable {
             guard let current = try await store.acquireLease(candidate, now: iso(now)) else {
                 let renewal = Task.detached {
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: ttl / 3)
+                        try? await clock.sleep(for: ttl / 3)
                         if Task.isCancelled { break }
                         var renewed = candidate
-                        renewed.expiresAt = iso(Date().addingTimeInterval(seconds(ttl)))
+                        renewed.expiresAt = iso(clock.now.addingTimeInterval(seconds(ttl)))
                         if (try? await store.renewLease(renewed)) == false {
                             onLost()
                             break
@@ -64,14 +65,42 @@ public final class LeaseKeeper: Sendable {
                 try await store.releaseLease(id: current.id)
                 continue
             }
-            if ContinuousClock.now >= deadline {
+            if clock.elapsed >= deadline {
                 throw SetpointError(
                     .leaseHeld,
                     "another apply holds the state lease: \(current) (until \(current.expiresAt) unless renewed); "
                         + "wait for it, or retry with --lock-timeout 5m"
                 )
             }
-            try await Task.sleep(for: min(.milliseconds(250), deadline - ContinuousClock.now))
+            try await clock.sleep(for: min(.milliseconds(250), deadline - clock.elapsed))
+        }
+    }
+
+    /// Runs `body` holding the store's apply lease, and gives the lease back afterwards whatever `body` does: the one
+    /// way commands hold it. When someone else holds it past `timeout`, throws `.leaseHeld` naming the holder, with
+    /// `whenHeld` added (who usually holds it, and what to do).
+    public static func holding<T>(
+        _ store: any ApplyLease,
+        timeout: Duration,
+        ttl: Duration = .seconds(30),
+        clock: any SetpointClock = SystemClock(),
+        whenHeld: String? = nil,
+        onLost: @escaping @Sendable () -> Void = {},
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let lease: LeaseKeeper
+        do {
+            lease = try await acquire(store, timeout: timeout, ttl: ttl, clock: clock, onLost: onLost)
+        } catch let error as SetpointError where error.code == .leaseHeld && whenHeld != nil {
+            throw SetpointError(.leaseHeld, "\(error.message) (\(whenHeld!))")
+        }
+        do {
+            let result = try await body()
+            await lease.release()
+            return result
+        } catch {
+            await lease.release()
+            throw error
         }
     }
 
@@ -81,11 +110,7 @@ public final class LeaseKeeper: Sendable {
         try? await store.releaseLease(id: holder.id)
     }
 
-    static func iso(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: date)
-    }
+    static func iso(_ date: Date) -> String { Timestamp.milliseconds(date) }
 
     static func seconds(_ d: Duration) -> TimeInterval {
         d.inSeconds

@@ -105,7 +105,7 @@ struct ClusterApplier: Sendable {
             }
             guard !changes.isEmpty else { continue }
             do {
-                let outcome = try await ParameterWriter().apply(changes, on: db)
+                let outcome = try await ParameterWriter(clock: context.clock).apply(changes, on: db)
                 let staged = outcome.filter { $0.value == .pendingRestart }.keys.sorted()
                 note(
                     "\(name): wrote \(changes.keys.sorted().joined(separator: ", "))"
@@ -152,7 +152,7 @@ struct ClusterApplier: Sendable {
             )
             note("creating replica \(m.name) in \(directory) from \(primary)")
             do {
-                let took = try await ReplicaBuilder(runner: runner).create(spec, primary: db)
+                let took = try await ReplicaBuilder(runner: runner, clock: context.clock).create(spec, primary: db)
                 note("replica \(m.name) streams (\(took))")
             } catch let refusal as ReplicaRefusal {
                 throw fail(refusal.description)
@@ -179,7 +179,7 @@ struct ClusterApplier: Sendable {
             )
             note("starting \(m.name) as a standby of \(primary)")
             try await tools.start(directory)
-            try await ReplicaBuilder(runner: runner).waitForStreaming(
+            try await ReplicaBuilder(runner: runner, clock: context.clock).waitForStreaming(
                 m.name,
                 primary: db,
                 timeout: .seconds(120),
@@ -189,7 +189,11 @@ struct ClusterApplier: Sendable {
         case "standby-elsewhere":
             if let slot { try await ensureSlot(slot, on: db) }
             try await repoint(m.name, to: primaryMember, slot: slot)
-            try await ReplicaBuilder(runner: runner).waitForStreaming(m.name, primary: db, timeout: .seconds(120))
+            try await ReplicaBuilder(runner: runner, clock: context.clock).waitForStreaming(
+                m.name,
+                primary: db,
+                timeout: .seconds(120)
+            )
         default:
             throw fail("member \(m.name) is \(ClusterObservation.describe(view.status[m.name])): plan again")
         }
@@ -244,7 +248,7 @@ struct ClusterApplier: Sendable {
             || view.facts(primary)?.slots.contains(where: { $0.name == ReplicaSpec.slotName(m.name) }) == true
         {
             do {
-                try await MemberOperations(runner: runner).dropSlot(
+                try await MemberOperations(runner: runner, clock: context.clock).dropSlot(
                     ReplicaSpec.slotName(m.name),
                     on: try connection(primary)
                 )
@@ -263,7 +267,7 @@ struct ClusterApplier: Sendable {
             return
         }
         note("\(primary): synchronous_standby_names = '\(wanted)'")
-        try await MemberOperations(runner: runner).setSynchronous(
+        try await MemberOperations(runner: runner, clock: context.clock).setSynchronous(
             count: settings.synchronousCount,
             standbys: settings.synchronousCandidates(primary: primary),
             on: try connection(primary)
@@ -307,7 +311,11 @@ struct ClusterApplier: Sendable {
         let db = try await PGConnection.counted(settings.connection(to: try member(primary)))
         defer { db.close() }
         for name in settings.members.map(\.name) where name != primary && view.isStreaming(name, from: primary) {
-            try await ReplicaBuilder(runner: runner).waitForStreaming(name, primary: db, timeout: .seconds(120))
+            try await ReplicaBuilder(runner: runner, clock: context.clock).waitForStreaming(
+                name,
+                primary: db,
+                timeout: .seconds(120)
+            )
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+public import SetpointCore
 import SetpointExec
 import SetpointPG
 
@@ -6,9 +7,12 @@ import SetpointPG
 /// slot, and synchronous replication from a declared count.
 public struct MemberOperations: Sendable {
     public let runner: any CommandRunner
+    /// Waits (a slot still in use) sleep on it.
+    public let clock: any SetpointClock
 
-    public init(runner: any CommandRunner = LocalRunner()) {
+    public init(runner: any CommandRunner = LocalRunner(), clock: any SetpointClock = SystemClock()) {
         self.runner = runner
+        self.clock = clock
     }
 
     /// `pg_ctl stop -m MODE -w` (fast: clean shutdown, clients disconnected).
@@ -39,7 +43,7 @@ public struct MemberOperations: Sendable {
         on primary: PGConnection,
         timeout: Duration = .seconds(30)
     ) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.elapsed + timeout
         while true {
             let r = try await primary.query("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [slot])
             guard let row = r.first else { return false }
@@ -47,13 +51,13 @@ public struct MemberOperations: Sendable {
                 _ = try await primary.query("SELECT pg_drop_replication_slot($1)", [slot])
                 return true
             }
-            guard ContinuousClock.now < deadline else {
+            guard clock.elapsed < deadline else {
                 throw ReplicaRefusal(
                     member: slot,
                     reason: "replication slot \(slot) is still in use after \(timeout): a standby is connected to it"
                 )
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await clock.sleep(for: .milliseconds(100))
         }
     }
 
@@ -67,6 +71,9 @@ public struct MemberOperations: Sendable {
     /// `synchronous_standby_names = 'ANY n ("a", "b")'` on the primary (empty for none), through ALTER SYSTEM + reload.
     public func setSynchronous(count: Int, standbys: [String], on primary: PGConnection) async throws {
         let value = ParameterValues.synchronousStandbyNames(count: count, standbys: standbys)
-        _ = try await ParameterWriter().apply(["synchronous_standby_names": value.isEmpty ? nil : value], on: primary)
+        _ = try await ParameterWriter(clock: clock).apply(
+            ["synchronous_standby_names": value.isEmpty ? nil : value],
+            on: primary
+        )
     }
 }

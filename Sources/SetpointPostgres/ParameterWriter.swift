@@ -1,3 +1,4 @@
+public import SetpointCore
 import SetpointPG
 
 /// Writes server parameters the way PostgreSQL wants them changed from outside: `ALTER SYSTEM SET` (or `RESET`),
@@ -11,7 +12,10 @@ public struct ParameterWriter: Sendable {
         case pendingRestart
     }
 
-    public init() {}
+    /// Re-reads of `pg_settings` wait on it.
+    public let clock: any SetpointClock
+
+    public init(clock: any SetpointClock = SystemClock()) { self.clock = clock }
 
     /// - Parameter changes: name → value to set, or nil to `RESET` it (back to the config files' or built-in value).
     /// - Throws: `PGError` as PostgreSQL words it (`42704` unknown parameter, `22023` invalid value); PostgreSQL checks
@@ -47,7 +51,7 @@ public struct ParameterWriter: Sendable {
                 }
             }
             if outcomes.count == changes.count { return outcomes }
-            try await Task.sleep(for: .milliseconds(20))
+            try await clock.sleep(for: .milliseconds(20))
         }
         return outcomes
     }

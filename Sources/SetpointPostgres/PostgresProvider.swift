@@ -172,7 +172,7 @@ extension PostgresProvider {
         member name: String,
         in context: ProviderContext
     ) async throws -> ReinitReport {
-        let started = ContinuousClock.now
+        let started = context.clock.elapsed
         let view = try await view(of: ResolvedResource(resource: cluster), context: context)
         defer { view.close() }
         let applier = ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id)
@@ -190,7 +190,7 @@ extension PostgresProvider {
         guard let directory = m.dataDirectory else { throw applier.fail("member \(name) declares no dataDirectory") }
         let tools = try applier.control(for: m)
         if view.facts(name) != nil { try await tools.stop(directory) }
-        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        let stamp = Timestamp.seconds(context.clock.now).replacingOccurrences(of: ":", with: "")
         let kept = "\(directory).setpoint-reinit-\(stamp)"
         if FileManager.default.fileExists(atPath: directory) {
             guard rename(directory, kept) == 0 else {
@@ -199,7 +199,10 @@ extension PostgresProvider {
         }
         let db = try applier.connection(primary)
         if view.settings.useSlots {
-            try await MemberOperations(runner: runner).dropSlot(ReplicaSpec.slotName(name), on: db)
+            try await MemberOperations(runner: runner, clock: context.clock).dropSlot(
+                ReplicaSpec.slotName(name),
+                on: db
+            )
         }
         var fresh = view
         fresh.status[name] = .absent
@@ -207,7 +210,7 @@ extension PostgresProvider {
             m,
             primary: primary
         )
-        let d = ContinuousClock.now - started
+        let d = context.clock.elapsed - started
         return ReinitReport(
             cluster: cluster.id.name,
             member: name,

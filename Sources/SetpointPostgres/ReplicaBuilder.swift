@@ -1,4 +1,5 @@
 import Foundation
+public import SetpointCore
 import SetpointExec
 import SetpointPG
 
@@ -61,9 +62,12 @@ public struct ReplicaRefusal: Error, Sendable, CustomStringConvertible {
 /// primary sees it streaming.
 public struct ReplicaBuilder: Sendable {
     public let runner: any CommandRunner
+    /// Durations and the wait for streaming read it.
+    public let clock: any SetpointClock
 
-    public init(runner: any CommandRunner = LocalRunner()) {
+    public init(runner: any CommandRunner = LocalRunner(), clock: any SetpointClock = SystemClock()) {
         self.runner = runner
+        self.clock = clock
     }
 
     /// Refuses a data directory that holds anything: re-initialising a member destroys its data.
@@ -90,7 +94,7 @@ public struct ReplicaBuilder: Sendable {
         primary: PGConnection,
         timeout: Duration = .seconds(120)
     ) async throws -> Duration {
-        let start = ContinuousClock.now
+        let start = clock.elapsed
         try checkEmpty(spec)
         let slot = ReplicaSpec.slotName(spec.name)
         if spec.useSlot {
@@ -136,7 +140,7 @@ public struct ReplicaBuilder: Sendable {
         )
         try await startMember(dataDirectory: spec.dataDirectory, binDirectory: spec.binDirectory, osUser: spec.osUser)
         try await waitForStreaming(spec.name, primary: primary, timeout: timeout, logFile: logFile(spec.dataDirectory))
-        return ContinuousClock.now - start
+        return clock.elapsed - start
     }
 
     func logFile(_ dataDirectory: String) -> String { "\(dataDirectory)/setpoint-pg_ctl.log" }
@@ -153,12 +157,12 @@ public struct ReplicaBuilder: Sendable {
         timeout: Duration,
         logFile: String? = nil
     ) async throws {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.elapsed + timeout
         var delay = 10.0
-        while ContinuousClock.now < deadline {
+        while clock.elapsed < deadline {
             let r = try await primary.query("SELECT state FROM pg_stat_replication WHERE application_name = $1", [name])
             if r.first?["state"] == "streaming" { return }
-            try await Task.sleep(for: .milliseconds(Int(delay)))
+            try await clock.sleep(for: .milliseconds(Int(delay)))
             delay = min(250, delay * 1.3)
         }
         let tail =

@@ -18,7 +18,7 @@ extension ClusterApplier {
     /// Checks the preconditions, then: stop the old primary cleanly, wait for the target to replay its last WAL, promote,
     /// re-point the others, rejoin the old primary (pg_rewind) or leave it stopped with the steps to bring it back.
     func switchover(to target: String) async throws -> Handover {
-        let started = ContinuousClock.now
+        let started = context.clock.elapsed
         let old = try primaryName()
         var h = Handover(from: old, to: target)
         guard old != target else { return h }
@@ -53,21 +53,21 @@ extension ClusterApplier {
         // 2. The target must have everything the old primary wrote, up to its shutdown checkpoint.
         let targetDB = try connection(target)
         if let checkpoint = try await oldTools.latestCheckpoint(oldDirectory) {
-            let deadline = ContinuousClock.now + .seconds(30)
+            let deadline = context.clock.elapsed + .seconds(30)
             while true {
                 let r = try await targetDB.query(
                     "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught",
                     [checkpoint]
                 )
                 if r.first?.bool("caught") == true { break }
-                if ContinuousClock.now > deadline {
+                if context.clock.elapsed > deadline {
                     // Undo: the old primary starts again as it was, nothing else has changed.
                     try? await oldTools.start(oldDirectory)
                     throw fail(
                         "switchover aborted: \(target) did not replay \(old)'s last WAL (\(checkpoint)) within 30 s; \(old) was started again as the primary"
                     )
                 }
-                try await Task.sleep(for: .milliseconds(20))
+                try await context.clock.sleep(for: .milliseconds(20))
             }
             h.steps.append("\(target) replayed up to \(old)'s shutdown checkpoint \(checkpoint)")
         }
@@ -107,14 +107,18 @@ extension ClusterApplier {
         // 6. Everyone streams from the new primary, then synchronous replication is set for it.
         for m in settings.members where m.name != target && (m.name != old || canRewind) && (view.facts(m.name) != nil)
         {
-            try await ReplicaBuilder(runner: runner).waitForStreaming(m.name, primary: targetDB, timeout: .seconds(60))
+            try await ReplicaBuilder(runner: runner, clock: context.clock).waitForStreaming(
+                m.name,
+                primary: targetDB,
+                timeout: .seconds(60)
+            )
         }
         if canRewind {
             try await dropStaleSlots(on: oldMember)
             h.steps.append("dropped \(old)'s stale slots")
         }
         try await setSynchronousAfterPromotion(primary: target)
-        h.duration = ContinuousClock.now - started
+        h.duration = context.clock.elapsed - started
         note("switchover \(old) → \(target) done in \(h.duration)")
         return h
     }
@@ -134,7 +138,7 @@ extension ClusterApplier {
 
     /// The new primary's `synchronous_standby_names` (it carries its old primary's copy, which may name itself).
     func setSynchronousAfterPromotion(primary: String) async throws {
-        try await MemberOperations(runner: runner).setSynchronous(
+        try await MemberOperations(runner: runner, clock: context.clock).setSynchronous(
             count: settings.synchronousCount,
             standbys: settings.synchronousCandidates(primary: primary),
             on: try connection(primary)
@@ -143,7 +147,7 @@ extension ClusterApplier {
 
     /// The primary is gone or must be fenced: stop it if it still runs here, promote `target`, re-point the others.
     func failover(to target: String) async throws -> Handover {
-        let started = ContinuousClock.now
+        let started = context.clock.elapsed
         let old = view.writers.first { $0 != target } ?? settings.primary
         var h = Handover(from: old, to: target)
         guard let targetFacts = view.facts(target) else {
@@ -177,7 +181,11 @@ extension ClusterApplier {
         }
         for m in settings.members where m.name != target && m.name != old && view.facts(m.name)?.inRecovery == true {
             try await repoint(m.name, to: targetMember, slot: settings.useSlots ? ReplicaSpec.slotName(m.name) : nil)
-            try await ReplicaBuilder(runner: runner).waitForStreaming(m.name, primary: db, timeout: .seconds(60))
+            try await ReplicaBuilder(runner: runner, clock: context.clock).waitForStreaming(
+                m.name,
+                primary: db,
+                timeout: .seconds(60)
+            )
             h.steps.append("re-pointed \(m.name) at \(target)")
         }
         // Synchronous replication only over standbys that stream now, so that commits on the new primary do not hang.
@@ -185,11 +193,15 @@ extension ClusterApplier {
         let names = Set(streaming.records.compactMap { $0["application_name"] })
         let candidates = settings.synchronousCandidates(primary: target).filter { names.contains($0) }
         let count = min(settings.synchronousCount, candidates.count)
-        try await MemberOperations(runner: runner).setSynchronous(count: count, standbys: candidates, on: db)
+        try await MemberOperations(runner: runner, clock: context.clock).setSynchronous(
+            count: count,
+            standbys: candidates,
+            on: db
+        )
         h.steps.append(
             "synchronous_standby_names = '\(ParameterValues.synchronousStandbyNames(count: count, standbys: candidates))'"
         )
-        h.duration = ContinuousClock.now - started
+        h.duration = context.clock.elapsed - started
         return h
     }
 }

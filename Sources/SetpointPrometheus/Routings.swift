@@ -125,11 +125,11 @@ struct Routings: Sendable {
             )
         }
         // The postcondition: Alertmanager runs this configuration.
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = context.clock.elapsed + .seconds(10)
         while true {
             let observed = try await observe(ResolvedResource(resource: resource))
             if case .present(let now) = observed, Self.managed(now.spec) == Self.managed(resource.spec) { return }
-            if ContinuousClock.now > deadline {
+            if context.clock.elapsed > deadline {
                 throw SetpointError(
                     .notConverged,
                     "Alertmanager at \(base) does not run the configuration written to \(file) after the reload",
@@ -137,7 +137,7 @@ struct Routings: Sendable {
                     isTransient: true
                 )
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await context.clock.sleep(for: .milliseconds(100))
         }
     }
 

@@ -186,9 +186,9 @@ struct RuleGroups: Sendable {
 
     /// Until `/api/v1/rules` shows the group from its file with these rule names (or no longer shows it).
     func waitLoaded(name: String, file: String, rules: [String], deleted: Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = context.clock.elapsed + .seconds(30)
         var seen = "nothing"
-        while ContinuousClock.now < deadline {
+        while context.clock.elapsed < deadline {
             let groups = try await api.rules(base)
             let g = groups.first { $0.file == file && $0.name == name }
             if deleted {
@@ -199,7 +199,7 @@ struct RuleGroups: Sendable {
                 if names == rules { return }
                 seen = "rules \(names.joined(separator: ", "))"
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await context.clock.sleep(for: .milliseconds(100))
         }
         throw SetpointError(
             .notConverged,

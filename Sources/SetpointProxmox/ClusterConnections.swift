@@ -56,7 +56,8 @@ final class ClusterConnections: Sendable {
                 secret: secret,
                 tls: tls,
                 connections: spec.maxConcurrentRequests ?? 8,
-                timeout: spec.requestTimeout?.duration ?? .seconds(30)
+                timeout: spec.requestTimeout?.duration ?? .seconds(30),
+                clock: context.clock
             )
             cache[key] = made
             return made

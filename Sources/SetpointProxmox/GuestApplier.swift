@@ -46,12 +46,12 @@ struct GuestApplier {
     /// Waits until a guest's config lock (create, clone, migrate …) is gone; nil when the guest disappeared (a failed
     /// create removes it).
     func awaitUnlocked(_ vmid: Int, timeout: Duration = .seconds(600)) async throws -> GuestObserver.Listed? {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = context.clock.elapsed + timeout
         var delay = 100.0
         // One listing to find the node; then only the guest's config, listing again only when the config is gone
         // from that node (removed by a failed create, or moved).
         guard var l = try await locate(vmid) else { return nil }
-        while ContinuousClock.now < deadline {
+        while context.clock.elapsed < deadline {
             do {
                 if try await config(l).config["lock"] == nil { return l }
             } catch let e as PVEAPIError where e.message.contains("does not exist") {
@@ -59,7 +59,7 @@ struct GuestApplier {
                 l = moved
                 continue
             } catch let e as PVEAPIError where e.isUncertain || e.isLockContention {}
-            try await Task.sleep(for: .milliseconds(Int(delay)))
+            try await context.clock.sleep(for: .milliseconds(Int(delay)))
             delay = min(2000, delay * 1.5)
         }
         throw fail("\(noun) \(vmid) is still locked after \(timeout)", transient: true)
@@ -190,7 +190,7 @@ struct GuestApplier {
     private func appeared(_ vmid: Int) async throws -> GuestObserver.Listed? {
         for _ in 0..<3 {
             if try await locate(vmid) != nil { return try await awaitUnlocked(vmid, timeout: .seconds(120)) }
-            try await Task.sleep(for: .milliseconds(500))
+            try await context.clock.sleep(for: .milliseconds(500))
         }
         return nil
     }
@@ -289,7 +289,7 @@ struct GuestApplier {
                 )
                 return
             } catch let e as PVEAPIError where (e.isDigestMismatch || e.isLockContention) && attempt < 4 {
-                try await Task.sleep(for: .milliseconds(200 * attempt))
+                try await context.clock.sleep(for: .milliseconds(200 * attempt))
                 continue
             } catch let e as PVEAPIError {
                 throw fail("updating \(noun) \(listed.vmid): \(e)", transient: e.isUncertain || e.isLockContention)

@@ -58,13 +58,24 @@ final class ProxmoxAPI: Sendable {
     let authorization: String
     let client: HTTPClient
     let timeout: Duration
+    /// Backoff and task polling sleep on it.
+    let clock: any SetpointClock
     let maxAttempts = 5
     /// Index of the endpoint that answered last (failover moves it on).
     private let preferred = Mutex(0)
     /// Requests sent, for the N+3 observation budget and the benchmark.
     let requestCount = Mutex(0)
 
-    init(endpoints: [String], tokenID: String, secret: String, tls: TLSOptions, connections: Int, timeout: Duration) {
+    init(
+        endpoints: [String],
+        tokenID: String,
+        secret: String,
+        tls: TLSOptions,
+        connections: Int,
+        timeout: Duration,
+        clock: any SetpointClock
+    ) {
+        self.clock = clock
         self.endpoints = endpoints.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.authorization = "PVEAPIToken=\(tokenID)=\(secret)"
         self.client = HTTPClient(tls: tls, connections: connections)
@@ -166,7 +177,7 @@ final class ProxmoxAPI: Sendable {
 
     private func backoff(_ attempt: Int) async throws {
         let base = min(2000.0, 100.0 * pow(2, Double(attempt - 1)))
-        try await Task.sleep(for: .milliseconds(Int(base / 2 + Double.random(in: 0...(base / 2)))))
+        try await clock.sleep(for: .milliseconds(Int(base / 2 + Double.random(in: 0...(base / 2)))))
     }
 
     // MARK: Tasks
@@ -187,7 +198,7 @@ final class ProxmoxAPI: Sendable {
                 let tail = log.suffix(8).compactMap { $0["t"]?.text }.joined(separator: "\n    ")
                 throw TaskFailure(upid: upid, exitStatus: exit, logTail: tail)
             }
-            try await Task.sleep(for: .milliseconds(Int(delay)))
+            try await clock.sleep(for: .milliseconds(Int(delay)))
             delay = min(1000, delay * 1.5)
         }
     }

@@ -70,12 +70,15 @@ extension ProxmoxProvider: HealthChecking {
                     insecure: spec.tls?.insecure ?? false
                 ),
                 connections: 1,
-                timeout: .seconds(10)
+                timeout: .seconds(10),
+                clock: context.clock
             )
-            let start = ContinuousClock.now
+            let start = context.clock.elapsed
             do {
                 let version = try await api.send("GET", "/version", [:], safety: .once)
-                let ms = (ContinuousClock.now - start).components.attoseconds / 1_000_000_000_000_000
+                // Whole milliseconds of the round trip (seconds included: a slow endpoint is not fast in the report).
+                let took = (context.clock.elapsed - start).components
+                let ms = took.seconds * 1000 + took.attoseconds / 1_000_000_000_000_000
                 checks.append(
                     HealthCheck(
                         id,

@@ -1,4 +1,5 @@
 import Foundation
+import SetpointCore
 
 /// The JSON a store keeps for a `BackupRun` (sorted keys, so equal runs are equal text).
 enum BackupRunCoding {

@@ -1,3 +1,4 @@
+import SetpointCore
 import SetpointPG
 
 extension PostgresStateStore {

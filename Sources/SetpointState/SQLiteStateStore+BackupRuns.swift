@@ -1,4 +1,5 @@
 internal import GRDB
+import SetpointCore
 
 extension SQLiteStateStore {
     public func recordBackupRun(_ run: BackupRun) async throws {

@@ -64,6 +64,9 @@ public actor InMemoryStateStore: StateStore {
         return nil
     }
 
+    /// Who holds the lease now, as written (nil: nobody).
+    public var currentLease: LeaseHolder? { lease }
+
     public func renewLease(_ holder: LeaseHolder) throws -> Bool {
         try refuseIfReadOnly("renew the apply lease")
         guard lease?.id == holder.id else { return false }

@@ -1,5 +1,6 @@
 import Foundation
 import SetpointController
+import SetpointCore
 import SetpointState
 import Testing
 

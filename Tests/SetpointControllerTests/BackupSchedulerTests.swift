@@ -57,15 +57,14 @@ import Testing
         )
             async throws -> BackupRun
         {
-            let start = Date()
+            let start = context.clock.now
             while hold.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
-            let f = ISO8601DateFormatter()
             let run = BackupRun(
                 id: "\(resource.id.name):\(kind):\(made.withLock { $0.count })",
                 policy: resource.id.name,
                 kind: kind,
-                startedAt: f.string(from: start),
-                finishedAt: f.string(from: Date()),
+                startedAt: Timestamp.seconds(start),
+                finishedAt: Timestamp.seconds(context.clock.now),
                 seconds: 0.1,
                 outcome: fail.withLock { $0 } ? .failed : .succeeded,
                 label: "20261206-000000F",
@@ -105,6 +104,10 @@ import Testing
         let provider: FakeBackups
         let reconciler: Reconciler
         let scheduler: BackupScheduler
+        /// The scheduler's time: fixed, and moved only by the test. With the machine's clock a test read `now`, the
+        /// scheduler read it again seconds later on a loaded machine, and a 10-minute incr slot could fall between the
+        /// two (CI saw the incr made instead of the drill). 12:03:20 is 200 s past an incr slot.
+        let clock = ManualClock(now: Timestamp.parse("2026-12-07T12:03:20Z")!)
 
         init(schedules: [BackupSchedule] = [BackupDueTests.every(.full, 86_400)]) throws {
             dir =
@@ -135,7 +138,8 @@ import Testing
                     paths: [dir],
                     providers: [provider],
                     secrets: EnvironmentSecretResolver(environment: [:]),
-                    identity: "controller:test"
+                    identity: "controller:test",
+                    clock: clock
                 ),
                 store: store
             )
@@ -178,7 +182,7 @@ import Testing
         #expect(
             gauges.contains {
                 $0.name == "setpoint_backup_next_run_timestamp_seconds" && $0.labels["type"] == "full"
-                    && $0.value > Date().timeIntervalSince1970
+                    && $0.value > env.clock.now.timeIntervalSince1970
             }
         )
         #expect(gauges.contains { $0.name == "setpoint_backup_running" && $0.value == 0 })
@@ -187,7 +191,7 @@ import Testing
     @Test func aRunMissedWhileNoControllerLedRunsOnceWhenOneLeads() async throws {
         let env = try Env(schedules: [BackupDueTests.every(.full, 86_400), BackupDueTests.every(.incr, 3600)])
         // The last full finished three days ago: the daily schedule fired three times (and the hourly incr many) since.
-        let old = Date().addingTimeInterval(-3 * 86_400 - 120)
+        let old = env.clock.now.addingTimeInterval(-3 * 86_400 - 120)
         try await env.store.recordBackupRun(BackupDueTests.run(.full, finished: old, policy: "main-backups"))
         _ = await env.reconciler.pass()
         await env.scheduler.tick()
@@ -300,7 +304,7 @@ import Testing
             BackupDueTests.every(.drill, 7 * 86_400),
         ])
         // The last drill was eight days ago; 250 incremental backups were recorded since, more than one look reads.
-        let now = Date()
+        let now = env.clock.now
         try await env.store.recordBackupRun(
             BackupDueTests.run(.drill, finished: now.addingTimeInterval(-8 * 86_400), policy: "main-backups")
         )

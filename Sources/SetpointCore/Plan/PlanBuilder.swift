@@ -37,7 +37,7 @@ struct PlanBuilder {
 
     mutating func planResource(_ r: Resource, dependencies: [ResourceID]) {
         let waitFor = dependencies.compactMap { lastAction[$0] }
-        let approvalRequired = r.metadata.annotations["setpoint/approval"] == "required"
+        let approvalRequired = ApprovalRule.isAnnotated(r)
         if let message = request.observeErrors[r.id] {
             diagnostics.append(
                 Diagnostic(
@@ -183,10 +183,13 @@ struct PlanBuilder {
                 policy.requiresApproval.map { check in group.compactMap { check($0.path, observed.spec, $0.after) } }
                 ?? []
             reasons += approvalReasons
-            let risky =
-                approvalRequired || impact >= .replace
-                || (impact == .restart && (!policy.stagesRestarts || verb != .update))
-                || !approvalReasons.isEmpty
+            let risky = ApprovalRule.requiresApproval(
+                verb: verb,
+                impact: impact,
+                annotated: approvalRequired,
+                providerSays: (impact == .restart && (!policy.stagesRestarts || verb != .update))
+                    || !approvalReasons.isEmpty
+            )
             add(
                 Action(
                     resource: r.id,

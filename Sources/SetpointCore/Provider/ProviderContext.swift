@@ -2,7 +2,8 @@
 public struct ProviderContext: Sendable {
     /// Resolves a secret reference to its value. Values are never logged or stored.
     public var secrets: any SecretResolver
-    public var clock: any Clock<Duration>
+    /// The one clock (wall-clock `now`, monotonic `elapsed` and `sleep(for:)`): a provider reads no other.
+    public var clock: any SetpointClock
     public var log: any ProviderLog
     /// The journal of the action being applied (`NoJournal` when observing).
     public var journal: any ActionJournal
@@ -12,7 +13,7 @@ public struct ProviderContext: Sendable {
 
     public init(
         secrets: any SecretResolver,
-        clock: any Clock<Duration> = ContinuousClock(),
+        clock: any SetpointClock = SystemClock(),
         log: any ProviderLog = SilentLog(),
         journal: any ActionJournal = NoJournal(),
         declared: [ResourceID: Resource] = [:]

@@ -1,5 +1,4 @@
-public import Foundation
-public import SetpointCore
+public import FoundationEssentials
 
 /// One schedule a policy declares: which run it starts and when it next fires on its own time zone's wall clock.
 public struct BackupSchedule: Sendable {
