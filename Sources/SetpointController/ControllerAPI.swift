@@ -22,6 +22,19 @@ public struct ControllerAPI: Sendable {
     public let scheduler: BackupScheduler?
     private let limiter: RateLimiter
     private let started: Date
+    /// Encoded `/api/v1/resources` pages of the current status generation: a new pass or a decision empties it.
+    private let pages = PageCacheBox()
+
+    final class PageCacheBox: Sendable {
+        let cache = Mutex(PageCache())
+    }
+
+    struct PageCache {
+        var generation = -1
+        var replies: [String: Reply] = [:]
+        /// Pages kept per generation (distinct `after`/`limit` pairs); beyond it pages are computed, not kept.
+        static let capacity = 256
+    }
     private var clock: any SetpointClock { reconciler.configuration.clock }
 
     /// The API described as OpenAPI 3.1 (served at `/openapi.yaml`; `docs/openapi.yaml` is the same text).
@@ -214,10 +227,24 @@ public struct ControllerAPI: Sendable {
 
     func resources(_ query: [String: String]) -> Reply {
         let limit = min(1000, max(1, Int(query["limit"] ?? "") ?? 100))
-        let retries = reconciler.retries
-        let all = status.resourceStatus(retries: retries).filter {
-            query["after"] == nil || $0.0.description > query["after"]!
+        // A page depends only on the last pass (and the backoff it left): computed once per generation.
+        let generation = status.generation
+        let key = "\(limit)|\(query["after"] ?? "")"
+        if let hit = pages.cache.withLock({ $0.generation == generation ? $0.replies[key] : nil }) { return hit }
+        let reply = resourcesPage(limit: limit, after: query["after"])
+        pages.cache.withLock { cache in
+            if cache.generation != generation { cache = PageCache(generation: generation) }
+            if cache.replies.count < PageCache.capacity { cache.replies[key] = reply }
         }
+        return reply
+    }
+
+    /// Pages kept for the current generation (tests).
+    var cachedPageCount: Int { pages.cache.withLock { $0.replies.count } }
+
+    func resourcesPage(limit: Int, after: String?) -> Reply {
+        let retries = reconciler.retries
+        let all = status.resourceStatus(retries: retries).filter { after == nil || $0.0.description > after! }
         let page = all.prefix(limit)
         let items: [[String: Any]] = page.map { id, state, error in
             var item: [String: Any] = ["resource": id.description, "status": state]
@@ -301,6 +328,7 @@ public struct ControllerAPI: Sendable {
             audit: record
         ) {
         case .changed:
+            status.invalidate()
             return .json(200, ["id": id, "status": approve ? "approved" : "rejected", "by": who.email])
         case .notFound:
             throw Reply.error(404, "no plan \(id)")

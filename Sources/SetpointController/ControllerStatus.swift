@@ -20,6 +20,8 @@ public final class ControllerStatus: Sendable {
         public var durationBuckets: [Int] = Array(repeating: 0, count: ControllerStatus.durationBounds.count)
         public var durationSum = 0.0
         public var durationCount = 0
+        /// Grows with every recorded pass and every decision: what the API's cached pages are valid for.
+        public var generation = 0
     }
 
     /// The duration histogram's upper bounds in seconds (+Inf is the count).
@@ -31,8 +33,15 @@ public final class ControllerStatus: Sendable {
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
+    /// The current generation (see `Snapshot.generation`), without copying the snapshot.
+    public var generation: Int { state.withLock { $0.generation } }
+
+    /// Something the API shows changed outside a pass (a plan approved or rejected): cached pages are stale.
+    public func invalidate() { state.withLock { $0.generation += 1 } }
+
     public func record(_ report: PassReport, declared: [ResourceID], at now: Date) {
         state.withLock { s in
+            s.generation += 1
             s.last = report
             s.lastAt = now
             s.passes += 1
