@@ -121,6 +121,7 @@ struct ApplyCommand: ConsoleCommand {
             code = try await LeaseKeeper.holding(
                 store,
                 timeout: DurationValue.parse(lockTimeout)!.duration,
+                clock: CLIRuntime.clock,
                 onLost: {
                     console.err(
                         "error: the state lease was lost (this process was paused past its expiry); no new action starts\n"
@@ -298,7 +299,7 @@ struct ApplyCommand: ConsoleCommand {
             approveAll = true
         }
         let approvedIDs = Set(plan.changes.filter { approvedResources.contains($0.resource) }.map(\.id))
-        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
+        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock)
         let risky = plan.changes.filter(\.requiresApproval).map(\.id)
         let approvedRisky = approveAll ? risky : risky.filter { approvedIDs.contains($0) }
         if !approvedRisky.isEmpty {

@@ -185,7 +185,9 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
 
     func execute(_ console: Console) async throws -> Int32 {
         let store = try await stateOptions.open(console)
-        return try await LeaseKeeper.holding(store, timeout: .seconds(5)) { try await acknowledge(store, console) }
+        return try await LeaseKeeper.holding(store, timeout: .seconds(5), clock: CLIRuntime.clock) {
+            try await acknowledge(store, console)
+        }
     }
 
     func acknowledge(_ store: any StateStore, _ console: Console) async throws -> Int32 {
@@ -206,7 +208,9 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
             // The acknowledgment names the record as it is now (a later edit of it is not covered) and, with the anchor's
             // key, is signed: it cannot be forged by someone who can only write the state.
             let detail = AuditChain.acknowledgment(of: broken, problem: problem, reason: reason, key: anchor?.key)
-            let record = try await AuditTrail(log: store, actor: actor).recordBreak(detail: detail)
+            let record = try await AuditTrail(log: store, actor: actor, clock: CLIRuntime.clock).recordBreak(
+                detail: detail
+            )
             console.out("acknowledged: seq \(seq): \(problem) (recorded at seq \(record.seq))\n")
             acknowledged += 1
         }
@@ -225,7 +229,9 @@ struct AuditAcknowledgeCommand: ConsoleCommand {
                     ),
                     "reason": .string(reason),
                 ])
-                let record = try await AuditTrail(log: store, actor: actor).recordBreak(detail: detail)
+                let record = try await AuditTrail(log: store, actor: actor, clock: CLIRuntime.clock).recordBreak(
+                    detail: detail
+                )
                 try anchor.reset(to: record, state: stateOptions.location)
                 tailed.tail.reset()
                 console.out(

@@ -62,6 +62,7 @@ struct BackupOperation {
         try await LeaseKeeper.holding(
             store,
             timeout: .zero,
+            clock: CLIRuntime.clock,
             whenHeld: "an apply, another backup, or a controller holds it: a running controller runs scheduled "
                 + "backups itself; wait, or stop it",
             body
@@ -92,7 +93,10 @@ struct BackupOperation {
 
     /// Records a run in the state store and the audit log.
     func record(_ run: BackupRun, store: any StateStore, identity: String?) async throws {
-        try await AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor).record(run, in: store)
+        try await AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock).record(
+            run,
+            in: store
+        )
     }
 
     /// Prints a finished run (and a drill's RTO); its exit code.

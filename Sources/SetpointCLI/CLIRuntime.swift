@@ -42,3 +42,8 @@ extension CLIRuntime {
         )
     }
 }
+
+extension CLIRuntime {
+    /// The running command's clock (the machine's when no runtime is set).
+    static var clock: any SetpointClock { current?.clock ?? SystemClock() }
+}

@@ -65,7 +65,7 @@ struct ImportCommand: ConsoleCommand {
         }
         let store = try await stateOptions.open(console)
         // Imports change state: never at the same time as an apply (a held lease is an error like any other).
-        return try await LeaseKeeper.holding(store, timeout: .zero) {
+        return try await LeaseKeeper.holding(store, timeout: .zero, clock: CLIRuntime.clock) {
             try await adopt(
                 declared,
                 target: target,
@@ -110,7 +110,7 @@ struct ImportCommand: ConsoleCommand {
                 dependsOn: declared.references.map(\.target)
             )
         )
-        try await AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor).record(
+        try await AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock).record(
             .import,
             detail: .map(["resource": .string(target.description), "id": found.providerID.map(Value.string) ?? .null])
         )

@@ -202,13 +202,14 @@ struct ClusterOperation {
             console.err("error: \(error)\n")
             return 1
         }
-        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
+        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock)
         var recorded = detail
         recorded["resource"] = .string(id.description)
         do {
             return try await LeaseKeeper.holding(
                 store,
                 timeout: .zero,
+                clock: CLIRuntime.clock,
                 whenHeld: "if a controller runs on this state, it holds the lease: stop it first"
             ) {
                 do {

@@ -68,7 +68,7 @@ struct RestoreCommand: ConsoleCommand {
         guard let l = await op.load(), let store = l.store, let resource = op.policy(policy, in: l.set) else {
             return 1
         }
-        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor)
+        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock)
         var detail: [String: Value] = [
             "resource": .string(resource.id.description), "directory": .string(directory), "port": .int(Int64(port)),
             "target": .string(targetTime.flatMap(RecoveryTarget.init)?.pgBackRest ?? "latest"),
