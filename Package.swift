@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "setpoint", targets: ["setpoint"]),
         .library(name: "SetpointCore", targets: ["SetpointCore"]),
+        .library(name: "SetpointYAML", targets: ["SetpointYAML"]),
         .library(name: "SetpointManifest", targets: ["SetpointManifest"]),
         .library(name: "SetpointRender", targets: ["SetpointRender"]),
         .library(name: "SetpointCLI", targets: ["SetpointCLI"]),
@@ -108,19 +109,22 @@ let package = Package(
         // Prometheus rule groups and Alertmanager routing (reads YAML back with the manifest reader).
         .target(
             name: "SetpointPrometheus",
-            dependencies: ["SetpointCore", "SetpointHTTP", "SetpointExec", "SetpointManifest"],
+            dependencies: ["SetpointCore", "SetpointHTTP", "SetpointExec", "SetpointYAML"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SetpointManifest",
-            dependencies: ["SetpointCore", "CYAML"],
+            dependencies: ["SetpointCore", "SetpointYAML"],
             swiftSettings: swiftSettings
         ),
+        // YAML text into positioned `SourceNode` trees (libyaml events, YAML 1.1 scalars): what the manifest loader and
+        // the monitoring provider (reading rule files and Alertmanager's configuration back) share.
+        .target(name: "SetpointYAML", dependencies: ["SetpointCore", "CYAML"], swiftSettings: swiftSettings),
         .target(name: "SetpointRender", dependencies: ["SetpointCore"], swiftSettings: swiftSettings),
         .target(
             name: "SetpointCLI",
             dependencies: [
-                "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState",
+                "SetpointCore", "SetpointYAML", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState",
                 "SetpointProxmox",
                 "SetpointPostgres", "SetpointPrometheus", "SetpointBackup", "SetpointController", "SetpointHTTP",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -175,7 +179,7 @@ let package = Package(
         .target(
             name: "SetpointFuzzing",
             dependencies: [
-                "SetpointCore", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState",
+                "SetpointCore", "SetpointYAML", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState",
                 "SetpointProxmox",
                 "SetpointController", "SetpointTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -191,8 +195,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointManifestTests",
-            dependencies: ["SetpointCore", "SetpointManifest", "SetpointTesting"],
+            dependencies: ["SetpointCore", "SetpointManifest", "SetpointYAML", "SetpointTesting"],
             exclude: ["Corpus"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointYAMLTests",
+            dependencies: ["SetpointCore", "SetpointYAML", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

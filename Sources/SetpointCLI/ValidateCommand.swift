@@ -5,6 +5,7 @@ import SetpointCore
 import SetpointEngine
 import SetpointManifest
 import SetpointRender
+import SetpointYAML
 
 /// `setpoint validate PATH…`: load and check manifests; report every problem at once.
 struct ValidateCommand: ConsoleCommand {

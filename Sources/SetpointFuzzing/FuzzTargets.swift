@@ -10,6 +10,7 @@ import SetpointProxmox
 import SetpointRender
 import SetpointState
 import SetpointTesting
+import SetpointYAML
 
 /// What Setpoint does with bytes it does not control, one entry per fuzz target. Any input must end in a value or an
 /// error, never a trap, a hang or unbounded memory. `scripts/fuzz` runs them under libFuzzer with AddressSanitizer

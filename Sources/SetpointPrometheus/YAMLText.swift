@@ -1,6 +1,6 @@
 import Foundation
 import SetpointCore
-import SetpointManifest
+import SetpointYAML
 
 /// A YAML node to emit, keys in the order given: rule files and Alertmanager configurations are rendered byte for byte
 /// the same from the same manifest.
@@ -13,7 +13,7 @@ indirect enum YAMLNode: Sendable, Equatable {
 
     static func == (a: YAMLNode, b: YAMLNode) -> Bool { a.text(indent: 0) == b.text(indent: 0) }
 
-    static func quoted(_ s: String) -> String { JSONValue.quote(s) }
+    static func quoted(_ s: String) -> String { YAMLQuoting.doubleQuoted(s) }
 
     var isEmptyCollection: Bool {
         switch self {

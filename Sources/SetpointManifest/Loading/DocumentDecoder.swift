@@ -1,4 +1,5 @@
 public import SetpointCore
+import SetpointYAML
 
 /// Decodes one YAML document into a `Resource`: envelope (apiVersion, kind, metadata), then the spec
 /// against its kind's schema, then the kind's own checks that a schema cannot express.

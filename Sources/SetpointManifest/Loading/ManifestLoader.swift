@@ -1,5 +1,6 @@
 import Foundation
 import SetpointCore
+public import SetpointYAML
 
 /// Loads manifests from files and folders: reads YAML with positions, decodes every `setpoint/v1` document
 /// against its kind's schema, then checks the set as a whole (duplicates, references, cycles).

@@ -1,5 +1,6 @@
 import Foundation
 public import SetpointCore
+import SetpointYAML
 
 /// Checks a YAML node against a schema, producing the normalised `Value`, the references it makes, and a
 /// diagnostic for every problem (with the position of the offending key or value).

@@ -1,7 +1,7 @@
 import Foundation
 import SetpointCore
-import SetpointManifest
 import SetpointTesting
+import SetpointYAML
 import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct YAMLReaderTests {

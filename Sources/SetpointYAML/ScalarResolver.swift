@@ -26,7 +26,8 @@ public enum ResolvedScalar: Sendable, Equatable {
 }
 
 public enum ScalarResolver {
-    static let tagPrefix = "tag:yaml.org,2002:"
+    /// The prefix of YAML's standard tags (`tag:yaml.org,2002:str` …); other tags are custom.
+    public static let tagPrefix = "tag:yaml.org,2002:"
 
     /// Resolves a scalar node. Quoted and block scalars are strings; explicit standard tags are honoured.
     public static func resolve(_ scalar: SourceNode.Scalar) -> ResolvedScalar {
