@@ -255,6 +255,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SetpointExecTests",
+            dependencies: ["SetpointExec", "SetpointTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointPostgresTests",
+            dependencies: ["SetpointPostgres", "SetpointCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointBackupTests",
+            dependencies: ["SetpointBackup", "SetpointCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SetpointControllerTests",
             dependencies: [
                 "SetpointController", "SetpointCore", "SetpointEngine", "SetpointState", "SetpointTesting",
