@@ -1,32 +1,94 @@
 import SetpointCore
 import SetpointPG
 
-/// How a ConnectionPool's fields compare and what changing each does.
-enum PoolPolicy {
-    static func make() -> FieldPolicy {
-        var p = FieldPolicy()
-        p.rule("pgbouncer", comparison: .ignore)
-        p.rule(
-            "databases",
-            impact: .hot,
-            reason: "the databases file is rewritten and PgBouncer RELOADs it: connected clients stay"
+/// `ConnectionPool`'s field table: where each field lives in PgBouncer — the databases file Setpoint writes (RELOADed),
+/// or a setting PgBouncer only takes globally, SET on its admin console after each RELOAD — and what a change does.
+enum PoolFields {
+    /// Where a ConnectionPool field lives.
+    enum Mapping: Sendable {
+        /// Not compared (the PgBouncer instance's own address and paths).
+        case none
+        /// Written into the databases file (each entry, or the entries' pool-wide defaults), then RELOAD.
+        case databasesFile
+        /// A global setting SET on the admin console: its `SHOW CONFIG` key, how its text reads as the manifest's value
+        /// and how that value is written, and PgBouncer's default when the manifest leaves it out.
+        case console(
+            key: String,
+            read: @Sendable (String) -> Value?,
+            write: @Sendable (Value) -> String?,
+            default: Value
         )
-        p.rule("poolMode", impact: .hot, reason: "written into each database entry, then RELOAD")
-        p.rule("defaultPoolSize", impact: .hot, reason: "written into each database entry, then RELOAD")
-        p.rule("reservePoolSize", impact: .hot, reason: "written into each database entry, then RELOAD")
-        p.rule(
-            "maxClientConn",
-            impact: .hot,
-            reason:
-                "SET on the admin console after each RELOAD (pgbouncer.ini's value comes back if PgBouncer restarts: set it there too)"
-        )
-        p.rule(
-            "serverIdleTimeout",
-            impact: .hot,
-            reason:
-                "SET on the admin console after each RELOAD (pgbouncer.ini's value comes back if PgBouncer restarts: set it there too)"
-        )
-        return p
+    }
+
+    static let fileReason = "written into each database entry, then RELOAD"
+    static let consoleReason =
+        "SET on the admin console after each RELOAD (pgbouncer.ini's value comes back if PgBouncer restarts: set it there too)"
+
+    static let table = FieldTable<Mapping>(
+        defaultImpact: .hot,
+        rows: [
+            .init("pgbouncer", .none, comparison: .ignore, coversFields: true),
+            .init(
+                "databases",
+                .databasesFile,
+                impact: .hot,
+                reason: "the databases file is rewritten and PgBouncer RELOADs it: connected clients stay",
+                coversFields: true
+            ),
+            .init("poolMode", .databasesFile, impact: .hot, reason: fileReason),
+            .init("defaultPoolSize", .databasesFile, impact: .hot, reason: fileReason),
+            .init("reservePoolSize", .databasesFile, impact: .hot, reason: fileReason),
+            .init(
+                "maxClientConn",
+                .console(
+                    key: "max_client_conn",
+                    read: { Int64($0).map(Value.int) },
+                    write: { $0.intValue.map { String($0) } },
+                    default: .int(100)
+                ),
+                impact: .hot,
+                reason: consoleReason
+            ),
+            .init(
+                "serverIdleTimeout",
+                // PgBouncer keeps whole seconds; the manifest's durations are milliseconds.
+                .console(
+                    key: "server_idle_timeout",
+                    read: { Double($0).flatMap { Int64(exactly: ($0 * 1000).rounded()) }.map(Value.int) },
+                    write: { $0.intValue.map { String($0 / 1000) } },
+                    default: .int(600_000)
+                ),
+                impact: .hot,
+                reason: consoleReason
+            ),
+        ]
+    )
+
+    static let policy = table.policy()
+
+    /// The console settings as observed (`SHOW CONFIG`), by manifest field.
+    static func observedSettings(_ config: [String: String]) -> [String: Value] {
+        var out: [String: Value] = [:]
+        for row in table.rows {
+            guard case .console(let key, let read, _, _) = row.mapping, let text = config[key], let value = read(text)
+            else { continue }
+            out[row.path] = value
+        }
+        return out
+    }
+
+    /// The `SET key = value` statements that bring the console settings to the spec (its values, or PgBouncer's
+    /// defaults for the fields it leaves out), given `SHOW CONFIG`.
+    static func settingsToSet(_ spec: Value, config: [String: String]) -> [(key: String, value: String)] {
+        var sets: [(key: String, value: String)] = []
+        for row in table.rows {
+            guard case .console(let key, let read, let write, let defaultValue) = row.mapping else { continue }
+            let wanted = spec[row.path] ?? defaultValue
+            guard let text = write(wanted) else { continue }
+            // Compared as PgBouncer holds it (whole seconds), not as the manifest writes it.
+            if config[key].flatMap(read) != read(text) { sets.append((key, text)) }
+        }
+        return sets
     }
 }
 
@@ -65,16 +127,7 @@ enum PoolApplier {
         }
         if action.verb == .delete { return .absent }
         // Settings PgBouncer only takes globally: SET, after the RELOAD that would have reset them.
-        let config = try await console.config()
-        var sets: [(String, String)] = []
-        let want = pool.maxClientConn ?? 100
-        if config["max_client_conn"] != String(want) { sets.append(("max_client_conn", String(want))) }
-        let idle = (pool.serverIdleTimeout?.milliseconds ?? 600_000) / 1000
-        if config["server_idle_timeout"].flatMap(Double.init).flatMap({ Int64(exactly: $0.rounded(.towardZero)) })
-            != idle
-        {
-            sets.append(("server_idle_timeout", String(idle)))
-        }
+        let sets = PoolFields.settingsToSet(resolved.resource.spec, config: try await console.config())
         for (key, value) in sets {
             do { try await console.command("SET \(key) = \(value)") } catch {
                 throw fail("PgBouncer \(console.endpoint) refused SET \(key) = \(value): \(error)")

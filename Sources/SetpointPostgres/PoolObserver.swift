@@ -67,10 +67,7 @@ enum PoolObserver {
         out["defaultPoolSize"] = shared(pool.defaultPoolSize ?? 20, \.poolSize, \.poolSize) { .int(Int64($0)) }
         out["reservePoolSize"] = shared(pool.reservePoolSize ?? 0, \.reservePool, \.reservePool) { .int(Int64($0)) }
         out["poolMode"] = shared(pool.poolMode ?? "transaction", \.poolMode, \.poolMode) { .string($0) }
-        if let v = config["max_client_conn"].flatMap(Int64.init) { out["maxClientConn"] = .int(v) }
-        if let v = config["server_idle_timeout"].flatMap(Double.init) {
-            out["serverIdleTimeout"] = .int(Int64(v * 1000))
-        }
+        out.merge(PoolFields.observedSettings(config)) { _, console in console }
         var warnings = await connectionBudget(pool, context: context)
         for (name, d) in pool.databases.sorted(by: { $0.key < $1.key }) {
             if let note = (try? PoolRoutes.target(cluster: d.cluster, target: d.target ?? "primary", context: context))?

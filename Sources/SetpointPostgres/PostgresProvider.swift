@@ -13,7 +13,7 @@ public struct PostgresProvider: Provider {
     }
 
     public func fieldPolicy(for kind: ResourceKind) -> FieldPolicy {
-        kind == .connectionPool ? PoolPolicy.make() : ClusterPolicy.make()
+        kind == .connectionPool ? PoolFields.policy : ClusterPolicy.make()
     }
 
     public func concurrencyDomains(for action: Action) -> [ConcurrencyDomain] {

@@ -72,6 +72,23 @@ import Testing
         #expect(small.diagnostics.map(\.code) == [.fileTooLarge])
     }
 
+    @Test func aServerIdleTimeoutPgBouncerCannotHoldIsRefusedAtItsLine() {
+        let text = """
+            apiVersion: setpoint/v1
+            kind: ConnectionPool
+            metadata: {name: pool}
+            spec:
+              pgbouncer: {port: 6432, databasesFile: /etc/pgbouncer/setpoint.ini}
+              databases: {}
+              serverIdleTimeout: 1500ms
+
+            """
+        let set = ManifestLoader().load(text: text, file: "pool.yaml")
+        let found = set.diagnostics.first { $0.summary.contains("serverIdleTimeout") }
+        #expect(found?.summary.contains("is not a whole number of seconds") == true, "\(set.diagnostics)")
+        #expect(found?.location?.line == 7, "\(String(describing: found?.location))")
+    }
+
     @Test func skipsForeignDocumentsWithANote() {
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n" + Self.cluster
         let set = ManifestLoader().load(text: text, file: "m.yaml")

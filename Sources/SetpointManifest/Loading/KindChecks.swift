@@ -10,7 +10,21 @@ enum KindChecks {
         case .backupPolicy: backupPolicy(spec, root, &validator)
         case .guestBackupJob: guestBackupJob(spec, root, &validator)
         case .proxmoxCluster: proxmoxCluster(spec, root, &validator)
+        case .connectionPool: connectionPool(spec, root, &validator)
         default: break
+        }
+    }
+
+    /// PgBouncer keeps `server_idle_timeout` in whole seconds: a fraction would never read back as written.
+    static func connectionPool(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
+        if let ms = spec["serverIdleTimeout"]?.intValue, ms % 1000 != 0 {
+            v.report(
+                .invalidValue,
+                "spec.serverIdleTimeout: \(DurationValue(milliseconds: ms)) is not a whole number of seconds",
+                hint:
+                    "PgBouncer keeps server_idle_timeout in seconds: write e.g. \(DurationValue(milliseconds: (ms / 1000 + 1) * 1000))",
+                at: root.node(at: ["spec", "serverIdleTimeout"])
+            )
         }
     }
 
