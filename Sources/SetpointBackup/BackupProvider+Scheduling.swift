@@ -69,13 +69,7 @@ extension BackupProvider: BackupScheduling {
         return BackupReading(gauges: BackupAlerts.gauges(report, policy: name, newest: newest), newestBackup: newest)
     }
 
-    static func date(_ iso: String) -> Date? {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        if let d = f.date(from: iso) { return d }
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.date(from: iso)
-    }
+    static func date(_ iso: String) -> Date? { Timestamp.parse(iso) }
 }
 
 extension BackupAlerts {

@@ -65,11 +65,7 @@ struct BackupCompliance {
     let now: Date
 
     static func iso(_ epoch: Double) -> String { iso(Date(timeIntervalSince1970: epoch)) }
-    static func iso(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
-    }
+    static func iso(_ date: Date) -> String { Timestamp.seconds(date) }
 
     /// The longest a policy's schedules leave between backups, plus an hour's grace for a backup that runs long.
     var allowedBackupAge: TimeInterval? { BackupAlerts.allowedBackupAge(settings.spec, now: now) }

@@ -47,7 +47,12 @@ public enum Timestamp {
     /// Whole seconds: `2026-12-07T10:00:00Z` (plans' `createdAt`, API times).
     public static func seconds(_ date: Date) -> String { date.formatted(secondsStyle) }
     /// Milliseconds: `2026-12-07T10:00:00.123Z` (audit records, logs, the lease).
-    public static func milliseconds(_ date: Date) -> String { date.formatted(millisecondsStyle) }
+    public static func milliseconds(_ date: Date) -> String {
+        // The style truncates, and a time like …00.123 is …00.12299… as a Double: format the middle of the nearest
+        // millisecond so it prints as that millisecond.
+        let ms = (date.timeIntervalSince1970 * 1000).rounded()
+        return Date(timeIntervalSince1970: (ms + 0.5) / 1000).formatted(millisecondsStyle)
+    }
     /// Reads either form (and any other ISO 8601 date-time with an offset); nil for other text.
     public static func parse(_ text: String) -> Date? {
         (try? millisecondsStyle.parse(text)) ?? (try? secondsStyle.parse(text))
