@@ -94,10 +94,14 @@ enum ContainerFields {
             reason: "volumes grow online",
             check: GuestPolicies.growOnly
         ),
-        Row("mountPoints", PVEField(.slots(PVEField.Slots(member: { key, _ in isMountKey(key) })))),
+        // Hot when stopped from the map itself down: removing every mount point (or NIC) of a stopped container too.
+        Row(
+            "mountPoints",
+            PVEField(.slots(PVEField.Slots(member: { key, _ in isMountKey(key) })), hotWhenStopped: true)
+        ),
         Row(
             "mountPoints.*",
-            PVEField(.none, hotWhenStopped: true),
+            PVEField(.none),
             impact: .restart,
             reason: "Proxmox detaches a mount point at the next restart and keeps its volume as unusedN",
             dynamicImpact: { query in
@@ -129,9 +133,12 @@ enum ContainerFields {
     static let networks: [Row] = [
         Row(
             "networks",
-            PVEField(.slots(PVEField.Slots(member: { key, _ in VMNICs.isNICKey(key) }, fixedParts: ["type=veth"])))
+            PVEField(
+                .slots(PVEField.Slots(member: { key, _ in VMNICs.isNICKey(key) }, fixedParts: ["type=veth"])),
+                hotWhenStopped: true
+            )
         ),
-        Row("networks.*", PVEField(.none, hotWhenStopped: true), impact: .hot, reason: "container NICs change live"),
+        Row("networks.*", PVEField(.none), impact: .hot, reason: "container NICs change live"),
         Row("networks.*.name", PVEField(.first("name"))),
         Row("networks.*.bridge", PVEField(.part("bridge"))),
         Row("networks.*.ip", PVEField(.part("ip"))),

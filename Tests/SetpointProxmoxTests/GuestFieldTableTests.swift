@@ -21,6 +21,20 @@ import Testing
         #expect(coverage.duplicated.isEmpty, "fields with more than one row: \(coverage.duplicated)")
     }
 
+    /// A stopped container takes every change of its mount points and NICs at once, the maps themselves included
+    /// (the manifest dropping `mountPoints:` altogether), as it did before the tables.
+    @Test func aStoppedContainerTakesMountPointAndNICChangesAtOnce() throws {
+        let dynamic = try #require(ContainerFields.table.policy.dynamicImpact)
+        let stopped = Value.map(["state": .string("stopped")])
+        let running = Value.map(["state": .string("running")])
+        for keys in [["mountPoints"], ["networks"], ["mountPoints", "mp0", "path"], ["networks", "net0", "mtu"]] {
+            let path = FieldPath(keys.map { .key($0) })
+            #expect(dynamic(path, stopped, nil)?.0 == .hot, "\(path) on a stopped container")
+        }
+        #expect(dynamic(FieldPath([.key("networks"), .key("net0"), .key("mtu")]), running, .int(1400)) == nil)
+        #expect(dynamic(FieldPath([.key("node")]), stopped, .string("pve2")) == nil, "a migration stays restart")
+    }
+
     @Test func coverageFindsAMissingAnUnknownAndADuplicatedRow() {
         var table = ContainerFields.table.table
         table.rows.removeAll { $0.path == "swap" }
