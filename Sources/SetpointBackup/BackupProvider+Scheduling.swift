@@ -56,20 +56,18 @@ extension BackupProvider: BackupScheduling {
         let name = resource.id.name
         var newest: [BackupRun.Kind: Date] = [:]
         for run in runs where run.outcome == .succeeded && run.kind == .logical {
-            if let d = Self.date(run.finishedAt) { newest[.logical] = max(newest[.logical] ?? d, d) }
+            if let d = Timestamp.parse(run.finishedAt) { newest[.logical] = max(newest[.logical] ?? d, d) }
         }
         let report: BackupStatusReport
         do { report = try await status(resource, runs: runs, in: context) } catch {
             return BackupReading(gauges: [], newestBackup: newest, problem: "\(error)")
         }
         for b in report.backups {
-            guard let kind = BackupRun.Kind(rawValue: b.type), let d = Self.date(b.finishedAt) else { continue }
+            guard let kind = BackupRun.Kind(rawValue: b.type), let d = Timestamp.parse(b.finishedAt) else { continue }
             newest[kind] = max(newest[kind] ?? d, d)
         }
         return BackupReading(gauges: BackupAlerts.gauges(report, policy: name, newest: newest), newestBackup: newest)
     }
-
-    static func date(_ iso: String) -> Date? { Timestamp.parse(iso) }
 }
 
 extension BackupAlerts {

@@ -56,14 +56,14 @@ public struct BackupDue: Sendable, Equatable {
             let anchor = last ?? firstSeen
             guard let first = schedule.next(anchor), first <= now else { continue }
             let (fired, latest) = timesFired(schedule, after: first, until: now)
-            let since = last.map { "the last success (\(iso($0)))" } ?? "first seen"
+            let since = last.map { "the last success (\(Timestamp.seconds($0)))" } ?? "first seen"
             let slot = fired >= cap ? now : latest  // past the cap the latest firing is not known; now stands for it
             let reason =
                 fired >= cap
-                ? "schedule \(schedule.cron) (\(schedule.timeZone)) fired at least \(cap) times since \(since), first at \(iso(first)): the missed runs make this one run"
+                ? "schedule \(schedule.cron) (\(schedule.timeZone)) fired at least \(cap) times since \(since), first at \(Timestamp.seconds(first)): the missed runs make this one run"
                 : fired > 1
-                    ? "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(iso(latest)); it fired \(fired) times since \(since): the missed runs make this one run"
-                    : "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(iso(latest))"
+                    ? "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(Timestamp.seconds(latest)); it fired \(fired) times since \(since): the missed runs make this one run"
+                    : "schedule \(schedule.cron) (\(schedule.timeZone)) fired at \(Timestamp.seconds(latest))"
             return BackupDue(kind: kind, slot: slot, fired: fired, reason: reason)
         }
         return nil
@@ -100,7 +100,7 @@ public struct BackupDue: Sendable, Equatable {
             }
         var newest: Date?
         for run in runs where counts.contains(run.kind) && (run.outcome == .succeeded || kind == .drill) {
-            if let d = date(run.finishedAt) { newest = max(newest ?? d, d) }
+            if let d = Timestamp.parse(run.finishedAt) { newest = max(newest ?? d, d) }
         }
         for k in counts { if let d = repository[k] { newest = max(newest ?? d, d) } }
         return newest
@@ -140,7 +140,4 @@ public struct BackupDue: Sendable, Equatable {
         return (n, t)
     }
 
-    static func iso(_ d: Date) -> String { Timestamp.seconds(d) }
-
-    static func date(_ iso: String) -> Date? { Timestamp.parse(iso) }
 }

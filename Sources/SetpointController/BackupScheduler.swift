@@ -263,7 +263,7 @@ public final class BackupScheduler: Sendable {
             if let running = s.running[name] {
                 return .refused(
                     s.jobs[running].map {
-                        "a \($0.kind.rawValue) run of \(policy.id) is in progress (job \($0.id), since \(BackupDue.iso($0.startedAt)))"
+                        "a \($0.kind.rawValue) run of \(policy.id) is in progress (job \($0.id), since \(Timestamp.seconds($0.startedAt)))"
                     } ?? "a run of \(policy.id) is starting"
                 )
             }

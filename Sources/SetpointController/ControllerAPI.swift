@@ -425,7 +425,7 @@ public struct ControllerAPI: Sendable {
                 .sorted { $0.policy < $1.policy }.map(Self.json)
             out["next"] = scheduler.upcoming.filter { query["policy"] == nil || $0.key == query["policy"] }.mapValues {
                 kinds in
-                Dictionary(uniqueKeysWithValues: kinds.map { ($0.key.rawValue, BackupDue.iso($0.value)) })
+                Dictionary(uniqueKeysWithValues: kinds.map { ($0.key.rawValue, Timestamp.seconds($0.value)) })
             }
         }
         return .json(200, out)
@@ -443,7 +443,7 @@ public struct ControllerAPI: Sendable {
     static func json(_ job: BackupScheduler.Job) -> [String: Any] {
         var out: [String: Any] = [
             "job": job.id, "policy": job.policy, "type": job.kind.rawValue, "trigger": job.trigger,
-            "startedAt": BackupDue.iso(job.startedAt), "status": job.status.rawValue,
+            "startedAt": Timestamp.seconds(job.startedAt), "status": job.status.rawValue,
         ]
         if let run = job.run { out["run"] = json(run) }
         if let error = job.error { out["error"] = error }

@@ -43,15 +43,15 @@ public final class LeaseKeeper: Sendable {
                 host: host,
                 pid: pid,
                 since: since,
-                expiresAt: iso(now.addingTimeInterval(seconds(ttl)))
+                expiresAt: Timestamp.milliseconds(now.addingTimeInterval(ttl.inSeconds))
             )
-            guard let current = try await store.acquireLease(candidate, now: iso(now)) else {
+            guard let current = try await store.acquireLease(candidate, now: Timestamp.milliseconds(now)) else {
                 let renewal = Task.detached {
                     while !Task.isCancelled {
                         try? await clock.sleep(for: ttl / 3)
                         if Task.isCancelled { break }
                         var renewed = candidate
-                        renewed.expiresAt = iso(clock.now.addingTimeInterval(seconds(ttl)))
+                        renewed.expiresAt = Timestamp.milliseconds(clock.now.addingTimeInterval(ttl.inSeconds))
                         if (try? await store.renewLease(renewed)) == false {
                             onLost()
                             break
@@ -108,11 +108,5 @@ public final class LeaseKeeper: Sendable {
     public func release() async {
         renewal.cancel()
         try? await store.releaseLease(id: holder.id)
-    }
-
-    static func iso(_ date: Date) -> String { Timestamp.milliseconds(date) }
-
-    static func seconds(_ d: Duration) -> TimeInterval {
-        d.inSeconds
     }
 }

@@ -118,7 +118,7 @@ struct PVECodec: Sendable {
     static let number = PVECodec(
         decode: { t, _ in
             guard let d = Double(t), d.isFinite else { return nil }
-            return d == d.rounded() && abs(d) < 9_007_199_254_740_992 ? .int(Int64(d)) : .double(d)
+            return .number(d)
         },
         encode: { v, _ in
             let d: Double? =

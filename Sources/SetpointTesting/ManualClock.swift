@@ -31,10 +31,7 @@ public final class ManualClock: SetpointClock {
 
     public var now: Date {
         state.withLock { s in
-            s.wallOrigin.addingTimeInterval(
-                Double(s.elapsed.components.seconds)
-                    + Double(s.elapsed.components.attoseconds) / 1e18
-            )
+            s.wallOrigin.addingTimeInterval(s.elapsed.inSeconds)
         }
     }
 
@@ -94,10 +91,7 @@ public final class ManualClock: SetpointClock {
     /// Sets wall-clock time (a jump, as NTP or a DST test wants); monotonic time does not move.
     public func setWallClock(to date: Date) {
         state.withLock { s in
-            s.wallOrigin = date.addingTimeInterval(
-                -(Double(s.elapsed.components.seconds)
-                    + Double(s.elapsed.components.attoseconds) / 1e18)
-            )
+            s.wallOrigin = date.addingTimeInterval(-s.elapsed.inSeconds)
         }
     }
 }

@@ -95,17 +95,6 @@ public struct FieldTable<Mapping: Sendable>: Sendable {
         self.kindImpact = kindImpact
     }
 
-    /// The rows directly below `prefix` (`disks.*` → `disks.*.size`, `disks.*.cache` …), in table order.
-    public func children(of prefix: [String]) -> [Row] {
-        rows.filter { $0.pattern.count == prefix.count + 1 && Array($0.pattern.prefix(prefix.count)) == prefix }
-    }
-
-    /// The row of exactly this pattern.
-    public func row(_ pattern: String) -> Row? {
-        let p = pattern.split(separator: ".").map(String.init)
-        return rows.first { $0.pattern == p }
-    }
-
     /// The most specific row covering `path`: the longest matching pattern, literal keys before `*`.
     public func row(for path: FieldPath) -> Row? {
         FieldPolicy.mostSpecific(rows, pattern: { $0.pattern }, covering: path).map { rows[$0] }

@@ -12,6 +12,12 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
     case map([String: Value])
     case secret(SecretReference)
 
+    /// A number in its one normal form: a whole number is an integer (`20.0` is `.int(20)`), as systems report it back;
+    /// other numbers (and whole ones beyond 2⁵³, which a Double no longer holds exactly) stay `.double`.
+    public static func number(_ d: Double) -> Value {
+        d == d.rounded() && abs(d) < 9_007_199_254_740_992 ? .int(Int64(d)) : .double(d)
+    }
+
     /// The value at a key of a map; nil for other cases or missing keys.
     public subscript(key: String) -> Value? {
         if case .map(let m) = self { return m[key] }

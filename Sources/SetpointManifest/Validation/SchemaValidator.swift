@@ -398,9 +398,7 @@ public struct SchemaValidator {
             if let min, value < min { return invalid(node, scalar.text, "a number ≥ \(min)", path) }
             if let max, value > max { return invalid(node, scalar.text, "a number ≤ \(max)", path) }
             if case .int(let i) = resolved { return .int(i) }
-            // One normal form for a number: a whole one is an integer (`20.0` is 20), as a system reports it back.
-            if value == value.rounded(), abs(value) < 9_007_199_254_740_992 { return .int(Int64(value)) }
-            return .double(value)
+            return .number(value)
         case .boolean:
             guard case .bool(let b) = resolved else { return wrongType(node, type, path, resolved: resolved) }
             return .bool(b)
