@@ -36,8 +36,16 @@ public struct Backoff: Sendable {
 
     public mutating func succeeded(_ id: ResourceID) { entries[id] = nil }
 
-    /// Records a failure: a transient one is retried after `base·2^(n-1)` (±25 %, at most `cap`); a terminal one is parked.
-    public mutating func failed(_ id: ResourceID, error: String, transient: Bool, now: Date, digest: String) {
+    /// Records a failure: a transient one is retried after `base·2^(n-1)` (times `jitter`, 0.75 … 1.25: ±25 %; at most
+    /// `cap`); a terminal one is parked.
+    public mutating func failed(
+        _ id: ResourceID,
+        error: String,
+        transient: Bool,
+        now: Date,
+        digest: String,
+        jitter: Double = Double.random(in: 0.75...1.25)
+    ) {
         var e = entries[id] ?? Entry(failures: 0, lastError: "", nextRetry: nil, parkedDigest: nil, digest: digest)
         if e.digest != digest { e.failures = 0 }
         e.failures += 1
@@ -45,7 +53,7 @@ public struct Backoff: Sendable {
         e.digest = digest
         if transient {
             let delay = min(cap, base * pow(2, Double(e.failures - 1)))
-            e.nextRetry = now.addingTimeInterval(delay * Double.random(in: 0.75...1.25))
+            e.nextRetry = now.addingTimeInterval(delay * jitter)
             e.parkedDigest = nil
         } else {
             e.nextRetry = nil

@@ -30,23 +30,10 @@ public final class BackupScheduler: Sendable {
         public var description: String
     }
 
-    struct State {
-        var firstSeen: [String: Date] = [:]
-        var failures: [String: [BackupRun.Kind: BackupDue.Failures]] = [:]
-        var running: [String: String] = [:]
-        var jobs: [String: Job] = [:]
-        var order: [String] = []
-        var readings: [String: BackupReading] = [:]
-        var upcoming: [String: [BackupRun.Kind: Date]] = [:]
-        /// Why a policy's schedules did not start a run, once per reason (not every tick).
-        var told: [String: String] = [:]
-        /// Runs finished per policy: a look that read the runs before one finished does not start it again.
-        var finished: [String: Int] = [:]
-        /// The newest run of each kind and outcome per policy, beside the recent window read each look.
-        var kept: [String: [BackupRun]] = [:]
+    /// The state machine and the tasks of the runs in progress, under the one lock.
+    struct Locked {
+        var machine = BackupSchedulerStateMachine()
         var tasks: [String: Task<Void, Never>] = [:]
-        var stopped = false
-        var sequence = 0
     }
 
     /// How many recent runs a look reads (older ones count through `kept`).
@@ -56,7 +43,7 @@ public final class BackupScheduler: Sendable {
     public let store: any StateStore
     let scheduling: any BackupScheduling
     let log: any ProviderLog
-    private let state = Mutex(State())
+    private let locked = Mutex(Locked())
 
     /// Nil when no provider of the reconciler has schedules.
     public init?(reconciler: Reconciler, store: any StateStore, log: any ProviderLog = SilentLog()) {
@@ -77,15 +64,9 @@ public final class BackupScheduler: Sendable {
     /// start the runs that are due.
     public func tick(now: Date? = nil) async {
         let now = now ?? clock.now
-        guard let desired = reconciler.desired, !state.withLock({ $0.stopped }) else { return }
+        guard let desired = reconciler.desired, !locked.withLock({ $0.machine.stopped }) else { return }
         let policies = desired.resources.filter { $0.id.kind == scheduling.scheduledKind && !$0.isOrphan }
-        let names = Set(policies.map(\.id.name))
-        state.withLock { s in
-            for p in policies where s.firstSeen[p.id.name] == nil { s.firstSeen[p.id.name] = now }
-            s.readings = s.readings.filter { names.contains($0.key) }
-            s.upcoming = s.upcoming.filter { names.contains($0.key) }
-            s.kept = s.kept.filter { names.contains($0.key) }
-        }
+        locked.withLock { $0.machine.declared(Set(policies.map(\.id.name)), now: now) }
         let leading = reconciler.isLeading
         await withTaskGroup(of: Void.self) { group in
             for policy in policies {
@@ -96,7 +77,7 @@ public final class BackupScheduler: Sendable {
 
     private func look(at policy: Resource, desired: Reconciler.Desired, leading: Bool, now: Date) async {
         let name = policy.id.name
-        let (finished, kept) = state.withLock { ($0.finished[name] ?? 0, $0.kept[name]) }
+        let (finished, kept) = locked.withLock { ($0.machine.finished[name] ?? 0, $0.machine.kept[name]) }
         var runs: [BackupRun]
         do {
             runs = try await store.backupRuns(policy: name, limit: Self.window)
@@ -113,8 +94,8 @@ public final class BackupScheduler: Sendable {
         runs = BackupDue.merged(runs, kept ?? [])
         let reading = await scheduling.reading(of: policy, runs: runs, in: desired.context)
         let schedules = scheduling.schedules(of: policy)
-        let (firstSeen, failures, busy) = state.withLock { s in
-            (s.firstSeen[name] ?? now, s.failures[name] ?? [:], s.running[name] != nil)
+        let (firstSeen, failures, busy) = locked.withLock { l in
+            (l.machine.firstSeen[name] ?? now, l.machine.failures[name] ?? [:], l.machine.running[name] != nil)
         }
         let upcoming = BackupDue.upcoming(
             schedules: schedules,
@@ -122,11 +103,7 @@ public final class BackupScheduler: Sendable {
             newestInRepository: reading.newestBackup,
             firstSeen: firstSeen
         )
-        state.withLock { s in
-            s.readings[name] = reading
-            s.upcoming[name] = upcoming
-            s.kept[name] = BackupDue.kept(runs + (s.kept[name] ?? []))
-        }
+        locked.withLock { $0.machine.read(name, reading: reading, upcoming: upcoming, runs: runs) }
         guard leading, !busy else { return }
         // Without a readable repository its backups are unknown: a full taken for missing could be a needless terabyte.
         let runnable = reading.problem == nil ? schedules : schedules.filter { !BackupDue.needsRepository($0.kind) }
@@ -182,10 +159,7 @@ public final class BackupScheduler: Sendable {
 
     /// Logs a reason a run waits once, not every tick.
     private func tell(_ policy: String, _ message: String) {
-        let fresh = state.withLock { s in
-            defer { s.told[policy] = message }
-            return s.told[policy] != message
-        }
+        let fresh = locked.withLock { $0.machine.tell(policy, message) }
         if fresh { log.log(.notice, message, metadata: [:]) }
     }
 
@@ -253,51 +227,24 @@ public final class BackupScheduler: Sendable {
     ) -> Start {
         let name = policy.id.name
         let domains = scheduling.domains(of: policy)
-        enum Reserved {
-            case id(String)
-            case refused(String)
-            case stale
-        }
-        let reserved: Reserved = state.withLock { s in
-            if s.stopped { return .refused("the controller is stopping") }
-            if let running = s.running[name] {
-                return .refused(
-                    s.jobs[running].map {
-                        "a \($0.kind.rawValue) run of \(policy.id) is in progress (job \($0.id), since \(Timestamp.seconds($0.startedAt)))"
-                    } ?? "a run of \(policy.id) is starting"
-                )
-            }
-            if let finished, s.finished[name] ?? 0 != finished { return .stale }
-            s.sequence += 1
-            let id = "j-\(Int(clock.now.timeIntervalSince1970))-\(s.sequence)"
-            s.running[name] = id
-            return .id(id)
-        }
         let id: String
-        switch reserved {
+        switch locked.withLock({ $0.machine.reserve(policy.id, unlessFinishedSince: finished, now: clock.now) }) {
         case .refused(let why): return .refused(why)
         case .stale: return .stale
-        case .id(let reservedID): id = reservedID
+        case .reserved(let reserved): id = reserved
         }
         if let taken = reconciler.claim(
             domains,
             for: "a \(kind.rawValue) run of \(policy.id) (job \(id)) is in progress"
         ) {
-            state.withLock { $0.running[name] = nil }
+            locked.withLock { $0.machine.unreserve(name) }
             return .refused(taken)
         }
         let job = Job(id: id, policy: name, kind: kind, trigger: trigger, startedAt: clock.now, status: .running)
         // The task is made under the lock that `stop` takes: `drain` waits for every run that started.
-        let started = state.withLock { s in
-            guard !s.stopped else {
-                s.running[name] = nil
-                return false
-            }
-            s.jobs[id] = job
-            s.order.append(id)
-            while s.order.count > 100 { s.jobs[s.order.removeFirst()] = nil }
-            s.told[name] = nil
-            s.tasks[id] = Task {
+        let started = locked.withLock { l in
+            guard l.machine.launch(job) else { return false }
+            l.tasks[id] = Task {
                 await self.execute(
                     job,
                     policy: policy,
@@ -359,38 +306,27 @@ public final class BackupScheduler: Sendable {
             )
         }
         reconciler.release(domains)
-        let failed = done.status == .failed
-        state.withLock { s in
-            s.jobs[job.id] = done
-            s.running[job.policy] = nil
-            s.finished[job.policy, default: 0] += 1
-            if let run = done.run { s.kept[job.policy] = BackupDue.kept([run] + (s.kept[job.policy] ?? [])) }
-            s.tasks[job.id] = nil
-            if failed {
-                let previous = s.failures[job.policy]?[job.kind]?.count ?? 0
-                s.failures[job.policy, default: [:]][job.kind] = BackupDue.Failures(
-                    count: previous + 1,
-                    last: clock.now
-                )
-            } else {
-                s.failures[job.policy]?[job.kind] = nil
-            }
+        let now = clock.now
+        locked.withLock { l in
+            l.machine.finished(done, now: now)
+            l.tasks[job.id] = nil
         }
     }
 
-    public func job(_ id: String) -> Job? { state.withLock { $0.jobs[id] } }
+    public func job(_ id: String) -> Job? { locked.withLock { $0.machine.jobs[id] } }
 
     /// Runs in progress, by policy.
     public var running: [String: Job] {
-        state.withLock { s in s.running.compactMapValues { s.jobs[$0] } }
+        locked.withLock { $0.machine.runningJobs }
     }
 
     /// The next run due per policy and kind.
-    public var upcoming: [String: [BackupRun.Kind: Date]] { state.withLock { $0.upcoming } }
+    public var upcoming: [String: [BackupRun.Kind: Date]] { locked.withLock { $0.machine.upcoming } }
 
     /// The gauges of every declared policy, plus when each schedule next runs and whether a run is in progress.
     public var gauges: [GaugeSample] {
-        state.withLock { s in
+        locked.withLock { l in
+            let s = l.machine
             var out: [GaugeSample] = []
             for name in s.readings.keys.sorted() {
                 out += s.readings[name]!.gauges
@@ -419,21 +355,21 @@ public final class BackupScheduler: Sendable {
 
     /// Ticks until stopped.
     public func loop(every interval: Duration) async {
-        while !state.withLock({ $0.stopped }) && !Task.isCancelled {
+        while !locked.withLock({ $0.machine.stopped }) && !Task.isCancelled {
             await tick()
             try? await clock.sleep(for: interval)
         }
     }
 
     /// Starts nothing more.
-    public func stop() { state.withLock { $0.stopped = true } }
+    public func stop() { locked.withLock { $0.machine.stop() } }
 
     /// Waits for the runs in progress (at shutdown: the lease is given up after them, so that no other controller starts
     /// a run on the same pgBackRest lock while one goes on).
     public func drain() async {
         var told = false
         while true {
-            let inFlight = state.withLock { Array($0.tasks.values) }
+            let inFlight = locked.withLock { Array($0.tasks.values) }
             if inFlight.isEmpty { return }
             if !told {
                 log.log(

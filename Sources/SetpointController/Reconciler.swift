@@ -84,13 +84,15 @@ public final class Reconciler: Sendable {
     public let store: any StateStore
     public let interruption: Interruption
     let log: any ProviderLog
-    private let backoff = Mutex(Backoff())
-    /// Leadership: the lease kept across passes, and the pass in flight (interrupted when the lease is lost).
-    private let leadership = Mutex<LeaseKeeper?>(nil)
-    private let lost = Mutex(false)
-    private let current = Mutex<Interruption?>(nil)
-    private let desiredState = Mutex<Desired?>(nil)
-    private let locks = Mutex(DomainLocks())
+    /// Everything that changes between and during passes, under the one lock: the state machine, the pass in flight
+    /// (interrupted when the lease is lost or the controller stops) and the desired state the last pass loaded.
+    private let locked = Mutex(Locked())
+
+    struct Locked {
+        var machine = ReconcilerStateMachine<LeaseKeeper>()
+        var pass: Interruption?
+        var desired: Desired?
+    }
 
     /// What the last pass loaded, for the work the controller runs beside its passes (scheduled backups): the declared
     /// resources, the providers' context, and the resources whose last pass left actions failed or waiting.
@@ -98,13 +100,6 @@ public final class Reconciler: Sendable {
         public var resources: [Resource]
         public var context: ProviderContext
         public var unsettled: [ResourceID: String] = [:]
-    }
-
-    /// Lock domains taken by work beside the passes (a backup holds `pg:main`), and those the pass in flight may apply
-    /// actions in.
-    struct DomainLocks {
-        var claimed: [String: String] = [:]
-        var applying: Set<String> = []
     }
 
     public init(
@@ -121,38 +116,26 @@ public final class Reconciler: Sendable {
 
     /// The last desired state that loaded (nil before the first pass). Kept while a later edit does not load: a typo in
     /// a manifest must not stop the backups.
-    public var desired: Desired? { desiredState.withLock { $0 } }
+    public var desired: Desired? {
+        locked.withLock { l in
+            l.desired.map { d in
+                var d = d
+                d.unsettled = l.machine.unsettled
+                return d
+            }
+        }
+    }
 
     /// Takes lock domains for work beside the passes; returns why not when a pass is applying actions in one of them
     /// or other work holds one.
     public func claim(_ domains: [String], for why: String) -> String? {
-        locks.withLock { l in
-            if let d = domains.first(where: { l.applying.contains($0) }) {
-                return "a reconcile pass is applying actions in \(d)"
-            }
-            if let d = domains.first(where: { l.claimed[$0] != nil }) { return "\(d) is taken: \(l.claimed[d]!)" }
-            for d in domains { l.claimed[d] = why }
-            return nil
-        }
+        locked.withLock { $0.machine.claim(domains, for: why) }
     }
 
-    public func release(_ domains: [String]) {
-        locks.withLock { l in for d in domains { l.claimed[d] = nil } }
-    }
-
-    /// Marks the domains this pass may apply actions in, and returns the ones other work holds (with why).
-    func beginApplying(_ domains: Set<String>) -> [String: String] {
-        locks.withLock { l in
-            let taken = l.claimed.filter { domains.contains($0.key) }
-            l.applying = domains.subtracting(taken.keys)
-            return taken
-        }
-    }
-
-    func endApplying() { locks.withLock { $0.applying = [] } }
+    public func release(_ domains: [String]) { locked.withLock { $0.machine.release(domains) } }
 
     /// The per-resource retry state (for the API and tests).
-    public var retries: [ResourceID: Backoff.Entry] { backoff.withLock { $0.entries } }
+    public var retries: [ResourceID: Backoff.Entry] { locked.withLock { $0.machine.backoff.entries } }
 
     /// A cheap signature of the manifest files (each file's path, size and modification time): checked every second
     /// between passes, so it never parses anything.
@@ -214,8 +197,7 @@ public final class Reconciler: Sendable {
             return report
         }
         report.declared = set.resources.map(\.id)
-        let unsettled = desiredState.withLock { $0?.unsettled } ?? [:]
-        desiredState.withLock { $0 = Desired(resources: set.resources, context: context, unsettled: unsettled) }
+        locked.withLock { $0.desired = Desired(resources: set.resources, context: context) }
         // 2. Leadership: the apply lease, kept across passes and renewed; a follower (another controller, or a CLI apply
         // holding it) plans and applies nothing. With PostgreSQL every write is fenced on the lease's epoch.
         guard !interruption.isInterrupted, await lead() else {
@@ -224,8 +206,12 @@ public final class Reconciler: Sendable {
         }
         report.leading = true
         let pass = Interruption()
-        current.withLock { $0 = pass }
-        defer { current.withLock { $0 = nil } }
+        let started = locked.withLock { l in
+            guard l.machine.passStarted() else { return false }
+            l.pass = pass
+            return true
+        }
+        guard started else { return report }  // stopping
         do {
             try await reconcile(
                 set,
@@ -245,61 +231,68 @@ public final class Reconciler: Sendable {
         for id in report.waiting {
             settling[id.resource] = "its action \(id) waits for approval"
         }
-        desiredState.withLock { $0?.unsettled = settling }
+        locked.withLock { l in
+            l.machine.passEnded(unsettled: settling)
+            l.pass = nil
+        }
         return report
     }
 
-    private let holderText = Mutex<String?>(nil)
-    var leaseHolderText: String? { holderText.withLock { $0 } }
+    /// Who holds the lease while this controller follows (the store's words).
+    var leaseHolderText: String? { locked.withLock { $0.machine.holder } }
 
-    /// Takes (or keeps) the lease; false when another holds it.
+    /// Takes (or keeps) the lease; false when another holds it or the controller stops.
     func lead() async -> Bool {
-        if lost.withLock({ $0 }) {
-            leadership.withLock { $0 = nil }
-            lost.withLock { $0 = false }
+        switch locked.withLock({ $0.machine.leaseNeeded() }) {
+        case .stop: return false
+        case .lead: return true
+        case .acquire(let unfence):
             // A follower writes unfenced (approvals, audit records of them).
-            (store as? PostgresStateStore)?.unfence()
+            if unfence { (store as? PostgresStateStore)?.unfence() }
         }
-        if leadership.withLock({ $0 }) != nil { return true }
+        let keeper: LeaseKeeper
         do {
-            let keeper = try await LeaseKeeper.acquire(
+            keeper = try await LeaseKeeper.acquire(
                 store,
                 timeout: .zero,
                 ttl: configuration.leaseTTL,
                 clock: configuration.clock,
-                onLost: { [weak self] in
-                    // Another took over while this process was paused: stop starting actions, give up leadership.
-                    self?.lost.withLock { $0 = true }
-                    self?.current.withLock { $0?.interrupt() }
-                }
+                onLost: { [weak self] in self?.leaseLost() }
             )
-            leadership.withLock { $0 = keeper }
-            holderText.withLock { $0 = nil }
+        } catch {
+            locked.withLock { $0.machine.leaseRefused(holder: "\(error)") }
+            return false
+        }
+        switch locked.withLock({ $0.machine.leaseAcquired(keeper) }) {
+        case .lead:
             log.log(.notice, "leading: holding the state lease as \(keeper.holder)", metadata: [:])
             return true
-        } catch {
-            holderText.withLock { $0 = "\(error)" }
+        case .release(let lease):
+            await lease.release()
             return false
         }
     }
 
+    /// Another took the lease over while this process was paused: stop starting actions, give up leadership.
+    private func leaseLost() {
+        let pass = locked.withLock { l in l.machine.leaseLost() ? l.pass : nil }
+        pass?.interrupt()
+    }
+
     /// Whether this controller holds the lease now.
-    public var isLeading: Bool { leadership.withLock { $0 != nil } && !lost.withLock { $0 } }
+    public var isLeading: Bool { locked.withLock { $0.machine.isLeading } }
 
     /// Stops: no new pass or action starts, the pass in flight finishes its started actions; then `resign()`.
     public func stop() {
         interruption.interrupt()
-        current.withLock { $0?.interrupt() }
+        let pass = locked.withLock { l in l.machine.stopRequested() ? l.pass : nil }
+        pass?.interrupt()
     }
 
     /// Gives leadership up (at shutdown), so that another controller leads at once.
     public func resign() async {
-        let keeper = leadership.withLock { k -> LeaseKeeper? in
-            let out = k
-            k = nil
-            return out
-        }
-        await keeper?.release()
+        let lease = locked.withLock { $0.machine.resign() }
+        await lease?.release()
     }
 
     private func reconcile(
@@ -335,50 +328,23 @@ public final class Reconciler: Sendable {
             .sorted()
 
         // 3. Policy and backoff, per action; an action that depends on one not done now is not done either.
-        var held: [ActionID: String] = [:]
-        var waiting: [Action] = []
-        var autoApproved: Set<ActionID> = []
-        let retryState = backoff.withLock { $0 }
-        func domains(_ a: Action) -> [String] {
-            registry.provider(for: a.resource.kind)?.concurrencyDomains(for: a).map(\.name) ?? []
+        let digests = byID.mapValues { CanonicalJSON.digest($0.spec) }
+        let policy = configuration.policy
+        let sorting = locked.withLock { l in
+            l.machine.planned(
+                plan.changes,
+                domains: { registry.provider(for: $0.resource.kind)?.concurrencyDomains(for: $0).map(\.name) ?? [] },
+                digests: digests,
+                decide: { policy.decide($0, resource: byID[$0.resource]) },
+                now: now
+            )
         }
-        let taken = beginApplying(Set(plan.changes.flatMap(domains)))
-        defer { endApplying() }
-        for action in plan.changes {
-            if let d = domains(action).first(where: { taken[$0] != nil }) {
-                held[action.id] = "\(d) is taken: \(taken[d]!)"
-                continue
-            }
-            if let blocker = action.dependsOn.first(where: { dep in
-                held[dep] != nil || waiting.contains { $0.id == dep }
-            }) {
-                held[action.id] = "depends on \(blocker), not done in this pass"
-                continue
-            }
-            let resourceDigest = byID[action.resource].map { CanonicalJSON.digest($0.spec) } ?? ""
-            if !retryState.isDue(action.resource, now: now, digest: resourceDigest),
-                let e = retryState.entries[action.resource]
-            {
-                held[action.id] =
-                    e.nextRetry.map {
-                        "backing off after \(e.failures) failure\(e.failures == 1 ? "" : "s") until \(Timestamp.seconds($0))"
-                    }
-                    ?? "parked until its manifest changes: \(e.lastError)"
-                continue
-            }
-            switch configuration.policy.decide(action, resource: byID[action.resource]) {
-            case .apply:
-                if action.requiresApproval { autoApproved.insert(action.id) }
-            case .wait:
-                waiting.append(action)
-            case .hold(let why):
-                held[action.id] = why
-            }
-        }
+        var held = sorting.held
+        var waiting = plan.changes.filter { sorting.waiting.contains($0.id) }
         report.held = held
 
         // 4. Waiting actions form the pending plan; an approved one lets them run.
-        var approved: Set<ActionID> = autoApproved
+        var approved: Set<ActionID> = sorting.autoApproved
         if !waiting.isEmpty {
             let pending = try await pendingPlan(for: waiting, of: plan)
             report.pendingPlanID = pending.id
@@ -422,19 +388,24 @@ public final class Reconciler: Sendable {
         let result = try await applier.apply(toApply, resources: byID)
         report.applied = result.succeeded
         report.failed = result.failed
-        backoff.withLock { b in
-            for id in result.succeeded { if let a = toApply.action(id) { b.succeeded(a.resource) } }
-            for (id, message) in result.failed {
-                guard let a = toApply.action(id) else { continue }
-                b.failed(
-                    a.resource,
-                    error: message,
-                    transient: !result.terminal.contains(id),
-                    now: now,
-                    digest: byID[a.resource].map { CanonicalJSON.digest($0.spec) } ?? ""
-                )
+        var outcomes: [ReconcilerStateMachine<LeaseKeeper>.Outcome] = []
+        for id in result.succeeded {
+            if let a = toApply.action(id) {
+                outcomes.append(.init(resource: a.resource, digest: digests[a.resource] ?? ""))
             }
         }
+        for (id, message) in result.failed {
+            guard let a = toApply.action(id) else { continue }
+            outcomes.append(
+                .init(
+                    resource: a.resource,
+                    failure: message,
+                    transient: !result.terminal.contains(id),
+                    digest: digests[a.resource] ?? ""
+                )
+            )
+        }
+        locked.withLock { $0.machine.applied(outcomes, now: now, jitter: Double.random(in: 0.75...1.25)) }
         if let pendingID = report.pendingPlanID, approved.isSuperset(of: waiting.map(\.id)), result.isSuccess {
             _ = try await store.transitionPlan(id: pendingID, from: [.approved], to: .applied, audit: nil)
         }
