@@ -274,6 +274,7 @@ let package = Package(
             dependencies: [
                 "SetpointController", "SetpointCore", "SetpointEngine", "SetpointState", "SetpointTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

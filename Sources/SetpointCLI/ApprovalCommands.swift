@@ -25,7 +25,7 @@ struct ControllerClientOptions: ParsableArguments {
         _ console: Console,
         _ method: String,
         _ path: String,
-        body: [String: String]? = nil,
+        body: (any Encodable & Sendable)? = nil,
         accept: String = "application/json"
     )
         async throws -> (status: Int, text: String)
@@ -48,7 +48,7 @@ struct ControllerClientOptions: ParsableArguments {
         }
         var data: Data?
         if let body {
-            data = try JSONSerialization.data(withJSONObject: body)
+            data = try JSONEncoder().encode(body)
             headers.append(("Content-Type", "application/json"))
         }
         let client = HTTPClient(connections: 1)
@@ -65,9 +65,7 @@ struct ControllerClientOptions: ParsableArguments {
             console.out(r.text.hasSuffix("\n") ? r.text : r.text + "\n")
             return 0
         }
-        let message =
-            (try? JSONSerialization.jsonObject(with: Data(r.text.utf8)) as? [String: Any])?["error"] as? String
-            ?? r.text
+        let message = (try? JSONDecoder().decode(APIv1.ErrorBody.self, from: Data(r.text.utf8)))?.error ?? r.text
         console.err("error: HTTP \(r.status): \(message)\n")
         return 1
     }
@@ -91,11 +89,11 @@ struct PlansListCommand: ConsoleCommand {
 
     func execute(_ console: Console) async throws -> Int32 {
         let r = try await client.request(console, "GET", "/api/v1/plans" + (status.map { "?status=\($0)" } ?? ""))
-        guard r.status == 200, let o = try? JSONSerialization.jsonObject(with: Data(r.text.utf8)) as? [String: Any],
-            let items = o["items"] as? [[String: Any]]
+        guard r.status == 200,
+            let page = try? JSONDecoder().decode(APIv1.Page<APIv1.PlanSummary>.self, from: Data(r.text.utf8))
         else { return client.finish(console, r) }
-        if items.isEmpty { console.out("no plans\n") }
-        for p in items { console.out("\(p["id"] ?? "?")  \(p["status"] ?? "?")  \(p["createdAt"] ?? "")\n") }
+        if page.items.isEmpty { console.out("no plans\n") }
+        for p in page.items { console.out("\(p.id)  \(p.status)  \(p.createdAt)\n") }
         return 0
     }
 }
@@ -131,7 +129,10 @@ struct ApproveCommand: ConsoleCommand {
     @OptionGroup var client: ControllerClientOptions
 
     func execute(_ console: Console) async throws -> Int32 {
-        client.finish(console, try await client.request(console, "POST", "/api/v1/plans/\(id)/approve", body: [:]))
+        client.finish(
+            console,
+            try await client.request(console, "POST", "/api/v1/plans/\(id)/approve", body: APIv1.DecisionRequest())
+        )
     }
 }
 
@@ -147,7 +148,12 @@ struct RejectCommand: ConsoleCommand {
     func execute(_ console: Console) async throws -> Int32 {
         client.finish(
             console,
-            try await client.request(console, "POST", "/api/v1/plans/\(id)/reject", body: ["reason": reason])
+            try await client.request(
+                console,
+                "POST",
+                "/api/v1/plans/\(id)/reject",
+                body: APIv1.DecisionRequest(reason: reason)
+            )
         )
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SetpointController
 import SetpointCore
 import SetpointState
 
@@ -16,13 +17,12 @@ struct BackupRemoteRun {
 
     /// Asks for the run, polls its job until it ends, prints it. Exit 0 when it succeeded, 1 otherwise.
     func run(_ policy: String, kind: BackupRun.Kind, targetTime: String?) async -> Int32 {
-        var body = ["type": kind.rawValue]
-        if let targetTime { body["targetTime"] = targetTime }
+        let body = APIv1.RunRequest(type: kind.rawValue, targetTime: targetTime)
         do {
             let path =
                 "/api/v1/backups/\(policy.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? policy)/runs"
             let started = try await client.request(console, "POST", path, body: body)
-            guard started.status == 202, let job = Self.object(started.text), let id = job["job"] as? String else {
+            guard started.status == 202, let id = Self.job(started.text)?.job else {
                 _ = client.finish(console, started)
                 return 1
             }
@@ -32,25 +32,20 @@ struct BackupRemoteRun {
             while true {
                 try await (CLIRuntime.current?.clock ?? SystemClock()).sleep(for: .seconds(1))
                 let r = try await client.request(console, "GET", "/api/v1/backups/jobs/\(id)")
-                guard r.status == 200, let job = Self.object(r.text) else {
+                guard r.status == 200, let job = Self.job(r.text) else {
                     _ = client.finish(console, r)
                     return 1
                 }
-                switch job["status"] as? String {
-                case "running"?: continue
-                default:
-                    if let error = job["error"] as? String {
-                        console.err("error: \(kind.rawValue) of BackupPolicy/\(policy): \(error)\n")
-                        return 1
-                    }
-                    guard let runObject = job["run"], let data = try? JSONSerialization.data(withJSONObject: runObject),
-                        let run = try? JSONDecoder().decode(BackupRun.self, from: data)
-                    else {
-                        console.err("error: the controller's answer has no run: \(r.text)\n")
-                        return 1
-                    }
-                    return BackupOperation.report(run, console)
+                if job.status == "running" { continue }
+                if let error = job.error {
+                    console.err("error: \(kind.rawValue) of BackupPolicy/\(policy): \(error)\n")
+                    return 1
                 }
+                guard let run = job.run else {
+                    console.err("error: the controller's answer has no run: \(r.text)\n")
+                    return 1
+                }
+                return BackupOperation.report(run, console)
             }
         } catch {
             console.err("error: cannot reach the controller: \(error)\n")
@@ -58,7 +53,5 @@ struct BackupRemoteRun {
         }
     }
 
-    static func object(_ text: String) -> [String: Any]? {
-        try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
-    }
+    static func job(_ text: String) -> APIv1.Job? { try? JSONDecoder().decode(APIv1.Job.self, from: Data(text.utf8)) }
 }

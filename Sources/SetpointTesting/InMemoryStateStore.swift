@@ -138,3 +138,17 @@ public actor InMemoryStateStore: StateStore {
         }
     }
 }
+
+extension StoredPlan {
+    /// A pending plan with only its id, text and (optionally) rendered JSON: what the API's approval tests decide on.
+    public static func pendingFixture(_ id: String, json: String = "{}") -> StoredPlan {
+        StoredPlan(
+            id: id,
+            status: .pending,
+            plan: nil,
+            json: json,
+            text: "Plan \(id)\n",
+            createdAt: "2026-12-07T12:00:00Z"
+        )
+    }
+}

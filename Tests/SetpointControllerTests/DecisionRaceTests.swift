@@ -34,14 +34,7 @@ import Testing
         let store: any StateStore =
             sqlite ? try SQLiteStateStore.open(path: folder + "/state.db") : InMemoryStateStore()
         try await store.savePlan(
-            StoredPlan(
-                id: "p-race",
-                status: .pending,
-                plan: nil,
-                json: "{}",
-                text: "Plan p-race\n",
-                createdAt: "2026-12-07T12:00:00Z"
-            )
+            .pendingFixture("p-race")
         )
 
         var lines: [String] = []

@@ -19,14 +19,7 @@ import Testing
     @Test func aPageIsKeptUntilANewPassOrADecision() async throws {
         let store = InMemoryStateStore()
         try await store.savePlan(
-            StoredPlan(
-                id: "p-1",
-                status: .pending,
-                plan: nil,
-                json: "{}",
-                text: "Plan p-1\n",
-                createdAt: "2026-12-07T12:00:00Z"
-            )
+            .pendingFixture("p-1")
         )
         let (token, line) = Tokens.create(role: .approver, email: "ops@example.net")
         let reconciler = Reconciler(
@@ -49,7 +42,8 @@ import Testing
                 path: path,
                 headerFields: [.authorization: "Bearer \(token)"]
             )
-            return try await api.route(Request(head: head, body: RequestBody(buffer: ByteBuffer()))).body
+            let response = await api.respond(Request(head: head, body: RequestBody(buffer: ByteBuffer())))
+            return String(decoding: try await APIResponseMiddleware.collect(response.body), as: UTF8.self)
         }
         let now = Timestamp.parse("2026-12-07T12:00:00Z")!
 
@@ -79,8 +73,8 @@ import Testing
             path: "/api/v1/plans/p-1/approve",
             headerFields: [.authorization: "Bearer \(token)", .contentType: "application/json"]
         )
-        let decided = try await api.route(Request(head: head, body: RequestBody(buffer: ByteBuffer(string: "{}"))))
-        #expect(decided.status == 200 && status.generation == before + 1, "a decision makes a new generation")
+        let decided = await api.respond(Request(head: head, body: RequestBody(buffer: ByteBuffer(string: "{}"))))
+        #expect(decided.status.code == 200 && status.generation == before + 1, "a decision makes a new generation")
         _ = try await get("/api/v1/resources?limit=100")
         #expect(api.cachedPageCount == 1)
     }

@@ -13,13 +13,11 @@ extension ControllerAPI {
         logger: Logger,
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) -> any Service {
-        let api = self
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in await api.respond(request) }
         // Every connection gets deadlines for its request head, its body and its idle waits, and counts against the
         // connection limit (ConnectionGuard); the accept loop backs off on EMFILE and goes on (NIO's AcceptBackoffHandler).
         let registry = connections
         return Application(
-            responder: responder,
+            router: router(),
             server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: registry.handlers())),
             configuration: ApplicationConfiguration(
                 address: .hostname(host, port: port),

@@ -33,6 +33,9 @@ enum OpenAPIDocument {
             TooManyRequests:
               description: Over 20 requests a second for this token.
               content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
+            PayloadTooLarge:
+              description: A request body over 64 KiB.
+              content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
         security:
           - bearer: []
         paths:
@@ -79,7 +82,9 @@ enum OpenAPIDocument {
                 - {name: name, in: path, required: true, schema: {type: string}}
               responses:
                 "200": {description: Status, last error, applied, waiting and held actions, content: {application/json: {}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {description: Not declared, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
           /api/v1/plans:
             get:
               summary: Plans, newest first (viewer).
@@ -89,6 +94,8 @@ enum OpenAPIDocument {
                 - {name: after, in: query, description: The last plan id of the previous page, schema: {type: string}}
               responses:
                 "200": {description: "items: id, status, createdAt; next when there is more", content: {application/json: {}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
           /api/v1/plans/{id}:
             get:
               summary: One plan, as text or (Accept application/json) as its JSON (viewer).
@@ -96,17 +103,25 @@ enum OpenAPIDocument {
                 - {name: id, in: path, required: true, schema: {type: string}}
               responses:
                 "200": {description: The plan, content: {text/plain: {}, application/json: {}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {description: No such plan, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
           /api/v1/plans/{id}/approve:
             post:
               summary: Approve a pending plan; the next pass applies it (approver; audited).
               parameters:
                 - {name: id, in: path, required: true, schema: {type: string}}
+              requestBody:
+                content:
+                  application/json:
+                    schema: {type: object, properties: {reason: {type: string, description: Recorded in the audit log}}}
               responses:
                 "200": {description: Approved, content: {application/json: {}}}
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "403": {$ref: "#/components/responses/Forbidden"}
                 "409": {description: The plan is not pending, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "413": {$ref: "#/components/responses/PayloadTooLarge"}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
           /api/v1/plans/{id}/reject:
             post:
               summary: Reject a pending plan, with a reason (approver; audited).
@@ -123,6 +138,8 @@ enum OpenAPIDocument {
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "403": {$ref: "#/components/responses/Forbidden"}
                 "409": {description: The plan is not pending, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "413": {$ref: "#/components/responses/PayloadTooLarge"}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
           /api/v1/audit:
             get:
               summary: Audit records after a sequence number (viewer).
@@ -131,6 +148,8 @@ enum OpenAPIDocument {
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
               responses:
                 "200": {description: "items: seq, time, actor, event, planID, actionID, resource, result, detail, hash; next when there is more", content: {application/json: {}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
           /api/v1/backups:
             get:
               summary: Recorded backup, dump and drill runs, newest first, with the runs in progress and when each schedule next runs (viewer).
@@ -139,6 +158,8 @@ enum OpenAPIDocument {
                 - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}}
               responses:
                 "200": {description: "items: runs (id, policy, kind, startedAt, finishedAt, seconds, outcome, label, sizeBytes, repositoryBytes, message, trigger); running: jobs; next: policy → type → time", content: {application/json: {}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
           /api/v1/backups/{policy}/runs:
             post:
               summary: Start a backup, logical dump or drill of a BackupPolicy now, in the leading controller (approver; recorded and audited with the token's identity).
@@ -159,6 +180,8 @@ enum OpenAPIDocument {
                 "403": {$ref: "#/components/responses/Forbidden"}
                 "404": {description: No such policy in the controller's manifests, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
                 "409": {description: A run of the policy is in progress, or a pass is applying actions on its cluster, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "413": {$ref: "#/components/responses/PayloadTooLarge"}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
                 "503": {description: This controller follows; the error names the leader, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
           /api/v1/backups/jobs/{job}:
             get:
@@ -167,7 +190,9 @@ enum OpenAPIDocument {
                 - {name: job, in: path, required: true, schema: {type: string}}
               responses:
                 "200": {description: "job, policy, type, trigger, startedAt, status (running, succeeded, failed), run when done, error when none could be made", content: {application/json: {}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {description: No such job, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
 
         """
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 public import SetpointCore
 import SetpointEngine
@@ -20,7 +21,7 @@ public struct ControllerAPI: Sendable {
     public let fourEyes: Bool
     /// The policies' scheduled and requested runs (nil: no provider has schedules).
     public let scheduler: BackupScheduler?
-    private let limiter: RateLimiter
+    let limiter: RateLimiter
     private let started: Date
     /// Encoded `/api/v1/resources` pages of the current status generation: a new pass or a decision empties it.
     private let pages = PageCacheBox()
@@ -67,138 +68,18 @@ public struct ControllerAPI: Sendable {
         limiter = RateLimiter(perSecond: 20, burst: 40, clock: reconciler.configuration.clock)
     }
 
-    struct Reply: Error {
-        var status: Int
-        var body: String
-        var contentType = "application/json"
+    /// Request bodies are JSON objects of at most this many bytes (413 beyond).
+    public static let bodyLimit = 64 << 10
 
-        static func json(_ status: Int, _ object: Any) -> Reply {
-            let data =
-                (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
-                ?? Data("{}".utf8)
-            return Reply(status: status, body: String(decoding: data, as: UTF8.self) + "\n")
-        }
-
-        static func error(_ status: Int, _ message: String) -> Reply { json(status, ["error": message]) }
-    }
-
-    /// Answers one request.
+    /// Answers one request in-process, through the same router the server runs (fuzzing and tests; the server builds
+    /// its router once).
     public func respond(_ request: Request) async -> Response {
-        let reply: Reply
-        do { reply = try await route(request) } catch let r as Reply { reply = r } catch {
-            reply = .error(500, "\(error)")
+        let responder = router().buildResponder()
+        do {
+            return try await responder.respond(to: request, context: APIContext(logger: Logger(label: "setpoint.api")))
+        } catch {
+            return Reply.json(.internalServerError, APIv1.ErrorBody(error: "\(error)")).response
         }
-        var headers = HTTPFields()
-        headers[.contentType] = reply.contentType
-        headers[.cacheControl] = "no-store"
-        headers[.vary] = "Accept-Encoding"
-        let bytes = Array(reply.body.utf8)
-        if bytes.count >= Gzip.threshold, Gzip.accepted(request.headers[.acceptEncoding]),
-            let compressed = Gzip.compress(bytes)
-        {
-            headers[.contentEncoding] = "gzip"
-            return Response(
-                status: HTTPResponse.Status(code: reply.status),
-                headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: compressed))
-            )
-        }
-        return Response(
-            status: HTTPResponse.Status(code: reply.status),
-            headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
-        )
-    }
-
-    func route(_ request: Request) async throws -> Reply {
-        let path = request.uri.path
-        let query = Dictionary(
-            request.uri.queryParameters.map { (String($0.key), String($0.value)) },
-            uniquingKeysWith: { a, _ in a }
-        )
-        let segments = path.split(separator: "/").map(String.init)
-        switch (request.method, segments) {
-        case (.get, ["healthz"]):
-            return Reply(status: 200, body: "ok\n", contentType: "text/plain")
-        case (.get, ["readyz"]):
-            return ready()
-        case (.get, ["metrics"]):
-            return Reply(status: 200, body: metrics(), contentType: "text/plain; version=0.0.4")
-        case (.get, ["openapi.yaml"]):
-            return Reply(status: 200, body: Self.openAPIDocument, contentType: "application/yaml")
-        default:
-            break
-        }
-        guard segments.first == "api", segments.count >= 3, segments[1] == "v1" else {
-            throw Reply.error(404, "no such path: \(path)")
-        }
-        let who = try authenticate(request, needs: request.method == .get ? .viewer : .approver)
-        switch (request.method, Array(segments.dropFirst(2))) {
-        case (.get, ["resources"]):
-            return resources(query)
-        case (.get, let s) where s.count == 4 && s[0] == "resources" && s[3] == "explain":
-            return explain(ResourceID(kind: ResourceKind(s[1]), name: s[2]))
-        case (.get, ["plans"]):
-            return try await plans(query)
-        case (.get, let s) where s.count == 2 && s[0] == "plans":
-            return try await plan(s[1], json: (request.headers[.accept] ?? "").contains("json"))
-        case (.post, let s) where s.count == 3 && s[0] == "plans" && s[2] == "approve":
-            return try await decide(s[1], approve: true, by: who, reason: try await body(request)["reason"] as? String)
-        case (.post, let s) where s.count == 3 && s[0] == "plans" && s[2] == "reject":
-            guard let reason = try await body(request)["reason"] as? String, !reason.isEmpty else {
-                throw Reply.error(400, "a rejection needs a reason: {\"reason\": \"…\"}")
-            }
-            return try await decide(s[1], approve: false, by: who, reason: reason)
-        case (.get, ["audit"]):
-            return try await audit(query)
-        case (.get, ["backups"]):
-            return try await backups(query)
-        case (.get, let s) where s.count == 3 && s[0] == "backups" && s[1] == "jobs":
-            guard let job = try schedulerOrReply().job(s[2]) else {
-                throw Reply.error(404, "no job \(s[2]) (jobs are kept in memory: the last 100)")
-            }
-            return .json(200, Self.json(job))
-        case (.post, let s) where s.count == 3 && s[0] == "backups" && s[2] == "runs":
-            return try await startRun(s[1], body: try await body(request), by: who)
-        default:
-            throw Reply.error(404, "no such path: \(request.method) \(path)")
-        }
-    }
-
-    // MARK: - auth
-
-    func authenticate(_ request: Request, needs role: Tokens.Role) throws -> Tokens.Identity {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            throw Reply.error(
-                401,
-                "missing bearer token: send 'Authorization: Bearer TOKEN' (setpoint token create makes one)"
-            )
-        }
-        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        guard let who = tokens.identity(token) else {
-            throw Reply.error(401, "unknown token: it is not in the controller's tokens file")
-        }
-        if !who.unlimited, !limiter.allow(SHA256.hex(token)) {
-            throw Reply.error(429, "rate limited: at most 20 requests a second per token")
-        }
-        guard who.role >= role else {
-            throw Reply.error(403, "\(who.email) is a \(who.role.rawValue); this needs the \(role.rawValue) role")
-        }
-        return who
-    }
-
-    func body(_ request: Request) async throws -> [String: Any] {
-        var request = request
-        let buffer: ByteBuffer
-        do { buffer = try await request.collectBody(upTo: 64 << 10) } catch {
-            throw Reply.error(413, "body over 64 KiB")
-        }
-        guard buffer.readableBytes > 0 else { return [:] }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any]
-        else {
-            throw Reply.error(400, "the body is not a JSON object")
-        }
-        return object
     }
 
     // MARK: - routes
@@ -211,18 +92,17 @@ public struct ControllerAPI: Sendable {
             problems.append("the manifests do not load: " + r.errors.prefix(3).joined(separator: "; "))
         }
         // A follower is ready too: it serves the read API and records approvals while another controller leads.
-        let leader: Any = s.leading ? "this controller" : (s.leader ?? "unknown")
-        var out: [String: Any] = ["passes": s.passes, "leading": s.leading, "leader": leader]
-        if let git = s.last?.git { out["commit"] = git.commit }
         // A fetch that fails is reported, not a reason to stop serving: the checked-out commit is still reconciled.
-        if let problem = s.last?.gitProblem { out["gitProblem"] = problem }
-        if problems.isEmpty {
-            out["ready"] = true
-        } else {
-            out["ready"] = false
-            out["problems"] = problems
-        }
-        return .json(problems.isEmpty ? 200 : 503, out)
+        let body = APIv1.Readiness(
+            ready: problems.isEmpty,
+            passes: s.passes,
+            leading: s.leading,
+            leader: s.leading ? "this controller" : (s.leader ?? "unknown"),
+            commit: s.last?.git?.commit,
+            gitProblem: s.last?.gitProblem,
+            problems: problems.isEmpty ? nil : problems
+        )
+        return .json(problems.isEmpty ? .ok : .serviceUnavailable, body)
     }
 
     func resources(_ query: [String: String]) -> Reply {
@@ -246,36 +126,45 @@ public struct ControllerAPI: Sendable {
         let retries = reconciler.retries
         let all = status.resourceStatus(retries: retries).filter { after == nil || $0.0.description > after! }
         let page = all.prefix(limit)
-        let items: [[String: Any]] = page.map { id, state, error in
-            var item: [String: Any] = ["resource": id.description, "status": state]
-            if let error { item["lastError"] = error }
-            if let retry = retries[id]?.nextRetry { item["nextRetry"] = Timestamp.seconds(retry) }
-            return item
+        let items = page.map { id, state, error in
+            APIv1.ResourceItem(
+                resource: id.description,
+                status: state,
+                lastError: error,
+                nextRetry: retries[id]?.nextRetry.map { Timestamp.seconds($0) }
+            )
         }
-        var out: [String: Any] = ["items": items]
-        if all.count > limit, let last = page.last { out["next"] = last.0.description }
-        return .json(200, out)
+        return .json(.ok, APIv1.Page(items: items, next: all.count > limit ? page.last?.0.description : nil))
     }
 
     func explain(_ id: ResourceID) -> Reply {
-        guard let (_, state, error) = status.resourceStatus(retries: reconciler.retries).first(where: { $0.0 == id })
-        else {
-            return .error(404, "\(id) is not declared in the manifests the controller reads")
+        let retries = reconciler.retries
+        guard let (_, state, error) = status.resourceStatus(retries: retries).first(where: { $0.0 == id }) else {
+            return .json(
+                .notFound,
+                APIv1.ErrorBody(error: "\(id) is not declared in the manifests the controller reads")
+            )
         }
         let r = status.snapshot.last
-        var out: [String: Any] = ["resource": id.description, "status": state]
-        if let error { out["lastError"] = error }
         let mine = { (ids: [ActionID]) in ids.filter { $0.resource == id }.map(\.description) }
-        out["applied"] = mine(r?.applied ?? [])
-        out["waiting"] = mine(r?.waiting ?? [])
-        out["held"] = Dictionary(
-            uniqueKeysWithValues: (r?.held ?? [:]).filter { $0.key.resource == id }.map {
-                ($0.key.description, $0.value)
-            }
+        let waiting = mine(r?.waiting ?? [])
+        return .json(
+            .ok,
+            APIv1.Explanation(
+                resource: id.description,
+                status: state,
+                lastError: error,
+                applied: mine(r?.applied ?? []),
+                waiting: waiting,
+                held: Dictionary(
+                    uniqueKeysWithValues: (r?.held ?? [:]).filter { $0.key.resource == id }.map {
+                        ($0.key.description, $0.value)
+                    }
+                ),
+                pendingPlan: waiting.isEmpty ? nil : r?.pendingPlanID,
+                failures: retries[id]?.failures
+            )
         )
-        if let p = r?.pendingPlanID, !(mine(r?.waiting ?? []).isEmpty) { out["pendingPlan"] = p }
-        if let retry = reconciler.retries[id] { out["failures"] = retry.failures }
-        return .json(200, out)
     }
 
     func plans(_ query: [String: String]) async throws -> Reply {
@@ -284,28 +173,30 @@ public struct ControllerAPI: Sendable {
         let all = try await store.storedPlans(status: wanted)
         let start = query["after"].flatMap { after in all.firstIndex { $0.id == after }.map { $0 + 1 } } ?? 0
         let page = all.dropFirst(start).prefix(limit)
-        var out: [String: Any] = [
-            "items": page.map { ["id": $0.id, "status": $0.status.rawValue, "createdAt": $0.createdAt] }
-        ]
-        if start + limit < all.count, let last = page.last { out["next"] = last.id }
-        return .json(200, out)
+        return .json(
+            .ok,
+            APIv1.Page(
+                items: page.map { APIv1.PlanSummary(id: $0.id, status: $0.status.rawValue, createdAt: $0.createdAt) },
+                next: start + limit < all.count ? page.last?.id : nil
+            )
+        )
     }
 
     func plan(_ id: String, json: Bool) async throws -> Reply {
-        guard let p = try await store.storedPlan(id: id) else { throw Reply.error(404, "no plan \(id)") }
-        if json { return Reply(status: 200, body: p.json) }
+        guard let p = try await store.storedPlan(id: id) else { throw APIError(.notFound, "no plan \(id)") }
+        if json { return Reply(status: .ok, body: p.json) }
         return Reply(
-            status: 200,
+            status: .ok,
             body: "Status: \(p.status.rawValue)\n" + p.text,
             contentType: "text/plain; charset=utf-8"
         )
     }
 
     func decide(_ id: String, approve: Bool, by who: Tokens.Identity, reason: String?) async throws -> Reply {
-        guard let p = try await store.storedPlan(id: id) else { throw Reply.error(404, "no plan \(id)") }
+        guard let p = try await store.storedPlan(id: id) else { throw APIError(.notFound, "no plan \(id)") }
         guard p.status == .pending else {
-            throw Reply.error(
-                409,
+            throw APIError(
+                .conflict,
                 "plan \(id) is \(p.status.rawValue), not pending: nothing to \(approve ? "approve" : "reject")"
             )
         }
@@ -313,7 +204,7 @@ public struct ControllerAPI: Sendable {
         let author = (Self.gitAuthor(of: p) ?? reconciler.configuration.identity).lowercased()
         let approver = who.email.lowercased()
         if approve, fourEyes, approver == author || author.hasSuffix(":" + approver) {
-            throw Reply.error(403, "four-eyes: \(who.email) authored plan \(id); another approver must approve it")
+            throw APIError(.forbidden, "four-eyes: \(who.email) authored plan \(id); another approver must approve it")
         }
         var detail: [String: Value] = ["plan": .string(id), "how": .string("controller API")]
         if let reason { detail["reason"] = .string(reason) }
@@ -329,12 +220,12 @@ public struct ControllerAPI: Sendable {
         ) {
         case .changed:
             status.invalidate()
-            return .json(200, ["id": id, "status": approve ? "approved" : "rejected", "by": who.email])
+            return .json(.ok, APIv1.Decision(id: id, status: approve ? "approved" : "rejected", by: who.email))
         case .notFound:
-            throw Reply.error(404, "no plan \(id)")
+            throw APIError(.notFound, "no plan \(id)")
         case .conflict(let now):
-            throw Reply.error(
-                409,
+            throw APIError(
+                .conflict,
                 "plan \(id) is \(now.rawValue), not pending: nothing to \(approve ? "approve" : "reject")"
             )
         }
@@ -357,97 +248,70 @@ public struct ControllerAPI: Sendable {
         let after = Int64(query["after"] ?? "") ?? 0
         let limit = min(1000, max(1, Int(query["limit"] ?? "") ?? 100))
         let records = try await store.auditRecords(after: after, limit: limit)
-        var out: [String: Any] = [
-            "items": records.map { r -> [String: Any] in
-                var item: [String: Any] = [
-                    "seq": r.seq, "time": r.entry.time, "actor": r.entry.actor, "event": r.entry.event.rawValue,
-                    "hash": r.hash,
-                ]
-                if let v = r.entry.planID { item["planID"] = v }
-                if let v = r.entry.actionID { item["actionID"] = v.description }
-                if let v = r.entry.resource { item["resource"] = v.description }
-                if let v = r.entry.result { item["result"] = v }
-                if let detail = try? JSONSerialization.jsonObject(
-                    with: Data(CanonicalJSON.encode(r.entry.detail).utf8),
-                    options: [.fragmentsAllowed]
-                ) {
-                    item["detail"] = detail
-                }
-                return item
-            }
-        ]
-        if records.count == limit, let last = records.last { out["next"] = String(last.seq) }
-        return .json(200, out)
+        let items = records.map { r in
+            APIv1.AuditItem(
+                seq: r.seq,
+                time: r.entry.time,
+                actor: r.entry.actor,
+                event: r.entry.event.rawValue,
+                hash: r.hash,
+                planID: r.entry.planID,
+                actionID: r.entry.actionID?.description,
+                resource: r.entry.resource?.description,
+                result: r.entry.result,
+                detail: PlainJSON(r.entry.detail)
+            )
+        }
+        return .json(
+            .ok,
+            APIv1.Page(items: items, next: records.count == limit ? records.last.map { String($0.seq) } : nil)
+        )
     }
 
     // MARK: - backups
 
-    func schedulerOrReply() throws -> BackupScheduler {
+    func schedulerOrError() throws -> BackupScheduler {
         guard let scheduler else {
-            throw Reply.error(404, "this controller has no provider with scheduled runs (no backup provider)")
+            throw APIError(.notFound, "this controller has no provider with scheduled runs (no backup provider)")
         }
         return scheduler
     }
 
-    func startRun(_ policy: String, body: [String: Any], by who: Tokens.Identity) async throws -> Reply {
-        let scheduler = try schedulerOrReply()
-        let typeText = body["type"] as? String ?? "incr"
+    func startRun(_ policy: String, body: APIv1.RunRequest, by who: Tokens.Identity) async throws -> Reply {
+        let scheduler = try schedulerOrError()
+        let typeText = body.type ?? "incr"
         guard let kind = BackupRun.Kind(rawValue: typeText) else {
-            throw Reply.error(
-                400,
+            throw APIError(
+                .badRequest,
                 "type \(typeText) is not one of \(BackupRun.Kind.allCases.map(\.rawValue).joined(separator: ", "))"
             )
         }
         do {
-            let job = try scheduler.request(
-                policy,
-                kind: kind,
-                targetTime: body["targetTime"] as? String,
-                by: who.email
-            )
-            return .json(202, Self.json(job))
+            let job = try scheduler.request(policy, kind: kind, targetTime: body.targetTime, by: who.email)
+            return .json(.accepted, APIv1.Job(job))
         } catch let r as BackupScheduler.Refusal {
             switch r.reason {
-            case .notDeclared: throw Reply.error(404, r.description)
-            case .notLeading: throw Reply.error(503, r.description)
-            case .busy: throw Reply.error(409, r.description)
-            case .invalid: throw Reply.error(400, r.description)
+            case .notDeclared: throw APIError(.notFound, r.description)
+            case .notLeading: throw APIError(.serviceUnavailable, r.description)
+            case .busy: throw APIError(.conflict, r.description)
+            case .invalid: throw APIError(.badRequest, r.description)
             }
         }
     }
 
     func backups(_ query: [String: String]) async throws -> Reply {
         let limit = min(500, max(1, Int(query["limit"] ?? "") ?? 50))
-        let runs = try await store.backupRuns(policy: query["policy"], limit: limit)
-        var out: [String: Any] = ["items": runs.map(Self.json)]
+        let policy = query["policy"]
+        let runs = try await store.backupRuns(policy: policy, limit: limit)
+        var out = APIv1.Backups(items: runs)
         if let scheduler {
-            out["running"] = scheduler.running.values.filter { query["policy"] == nil || $0.policy == query["policy"] }
-                .sorted { $0.policy < $1.policy }.map(Self.json)
-            out["next"] = scheduler.upcoming.filter { query["policy"] == nil || $0.key == query["policy"] }.mapValues {
-                kinds in
+            out.running = scheduler.running.values.filter { policy == nil || $0.policy == policy }
+                .sorted { $0.policy < $1.policy }.map(APIv1.Job.init)
+            out.next = scheduler.upcoming.filter { policy == nil || $0.key == policy }.mapValues { kinds in
                 Dictionary(uniqueKeysWithValues: kinds.map { ($0.key.rawValue, Timestamp.seconds($0.value)) })
             }
         }
-        return .json(200, out)
-    }
-
-    static func json(_ run: BackupRun) -> [String: Any] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(run),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return [:] }
-        return object
-    }
-
-    static func json(_ job: BackupScheduler.Job) -> [String: Any] {
-        var out: [String: Any] = [
-            "job": job.id, "policy": job.policy, "type": job.kind.rawValue, "trigger": job.trigger,
-            "startedAt": Timestamp.seconds(job.startedAt), "status": job.status.rawValue,
-        ]
-        if let run = job.run { out["run"] = json(run) }
-        if let error = job.error { out["error"] = error }
-        return out
+        return .json(.ok, out)
     }
 
     func metrics() -> String {
@@ -600,35 +464,5 @@ public struct ControllerAPI: Sendable {
     static func escape(_ v: String) -> String {
         v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
-    }
-}
-
-/// A token bucket per identity.
-final class RateLimiter: Sendable {
-    let perSecond: Double, burst: Double
-    private let buckets = Mutex<[String: (tokens: Double, at: Duration)]>([:])
-    private let clock: any SetpointClock
-
-    init(perSecond: Double, burst: Double, clock: any SetpointClock) {
-        self.perSecond = perSecond
-        self.burst = burst
-        self.clock = clock
-    }
-
-    func allow(_ key: String) -> Bool {
-        let now = clock.elapsed
-        return buckets.withLock { b in
-            var entry = b[key] ?? (burst, now)
-            let elapsed = now - entry.at
-            entry.tokens = min(burst, entry.tokens + elapsed.inSeconds * perSecond)
-            entry.at = now
-            guard entry.tokens >= 1 else {
-                b[key] = entry
-                return false
-            }
-            entry.tokens -= 1
-            b[key] = entry
-            return true
-        }
     }
 }
