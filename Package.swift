@@ -266,7 +266,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointBackupTests",
-            dependencies: ["SetpointBackup", "SetpointCore"],
+            dependencies: ["SetpointBackup", "SetpointCore", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

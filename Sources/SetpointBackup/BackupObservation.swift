@@ -20,43 +20,27 @@ enum BackupObservation {
             // Written, waiting for the restart: the desired value is pending, and the plan's restart action makes it live.
             spec["cluster"] = .string("\(name) (archive_mode on waits for a restart)")
             pending["cluster"] = .string(name)
-            spec[BackupPolicyRules.restartKey] = .string(settings.cluster.primary)
+            spec[BackupFields.restartKey] = .string(settings.cluster.primary)
         } else if !ours && !probe.archivingLive && (probe.configuredCommand ?? "").isEmpty {
             spec["cluster"] = .string("\(name) (archive_mode \(probe.mode), no archive_command)")
-            spec[BackupPolicyRules.restartKey] = .string(settings.cluster.primary)
+            spec[BackupFields.restartKey] = .string(settings.cluster.primary)
         } else if !ours {
             spec["cluster"] = .string("\(name) (archive_command is not this policy's)")
-            if !probe.archivingLive { spec[BackupPolicyRules.restartKey] = .string(settings.cluster.primary) }
+            if !probe.archivingLive { spec[BackupFields.restartKey] = .string(settings.cluster.primary) }
         } else {
             spec["cluster"] = .string("\(name) (archive_mode \(probe.mode))")
-            spec[BackupPolicyRules.restartKey] = .string(settings.cluster.primary)
+            spec[BackupFields.restartKey] = .string(settings.cluster.primary)
         }
         spec["archiveTimeout"] = .int(Int64(probe.timeoutSeconds) * 1000)
         let expected = PgBackRestConfig.render(settings, socketDirectory: probe.socketDirectory)
         if let text = facts.configText, let config = facts.config {
             let global = config["global"] ?? [:]
-            var repository: [String: Value] = [:]
-            if let path = global["repo1-path"] { repository["path"] = .string(path) }
-            repository["type"] = .string(global["repo1-type"] ?? "posix")
-            if let bucket = global["repo1-s3-bucket"] {
-                var s3: [String: Value] = ["bucket": .string(bucket)]
-                if let e = global["repo1-s3-endpoint"] { s3["endpoint"] = .string(e) }
-                if let r = global["repo1-s3-region"] { s3["region"] = .string(r) }
-                repository["s3"] = .map(s3)
-            }
-            spec["repository"] = .map(repository)
-            let count = Int64(global["repo1-retention-full"] ?? "")
-            if global["repo1-retention-full-type"] == "time", let days = count {
-                spec["retention"] = .map(["window": .int(days * 86_400_000)])
-            } else if let count {
-                spec["retention"] = .map(["full": .int(count)])
-            }
-            spec["compression"] = .string(global["compress-type"] ?? "gz")
+            spec.merge(BackupFields.observed(global: global)) { _, new in new }
             if let info = facts.info, info.stanzaExists {
+                // The repository's own cipher, whatever the file says: it is fixed when the stanza is created.
                 spec["encryption"] = .map(["cipher": .string(info.cipher ?? global["repo1-cipher-type"] ?? "none")])
                 spec["stanza"] = .string(settings.stanza)
             } else {
-                if let cipher = global["repo1-cipher-type"] { spec["encryption"] = .map(["cipher": .string(cipher)]) }
                 let why = facts.info.map { "\($0.statusMessage)" } ?? facts.infoError ?? "unknown"
                 spec["stanza"] = .string("\(settings.stanza) (not in the repository: \(why))")
             }

@@ -12,7 +12,7 @@ public struct BackupProvider: Provider {
         self.runner = runner
     }
 
-    public func fieldPolicy(for kind: ResourceKind) -> FieldPolicy { BackupPolicyRules.make() }
+    public func fieldPolicy(for kind: ResourceKind) -> FieldPolicy { BackupFields.policy }
 
     /// The cluster's domain, shared with the PostgresCluster provider: a restart never meets a switchover.
     public func concurrencyDomains(for action: Action) -> [ConcurrencyDomain] {

@@ -9,26 +9,8 @@ import SetpointPG
 /// file only (0600, the OS user's), which every command reads through `--config-include-path`.
 enum PgBackRestConfig {
     static func render(_ s: BackupSettings, socketDirectory: String?) -> String {
-        var global: [(String, String)] = [("repo1-path", s.spec.repository.path)]
-        let type = s.spec.repository.type ?? "posix"
-        global.append(("repo1-type", type))
-        if let s3 = s.spec.repository.s3, type == "s3" {
-            global += [
-                ("repo1-s3-bucket", s3.bucket), ("repo1-s3-endpoint", s3.endpoint), ("repo1-s3-region", s3.region),
-            ]
-        }
-        if let days = s.retentionDays {
-            global += [("repo1-retention-full-type", "time"), ("repo1-retention-full", String(days))]
-        } else {
-            global += [
-                ("repo1-retention-full-type", "count"), ("repo1-retention-full", String(s.spec.retention.full ?? 2)),
-            ]
-        }
-        if let e = s.spec.encryption { global.append(("repo1-cipher-type", e.cipher)) }
-        global += [
-            ("compress-type", s.spec.compression ?? "lz4"), ("log-path", s.logDirectory), ("start-fast", "y"),
-            ("log-level-file", "info"),
-        ]
+        // The manifest's options (BackupFields), then the ones Setpoint always sets.
+        let global = BackupFields.globalOptions(s) + [("start-fast", "y"), ("log-level-file", "info")]
         var stanza: [(String, String)] = [("pg1-path", s.cluster.dataDirectory), ("pg1-port", String(s.cluster.port))]
         if let socketDirectory { stanza.append(("pg1-socket-path", socketDirectory)) }
         if let user = s.cluster.connection.user { stanza.append(("pg1-user", user)) }
@@ -40,10 +22,7 @@ enum PgBackRestConfig {
 
     /// The include file: secrets only. Nil when the policy has none (the directory stays, empty).
     static func renderSecrets(_ s: BackupSettings) -> String? {
-        var lines: [String] = []
-        if let p = s.passphrase { lines.append("repo1-cipher-pass=\(p)") }
-        if let k = s.s3KeyID { lines.append("repo1-s3-key=\(k)") }
-        if let k = s.s3Key { lines.append("repo1-s3-key-secret=\(k)") }
+        let lines = BackupFields.secrets(s).map { "\($0)=\($1)" }
         return lines.isEmpty ? nil : "[global]\n" + lines.map { $0 + "\n" }.joined()
     }
 

@@ -22,15 +22,7 @@ public struct PrometheusProvider: Provider, ManifestChecking {
         var p = FieldPolicy()
         switch kind {
         case .alertRuleGroup:
-            p.rule(
-                "prometheus",
-                impact: .replace,
-                reason: "the group's file moves to the other server's rules folder: removed from the "
-                    + "old one (and reloaded there), written to the new one"
-            )
-            p.rule("rules", impact: .hot, reason: "the group's rule file is rewritten and Prometheus reloads it")
-            p.rule("interval", impact: .hot, reason: "rule file rewritten, Prometheus reloads it")
-            p.rule("limit", impact: .hot, reason: "rule file rewritten, Prometheus reloads it")
+            return RuleFields.policy
         case .alertRouting:
             p.rule("alertmanager", comparison: .ignore)
             p.defaultImpact = .hot
@@ -189,7 +181,7 @@ public struct PrometheusProvider: Provider, ManifestChecking {
             return [checks.missing("promtool", package: "prometheus", for: r)]
         }
         guard let spec = try? r.decodeSpec(AlertRuleGroupSpec.self) else { return [] }
-        let text = RuleFiles.render(group: r.id.name, spec: spec)
+        let text = RuleFiles.render(group: r.id.name, spec: r.spec)
         do {
             let result = try await checks.run(
                 promtool,

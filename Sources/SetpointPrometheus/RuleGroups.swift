@@ -32,9 +32,7 @@ struct RuleGroups: Sendable {
             if !serverName.isEmpty { spec["prometheus"] = .string(serverName) }
             let fromFile = text.flatMap { RuleFiles.read($0, file: file) } ?? [:]
             let fromServer = group.map(Self.shape) ?? [:]
-            let wanted = (try? r.resource.decodeSpec(AlertRuleGroupSpec.self)).map {
-                RuleFiles.render(group: name, spec: $0)
-            }
+            let wanted = RuleFiles.render(group: name, spec: r.resource.spec)
             // The file is what Setpoint wrote; the server is what runs. A file that is not what the manifest renders (a
             // hand edit waiting for the next reload) is shown as it is; a file Prometheus has not loaded shows the
             // server's version, so the plan rewrites and reloads — unless Setpoint does not reload this server.
@@ -68,38 +66,21 @@ struct RuleGroups: Sendable {
 
     /// A loaded group in the manifest's shape (queries as Prometheus prints them).
     static func shape(_ g: MonitoringAPI.LoadedGroup) -> [String: Value] {
-        var out: [String: Value] = [:]
-        // Int64(exactly:): a number Prometheus answers past 2⁶³ ms (or NaN) is no duration, and never a trap.
-        if let i = g.intervalSeconds, let ms = Int64(exactly: (i * 1000).rounded()) { out["interval"] = .int(ms) }
-        if let l = g.limit { out["limit"] = .int(Int64(l)) }
-        out["rules"] = .list(
-            g.rules.map { r in
-                var m: [String: Value] = [
-                    (r.type == "recording" ? "record" : "alert"): .string(r.name), "expr": .string(r.query),
-                ]
-                if let f = r.forSeconds, f > 0, let ms = Int64(exactly: (f * 1000).rounded()) { m["for"] = .int(ms) }
-                if let k = r.keepFiringForSeconds, k > 0, let ms = Int64(exactly: (k * 1000).rounded()) {
-                    m["keepFiringFor"] = .int(ms)
-                }
-                if !r.labels.isEmpty { m["labels"] = .map(r.labels.mapValues(Value.string)) }
-                if !r.annotations.isEmpty { m["annotations"] = .map(r.annotations.mapValues(Value.string)) }
-                return .map(m)
-            }
-        )
+        var out = RuleFields.fromServer(RuleFields.group, g)
+        out["rules"] = .list(g.rules.map { .map(RuleFields.fromServer(RuleFields.rule, $0)) })
         return out
     }
 
-    /// The loaded group is the file's: the same rules in order, with the same durations, labels and annotations.
-    /// (Queries are compared through the file: Prometheus prints them in its own form.)
+    /// The loaded group is the file's: the same rules in order, with the same fields where Prometheus shows them as
+    /// written (queries are compared through the file: Prometheus prints them in its own form), and the same limit.
     static func agrees(_ file: [String: Value], _ g: MonitoringAPI.LoadedGroup) -> Bool {
         let server = shape(g)
         guard case .list(let a)? = file["rules"], case .list(let b)? = server["rules"], a.count == b.count else {
             return false
         }
+        let compared = RuleFields.rule.rows.filter { !$0.mapping.reprinted }.map(\.path)
         for (x, y) in zip(a, b) {
-            for key in ["alert", "record", "for", "keepFiringFor", "labels", "annotations"] where x[key] != y[key] {
-                return false
-            }
+            for key in compared where x[key] != y[key] { return false }
         }
         return file["limit"].map { $0 == server["limit"] } ?? true
     }
@@ -127,7 +108,7 @@ struct RuleGroups: Sendable {
         } else {
             guard let resource else { throw fail("no manifest for \(id)") }
             let spec = try resource.decodeSpec(AlertRuleGroupSpec.self)
-            let text = RuleFiles.render(group: name, spec: spec)
+            let text = RuleFiles.render(group: name, spec: resource.spec)
             expected = spec.rules.map { $0.alert ?? $0.record ?? "" }
             if let promtool = checks.which("promtool") {
                 let result = try await checks.run(

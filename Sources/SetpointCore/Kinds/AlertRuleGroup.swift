@@ -1,6 +1,6 @@
 /// `AlertRuleGroup` (managed): one Prometheus rule group, written to its own rule file.
 public enum AlertRuleGroupKind {
-    static let rule = ObjectSchema(
+    public static let rule = ObjectSchema(
         [
             Field("alert", .string(.promName), "Alert name (an alerting rule)."),
             Field("record", .string(.promMetricName), "Recorded series name (a recording rule)."),
