@@ -237,11 +237,11 @@ public struct PrometheusProvider: Provider, ManifestChecking {
         guard let amtool = checks.which("amtool") else {
             return [checks.missing("amtool", package: "prometheus-alertmanager", for: r)]
         }
-        guard let spec = try? r.decodeSpec(AlertRoutingSpec.self),
+        guard (try? r.decodeSpec(AlertRoutingSpec.self)) != nil,
             // Secrets are not needed to check the shape: stand-ins of the right kind take their place.
             let text = try? RoutingConfig.render(
                 r.id.name,
-                spec: spec,
+                spec: r.spec,
                 secret: { _, path in
                     path.hasSuffix("apiURL") || path.hasSuffix("urlSecret")
                         ? "https://secret.invalid/placeholder" : "placeholder-secret"

@@ -21,9 +21,9 @@ struct Routings: Sendable {
 
     /// The configuration file's text, and the secret values it holds (to keep them out of any message).
     func render(_ resource: Resource) throws -> (text: String, secrets: [String]) {
-        let spec = try resource.decodeSpec(AlertRoutingSpec.self)
+        _ = try resource.decodeSpec(AlertRoutingSpec.self)  // a spec that does not decode is refused here
         var secrets: [String] = []
-        let text = try RoutingConfig.render(resource.id.name, spec: spec) { ref, path in
+        let text = try RoutingConfig.render(resource.id.name, spec: resource.spec) { ref, path in
             do {
                 let value = try context.secrets.resolve(ref)
                 secrets.append(value)
@@ -47,10 +47,8 @@ struct Routings: Sendable {
                 onto: Self.managed(r.resource.spec),
                 also: r.lastApplied.map(Self.managed)
             ) ?? .map([:])
-        if case .map(var m) = observed {
-            m["alertmanager"] = r.resource.spec["alertmanager"]
-            observed = .map(m)
-        }
+        // Where the Alertmanager is, and Setpoint's own opt-ins, are not in its file: observed as declared.
+        observed = RoutingFields.carryingUnwritten(observed, from: r.resource.spec, RoutingFields.root)
         var warnings: [String] = []
         // A hand edit of the file: its non-secret content differs from the manifest while Alertmanager runs the manifest's
         // (a rotated secret alone is a planned change, compared by fingerprint).

@@ -1,6 +1,6 @@
 /// `AlertRouting` (managed; the Alertmanager is a referenced part): receivers and routes of one Alertmanager.
 public enum AlertRoutingKind {
-    static let email = ObjectSchema([
+    public static let email = ObjectSchema([
         Field("to", .string(.nonEmpty), required: true, "Recipient address."),
         Field("from", .string(.nonEmpty), "Sender address."),
         Field("smarthost", .string(.nonEmpty), "SMTP server host:port."),
@@ -16,7 +16,7 @@ public enum AlertRoutingKind {
         Field("sendResolved", .boolean, "Notify when alerts resolve."),
     ])
 
-    static let webhook = ObjectSchema(
+    public static let webhook = ObjectSchema(
         [
             Field("url", .string(.httpURL), "Webhook URL (when it holds no secret)."),
             Field("urlSecret", .secret, "Webhook URL, by reference (when it holds a token)."),
@@ -26,7 +26,7 @@ public enum AlertRoutingKind {
         exactlyOneOf: [["url", "urlSecret"]]
     )
 
-    static let slack = ObjectSchema([
+    public static let slack = ObjectSchema([
         Field("apiURL", .secret, required: true, "Slack incoming webhook URL, by reference."),
         Field("channel", .string(.nonEmpty), "Channel, e.g. #ops."),
         Field("title", .string, "Message title template."),
@@ -34,13 +34,13 @@ public enum AlertRoutingKind {
         Field("sendResolved", .boolean, "Notify when alerts resolve."),
     ])
 
-    static let pagerduty = ObjectSchema([
+    public static let pagerduty = ObjectSchema([
         Field("routingKey", .secret, required: true, "Events API v2 routing key, by reference."),
         Field("severity", .enumeration(["critical", "error", "warning", "info"]), "Event severity."),
         Field("sendResolved", .boolean, "Notify when alerts resolve."),
     ])
 
-    static let receiver = ObjectSchema([
+    public static let receiver = ObjectSchema([
         Field("name", .string(.nonEmpty), required: true, "Receiver name, used by routes."),
         Field("email", .list(.object(email)), "E-mail notifications."),
         Field("webhook", .list(.object(webhook)), "Webhook notifications."),
@@ -65,7 +65,7 @@ public enum AlertRoutingKind {
     /// A nested route (recursive).
     public static let routeSchema = ObjectSchema(routeFields(root: false))
 
-    static let inhibitRule = ObjectSchema([
+    public static let inhibitRule = ObjectSchema([
         Field(
             "sourceMatchers",
             .list(.string(.nonEmpty), minItems: 1, uniqueItems: false),
@@ -92,7 +92,7 @@ public enum AlertRoutingKind {
         Field("requestTimeout", .duration, default: .int(10_000), "Timeout of one API request."),
     ])
 
-    static let global = ObjectSchema([
+    public static let global = ObjectSchema([
         Field("resolveTimeout", .duration, "Time after which an alert without updates is resolved."),
         Field("smtpSmarthost", .string(.nonEmpty), "Default SMTP server host:port."),
         Field("smtpFrom", .string(.nonEmpty), "Default sender address."),
