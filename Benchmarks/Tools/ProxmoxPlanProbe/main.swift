@@ -19,30 +19,40 @@ final class Estate: @unchecked Sendable {
     var running: PVESimServer.Running?
     var directory = ""
     var set: ManifestSet?
+    /// A pve-sim started apart (`--endpoint URL --ca FILE`): this process's CPU is then the client's alone.
+    let external: (endpoint: String, ca: String)?
 
-    init(guests: Int, latency: Duration) {
+    init(guests: Int, latency: Duration, external: (endpoint: String, ca: String)?) {
         self.guests = guests
         self.latency = latency
+        self.external = external
     }
 
     func setUp() async throws {
-        var options = SimOptions()
-        options.nodes = 3
-        options.guests = guests
-        options.guestTags = ["setpoint"]
-        options.latency = latency
-        let tls = try SelfSignedCA.make()
-        var logger = Logger(label: "pve-sim")
-        logger.logLevel = .critical  // stopping logs the cancelled keep-alive connections
-        running = try await PVESimServer.start(PVESimulator(options: options), port: 0, tls: tls, logger: logger)
         directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("setpoint-bench-pve-\(getpid())")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try tls.caPEM.write(toFile: directory + "/ca.pem", atomically: true, encoding: .utf8)
+        let endpoint: String
+        if let external {
+            endpoint = external.endpoint
+            try FileManager.default.copyItem(atPath: external.ca, toPath: directory + "/ca.pem")
+        } else {
+            var options = SimOptions()
+            options.nodes = 3
+            options.guests = guests
+            options.guestTags = ["setpoint"]
+            options.latency = latency
+            let tls = try SelfSignedCA.make()
+            var logger = Logger(label: "pve-sim")
+            logger.logLevel = .critical  // stopping logs the cancelled keep-alive connections
+            running = try await PVESimServer.start(PVESimulator(options: options), port: 0, tls: tls, logger: logger)
+            endpoint = "https://127.0.0.1:\(running!.port)"
+            try tls.caPEM.write(toFile: directory + "/ca.pem", atomically: true, encoding: .utf8)
+        }
         var text = """
             apiVersion: setpoint/v1
             kind: ProxmoxCluster
             metadata: {name: pve}
-            spec: {endpoints: ["https://127.0.0.1:\(running!.port)"], tokenId: "root@pam!setpoint", tokenSecret: {env: PVE_TOKEN}, tls: {caFile: \(directory)/ca.pem}, maxConcurrentRequests: 16}
+            spec: {endpoints: ["\(endpoint)"], tokenId: "root@pam!setpoint", tokenSecret: {env: PVE_TOKEN}, tls: {caFile: \(directory)/ca.pem}, maxConcurrentRequests: 16}
 
             """
         for i in 0..<guests {
@@ -77,8 +87,7 @@ final class Estate: @unchecked Sendable {
 
     /// One plan: observe every guest through the provider, diff, plan. Returns the plan and the requests it cost.
     func plan(_ provider: ProxmoxProvider) async throws -> (Plan, Int) {
-        let sim = running!.simulator
-        await sim.resetRequestCounts()
+        await running?.simulator.resetRequestCounts()
         let resources = set!.resources
         let context = ProviderContext(
             secrets: EnvironmentSecretResolver(environment: ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001"]),
@@ -90,7 +99,7 @@ final class Estate: @unchecked Sendable {
             store: InMemoryStateStore()
         )
         let plan = try await pipeline.plan(resources)
-        return (plan, await sim.totalRequests)
+        return (plan, await running?.simulator.totalRequests ?? -1)
     }
 }
 
@@ -102,19 +111,34 @@ func peakRSSMiB() -> Int {
     return kb / 1024
 }
 
-let arguments = CommandLine.arguments.dropFirst().compactMap(Int.init)
+/// This process's CPU time (user + system) so far.
+func cpu() -> Duration {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func d(_ t: timeval) -> Duration { .seconds(Int64(t.tv_sec)) + .microseconds(Int64(t.tv_usec)) }
+    return d(usage.ru_utime) + d(usage.ru_stime)
+}
+
+let all = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String) -> String? { all.firstIndex(of: name).flatMap { $0 + 1 < all.count ? all[$0 + 1] : nil } }
+let arguments = all.filter { !$0.hasPrefix("--") && option("--endpoint") != $0 && option("--ca") != $0 }
+    .compactMap(Int.init)
 let guests = arguments.first ?? 2000
 let runs = arguments.dropFirst().first ?? 5
-let estate = Estate(guests: guests, latency: .milliseconds(2))
+let external = option("--endpoint").map { ($0, option("--ca") ?? "ca.pem") }
+let estate = Estate(guests: guests, latency: .milliseconds(2), external: external)
 try await estate.setUp()
 let provider = ProxmoxProvider()
 for run in 1...runs {
     let start = ContinuousClock.now
+    let cpuBefore = cpu()
     let (plan, requests) = try await estate.plan(provider)
     let elapsed = ContinuousClock.now - start
+    let used = cpu() - cpuBefore
     let errors = plan.diagnostics.filter { $0.severity == .error }
     print(
-        "run \(run): \(guests) guests, \(elapsed) wall, \(requests) requests (N+3 = \(guests + 3)), "
+        "run \(run): \(guests) guests, \(elapsed) wall, \(used) CPU (\(external == nil ? "client and simulator" : "client")), "
+            + "\(requests) requests (N+3 = \(guests + 3)), "
             + "\(plan.actions.filter(\.isChange).count) changes, \(errors.count) errors, peak RSS \(peakRSSMiB()) MiB"
     )
     if let first = errors.first { print("  first error: \(first.summary)") }

@@ -117,6 +117,23 @@ public enum IndexedKey {
 public struct PVEAPISchema: Decodable, Sendable {
     public let source: String
     public let methods: [APIMethod]
+    /// The methods by HTTP method and segment count, each with its template split once: a request is matched
+    /// against a handful of templates, not every method of the API.
+    let routes: [String: [Int: [(parts: [String], method: APIMethod)]]]
+
+    enum CodingKeys: String, CodingKey { case source, methods }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        source = try c.decode(String.self, forKey: .source)
+        methods = try c.decode([APIMethod].self, forKey: .methods)
+        var routes: [String: [Int: [(parts: [String], method: APIMethod)]]] = [:]
+        for m in methods {
+            let parts = m.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+            routes[m.method, default: [:]][parts.count, default: []].append((parts, m))
+        }
+        self.routes = routes
+    }
 
     public static let shared: PVEAPISchema = {
         do {
@@ -129,8 +146,8 @@ public struct PVEAPISchema: Decodable, Sendable {
     /// The method for a concrete path (`/nodes/pve1/qemu/100/config`) and its path parameters.
     public func match(method: String, path: String) -> (APIMethod, [String: String])? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        for m in methods where m.method == method {
-            if let params = Self.bind(template: m.path, to: segments) { return (m, params) }
+        for route in routes[method]?[segments.count] ?? [] {
+            if let params = Self.bind(parts: route.parts, to: segments) { return (route.method, params) }
         }
         return nil
     }
@@ -142,7 +159,10 @@ public struct PVEAPISchema: Decodable, Sendable {
     }
 
     static func bind(template: String, to segments: [String]) -> [String: String]? {
-        let parts = template.split(separator: "/", omittingEmptySubsequences: true)
+        bind(parts: template.split(separator: "/", omittingEmptySubsequences: true).map(String.init), to: segments)
+    }
+
+    static func bind(parts: [String], to segments: [String]) -> [String: String]? {
         guard parts.count == segments.count else { return nil }
         var params: [String: String] = [:]
         for (part, segment) in zip(parts, segments) {

@@ -31,7 +31,11 @@ public struct FieldPolicy: Sendable {
         public var check: (@Sendable (FieldChange) -> String?)?
     }
 
-    public private(set) var rules: [Rule] = []
+    public private(set) var rules: [Rule] = [] {
+        didSet { patterns = rules.map(\.pattern) }
+    }
+    /// The rules' patterns, apart: matching a path reads only these (the differ asks for every path it visits).
+    private var patterns: [[String]] = []
     /// The impact of a change no rule covers.
     public var defaultImpact: Impact = .hot
     /// When true, restart-impact changes are staged by the update and made live by a separate, risky `restart` action.
@@ -70,38 +74,31 @@ public struct FieldPolicy: Sendable {
 
     /// The most specific rule covering `path`, if any.
     public func rule(for path: FieldPath) -> Rule? {
-        Self.mostSpecific(rules, pattern: { $0.pattern }, covering: path).map { rules[$0] }
+        Self.mostSpecific(count: patterns.count, pattern: { patterns[$0] }, covering: path).map { rules[$0] }
     }
 
     /// The index of the most specific dotted pattern covering `path`: the longest one, and among equal lengths the
-    /// one with more literal keys than `*`; nil when none covers it.
-    static func mostSpecific<Item>(
-        _ items: [Item],
-        pattern: (Item) -> [String],
-        covering path: FieldPath
-    ) -> Int? {
-        let keys = path.components.map { c -> String in
-            switch c {
-            case .key(let k): k
-            case .index(let i): String(i)
-            }
-        }
+    /// one with more literal keys than `*`; nil when none covers it. `pattern(i)` is the i-th pattern.
+    static func mostSpecific(count: Int, pattern: (Int) -> [String], covering path: FieldPath) -> Int? {
+        let components = path.components
         var best: Int?
         var bestScore = -1
-        for (i, item) in items.enumerated() {
-            let pattern = pattern(item)
-            guard pattern.count <= keys.count else { continue }
-            var score = pattern.count * 100
+        for i in 0..<count {
+            let p = pattern(i)
+            guard p.count <= components.count, p.count * 100 + 2 * p.count > bestScore else { continue }
+            var score = p.count * 100
             var matches = true
-            for (p, k) in zip(pattern, keys) {
-                if p == k {
-                    score += 2
-                } else if p == "*" {
+            for (key, component) in zip(p, components) {
+                if key == "*" {
                     score += 1
-                } else {
-                    matches = false
-                    break
+                    continue
                 }
+                switch component {
+                case .key(let k) where k == key: score += 2
+                case .index(let n) where Int(key) == n: score += 2
+                default: matches = false
+                }
+                if !matches { break }
             }
             if matches, score > bestScore {
                 best = i

@@ -97,7 +97,7 @@ public struct FieldTable<Mapping: Sendable>: Sendable {
 
     /// The most specific row covering `path`: the longest matching pattern, literal keys before `*`.
     public func row(for path: FieldPath) -> Row? {
-        FieldPolicy.mostSpecific(rows, pattern: { $0.pattern }, covering: path).map { rows[$0] }
+        FieldPolicy.mostSpecific(count: rows.count, pattern: { rows[$0].pattern }, covering: path).map { rows[$0] }
     }
 
     /// The field policy the differ and planner use, read from the rows.
