@@ -17,25 +17,39 @@ extension CronSchedule {
     /// The longest gap, in minutes, between consecutive runs of any of `schedules` within `horizonDays` from
     /// `startDay` (days since 1970-01-01); nil when they run less than twice in it.
     public static func longestGapMinutes(_ schedules: [CronSchedule], startDay: Int, horizonDays: Int = 62) -> Int? {
+        // Each schedule's times of day (minutes since midnight), sorted once: a day that matches fires at all of them.
+        let times = schedules.map { s in
+            s.hours.sorted().flatMap { h in s.minutes.sorted().map { h * 60 + $0 } }
+        }
         var previous: Int?
         var longest = 0
+        var today: [Int] = []
         for dayOffset in 0..<horizonDays {
             let dayNumber = startDay + dayOffset
             let (_, month, day) = civil(dayNumber)
             let weekday = ((dayNumber % 7) + 11) % 7  // 1970-01-01 was a Thursday (4)
-            for hour in 0..<24 {
-                let candidates = schedules.filter { $0.mayMatch(hour: hour, day: day, month: month, weekday: weekday) }
-                guard !candidates.isEmpty else { continue }
-                for minute in 0..<60
-                where candidates.contains(where: {
-                    $0.matches(minute: minute, hour: hour, day: day, month: month, weekday: weekday)
-                }) {
-                    let t = (dayNumber * 24 + hour) * 60 + minute
-                    if let p = previous { longest = max(longest, t - p) }
-                    previous = t
-                }
+            today.removeAll(keepingCapacity: true)
+            for (s, t) in zip(schedules, times) where s.firesOn(day: day, month: month, weekday: weekday) {
+                today += t
+            }
+            if schedules.count > 1 { today.sort() }
+            for minuteOfDay in today {
+                let t = dayNumber * 1440 + minuteOfDay
+                if let p = previous, t > p { longest = max(longest, t - p) }
+                previous = t
             }
         }
         return longest > 0 ? longest : nil
+    }
+
+    /// Whether it fires on this day at all (at the hours and minutes it names).
+    func firesOn(day: Int, month: Int, weekday: Int) -> Bool {
+        guard months.contains(month) else { return false }
+        switch (daysRestricted, weekdaysRestricted) {
+        case (true, true): return days.contains(day) || weekdays.contains(weekday)
+        case (true, false): return days.contains(day)
+        case (false, true): return weekdays.contains(weekday)
+        case (false, false): return true
+        }
     }
 }
