@@ -149,13 +149,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The long-running controller: reconcile passes, policy, pending plans (the HTTP API arrives with it).
+        // The long-running controller: reconcile passes, policy, pending plans, backup schedules and the HTTP API.
         .target(
             name: "SetpointController",
             dependencies: [
                 "SetpointCore", "SetpointManifest", "SetpointEngine", "SetpointState", "SetpointRender", "SetpointExec",
                 "CZlib",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -167,7 +168,9 @@ let package = Package(
         ),
         .target(
             name: "SetpointEngine",
-            dependencies: ["SetpointCore", "SetpointState", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SetpointCore", "SetpointState", "SetpointRender", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -179,14 +179,10 @@ struct ApplyCommand: ConsoleCommand {
             console.err("error: \(refusal)\n")
             return refusal.isTampering ? 3 : 1
         }
-        let plan = saved.plan
-        let session = PlanSession(console: console, runtime: runtime, paths: plan.source.paths)
+        let session = PlanSession(console: console, runtime: runtime, paths: saved.plan.source.paths)
         guard let set = await session.load() else { return 1 }
-        let digest = Planner.manifestDigest(of: set.resources)
-        guard digest == plan.source.manifestDigest else {
-            console.err(
-                "error: the manifests in \(plan.source.paths.joined(separator: ", ")) changed since plan \(plan.id) was made; plan again\n"
-            )
+        do { try SavedPlanCheck.checkManifests(saved.plan, resources: set.resources) } catch {
+            console.err("error: \(error)\n")
             return 1
         }
         return try await withStateLease(console: console, interruption: interruption) { store in
@@ -211,44 +207,16 @@ struct ApplyCommand: ConsoleCommand {
         console: Console,
         interruption: Interruption
     ) async throws -> Int32 {
-        var plan = saved.plan
-        if let stored = try await store.storedPlan(id: plan.id), stored.status == .applied || stored.status == .rejected
-        {
-            console.err("error: plan \(plan.id) was already \(stored.status.rawValue); plan again\n")
-            return 1
-        }
-        // Which actions need approval is decided here, not taken from the file.
-        let annotated = Set(set.resources.filter(ApprovalRule.isAnnotated).map(\.id))
-        for i in plan.actions.indices {
-            plan.actions[i].requiresApproval = ApprovalRule.requiresApproval(
-                plan.actions[i],
-                annotated: annotated.contains(plan.actions[i].resource)
+        let plan: Plan
+        do {
+            plan = try await SavedPlanCheck.verify(
+                saved,
+                resources: set.resources,
+                store: store,
+                pipeline: try session.pipeline(store: store, set: set)
             )
-        }
-        // Re-observe what the plan touches; anything else may have changed freely.
-        let owned = try await store.ownedResources()
-        let byID = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let touched = plan.fingerprints.keys.sorted().map { id in
-            byID[id].map {
-                ResolvedResource(resource: $0, providerID: owned[id]?.providerID, lastApplied: owned[id]?.spec)
-            }
-                ?? .orphan(id, providerID: owned[id]?.providerID, lastApplied: owned[id]?.spec)
-        }
-        let (now, errors) = try await session.pipeline(store: store, set: set).observe(touched)
-        if !errors.isEmpty {
-            console.err(
-                "error: cannot check plan \(plan.id): "
-                    + errors.keys.sorted().map { "\($0) could not be observed: \(errors[$0]!)" }
-                    .joined(separator: "; ") + "\n"
-            )
-            return 1
-        }
-        let moved = PlanStaleness.check(plan, observedThen: saved.observed, observedNow: now)
-        guard moved.isEmpty else {
-            console.err(
-                "error: plan \(plan.id) is stale; nothing was applied:\n" + moved.map { "  \($0.summary)\n" }.joined()
-                    + "plan again to see what changed\n"
-            )
+        } catch let refusal as SavedPlanCheck.Refusal {
+            console.err("error: \(refusal)\n")
             return 1
         }
         console.out(PlanTextRenderer(style: session.style, sourceLine: SourceLines().line).render(plan))
@@ -273,20 +241,11 @@ struct ApplyCommand: ConsoleCommand {
         console: Console,
         interruption: Interruption
     ) async throws -> Int32 {
-        guard plan.isApplyable else {
-            console.err("error: the plan has errors (above); nothing was applied\n")
+        if let refusal = ApplyOperation.refusal(of: plan, maxDestroy: maxDestroy) {
+            console.err("error: \(refusal)\n")
             return 1
         }
         guard !plan.isEmpty else { return 0 }
-        let destructive = plan.changes.filter(\.isDestructive)
-        if destructive.count > maxDestroy {
-            console.err(
-                "error: the plan deletes or replaces \(destructive.count) resources, more than --max-destroy \(maxDestroy): "
-                    + destructive.map(\.resource.description).joined(separator: ", ")
-                    + "\nnothing was applied; raise --max-destroy if this is intended\n"
-            )
-            return 1
-        }
         var approveAll = approve.contains("all-risky")
         let approvedResources = Set(approve.compactMap(ResourceID.init(parsing:)))
         if !autoApprove {
@@ -298,59 +257,34 @@ struct ApplyCommand: ConsoleCommand {
             }
             approveAll = true
         }
-        let approvedIDs = Set(plan.changes.filter { approvedResources.contains($0.resource) }.map(\.id))
-        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock)
-        let risky = plan.changes.filter(\.requiresApproval).map(\.id)
-        let approvedRisky = approveAll ? risky : risky.filter { approvedIDs.contains($0) }
-        if !approvedRisky.isEmpty {
-            try await audit.record(
-                .approval,
-                plan: plan,
-                detail: .map([
-                    "approved": .list(approvedRisky.map { .string($0.description) }),
-                    "how": .string(autoApprove ? "--approve on the command line" : "interactive yes"),
-                ])
-            )
-        }
         let signals = SignalTrap(interruption: interruption)
         defer { signals.cancel() }
         let progress = ApplyProgressRenderer(style: session.style)
-        let applier = Applier(
+        let operation = ApplyOperation(
             registry: try session.registry(),
             context: session.context(set),
             store: store,
-            parallelism: parallelism,
-            approved: approvedIDs,
-            approveAllRisky: approveAll,
-            interruption: interruption,
             fingerprint: SecretFingerprints.make(runtime.secrets),
-            audit: audit
+            audit: AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock)
         )
         console.out("\n")
-        let resources = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let report = try await applier.apply(plan, resources: resources) { event in
+        let outcome = try await operation.apply(
+            plan,
+            resources: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+            options: ApplyOperation.Options(
+                parallelism: parallelism,
+                maxDestroy: maxDestroy,
+                approvedResources: approvedResources,
+                approveAllRisky: approveAll,
+                approvalHow: autoApprove ? "--approve on the command line" : "interactive yes"
+            ),
+            interruption: interruption
+        ) { event in
             if let line = progress.line(for: event) { console.out(line) }
         }
-        // Keep the plan with its status: applied when everything ran, pending while risky actions await approval.
-        let status: StoredPlan.Status? =
-            report.isSuccess ? (report.awaitingApproval.isEmpty ? .applied : .pending) : nil
-        if let status {
-            do {
-                try await store.savePlan(
-                    StoredPlan(
-                        id: plan.id,
-                        status: status,
-                        plan: plan,
-                        json: PlanJSONRenderer().render(plan),
-                        text: PlanTextRenderer().render(plan),
-                        createdAt: plan.createdAt
-                    )
-                )
-            } catch {
-                console.err("warning: the plan's status could not be saved: \(error)\n")
-            }
+        if let problem = outcome.statusNotSaved {
+            console.err("warning: the plan's status could not be saved: \(problem)\n")
         }
-        if !report.failed.isEmpty || report.wasInterrupted { return 1 }
-        return report.awaitingApproval.isEmpty ? 0 : 3
+        return outcome.exitCode
     }
 }

@@ -1,13 +1,11 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ServiceLifecycle
 import SetpointController
 import SetpointCore
 import SetpointEngine
 import SetpointState
 import Synchronization
-import UnixSignals
 
 /// `setpoint controller PATH…`: keep the infrastructure equal to the manifests, continuously.
 struct ControllerCommand: ConsoleCommand {
@@ -203,24 +201,7 @@ struct ControllerCommand: ConsoleCommand {
             console.out(Self.summary(report, at: runtime.clock.now))
             return report.isSuccess && report.leaseHeldBy == nil ? 0 : 1
         }
-        let status = ControllerStatus()
-        let every = DurationValue.parse(interval)!.duration
-        let scheduler = BackupScheduler(
-            reconciler: reconciler,
-            store: store,
-            log: SwiftLogProviderLog(logger: CLILog.logger("schedule"))
-        )
-        let service = ControllerService(
-            reconciler: reconciler,
-            interval: every,
-            logger: logger,
-            scheduler: scheduler,
-            scheduleTick: min(every, .seconds(15))
-        ) { report in
-            status.record(report, declared: report.declared, at: reconciler.configuration.clock.now)
-            console.out(Self.summary(report, at: runtime.clock.now))
-        }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: service)]
+        var api: Controller.API?
         if listen != "none" {
             let tokenSet: Tokens
             do { tokenSet = try tokens.map(Tokens.load) ?? Tokens(lines: "") } catch {
@@ -228,49 +209,37 @@ struct ControllerCommand: ConsoleCommand {
                 return 1
             }
             let (host, port) = Self.split(listen)
-            let tokenStore = TokenStore(tokenSet)
-            if let path = tokens {
-                // SIGHUP: read the tokens file again (rotating tokens without a restart).
-                Task.detached {
-                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                        do {
-                            try tokenStore.reload(path)
-                            console.out("tokens file \(path) read again\n")
-                        } catch {
-                            console.err("error: tokens file \(path) not read again, the old tokens stay: \(error)\n")
-                        }
+            api = Controller.API(
+                host: host,
+                port: port,
+                tokens: TokenStore(tokenSet),
+                tokensFile: tokens,
+                fourEyes: fourEyes,
+                limits: connectionLimits(console),
+                anchor: try stateOptions.anchor(console),
+                onListening: { bound in
+                    console.out(
+                        "API on http://\(host):\(bound)"
+                            + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401)" : "") + "\n"
+                    )
+                },
+                onTokensReloaded: { path, error in
+                    if let error {
+                        console.err("error: tokens file \(path) not read again, the old tokens stay: \(error)\n")
+                    } else {
+                        console.out("tokens file \(path) read again\n")
                     }
                 }
-            }
-            let api = ControllerAPI(
-                store: store,
-                status: status,
-                reconciler: reconciler,
-                tokens: tokenStore,
-                fourEyes: fourEyes,
-                scheduler: scheduler,
-                limits: connectionLimits(console),
-                anchor: try stateOptions.anchor(console)
-            )
-            services.append(
-                .init(
-                    service: api.server(host: host, port: port, logger: logger) { bound in
-                        console.out(
-                            "API on http://\(host):\(bound)"
-                                + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401)" : "") + "\n"
-                        )
-                    }
-                )
             )
         }
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
-        try await group.run()
+        try await Controller(
+            reconciler: reconciler,
+            store: store,
+            interval: DurationValue.parse(interval)!.duration,
+            logger: logger,
+            scheduleLog: SwiftLogProviderLog(logger: CLILog.logger("schedule")),
+            api: api
+        ) { report in console.out(Self.summary(report, at: runtime.clock.now)) }.run()
         console.out("controller stopped\n")
         return 0
     }

@@ -202,31 +202,21 @@ struct ClusterOperation {
             console.err("error: \(error)\n")
             return 1
         }
-        let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock)
         var recorded = detail
         recorded["resource"] = .string(id.description)
         do {
-            return try await LeaseKeeper.holding(
-                store,
-                timeout: .zero,
+            _ = try await AuditedOperation.run(
+                store: store,
+                event: event,
+                actor: identity ?? AuditTrail.defaultActor,
                 clock: CLIRuntime.clock,
+                detail: recorded,
                 whenHeld: "if a controller runs on this state, it holds the lease: stop it first"
-            ) {
-                do {
-                    let outcome = try await body(provider, declared, session.context(set))
-                    try await audit.record(
-                        event,
-                        result: "succeeded",
-                        detail: .map(recorded.merging(outcome) { _, b in b })
-                    )
-                    return 0
-                } catch {
-                    recorded["error"] = .string("\(error)")
-                    _ = try? await audit.record(event, result: "failed", detail: .map(recorded))
-                    console.err("error: \(what): \(error)\n")
-                    return 1
-                }
-            }
+            ) { try await body(provider, declared, session.context(set)) }
+            return 0
+        } catch let failed as AuditedOperation.Failed {
+            console.err("error: \(what): \(failed)\n")
+            return 1
         } catch {
             console.err("error: \(error)\n")
             return 1

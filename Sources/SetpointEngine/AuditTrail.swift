@@ -68,41 +68,13 @@ public struct AuditTrail: Sendable {
     }
 
     /// What a plan record holds: the plan's source and every change action with its field changes (sensitive values
-    /// replaced), enough to reconstruct what was decided without the manifests.
+    /// replaced), enough to reconstruct what was decided without the manifests. Encoded from ``PlanRecord``; a plan
+    /// that cannot be encoded (it always can) records its id alone.
     public static func detail(of plan: Plan) -> Value {
-        .map([
-            "source": .map(
-                [
-                    "paths": .list(plan.source.paths.map(Value.string)),
-                    "gitCommit": plan.source.gitCommit.map(Value.string) ?? .null,
-                    "manifestDigest": .string(plan.source.manifestDigest),
-                ].merging(plan.source.gitAuthor.map { ["gitAuthor": Value.string($0)] } ?? [:]) { a, _ in a }
-            ),
-            "createdAt": .string(plan.createdAt),
-            "actions": .list(
-                plan.changes.map { a in
-                    .map([
-                        "id": .string(a.id.description), "verb": .string(a.verb.rawValue),
-                        "impact": .string(a.impact.rawValue), "requiresApproval": .bool(a.requiresApproval),
-                        "dependsOn": .list(a.dependsOn.map { .string($0.description) }),
-                        "changes": .list(
-                            a.changes.map { c in
-                                .map([
-                                    "path": .string(c.path.description), "origin": .string(c.origin.rawValue),
-                                    "impact": .string(c.impact.rawValue),
-                                    "before": c.isSensitive ? .string("(sensitive)") : redacted(c.before),
-                                    "after": c.isSensitive ? .string("(sensitive)") : redacted(c.after),
-                                ])
-                            }
-                        ),
-                    ])
-                }
-            ),
-            "orphans": .list(plan.orphans.map { .string($0.description) }),
-            "fingerprints": .map(
-                Dictionary(uniqueKeysWithValues: plan.fingerprints.map { ($0.key.description, Value.string($0.value)) })
-            ),
-        ])
+        guard let data = try? JSONEncoder().encode(PlanRecord(plan)),
+            let value = try? JSONDecoder().decode(Value.self, from: data)
+        else { return .map(["plan": .string(plan.id)]) }
+        return value
     }
 
     /// A value with every secret reference replaced by "(sensitive)"; absent stays null.

@@ -1,0 +1,37 @@
+public import SetpointCore
+public import SetpointState
+
+/// An operation made by hand on a managed system (a failover, a reinit): under the state's lease — never beside an
+/// apply, a backup or a controller's pass — and recorded in the audit log however it ends: `succeeded` with what it
+/// reports, `failed` with the error.
+public enum AuditedOperation {
+    /// The operation itself failed (recorded as `failed`); the lease or the store failing is thrown as it is.
+    public struct Failed: Error, CustomStringConvertible {
+        public var underlying: any Error
+        public var description: String { "\(underlying)" }
+    }
+
+    /// Runs `body` holding the lease and records it as `event` with `detail` and what `body` returns.
+    public static func run(
+        store: any StateStore,
+        event: AuditEvent,
+        actor: String,
+        clock: any SetpointClock,
+        detail: [String: Value],
+        whenHeld: String,
+        _ body: () async throws -> [String: Value]
+    ) async throws -> [String: Value] {
+        let audit = AuditTrail(log: store, actor: actor, clock: clock)
+        return try await LeaseKeeper.holding(store, timeout: .zero, clock: clock, whenHeld: whenHeld) {
+            let outcome: [String: Value]
+            do { outcome = try await body() } catch {
+                var recorded = detail
+                recorded["error"] = .string("\(error)")
+                _ = try? await audit.record(event, result: "failed", detail: .map(recorded))
+                throw Failed(underlying: error)
+            }
+            try await audit.record(event, result: "succeeded", detail: .map(detail.merging(outcome) { _, b in b }))
+            return outcome
+        }
+    }
+}
