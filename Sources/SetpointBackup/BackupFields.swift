@@ -48,6 +48,14 @@ enum BackupFields {
         )
     }
 
+    /// An S3 option, read back only beside the bucket (the repository is S3 only with one).
+    static func s3Option(_ key: String, _ value: @escaping @Sendable (BackupSettings) -> String?) -> Mapping {
+        .options(
+            write: { s in value(s).map { [(key, $0)] } ?? [] },
+            read: { global in global["repo1-s3-bucket"] == nil ? nil : global[key].map(Value.string) }
+        )
+    }
+
     static let table = FieldTable<Mapping>(
         defaultImpact: .hot,
         stagesRestarts: true,
@@ -78,8 +86,8 @@ enum BackupFields {
             .init("repository.type", option("repo1-type", absent: "posix") { $0.spec.repository.type ?? "posix" }),
             .init("repository.s3", .group),
             .init("repository.s3.bucket", option("repo1-s3-bucket") { s3($0)?.bucket }),
-            .init("repository.s3.endpoint", option("repo1-s3-endpoint") { s3($0)?.endpoint }),
-            .init("repository.s3.region", option("repo1-s3-region") { s3($0)?.region }),
+            .init("repository.s3.endpoint", s3Option("repo1-s3-endpoint") { s3($0)?.endpoint }),
+            .init("repository.s3.region", s3Option("repo1-s3-region") { s3($0)?.region }),
             .init(
                 "retention",
                 .group,
@@ -142,8 +150,12 @@ enum BackupFields {
                 impact: .hot,
                 reason: "compress-type in the configuration: new backups and archived WAL use it"
             ),
-            // Written (log-path), not compared: where logs go is no state of the backups.
-            .init("logDirectory", option("log-path") { $0.logDirectory }, comparison: .ignore),
+            // Written (log-path), neither read back nor compared: where logs go is no state of the backups.
+            .init(
+                "logDirectory",
+                .options(write: { [("log-path", $0.logDirectory)] }, read: { _ in nil }),
+                comparison: .ignore
+            ),
             .init("encryption.passphrase", .secret("repo1-cipher-pass") { $0.passphrase }, comparison: .ignore),
             .init("repository.s3.keyId", .secret("repo1-s3-key") { $0.s3KeyID }, comparison: .ignore),
             .init("repository.s3.key", .secret("repo1-s3-key-secret") { $0.s3Key }, comparison: .ignore),

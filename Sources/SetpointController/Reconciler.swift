@@ -270,6 +270,9 @@ public final class Reconciler: Sendable {
         case .release(let lease):
             await lease.release()
             return false
+        case .lost:
+            log.log(.warning, "the state lease was lost as soon as it was taken: following", metadata: [:])
+            return false
         }
     }
 
@@ -401,11 +404,12 @@ public final class Reconciler: Sendable {
                     resource: a.resource,
                     failure: message,
                     transient: !result.terminal.contains(id),
-                    digest: digests[a.resource] ?? ""
+                    digest: digests[a.resource] ?? "",
+                    jitter: Double.random(in: 0.75...1.25)
                 )
             )
         }
-        locked.withLock { $0.machine.applied(outcomes, now: now, jitter: Double.random(in: 0.75...1.25)) }
+        locked.withLock { $0.machine.applied(outcomes, now: now) }
         if let pendingID = report.pendingPlanID, approved.isSuperset(of: waiting.map(\.id)), result.isSuccess {
             _ = try await store.transitionPlan(id: pendingID, from: [.approved], to: .applied, audit: nil)
         }

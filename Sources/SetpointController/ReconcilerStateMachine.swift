@@ -32,6 +32,8 @@ struct ReconcilerStateMachine<Lease> {
         case lead
         /// A stop came while the lease was being taken: give it back at once.
         case release(Lease)
+        /// The keeper found it lost before it was recorded here: lead nothing; the next pass starts as a follower.
+        case lost
     }
 
     /// How the actions of one plan are sorted before the apply.
@@ -52,9 +54,16 @@ struct ReconcilerStateMachine<Lease> {
         var transient = true
         /// The resource's manifest digest when it was applied.
         var digest: String
+        /// This failure's share of its backoff delay, 0.75 … 1.25 (each failure its own, so that resources that fail
+        /// together do not retry in step).
+        var jitter = 1.0
     }
 
     private(set) var leadership = Leadership.following(nil)
+    /// Between `leaseNeeded` answering `.acquire` and the outcome of that acquisition.
+    private var acquiring = false
+    /// The keeper reported the lease lost while it was being taken (before `leaseAcquired` recorded it).
+    private var lostWhileAcquiring = false
     private(set) var stopping = false
     /// A pass is between ``passStarted()`` and ``passEnded(unsettled:)``.
     private(set) var passInFlight = false
@@ -85,24 +94,42 @@ struct ReconcilerStateMachine<Lease> {
         if stopping { return .stop }
         switch leadership {
         case .leading: return .lead
-        case .following: return .acquire(unfence: false)
+        case .following:
+            acquiring = true
+            lostWhileAcquiring = false
+            return .acquire(unfence: false)
         case .lost:
             leadership = .following(nil)
+            acquiring = true
+            lostWhileAcquiring = false
             return .acquire(unfence: true)
         }
     }
 
     mutating func leaseAcquired(_ lease: Lease) -> Acquired {
+        acquiring = false
+        if lostWhileAcquiring {
+            lostWhileAcquiring = false
+            leadership = .lost
+            return .lost
+        }
         if stopping { return .release(lease) }
         leadership = .leading(lease)
         return .lead
     }
 
-    mutating func leaseRefused(holder: String) { leadership = .following(holder) }
+    mutating func leaseRefused(holder: String) {
+        acquiring = false
+        leadership = .following(holder)
+    }
 
     /// The lease keeper found the lease taken over: leadership ends now; true when the pass in flight must stop starting
     /// actions.
     mutating func leaseLost() -> Bool {
+        if acquiring {
+            lostWhileAcquiring = true
+            return false
+        }
         guard case .leading = leadership else { return false }
         leadership = .lost
         return passInFlight
@@ -198,9 +225,9 @@ struct ReconcilerStateMachine<Lease> {
         return out
     }
 
-    /// The applied actions' outcomes: a success clears its resource's backoff, a failure backs off (transient, by
-    /// `jitter` — 0.75 … 1.25 — times the delay) or parks it until its manifest changes.
-    mutating func applied(_ outcomes: [Outcome], now: Date, jitter: Double) {
+    /// The applied actions' outcomes: a success clears its resource's backoff, a failure backs off (transient, by its
+    /// jitter times the delay) or parks it until its manifest changes.
+    mutating func applied(_ outcomes: [Outcome], now: Date) {
         for o in outcomes {
             if let failure = o.failure {
                 backoff.failed(
@@ -209,7 +236,7 @@ struct ReconcilerStateMachine<Lease> {
                     transient: o.transient,
                     now: now,
                     digest: o.digest,
-                    jitter: jitter
+                    jitter: o.jitter
                 )
             } else {
                 backoff.succeeded(o.resource)

@@ -5,7 +5,8 @@ public import SetpointState
 /// apply, a backup or a controller's pass — and recorded in the audit log however it ends: `succeeded` with what it
 /// reports, `failed` with the error.
 public enum AuditedOperation {
-    /// The operation itself failed (recorded as `failed`); the lease or the store failing is thrown as it is.
+    /// The operation failed, or its record could not be written (recorded as `failed` if the log takes it); the lease
+    /// failing is thrown as it is.
     public struct Failed: Error, CustomStringConvertible {
         public var underlying: any Error
         public var description: String { "\(underlying)" }
@@ -23,15 +24,16 @@ public enum AuditedOperation {
     ) async throws -> [String: Value] {
         let audit = AuditTrail(log: store, actor: actor, clock: clock)
         return try await LeaseKeeper.holding(store, timeout: .zero, clock: clock, whenHeld: whenHeld) {
-            let outcome: [String: Value]
-            do { outcome = try await body() } catch {
+            do {
+                let outcome = try await body()
+                try await audit.record(event, result: "succeeded", detail: .map(detail.merging(outcome) { _, b in b }))
+                return outcome
+            } catch {
                 var recorded = detail
                 recorded["error"] = .string("\(error)")
                 _ = try? await audit.record(event, result: "failed", detail: .map(recorded))
                 throw Failed(underlying: error)
             }
-            try await audit.record(event, result: "succeeded", detail: .map(detail.merging(outcome) { _, b in b }))
-            return outcome
         }
     }
 }

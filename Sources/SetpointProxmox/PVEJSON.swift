@@ -183,6 +183,7 @@ struct PVEJSONParser {
             negative = true
             i += 1
         }
+        let leadingZero = i < bytes.count && bytes[i] == UInt8(ascii: "0")
         var whole: Int64 = 0
         var digits = 0
         while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39, digits < 18 {
@@ -190,14 +191,18 @@ struct PVEJSONParser {
             digits += 1
             i += 1
         }
-        if digits > 0, i == bytes.count || !"0123456789.eE".utf8.contains(bytes[i]) {
-            return Double(negative ? -whole : whole)
+        if digits > 0, !(leadingZero && digits > 1), i == bytes.count || !"0123456789.eE".utf8.contains(bytes[i]) {
+            return negative ? -Double(whole) : Double(whole)
         }
         i = start
         while i < bytes.count, "0123456789-+.eE".utf8.contains(bytes[i]) { i += 1 }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         // JSON's grammar, checked: Double() alone would take "1.", ".5", "+1", "inf" or "nan".
+        let unsigned = text.utf8.first == UInt8(ascii: "-") ? text.utf8.dropFirst() : text.utf8[...]
         guard !text.isEmpty, let first = text.utf8.first, first == UInt8(ascii: "-") || (0x30...0x39).contains(first),
+            // No leading zero before another digit (RFC 8259): `0`, `0.5` and `-0` but not `01`.
+            !(unsigned.first == UInt8(ascii: "0")
+                && unsigned.dropFirst().first.map { (0x30...0x39).contains($0) } == true),
             text.utf8.last.map({ (0x30...0x39).contains($0) }) == true, !text.contains(".e"), !text.contains(".E"),
             !text.hasPrefix("-."), let d = Double(text), d.isFinite
         else {

@@ -171,6 +171,12 @@ import Testing
                 try await call(.get, "/api/v1/resources/VirtualMachine/db-1/explain")
                     == (.notFound, "VirtualMachine/db-1 is not declared in the manifests the controller reads")
             )
+            // A BackupPolicy named `jobs` is still reached (its path meets the jobs route's fixed segment): here the
+            // controller has no schedules, and says so rather than "no such path".
+            #expect(
+                try await call(.post, "/api/v1/backups/jobs/runs", body: "{}")
+                    == (.notFound, "this controller has no provider with scheduled runs (no backup provider)")
+            )
             // 400: a rejection without a reason, a body that is not the expected object.
             #expect(
                 try await call(.post, "/api/v1/plans/p-1/reject", body: "{}")
@@ -203,6 +209,27 @@ import Testing
                     == (.forbidden, "viewer@example.net is a viewer; this needs the approver role")
             )
         }
+    }
+
+    /// A body with no length (chunked), over the limit, is refused as it passes it: 413, as with a Content-Length.
+    @Test func aBodyWithoutALengthIsRefusedAsItPassesTheLimit() async throws {
+        let fixture = try await Fixture()
+        let head = HTTPRequest(
+            method: .post,
+            scheme: "http",
+            authority: "127.0.0.1",
+            path: "/api/v1/plans/p-1/approve",
+            headerFields: [.authorization: "Bearer approver", .contentType: "application/json"]
+        )
+        let big = "{\"reason\": \"" + String(repeating: "x", count: 70 << 10) + "\"}"
+        let response = await fixture.api.respond(
+            Request(head: head, body: RequestBody(buffer: ByteBuffer(string: big)))
+        )
+        let body = try await APIResponseMiddleware.collect(response.body)
+        #expect(response.status == .contentTooLarge, "\(String(decoding: body, as: UTF8.self))")
+        #expect(try JSONDecoder().decode(APIv1.ErrorBody.self, from: Data(body)).error == "body over 64 KiB")
+        let status = try await fixture.store.storedPlan(id: "p-1")?.status
+        #expect(status == .pending)
     }
 
     @Test func aTokenOverItsRateIsRefusedWith429UntilItsBucketRefills() async throws {

@@ -140,6 +140,35 @@ import Testing
         #expect(r4 == nil, "nothing to give up: another holds it")
     }
 
+    @Test func aLeaseLostWhileBeingTakenIsNotLedWith() {
+        var m = Machine()
+        _ = m.leaseNeeded()
+        let interrupt = m.leaseLost()  // the keeper's renewal failed before the driver recorded the lease
+        #expect(!interrupt)
+        guard case .lost = m.leaseAcquired("L1") else {
+            Issue.record("a lease lost before it was recorded must not be led with")
+            return
+        }
+        #expect(!m.isLeading)
+        guard case .acquire(unfence: true) = m.leaseNeeded() else {
+            Issue.record("the next pass unfences and tries again")
+            return
+        }
+    }
+
+    @Test func eachFailureBacksOffByItsOwnJitter() {
+        var m = leadingInAPass()
+        m.applied(
+            [
+                .init(resource: Self.vm("a"), failure: "PVE: 500", digest: "d", jitter: 0.75),
+                .init(resource: Self.vm("b"), failure: "PVE: 500", digest: "d", jitter: 1.25),
+            ],
+            now: t0
+        )
+        #expect(m.backoff.entries[Self.vm("a")]?.nextRetry == t0 + 3.75)
+        #expect(m.backoff.entries[Self.vm("b")]?.nextRetry == t0 + 6.25)
+    }
+
     @Test func aLeaseLostBetweenPassesInterruptsNothing() {
         var m = leadingInAPass()
         m.passEnded(unsettled: [:])
@@ -252,7 +281,7 @@ import Testing
     @Test func aTransientFailureBacksOffAndAManifestEditDuringTheBackoffEndsIt() {
         var m = leadingInAPass()
         let a = Self.update("a")
-        m.applied([.init(resource: a.resource, failure: "PVE: 500 timeout", digest: "d1")], now: t0, jitter: 1)
+        m.applied([.init(resource: a.resource, failure: "PVE: 500 timeout", digest: "d1")], now: t0)
         m.passEnded(unsettled: [:])
         // 5 s later (the first delay is 5 s × jitter 1): due again; before it, held with the time it is due.
         let r16 = m.passStarted()
@@ -264,9 +293,9 @@ import Testing
         let due = sort(&m, [a], digests: [a.resource: "d1"], at: t0 + 5)
         #expect(due.held[a.id] == nil)
         // A second failure doubles the delay; a success forgets them.
-        m.applied([.init(resource: a.resource, failure: "PVE: 500 timeout", digest: "d1")], now: t0 + 5, jitter: 1)
+        m.applied([.init(resource: a.resource, failure: "PVE: 500 timeout", digest: "d1")], now: t0 + 5)
         #expect(m.backoff.entries[a.resource]?.nextRetry == t0 + 15)
-        m.applied([.init(resource: a.resource, digest: "d1")], now: t0 + 15, jitter: 1)
+        m.applied([.init(resource: a.resource, digest: "d1")], now: t0 + 15)
         #expect(m.backoff.entries.isEmpty)
     }
 
@@ -275,8 +304,7 @@ import Testing
         let a = Self.update("a")
         m.applied(
             [.init(resource: a.resource, failure: "403 permission denied", transient: false, digest: "d1")],
-            now: t0,
-            jitter: 1
+            now: t0
         )
         let later = sort(&m, [a], digests: [a.resource: "d1"], at: t0 + 86_400)
         #expect(later.held[a.id] == "parked until its manifest changes: 403 permission denied")

@@ -22,7 +22,7 @@ import Testing
 
     @Test(arguments: [
         "", "{", "[1,]", "{\"a\":}", "{\"a\" 1}", "[1 2]", "\"open", "tru", "nul", "01x", "1.", ".5", "+1", "-",
-        "[1]x", "{\"a\":1,}", "\"bad \\q escape\"", "\"tab\there\"", "NaN", "Infinity", "1e999",
+        "[1]x", "{\"a\":1,}", "\"bad \\q escape\"", "\"tab\there\"", "NaN", "Infinity", "1e999", "01", "-012", "00.5",
     ])
     func refusesWhatIsNotJSON(text: String) {
         #expect(throws: PVEJSONError.self, "\(text)") { try PVEJSON.parse(Data(text.utf8)) }

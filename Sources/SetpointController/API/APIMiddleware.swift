@@ -36,7 +36,8 @@ public struct APIContext: RequestContext {
     /// The request's JSON body as `T`; nil when there is none.
     func decodeBody<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T? {
         var request = request
-        let buffer = try await request.collectBody(upTo: maxUploadSize)
+        let buffer: ByteBuffer
+        do { buffer = try await request.collectBody(upTo: maxUploadSize) } catch { throw HTTPError(.contentTooLarge) }
         guard buffer.readableBytes > 0 else { return nil }
         do { return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView)) } catch {
             throw APIError(
@@ -233,7 +234,8 @@ struct BodyLimitMiddleware: RouterMiddleware {
             throw HTTPError(.contentTooLarge)
         }
         var request = request
-        _ = try await request.collectBody(upTo: limit)
+        // A body without a length (chunked), or longer than its length said, is refused as it passes the limit.
+        do { _ = try await request.collectBody(upTo: limit) } catch { throw HTTPError(.contentTooLarge) }
         return try await next(request, context)
     }
 }

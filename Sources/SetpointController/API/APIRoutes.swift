@@ -63,6 +63,7 @@ extension ControllerAPI {
     /// its role, the write routes behind the body limit. Errors are `{"error": "…"}`, responses are gzipped when asked
     /// and large enough, and never cached.
     public func router() -> Router<APIContext> {
+        let api = self
         let router = Router(context: APIContext.self)
         router.add(middleware: APIResponseMiddleware())
         let authenticated = router.group().add(
@@ -82,6 +83,15 @@ extension ControllerAPI {
                 )
             byRole[role] = group
             group.on(RouterPath(route.path), method: route.method, use: handler)
+        }
+        // A BackupPolicy named `jobs`: its runs' path meets the jobs route's fixed segment, which the router takes
+        // before a parameter, so it gets a route of its own.
+        byRole[APIRoute.startRun.role!]?.on("/api/v1/backups/jobs/runs", method: .post) { request, context in
+            try await api.startRun(
+                "jobs",
+                body: try await context.decodeBody(APIv1.RunRequest.self, from: request) ?? .init(),
+                by: try context.requireIdentity()
+            )
         }
         return router
     }
