@@ -228,7 +228,7 @@ import Testing
         let body = try await APIResponseMiddleware.collect(response.body)
         #expect(response.status == .contentTooLarge, "\(String(decoding: body, as: UTF8.self))")
         #expect(try JSONDecoder().decode(APIv1.ErrorBody.self, from: Data(body)).error == "body over 64 KiB")
-        let status = try await fixture.store.storedPlan(id: "p-1")?.status
+        let status = await fixture.store.storedPlan(id: "p-1")?.status
         #expect(status == .pending)
     }
 
