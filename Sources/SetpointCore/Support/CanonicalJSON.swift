@@ -19,7 +19,7 @@ public enum CanonicalJSON {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .int(let i): writeInteger(i, into: &out)
         case .double(let d): out.append(contentsOf: (d.isFinite ? String(d) : "null").utf8)
         case .string(let s): quote(s, into: &out)
         case .list(let items):
@@ -31,11 +31,11 @@ public enum CanonicalJSON {
             out.append(UInt8(ascii: "]"))
         case .map(let m):
             out.append(UInt8(ascii: "{"))
-            for (i, key) in m.keys.sorted().enumerated() {
+            for (i, entry) in m.sorted(by: { $0.key < $1.key }).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                quote(key, into: &out)
+                quote(entry.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(m[key]!, into: &out)
+                write(entry.value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
         case .secret(.env(let name)):
@@ -49,9 +49,29 @@ public enum CanonicalJSON {
         }
     }
 
+    /// An integer's decimal digits, without making a String.
+    static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var n = value.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(n % 10))
+            n /= 10
+        } while n > 0
+        out[start...].reverse()
+    }
+
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
     static func quote(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        // Most strings need no escape: copied whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        let hex = hexDigits
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
