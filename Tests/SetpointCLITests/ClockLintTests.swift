@@ -18,6 +18,8 @@ import Testing
         "Sources/SetpointCore/Time/SetpointClock.swift": "the system clock itself",
         "Sources/SetpointExec/LocalRunner.swift":
             "a child process's timeout: a real process runs in real time (on the runner's own thread)",
+        "Sources/SetpointExec/SSHRunner.swift":
+            "waiting for a real ssh master's control socket, which answers in real time",
         "Sources/SetpointController/ConnectionGuard.swift":
             "the HTTP server's connection deadlines against real sockets, on NIO's event loop",
         "Sources/SetpointCLI/SignalTrap.swift": "the signal thread's poll, outside any task",
