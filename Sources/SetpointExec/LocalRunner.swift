@@ -46,7 +46,12 @@ public struct LocalRunner: CommandRunner {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
             "setpoint-exec-\(UUID().uuidString)"
         )
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        // 0700: the command's input (a password for a tool, a file's text for a host) and output stay this user's.
+        try FileManager.default.createDirectory(
+            at: scratch,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outPath = scratch.appendingPathComponent("out").path
         let errPath = scratch.appendingPathComponent("err").path
