@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "SetpointBackup", targets: ["SetpointBackup"]),
         .library(name: "SetpointController", targets: ["SetpointController"]),
         .library(name: "SetpointExec", targets: ["SetpointExec"]),
+        .library(name: "SetpointHosts", targets: ["SetpointHosts"]),
         .library(name: "PVESim", targets: ["PVESim"]),
         .executable(name: "pve-sim", targets: ["pve-sim"]),
         .library(name: "SetpointTesting", targets: ["SetpointTesting"]),
@@ -67,6 +68,8 @@ let package = Package(
         .target(name: "SetpointPG", dependencies: ["CLibPQ"], swiftSettings: swiftSettings),
         // Running tools (pg_basebackup, pg_ctl, pgbackrest, promtool …) by argv, as a given OS user.
         .target(name: "SetpointExec", dependencies: ["CSetpointSys"], swiftSettings: swiftSettings),
+        // The hosts provider: Host (referenced), reached over SSH with pinned keys.
+        .target(name: "SetpointHosts", dependencies: ["SetpointCore", "SetpointExec"], swiftSettings: swiftSettings),
         // System calls Swift's Glibc module leaves out (closefrom for posix_spawn, pipe2): children get only their own descriptors.
         .target(name: "CSetpointSys"),
         // The Proxmox VE API simulator: a library (in-process use from tests) and the `pve-sim` executable.
@@ -127,6 +130,7 @@ let package = Package(
                 "SetpointCore", "SetpointYAML", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState",
                 "SetpointProxmox",
                 "SetpointPostgres", "SetpointPrometheus", "SetpointBackup", "SetpointController", "SetpointHTTP",
+                "SetpointHosts",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -260,6 +264,11 @@ let package = Package(
         .testTarget(
             name: "SetpointExecTests",
             dependencies: ["SetpointExec", "SetpointTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SetpointHostsTests",
+            dependencies: ["SetpointHosts", "SetpointCore", "SetpointExec", "SetpointManifest", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

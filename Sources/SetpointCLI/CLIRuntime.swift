@@ -2,6 +2,7 @@ import Foundation
 import SetpointBackup
 public import SetpointCore
 import SetpointEngine
+import SetpointHosts
 import SetpointPostgres
 import SetpointPrometheus
 import SetpointProxmox
@@ -37,7 +38,7 @@ extension CLIRuntime {
     /// backups) and secrets from the environment and files.
     public static var shipped: CLIRuntime {
         CLIRuntime(
-            providers: [ProxmoxProvider(), PostgresProvider(), PrometheusProvider(), BackupProvider()],
+            providers: [ProxmoxProvider(), PostgresProvider(), PrometheusProvider(), BackupProvider(), HostProvider()],
             secrets: EnvironmentSecretResolver()
         )
     }

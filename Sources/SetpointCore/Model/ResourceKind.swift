@@ -17,4 +17,5 @@ public struct ResourceKind: RawRepresentable, Sendable, Hashable, Codable, Compa
     public static let prometheusServer = ResourceKind("PrometheusServer")
     public static let alertRuleGroup = ResourceKind("AlertRuleGroup")
     public static let alertRouting = ResourceKind("AlertRouting")
+    public static let host = ResourceKind("Host")
 }

@@ -71,6 +71,7 @@ public enum KindRegistry {
         PrometheusServerKind.definition,
         AlertRuleGroupKind.definition,
         AlertRoutingKind.definition,
+        HostKind.definition,
     ]
 
     private static let byKind: [ResourceKind: KindDefinition] = Dictionary(

@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 /// A constraint on a string: a fast check for the decoder and the equivalent regular expression for JSON Schema.
 public struct StringFormat: Sendable {
     /// Short name, used in JSON Schema `$comment`s and tests.
@@ -415,6 +417,33 @@ extension StringFormat {
         let groups = s.split(separator: ":", omittingEmptySubsequences: false)
         return (3...8).contains(groups.count)
             && groups.allSatisfy { $0.count <= 4 && $0.allSatisfy { $0.isASCII && $0.isHexDigit } }
+    }
+
+    /// The key types an OpenSSH host key line may name.
+    static let sshKeyTypes: Set<String> = [
+        "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+    ]
+
+    /// An SSH host key as a known_hosts line gives it: `TYPE BASE64 [comment]`, or a CA that signs host keys
+    /// `@cert-authority TYPE BASE64 [comment]`. The key's own type, inside its encoding, must be the one named.
+    public static let sshHostKey = StringFormat(
+        name: "sshHostKey",
+        pattern:
+            "^(@cert-authority )?(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\\.com|sk-ecdsa-sha2-nistp256@openssh\\.com) [A-Za-z0-9+/]+={0,2}( .*)?$",
+        expectation:
+            "a public key as in known_hosts: 'ssh-ed25519 AAAA…' (the host's /etc/ssh/ssh_host_ed25519_key.pub), or '@cert-authority ssh-ed25519 AAAA…'"
+    ) { u in
+        var words = String(Substring(u)).split(separator: " ", omittingEmptySubsequences: false)
+        if words.first == "@cert-authority" { words.removeFirst() }
+        guard words.count >= 2, sshKeyTypes.contains(String(words[0])),
+            let blob = Data(base64Encoded: String(words[1])),
+            blob.count > 4
+        else { return false }
+        // The encoding starts with the type's own name: a length (4 bytes, big-endian), then the name.
+        let length = blob.prefix(4).reduce(0) { $0 << 8 | Int($1) }
+        guard length > 0, blob.count >= 4 + length else { return false }
+        return String(decoding: blob.dropFirst(4).prefix(length), as: UTF8.self) == words[0]
     }
 
     /// A pinned public key for TLS: `sha256//BASE64`.

@@ -1,0 +1,189 @@
+import Foundation
+public import SetpointCore
+import SetpointExec
+
+/// The hosts provider: `Host` (referenced). Observing a host logs in over SSH with its pinned keys — through its jump
+/// host, if it names one — and runs `true`. A host that answers is present as declared; one that does not is an
+/// observation error that names it and quotes ssh (the other resources still plan). A key other than the pinned ones
+/// is refused with both fingerprints: the one offered and the ones pinned.
+public struct HostProvider: Provider {
+    public let kinds: [ResourceKind] = [.host]
+
+    public init() {}
+
+    public func fieldPolicy(for kind: ResourceKind) -> FieldPolicy {
+        var p = FieldPolicy()
+        p.rule("*", comparison: .ignore)  // nothing of a Host is changed by Setpoint
+        return p
+    }
+
+    public func apply(
+        _ action: Action,
+        resource: ResolvedResource?,
+        in context: ProviderContext
+    ) async throws
+        -> Observation
+    {
+        throw SetpointError(
+            .applyFailed,
+            "\(action.resource) is referenced: Setpoint reaches hosts, it never creates or changes them",
+            resource: action.resource
+        )
+    }
+
+    public func observe(
+        _ resources: [ResolvedResource],
+        in context: ProviderContext
+    ) async throws -> [ResourceID:
+        Observation]
+    {
+        var out: [ResourceID: Observation] = [:]
+        for r in resources where r.id.kind == .host {
+            do {
+                let connection = try HostConnection(r.id.name, context: context)
+                defer { connection.remove() }
+                try await connection.check()
+                out[r.id] = .present(
+                    ObservedResource(spec: r.resource.spec, providerID: connection.runner.name)
+                )
+            } catch {
+                out[r.id] = .failed("\(error)")
+            }
+        }
+        return out
+    }
+}
+
+/// The ssh configuration, pins and key of one declared Host (and its jump hosts), in a private folder of its own.
+struct HostConnection {
+    let directory: String
+    let runner: SSHRunner
+    let target: SSHClientConfig.Host
+    let resource: ResourceID
+
+    init(_ name: String, context: ProviderContext) throws {
+        // Short and private: a control socket's path must fit in 108 bytes, and the key file is a secret.
+        directory = "/tmp/setpoint-ssh-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        try FileManager.default.createDirectory(
+            atPath: directory,
+            withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o700]
+        )
+        resource = ResourceID(kind: .host, name: name)
+        var hosts: [SSHClientConfig.Host] = []
+        var seen: Set<String> = []
+        var next: String? = name
+        while let current = next {
+            guard seen.insert(current).inserted else {
+                throw SetpointError(
+                    .observeFailed,
+                    "Host/\(current) is its own jump host (a cycle)",
+                    resource: resource
+                )
+            }
+            let id = ResourceID(kind: .host, name: current)
+            guard let declared = context.declared[id] else {
+                throw SetpointError(.observeFailed, "\(id) is not declared (named by ssh.jump)", resource: resource)
+            }
+            let spec = try declared.decodeSpec(HostSpec.self)
+            hosts.append(
+                try Self.host(current, spec, directory: directory, index: hosts.count, secrets: context.secrets)
+            )
+            next = spec.ssh.jump
+        }
+        target = hosts[0]
+        let config = directory + "/config"
+        try SSHClientConfig(hosts: hosts).text.write(toFile: config, atomically: false, encoding: .utf8)
+        runner = SSHRunner(host: target, configFile: config)
+    }
+
+    /// One host's block: its pins as a known_hosts file, its key as a 0600 file.
+    static func host(
+        _ name: String,
+        _ spec: HostSpec,
+        directory: String,
+        index: Int,
+        secrets: any SecretResolver
+    ) throws -> SSHClientConfig.Host {
+        let port = spec.ssh.port ?? 22
+        let pattern = port == 22 ? spec.address : "[\(spec.address)]:\(port)"
+        let pins = spec.ssh.hostKeys.map { key in
+            key.hasPrefix("@cert-authority ")
+                ? "@cert-authority \(pattern) \(key.dropFirst("@cert-authority ".count))" : "\(pattern) \(key)"
+        }
+        let knownHosts = directory + "/known_hosts-\(index)"
+        try (pins.joined(separator: "\n") + "\n").write(toFile: knownHosts, atomically: false, encoding: .utf8)
+        var identity: String?
+        if let reference = spec.ssh.privateKey {
+            let key = try secrets.resolve(reference)
+            identity = directory + "/key-\(index)"
+            guard
+                FileManager.default.createFile(atPath: identity!, contents: nil, attributes: [.posixPermissions: 0o600])
+            else {
+                throw SetpointError(.observeFailed, "cannot write the key of Host/\(name) to \(directory)")
+            }
+            try (key.hasSuffix("\n") ? key : key + "\n").write(toFile: identity!, atomically: false, encoding: .utf8)
+        }
+        return SSHClientConfig.Host(
+            alias: name,
+            address: spec.address,
+            port: port,
+            user: spec.ssh.user,
+            identityFile: identity,
+            agentSocket: spec.ssh.agentSocket,
+            knownHostsFile: knownHosts,
+            connectTimeout: spec.ssh.connectTimeout?.duration ?? .seconds(10),
+            jump: spec.ssh.jump,
+            controlPath: directory + "/m\(index)"
+        )
+    }
+
+    /// Logs in and runs `true`; a refusal names the host, quotes ssh and, for a key that is not pinned, gives the
+    /// fingerprints of the key offered and of the pins.
+    func check() async throws {
+        do {
+            _ = try await runner.run(Command("true", timeout: target.connectTimeout + .seconds(5)))
+        } catch let failure as CommandFailure {
+            let said = failure.output.split(separator: "\n").map(String.init)
+                .filter { !$0.hasPrefix("@@@") && !$0.isEmpty }.suffix(4).joined(separator: " ")
+            var message = "\(resource) (\(target.address):\(target.port)) was not reached over SSH: \(said)"
+            if failure.output.contains("Host key verification failed") {
+                let offered = await fingerprints(of: try await scan())
+                let pinned = await fingerprints(
+                    of: (try? String(contentsOfFile: target.knownHostsFile, encoding: .utf8)) ?? ""
+                )
+                message =
+                    "\(resource) (\(target.address):\(target.port)) offered a host key that is not pinned: it offered "
+                    + (offered.isEmpty ? "no key that could be read" : offered.joined(separator: ", "))
+                    + "; ssh.hostKeys pins " + pinned.joined(separator: ", ")
+                    + ". If the host was reinstalled, check the new key on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and pin it"
+            }
+            throw SetpointError(.observeFailed, message, resource: resource)
+        }
+    }
+
+    /// The host's keys as it offers them now (ssh-keyscan), as known_hosts lines.
+    func scan() async throws -> String {
+        try await LocalRunner().run(
+            Command("ssh-keyscan", ["-p", String(target.port), "-T", "5", target.address], timeout: .seconds(10)),
+            allowFailure: true
+        ).stdout
+    }
+
+    /// `TYPE SHA256:…` of each key in known_hosts text.
+    func fingerprints(of knownHosts: String) async -> [String] {
+        guard !knownHosts.isEmpty,
+            let out = try? await LocalRunner().run(
+                Command("ssh-keygen", ["-l", "-f", "/dev/stdin"], input: knownHosts),
+                allowFailure: true
+            )
+        else { return [] }
+        return out.stdout.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ")
+            guard parts.count >= 2, let type = parts.last else { return nil }
+            return "\(type.trimmingCharacters(in: CharacterSet(charactersIn: "()"))) \(parts[1])"
+        }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
