@@ -331,7 +331,11 @@ public final class Reconciler: Sendable {
             .sorted()
 
         // 3. Policy and backoff, per action; an action that depends on one not done now is not done either.
-        let digests = byID.mapValues { CanonicalJSON.digest($0.spec) }
+        // The manifest digest of each resource a change touches (the backoff keys on it), not of every declared one.
+        var digests: [ResourceID: String] = [:]
+        for id in Set(plan.changes.map(\.resource)) {
+            if let r = byID[id] { digests[id] = CanonicalJSON.digest(r.spec) }
+        }
         let policy = configuration.policy
         let sorting = locked.withLock { l in
             l.machine.planned(

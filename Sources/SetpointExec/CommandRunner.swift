@@ -39,7 +39,7 @@ public struct Command: Sendable, Hashable, CustomStringConvertible {
 
     static func shellQuoted(_ s: String) -> String {
         if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }) { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return RemoteShell.quote(s)
     }
 }
 

@@ -48,26 +48,38 @@ public struct LocalFiles: HostFiles {
     public var hostName: String { "this machine" }
 
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
-            thread.name = "setpoint-files"
-            thread.start()
-        }
+        try await onOwnThread("setpoint-files", body)
+    }
+
+    /// nil when the path does not exist; a failure (a folder on the way that may not be searched …) otherwise, so
+    /// a file that cannot be seen is never taken for one that is not there.
+    static func lstatOrAbsent(_ path: String) throws -> Glibc.stat? {
+        var st = Glibc.stat()
+        if lstat(path, &st) == 0 { return st }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw HostFileFailure(host: "this machine", path: path, reason: String(cString: strerror(errno)))
     }
 
     public func read(_ path: String) async throws -> String? {
         try await blocking {
-            guard FileManager.default.fileExists(atPath: path) else { return nil }
-            do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw HostFileFailure(host: "this machine", path: path, reason: "cannot be read: \(error)")
+            guard try Self.lstatOrAbsent(path) != nil else { return nil }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw HostFileFailure(
+                    host: "this machine",
+                    path: path,
+                    reason: "cannot be read: \(String(cString: strerror(errno)))"
+                )
             }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw HostFileFailure(host: "this machine", path: path, reason: "is not UTF-8 text")
+            }
+            return text
         }
     }
 
     public func stat(_ path: String) async throws -> FileFacts? {
         try await blocking {
-            var st = Glibc.stat()
-            guard lstat(path, &st) == 0 else { return nil }
+            guard let st = try Self.lstatOrAbsent(path) else { return nil }
             let owner = getpwuid(st.st_uid).map { String(cString: $0.pointee.pw_name) } ?? String(st.st_uid)
             return FileFacts(
                 size: Int64(st.st_size),
@@ -80,9 +92,7 @@ public struct LocalFiles: HostFiles {
 
     public func list(_ directory: String) async throws -> [String]? {
         try await blocking {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
-            else { return nil }
+            guard let st = try Self.lstatOrAbsent(directory), (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
             return try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         }
     }
@@ -118,6 +128,17 @@ public struct SSHFiles: HostFiles {
     /// Exit status the scripts use for "no such file".
     static let absent: Int32 = 3
 
+    /// Exits 3 when "$1" is not there and its folder could be searched; says why and exits 4 when it cannot be
+    /// looked at (a file that cannot be seen is never taken for one that is not there).
+    static let absentCheck = """
+        if [ ! -e "$1" ] && [ ! -L "$1" ]; then
+            d=$(dirname -- "$1")
+            if [ -d "$d" ] && [ -x "$d" ]; then exit 3; fi
+            echo "cannot look into $d" >&2; exit 4
+        fi
+
+        """
+
     func sh(_ script: String, _ arguments: [String], input: String? = nil) async throws -> CommandOutput {
         try await runner.run(Command("/bin/sh", ["-c", script, "sh"] + arguments, input: input), allowFailure: true)
     }
@@ -128,14 +149,14 @@ public struct SSHFiles: HostFiles {
     }
 
     public func read(_ path: String) async throws -> String? {
-        let out = try await sh("[ -e \"$1\" ] || exit 3; exec cat -- \"$1\"", [path])
+        let out = try await sh(Self.absentCheck + "exec cat -- \"$1\"", [path])
         if out.status == Self.absent { return nil }
         guard out.status == 0 else { throw failure(path, "cannot be read", out) }
         return out.stdout
     }
 
     public func stat(_ path: String) async throws -> FileFacts? {
-        let out = try await sh("[ -e \"$1\" ] || [ -L \"$1\" ] || exit 3; exec stat -c '%s %a %U %F' -- \"$1\"", [path])
+        let out = try await sh(Self.absentCheck + "exec stat -c '%s %a %U %F' -- \"$1\"", [path])
         if out.status == Self.absent { return nil }
         guard out.status == 0 else { throw failure(path, "cannot be examined", out) }
         let parts = out.stdout.trimmingCharacters(in: .newlines).split(separator: " ", maxSplits: 3).map(String.init)
@@ -147,7 +168,7 @@ public struct SSHFiles: HostFiles {
 
     public func list(_ directory: String) async throws -> [String]? {
         let out = try await sh(
-            "[ -d \"$1\" ] || exit 3; exec find \"$1\" -mindepth 1 -maxdepth 1 -printf '%f\\0'",
+            Self.absentCheck + "[ -d \"$1\" ] || exit 3; exec find \"$1\" -mindepth 1 -maxdepth 1 -printf '%f\\0'",
             [directory]
         )
         if out.status == Self.absent { return nil }
@@ -161,6 +182,7 @@ public struct SSHFiles: HostFiles {
         set -e
         dest=$1 mode=$2 private=$3
         tmp="$dest.setpoint-tmp"
+        trap 'rm -f "$tmp"' EXIT
         umask 077
         cat >"$tmp"
         if [ -e "$dest" ]; then

@@ -28,14 +28,8 @@ public struct LocalRunner: CommandRunner {
 
     public func run(_ command: Command, allowFailure: Bool) async throws -> CommandOutput {
         let argv = try argv(command)
-        return try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(
-                    with: Result { try Self.runBlocking(command, argv: argv, allowFailure: allowFailure) }
-                )
-            }
-            thread.name = "setpoint-exec"
-            thread.start()
+        return try await onOwnThread("setpoint-exec") {
+            try Self.runBlocking(command, argv: argv, allowFailure: allowFailure)
         }
     }
 
@@ -158,5 +152,14 @@ public struct LocalRunner: CommandRunner {
             defer { condition.unlock() }
             return data
         }
+    }
+}
+
+/// Runs blocking work (a child's wait, file I/O) on a thread of its own, never on Swift's cooperative pool.
+func onOwnThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.name = name
+        thread.start()
     }
 }

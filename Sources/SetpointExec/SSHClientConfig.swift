@@ -64,6 +64,9 @@ public struct SSHClientConfig: Sendable, Equatable {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
+    /// A path as `ssh_config` reads it: ssh expands `%` tokens in paths, so a literal `%` is written `%%`.
+    static func path(_ text: String) -> String { value(text.replacingOccurrences(of: "%", with: "%%")) }
+
     /// The file's text. Every host gets its own block; nothing falls through to a `Host *` of someone else's.
     public var text: String {
         var out = "# Written by Setpoint for its own ssh runs (ssh -F): no other configuration is read.\n"
@@ -75,27 +78,26 @@ public struct SSHClientConfig: Sendable, Equatable {
                 "User \(Self.value(h.user))",
                 "BatchMode yes",
                 "StrictHostKeyChecking yes",
-                "UserKnownHostsFile \(Self.value(h.knownHostsFile))",
+                "UserKnownHostsFile \(Self.path(h.knownHostsFile))",
                 "GlobalKnownHostsFile /dev/null",
                 "CheckHostIP no",
                 "UpdateHostKeys no",
                 "ForwardAgent no",
                 "ForwardX11 no",
-                "ClearAllForwardings no",
                 "PasswordAuthentication no",
                 "KbdInteractiveAuthentication no",
                 "ConnectTimeout \(seconds)",
                 "ServerAliveInterval \(serverAliveInterval)",
                 "ServerAliveCountMax 3",
                 "ControlMaster auto",
-                "ControlPath \(Self.value(h.controlPath))",
+                "ControlPath \(Self.path(h.controlPath))",
                 "ControlPersist no",
             ]
             if let key = h.identityFile {
-                lines += ["IdentityFile \(Self.value(key))", "IdentitiesOnly yes", "IdentityAgent none"]
+                lines += ["IdentityFile \(Self.path(key))", "IdentitiesOnly yes", "IdentityAgent none"]
             } else if let agent = h.agentSocket {
                 // The agent's keys only: /dev/null stands for "no key file", so ssh's default ~/.ssh/id_* are not read.
-                lines += ["IdentityFile /dev/null", "IdentityAgent \(Self.value(agent))"]
+                lines += ["IdentityFile /dev/null", "IdentityAgent \(Self.path(agent))"]
             }
             if let jump = h.jump { lines.append("ProxyJump \(jump)") }
             out += "\nHost \(h.alias)\n" + lines.map { "    \($0)\n" }.joined()

@@ -12,7 +12,7 @@ public final class SSHRunner: CommandRunner, Sendable {
     public let configFile: String
     let ssh: String
     private let local = LocalRunner()
-    private let master = Mutex<pid_t?>(nil)
+    private let master = Mutex<MasterProcess?>(nil)
 
     public init(host: SSHClientConfig.Host, configFile: String, ssh: String = "/usr/bin/ssh") {
         self.host = host
@@ -63,6 +63,15 @@ public final class SSHRunner: CommandRunner, Sendable {
                 reason: "could not be run: \(name) was not reached over SSH"
             )
         }
+        // timeout(1) on the host: 124 when it ended the command, 137 when it had to kill it.
+        if let timeout = command.timeout, out.status == 124 || out.status == 137 {
+            throw CommandFailure(
+                command: command,
+                status: out.status,
+                output: out.stderr.isEmpty ? out.stdout : out.stderr,
+                reason: "timed out after \(timeout) on \(name)"
+            )
+        }
         if out.status != 0, !allowFailure {
             throw CommandFailure(
                 command: command,
@@ -76,39 +85,32 @@ public final class SSHRunner: CommandRunner, Sendable {
 
     /// Opens the master connection unless one is up; its PID is this runner's. Throws, quoting ssh, when the host
     /// cannot be reached, its key is not the pinned one, or the login is refused.
-    public func connect(clock: ContinuousClock = ContinuousClock()) async throws {
+    public func connect() async throws {
         if try await isConnected() { return }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("setpoint-ssh-\(UUID().uuidString)")
             .path
         defer { unlink(log) }
-        let pid = try Spawn.start(
+        let process = try MasterProcess(
             Spawn.Request(
-                argv: [ssh, "-F", configFile, "-M", "-N", "-o", "ControlPersist=no", host.alias],
+                argv: [ssh, "-F", configFile, "-M", "-N", host.alias],
                 environment: ProcessInfo.processInfo.environment,
                 stderr: .file(log, append: false)
             )
         )
-        master.withLock { $0 = pid }
-        let reaped = Mutex<Int32?>(nil)
-        let thread = Thread {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-            reaped.withLock { $0 = Spawn.exitStatus(status) }
-        }
-        thread.name = "setpoint-ssh-master"
-        thread.start()
+        master.withLock { $0 = process }
+        // The socket appears once the login succeeded; one `-O check` then confirms the master answers on it.
+        let clock = ContinuousClock()
         let deadline = clock.now + host.connectTimeout + .seconds(5)
-        while clock.now < deadline {
-            if try await isConnected() { return }
-            if reaped.withLock({ $0 }) != nil { break }
-            try await clock.sleep(for: .milliseconds(50))
+        while clock.now < deadline, process.exitStatus == nil {
+            if FileManager.default.fileExists(atPath: host.controlPath), try await isConnected() { return }
+            try await clock.sleep(for: .milliseconds(20))
         }
-        kill(pid, SIGTERM)
+        process.terminate()
         master.withLock { $0 = nil }
         let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         throw CommandFailure(
-            command: Command(ssh, ["-M", "-N", host.alias]),
-            status: reaped.withLock { $0 },
+            command: Command(ssh, ["-F", configFile, "-M", "-N", host.alias]),
+            status: process.exitStatus,
             output: said,
             reason: "could not open a connection to \(name)"
         )
@@ -120,17 +122,50 @@ public final class SSHRunner: CommandRunner, Sendable {
     }
 
     /// The master's PID, while this runner holds one.
-    public var masterPID: pid_t? { master.withLock { $0 } }
+    public var masterPID: pid_t? { master.withLock { $0?.pid } }
 
-    /// Ends the master connection (`ssh -O exit`, then its PID).
+    /// Ends the master connection (`ssh -O exit`, then its PID if it still runs).
     public func close() async {
         guard
-            let pid = master.withLock({ p -> pid_t? in
+            let process = master.withLock({ p -> MasterProcess? in
                 defer { p = nil }
                 return p
             })
         else { return }
         _ = try? await local.run(Command(ssh, ["-F", configFile, "-O", "exit", host.alias]), allowFailure: true)
-        kill(pid, SIGTERM)
+        process.terminate()
+    }
+
+    deinit { master.withLock { $0?.terminate() } }
+}
+
+/// A master ssh this process started and owns: reaped on a thread of its own, and signalled only while it has not been
+/// reaped, so a PID the system handed on to another process is never signalled.
+final class MasterProcess: Sendable {
+    let pid: pid_t
+    private let exit = Mutex<Int32?>(nil)
+
+    init(_ request: Spawn.Request) throws {
+        pid = try Spawn.start(request)
+        let pid = self.pid
+        let thread = Thread { [self] in
+            // Wait without reaping, record the end under the lock, then reap: until then the PID is still this child's.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
+            var status: Int32 = 0
+            self.exit.withLock { e in
+                while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                e = Spawn.exitStatus(status)
+            }
+        }
+        thread.name = "setpoint-ssh-master"
+        thread.start()
+    }
+
+    var exitStatus: Int32? { exit.withLock { $0 } }
+
+    /// SIGTERM, unless it has ended.
+    func terminate() {
+        exit.withLock { e in if e == nil { kill(pid, SIGTERM) } }
     }
 }

@@ -70,6 +70,22 @@ struct HostConnection {
             attributes: [.posixPermissions: 0o700]
         )
         resource = ResourceID(kind: .host, name: name)
+        do {
+            (target, runner) = try Self.prepare(name, in: directory, resource: resource, context: context)
+        } catch {
+            // Nothing of it stays: the folder may hold a key already.
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// The folder's files (pins, keys, config) for a host and its jump hosts, and the runner that uses them.
+    static func prepare(
+        _ name: String,
+        in directory: String,
+        resource: ResourceID,
+        context: ProviderContext
+    ) throws -> (SSHClientConfig.Host, SSHRunner) {
         var hosts: [SSHClientConfig.Host] = []
         var seen: Set<String> = []
         var next: String? = name
@@ -83,7 +99,11 @@ struct HostConnection {
             }
             let id = ResourceID(kind: .host, name: current)
             guard let declared = context.declared[id] else {
-                throw SetpointError(.observeFailed, "\(id) is not declared (named by ssh.jump)", resource: resource)
+                throw SetpointError(
+                    .observeFailed,
+                    "\(id) is not declared (named by the ssh.jump of Host/\(hosts.count > 0 ? hosts[hosts.count - 1].alias : name))",
+                    resource: resource
+                )
             }
             let spec = try declared.decodeSpec(HostSpec.self)
             hosts.append(
@@ -91,10 +111,9 @@ struct HostConnection {
             )
             next = spec.ssh.jump
         }
-        target = hosts[0]
         let config = directory + "/config"
         try SSHClientConfig(hosts: hosts).text.write(toFile: config, atomically: false, encoding: .utf8)
-        runner = SSHRunner(host: target, configFile: config)
+        return (hosts[0], SSHRunner(host: hosts[0], configFile: config))
     }
 
     /// One host's block: its pins as a known_hosts file, its key as a 0600 file.
@@ -113,16 +132,28 @@ struct HostConnection {
         }
         let knownHosts = directory + "/known_hosts-\(index)"
         try (pins.joined(separator: "\n") + "\n").write(toFile: knownHosts, atomically: false, encoding: .utf8)
+        // ssh_config has no escape for a line break: a value holding one could add options of its own.
+        for (field, value) in [("ssh.user", spec.ssh.user), ("ssh.agentSocket", spec.ssh.agentSocket ?? "")]
+        where value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw SetpointError(
+                .observeFailed,
+                "spec.\(field) holds a control character: write it on one line",
+                resource: ResourceID(kind: .host, name: name)
+            )
+        }
         var identity: String?
         if let reference = spec.ssh.privateKey {
-            let key = try secrets.resolve(reference)
-            identity = directory + "/key-\(index)"
-            guard
-                FileManager.default.createFile(atPath: identity!, contents: nil, attributes: [.posixPermissions: 0o600])
-            else {
-                throw SetpointError(.observeFailed, "cannot write the key of Host/\(name) to \(directory)")
+            let key: String
+            do { key = try secrets.resolve(reference) } catch {
+                throw SetpointError(
+                    .secretUnavailable,
+                    "spec.ssh.privateKey (\(reference.origin)): \(error)",
+                    resource: ResourceID(kind: .host, name: name)
+                )
             }
-            try (key.hasSuffix("\n") ? key : key + "\n").write(toFile: identity!, atomically: false, encoding: .utf8)
+            let file = directory + "/key-\(index)"
+            try AtomicFile.write(key.hasSuffix("\n") ? key : key + "\n", to: file, mode: 0o600, private: true)
+            identity = file
         }
         return SSHClientConfig.Host(
             alias: name,
@@ -146,7 +177,13 @@ struct HostConnection {
         } catch let failure as CommandFailure {
             let said = failure.output.split(separator: "\n").map(String.init)
                 .filter { !$0.hasPrefix("@@@") && !$0.isEmpty }.suffix(4).joined(separator: " ")
-            var message = "\(resource) (\(target.address):\(target.port)) was not reached over SSH: \(said)"
+            var message =
+                failure.status == nil
+                ? "\(resource) (\(target.address):\(target.port)) was not reached over SSH: \(said)"
+                : "\(resource) (\(target.address):\(target.port)) was reached, but `true` failed there: \(said)"
+            if failure.output.contains("Permission denied (publickey") {
+                message += ". Add the public half of ssh.privateKey to ~\(target.user)/.ssh/authorized_keys on the host"
+            }
             if failure.output.contains("Host key verification failed") {
                 let offered = await fingerprints(of: try await scan())
                 let pinned = await fingerprints(
@@ -158,7 +195,8 @@ struct HostConnection {
                     + "; ssh.hostKeys pins " + pinned.joined(separator: ", ")
                     + ". If the host was reinstalled, check the new key on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and pin it"
             }
-            throw SetpointError(.observeFailed, message, resource: resource)
+            // The message names the host itself: no resource prefix, which would name it twice.
+            throw SetpointError(.observeFailed, message)
         }
     }
 

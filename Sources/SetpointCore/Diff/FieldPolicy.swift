@@ -31,9 +31,7 @@ public struct FieldPolicy: Sendable {
         public var check: (@Sendable (FieldChange) -> String?)?
     }
 
-    public private(set) var rules: [Rule] = [] {
-        didSet { patterns = rules.map(\.pattern) }
-    }
+    public private(set) var rules: [Rule] = []
     /// The rules' patterns, apart: matching a path reads only these (the differ asks for every path it visits).
     private var patterns: [[String]] = []
     /// The impact of a change no rule covers.
@@ -60,9 +58,11 @@ public struct FieldPolicy: Sendable {
         reason: String? = nil,
         check: (@Sendable (FieldChange) -> String?)? = nil
     ) {
+        let split = pattern.split(separator: ".").map(String.init)
+        patterns.append(split)
         rules.append(
             Rule(
-                pattern: pattern.split(separator: ".").map(String.init),
+                pattern: split,
                 comparison: comparison,
                 impact: impact,
                 reason: reason,
