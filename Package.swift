@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "SetpointController", targets: ["SetpointController"]),
         .library(name: "SetpointExec", targets: ["SetpointExec"]),
         .library(name: "SetpointHosts", targets: ["SetpointHosts"]),
+        .library(name: "SetpointRemote", targets: ["SetpointRemote"]),
         .library(name: "PVESim", targets: ["PVESim"]),
         .executable(name: "pve-sim", targets: ["pve-sim"]),
         .library(name: "SetpointTesting", targets: ["SetpointTesting"]),
@@ -69,7 +70,13 @@ let package = Package(
         // Running tools (pg_basebackup, pg_ctl, pgbackrest, promtool …) by argv, as a given OS user.
         .target(name: "SetpointExec", dependencies: ["CSetpointSys"], swiftSettings: swiftSettings),
         // The hosts provider: Host (referenced), reached over SSH with pinned keys.
-        .target(name: "SetpointHosts", dependencies: ["SetpointCore", "SetpointExec"], swiftSettings: swiftSettings),
+        .target(
+            name: "SetpointHosts",
+            dependencies: ["SetpointCore", "SetpointExec", "SetpointRemote"],
+            swiftSettings: swiftSettings
+        ),
+        // A declared Host's commands and files for the providers (not a provider): one SSH master per host per run.
+        .target(name: "SetpointRemote", dependencies: ["SetpointCore", "SetpointExec"], swiftSettings: swiftSettings),
         // System calls Swift's Glibc module leaves out (closefrom for posix_spawn, pipe2): children get only their own descriptors.
         .target(name: "CSetpointSys"),
         // The Proxmox VE API simulator: a library (in-process use from tests) and the `pve-sim` executable.
@@ -100,19 +107,19 @@ let package = Package(
         .target(name: "SetpointProxmox", dependencies: ["SetpointCore", "SetpointHTTP"], swiftSettings: swiftSettings),
         .target(
             name: "SetpointPostgres",
-            dependencies: ["SetpointCore", "SetpointPG", "SetpointExec"],
+            dependencies: ["SetpointCore", "SetpointPG", "SetpointExec", "SetpointRemote"],
             swiftSettings: swiftSettings
         ),
         // pgBackRest backups, WAL archiving, restores and drills of a PostgresCluster (reads the cluster's manifest, not its provider).
         .target(
             name: "SetpointBackup",
-            dependencies: ["SetpointCore", "SetpointPG", "SetpointExec"],
+            dependencies: ["SetpointCore", "SetpointPG", "SetpointExec", "SetpointRemote"],
             swiftSettings: swiftSettings
         ),
         // Prometheus rule groups and Alertmanager routing (reads YAML back with the manifest reader).
         .target(
             name: "SetpointPrometheus",
-            dependencies: ["SetpointCore", "SetpointHTTP", "SetpointExec", "SetpointYAML"],
+            dependencies: ["SetpointCore", "SetpointHTTP", "SetpointExec", "SetpointRemote", "SetpointYAML"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -130,7 +137,7 @@ let package = Package(
                 "SetpointCore", "SetpointYAML", "SetpointManifest", "SetpointRender", "SetpointEngine", "SetpointState",
                 "SetpointProxmox",
                 "SetpointPostgres", "SetpointPrometheus", "SetpointBackup", "SetpointController", "SetpointHTTP",
-                "SetpointHosts",
+                "SetpointHosts", "SetpointRemote",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -264,6 +271,12 @@ let package = Package(
         .testTarget(
             name: "SetpointExecTests",
             dependencies: ["SetpointExec", "SetpointTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            // The lab (scripts/lab): Setpoint run in the ops namespace against hosts of their own, over SSH.
+            name: "SetpointLabTests",
+            dependencies: ["SetpointTesting", "setpoint"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -38,6 +38,14 @@ struct ClusterTarget: Sendable {
                 resource: policy
             )
         }
+        if let runsOn = member.runsOn {
+            throw SetpointError(
+                .applyFailed,
+                "\(resource.id)'s primary \(spec.primary) runs on Host/\(runsOn): backups of a primary on another host need "
+                    + "pgBackRest's TLS-server layout, which Setpoint does not set up yet; run the BackupPolicy's cluster on this machine for now",
+                resource: policy
+            )
+        }
         host = member.host
         port = member.port ?? 5432
         dataDirectory = directory

@@ -17,17 +17,22 @@ public struct CLIRuntime: Sendable {
     public var input: (@Sendable () -> String?)?
     /// The one clock of the commands, the engine and the providers they run.
     public var clock: any SetpointClock
+    /// The sessions to the Hosts a command reaches (one SSH master per host); `SetpointCLI.run` makes them when none
+    /// are given and closes them when the command ends.
+    public var hosts: (any HostSessions)?
 
     public init(
         providers: [any Provider],
         secrets: any SecretResolver,
         input: (@Sendable () -> String?)? = nil,
-        clock: any SetpointClock = SystemClock()
+        clock: any SetpointClock = SystemClock(),
+        hosts: (any HostSessions)? = nil
     ) {
         self.providers = providers
         self.secrets = secrets
         self.input = input
         self.clock = clock
+        self.hosts = hosts
     }
 
     @TaskLocal static var current: CLIRuntime?

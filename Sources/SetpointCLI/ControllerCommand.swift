@@ -190,7 +190,8 @@ struct ControllerCommand: ConsoleCommand {
                 parallelism: parallelism,
                 leaseTTL: DurationValue.parse(leaseTTL)!.duration,
                 git: git,
-                clock: runtime.clock
+                clock: runtime.clock,
+                hosts: runtime.hosts
             ),
             store: store,
             log: SwiftLogProviderLog(logger: CLILog.logger("provider"))

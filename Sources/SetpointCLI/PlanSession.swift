@@ -49,7 +49,8 @@ struct PlanSession {
             secrets: runtime.secrets,
             clock: runtime.clock,
             log: SwiftLogProviderLog(logger: CLILog.logger("provider")),
-            declared: Dictionary((set?.resources ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            declared: Dictionary((set?.resources ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+            hosts: runtime.hosts
         )
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SetpointRemote
 
 /// Entry points of the `setpoint` command line. The executable calls `main()`; tests call `run(_:console:)`.
 public enum SetpointCLI {
@@ -17,9 +18,15 @@ public enum SetpointCLI {
     /// Parses `arguments` and runs the command, writing to `console`. Returns the exit code.
     /// - Parameter runtime: providers and secrets; the shipped build's by default, fakes in tests.
     public static func run(_ arguments: [String], console: Console, runtime: CLIRuntime? = nil) async -> Int32 {
-        await CLIRuntime.$current.withValue(runtime ?? .shipped) {
+        var runtime = runtime ?? .shipped
+        // The command's own sessions to the Hosts it reaches, closed (masters ended, keys removed) when it ends.
+        let owned = runtime.hosts == nil ? HostSessionPool() : nil
+        if let owned { runtime.hosts = owned }
+        let code = await CLIRuntime.$current.withValue(runtime) {
             await runParsed(arguments, console: console)
         }
+        await owned?.close()
+        return code
     }
 
     static func runParsed(_ arguments: [String], console: Console) async -> Int32 {

@@ -56,6 +56,8 @@ public final class Reconciler: Sendable {
         public var git: GitSync?
         /// The one clock of the passes, the lease, the audit records and the providers.
         public var clock: any SetpointClock
+        /// The sessions to the Hosts the passes reach, kept across passes; each pass first drops dead ones.
+        public var hosts: (any HostSessions)?
 
         public init(
             paths: [String],
@@ -66,9 +68,11 @@ public final class Reconciler: Sendable {
             parallelism: Int = 8,
             leaseTTL: Duration = .seconds(10),
             git: GitSync? = nil,
-            clock: any SetpointClock = SystemClock()
+            clock: any SetpointClock = SystemClock(),
+            hosts: (any HostSessions)? = nil
         ) {
             self.clock = clock
+            self.hosts = hosts
             self.leaseTTL = leaseTTL
             self.git = git
             self.paths = paths
@@ -180,8 +184,11 @@ public final class Reconciler: Sendable {
             secrets: configuration.secrets,
             clock: configuration.clock,
             log: log,
-            declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
+            hosts: configuration.hosts
         )
+        // A master that died since the last pass is replaced, and a host that failed is tried again.
+        await configuration.hosts?.refresh()
         if set.isValid {
             set.diagnostics += await ProviderChecks.run(
                 set.resources,

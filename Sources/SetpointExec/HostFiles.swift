@@ -32,6 +32,11 @@ public protocol HostFiles: Sendable {
     func write(_ text: String, to path: String, mode: Int, private: Bool) async throws
     /// Removes the file; one that is not there is fine.
     func remove(_ path: String) async throws
+    /// Renames a file or folder within one file system (a data directory moved aside); the target must not exist.
+    func move(_ path: String, to target: String) async throws
+    /// The same files reached as another OS user (`postgres` for a data directory only it may read): over SSH through
+    /// `sudo -n -u USER`; on this machine as this process, which a service's files already admit.
+    func acting(as user: String?) -> any HostFiles
 }
 
 /// A host file operation that failed, naming the host and the path and quoting why.
@@ -40,12 +45,19 @@ public struct HostFileFailure: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var reason: String
     public var description: String { "\(host): \(path): \(reason)" }
+
+    public init(host: String, path: String, reason: String) {
+        self.host = host
+        self.path = path
+        self.reason = reason
+    }
 }
 
 /// This machine's files; each operation on a thread of its own (file I/O never blocks Swift's cooperative pool).
 public struct LocalFiles: HostFiles {
     public init() {}
     public var hostName: String { "this machine" }
+    public func acting(as user: String?) -> any HostFiles { self }
 
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await onOwnThread("setpoint-files", body)
@@ -116,23 +128,46 @@ public struct LocalFiles: HostFiles {
             }
         }
     }
+
+    public func move(_ path: String, to target: String) async throws {
+        try await blocking {
+            guard access(target, F_OK) != 0 else {
+                throw HostFileFailure(host: "this machine", path: target, reason: "is there already")
+            }
+            guard rename(path, target) == 0 else {
+                throw HostFileFailure(
+                    host: "this machine",
+                    path: path,
+                    reason: "cannot be moved to \(target): \(String(cString: strerror(errno)))"
+                )
+            }
+        }
+    }
 }
 
 /// A host's files over SSH: each operation one short command through the host's runner, with fixed scripts and the
 /// paths as arguments (never spliced into the script), and a file's text on stdin (never on a command line).
 public struct SSHFiles: HostFiles {
     public let runner: SSHRunner
-    public init(runner: SSHRunner) { self.runner = runner }
+    /// The OS user the operations run as (`sudo -n -u`); nil: the SSH user.
+    public let user: String?
+    public init(runner: SSHRunner, user: String? = nil) {
+        self.runner = runner
+        self.user = user
+    }
     public var hostName: String { runner.name }
+    public func acting(as user: String?) -> any HostFiles { SSHFiles(runner: runner, user: user) }
 
     /// Exit status the scripts use for "no such file".
     static let absent: Int32 = 3
 
-    /// Exits 3 when "$1" is not there and its folder could be searched; says why and exits 4 when it cannot be
-    /// looked at (a file that cannot be seen is never taken for one that is not there).
+    /// Exits 3 when "$1" is not there and the nearest folder above it that is there could be searched (a missing
+    /// folder on the way means the file is missing too, as lstat's ENOENT says here); says why and exits 4 when it
+    /// cannot be looked at (a file that cannot be seen is never taken for one that is not there).
     static let absentCheck = """
         if [ ! -e "$1" ] && [ ! -L "$1" ]; then
-            d=$(dirname -- "$1")
+            d=$1
+            while d=$(dirname -- "$d") && [ ! -e "$d" ] && [ "$d" != / ]; do :; done
             if [ -d "$d" ] && [ -x "$d" ]; then exit 3; fi
             echo "cannot look into $d" >&2; exit 4
         fi
@@ -140,7 +175,10 @@ public struct SSHFiles: HostFiles {
         """
 
     func sh(_ script: String, _ arguments: [String], input: String? = nil) async throws -> CommandOutput {
-        try await runner.run(Command("/bin/sh", ["-c", script, "sh"] + arguments, input: input), allowFailure: true)
+        try await runner.run(
+            Command("/bin/sh", ["-c", script, "sh"] + arguments, user: user, input: input),
+            allowFailure: true
+        )
     }
 
     func failure(_ path: String, _ what: String, _ out: CommandOutput) -> HostFileFailure {
@@ -211,5 +249,13 @@ public struct SSHFiles: HostFiles {
     public func remove(_ path: String) async throws {
         let out = try await sh("exec rm -f -- \"$1\"", [path])
         guard out.status == 0 else { throw failure(path, "cannot be removed", out) }
+    }
+
+    public func move(_ path: String, to target: String) async throws {
+        let out = try await sh(
+            "if [ -e \"$2\" ]; then echo \"$2 is there already\" >&2; exit 5; fi; exec mv -T -- \"$1\" \"$2\"",
+            [path, target]
+        )
+        guard out.status == 0 else { throw failure(path, "cannot be moved to \(target)", out) }
     }
 }

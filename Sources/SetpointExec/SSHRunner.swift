@@ -13,11 +13,14 @@ public final class SSHRunner: CommandRunner, Sendable {
     let ssh: String
     private let local = LocalRunner()
     private let master = Mutex<MasterProcess?>(nil)
+    /// Sessions at once on the host's connection, below sshd's `MaxSessions` (10 by default): more would be refused.
+    private let sessions: AsyncSemaphore
 
-    public init(host: SSHClientConfig.Host, configFile: String, ssh: String = "/usr/bin/ssh") {
+    public init(host: SSHClientConfig.Host, configFile: String, maxSessions: Int = 8, ssh: String = "/usr/bin/ssh") {
         self.host = host
         self.configFile = configFile
         self.ssh = ssh
+        sessions = AsyncSemaphore(max(1, maxSessions))
     }
 
     /// Where the host is, for messages: `pg-2 (10.0.0.12:22)`.
@@ -53,7 +56,15 @@ public final class SSHRunner: CommandRunner, Sendable {
             timeout: command.timeout.map { $0 + .seconds(15) },
             input: command.input
         )
-        let out = try await local.run(transport, allowFailure: true)
+        try await sessions.acquire()
+        let out: CommandOutput
+        do {
+            out = try await local.run(transport, allowFailure: true)
+            sessions.release()
+        } catch {
+            sessions.release()
+            throw error
+        }
         // ssh exits 255 for its own failures (unreachable, host key, authentication), else with the command's status.
         if out.status == 255 {
             throw CommandFailure(
@@ -120,6 +131,9 @@ public final class SSHRunner: CommandRunner, Sendable {
     public func isConnected() async throws -> Bool {
         try await local.run(Command(ssh, ["-F", configFile, "-O", "check", host.alias]), allowFailure: true).status == 0
     }
+
+    /// Whether this runner holds a master that has not ended (no process is started to find out).
+    public var hasLiveMaster: Bool { master.withLock { $0.map { $0.exitStatus == nil } ?? false } }
 
     /// The master's PID, while this runner holds one.
     public var masterPID: pid_t? { master.withLock { $0?.pid } }

@@ -2,12 +2,12 @@ import Foundation
 import SetpointCore
 import SetpointExec
 import SetpointPG
+import SetpointRemote
 
 /// Carries out a `PostgresCluster`'s actions against a fresh look at its members. Each action converges: run twice,
 /// the second run finds nothing left to do.
 struct ClusterApplier: Sendable {
     let view: ClusterView
-    let runner: any CommandRunner
     let context: ProviderContext
     let resource: ResourceID
 
@@ -35,15 +35,20 @@ struct ClusterApplier: Sendable {
         return db
     }
 
-    func control(for member: ClusterSettings.Member) throws -> MemberControl {
-        guard member.isLocal else {
+    /// The member's host: its Host over SSH, or this machine.
+    func access(for member: ClusterSettings.Member) async throws -> HostAccess {
+        guard member.canControl else {
             throw fail(
-                "member \(member.name) is on \(member.host ?? "a conninfo host"): its tools (pg_ctl, pg_basebackup, pg_rewind) run on the "
-                    + "machine Setpoint runs on, and remote members need a remote runner that is not there yet; run Setpoint on that host"
+                "member \(member.name) is on \(member.host ?? "a conninfo host"), which is not this machine: name the Host it runs "
+                    + "on with runsOn, so its tools (pg_ctl, pg_basebackup, pg_rewind) run there over SSH"
             )
         }
-        return MemberControl(
-            runner: runner,
+        return try await context.host(member.runsOn, for: resource)
+    }
+
+    func control(for member: ClusterSettings.Member) async throws -> MemberControl {
+        MemberControl(
+            access: try await access(for: member),
             binDirectory: settings.binDirectory(major: view.facts(try primaryName())?.majorVersion),
             osUser: settings.osUser
         )
@@ -137,7 +142,7 @@ struct ClusterApplier: Sendable {
                     "member \(m.name) does not answer on \(m.endpoint) and declares no dataDirectory to create it in"
                 )
             }
-            let tools = try control(for: m)
+            let tools = try await control(for: m)
             let spec = ReplicaSpec(
                 name: m.name,
                 port: m.port,
@@ -152,7 +157,10 @@ struct ClusterApplier: Sendable {
             )
             note("creating replica \(m.name) in \(directory) from \(primary)")
             do {
-                let took = try await ReplicaBuilder(runner: runner, clock: context.clock).create(spec, primary: db)
+                let took = try await ReplicaBuilder(access: tools.access, clock: context.clock).create(
+                    spec,
+                    primary: db
+                )
                 note("replica \(m.name) streams (\(took))")
             } catch let refusal as ReplicaRefusal {
                 throw fail(refusal.description)
@@ -161,7 +169,7 @@ struct ClusterApplier: Sendable {
             guard let directory = m.dataDirectory else {
                 throw fail("member \(m.name) is stopped and declares no dataDirectory")
             }
-            let tools = try control(for: m)
+            let tools = try await control(for: m)
             if let slot { try await ensureSlot(slot, on: db) }
             if state == "stopped-primary" {
                 note("rewinding \(m.name) onto \(primary)")
@@ -179,17 +187,18 @@ struct ClusterApplier: Sendable {
             )
             note("starting \(m.name) as a standby of \(primary)")
             try await tools.start(directory)
-            try await ReplicaBuilder(runner: runner, clock: context.clock).waitForStreaming(
+            try await ReplicaBuilder(access: tools.access, clock: context.clock).waitForStreaming(
                 m.name,
                 primary: db,
                 timeout: .seconds(120),
-                logFile: tools.logFile(directory)
+                logFile: tools.logFile(directory),
+                osUser: settings.osUser
             )
             if state == "stopped-primary" { try await dropStaleSlots(on: m) }
         case "standby-elsewhere":
             if let slot { try await ensureSlot(slot, on: db) }
             try await repoint(m.name, to: primaryMember, slot: slot)
-            try await ReplicaBuilder(runner: runner, clock: context.clock).waitForStreaming(
+            try await ReplicaBuilder(clock: context.clock).waitForStreaming(
                 m.name,
                 primary: db,
                 timeout: .seconds(120)
@@ -242,13 +251,13 @@ struct ClusterApplier: Sendable {
                 throw fail("member \(m.name): no data directory known")
             }
             note("stopping removed member \(m.name); its data stays in \(directory)")
-            try await control(for: m).stop(directory)
+            try await (try await control(for: m)).stop(directory)
         }
         if settings.useSlots
             || view.facts(primary)?.slots.contains(where: { $0.name == ReplicaSpec.slotName(m.name) }) == true
         {
             do {
-                try await MemberOperations(runner: runner, clock: context.clock).dropSlot(
+                try await MemberOperations(clock: context.clock).dropSlot(
                     ReplicaSpec.slotName(m.name),
                     on: try connection(primary)
                 )
@@ -267,7 +276,7 @@ struct ClusterApplier: Sendable {
             return
         }
         note("\(primary): synchronous_standby_names = '\(wanted)'")
-        try await MemberOperations(runner: runner, clock: context.clock).setSynchronous(
+        try await MemberOperations(clock: context.clock).setSynchronous(
             count: settings.synchronousCount,
             standbys: settings.synchronousCandidates(primary: primary),
             on: try connection(primary)
@@ -305,13 +314,13 @@ struct ClusterApplier: Sendable {
                 throw fail("member \(name): no data directory known")
             }
             note("restarting \(name)")
-            try await control(for: m).restart(directory)
+            try await (try await control(for: m)).restart(directory)
         }
         // The replicas reconnect by themselves; done when each streams again.
         let db = try await PGConnection.counted(settings.connection(to: try member(primary)))
         defer { db.close() }
         for name in settings.members.map(\.name) where name != primary && view.isStreaming(name, from: primary) {
-            try await ReplicaBuilder(runner: runner, clock: context.clock).waitForStreaming(
+            try await ReplicaBuilder(clock: context.clock).waitForStreaming(
                 name,
                 primary: db,
                 timeout: .seconds(120)

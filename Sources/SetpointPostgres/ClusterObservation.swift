@@ -114,7 +114,7 @@ enum ClusterObservation {
     static func describe(_ status: MemberStatus?) -> String {
         switch status {
         case .running(let f)?: f.inRecovery ? "a standby" : "primary"
-        case .stopped(let d)?: "stopped (data in \(d))"
+        case .stopped(let d, _)?: "stopped (data in \(d))"
         case .absent?: "not created"
         case .notEmpty(let d, _)?: "absent (\(d) not empty)"
         case .unreachable(let why)?: "unreachable: \(why)"
@@ -130,8 +130,8 @@ enum ClusterObservation {
             if name == primary { return "primary" }
             return view.isStreaming(name, from: primary)
                 ? "streaming" : (f.inRecovery ? "standby-elsewhere" : "primary")
-        case .stopped(let d)?:
-            return FileManager.default.fileExists(atPath: d + "/standby.signal") ? "stopped" : "stopped-primary"
+        case .stopped(_, let standby)?:
+            return standby ? "stopped" : "stopped-primary"
         case .absent?: return "absent"
         default: return "unknown"
         }

@@ -6,6 +6,8 @@ import SetpointPG
 struct ClusterSettings: Sendable {
     struct Member: Sendable, Equatable {
         var name: String
+        /// The Host its tools run on and its files are (nil: this machine).
+        var runsOn: String? = nil
         var host: String?
         var port: Int
         var conninfo: String?
@@ -15,7 +17,10 @@ struct ClusterSettings: Sendable {
         /// `host:port` for messages (a conninfo member shows as such, never the string: it may hold a password).
         var endpoint: String { host.map { "\($0):\(port)" } ?? "(conninfo)" }
 
-        /// Tools (`pg_ctl`, `pg_basebackup`) run on this machine: a member elsewhere needs a remote runner.
+        /// Its tools (`pg_ctl`, `pg_basebackup`) and data directory can be reached: on its Host over SSH, or here.
+        var canControl: Bool { runsOn != nil || isLocal }
+
+        /// Without `runsOn`, whether its address is this machine's (then its tools run here).
         var isLocal: Bool {
             guard let host else { return false }
             return ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("/")
@@ -41,19 +46,30 @@ struct ClusterSettings: Sendable {
     var binDirectoryOverride: String?
     var osUser: String
 
-    init(_ resource: Resource, secrets: any SecretResolver) throws {
+    /// - Parameter hostAddress: a declared Host's address, for members that give `runsOn` and no `host`.
+    init(
+        _ resource: Resource,
+        secrets: any SecretResolver,
+        hostAddress: (String) -> String? = { _ in nil }
+    ) throws {
         let spec = try resource.decodeSpec(PostgresClusterSpec.self)
-        try self.init(name: resource.id.name, spec: spec, secrets: secrets)
+        try self.init(name: resource.id.name, spec: spec, secrets: secrets, hostAddress: hostAddress)
     }
 
-    init(name: String, spec: PostgresClusterSpec, secrets: any SecretResolver) throws {
+    init(
+        name: String,
+        spec: PostgresClusterSpec,
+        secrets: any SecretResolver,
+        hostAddress: (String) -> String? = { _ in nil }
+    ) throws {
         self.name = name
         version = spec.version
         primary = spec.primary
         members = spec.members.map {
             Member(
                 name: $0.name,
-                host: $0.host,
+                runsOn: $0.runsOn,
+                host: $0.host ?? $0.runsOn.flatMap(hostAddress),
                 port: $0.port ?? 5432,
                 conninfo: $0.conninfo,
                 dataDirectory: $0.dataDirectory,
@@ -127,13 +143,15 @@ struct ClusterSettings: Sendable {
     }
 
     /// A member as the manifest has it, with settings from a decoded spec (removed members come from the last apply).
-    static func members(of spec: Value?) -> [Member] {
+    static func members(of spec: Value?, hostAddress: (String) -> String? = { _ in nil }) -> [Member] {
         guard case .list(let list)? = spec?["members"] else { return [] }
         return list.compactMap { m in
             guard let name = m["name"]?.stringValue else { return nil }
+            let runsOn = m["runsOn"]?.stringValue
             return Member(
                 name: name,
-                host: m["host"]?.stringValue,
+                runsOn: runsOn,
+                host: m["host"]?.stringValue ?? runsOn.flatMap(hostAddress),
                 port: m["port"]?.intValue.map { Int($0) } ?? 5432,
                 conninfo: m["conninfo"]?.stringValue,
                 dataDirectory: m["dataDirectory"]?.stringValue,

@@ -1,13 +1,15 @@
 import Foundation
 import SetpointCore
+import SetpointExec
 import SetpointPG
+import SetpointRemote
 
 /// What one member is, as far as Setpoint can tell.
 enum MemberStatus: Sendable {
     /// It answers; its facts.
     case running(MemberFacts)
-    /// Its data directory holds a cluster and no server runs on it.
-    case stopped(dataDirectory: String)
+    /// Its data directory holds a cluster and no server runs on it (`standby`: it has `standby.signal`).
+    case stopped(dataDirectory: String, standby: Bool)
     /// Nothing answers and its data directory is missing or empty: a replica to create.
     case absent
     /// Nothing answers and its data directory holds files that are not a cluster: nothing may be created there.
@@ -54,7 +56,9 @@ struct ClusterView: Sendable {
     static func observe(
         _ settings: ClusterSettings,
         removed: [ClusterSettings.Member],
-        parameters: [String]
+        parameters: [String],
+        context: ProviderContext,
+        resource: ResourceID
     ) async -> ClusterView {
         let all = settings.members + removed
         var status: [String: MemberStatus] = [:]
@@ -71,7 +75,17 @@ struct ClusterView: Sendable {
                             return (member.name, .unreachable("\(error)"), nil)
                         }
                     } catch {
-                        return (member.name, offline(member, error: error), nil)
+                        return (
+                            member.name,
+                            await offline(
+                                member,
+                                error: error,
+                                settings: settings,
+                                context: context,
+                                resource: resource
+                            ),
+                            nil
+                        )
                     }
                 }
             }
@@ -83,34 +97,46 @@ struct ClusterView: Sendable {
         return ClusterView(settings: settings, status: status, removed: removed, connections: connections)
     }
 
-    /// What a member that does not answer is, judged from its data directory (when it is on this machine).
-    static func offline(_ member: ClusterSettings.Member, error: any Error) -> MemberStatus {
+    /// What a member that does not answer is, judged from its data directory (on its Host, or on this machine).
+    static func offline(
+        _ member: ClusterSettings.Member,
+        error: any Error,
+        settings: ClusterSettings,
+        context: ProviderContext,
+        resource: ResourceID
+    ) async -> MemberStatus {
         let refused = "\(error)"
         if let pg = error as? PGError, pg.sqlState.hasPrefix("28") || refused.contains("authentication failed") {
             return .unreachable(refused)
         }
-        guard member.isLocal, let directory = member.dataDirectory else { return .unreachable(refused) }
-        guard FileManager.default.fileExists(atPath: directory) else { return .absent }
+        guard member.canControl, let directory = member.dataDirectory else { return .unreachable(refused) }
+        let files: any HostFiles
+        do { files = try await context.host(member.runsOn, for: resource).files.acting(as: settings.osUser) } catch {
+            return .unreachable(refused + "; and its host cannot be reached to look at its data directory: \(error)")
+        }
         let entries: [String]
-        do { entries = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-            return .unreachable(
-                refused + "; and its data directory \(directory) cannot be read: \(error.localizedDescription)"
-            )
+        do {
+            guard let listed = try await files.list(directory) else { return .absent }
+            entries = listed
+        } catch {
+            return .unreachable(refused + "; and its data directory \(directory) cannot be read: \(error)")
         }
         if entries.isEmpty { return .absent }
         guard entries.contains("PG_VERSION") else {
             return .notEmpty(dataDirectory: directory, entries: entries.sorted())
         }
-        if entries.contains("postmaster.pid"), let pid = postmasterPID(directory), isPostgresRunning(pid) {
+        if entries.contains("postmaster.pid"), let pid = await postmasterPID(directory, files: files),
+            await isPostgresRunning(pid, files: files)
+        {
             return .unreachable(refused + " (a server runs on \(directory): process \(pid))")
         }
-        return .stopped(dataDirectory: directory)
+        return .stopped(dataDirectory: directory, standby: entries.contains("standby.signal"))
     }
 
-    /// Whether a process runs with that PID and is a PostgreSQL server (not a zombie a crash left, not a recycled PID).
-    static func isPostgresRunning(_ pid: pid_t) -> Bool {
-        guard kill(pid, 0) == 0 else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+    /// Whether a process runs with that PID and is a PostgreSQL server (not a zombie a crash left, not a recycled PID),
+    /// from `/proc/PID/stat` on the member's host.
+    static func isPostgresRunning(_ pid: Int32, files: any HostFiles) async -> Bool {
+        guard let stat = try? await files.read("/proc/\(pid)/stat"), !stat.isEmpty else { return false }
         // `pid (comm) state …`: state Z is a zombie.
         if let close = stat.lastIndex(of: ")") {
             let rest = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces)
@@ -120,8 +146,8 @@ struct ClusterView: Sendable {
     }
 
     /// The postmaster's PID from `postmaster.pid` (left behind by a crash: the process may be gone).
-    static func postmasterPID(_ directory: String) -> pid_t? {
-        guard let text = try? String(contentsOfFile: directory + "/postmaster.pid", encoding: .utf8) else { return nil }
-        return text.split(separator: "\n").first.flatMap { pid_t($0.trimmingCharacters(in: .whitespaces)) }
+    static func postmasterPID(_ directory: String, files: any HostFiles) async -> Int32? {
+        guard let text = try? await files.read(directory + "/postmaster.pid") else { return nil }
+        return text.split(separator: "\n").first.flatMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
     }
 }

@@ -1,12 +1,18 @@
 import Foundation
 import SetpointExec
 import SetpointPG
+import SetpointRemote
 
-/// Starting, restarting, re-pointing and rewinding members: the steps that bring a member in line with its role.
+/// Starting, restarting, re-pointing and rewinding members: the steps that bring a member in line with its role, run on
+/// the member's host (its Host over SSH, or this machine) as the server's OS user.
 struct MemberControl: Sendable {
-    let runner: any CommandRunner
+    let access: HostAccess
     let binDirectory: String
     let osUser: String
+
+    var runner: any CommandRunner { access.runner }
+    /// The member's files, as the server's OS user (a data directory is its alone).
+    var files: any HostFiles { access.files.acting(as: osUser) }
 
     /// A libpq conninfo string, each value single-quoted (`'` and `\` escaped), as `primary_conninfo` wants it.
     static func conninfo(_ pairs: [(String, String)]) -> String {
@@ -32,29 +38,30 @@ struct MemberControl: Sendable {
     /// A `postmaster.pid` whose process is gone (a crash; a zombie nobody reaped) would stop the server from starting:
     /// PostgreSQL itself only asks whether the PID exists.
     /// The socket's lock file (`DIR/.s.PGSQL.PORT.lock`, named in postmaster.pid's 4th and 5th lines) goes with it.
-    func clearStaleLock(_ dataDirectory: String) {
+    func clearStaleLock(_ dataDirectory: String) async throws {
         let lockFile = dataDirectory + "/postmaster.pid"
-        guard let pid = ClusterView.postmasterPID(dataDirectory), !ClusterView.isPostgresRunning(pid),
-            let text = try? String(contentsOfFile: lockFile, encoding: .utf8)
+        guard let pid = await ClusterView.postmasterPID(dataDirectory, files: files),
+            await !ClusterView.isPostgresRunning(pid, files: files),
+            let text = try await files.read(lockFile)
         else { return }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.count > 4, let port = Int(lines[3].trimmingCharacters(in: .whitespaces)) {
             for directory in lines[4].split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) })
             where directory.hasPrefix("/") {
                 let socketLock = "\(directory)/.s.PGSQL.\(port).lock"
-                let owner = (try? String(contentsOfFile: socketLock, encoding: .utf8))?.split(separator: "\n").first
-                    .flatMap { pid_t($0) }
+                let owner = (try? await files.read(socketLock))?.split(separator: "\n").first
+                    .flatMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
                 if owner == pid {
-                    unlink(socketLock)
-                    unlink("\(directory)/.s.PGSQL.\(port)")
+                    try await files.remove(socketLock)
+                    try await files.remove("\(directory)/.s.PGSQL.\(port)")
                 }
             }
         }
-        unlink(lockFile)
+        try await files.remove(lockFile)
     }
 
     func start(_ dataDirectory: String) async throws {
-        clearStaleLock(dataDirectory)
+        try await clearStaleLock(dataDirectory)
         let command = Command(
             "\(binDirectory)/pg_ctl",
             ["-D", dataDirectory, "-l", logFile(dataDirectory), "-w", "-t", "120", "start"],
@@ -66,14 +73,14 @@ struct MemberControl: Sendable {
         throw CommandFailure(
             command: command,
             status: out.status,
-            output: out.stdout + out.stderr + "\n" + logTail(dataDirectory),
-            reason: "exited with status \(out.status)"
+            output: out.stdout + out.stderr + "\n" + (await logTail(dataDirectory)),
+            reason: "exited with status \(out.status)" + (access.isLocal ? "" : " on \(access.name)")
         )
     }
 
     /// The server log's last lines (what `pg_ctl` means by "Examine the log output").
-    func logTail(_ dataDirectory: String, lines: Int = 8) -> String {
-        guard let text = try? String(contentsOfFile: logFile(dataDirectory), encoding: .utf8) else { return "" }
+    func logTail(_ dataDirectory: String, lines: Int = 8) async -> String {
+        guard let text = try? await files.read(logFile(dataDirectory)) else { return "" }
         return "log \(logFile(dataDirectory)) ends:\n"
             + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
@@ -102,12 +109,12 @@ struct MemberControl: Sendable {
 
     /// `Latest checkpoint location` from `pg_controldata` (a stopped server's last WAL position, as an LSN).
     func latestCheckpoint(_ dataDirectory: String) async throws -> String? {
+        // LC_ALL=C through env(1): the field names are matched in English.
         let out = try await runner.run(
             Command(
-                "\(binDirectory)/pg_controldata",
-                ["-D", dataDirectory],
+                "/usr/bin/env",
+                ["LC_ALL=C", "\(binDirectory)/pg_controldata", "-D", dataDirectory],
                 user: osUser,
-                environment: ["LC_ALL": "C"],
                 timeout: .seconds(30)
             )
         )
@@ -143,14 +150,22 @@ struct MemberControl: Sendable {
         if let port = source.port { pairs.append(("port", String(port))) }
         if let user = source.user { pairs.append(("user", user)) }
         pairs.append(("dbname", source.database ?? "postgres"))
-        let environment = source.password.map { ["PGPASSWORD": $0] } ?? [:]
-        let command = Command(
-            "\(binDirectory)/pg_rewind",
-            ["-D", dataDirectory, "--source-server", Self.conninfo(pairs), "--no-ensure-shutdown"],
-            user: osUser,
-            environment: environment,
-            timeout: .seconds(600)
-        )
+        // The password in a passfile on the member's host, removed afterwards: never on a command line or in an environment.
+        return try await access.withPassfile(source.password, user: osUser) { passfile in
+            let command = Command(
+                "\(binDirectory)/pg_rewind",
+                [
+                    "-D", dataDirectory, "--source-server",
+                    Self.conninfo(pairs + (passfile.map { [("passfile", $0)] } ?? [])), "--no-ensure-shutdown",
+                ],
+                user: osUser,
+                timeout: .seconds(600)
+            )
+            return try await rewind(dataDirectory, command: command)
+        }
+    }
+
+    func rewind(_ dataDirectory: String, command: Command) async throws -> String {
         let first = try await runner.run(command, allowFailure: true)
         if first.status == 0 { return first.stdout + first.stderr }
         let said = first.stdout + first.stderr
@@ -158,7 +173,7 @@ struct MemberControl: Sendable {
             throw CommandFailure(command: command, status: first.status, output: said, reason: "pg_rewind failed")
         }
         // Crash recovery to a consistent, cleanly shut down state, then the rewind.
-        clearStaleLock(dataDirectory)
+        try await clearStaleLock(dataDirectory)
         _ = try await runner.run(
             Command(
                 "\(binDirectory)/postgres",

@@ -2,22 +2,24 @@ import Foundation
 public import SetpointCore
 import SetpointExec
 import SetpointPG
+public import SetpointRemote
 
 /// The operations on a member that removal, switchover and failover are made of: stop, promote, drop a replica's
 /// slot, and synchronous replication from a declared count.
 public struct MemberOperations: Sendable {
-    public let runner: any CommandRunner
+    /// The member's host: where pg_ctl runs.
+    public let access: HostAccess
     /// Waits (a slot still in use) sleep on it.
     public let clock: any SetpointClock
 
-    public init(runner: any CommandRunner = LocalRunner(), clock: any SetpointClock = SystemClock()) {
-        self.runner = runner
+    public init(access: HostAccess = .local, clock: any SetpointClock = SystemClock()) {
+        self.access = access
         self.clock = clock
     }
 
     /// `pg_ctl stop -m MODE -w` (fast: clean shutdown, clients disconnected).
     public func stop(dataDirectory: String, binDirectory: String, osUser: String, mode: String = "fast") async throws {
-        try await MemberControl(runner: runner, binDirectory: binDirectory, osUser: osUser).stop(
+        try await MemberControl(access: access, binDirectory: binDirectory, osUser: osUser).stop(
             dataDirectory,
             mode: mode
         )
@@ -25,7 +27,7 @@ public struct MemberOperations: Sendable {
 
     /// `pg_ctl promote -w`: the standby leaves recovery on a new timeline.
     public func promote(dataDirectory: String, binDirectory: String, osUser: String) async throws {
-        _ = try await runner.run(
+        _ = try await access.runner.run(
             Command(
                 "\(binDirectory)/pg_ctl",
                 ["-D", dataDirectory, "-w", "-t", "60", "promote"],

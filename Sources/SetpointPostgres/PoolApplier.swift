@@ -115,13 +115,16 @@ enum PoolApplier {
         let text = PoolFile.render(pool: id.name, routes: routes, iniFile: pool.pgbouncer.iniFile)
         let console = try await PoolConsole.connect(pool.pgbouncer, context: context, resource: id)
         defer { console.close() }
-        if PoolFile.read(path) != text {
-            do { try PoolFile.store(text, at: path) } catch { throw fail("\(error)") }
-        }
+        let files = try await PoolFile.files(pool.pgbouncer, context: context, resource: id)
+        do {
+            if try await PoolFile.read(path, files: files) != text {
+                try await PoolFile.store(text, at: path, files: files)
+            }
+        } catch { throw fail("\(error)") }
         do {
             try await console.command("RELOAD")
         } catch {
-            try? PoolFile.restorePrevious(path)
+            try? await PoolFile.restorePrevious(path, files: files)
             try? await console.command("RELOAD")
             throw fail("PgBouncer \(console.endpoint) refused RELOAD: \(error); \(path) was put back as it was")
         }
@@ -145,7 +148,7 @@ enum PoolApplier {
         return .present(
             ObservedResource(
                 spec: .map([:]),
-                providerID: "\(pool.pgbouncer.host ?? "127.0.0.1"):\(pool.pgbouncer.port)"
+                providerID: PoolConsole.endpoint(pool.pgbouncer, context: context)
             )
         )
     }

@@ -1,11 +1,21 @@
 import SetpointCore
 import SetpointPG
+import SetpointRemote
 
 /// PgBouncer's admin console (database `pgbouncer`, simple query protocol only): `SHOW DATABASES`, `SHOW CONFIG`,
 /// `RELOAD`, `SET`.
 struct PoolConsole: Sendable {
     let db: PGConnection
     let endpoint: String
+
+    /// The console's address: as given, else the runsOn Host's, else this machine's loopback.
+    static func host(_ spec: ConnectionPoolSpec.PgBouncer, context: ProviderContext) -> String {
+        spec.host ?? spec.runsOn.flatMap(context.address(ofHost:)) ?? "127.0.0.1"
+    }
+
+    static func endpoint(_ spec: ConnectionPoolSpec.PgBouncer, context: ProviderContext) -> String {
+        "\(host(spec, context: context)):\(spec.port)"
+    }
 
     static func connect(
         _ spec: ConnectionPoolSpec.PgBouncer,
@@ -21,7 +31,7 @@ struct PoolConsole: Sendable {
                 )
             }
         }
-        let host = spec.host ?? "127.0.0.1"
+        let host = Self.host(spec, context: context)
         let config = PGConfig(
             host: host,
             port: spec.port,

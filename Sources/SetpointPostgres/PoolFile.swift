@@ -1,5 +1,7 @@
 import Foundation
+import SetpointCore
 import SetpointExec
+import SetpointRemote
 
 /// The `[databases]` file a ConnectionPool owns: rendered deterministically, read back, written atomically with the
 /// previous version kept beside it (`FILE.previous`).
@@ -69,23 +71,39 @@ enum PoolFile {
         )
     }
 
-    static func read(_ path: String) -> String? {
-        try? String(contentsOfFile: path, encoding: .utf8)
+    /// PgBouncer's host's files, acting as the owner of the databases file (or of its folder, for a first write) when
+    /// that is not root: PgBouncer's OS user, which the sudoers line of `docs/hosts.md` lets Setpoint become.
+    static func files(
+        _ pool: ConnectionPoolSpec.PgBouncer,
+        context: ProviderContext,
+        resource: ResourceID
+    ) async throws
+        -> any HostFiles
+    {
+        try await context.host(pool.runsOn, for: resource).filesOwning(pool.databasesFile)
+    }
+
+    static func read(_ path: String, files: any HostFiles) async throws -> String? {
+        do { return try await files.read(path) } catch { throw PoolError("\(error)") }
     }
 
     /// Writes `text` to `path` atomically (a temporary file in the same directory, fsync, rename), first keeping what
     /// was there as `path.previous`. Readable by all (it holds no secret): PgBouncer runs as another user.
-    static func store(_ text: String, at path: String) throws {
-        if let old = read(path) { try replace(path + ".previous", with: old) }
-        try replace(path, with: text)
+    static func store(_ text: String, at path: String, files: any HostFiles) async throws {
+        if let old = try await read(path, files: files) {
+            try await replace(path + ".previous", with: old, files: files)
+        }
+        try await replace(path, with: text, files: files)
     }
 
     /// Restores `path.previous` (after a RELOAD that failed).
-    static func restorePrevious(_ path: String) throws {
-        if let old = read(path + ".previous") { try replace(path, with: old) }
+    static func restorePrevious(_ path: String, files: any HostFiles) async throws {
+        if let old = try await read(path + ".previous", files: files) {
+            try await replace(path, with: old, files: files)
+        }
     }
 
-    static func replace(_ path: String, with text: String) throws {
-        do { try AtomicFile.write(text, to: path) } catch { throw PoolError("\(error)") }
+    static func replace(_ path: String, with text: String, files: any HostFiles) async throws {
+        do { try await files.write(text, to: path, mode: 0o644, private: false) } catch { throw PoolError("\(error)") }
     }
 }

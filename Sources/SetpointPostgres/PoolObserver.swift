@@ -1,5 +1,6 @@
 import SetpointCore
 import SetpointPG
+import SetpointRemote
 
 /// Observes a ConnectionPool through PgBouncer's admin console and the databases file Setpoint owns, in the manifest's
 /// shape: a database whose live route goes elsewhere shows `cluster: HOST:PORT`; one written to the file but not yet
@@ -18,7 +19,8 @@ enum PoolObserver {
         defer { console.close() }
         let live = try await console.databases()
         let config = try await console.config()
-        let file = PoolFile.parse(PoolFile.read(pool.pgbouncer.databasesFile) ?? "")
+        let files = try await PoolFile.files(pool.pgbouncer, context: context, resource: r.id)
+        let file = PoolFile.parse(try await PoolFile.read(pool.pgbouncer.databasesFile, files: files) ?? "")
         let lastDatabases: [String: Value] = {
             if case .map(let m)? = r.lastApplied?["databases"] { return m } else { return [:] }
         }()
@@ -90,7 +92,7 @@ enum PoolObserver {
         return .present(
             ObservedResource(
                 spec: .map(out),
-                providerID: "\(pool.pgbouncer.host ?? "127.0.0.1"):\(pool.pgbouncer.port)",
+                providerID: PoolConsole.endpoint(pool.pgbouncer, context: context),
                 warnings: warnings.isEmpty ? nil : warnings
             )
         )
@@ -124,7 +126,11 @@ enum PoolObserver {
         var out: [String] = []
         for (cluster, uses) in byCluster.sorted(by: { $0.key < $1.key }) {
             guard let declared = context.declared[ResourceID(kind: .postgresCluster, name: cluster)],
-                let settings = try? ClusterSettings(declared, secrets: context.secrets),
+                let settings = try? ClusterSettings(
+                    declared,
+                    secrets: context.secrets,
+                    hostAddress: context.address(ofHost:)
+                ),
                 let primary = settings.member(settings.primary),
                 let db = try? await PGConnection.counted(settings.connection(to: primary))
             else { continue }

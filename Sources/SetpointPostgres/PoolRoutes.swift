@@ -1,5 +1,6 @@
 import Foundation
 import SetpointCore
+import SetpointRemote
 
 /// One `[databases]` entry of PgBouncer: where a client-facing database goes and how its pool is sized.
 struct PoolRoute: Sendable, Equatable {
@@ -49,7 +50,7 @@ enum PoolRoutes {
         }
         let spec = try declared.decodeSpec(PostgresClusterSpec.self)
         func endpoint(_ m: PostgresClusterSpec.Member) throws -> (String, Int) {
-            guard let host = m.host else {
+            guard let host = m.host ?? m.runsOn.flatMap(context.address(ofHost:)) else {
                 throw PoolError("member \(m.name) of \(id) is given by conninfo: PgBouncer needs its host and port")
             }
             return (host, m.port ?? 5432)

@@ -1,16 +1,14 @@
 import Foundation
 import SetpointCore
 import SetpointExec
+import SetpointRemote
 
 /// The PostgreSQL provider: `PostgresCluster` (the primary referenced, replicas managed) and `ConnectionPool`
 /// (PgBouncer's databases and pool settings), over libpq, PgBouncer's admin console and the PostgreSQL tools.
 public struct PostgresProvider: Provider {
     public let kinds: [ResourceKind] = [.postgresCluster, .connectionPool]
-    let runner: any CommandRunner
 
-    public init(runner: any CommandRunner = LocalRunner()) {
-        self.runner = runner
-    }
+    public init() {}
 
     public func fieldPolicy(for kind: ResourceKind) -> FieldPolicy {
         kind == .connectionPool ? PoolFields.policy : ClusterPolicy.make()
@@ -67,16 +65,25 @@ public struct PostgresProvider: Provider {
             settings = try ClusterSettings(
                 name: r.id.name,
                 spec: ValueDecoder().decode(PostgresClusterSpec.self, from: last),
-                secrets: context.secrets
+                secrets: context.secrets,
+                hostAddress: context.address(ofHost:)
             )
         } else {
-            settings = try ClusterSettings(r.resource, secrets: context.secrets)
+            settings = try ClusterSettings(r.resource, secrets: context.secrets, hostAddress: context.address(ofHost:))
         }
         let declared = Set(settings.members.map(\.name))
-        let removed = ClusterSettings.members(of: r.lastApplied).filter { !declared.contains($0.name) }
+        let removed = ClusterSettings.members(of: r.lastApplied, hostAddress: context.address(ofHost:)).filter {
+            !declared.contains($0.name)
+        }
         var parameters = Array(settings.parameters.keys)
         if case .map(let m)? = r.lastApplied?["parameters"] { parameters += m.keys }
-        return await ClusterView.observe(settings, removed: removed, parameters: parameters)
+        return await ClusterView.observe(
+            settings,
+            removed: removed,
+            parameters: parameters,
+            context: context,
+            resource: r.id
+        )
     }
 
     public func apply(
@@ -98,7 +105,7 @@ public struct PostgresProvider: Provider {
         }
         let view = try await view(of: resolved, context: context)
         defer { view.close() }
-        let applier = ClusterApplier(view: view, runner: runner, context: context, resource: action.resource)
+        let applier = ClusterApplier(view: view, context: context, resource: action.resource)
         switch action.verb {
         case .switchover:
             let target = (action.desired ?? resolved.resource.spec)["primary"]?.stringValue ?? ""
@@ -146,7 +153,7 @@ extension PostgresProvider {
                 resource: cluster.id
             )
         }
-        let h = try await ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id).failover(
+        let h = try await ClusterApplier(view: view, context: context, resource: cluster.id).failover(
             to: member
         )
         let seconds = h.duration.inSeconds
@@ -175,7 +182,7 @@ extension PostgresProvider {
         let started = context.clock.elapsed
         let view = try await view(of: ResolvedResource(resource: cluster), context: context)
         defer { view.close() }
-        let applier = ClusterApplier(view: view, runner: runner, context: context, resource: cluster.id)
+        let applier = ClusterApplier(view: view, context: context, resource: cluster.id)
         let primary = try applier.primaryName()
         guard let m = view.settings.member(name) else {
             throw applier.fail(
@@ -188,25 +195,25 @@ extension PostgresProvider {
             )
         }
         guard let directory = m.dataDirectory else { throw applier.fail("member \(name) declares no dataDirectory") }
-        let tools = try applier.control(for: m)
+        let tools = try await applier.control(for: m)
         if view.facts(name) != nil { try await tools.stop(directory) }
         let stamp = Timestamp.seconds(context.clock.now).replacingOccurrences(of: ":", with: "")
         let kept = "\(directory).setpoint-reinit-\(stamp)"
-        if FileManager.default.fileExists(atPath: directory) {
-            guard rename(directory, kept) == 0 else {
-                throw applier.fail("cannot move \(directory) aside to \(kept): \(String(cString: strerror(errno)))")
+        if try await tools.files.stat(directory) != nil {
+            do { try await tools.files.move(directory, to: kept) } catch {
+                throw applier.fail("cannot move \(directory) aside to \(kept): \(error)")
             }
         }
         let db = try applier.connection(primary)
         if view.settings.useSlots {
-            try await MemberOperations(runner: runner, clock: context.clock).dropSlot(
+            try await MemberOperations(clock: context.clock).dropSlot(
                 ReplicaSpec.slotName(name),
                 on: db
             )
         }
         var fresh = view
         fresh.status[name] = .absent
-        try await ClusterApplier(view: fresh, runner: runner, context: context, resource: cluster.id).bringIn(
+        try await ClusterApplier(view: fresh, context: context, resource: cluster.id).bringIn(
             m,
             primary: primary
         )

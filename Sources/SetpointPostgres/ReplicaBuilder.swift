@@ -2,6 +2,7 @@ import Foundation
 public import SetpointCore
 import SetpointExec
 import SetpointPG
+public import SetpointRemote
 
 /// Everything needed to make one streaming replica from a primary.
 public struct ReplicaSpec: Sendable {
@@ -13,7 +14,7 @@ public struct ReplicaSpec: Sendable {
     public var primaryHost: String
     public var primaryPort: Int
     public var replicationUser: String
-    /// Passed to pg_basebackup in its environment (PGPASSWORD), never on its command line.
+    /// Passed to pg_basebackup in a passfile on the replica's host (removed afterwards), never on its command line.
     public var replicationPassword: String?
     /// Directory of pg_basebackup and pg_ctl (`/usr/lib/postgresql/15/bin`).
     public var binDirectory: String
@@ -61,18 +62,21 @@ public struct ReplicaRefusal: Error, Sendable, CustomStringConvertible {
 /// into an empty data directory, its port written to `postgresql.auto.conf`, `pg_ctl start`, and done only when the
 /// primary sees it streaming.
 public struct ReplicaBuilder: Sendable {
-    public let runner: any CommandRunner
+    /// The replica's host: where pg_basebackup and pg_ctl run and the data directory is.
+    public let access: HostAccess
     /// Durations and the wait for streaming read it.
     public let clock: any SetpointClock
 
-    public init(runner: any CommandRunner = LocalRunner(), clock: any SetpointClock = SystemClock()) {
-        self.runner = runner
+    public init(access: HostAccess = .local, clock: any SetpointClock = SystemClock()) {
+        self.access = access
         self.clock = clock
     }
 
+    var runner: any CommandRunner { access.runner }
+
     /// Refuses a data directory that holds anything: re-initialising a member destroys its data.
-    public func checkEmpty(_ spec: ReplicaSpec) throws {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: spec.dataDirectory)) ?? []
+    public func checkEmpty(_ spec: ReplicaSpec) async throws {
+        let entries = try await access.files.acting(as: spec.osUser).list(spec.dataDirectory) ?? []
         guard entries.isEmpty else {
             let what =
                 entries.contains("PG_VERSION")
@@ -95,7 +99,7 @@ public struct ReplicaBuilder: Sendable {
         timeout: Duration = .seconds(120)
     ) async throws -> Duration {
         let start = clock.elapsed
-        try checkEmpty(spec)
+        try await checkEmpty(spec)
         let slot = ReplicaSpec.slotName(spec.name)
         if spec.useSlot {
             let existing = try await primary.query(
@@ -113,33 +117,53 @@ public struct ReplicaBuilder: Sendable {
                 _ = try await primary.query("SELECT pg_create_physical_replication_slot($1)", [slot])
             }
         }
-        var arguments = [
-            "-h", spec.primaryHost, "-p", String(spec.primaryPort), "-U", spec.replicationUser, "-D",
-            spec.dataDirectory,
-            "-R", "-X", "stream", "-c", "fast", "-d", "application_name=\(spec.name)", "--no-password",
+        let source = [
+            ("host", spec.primaryHost), ("port", String(spec.primaryPort)), ("user", spec.replicationUser),
+            ("application_name", spec.name),
         ]
-        if spec.useSlot { arguments += ["-S", slot] }
-        let environment = spec.replicationPassword.map { ["PGPASSWORD": $0] } ?? [:]
-        _ = try await runner.run(
-            Command(
-                "\(spec.binDirectory)/pg_basebackup",
-                arguments,
-                user: spec.osUser,
-                environment: environment,
-                timeout: timeout
+        // The password in a passfile on the replica's host, removed afterwards: never on a command line.
+        try await access.withPassfile(spec.replicationPassword, user: spec.osUser) { passfile in
+            var arguments = [
+                "-d", MemberControl.conninfo(source + (passfile.map { [("passfile", $0)] } ?? [])),
+                "-D", spec.dataDirectory, "-X", "stream", "-c", "fast", "--no-password",
+            ]
+            if spec.useSlot { arguments += ["-S", slot] }
+            _ = try await runner.run(
+                Command("\(spec.binDirectory)/pg_basebackup", arguments, user: spec.osUser, timeout: timeout)
             )
+        }
+        // The copy carries the primary's settings: the replica listens on its own port and follows the primary (the
+        // password in primary_conninfo, as -R would write it: the file is the postgres user's alone).
+        let conninfo = MemberControl.conninfo(
+            source + (spec.replicationPassword.map { [("password", $0)] } ?? [])
         )
-        // The copy carries the primary's settings: the replica listens on its own port.
+        var settings = "# Setpoint: member \(spec.name)\nport = \(spec.port)\n"
+        settings += "primary_conninfo = '\(conninfo.replacingOccurrences(of: "'", with: "''"))'\n"
+        if spec.useSlot { settings += "primary_slot_name = '\(slot)'\n" }
         _ = try await runner.run(
             Command(
                 "/usr/bin/tee",
                 ["-a", "\(spec.dataDirectory)/postgresql.auto.conf"],
                 user: spec.osUser,
-                input: "# Setpoint: member \(spec.name)\nport = \(spec.port)\n"
+                input: settings
+            )
+        )
+        _ = try await runner.run(
+            Command(
+                "/usr/bin/touch",
+                ["\(spec.dataDirectory)/standby.signal"],
+                user: spec.osUser,
+                timeout: .seconds(30)
             )
         )
         try await startMember(dataDirectory: spec.dataDirectory, binDirectory: spec.binDirectory, osUser: spec.osUser)
-        try await waitForStreaming(spec.name, primary: primary, timeout: timeout, logFile: logFile(spec.dataDirectory))
+        try await waitForStreaming(
+            spec.name,
+            primary: primary,
+            timeout: timeout,
+            logFile: logFile(spec.dataDirectory),
+            osUser: spec.osUser
+        )
         return clock.elapsed - start
     }
 
@@ -147,7 +171,7 @@ public struct ReplicaBuilder: Sendable {
 
     /// `pg_ctl start -w`, its log inside the member's data directory (see `MemberControl.start`).
     public func startMember(dataDirectory: String, binDirectory: String, osUser: String) async throws {
-        try await MemberControl(runner: runner, binDirectory: binDirectory, osUser: osUser).start(dataDirectory)
+        try await MemberControl(access: access, binDirectory: binDirectory, osUser: osUser).start(dataDirectory)
     }
 
     /// Until the primary lists the member as streaming (`pg_stat_replication.state`).
@@ -155,7 +179,8 @@ public struct ReplicaBuilder: Sendable {
         _ name: String,
         primary: PGConnection,
         timeout: Duration,
-        logFile: String? = nil
+        logFile: String? = nil,
+        osUser: String? = nil
     ) async throws {
         let deadline = clock.elapsed + timeout
         var delay = 10.0
@@ -165,10 +190,10 @@ public struct ReplicaBuilder: Sendable {
             try await clock.sleep(for: .milliseconds(Int(delay)))
             delay = min(250, delay * 1.3)
         }
-        let tail =
-            logFile.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }.map {
-                $0.split(separator: "\n").suffix(8).joined(separator: "\n    ")
-            } ?? ""
+        var tail = ""
+        if let logFile, let text = try? await access.files.acting(as: osUser).read(logFile) {
+            tail = text.split(separator: "\n").suffix(8).joined(separator: "\n    ")
+        }
         throw ReplicaRefusal(
             member: name,
             reason: "started, but not streaming from the primary after \(timeout)"

@@ -40,7 +40,7 @@ extension ClusterApplier {
                 transient: true
             )
         }
-        let oldTools = try control(for: oldMember)
+        let oldTools = try await control(for: oldMember)
         guard let oldDirectory = oldMember.dataDirectory ?? view.facts(old)?.dataDirectory else {
             throw fail("member \(old): no data directory known")
         }
@@ -107,7 +107,7 @@ extension ClusterApplier {
         // 6. Everyone streams from the new primary, then synchronous replication is set for it.
         for m in settings.members where m.name != target && (m.name != old || canRewind) && (view.facts(m.name) != nil)
         {
-            try await ReplicaBuilder(runner: runner, clock: context.clock).waitForStreaming(
+            try await ReplicaBuilder(clock: context.clock).waitForStreaming(
                 m.name,
                 primary: targetDB,
                 timeout: .seconds(60)
@@ -138,7 +138,7 @@ extension ClusterApplier {
 
     /// The new primary's `synchronous_standby_names` (it carries its old primary's copy, which may name itself).
     func setSynchronousAfterPromotion(primary: String) async throws {
-        try await MemberOperations(runner: runner, clock: context.clock).setSynchronous(
+        try await MemberOperations(clock: context.clock).setSynchronous(
             count: settings.synchronousCount,
             standbys: settings.synchronousCandidates(primary: primary),
             on: try connection(primary)
@@ -165,7 +165,7 @@ extension ClusterApplier {
                         "failover refused: \(old) still runs and its data directory is unknown, so it cannot be fenced (nothing changed)"
                     )
                 }
-                try await control(for: m).stop(directory)
+                try await (try await control(for: m)).stop(directory)
                 h.steps.append("fenced \(old) (stopped)")
             } else {
                 h.steps.append("\(old) is \(ClusterObservation.describe(view.status[old])): not fenced")
@@ -181,7 +181,7 @@ extension ClusterApplier {
         }
         for m in settings.members where m.name != target && m.name != old && view.facts(m.name)?.inRecovery == true {
             try await repoint(m.name, to: targetMember, slot: settings.useSlots ? ReplicaSpec.slotName(m.name) : nil)
-            try await ReplicaBuilder(runner: runner, clock: context.clock).waitForStreaming(
+            try await ReplicaBuilder(clock: context.clock).waitForStreaming(
                 m.name,
                 primary: db,
                 timeout: .seconds(60)
@@ -193,7 +193,7 @@ extension ClusterApplier {
         let names = Set(streaming.records.compactMap { $0["application_name"] })
         let candidates = settings.synchronousCandidates(primary: target).filter { names.contains($0) }
         let count = min(settings.synchronousCount, candidates.count)
-        try await MemberOperations(runner: runner, clock: context.clock).setSynchronous(
+        try await MemberOperations(clock: context.clock).setSynchronous(
             count: count,
             standbys: candidates,
             on: db

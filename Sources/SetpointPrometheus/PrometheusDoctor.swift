@@ -1,5 +1,7 @@
 import Foundation
 import SetpointCore
+import SetpointExec
+import SetpointRemote
 
 /// `setpoint doctor` for a PrometheusServer: reachable, lifecycle API on (or reload off), the rules folder writable
 /// here, and — the hole Prometheus Operator users fall into — Prometheus' `rule_files` actually covering the files
@@ -33,7 +35,29 @@ extension PrometheusProvider: HealthChecking {
             )
         }
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: spec.rulesDirectory, isDirectory: &isDirectory),
+        if spec.runsOn != nil {
+            do {
+                let access = try await context.host(spec.runsOn, for: id)
+                let facts = try await access.files.stat(spec.rulesDirectory)
+                out.append(
+                    facts?.isDirectory == true
+                        ? HealthCheck(
+                            id,
+                            "rules folder",
+                            .ok,
+                            "\(spec.rulesDirectory) is a folder on \(access.name) (owner \(facts!.owner))"
+                        )
+                        : HealthCheck(
+                            id,
+                            "rules folder",
+                            .failed,
+                            "\(spec.rulesDirectory) is not a folder on \(access.name)"
+                        )
+                )
+            } catch {
+                out.append(HealthCheck(id, "rules folder", .failed, "\(error)"))
+            }
+        } else if FileManager.default.fileExists(atPath: spec.rulesDirectory, isDirectory: &isDirectory),
             isDirectory.boolValue,
             access(spec.rulesDirectory, W_OK) == 0
         {

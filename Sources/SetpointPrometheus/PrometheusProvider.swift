@@ -2,6 +2,7 @@ import Foundation
 import SetpointCore
 import SetpointExec
 import SetpointHTTP
+import SetpointRemote
 
 /// The monitoring provider: `PrometheusServer` (referenced), `AlertRuleGroup` (one rule file each), `AlertRouting`
 /// (one Alertmanager's configuration). Rules and routing are checked with promtool and amtool before anything is
@@ -83,7 +84,7 @@ public struct PrometheusProvider: Provider, ManifestChecking {
                     out[r.id] = .failed("\(error)")
                 }
             case .alertRuleGroup:
-                groupsByServer[residence(of: r, context: context), default: []].append(r)
+                groupsByServer[await residence(of: r, context: context), default: []].append(r)
             default:
                 do {
                     let timeout = (try? r.resource.decodeSpec(AlertRoutingSpec.self))?.alertmanager.requestTimeout
@@ -96,7 +97,12 @@ public struct PrometheusProvider: Provider, ManifestChecking {
         for (name, batch) in groupsByServer {
             do {
                 let server = try server(named: name.isEmpty ? nil : name, context: context, for: batch[0].id)
-                let groups = RuleGroups(api: api(timeout: server.requestTimeout), server: server, context: context)
+                let groups = try await RuleGroups(
+                    api: api(timeout: server.requestTimeout),
+                    server: server,
+                    context: context,
+                    for: batch[0].id
+                )
                 out.merge(try await groups.observe(batch, serverName: name)) { a, _ in a }
             } catch {
                 for r in batch { out[r.id] = .failed("PrometheusServer/\(name): \(error)") }
@@ -107,11 +113,12 @@ public struct PrometheusProvider: Provider, ManifestChecking {
 
     /// The server a group is observed on: where Setpoint last put it while its file is still there (a group the manifest
     /// moved to another server shows as a replacement), else the one the manifest names.
-    func residence(of r: ResolvedResource, context: ProviderContext) -> String {
+    func residence(of r: ResolvedResource, context: ProviderContext) async -> String {
         let wanted = r.resource.spec["prometheus"]?.stringValue ?? r.lastApplied?["prometheus"]?.stringValue ?? ""
         guard let last = r.lastApplied?["prometheus"]?.stringValue, last != wanted,
             let old = try? server(named: last, context: context, for: r.id),
-            FileManager.default.fileExists(atPath: RuleFiles.path(group: r.id.name, rulesDirectory: old.rulesDirectory))
+            let files = try? await context.host(old.runsOn, for: r.id).files,
+            (try? await files.stat(RuleFiles.path(group: r.id.name, rulesDirectory: old.rulesDirectory))) != nil
         else { return wanted }
         return last
     }
@@ -128,10 +135,11 @@ public struct PrometheusProvider: Provider, ManifestChecking {
             if action.verb == .replace, let old = resource?.lastApplied?["prometheus"]?.stringValue, old != name {
                 // Moved to another server: removed from the old one first, so the group never runs twice.
                 let oldServer = try server(named: old, context: context, for: action.resource)
-                let oldGroups = RuleGroups(
+                let oldGroups = try await RuleGroups(
                     api: api(timeout: oldServer.requestTimeout),
                     server: oldServer,
-                    context: context
+                    context: context,
+                    for: action.resource
                 )
                 try await oldGroups.apply(
                     Action(resource: action.resource, verb: .delete),
@@ -140,7 +148,12 @@ public struct PrometheusProvider: Provider, ManifestChecking {
                 )
             }
             let server = try server(named: name, context: context, for: action.resource)
-            let groups = RuleGroups(api: api(timeout: server.requestTimeout), server: server, context: context)
+            let groups = try await RuleGroups(
+                api: api(timeout: server.requestTimeout),
+                server: server,
+                context: context,
+                for: action.resource
+            )
             try await groups.apply(action, resource: action.verb == .delete ? nil : resource?.resource, checks: checks)
             if action.verb == .delete { return .absent }
             return .present(ObservedResource(spec: .map([:]), providerID: groups.path(action.resource.name)))

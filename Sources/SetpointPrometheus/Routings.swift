@@ -1,6 +1,7 @@
 import Foundation
 import SetpointCore
 import SetpointExec
+import SetpointRemote
 
 /// Observing and applying an AlertRouting: the configuration file Setpoint owns, and what Alertmanager runs
 /// (`/api/v2/status`).
@@ -52,8 +53,10 @@ struct Routings: Sendable {
         var warnings: [String] = []
         // A hand edit of the file: its non-secret content differs from the manifest while Alertmanager runs the manifest's
         // (a rotated secret alone is a planned change, compared by fingerprint).
+        let access = try await context.host(spec.alertmanager.runsOn, for: r.id)
+        let files = try await access.filesOwning(spec.alertmanager.configFile)
         if r.lastApplied != nil, observed == r.resource.spec,
-            let onDisk = try? String(contentsOfFile: spec.alertmanager.configFile, encoding: .utf8),
+            let onDisk = try await files.read(spec.alertmanager.configFile),
             let parsed = YAMLValues.parse(onDisk, file: spec.alertmanager.configFile),
             RoutingConfig.project(
                 .map(RoutingConfig.shape(parsed)),
@@ -67,12 +70,12 @@ struct Routings: Sendable {
                     + "the manifest's configuration: the next reload would load the edits; change any routing field and apply to rewrite it"
             )
         }
-        var st = stat()
-        if r.lastApplied != nil, stat(spec.alertmanager.configFile, &st) == 0, st.st_mode & 0o004 != 0,
+        if r.lastApplied != nil, let facts = try await files.stat(spec.alertmanager.configFile),
+            facts.mode & 0o004 != 0,
             (try? render(r.resource).secrets.isEmpty) == false
         {
             warnings.append(
-                "\(spec.alertmanager.configFile) holds secrets and every user can read it (mode \(String(st.st_mode & 0o777, radix: 8))): "
+                "\(spec.alertmanager.configFile) holds secrets and every user can read it (mode \(String(facts.mode & 0o777, radix: 8))): "
                     + "chmod o-r it, and let Alertmanager read it through its group (chgrp)"
             )
         }
@@ -97,26 +100,31 @@ struct Routings: Sendable {
         let spec = try resource.decodeSpec(AlertRoutingSpec.self)
         let file = spec.alertmanager.configFile
         let (text, secrets) = try render(resource)
-        if let amtool = checks.which("amtool") {
-            let result = try await checks.run(amtool, ["check-config"], text: text, fileName: "alertmanager.yml")
-            if !result.ok {
-                throw fail(
-                    "amtool check-config refused the configuration; nothing was written:\n\(Self.redact(result.output, secrets))"
-                )
-            }
+        let access = try await context.host(spec.alertmanager.runsOn, for: id)
+        if let result = try await checks.run(
+            on: access,
+            "amtool",
+            ["check-config"],
+            text: text,
+            fileName: "alertmanager.yml"
+        ), !result.ok {
+            throw fail(
+                "amtool check-config\(access.isLocal ? "" : " on \(access.name)") refused the configuration; nothing was written:\n\(Self.redact(result.output, secrets))"
+            )
         }
-        let previous = try? String(contentsOfFile: file, encoding: .utf8)
+        let files = try await access.filesOwning(file)
+        let previous = try await files.read(file)
         if previous != text {
             do {
                 // A new file is private; an existing one keeps its owner, group and mode (Alertmanager may run as
                 // another user that reads it through its group).
-                if let previous { try AtomicFile.write(previous, to: file + ".previous", mode: 0o600, private: true) }
-                try AtomicFile.write(text, to: file, mode: 0o600)
+                if let previous { try await files.write(previous, to: file + ".previous", mode: 0o600, private: true) }
+                try await files.write(text, to: file, mode: 0o600, private: false)
             } catch { throw fail("\(error)") }
         }
         let base = Self.base(spec)
         if let refused = try await api.reload(base) {
-            if let previous { try? AtomicFile.write(previous, to: file) }
+            if let previous { try? await files.write(previous, to: file, mode: 0o600, private: false) }
             _ = try? await api.reload(base)
             throw fail(
                 "Alertmanager refused to reload (\(Self.redact(refused, secrets))); \(file) was put back as it was"

@@ -1,12 +1,25 @@
 import Foundation
 import SetpointCore
 import SetpointExec
+import SetpointRemote
 
 /// Observing and applying AlertRuleGroups: the file Setpoint owns, and what Prometheus has loaded from it.
 struct RuleGroups: Sendable {
     let api: MonitoringAPI
     let server: PrometheusServerSpec
     let context: ProviderContext
+    /// Prometheus' host: where the rule files are and promtool runs.
+    let access: HostAccess
+
+    init(api: MonitoringAPI, server: PrometheusServerSpec, context: ProviderContext, for id: ResourceID) async throws {
+        self.api = api
+        self.server = server
+        self.context = context
+        access = try await context.host(server.runsOn, for: id)
+    }
+
+    /// The rules folder's files, as its owner (Prometheus' user) unless that is root.
+    func files() async throws -> any HostFiles { try await access.filesOwning(server.rulesDirectory) }
 
     var base: String { server.url.hasSuffix("/") ? String(server.url.dropLast()) : server.url }
 
@@ -15,12 +28,13 @@ struct RuleGroups: Sendable {
     /// Every group at once: one `/api/v1/rules`, one file read each.
     func observe(_ resources: [ResolvedResource], serverName: String) async throws -> [ResourceID: Observation] {
         let loaded = try await api.rules(base)
+        let files = access.files
         var out: [ResourceID: Observation] = [:]
         for r in resources {
             let name = r.id.name
             let file = path(name)
             let group = loaded.first { $0.file == file && $0.name == name }
-            let text = try? String(contentsOfFile: file, encoding: .utf8)
+            let text = try await files.read(file)
             // Without reloads, the file alone says whether the group exists (Prometheus may still run a deleted one).
             guard text != nil || (group != nil && (server.reload ?? true)) else {
                 out[r.id] = .absent
@@ -94,42 +108,47 @@ struct RuleGroups: Sendable {
         let id = action.resource
         let name = id.name
         let file = path(name)
+        let files = try await files()
         guard server.reload ?? true || action.verb != .delete else {
-            unlink(file)
+            try await files.remove(file)
             return
         }
         func fail(_ message: String, transient: Bool = false) -> SetpointError {
             SetpointError(.applyFailed, message, resource: id, isTransient: transient)
         }
-        let previous = try? String(contentsOfFile: file, encoding: .utf8)
+        let previous = try await files.read(file)
         var expected: [String] = []
         if action.verb == .delete {
-            unlink(file)
+            try await files.remove(file)
         } else {
             guard let resource else { throw fail("no manifest for \(id)") }
             let spec = try resource.decodeSpec(AlertRuleGroupSpec.self)
             let text = RuleFiles.render(group: name, spec: resource.spec)
             expected = spec.rules.map { $0.alert ?? $0.record ?? "" }
-            if let promtool = checks.which("promtool") {
-                let result = try await checks.run(
-                    promtool,
-                    ["check", "rules"],
-                    text: text,
-                    fileName: "\(RuleFiles.prefix)\(name).yml"
+            if let result = try await checks.run(
+                on: access,
+                "promtool",
+                ["check", "rules"],
+                text: text,
+                fileName: "\(RuleFiles.prefix)\(name).yml"
+            ), !result.ok {
+                throw fail(
+                    "promtool\(access.isLocal ? "" : " on \(access.name)") refused the rule file; nothing was written:\n\(result.output)"
                 )
-                if !result.ok { throw fail("promtool refused the rule file; nothing was written:\n\(result.output)") }
             }
             if previous != text {
-                do { try AtomicFile.write(text, to: file) } catch { throw fail("\(error)") }
+                do { try await files.write(text, to: file, mode: 0o644, private: false) } catch {
+                    throw fail("\(error)")
+                }
             }
         }
         guard server.reload ?? true else { return }
         if let refused = try await api.reload(base) {
             // Undo ours, then find out whose file breaks the reload.
             if let previous {
-                try? AtomicFile.write(previous, to: file)
+                try? await files.write(previous, to: file, mode: 0o644, private: false)
             } else if action.verb != .delete {
-                unlink(file)
+                try? await files.remove(file)
             }
             let second = try await api.reload(base)
             let culprits = await foreignCulprits(checks: checks)
@@ -149,14 +168,13 @@ struct RuleGroups: Sendable {
 
     /// Files in the rules folder that are not Setpoint's and that promtool rejects.
     func foreignCulprits(checks: ToolChecks) async -> [(file: String, output: String)] {
-        guard let promtool = checks.which("promtool"),
-            let names = try? FileManager.default.contentsOfDirectory(atPath: server.rulesDirectory)
-        else { return [] }
+        guard let names = try? await access.files.list(server.rulesDirectory) else { return [] }
         var out: [(String, String)] = []
         for n in names.sorted() where !RuleFiles.isOurs(n) && (n.hasSuffix(".yml") || n.hasSuffix(".yaml")) {
             let f = "\(server.rulesDirectory)/\(n)"
-            guard let text = try? String(contentsOfFile: f, encoding: .utf8),
-                let r = try? await checks.run(promtool, ["check", "rules"], text: text, fileName: n), !r.ok
+            guard let text = try? await access.files.read(f),
+                let r = try? await checks.run(on: access, "promtool", ["check", "rules"], text: text, fileName: n),
+                !r.ok
             else { continue }
             let lines = r.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("Checking") && $0 != "FAILED:" }

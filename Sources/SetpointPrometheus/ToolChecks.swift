@@ -1,6 +1,7 @@
 import Foundation
 import SetpointCore
 import SetpointExec
+import SetpointRemote
 
 /// `promtool check rules` and `amtool check-config` on what Setpoint would write, before anything is written; their
 /// complaints become diagnostics at the manifest's positions.
@@ -17,6 +18,21 @@ struct ToolChecks: Sendable {
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
         return nil
+    }
+
+    /// `tool ARGS FILE` on the service's host (that host's tool and version; this machine's when it is local), or nil
+    /// when the tool is not installed there (not checked).
+    func run(
+        on access: HostAccess,
+        _ tool: String,
+        _ arguments: [String],
+        text: String,
+        fileName: String
+    ) async throws -> (ok: Bool, output: String)? {
+        guard access.isLocal else { return try await access.check(tool, arguments, text: text, fileName: fileName) }
+        guard let path = which(tool) else { return nil }
+        let r = try await run(path, arguments, text: text, fileName: fileName)
+        return (r.ok, r.output)
     }
 
     /// A missing tool: a warning, or an error under CI=true (a check that silently did not run proves nothing).

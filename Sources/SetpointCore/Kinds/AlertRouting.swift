@@ -82,6 +82,11 @@ public enum AlertRoutingKind {
     ])
 
     static let alertmanager = ObjectSchema([
+        Field(
+            "runsOn",
+            .reference(.host),
+            "The Host Alertmanager runs on: its configuration is written and amtool runs there. Absent: the machine Setpoint runs on."
+        ),
         Field("url", .string(.httpURL), required: true, "Alertmanager base URL."),
         Field(
             "configFile",
@@ -145,6 +150,7 @@ public struct AlertRoutingSpec: ResourceSpec {
     public var inhibitRules: [InhibitRule]?
 
     public struct Alertmanager: Codable, Sendable, Equatable {
+        public var runsOn: String?
         public var url: String
         public var configFile: String
         public var requestTimeout: DurationValue?

@@ -3,7 +3,12 @@ public enum ConnectionPoolKind {
     static let poolMode = SchemaType.enumeration(["session", "transaction", "statement"])
 
     static let pgbouncer = ObjectSchema([
-        Field("host", .string(.host), default: .string("127.0.0.1"), "Host of the admin console."),
+        Field(
+            "runsOn",
+            .reference(.host),
+            "The Host PgBouncer runs on: its include file is written there. Absent: the machine Setpoint runs on."
+        ),
+        Field("host", .string(.host), "Address of the admin console (the runsOn Host's address, else 127.0.0.1)."),
         Field("port", .integer(min: 1, max: 65535), required: true, "PgBouncer's listen port."),
         Field("adminUser", .string(.nonEmpty), default: .string("pgbouncer"), "A user listed in admin_users."),
         Field("adminPassword", .secret, "Its password, by reference."),
@@ -83,6 +88,7 @@ public struct ConnectionPoolSpec: ResourceSpec {
     public var serverIdleTimeout: DurationValue?
 
     public struct PgBouncer: Codable, Sendable, Equatable {
+        public var runsOn: String?
         public var host: String?
         public var port: Int
         public var adminUser: String?

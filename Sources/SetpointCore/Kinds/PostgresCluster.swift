@@ -3,7 +3,12 @@ public enum PostgresClusterKind {
     static let member = ObjectSchema(
         [
             Field("name", .string(.dnsLabel), required: true, "Member name; also its application_name and slot name."),
-            Field("host", .string(.host), "Host the member listens on."),
+            Field(
+                "runsOn",
+                .reference(.host),
+                "The Host the member runs on: its tools (pg_ctl, pg_basebackup, pg_rewind) run there over SSH, its files are read and written there. Absent: the machine Setpoint runs on."
+            ),
+            Field("host", .string(.host), "Address libpq dials (the runsOn Host's address when absent)."),
             Field("port", .integer(min: 1, max: 65535), default: .int(5432), "Port."),
             Field(
                 "conninfo",
@@ -22,7 +27,7 @@ public enum PostgresClusterKind {
                 "The VirtualMachine the member runs on, so it is created first."
             ),
         ],
-        exactlyOneOf: [["host", "conninfo"]]
+        atMostOneOf: [["host", "conninfo"]]
     )
 
     static let replication = ObjectSchema([
@@ -111,6 +116,7 @@ public struct PostgresClusterSpec: ResourceSpec {
 
     public struct Member: Codable, Sendable, Equatable {
         public var name: String
+        public var runsOn: String?
         public var host: String?
         public var port: Int?
         public var conninfo: String?

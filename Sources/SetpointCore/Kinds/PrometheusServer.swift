@@ -1,6 +1,11 @@
 /// `PrometheusServer` (referenced): a Prometheus whose rule files Setpoint manages.
 public enum PrometheusServerKind {
     public static let spec = ObjectSchema([
+        Field(
+            "runsOn",
+            .reference(.host),
+            "The Host Prometheus runs on: rule files are written and promtool runs there. Absent: the machine Setpoint runs on."
+        ),
         Field("url", .string(.httpURL), required: true, "Prometheus base URL, e.g. http://127.0.0.1:9090."),
         Field(
             "rulesDirectory",
@@ -31,6 +36,7 @@ public enum PrometheusServerKind {
 
 public struct PrometheusServerSpec: ResourceSpec {
     public static let kind = ResourceKind.prometheusServer
+    public var runsOn: String?
     public var url: String
     public var rulesDirectory: String
     public var reload: Bool?

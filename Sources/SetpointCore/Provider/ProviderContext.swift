@@ -10,20 +10,35 @@ public struct ProviderContext: Sendable {
     /// Every declared resource, so a provider can read the ones a resource references (a VirtualMachine's
     /// ProxmoxCluster: endpoints, token, TLS).
     public var declared: [ResourceID: Resource]
+    /// The connections this run keeps to the Hosts it reaches (one SSH master per host), made by whoever runs the
+    /// providers and closed when a CLI run ends; the controller keeps them across passes. `nil`: this run reaches no
+    /// other host (a resource naming one with `runsOn` fails, saying so).
+    public var hosts: (any HostSessions)?
 
     public init(
         secrets: any SecretResolver,
         clock: any SetpointClock = SystemClock(),
         log: any ProviderLog = SilentLog(),
         journal: any ActionJournal = NoJournal(),
-        declared: [ResourceID: Resource] = [:]
+        declared: [ResourceID: Resource] = [:],
+        hosts: (any HostSessions)? = nil
     ) {
         self.secrets = secrets
         self.clock = clock
         self.log = log
         self.journal = journal
         self.declared = declared
+        self.hosts = hosts
     }
+}
+
+/// The sessions a run holds to the Hosts it reaches. Core knows only that they exist and end; `SetpointRemote` makes
+/// them (SSH masters, their folders) and hands providers a host's commands and files.
+public protocol HostSessions: AnyObject, Sendable {
+    /// Forgets hosts that failed and masters that died, so the next use connects afresh (the controller, per pass).
+    func refresh() async
+    /// Ends every session and removes what it wrote (keys, pins, sockets).
+    func close() async
 }
 
 /// Turns a `SecretReference` into its value.

@@ -47,7 +47,17 @@ enum KindChecks {
                 )
             }
             names.append(name)
-            guard let host = m["host"]?.stringValue else { continue }
+            let runsOn = m["runsOn"]?.stringValue
+            if m["host"] == nil, m["conninfo"] == nil, runsOn == nil {
+                v.report(
+                    .invalidValue,
+                    "member '\(name)' says neither where it runs nor where to dial it",
+                    hint: "give it runsOn (a Host), host (an address), or conninfo",
+                    at: root.node(at: at)
+                )
+            }
+            // A member on a Host is known by that Host until the manifests say its address.
+            guard let host = m["host"]?.stringValue ?? runsOn.map({ "Host/\($0)" }) else { continue }
             let endpoint = "\(host):\(m["port"]?.intValue ?? 5432)"
             if let other = endpoints[endpoint] {
                 v.report(

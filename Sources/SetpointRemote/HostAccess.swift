@@ -1,0 +1,309 @@
+import Foundation
+public import SetpointCore
+public import SetpointExec
+import Synchronization
+
+/// Where a provider acts: one host's commands and files. `runsOn` absent means this machine (``local``); a Host name
+/// means that host over SSH, through the run's one master connection to it.
+public struct HostAccess: Sendable {
+    /// The Host's name, nil for this machine.
+    public let host: String?
+    /// The Host's address (what libpq or HTTP dials when the manifest gives no other), nil for this machine.
+    public let address: String?
+    public let runner: any CommandRunner
+    public let files: any HostFiles
+
+    public init(host: String?, address: String?, runner: any CommandRunner, files: any HostFiles) {
+        self.host = host
+        self.address = address
+        self.runner = runner
+        self.files = files
+    }
+
+    /// The machine Setpoint runs on.
+    public static let local = HostAccess(host: nil, address: nil, runner: LocalRunner(), files: LocalFiles())
+
+    public var isLocal: Bool { host == nil }
+
+    /// For messages: `this machine`, `Host/pg-2 (10.0.0.12:22)`.
+    public var name: String {
+        host.map { "Host/\($0) (\(files.hostName.split(separator: " ").last ?? ""))" } ?? files.hostName
+    }
+}
+
+extension ProviderContext {
+    /// The commands and files of the Host named by `runsOn` (this machine when nil), through this run's sessions.
+    /// Throws, naming `resource` and the Host, when the Host is not declared or cannot be reached.
+    public func host(_ runsOn: String?, for resource: ResourceID) async throws -> HostAccess {
+        guard let runsOn else { return .local }
+        guard let pool = hosts as? HostSessionPool else {
+            throw SetpointError(
+                .observeFailed,
+                "runs on Host/\(runsOn), but this run keeps no sessions to other hosts",
+                resource: resource
+            )
+        }
+        return try await pool.access(runsOn, context: self, for: resource)
+    }
+
+    /// The address of a declared Host, without connecting to it (nil when it is not declared).
+    public func address(ofHost name: String) -> String? {
+        (try? declared[ResourceID(kind: .host, name: name)]?.decodeSpec(HostSpec.self))?.address
+    }
+}
+
+/// The run's sessions to its Hosts: one master ssh per Host, opened on first use and shared by every resource on that
+/// host, each in a private folder keyed by the Host's settings and key (a rotated key or pin never reuses an old
+/// master). A Host that could not be reached fails every use alike until ``refresh()``; the controller refreshes once
+/// per pass, so a master that died is replaced and a host that came back is tried again.
+public final class HostSessionPool: HostSessions {
+    /// One Host's session: the connecting task, and its outcome once known (read without waiting).
+    final class Session: Sendable {
+        let identity: String
+        let outcome = Mutex<Result<HostConnection, any Error>?>(nil)
+        let task: Mutex<Task<HostConnection, any Error>?> = Mutex(nil)
+
+        init(identity: String) { self.identity = identity }
+
+        func start(_ name: String, context: ProviderContext, maxSessions: Int) {
+            let t = Task<HostConnection, any Error> {
+                let result: Result<HostConnection, any Error>
+                do {
+                    let connection = try HostConnection(name, context: context, maxSessions: maxSessions)
+                    do {
+                        try await connection.connect()
+                        result = .success(connection)
+                    } catch {
+                        connection.remove()
+                        result = .failure(error)
+                    }
+                } catch {
+                    result = .failure(error)
+                }
+                self.outcome.withLock { $0 = result }
+                return try result.get()
+            }
+            task.withLock { $0 = t }
+        }
+
+        var value: HostConnection {
+            get async throws {
+                guard let t = task.withLock({ $0 }) else { throw CancellationError() }
+                return try await t.value
+            }
+        }
+
+        /// Closes the master and removes the folder, once connecting has finished.
+        func end() async {
+            guard let connection = try? await value else { return }
+            await connection.runner.close()
+            connection.remove()
+        }
+    }
+
+    private let sessions = Mutex<[String: Session]>([:])
+    let maxSessions: Int
+
+    /// `maxSessions`: commands at once on one host's connection, below its sshd's `MaxSessions` (10 by default).
+    public init(maxSessions: Int = 8) { self.maxSessions = maxSessions }
+
+    func access(_ name: String, context: ProviderContext, for resource: ResourceID) async throws -> HostAccess {
+        let identity = try Self.identity(of: name, context: context)
+        let (session, replaced) = sessions.withLock { all -> (Session, Session?) in
+            if let found = all[name], found.identity == identity { return (found, nil) }
+            let fresh = Session(identity: identity)
+            fresh.start(name, context: context, maxSessions: maxSessions)
+            defer { all[name] = fresh }
+            return (fresh, all[name])
+        }
+        if let replaced { await replaced.end() }
+        let connection: HostConnection
+        do { connection = try await session.value } catch let error as SetpointError {
+            throw SetpointError(error.code, error.message, resource: resource, isTransient: true)
+        }
+        return HostAccess(
+            host: name,
+            address: connection.target.address,
+            runner: connection.runner,
+            files: SSHFiles(runner: connection.runner)
+        )
+    }
+
+    /// What makes a session: the Host's settings and those of its jump hosts, and the key's text (by digest).
+    static func identity(of name: String, context: ProviderContext) throws -> String {
+        var parts: [String] = []
+        var next: String? = name
+        var seen: Set<String> = []
+        while let current = next, seen.insert(current).inserted {
+            guard let resource = context.declared[ResourceID(kind: .host, name: current)] else {
+                throw SetpointError(
+                    .observeFailed,
+                    "Host/\(current) is not declared: add it, or name a declared Host in runsOn"
+                )
+            }
+            parts.append(CanonicalJSON.encode(resource.spec))
+            let spec = try resource.decodeSpec(HostSpec.self)
+            if let key = spec.ssh.privateKey, let text = try? context.secrets.resolve(key) {
+                parts.append(SHA256.hex(text))
+            }
+            next = spec.ssh.jump
+        }
+        return SHA256.hex(parts.joined(separator: "\n"))
+    }
+
+    public func refresh() async {
+        let stale = sessions.withLock { all -> [Session] in
+            var out: [Session] = []
+            for (name, session) in all {
+                switch session.outcome.withLock({ $0 }) {
+                case nil: continue  // still connecting
+                case .success(let c)? where c.runner.hasLiveMaster: continue
+                default:
+                    out.append(session)
+                    all[name] = nil
+                }
+            }
+            return out
+        }
+        for s in stale { await s.end() }
+    }
+
+    public func close() async {
+        let all = sessions.withLock { all -> [Session] in
+            defer { all = [:] }
+            return Array(all.values)
+        }
+        for s in all { await s.end() }
+    }
+
+    /// The names of the hosts with an open master, for `doctor` and tests.
+    public var connectedHosts: [String] {
+        sessions.withLock { all in
+            all.compactMap { name, session in
+                guard case .success(let c)? = session.outcome.withLock({ $0 }), c.runner.hasLiveMaster else {
+                    return nil
+                }
+                return name
+            }.sorted()
+        }
+    }
+}
+
+extension HostAccess {
+    /// Runs `body` with `text` in a 0600 file on the host, owned by `user`, in a private folder of its own that is
+    /// removed afterwards: how a password reaches a tool there (a passfile) without an argv or an environment.
+    public func withSecretFile<T: Sendable>(
+        _ text: String,
+        user: String?,
+        _ body: (String) async throws -> T
+    ) async throws -> T {
+        let made = try await runner.run(
+            Command("/usr/bin/mktemp", ["-d", "/tmp/setpoint-secret.XXXXXXXX"], user: user, timeout: .seconds(30)),
+            allowFailure: false
+        )
+        let folder = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard folder.hasPrefix("/tmp/setpoint-secret.") else {
+            throw HostFileFailure(host: files.hostName, path: "/tmp", reason: "mktemp said \(made.stdout)")
+        }
+        func cleanUp() async {
+            _ = try? await runner.run(
+                Command("/bin/rm", ["-rf", "--", folder], user: user, timeout: .seconds(30)),
+                allowFailure: true
+            )
+        }
+        do {
+            let file = folder + "/secret"
+            // Written by the user itself (runuser here, sudo there), so the file is its own: libpq reads a passfile only
+            // when it is 0600 and the reader's.
+            _ = try await runner.run(
+                Command(
+                    "/bin/sh",
+                    ["-c", "umask 077; exec cat > \"$1\"", "sh", file],
+                    user: user,
+                    timeout: .seconds(30),
+                    input: text
+                ),
+                allowFailure: false
+            )
+            let result = try await body(file)
+            await cleanUp()
+            return result
+        } catch {
+            await cleanUp()
+            throw error
+        }
+    }
+}
+
+extension HostAccess {
+    /// Runs `body` with a libpq passfile holding `password` for any host, port, database and user (`*:*:*:*:…`), or
+    /// with nil when there is no password; the file is the secret file of ``withSecretFile(_:user:_:)``.
+    public func withPassfile<T: Sendable>(
+        _ password: String?,
+        user: String?,
+        _ body: (String?) async throws -> T
+    ) async throws -> T {
+        guard let password else { return try await body(nil) }
+        guard !password.contains(where: \.isNewline) else {
+            throw HostFileFailure(
+                host: files.hostName,
+                path: "(passfile)",
+                reason: "a password with a line break cannot be written to a libpq passfile: choose one without"
+            )
+        }
+        let escaped = password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ":", with: "\\:")
+        return try await withSecretFile("*:*:*:*:\(escaped)\n", user: user) { try await body($0) }
+    }
+}
+
+extension HostAccess {
+    /// The host's files acting as the owner of `path` (or, for a file not there yet, of its folder) unless that owner
+    /// is root: a service's own user (postgres, prometheus), which the sudoers line of `docs/hosts.md` lets Setpoint
+    /// become. On this machine, this process's files.
+    public func filesOwning(_ path: String) async throws -> any HostFiles {
+        guard !isLocal else { return files }
+        var owner = try await files.stat(path)?.owner
+        if owner == nil {
+            let folder = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+            owner = try await files.stat(folder.isEmpty ? "/" : folder)?.owner
+        }
+        return files.acting(as: owner == "root" ? nil : owner)
+    }
+
+    /// Runs `tool ARGS FILE` on the host with `text` in a private temporary file there named `fileName` (what the
+    /// tool's messages show); the file is removed afterwards. nil when the tool is not installed on the host.
+    public func check(
+        _ tool: String,
+        _ arguments: [String],
+        text: String,
+        fileName: String
+    ) async throws -> (ok: Bool, output: String)? {
+        let made = try await runner.run(
+            Command("/usr/bin/mktemp", ["-d", "/tmp/setpoint-check.XXXXXXXX"], timeout: .seconds(30)),
+            allowFailure: false
+        )
+        let folder = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let file = folder + "/" + fileName
+        let out: CommandOutput
+        do {
+            try await files.write(text, to: file, mode: 0o600, private: true)
+            out = try await runner.run(
+                Command(
+                    "/bin/sh",
+                    ["-c", "command -v \"$1\" >/dev/null || exit 127; exec \"$@\"", "sh", tool] + arguments + [file],
+                    timeout: .seconds(60)
+                ),
+                allowFailure: true
+            )
+        } catch {
+            _ = try? await runner.run(
+                Command("/bin/rm", ["-rf", "--", folder], timeout: .seconds(30)),
+                allowFailure: true
+            )
+            throw error
+        }
+        _ = try? await runner.run(Command("/bin/rm", ["-rf", "--", folder], timeout: .seconds(30)), allowFailure: true)
+        if out.status == 127 { return nil }
+        return (out.status == 0, (out.stdout + "\n" + out.stderr).replacingOccurrences(of: file, with: fileName))
+    }
+}

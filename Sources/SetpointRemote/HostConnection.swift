@@ -1,0 +1,196 @@
+import Foundation
+public import SetpointCore
+public import SetpointExec
+
+/// The ssh configuration, pins and key of one declared Host (and its jump hosts), in a private folder of its own.
+public struct HostConnection: Sendable {
+    public let directory: String
+    public let runner: SSHRunner
+    public let target: SSHClientConfig.Host
+    public let resource: ResourceID
+
+    public init(_ name: String, context: ProviderContext, maxSessions: Int = 8) throws {
+        // Short and private: a control socket's path must fit in 108 bytes, and the key file is a secret.
+        directory = "/tmp/setpoint-ssh-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        try FileManager.default.createDirectory(
+            atPath: directory,
+            withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o700]
+        )
+        resource = ResourceID(kind: .host, name: name)
+        do {
+            (target, runner) = try Self.prepare(
+                name,
+                in: directory,
+                resource: resource,
+                context: context,
+                maxSessions: maxSessions
+            )
+        } catch {
+            // Nothing of it stays: the folder may hold a key already.
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    /// The folder's files (pins, keys, config) for a host and its jump hosts, and the runner that uses them.
+    static func prepare(
+        _ name: String,
+        in directory: String,
+        resource: ResourceID,
+        context: ProviderContext,
+        maxSessions: Int
+    ) throws -> (SSHClientConfig.Host, SSHRunner) {
+        var hosts: [SSHClientConfig.Host] = []
+        var seen: Set<String> = []
+        var next: String? = name
+        while let current = next {
+            guard seen.insert(current).inserted else {
+                throw SetpointError(
+                    .observeFailed,
+                    "Host/\(current) is its own jump host (a cycle)",
+                    resource: resource
+                )
+            }
+            let id = ResourceID(kind: .host, name: current)
+            guard let declared = context.declared[id] else {
+                throw SetpointError(
+                    .observeFailed,
+                    "\(id) is not declared (named by the ssh.jump of Host/\(hosts.count > 0 ? hosts[hosts.count - 1].alias : name))",
+                    resource: resource
+                )
+            }
+            let spec = try declared.decodeSpec(HostSpec.self)
+            hosts.append(
+                try Self.host(current, spec, directory: directory, index: hosts.count, secrets: context.secrets)
+            )
+            next = spec.ssh.jump
+        }
+        let config = directory + "/config"
+        try SSHClientConfig(hosts: hosts).text.write(toFile: config, atomically: false, encoding: .utf8)
+        return (hosts[0], SSHRunner(host: hosts[0], configFile: config, maxSessions: maxSessions))
+    }
+
+    /// One host's block: its pins as a known_hosts file, its key as a 0600 file.
+    static func host(
+        _ name: String,
+        _ spec: HostSpec,
+        directory: String,
+        index: Int,
+        secrets: any SecretResolver
+    ) throws -> SSHClientConfig.Host {
+        let port = spec.ssh.port ?? 22
+        let pattern = port == 22 ? spec.address : "[\(spec.address)]:\(port)"
+        let pins = spec.ssh.hostKeys.map { key in
+            key.hasPrefix("@cert-authority ")
+                ? "@cert-authority \(pattern) \(key.dropFirst("@cert-authority ".count))" : "\(pattern) \(key)"
+        }
+        let knownHosts = directory + "/known_hosts-\(index)"
+        try (pins.joined(separator: "\n") + "\n").write(toFile: knownHosts, atomically: false, encoding: .utf8)
+        // ssh_config has no escape for a line break: a value holding one could add options of its own.
+        for (field, value) in [("ssh.user", spec.ssh.user), ("ssh.agentSocket", spec.ssh.agentSocket ?? "")]
+        where value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw SetpointError(
+                .observeFailed,
+                "spec.\(field) holds a control character: write it on one line",
+                resource: ResourceID(kind: .host, name: name)
+            )
+        }
+        var identity: String?
+        if let reference = spec.ssh.privateKey {
+            let key: String
+            do { key = try secrets.resolve(reference) } catch {
+                throw SetpointError(
+                    .secretUnavailable,
+                    "spec.ssh.privateKey (\(reference.origin)): \(error)",
+                    resource: ResourceID(kind: .host, name: name)
+                )
+            }
+            let file = directory + "/key-\(index)"
+            try AtomicFile.write(key.hasSuffix("\n") ? key : key + "\n", to: file, mode: 0o600, private: true)
+            identity = file
+        }
+        return SSHClientConfig.Host(
+            alias: name,
+            address: spec.address,
+            port: port,
+            user: spec.ssh.user,
+            identityFile: identity,
+            agentSocket: spec.ssh.agentSocket,
+            knownHostsFile: knownHosts,
+            connectTimeout: spec.ssh.connectTimeout?.duration ?? .seconds(10),
+            jump: spec.ssh.jump,
+            controlPath: directory + "/m\(index)"
+        )
+    }
+
+    /// Logs in and runs `true`; a refusal names the host, quotes ssh and, for a key that is not pinned, gives the
+    /// fingerprints of the key offered and of the pins.
+    public func check() async throws {
+        do {
+            _ = try await runner.run(Command("true", timeout: target.connectTimeout + .seconds(5)))
+        } catch let failure as CommandFailure {
+            throw await diagnose(failure, doing: "`true`")
+        }
+    }
+
+    /// Opens the host's master connection (its PID is this process's); a refusal is diagnosed as `check()` does.
+    public func connect() async throws {
+        do { try await runner.connect() } catch let failure as CommandFailure {
+            throw await diagnose(failure, doing: "the login")
+        }
+    }
+
+    /// An ssh failure as an error that names the host and says what to do.
+    func diagnose(_ failure: CommandFailure, doing what: String) async -> SetpointError {
+        let said = failure.output.split(separator: "\n").map(String.init)
+            .filter { !$0.hasPrefix("@@@") && !$0.isEmpty }.suffix(4).joined(separator: " ")
+        let reached = failure.status != nil && failure.status != 255
+        var message =
+            reached
+            ? "\(resource) (\(target.address):\(target.port)) was reached, but \(what) failed there: \(said)"
+            : "\(resource) (\(target.address):\(target.port)) was not reached over SSH: \(said)"
+        if failure.output.contains("Permission denied (publickey") {
+            message += ". Add the public half of ssh.privateKey to ~\(target.user)/.ssh/authorized_keys on the host"
+        }
+        if failure.output.contains("Host key verification failed") {
+            let offered = await fingerprints(of: (try? await scan()) ?? "")
+            let pinned = await fingerprints(
+                of: (try? String(contentsOfFile: target.knownHostsFile, encoding: .utf8)) ?? ""
+            )
+            message =
+                "\(resource) (\(target.address):\(target.port)) offered a host key that is not pinned: it offered "
+                + (offered.isEmpty ? "no key that could be read" : offered.joined(separator: ", "))
+                + "; ssh.hostKeys pins " + pinned.joined(separator: ", ")
+                + ". If the host was reinstalled, check the new key on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and pin it"
+        }
+        // The message names the host itself: no resource prefix, which would name it twice.
+        return SetpointError(.observeFailed, message)
+    }
+
+    /// The host's keys as it offers them now (ssh-keyscan), as known_hosts lines.
+    func scan() async throws -> String {
+        try await LocalRunner().run(
+            Command("ssh-keyscan", ["-p", String(target.port), "-T", "5", target.address], timeout: .seconds(10)),
+            allowFailure: true
+        ).stdout
+    }
+
+    /// `TYPE SHA256:…` of each key in known_hosts text.
+    func fingerprints(of knownHosts: String) async -> [String] {
+        guard !knownHosts.isEmpty,
+            let out = try? await LocalRunner().run(
+                Command("ssh-keygen", ["-l", "-f", "/dev/stdin"], input: knownHosts),
+                allowFailure: true
+            )
+        else { return [] }
+        return out.stdout.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ")
+            guard parts.count >= 2, let type = parts.last else { return nil }
+            return "\(type.trimmingCharacters(in: CharacterSet(charactersIn: "()"))) \(parts[1])"
+        }
+    }
+
+    /// Removes the folder (key, pins, config); the master must be closed first.
+    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}

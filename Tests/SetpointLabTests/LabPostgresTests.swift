@@ -1,0 +1,154 @@
+import Foundation
+import SetpointTesting
+import Testing
+
+/// A PostgresCluster whose members run on three lab hosts, applied by Setpoint from the lab's ops namespace over SSH:
+/// replicas made by pg_basebackup on their own hosts, parameters on every host, a switchover (pg_ctl, pg_controldata,
+/// promote and pg_rewind on the hosts), and what is refused about hosts, naming them. One lab: the suite is serial.
+@Suite(.timeLimit(.minutes(6)), .serialized) struct LabPostgresTests {
+    static let passwords = ["LAB_PG_PASSWORD": "lab-pg-secret", "LAB_REPLICATION_PASSWORD": "lab-repl-secret"]
+
+    static func cluster(primary: String = "pg-1", parameters: [String: String] = [:]) -> String {
+        """
+        apiVersion: setpoint/v1
+        kind: PostgresCluster
+        metadata: {name: main}
+        spec:
+          version: 15
+          primary: \(primary)
+          members:
+            - {name: pg-1, runsOn: h1, dataDirectory: /var/lib/postgresql/15/main, synchronous: true}
+            - {name: pg-2, runsOn: h2, dataDirectory: /var/lib/postgresql/15/main, synchronous: true}
+            - {name: pg-3, runsOn: h3, dataDirectory: /var/lib/postgresql/15/main}
+          connection:
+            password: {env: LAB_PG_PASSWORD}
+          replication:
+            password: {env: LAB_REPLICATION_PASSWORD}
+            synchronousCount: 1
+        """
+            + (parameters.isEmpty
+                ? ""
+                : "\n  parameters:\n"
+                    + parameters.sorted { $0.key < $1.key }.map { "    \($0.key): \"\($0.value)\"" }.joined(
+                        separator: "\n"
+                    )) + "\n"
+    }
+
+    /// `application_name → (state, sync_state)` as a primary's pg_stat_replication shows them.
+    static func replication(_ lab: Lab, on host: String) async throws -> [String: (String, String)] {
+        var out: [String: (String, String)] = [:]
+        for row in try await lab.sql(host, "SELECT application_name, state, sync_state FROM pg_stat_replication") {
+            let f = row.split(separator: "|").map(String.init)
+            if f.count == 3 { out[f[0]] = (f[1], f[2]) }
+        }
+        return out
+    }
+
+    @Test func aClusterOnThreeHostsIsBuiltOverSSHTakesParametersEverywhereAndSwitchesOver() async throws {
+        guard let lab = try Lab.current() else { return }
+        let dir = try Lab.workspace("pg")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let made = try await lab.lab(
+            ["postgres", "h1"],
+            environment: [
+                "SETPOINT_LAB_PG_PASSWORD": Self.passwords["LAB_PG_PASSWORD"]!,
+                "SETPOINT_LAB_REPLICATION_PASSWORD": Self.passwords["LAB_REPLICATION_PASSWORD"]!,
+            ]
+        )
+        try #require(made.status == 0, "scripts/lab postgres h1: \(made.stderr)")
+        let hosts = lab.hostsYAML(["h1", "h2", "h3"])
+        func write(_ cluster: String) throws {
+            try (hosts + "---\n" + cluster).write(toFile: dir + "/stack.yaml", atomically: true, encoding: .utf8)
+        }
+        func setpoint(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+            try await lab.setpoint(arguments, in: dir, environment: Self.passwords)
+        }
+        try write(Self.cluster())
+        let imported = try await setpoint(["import", "PostgresCluster/main", "stack.yaml"])
+        try #require(imported.status == 0, "import: \(imported.stdout)\(imported.stderr)")
+
+        // 1. Replicas on h2 and h3, made there by pg_basebackup over SSH; each CLI run logs in once per host.
+        let before = try ["h1", "h2", "h3"].map { try lab.logins($0) }
+        let applied = try await setpoint(["apply", "stack.yaml", "--auto-approve"])
+        try #require(applied.status == 0, "apply: \(applied.stdout)\(applied.stderr)")
+        let after = try ["h1", "h2", "h3"].map { try lab.logins($0) }
+        #expect(
+            zip(before, after).allSatisfy { $1 - $0 == 1 },
+            "logins per host during one apply: \(before) → \(after)"
+        )
+        var rows = try await Self.replication(lab, on: "h1")
+        #expect(rows["pg-2"]?.0 == "streaming" && rows["pg-3"]?.0 == "streaming", "\(rows)")
+        #expect(rows["pg-2"]?.1 == "quorum" && rows["pg-3"]?.1 == "async", "\(rows)")
+        #expect(try await lab.sql("h2", "SELECT pg_is_in_recovery()") == ["t"])
+        var replan = try await setpoint(["plan", "stack.yaml", "--detailed-exitcode"])
+        #expect(replan.status == 0, "re-plan: \(replan.stdout)\(replan.stderr)")
+        // The passfiles pg_basebackup read are gone from the replicas' hosts, and no password is in a command line
+        // their sshd logged.
+        for h in ["h2", "h3"] {
+            #expect(try await lab.on(h, ["/bin/sh", "-c", "ls /tmp | grep -c setpoint-secret || true"]) == "0\n")
+            let log = try String(
+                contentsOfFile: "\(lab.inventory.directory)/hosts/\(h)/var-log/sshd.log",
+                encoding: .utf8
+            )
+            #expect(!log.contains("lab-repl-secret") && !log.contains("lab-pg-secret"))
+        }
+
+        // 2. A reload parameter reaches every host.
+        try write(Self.cluster(parameters: ["work_mem": "8MB"]))
+        let reloaded = try await setpoint(["apply", "stack.yaml", "--auto-approve"])
+        #expect(reloaded.status == 0, "apply work_mem: \(reloaded.stdout)\(reloaded.stderr)")
+        for h in ["h1", "h2", "h3"] {
+            #expect(try await lab.sql(h, "SHOW work_mem") == ["8MB"], "work_mem on \(h)")
+        }
+
+        // 3. Switchover to pg-2: pg-1 is stopped, rewound and restarted as a standby on h1, all over SSH.
+        try write(Self.cluster(primary: "pg-2", parameters: ["work_mem": "8MB"]))
+        let switched = try await setpoint(["apply", "stack.yaml", "--auto-approve", "--approve", "all-risky"])
+        try #require(switched.status == 0, "switchover: \(switched.stdout)\(switched.stderr)")
+        #expect(try await lab.sql("h2", "SELECT pg_is_in_recovery()") == ["f"])
+        #expect(try await lab.sql("h1", "SELECT pg_is_in_recovery()") == ["t"], "the old primary follows")
+        rows = try await Self.replication(lab, on: "h2")
+        #expect(rows["pg-1"]?.0 == "streaming" && rows["pg-3"]?.0 == "streaming", "\(rows)")
+        replan = try await setpoint(["plan", "stack.yaml", "--detailed-exitcode"])
+        #expect(replan.status == 0, "re-plan after the switchover: \(replan.stdout)\(replan.stderr)")
+    }
+
+    @Test func hostsThatCannotBeUsedAreRefusedNamingThemWhileTheOthersPlan() async throws {
+        guard let lab = try Lab.current() else { return }
+        let dir = try Lab.workspace("refused")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let keygen = try await ChildProcess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir + "/other"])
+        try #require(keygen.status == 0)
+        let h1 = lab.host("h1")
+        let h2 = lab.host("h2")
+        func host(_ name: String, address: String, key: String, pin: String) -> String {
+            """
+            apiVersion: setpoint/v1
+            kind: Host
+            metadata: {name: \(name)}
+            spec:
+              address: \(address)
+              ssh: {user: \(lab.inventory.sshUser), privateKey: {file: \(key)}, hostKeys: ["\(pin)"], connectTimeout: 2s}
+
+            """
+        }
+        let manifests = [
+            host("good", address: h1.address, key: lab.inventory.privateKey, pin: h1.hostKey),
+            // h2 pinned with h1's key: a changed (or spoofed) host key.
+            host("changed", address: h2.address, key: lab.inventory.privateKey, pin: h1.hostKey),
+            host("wrong-key", address: h1.address, key: dir + "/other", pin: h1.hostKey),
+            host("gone", address: "10.213.0.250", key: lab.inventory.privateKey, pin: h1.hostKey),
+        ]
+        try manifests.joined(separator: "---\n").write(toFile: dir + "/hosts.yaml", atomically: true, encoding: .utf8)
+        let plan = try await lab.setpoint(["plan", "hosts.yaml"], in: dir)
+        let out = plan.stdout + plan.stderr
+        #expect(plan.status == 1, "\(out)")
+        #expect(!out.contains("Host/good"), "the reachable host plans: \(out)")
+        #expect(out.contains("Host/changed (\(h2.address):22) offered a host key that is not pinned"), "\(out)")
+        let fingerprint = try await ChildProcess.run(["ssh-keygen", "-lf", "/dev/stdin"], input: h2.hostKey + "\n")
+        let offered = fingerprint.stdout.split(separator: " ").dropFirst().first.map(String.init) ?? "?"
+        #expect(out.contains(offered), "names the key h2 offered (\(offered)): \(out)")
+        #expect(out.contains("Host/wrong-key") && out.contains("authorized_keys"), "\(out)")
+        #expect(out.contains("Host/gone (10.213.0.250:22) was not reached"), "\(out)")
+    }
+}
