@@ -34,6 +34,32 @@ import Testing
                     )) + "\n"
     }
 
+    static let pool = """
+        apiVersion: setpoint/v1
+        kind: ConnectionPool
+        metadata: {name: main-pool}
+        spec:
+          pgbouncer:
+            runsOn: h4
+            port: 6432
+            adminUser: postgres
+            iniFile: /etc/pgbouncer/pgbouncer.ini
+            databasesFile: /etc/pgbouncer/databases.ini
+          databases:
+            app: {cluster: main, target: primary, dbname: postgres, user: postgres}
+            app_ro: {cluster: main, target: replicas, dbname: postgres, user: postgres}
+
+        """
+
+    /// Where PgBouncer on h4 sends a client of `database`: the server's address and whether it is in recovery.
+    static func through(_ lab: Lab, _ database: String) async throws -> String {
+        let r = try await lab.lab([
+            "ops", "psql", "-h", lab.host("h4").address, "-p", "6432", "-U", "postgres", "-At", "-c",
+            "SELECT host(inet_server_addr()) || ' ' || pg_is_in_recovery()", database,
+        ])
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + r.stderr
+    }
+
     /// `application_name → (state, sync_state)` as a primary's pg_stat_replication shows them.
     static func replication(_ lab: Lab, on host: String) async throws -> [String: (String, String)] {
         var out: [String: (String, String)] = [:]
@@ -56,9 +82,19 @@ import Testing
             ]
         )
         try #require(made.status == 0, "scripts/lab postgres h1: \(made.stderr)")
-        let hosts = lab.hostsYAML(["h1", "h2", "h3"])
+        let bouncer = try await lab.lab(
+            ["pgbouncer", "h4"],
+            environment: ["SETPOINT_LAB_PG_PASSWORD": Self.passwords["LAB_PG_PASSWORD"]!]
+        )
+        try #require(bouncer.status == 0, "scripts/lab pgbouncer h4: \(bouncer.stderr)")
+        let hosts = lab.hostsYAML(["h1", "h2", "h3", "h4"])
+        var withPool = false
         func write(_ cluster: String) throws {
-            try (hosts + "---\n" + cluster).write(toFile: dir + "/stack.yaml", atomically: true, encoding: .utf8)
+            try (hosts + "---\n" + cluster + (withPool ? "---\n" + Self.pool : "")).write(
+                toFile: dir + "/stack.yaml",
+                atomically: true,
+                encoding: .utf8
+            )
         }
         func setpoint(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
             try await lab.setpoint(arguments, in: dir, environment: Self.passwords)
@@ -101,7 +137,19 @@ import Testing
             #expect(try await lab.sql(h, "SHOW work_mem") == ["8MB"], "work_mem on \(h)")
         }
 
-        // 3. Switchover to pg-2: pg-1 is stopped, rewound and restarted as a standby on h1, all over SSH.
+        // 3. PgBouncer on h4: its include file written there, app to the primary, app_ro to a replica.
+        withPool = true
+        try write(Self.cluster(parameters: ["work_mem": "8MB"]))
+        let pooled = try await setpoint(["apply", "stack.yaml", "--auto-approve"])
+        try #require(pooled.status == 0, "apply the pool: \(pooled.stdout)\(pooled.stderr)")
+        #expect(try await Self.through(lab, "app") == "\(lab.host("h1").address) false")
+        let ro = try await Self.through(lab, "app_ro")
+        #expect(ro == "\(lab.host("h2").address) true" || ro == "\(lab.host("h3").address) true", "\(ro)")
+        let include = try await lab.on("h4", ["cat", "/etc/pgbouncer/databases.ini"])
+        #expect(include.contains("app = host=\(lab.host("h1").address) port=5432"), "\(include)")
+
+        // 4. Switchover to pg-2: pg-1 is stopped, rewound and restarted as a standby on h1, all over SSH; the pool
+        // follows.
         try write(Self.cluster(primary: "pg-2", parameters: ["work_mem": "8MB"]))
         let switched = try await setpoint(["apply", "stack.yaml", "--auto-approve", "--approve", "all-risky"])
         try #require(switched.status == 0, "switchover: \(switched.stdout)\(switched.stderr)")
@@ -109,6 +157,7 @@ import Testing
         #expect(try await lab.sql("h1", "SELECT pg_is_in_recovery()") == ["t"], "the old primary follows")
         rows = try await Self.replication(lab, on: "h2")
         #expect(rows["pg-1"]?.0 == "streaming" && rows["pg-3"]?.0 == "streaming", "\(rows)")
+        #expect(try await Self.through(lab, "app") == "\(lab.host("h2").address) false", "the pool follows")
         replan = try await setpoint(["plan", "stack.yaml", "--detailed-exitcode"])
         #expect(replan.status == 0, "re-plan after the switchover: \(replan.stdout)\(replan.stderr)")
     }
