@@ -65,6 +65,37 @@ struct ClusterApplier: Sendable {
 
     /// Everything an update converges, in a safe order: parameters (so new replicas copy them), members, removals,
     /// synchronous standbys last (so commits never wait for a standby that is not there yet).
+    /// Stops every former primary that came back after a failover (`ClusterView.stalePrimaries`) and keeps it from
+    /// ever starting as a primary again: `standby.signal` (a restart by hand or by systemd comes up in recovery, taking
+    /// no writes) and `setpoint.fenced` saying when and why (no pass brings it back; `postgres reinit` does).
+    func fenceStalePrimaries() async throws {
+        guard let leader = view.actualPrimary else { return }
+        for name in view.stalePrimaries {
+            let m = try member(name)
+            guard let directory = m.dataDirectory ?? view.facts(name)?.dataDirectory else {
+                throw fail(
+                    "\(name) accepts writes on an old timeline and its data directory is unknown, so it cannot be fenced: stop it yourself"
+                )
+            }
+            let tools = try await control(for: m)
+            let why =
+                "it ran as a primary on timeline \(view.facts(name)?.timeline ?? 0) while \(leader) led on timeline "
+                + "\(view.facts(leader)?.timeline ?? 0); stopped by Setpoint at \(Timestamp.seconds(context.clock.now))"
+            note("fencing \(name): \(why)")
+            try await tools.stop(directory, mode: "fast")
+            _ = try await tools.runner.run(
+                Command("/usr/bin/touch", ["\(directory)/standby.signal"], user: settings.osUser, timeout: .seconds(30))
+            )
+            try await tools.files.write(
+                why + "\n",
+                to: "\(directory)/\(ClusterView.fenceMarker)",
+                mode: 0o600,
+                private: true
+            )
+            context.log.log(.warning, "fenced \(name): \(why)", metadata: ["resource": resource.description])
+        }
+    }
+
     func converge(lastApplied: Value?) async throws {
         let primary = try primaryName()
         try await writeParameters(lastApplied: lastApplied, primary: primary)
@@ -134,7 +165,7 @@ struct ClusterApplier: Sendable {
         let slot = settings.useSlots ? ReplicaSpec.slotName(m.name) : nil
         let db = try connection(primary)
         switch state {
-        case "streaming", "primary":
+        case "streaming", "primary", "fenced":
             return
         case "absent":
             guard let directory = m.dataDirectory else {

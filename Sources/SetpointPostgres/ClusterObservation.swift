@@ -32,7 +32,7 @@ enum ClusterObservation {
             }
         }
         let writers = view.writers
-        guard writers.count == 1, let actual = view.actualPrimary, let primaryFacts = view.facts(actual) else {
+        guard let actual = view.actualPrimary, let primaryFacts = view.facts(actual) else {
             if writers.count > 1 {
                 let timelines = writers.map { "\($0) on timeline \(view.facts($0)?.timeline ?? 0)" }.joined(
                     separator: ", "
@@ -115,6 +115,7 @@ enum ClusterObservation {
         switch status {
         case .running(let f)?: f.inRecovery ? "a standby" : "primary"
         case .stopped(let d, _)?: "stopped (data in \(d))"
+        case .fenced(let d, let why)?: "fenced (data in \(d)): \(why)"
         case .absent?: "not created"
         case .notEmpty(let d, _)?: "absent (\(d) not empty)"
         case .unreachable(let why)?: "unreachable: \(why)"
@@ -128,8 +129,11 @@ enum ClusterObservation {
         switch view.status[name] {
         case .running(let f)?:
             if name == primary { return "primary" }
+            if view.stalePrimaries.contains(name) { return "stale-primary" }
             return view.isStreaming(name, from: primary)
                 ? "streaming" : (f.inRecovery ? "standby-elsewhere" : "primary")
+        case .fenced?:
+            return "fenced"
         case .stopped(_, let standby)?:
             return standby ? "stopped" : "stopped-primary"
         case .absent?: return "absent"
@@ -173,7 +177,10 @@ enum ClusterObservation {
         for (member, value) in zip(s.members, declared) {
             let state = state(view, member.name, primary: primary)
             states[member.name] = .string(state)
-            guard state == "primary" || state == "streaming", case .map(var m) = value else { continue }
+            // A fenced member is as declared: nothing for a pass to do until `postgres reinit` (a warning says so).
+            guard state == "primary" || state == "streaming" || state == "fenced", case .map(var m) = value else {
+                continue
+            }
             if state == "streaming" && s.synchronousCount > 0 {
                 // Only where the manifest says, or where the server names it: an unset flag means "not a candidate".
                 let named = sync.names.contains(member.name)
@@ -263,6 +270,19 @@ enum ClusterObservation {
     static func warnings(_ view: ClusterView, primary: String) -> [String]? {
         let s = view.settings
         var out: [String] = []
+        for name in view.stalePrimaries {
+            out.append(
+                "\(name) accepts writes on timeline \(view.facts(name)?.timeline ?? 0) while \(primary) leads on timeline "
+                    + "\(view.facts(primary)?.timeline ?? 0): a primary from before a failover came back; the next apply or pass stops it first"
+            )
+        }
+        for member in s.members {
+            guard case .fenced(_, let why)? = view.status[member.name] else { continue }
+            out.append(
+                "\(member.name) is fenced (\(why)): bring it back as a replica of \(primary) with "
+                    + "`setpoint postgres reinit \(s.name) \(member.name) MANIFESTS… --yes`"
+            )
+        }
         let candidates = s.synchronousCandidates(primary: primary)
         let streaming = candidates.filter { view.isStreaming($0, from: primary) }
         if s.synchronousCount > streaming.count {

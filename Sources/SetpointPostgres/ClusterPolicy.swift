@@ -116,6 +116,11 @@ enum ClusterPolicy {
                     "creates replica \(name): a slot on \(primary), pg_basebackup into \(directory), start, done when it streams"
                 )
             case "stopped"?: parts.append("starts \(name) as a standby of \(primary)")
+            case "stale-primary"?:
+                parts.append(
+                    "fences \(name), a primary from before a failover that accepts writes again: stopped first, before anything "
+                        + "else, and kept from starting as a primary; then `setpoint postgres reinit` re-makes it from \(primary)"
+                )
             case "stopped-primary"?:
                 parts.append("rejoins \(name) (a former primary) as a standby of \(primary): pg_rewind, then start")
             case "standby-elsewhere"?:

@@ -10,6 +10,9 @@ enum MemberStatus: Sendable {
     case running(MemberFacts)
     /// Its data directory holds a cluster and no server runs on it (`standby`: it has `standby.signal`).
     case stopped(dataDirectory: String, standby: Bool)
+    /// Stopped by Setpoint because it ran as a primary on an old timeline after a failover (its data directory holds
+    /// `setpoint.fenced`, saying when and why): it comes back only by `setpoint postgres reinit`.
+    case fenced(dataDirectory: String, why: String)
     /// Nothing answers and its data directory is missing or empty: a replica to create.
     case absent
     /// Nothing answers and its data directory holds files that are not a cluster: nothing may be created there.
@@ -38,8 +41,29 @@ struct ClusterView: Sendable {
         (settings.members + removed).map(\.name).filter { status[$0]?.facts.map { !$0.inRecovery } ?? false }
     }
 
-    /// The one member that accepts writes, if exactly one does.
-    var actualPrimary: String? { writers.count == 1 ? writers[0] : nil }
+    /// The one member that leads: the only one that accepts writes; or, when former primaries came back after a
+    /// failover and accept writes too, the declared primary on the newest timeline (the others are `stalePrimaries`).
+    var actualPrimary: String? {
+        let w = writers
+        if w.count == 1 { return w[0] }
+        return stalePrimaries.isEmpty ? nil : settings.primary
+    }
+
+    /// Members that accept writes on an older timeline than the declared primary, which accepts writes too: primaries
+    /// from before a failover that came back (their link healed, their host restarted). They must be stopped before
+    /// anything else, and never take writes again.
+    var stalePrimaries: [String] {
+        let w = writers
+        guard w.count > 1, w.contains(settings.primary), let newest = facts(settings.primary)?.timeline else {
+            return []
+        }
+        let others = w.filter { $0 != settings.primary }
+        guard others.allSatisfy({ (facts($0)?.timeline ?? .max) < newest }) else { return [] }
+        return others
+    }
+
+    /// What the fence marker says: the marker's name in a member's data directory.
+    static let fenceMarker = "setpoint.fenced"
 
     func facts(_ name: String) -> MemberFacts? { status[name]?.facts }
 
@@ -129,6 +153,13 @@ struct ClusterView: Sendable {
             await isPostgresRunning(pid, files: files)
         {
             return .unreachable(refused + " (a server runs on \(directory): process \(pid))")
+        }
+        if entries.contains(fenceMarker) {
+            let why = (try? await files.read(directory + "/" + fenceMarker)) ?? nil
+            return .fenced(
+                dataDirectory: directory,
+                why: why?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "fenced by Setpoint"
+            )
         }
         return .stopped(dataDirectory: directory, standby: entries.contains("standby.signal"))
     }

@@ -103,7 +103,13 @@ public struct PostgresProvider: Provider {
                 resource: action.resource
             )
         }
-        let view = try await view(of: resolved, context: context)
+        var view = try await view(of: resolved, context: context)
+        if !view.stalePrimaries.isEmpty {
+            // Before anything else: a primary from before a failover stops taking writes; then a fresh look.
+            try await ClusterApplier(view: view, context: context, resource: action.resource).fenceStalePrimaries()
+            view.close()
+            view = try await self.view(of: resolved, context: context)
+        }
         defer { view.close() }
         let applier = ClusterApplier(view: view, context: context, resource: action.resource)
         switch action.verb {

@@ -70,7 +70,7 @@ import Testing
         return out
     }
 
-    @Test func aClusterOnThreeHostsIsBuiltOverSSHTakesParametersEverywhereAndSwitchesOver() async throws {
+    @Test func aClusterOnThreeHostsIsBuiltSwitchedOverFailedOverFencedAndReinitialisedOverSSH() async throws {
         guard let lab = try Lab.current() else { return }
         let dir = try Lab.workspace("pg")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -160,6 +160,52 @@ import Testing
         #expect(try await Self.through(lab, "app") == "\(lab.host("h2").address) false", "the pool follows")
         replan = try await setpoint(["plan", "stack.yaml", "--detailed-exitcode"])
         #expect(replan.status == 0, "re-plan after the switchover: \(replan.stdout)\(replan.stderr)")
+
+        // 5. pg-2's link cut: `postgres failover` to pg-3; pg-1 follows pg-3.
+        try #require(try await lab.lab(["cut", "h2"]).status == 0)
+        let failover = try await setpoint(["postgres", "failover", "main", "--to", "pg-3", "stack.yaml"])
+        try #require(failover.status == 0, "failover: \(failover.stdout)\(failover.stderr)")
+        #expect(try await lab.sql("h3", "SELECT pg_is_in_recovery()") == ["f"])
+        rows = try await Self.replication(lab, on: "h3")
+        #expect(rows["pg-1"]?.0 == "streaming", "pg-1 re-pointed at pg-3: \(rows)")
+
+        // 6. The link back: pg-2 still runs as a primary, on the old timeline. The next apply stops it before anything
+        // else, keeps it from ever starting as a primary, and proposes reinit; the pool goes to pg-3.
+        try write(Self.cluster(primary: "pg-3", parameters: ["work_mem": "8MB"]))
+        try #require(try await lab.lab(["heal", "h2"]).status == 0)
+        #expect(try await lab.sql("h2", "SELECT pg_is_in_recovery()") == ["f"], "pg-2 came back as a primary")
+        let fencePlan = try await setpoint(["plan", "stack.yaml"])
+        #expect(fencePlan.stdout.contains("fences pg-2"), "\(fencePlan.stdout)\(fencePlan.stderr)")
+        let fenced = try await setpoint(["apply", "stack.yaml", "--auto-approve"])
+        try #require(fenced.status == 0, "apply after the heal: \(fenced.stdout)\(fenced.stderr)")
+        let stopped = try await lab.lab(
+            [
+                "exec", "h2", "runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "status", "-D",
+                "/var/lib/postgresql/15/main",
+            ]
+        )
+        #expect(stopped.status == 3, "pg-2 is stopped: \(stopped.stdout)")
+        #expect(try await Self.through(lab, "app") == "\(lab.host("h3").address) false", "the pool follows pg-3")
+        let warned = try await setpoint(["plan", "stack.yaml", "--detailed-exitcode"])
+        #expect(warned.status == 0, "\(warned.stdout)\(warned.stderr)")
+        #expect(warned.stdout.contains("setpoint postgres reinit main pg-2"), "\(warned.stdout)\(warned.stderr)")
+        // Started by hand (as a service manager would), it comes up in recovery: it never takes writes again.
+        _ = try await lab.on(
+            "h2",
+            [
+                "runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "start", "-w", "-D",
+                "/var/lib/postgresql/15/main", "-l", "/tmp/by-hand.log",
+            ]
+        )
+        #expect(try await lab.sql("h2", "SELECT pg_is_in_recovery()") == ["t"])
+
+        // 7. `postgres reinit` re-makes it from pg-3.
+        let reinit = try await setpoint(["postgres", "reinit", "main", "pg-2", "stack.yaml", "--yes"])
+        try #require(reinit.status == 0, "reinit: \(reinit.stdout)\(reinit.stderr)")
+        rows = try await Self.replication(lab, on: "h3")
+        #expect(rows["pg-1"]?.0 == "streaming" && rows["pg-2"]?.0 == "streaming", "\(rows)")
+        replan = try await setpoint(["plan", "stack.yaml", "--detailed-exitcode"])
+        #expect(replan.status == 0, "re-plan after the reinit: \(replan.stdout)\(replan.stderr)")
     }
 
     @Test func hostsThatCannotBeUsedAreRefusedNamingThemWhileTheOthersPlan() async throws {
