@@ -49,6 +49,13 @@ public struct CommandOutput: Sendable {
     public var stdout: String
     public var stderr: String
     public var duration: Duration
+
+    public init(status: Int32, stdout: String, stderr: String, duration: Duration) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.duration = duration
+    }
 }
 
 /// A command that did not succeed: its argv, exit status and the tail of what it said.

@@ -167,7 +167,7 @@ struct ClusterApplier: Sendable {
         switch state {
         case "streaming", "primary", "fenced":
             return
-        case "absent":
+        case "absent", "building":
             guard let directory = m.dataDirectory else {
                 throw fail(
                     "member \(m.name) does not answer on \(m.endpoint) and declares no dataDirectory to create it in"
@@ -186,11 +186,16 @@ struct ClusterApplier: Sendable {
                 osUser: settings.osUser,
                 useSlot: settings.useSlots
             )
-            note("creating replica \(m.name) in \(directory) from \(primary)")
+            note(
+                state == "building"
+                    ? "finishing replica \(m.name) in \(directory): attaching to its copy"
+                    : "creating replica \(m.name) in \(directory) from \(primary)"
+            )
             do {
                 let took = try await ReplicaBuilder(access: tools.access, clock: context.clock).create(
                     spec,
-                    primary: db
+                    primary: db,
+                    journal: context.journal
                 )
                 note("replica \(m.name) streams (\(took))")
             } catch let refusal as ReplicaRefusal {

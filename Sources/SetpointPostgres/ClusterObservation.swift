@@ -116,6 +116,7 @@ enum ClusterObservation {
         case .running(let f)?: f.inRecovery ? "a standby" : "primary"
         case .stopped(let d, _)?: "stopped (data in \(d))"
         case .fenced(let d, let why)?: "fenced (data in \(d)): \(why)"
+        case .building(let d, let job)?: "being copied into \(d) (job \(job))"
         case .absent?: "not created"
         case .notEmpty(let d, _)?: "absent (\(d) not empty)"
         case .unreachable(let why)?: "unreachable: \(why)"
@@ -134,6 +135,8 @@ enum ClusterObservation {
                 ? "streaming" : (f.inRecovery ? "standby-elsewhere" : "primary")
         case .fenced?:
             return "fenced"
+        case .building?:
+            return "building"
         case .stopped(_, let standby)?:
             return standby ? "stopped" : "stopped-primary"
         case .absent?: return "absent"

@@ -116,6 +116,11 @@ enum ClusterPolicy {
                     "creates replica \(name): a slot on \(primary), pg_basebackup into \(directory), start, done when it streams"
                 )
             case "stopped"?: parts.append("starts \(name) as a standby of \(primary)")
+            case "building"?:
+                parts.append(
+                    "finishes replica \(name): attaches to the pg_basebackup an earlier run started on its host (never a second "
+                        + "copy), then start, done when it streams"
+                )
             case "stale-primary"?:
                 parts.append(
                     "fences \(name), a primary from before a failover that accepts writes again: stopped first, before anything "

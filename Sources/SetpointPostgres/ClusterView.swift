@@ -13,6 +13,9 @@ enum MemberStatus: Sendable {
     /// Stopped by Setpoint because it ran as a primary on an old timeline after a failover (its data directory holds
     /// `setpoint.fenced`, saying when and why): it comes back only by `setpoint postgres reinit`.
     case fenced(dataDirectory: String, why: String)
+    /// A replica whose copy (pg_basebackup, a job on its host) an earlier run started: running, or ended without the
+    /// rest of its making. The next apply attaches to it and finishes, never copying twice.
+    case building(dataDirectory: String, job: String)
     /// Nothing answers and its data directory is missing or empty: a replica to create.
     case absent
     /// Nothing answers and its data directory holds files that are not a cluster: nothing may be created there.
@@ -137,6 +140,12 @@ struct ClusterView: Sendable {
         let files: any HostFiles
         do { files = try await context.host(member.runsOn, for: resource).files.acting(as: settings.osUser) } catch {
             return .unreachable(refused + "; and its host cannot be reached to look at its data directory: \(error)")
+        }
+        let job = ReplicaBuilder.jobFolder(directory)
+        do {
+            if try await files.stat(job) != nil { return .building(dataDirectory: directory, job: job) }
+        } catch {
+            return .unreachable(refused + "; and its replica job \(job) cannot be looked at: \(error)")
         }
         let entries: [String]
         do {

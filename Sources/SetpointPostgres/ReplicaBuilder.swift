@@ -96,10 +96,14 @@ public struct ReplicaBuilder: Sendable {
     public func create(
         _ spec: ReplicaSpec,
         primary: PGConnection,
-        timeout: Duration = .seconds(120)
+        timeout: Duration = .seconds(120),
+        journal: (any ActionJournal)? = nil
     ) async throws -> Duration {
         let start = clock.elapsed
-        try await checkEmpty(spec)
+        let job = Self.job(spec, access: access)
+        // A copy that an earlier run started (a dropped connection, a killed Setpoint) is attached to, never repeated.
+        let resuming = try await job.state() != .none
+        if !resuming { try await checkEmpty(spec) }
         let slot = ReplicaSpec.slotName(spec.name)
         if spec.useSlot {
             let existing = try await primary.query(
@@ -107,7 +111,8 @@ public struct ReplicaBuilder: Sendable {
                 [slot]
             )
             if let row = existing.first {
-                if row.bool("active") == true {
+                // A copy still running streams its WAL through the slot.
+                if row.bool("active") == true && !resuming {
                     throw ReplicaRefusal(
                         member: spec.name,
                         reason: "replication slot \(slot) is in use by another standby"
@@ -121,33 +126,41 @@ public struct ReplicaBuilder: Sendable {
             ("host", spec.primaryHost), ("port", String(spec.primaryPort)), ("user", spec.replicationUser),
             ("application_name", spec.name),
         ]
-        // The password in a passfile on the replica's host, removed afterwards: never on a command line.
-        try await access.withPassfile(spec.replicationPassword, user: spec.osUser) { passfile in
-            var arguments = [
-                "-d", MemberControl.conninfo(source + (passfile.map { [("passfile", $0)] } ?? [])),
-                "-D", spec.dataDirectory, "-X", "stream", "-c", "fast", "--no-password",
-            ]
-            if spec.useSlot { arguments += ["-S", slot] }
-            _ = try await runner.run(
-                Command("\(spec.binDirectory)/pg_basebackup", arguments, user: spec.osUser, timeout: timeout)
-            )
-        }
+        // pg_basebackup as a job on the replica's host: detached, its PID and status kept there, the password in a
+        // passfile inside the job's folder that the host removes when the copy ends — never on a command line.
+        var arguments = [
+            "-d",
+            MemberControl.conninfo(source + (spec.replicationPassword == nil ? [] : [("passfile", job.secretFile)])),
+            "-D", spec.dataDirectory, "-X", "stream", "-c", "fast", "--no-password",
+        ]
+        if spec.useSlot { arguments += ["-S", slot] }
+        try await job.run(
+            Command("\(spec.binDirectory)/pg_basebackup", arguments, user: spec.osUser),
+            deadline: timeout,
+            secret: try spec.replicationPassword.map(access.passfile),
+            started: { pid in
+                try await journal?.record(
+                    "job \(spec.name)",
+                    "pg_basebackup on \(access.name): pid \(pid), job \(job.folder)"
+                )
+            }
+        )
         // The copy carries the primary's settings: the replica listens on its own port and follows the primary (the
-        // password in primary_conninfo, as -R would write it: the file is the postgres user's alone).
+        // password in primary_conninfo, as -R would write it: the file is the postgres user's alone). Written once,
+        // even when a resumed run gets here again.
         let conninfo = MemberControl.conninfo(
             source + (spec.replicationPassword.map { [("password", $0)] } ?? [])
         )
-        var settings = "# Setpoint: member \(spec.name)\nport = \(spec.port)\n"
-        settings += "primary_conninfo = '\(conninfo.replacingOccurrences(of: "'", with: "''"))'\n"
-        if spec.useSlot { settings += "primary_slot_name = '\(slot)'\n" }
-        _ = try await runner.run(
-            Command(
-                "/usr/bin/tee",
-                ["-a", "\(spec.dataDirectory)/postgresql.auto.conf"],
-                user: spec.osUser,
-                input: settings
+        let marker = "# Setpoint: member \(spec.name)\n"
+        let autoConf = "\(spec.dataDirectory)/postgresql.auto.conf"
+        if try await access.files.acting(as: spec.osUser).read(autoConf)?.contains(marker) != true {
+            var settings = marker + "port = \(spec.port)\n"
+            settings += "primary_conninfo = '\(conninfo.replacingOccurrences(of: "'", with: "''"))'\n"
+            if spec.useSlot { settings += "primary_slot_name = '\(slot)'\n" }
+            _ = try await runner.run(
+                Command("/usr/bin/tee", ["-a", autoConf], user: spec.osUser, timeout: .seconds(30), input: settings)
             )
-        )
+        }
         _ = try await runner.run(
             Command(
                 "/usr/bin/touch",
@@ -164,10 +177,21 @@ public struct ReplicaBuilder: Sendable {
             logFile: logFile(spec.dataDirectory),
             osUser: spec.osUser
         )
+        try await job.clear()
         return clock.elapsed - start
     }
 
     func logFile(_ dataDirectory: String) -> String { "\(dataDirectory)/setpoint-pg_ctl.log" }
+
+    /// The job a replica's pg_basebackup runs as: its folder beside the data directory (same file system, so it
+    /// outlives a reboot as the copy does), owned by the server's user.
+    static func job(_ spec: ReplicaSpec, access: HostAccess) -> RemoteJob {
+        RemoteJob(access: access, folder: jobFolder(spec.dataDirectory), user: spec.osUser)
+    }
+
+    static func jobFolder(_ dataDirectory: String) -> String {
+        (dataDirectory.hasSuffix("/") ? String(dataDirectory.dropLast()) : dataDirectory) + ".setpoint-job"
+    }
 
     /// `pg_ctl start -w`, its log inside the member's data directory (see `MemberControl.start`).
     public func startMember(dataDirectory: String, binDirectory: String, osUser: String) async throws {

@@ -103,11 +103,17 @@ public final class HostSessionPool: HostSessions {
 
     private let sessions = Mutex<[String: Session]>([:])
     let maxSessions: Int
+    /// The sweep of folders left by killed runs, done once before this pool's first connection.
+    private let swept = Mutex<Task<Void, Never>?>(nil)
 
     /// `maxSessions`: commands at once on one host's connection, below its sshd's `MaxSessions` (10 by default).
     public init(maxSessions: Int = 8) { self.maxSessions = maxSessions }
 
     func access(_ name: String, context: ProviderContext, for resource: ResourceID) async throws -> HostAccess {
+        await swept.withLock { t in
+            if t == nil { t = Task { await HostConnection.sweep() } }
+            return t!
+        }.value
         let identity = try Self.identity(of: name, context: context)
         let (session, replaced) = sessions.withLock { all -> (Session, Session?) in
             if let found = all[name], found.identity == identity { return (found, nil) }
@@ -244,6 +250,11 @@ extension HostAccess {
         _ body: (String?) async throws -> T
     ) async throws -> T {
         guard let password else { return try await body(nil) }
+        return try await withSecretFile(try passfile(password), user: user) { try await body($0) }
+    }
+
+    /// A libpq passfile's text for `password`, any host, port, database and user (`*:*:*:*:…`, `:` and `\` escaped).
+    public func passfile(_ password: String) throws -> String {
         guard !password.contains(where: \.isNewline) else {
             throw HostFileFailure(
                 host: files.hostName,
@@ -252,7 +263,7 @@ extension HostAccess {
             )
         }
         let escaped = password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ":", with: "\\:")
-        return try await withSecretFile("*:*:*:*:\(escaped)\n", user: user) { try await body($0) }
+        return "*:*:*:*:\(escaped)\n"
     }
 }
 

@@ -19,6 +19,8 @@ public struct HostConnection: Sendable {
         )
         resource = ResourceID(kind: .host, name: name)
         do {
+            // Whose folder it is: a Setpoint killed before it could remove it is found by the next one (`sweep`).
+            try Self.ownerMark().write(toFile: directory + "/owner", atomically: false, encoding: .utf8)
             (target, runner) = try Self.prepare(
                 name,
                 in: directory,
@@ -188,6 +190,46 @@ public struct HostConnection: Sendable {
             let parts = line.split(separator: " ")
             guard parts.count >= 2, let type = parts.last else { return nil }
             return "\(type.trimmingCharacters(in: CharacterSet(charactersIn: "()"))) \(parts[1])"
+        }
+    }
+
+    /// This process as `PID STARTTIME` (field 22 of /proc/PID/stat), which tells a reused PID apart.
+    static func ownerMark(pid: Int32 = getpid()) -> String {
+        "\(pid) \(startTime(of: pid) ?? "?")"
+    }
+
+    static func startTime(of pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? String(fields[19]) : nil
+    }
+
+    /// The folders of Setpoint runs that ended without removing them (killed): their masters are told to exit
+    /// through their control sockets, and the folders — a private key among their files — are removed.
+    static func sweep(in parent: String = "/tmp") async {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return }
+        for name in names where name.hasPrefix("setpoint-ssh-") {
+            let folder = parent + "/" + name
+            guard let mark = try? String(contentsOfFile: folder + "/owner", encoding: .utf8) else { continue }
+            let parts = mark.split(separator: " ")
+            guard let pid = parts.first.flatMap({ Int32($0) }) else { continue }
+            if kill(pid, 0) == 0 || errno == EPERM, ownerMark(pid: pid) == mark.trimmingCharacters(in: .newlines) {
+                continue  // its owner still runs
+            }
+            for socket in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            where socket.hasPrefix("m") {
+                _ = try? await LocalRunner().run(
+                    Command(
+                        "/usr/bin/ssh",
+                        ["-F", "/dev/null", "-o", "ControlPath=\(folder)/\(socket)", "-O", "exit", "setpoint-sweep"],
+                        timeout: .seconds(10)
+                    ),
+                    allowFailure: true
+                )
+            }
+            try? FileManager.default.removeItem(atPath: folder)
         }
     }
 

@@ -68,6 +68,21 @@ struct Lab: Sendable {
         )
     }
 
+    /// The passwords of the lab's PostgreSQL servers, as the manifests' secret references read them.
+    static let passwords = ["LAB_PG_PASSWORD": "lab-pg-secret", "LAB_REPLICATION_PASSWORD": "lab-repl-secret"]
+
+    /// `scripts/lab postgres HOST`: a PostgreSQL 15 primary there, with `passwords`.
+    func postgres(_ host: String) async throws {
+        let made = try await lab(
+            ["postgres", host],
+            environment: [
+                "SETPOINT_LAB_PG_PASSWORD": Self.passwords["LAB_PG_PASSWORD"]!,
+                "SETPOINT_LAB_REPLICATION_PASSWORD": Self.passwords["LAB_REPLICATION_PASSWORD"]!,
+            ]
+        )
+        guard made.status == 0 else { throw LabFailure("scripts/lab postgres \(host): \(made.stderr)") }
+    }
+
     /// `setpoint ARGS…` in the ops namespace, from `directory` (its manifests and its `.setpoint/` state).
     func setpoint(
         _ arguments: [String],

@@ -6,7 +6,7 @@ import Testing
 /// replicas made by pg_basebackup on their own hosts, parameters on every host, a switchover (pg_ctl, pg_controldata,
 /// promote and pg_rewind on the hosts), and what is refused about hosts, naming them. One lab: the suite is serial.
 @Suite(.timeLimit(.minutes(6)), .serialized) struct LabPostgresTests {
-    static let passwords = ["LAB_PG_PASSWORD": "lab-pg-secret", "LAB_REPLICATION_PASSWORD": "lab-repl-secret"]
+    static let passwords = Lab.passwords
 
     static func cluster(primary: String = "pg-1", parameters: [String: String] = [:]) -> String {
         """
@@ -74,14 +74,7 @@ import Testing
         guard let lab = try Lab.current() else { return }
         let dir = try Lab.workspace("pg")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let made = try await lab.lab(
-            ["postgres", "h1"],
-            environment: [
-                "SETPOINT_LAB_PG_PASSWORD": Self.passwords["LAB_PG_PASSWORD"]!,
-                "SETPOINT_LAB_REPLICATION_PASSWORD": Self.passwords["LAB_REPLICATION_PASSWORD"]!,
-            ]
-        )
-        try #require(made.status == 0, "scripts/lab postgres h1: \(made.stderr)")
+        try await lab.postgres("h1")
         let bouncer = try await lab.lab(
             ["pgbouncer", "h4"],
             environment: ["SETPOINT_LAB_PG_PASSWORD": Self.passwords["LAB_PG_PASSWORD"]!]
