@@ -33,7 +33,13 @@ public struct Command: Sendable, Hashable, CustomStringConvertible {
 
     /// The argv as a shell would need it quoted, for messages (environment values are never shown: they may be secrets).
     public var description: String {
-        let argv = ([executable] + arguments).map(Self.shellQuoted).joined(separator: " ")
+        var shown = arguments
+        // A fixed script (`sh -c SCRIPT sh ARGS…`) shows as its first line: its arguments are what tells runs apart.
+        if shown.count >= 2, shown[0] == "-c", shown[1].contains("\n") || shown[1].count > 60 {
+            let line = shown[1].split(separator: "\n").first.map(String.init) ?? ""
+            shown[1] = String(line.prefix(40)) + "…"
+        }
+        let argv = ([executable] + shown).map(Self.shellQuoted).joined(separator: " ")
         return user.map { "(as \($0)) " }.map { $0 + argv } ?? argv
     }
 

@@ -74,6 +74,10 @@ public final class SSHRunner: CommandRunner, Sendable {
                 reason: "could not be run: \(name) was not reached over SSH"
             )
         }
+        // sudo's own refusal is never the command's result, even where a failure is allowed.
+        if let user = command.user, user != host.user, out.status == 1, Self.sudoRefused(out.stderr) {
+            throw SudoRefusal(host: name, sshUser: host.user, user: user, said: out.stderr)
+        }
         // timeout(1) on the host: 124 when it ended the command, 137 when it had to kill it.
         if let timeout = command.timeout, out.status == 124 || out.status == 137 {
             throw CommandFailure(
@@ -92,6 +96,12 @@ public final class SSHRunner: CommandRunner, Sendable {
             )
         }
         return out
+    }
+
+    /// What sudo says when it will not run a command as that user without a password.
+    static func sudoRefused(_ stderr: String) -> Bool {
+        stderr.contains("sudo: a password is required") || stderr.contains("sudo: a terminal is required")
+            || stderr.contains("is not allowed to execute") || stderr.contains("is not in the sudoers file")
     }
 
     /// Opens the master connection unless one is up; its PID is this runner's. Throws, quoting ssh, when the host
@@ -151,6 +161,20 @@ public final class SSHRunner: CommandRunner, Sendable {
     }
 
     deinit { master.withLock { $0?.terminate() } }
+}
+
+/// sudo on a host would not let the SSH user act as the OS user a command needs (no password can be typed).
+public struct SudoRefusal: Error, Sendable, CustomStringConvertible {
+    public var host: String
+    public var sshUser: String
+    public var user: String
+    public var said: String
+
+    public var description: String {
+        "sudo on \(host) refused to let \(sshUser) act as \(user): add `\(sshUser) ALL=(\(user)) NOPASSWD: ALL` to "
+            + "/etc/sudoers.d/setpoint on the host (docs/hosts.md); sudo said: "
+            + said.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }
 
 /// A master ssh this process started and owns: reaped on a thread of its own, and signalled only while it has not been

@@ -137,22 +137,27 @@ struct ClusterView: Sendable {
             return .unreachable(refused)
         }
         guard member.canControl, let directory = member.dataDirectory else { return .unreachable(refused) }
+        // Nothing answered; what its host says about the data directory comes first (it says what to do), libpq's
+        // first line after it.
+        let said = refused.split(separator: "\n").first.map(String.init) ?? refused
         let files: any HostFiles
         do { files = try await context.host(member.runsOn, for: resource).files.acting(as: settings.osUser) } catch {
-            return .unreachable(refused + "; and its host cannot be reached to look at its data directory: \(error)")
+            return .unreachable(
+                "its host cannot be reached to look at its data directory: \(error) (and libpq: \(said))"
+            )
         }
         let job = ReplicaBuilder.jobFolder(directory)
         do {
             if try await files.stat(job) != nil { return .building(dataDirectory: directory, job: job) }
         } catch {
-            return .unreachable(refused + "; and its replica job \(job) cannot be looked at: \(error)")
+            return .unreachable("its data directory cannot be looked at: \(error) (and libpq: \(said))")
         }
         let entries: [String]
         do {
             guard let listed = try await files.list(directory) else { return .absent }
             entries = listed
         } catch {
-            return .unreachable(refused + "; and its data directory \(directory) cannot be read: \(error)")
+            return .unreachable("its data directory \(directory) cannot be read: \(error) (and libpq: \(said))")
         }
         if entries.isEmpty { return .absent }
         guard entries.contains("PG_VERSION") else {

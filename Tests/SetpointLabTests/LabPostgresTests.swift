@@ -141,6 +141,32 @@ import Testing
         let include = try await lab.on("h4", ["cat", "/etc/pgbouncer/databases.ini"])
         #expect(include.contains("app = host=\(lab.host("h1").address) port=5432"), "\(include)")
 
+        // Changes by hand on two hosts (work_mem on h3, the pool's file on h4): one plan reports both as drift, and
+        // logs in to each host exactly once.
+        _ = try await lab.sql("h3", "ALTER SYSTEM SET work_mem = '16MB'")
+        _ = try await lab.sql("h3", "SELECT pg_reload_conf()")
+        _ = try await lab.on(
+            "h4",
+            [
+                "sed", "-i", "s/^app = \\(.*\\)dbname=postgres/app = \\1dbname=template1/",
+                "/etc/pgbouncer/databases.ini",
+            ]
+        )
+        let hosts4 = ["h1", "h2", "h3", "h4"]
+        let beforeDrift = try hosts4.map { try lab.logins($0) }
+        let drift = try await setpoint(["plan", "stack.yaml", "--detailed-exitcode"])
+        let afterDrift = try hosts4.map { try lab.logins($0) }
+        #expect(drift.status == 2, "\(drift.stdout)\(drift.stderr)")
+        #expect(drift.stdout.contains("parameters.work_mem"), "\(drift.stdout)")
+        #expect(drift.stdout.contains("databases.app.dbname"), "\(drift.stdout)")
+        #expect(
+            zip(beforeDrift, afterDrift).allSatisfy { $1 - $0 == 1 },
+            "logins per host: \(beforeDrift) → \(afterDrift)"
+        )
+        let corrected = try await setpoint(["apply", "stack.yaml", "--auto-approve"])
+        #expect(corrected.status == 0, "\(corrected.stdout)\(corrected.stderr)")
+        #expect(try await lab.sql("h3", "SHOW work_mem") == ["8MB"])
+
         // 4. Switchover to pg-2: pg-1 is stopped, rewound and restarted as a standby on h1, all over SSH; the pool
         // follows.
         try write(Self.cluster(primary: "pg-2", parameters: ["work_mem": "8MB"]))
@@ -199,6 +225,17 @@ import Testing
         #expect(rows["pg-1"]?.0 == "streaming" && rows["pg-2"]?.0 == "streaming", "\(rows)")
         replan = try await setpoint(["plan", "stack.yaml", "--detailed-exitcode"])
         #expect(replan.status == 0, "re-plan after the reinit: \(replan.stdout)\(replan.stderr)")
+
+        // Every command line Setpoint sent to a host (logged there by the lab's ForceCommand): the tools ran, and no
+        // password is in any of them.
+        for h in hosts4 {
+            let sent = try await lab.on(h, ["cat", "/tmp/lab-commands.log"])
+            #expect(!sent.isEmpty, "commands reached \(h)")
+            for secret in Self.passwords.values {
+                #expect(!sent.contains(secret), "a password in a command line on \(h)")
+            }
+        }
+        #expect(try await lab.on("h2", ["cat", "/tmp/lab-commands.log"]).contains("pg_basebackup"))
     }
 
     @Test func hostsThatCannotBeUsedAreRefusedNamingThemWhileTheOthersPlan() async throws {
@@ -220,7 +257,21 @@ import Testing
 
             """
         }
+        // A cluster whose server user the SSH user may not become there (the lab's sudoers allows postgres and
+        // prometheus only): nothing answers on its port, so its data directory is looked at as www-data.
+        let noSudo = """
+            apiVersion: setpoint/v1
+            kind: PostgresCluster
+            metadata: {name: other}
+            spec:
+              primary: pg-x
+              osUser: www-data
+              members:
+                - {name: pg-x, runsOn: good, port: 5999, dataDirectory: /var/lib/postgresql/other}
+
+            """
         let manifests = [
+            noSudo,
             host("good", address: h1.address, key: lab.inventory.privateKey, pin: h1.hostKey),
             // h2 pinned with h1's key: a changed (or spoofed) host key.
             host("changed", address: h2.address, key: lab.inventory.privateKey, pin: h1.hostKey),
@@ -231,7 +282,12 @@ import Testing
         let plan = try await lab.setpoint(["plan", "hosts.yaml"], in: dir)
         let out = plan.stdout + plan.stderr
         #expect(plan.status == 1, "\(out)")
-        #expect(!out.contains("Host/good"), "the reachable host plans: \(out)")
+        #expect(!out.contains("error[SP2001]: could not observe: Host/good"), "the reachable host plans: \(out)")
+        #expect(
+            out.contains("sudo on good (\(h1.address):22) refused to let setpoint-lab act as www-data")
+                && out.contains("ALL=(www-data) NOPASSWD: ALL"),
+            "a user without the sudo rights it needs: \(out)"
+        )
         #expect(out.contains("Host/changed (\(h2.address):22) offered a host key that is not pinned"), "\(out)")
         let fingerprint = try await ChildProcess.run(["ssh-keygen", "-lf", "/dev/stdin"], input: h2.hostKey + "\n")
         let offered = fingerprint.stdout.split(separator: " ").dropFirst().first.map(String.init) ?? "?"
