@@ -60,3 +60,73 @@ public struct HostProvider: Provider {
         return out
     }
 }
+
+/// `setpoint doctor` for a Host: the login (with the offered and pinned fingerprints when the key is not pinned), the
+/// sudo rights the resources on it need (the server user of every PostgresCluster member that runs there), and the
+/// tools they run there.
+extension HostProvider: HealthChecking {
+    public func healthChecks(for resource: Resource, in context: ProviderContext) async -> [HealthCheck] {
+        guard resource.id.kind == .host else { return [] }
+        let id = resource.id
+        let access: HostAccess
+        do {
+            access = try await context.host(id.name, for: id)
+            _ = try await access.runner.run(Command("true", timeout: .seconds(30)), allowFailure: false)
+        } catch {
+            return [HealthCheck(id, "login", .failed, "\(error)")]
+        }
+        var out = [HealthCheck(id, "login", .ok, "logged in to \(access.files.hostName) with a pinned key")]
+        for (user, needs) in Self.needs(of: id.name, in: context.declared).sorted(by: { $0.key < $1.key }) {
+            do {
+                let tools = try await access.runner.run(
+                    Command(
+                        "/bin/sh",
+                        ["-c", "for t in \"$@\"; do [ -x \"$t\" ] || echo \"$t\"; done", "sh"] + needs.tools,
+                        user: user,
+                        timeout: .seconds(30)
+                    ),
+                    allowFailure: false
+                )
+                out.append(
+                    HealthCheck(id, "sudo as \(user)", .ok, "acts as \(user) for \(needs.for.joined(separator: ", "))")
+                )
+                let missing = tools.stdout.split(separator: "\n").map(String.init)
+                if !missing.isEmpty {
+                    out.append(
+                        HealthCheck(
+                            id,
+                            "tools",
+                            .failed,
+                            "missing on the host: \(missing.joined(separator: ", ")) (needed by \(needs.for.joined(separator: ", ")))"
+                        )
+                    )
+                }
+            } catch {
+                out.append(HealthCheck(id, "sudo as \(user)", .failed, "\(error)"))
+            }
+        }
+        return out
+    }
+
+    /// OS users the declared resources run tools as on a Host, with the tools and the resources that need them.
+    static func needs(
+        of host: String,
+        in declared: [ResourceID: Resource]
+    ) -> [String: (tools: [String], for: [String])] {
+        var out: [String: (tools: [String], for: [String])] = [:]
+        for (id, r) in declared where id.kind == .postgresCluster {
+            guard let spec = try? r.decodeSpec(PostgresClusterSpec.self) else { continue }
+            let members = spec.members.filter { $0.runsOn == host }
+            guard !members.isEmpty else { continue }
+            let bin = spec.binDirectory ?? "/usr/lib/postgresql/\(spec.version ?? 15)/bin"
+            let user = spec.osUser ?? "postgres"
+            var entry = out[user] ?? ([], [])
+            entry.tools = Array(
+                Set(entry.tools + ["pg_ctl", "pg_basebackup", "pg_rewind", "pg_controldata"].map { "\(bin)/\($0)" })
+            ).sorted()
+            entry.for += members.map { "\(id) member \($0.name)" }
+            out[user] = entry
+        }
+        return out
+    }
+}

@@ -125,7 +125,8 @@ public final class HostSessionPool: HostSessions {
         if let replaced { await replaced.end() }
         let connection: HostConnection
         do { connection = try await session.value } catch let error as SetpointError {
-            throw SetpointError(error.code, error.message, resource: resource, isTransient: true)
+            // The message names the Host; the resource that wanted it is named by whoever reports the error.
+            throw SetpointError(error.code, error.message, isTransient: true)
         }
         return HostAccess(
             host: name,

@@ -294,5 +294,27 @@ import Testing
         #expect(out.contains(offered), "names the key h2 offered (\(offered)): \(out)")
         #expect(out.contains("Host/wrong-key") && out.contains("authorized_keys"), "\(out)")
         #expect(out.contains("Host/gone (10.213.0.250:22) was not reached"), "\(out)")
+
+        // doctor says the same, check by check.
+        let doctor = try await lab.setpoint(["doctor", "hosts.yaml", "--json"], in: dir)
+        struct Checks: Decodable {
+            struct Check: Decodable {
+                let resource: String
+                let check: String
+                let status: String
+                let detail: String
+            }
+            let checks: [Check]
+        }
+        let checks = try JSONDecoder().decode(Checks.self, from: Data(doctor.stdout.utf8)).checks
+        func status(_ resource: String, _ check: String) -> String? {
+            checks.first { $0.resource == resource && $0.check == check }?.status
+        }
+        #expect(status("Host/good", "login") == "ok", "\(doctor.stdout)")
+        #expect(status("Host/good", "sudo as www-data") == "failed", "\(doctor.stdout)")
+        #expect(status("Host/changed", "login") == "failed" && doctor.stdout.contains(offered), "\(doctor.stdout)")
+        #expect(status("Host/wrong-key", "login") == "failed", "\(doctor.stdout)")
+        #expect(status("Host/gone", "login") == "failed", "\(doctor.stdout)")
+        #expect(doctor.status == 1, "\(doctor.stdout)\(doctor.stderr)")
     }
 }
