@@ -277,12 +277,23 @@ import Testing
             host("changed", address: h2.address, key: lab.inventory.privateKey, pin: h1.hostKey),
             host("wrong-key", address: h1.address, key: dir + "/other", pin: h1.hostKey),
             host("gone", address: "10.213.0.250", key: lab.inventory.privateKey, pin: h1.hostKey),
+            // h3 through h1 as its jump host (ssh -J), each pinned in its own right.
+            """
+            apiVersion: setpoint/v1
+            kind: Host
+            metadata: {name: behind}
+            spec:
+              address: \(lab.host("h3").address)
+              ssh: {user: \(lab.inventory.sshUser), privateKey: {file: \(lab.inventory.privateKey)}, hostKeys: ["\(lab.host("h3").hostKey)"], jump: good}
+
+            """,
         ]
         try manifests.joined(separator: "---\n").write(toFile: dir + "/hosts.yaml", atomically: true, encoding: .utf8)
         let plan = try await lab.setpoint(["plan", "hosts.yaml"], in: dir)
         let out = plan.stdout + plan.stderr
         #expect(plan.status == 1, "\(out)")
         #expect(!out.contains("error[SP2001]: could not observe: Host/good"), "the reachable host plans: \(out)")
+        #expect(!out.contains("Host/behind"), "the host behind a jump host plans: \(out)")
         #expect(
             out.contains("sudo on good (\(h1.address):22) refused to let setpoint-lab act as www-data")
                 && out.contains("ALL=(www-data) NOPASSWD: ALL"),
@@ -311,6 +322,7 @@ import Testing
             checks.first { $0.resource == resource && $0.check == check }?.status
         }
         #expect(status("Host/good", "login") == "ok", "\(doctor.stdout)")
+        #expect(status("Host/behind", "login") == "ok", "through its jump host: \(doctor.stdout)")
         #expect(status("Host/good", "sudo as www-data") == "failed", "\(doctor.stdout)")
         #expect(status("Host/changed", "login") == "failed" && doctor.stdout.contains(offered), "\(doctor.stdout)")
         #expect(status("Host/wrong-key", "login") == "failed", "\(doctor.stdout)")
