@@ -20,7 +20,7 @@ public enum SetpointCLI {
     public static func run(_ arguments: [String], console: Console, runtime: CLIRuntime? = nil) async -> Int32 {
         var runtime = runtime ?? .shipped
         // The command's own sessions to the Hosts it reaches, closed (masters ended, keys removed) when it ends.
-        let owned = runtime.hosts == nil ? HostSessionPool() : nil
+        let owned = runtime.hosts == nil ? HostSessionPool.fromEnvironment(ProcessInfo.processInfo.environment) : nil
         if let owned { runtime.hosts = owned }
         let code = await CLIRuntime.$current.withValue(runtime) {
             await runParsed(arguments, console: console)

@@ -52,10 +52,14 @@ public struct SSHClientConfig: Sendable, Equatable {
     public var hosts: [Host]
     /// Seconds between keep-alives; three unanswered end the connection.
     public var serverAliveInterval: Int
+    /// Commands share one master connection per host (`ControlMaster auto`); false: a connection per command, for
+    /// hosts whose sshd allows one session per connection (`MaxSessions 1`).
+    public var multiplex: Bool
 
-    public init(hosts: [Host], serverAliveInterval: Int = 15) {
+    public init(hosts: [Host], serverAliveInterval: Int = 15, multiplex: Bool = true) {
         self.hosts = hosts
         self.serverAliveInterval = serverAliveInterval
+        self.multiplex = multiplex
     }
 
     /// A value as `ssh_config` reads it: quoted when it holds a space or a quote (paths from manifests may).
@@ -89,10 +93,11 @@ public struct SSHClientConfig: Sendable, Equatable {
                 "ConnectTimeout \(seconds)",
                 "ServerAliveInterval \(serverAliveInterval)",
                 "ServerAliveCountMax 3",
-                "ControlMaster auto",
-                "ControlPath \(Self.path(h.controlPath))",
-                "ControlPersist no",
             ]
+            lines +=
+                multiplex
+                ? ["ControlMaster auto", "ControlPath \(Self.path(h.controlPath))", "ControlPersist no"]
+                : ["ControlMaster no", "ControlPath none"]
             if let key = h.identityFile {
                 lines += ["IdentityFile \(Self.path(key))", "IdentitiesOnly yes", "IdentityAgent none"]
             } else if let agent = h.agentSocket {

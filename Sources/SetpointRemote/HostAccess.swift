@@ -65,11 +65,16 @@ public final class HostSessionPool: HostSessions {
 
         init(identity: String) { self.identity = identity }
 
-        func start(_ name: String, context: ProviderContext, maxSessions: Int) {
+        func start(_ name: String, context: ProviderContext, maxSessions: Int, multiplex: Bool) {
             let t = Task<HostConnection, any Error> {
                 let result: Result<HostConnection, any Error>
                 do {
-                    let connection = try HostConnection(name, context: context, maxSessions: maxSessions)
+                    let connection = try HostConnection(
+                        name,
+                        context: context,
+                        maxSessions: maxSessions,
+                        multiplex: multiplex
+                    )
                     do {
                         try await connection.connect()
                         result = .success(connection)
@@ -103,11 +108,24 @@ public final class HostSessionPool: HostSessions {
 
     private let sessions = Mutex<[String: Session]>([:])
     let maxSessions: Int
+    let multiplex: Bool
     /// The sweep of folders left by killed runs, done once before this pool's first connection.
     private let swept = Mutex<Task<Void, Never>?>(nil)
 
     /// `maxSessions`: commands at once on one host's connection, below its sshd's `MaxSessions` (10 by default).
-    public init(maxSessions: Int = 8) { self.maxSessions = maxSessions }
+    /// `multiplex`: false opens a connection per command (`SETPOINT_SSH_MULTIPLEX=off`), for hosts whose sshd allows
+    /// one session per connection.
+    public init(maxSessions: Int = 8, multiplex: Bool = true) {
+        self.maxSessions = maxSessions
+        self.multiplex = multiplex
+    }
+
+    /// The pool `SETPOINT_SSH_MULTIPLEX` asks for (`off`, `0` or `no` turns multiplexing off).
+    public static func fromEnvironment(_ environment: [String: String]) -> HostSessionPool {
+        HostSessionPool(
+            multiplex: !["off", "0", "no", "false"].contains(environment["SETPOINT_SSH_MULTIPLEX"]?.lowercased() ?? "")
+        )
+    }
 
     func access(_ name: String, context: ProviderContext, for resource: ResourceID) async throws -> HostAccess {
         await swept.withLock { t in
@@ -118,7 +136,7 @@ public final class HostSessionPool: HostSessions {
         let (session, replaced) = sessions.withLock { all -> (Session, Session?) in
             if let found = all[name], found.identity == identity { return (found, nil) }
             let fresh = Session(identity: identity)
-            fresh.start(name, context: context, maxSessions: maxSessions)
+            fresh.start(name, context: context, maxSessions: maxSessions, multiplex: multiplex)
             defer { all[name] = fresh }
             return (fresh, all[name])
         }
@@ -164,7 +182,7 @@ public final class HostSessionPool: HostSessions {
             for (name, session) in all {
                 switch session.outcome.withLock({ $0 }) {
                 case nil: continue  // still connecting
-                case .success(let c)? where c.runner.hasLiveMaster: continue
+                case .success(let c)? where c.runner.hasLiveMaster || !c.multiplex: continue
                 default:
                     out.append(session)
                     all[name] = nil

@@ -9,7 +9,11 @@ public struct HostConnection: Sendable {
     public let target: SSHClientConfig.Host
     public let resource: ResourceID
 
-    public init(_ name: String, context: ProviderContext, maxSessions: Int = 8) throws {
+    /// Whether commands share one master connection (`SETPOINT_SSH_MULTIPLEX=off` turns it off).
+    public let multiplex: Bool
+
+    public init(_ name: String, context: ProviderContext, maxSessions: Int = 8, multiplex: Bool = true) throws {
+        self.multiplex = multiplex
         // Short and private: a control socket's path must fit in 108 bytes, and the key file is a secret.
         directory = "/tmp/setpoint-ssh-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         try FileManager.default.createDirectory(
@@ -26,7 +30,8 @@ public struct HostConnection: Sendable {
                 in: directory,
                 resource: resource,
                 context: context,
-                maxSessions: maxSessions
+                maxSessions: maxSessions,
+                multiplex: multiplex
             )
         } catch {
             // Nothing of it stays: the folder may hold a key already.
@@ -41,7 +46,8 @@ public struct HostConnection: Sendable {
         in directory: String,
         resource: ResourceID,
         context: ProviderContext,
-        maxSessions: Int
+        maxSessions: Int,
+        multiplex: Bool
     ) throws -> (SSHClientConfig.Host, SSHRunner) {
         var hosts: [SSHClientConfig.Host] = []
         var seen: Set<String> = []
@@ -69,7 +75,11 @@ public struct HostConnection: Sendable {
             next = spec.ssh.jump
         }
         let config = directory + "/config"
-        try SSHClientConfig(hosts: hosts).text.write(toFile: config, atomically: false, encoding: .utf8)
+        try SSHClientConfig(hosts: hosts, multiplex: multiplex).text.write(
+            toFile: config,
+            atomically: false,
+            encoding: .utf8
+        )
         return (hosts[0], SSHRunner(host: hosts[0], configFile: config, maxSessions: maxSessions))
     }
 
@@ -138,6 +148,7 @@ public struct HostConnection: Sendable {
 
     /// Opens the host's master connection (its PID is this process's); a refusal is diagnosed as `check()` does.
     public func connect() async throws {
+        guard multiplex else { return try await check() }
         do { try await runner.connect() } catch let failure as CommandFailure {
             throw await diagnose(failure, doing: "the login")
         }
