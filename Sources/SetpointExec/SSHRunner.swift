@@ -10,7 +10,8 @@ public final class SSHRunner: CommandRunner, Sendable {
     public let host: SSHClientConfig.Host
     /// The `ssh -F` file holding this host's block (and its jump host's).
     public let configFile: String
-    let ssh: String
+    /// The ssh client's path.
+    public let ssh: String
     private let local = LocalRunner()
     private let master = Mutex<MasterProcess?>(nil)
     /// Sessions at once on the host's connection, below sshd's `MaxSessions` (10 by default): more would be refused.

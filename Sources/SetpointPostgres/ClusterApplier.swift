@@ -209,7 +209,11 @@ struct ClusterApplier: Sendable {
             if let slot { try await ensureSlot(slot, on: db) }
             if state == "stopped-primary" {
                 note("rewinding \(m.name) onto \(primary)")
-                _ = try await tools.rewind(directory, source: settings.connection(to: primaryMember))
+                _ = try await tools.rewind(
+                    directory,
+                    source: settings.connection(to: primaryMember),
+                    serverSource: settings.serverConnection(to: primaryMember)
+                )
             }
             try await tools.writeStandbyConfig(
                 directory,

@@ -114,8 +114,18 @@ struct ClusterSettings: Sendable {
         binDirectoryOverride ?? "/usr/lib/postgresql/\(major ?? version ?? 15)/bin"
     }
 
-    /// How Setpoint connects to a member.
+    /// Members whose Host is behind a jump host: the folder of the forward Setpoint's own connections go through.
+    var forwarded: [String: String] = [:]
+
+    /// How Setpoint connects to a member: straight to it, or through the forward on its Host's connection.
     func connection(to member: Member) -> PGConfig {
+        var config = serverConnection(to: member)
+        if let folder = forwarded[member.name] { config.host = folder }
+        return config
+    }
+
+    /// How a member is reached from the hosts (what pg_rewind on another member dials): its own address.
+    func serverConnection(to member: Member) -> PGConfig {
         PGConfig(
             host: member.host,
             port: member.conninfo == nil ? member.port : nil,

@@ -88,6 +88,16 @@ struct ClusterView: Sendable {
         resource: ResourceID
     ) async -> ClusterView {
         let all = settings.members + removed
+        // Members on a Host behind a jump host are dialled through a forward on that Host's connection.
+        var forwarded = settings
+        for member in all where member.runsOn != nil && member.conninfo == nil {
+            guard let address = member.host,
+                let access = try? await context.host(member.runsOn, for: resource), access.isBehindJump,
+                let folder = try? await access.socketFolder(to: address, port: member.port)
+            else { continue }
+            forwarded.forwarded[member.name] = folder
+        }
+        let settings = forwarded
         var status: [String: MemberStatus] = [:]
         var connections: [String: PGConnection] = [:]
         await withTaskGroup(of: (String, MemberStatus, PGConnection?).self) { group in

@@ -139,19 +139,22 @@ struct MemberControl: Sendable {
 
     /// `pg_rewind` of a former primary onto the current one. A server that crashed is first taken through crash recovery
     /// in single-user mode (pg_rewind wants a clean shutdown), as Patroni does.
-    func rewind(_ dataDirectory: String, source: PGConfig) async throws -> String {
+    /// - Parameters:
+    ///   - source: how Setpoint reaches the source (its CHECKPOINT), through a forward when it is behind a jump host;
+    ///   - serverSource: how this member's host reaches it (pg_rewind's --source-server).
+    func rewind(_ dataDirectory: String, source: PGConfig, serverSource: PGConfig) async throws -> String {
         // A just-promoted primary records its new timeline in pg_control at its next checkpoint; before that pg_rewind
         // sees one timeline and says "no rewind required" (Patroni checkpoints first too).
         let db = try await PGConnection.counted(source)
         _ = try await db.query("CHECKPOINT")
         db.close()
         var pairs: [(String, String)] = []
-        if let host = source.host { pairs.append(("host", host)) }
-        if let port = source.port { pairs.append(("port", String(port))) }
-        if let user = source.user { pairs.append(("user", user)) }
-        pairs.append(("dbname", source.database ?? "postgres"))
+        if let host = serverSource.host { pairs.append(("host", host)) }
+        if let port = serverSource.port { pairs.append(("port", String(port))) }
+        if let user = serverSource.user { pairs.append(("user", user)) }
+        pairs.append(("dbname", serverSource.database ?? "postgres"))
         // The password in a passfile on the member's host, removed afterwards: never on a command line or in an environment.
-        return try await access.withPassfile(source.password, user: osUser) { passfile in
+        return try await access.withPassfile(serverSource.password, user: osUser) { passfile in
             let command = Command(
                 "\(binDirectory)/pg_rewind",
                 [

@@ -85,7 +85,11 @@ extension ClusterApplier {
         // 5. The old primary: rewound and started as a standby, or left stopped.
         if canRewind {
             note("rewinding \(old) onto \(target)")
-            _ = try await oldTools.rewind(oldDirectory, source: settings.connection(to: targetMember))
+            _ = try await oldTools.rewind(
+                oldDirectory,
+                source: settings.connection(to: targetMember),
+                serverSource: settings.serverConnection(to: targetMember)
+            )
             try await oldTools.writeStandbyConfig(
                 oldDirectory,
                 port: oldMember.port,

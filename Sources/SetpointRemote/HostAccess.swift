@@ -12,12 +12,31 @@ public struct HostAccess: Sendable {
     public let address: String?
     public let runner: any CommandRunner
     public let files: any HostFiles
+    /// For a Host behind a jump host: a forward on its connection to `ADDRESS:PORT` there, as a socket folder.
+    let forwarding: (@Sendable (String, Int) async throws -> String)?
 
-    public init(host: String?, address: String?, runner: any CommandRunner, files: any HostFiles) {
+    public init(
+        host: String?,
+        address: String?,
+        runner: any CommandRunner,
+        files: any HostFiles,
+        forwarding: (@Sendable (String, Int) async throws -> String)? = nil
+    ) {
         self.host = host
         self.address = address
         self.runner = runner
         self.files = files
+        self.forwarding = forwarding
+    }
+
+    /// Whether Setpoint's own connections (SQL) to this host go through its SSH connection: it is behind a jump host.
+    public var isBehindJump: Bool { forwarding != nil }
+
+    /// Where Setpoint's own libpq connection to `address:port` on this host goes: nil for straight there; for a Host
+    /// behind a jump host, a folder holding the socket of a forward on its connection (`host=FOLDER port=PORT`).
+    public func socketFolder(to address: String, port: Int) async throws -> String? {
+        guard let forwarding else { return nil }
+        return try await forwarding(address, port)
     }
 
     /// The machine Setpoint runs on.
@@ -146,11 +165,16 @@ public final class HostSessionPool: HostSessions {
             // The message names the Host; the resource that wanted it is named by whoever reports the error.
             throw SetpointError(error.code, error.message, isTransient: true)
         }
+        var forwarding: (@Sendable (String, Int) async throws -> String)?
+        if connection.target.jump != nil {
+            forwarding = { @Sendable address, port in try await connection.forward(to: address, port: port) }
+        }
         return HostAccess(
             host: name,
             address: connection.target.address,
             runner: connection.runner,
-            files: SSHFiles(runner: connection.runner)
+            files: SSHFiles(runner: connection.runner),
+            forwarding: forwarding
         )
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 public import SetpointCore
 public import SetpointExec
+import Synchronization
 
 /// The ssh configuration, pins and key of one declared Host (and its jump hosts), in a private folder of its own.
 public struct HostConnection: Sendable {
@@ -11,6 +12,12 @@ public struct HostConnection: Sendable {
 
     /// Whether commands share one master connection (`SETPOINT_SSH_MULTIPLEX=off` turns it off).
     public let multiplex: Bool
+    /// The forwards open on the master, by `ADDRESS:PORT`.
+    let forwards = Forwards()
+
+    final class Forwards: Sendable {
+        let open = Mutex<[String: Task<String, any Error>]>([:])
+    }
 
     public init(_ name: String, context: ProviderContext, maxSessions: Int = 8, multiplex: Bool = true) throws {
         self.multiplex = multiplex
@@ -242,6 +249,49 @@ public struct HostConnection: Sendable {
             }
             try? FileManager.default.removeItem(atPath: folder)
         }
+    }
+
+    /// A Unix socket in this connection's private folder that leads to `address:port` as the host sees it, through a
+    /// forward on the master (`ssh -O forward -L SOCKET:ADDRESS:PORT`): how Setpoint's own SQL reaches a host behind a
+    /// jump host. The socket is named as libpq looks for it, so `host=FOLDER port=PORT` connects. Opened once.
+    public func forward(to address: String, port: Int) async throws -> String {
+        let key = "\(address):\(port)"
+        let task = forwards.open.withLock { open -> Task<String, any Error> in
+            if let t = open[key] { return t }
+            let folder = "\(directory)/f\(open.count)"
+            let runner = runner
+            let alias = target.alias
+            let t = Task<String, any Error> {
+                try FileManager.default.createDirectory(
+                    atPath: folder,
+                    withIntermediateDirectories: false,
+                    attributes: [.posixPermissions: 0o700]
+                )
+                let out = try await LocalRunner().run(
+                    Command(
+                        runner.ssh,
+                        [
+                            "-F", runner.configFile, "-O", "forward", "-L",
+                            "\(folder)/.s.PGSQL.\(port):\(address):\(port)", alias,
+                        ],
+                        timeout: .seconds(30)
+                    ),
+                    allowFailure: true
+                )
+                guard out.status == 0 else {
+                    throw SetpointError(
+                        .observeFailed,
+                        "\(resource) (\(target.address)) behind its jump host: the forward to \(address):\(port) on its connection "
+                            + "was refused: \(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+                            + (multiplex ? "" : " (forwards need multiplexing: unset SETPOINT_SSH_MULTIPLEX)")
+                    )
+                }
+                return folder
+            }
+            open[key] = t
+            return t
+        }
+        return try await task.value
     }
 
     /// Removes the folder (key, pins, config); the master must be closed first.

@@ -113,8 +113,9 @@ struct Lab: Sendable {
             .split(separator: "\n").map(String.init)
     }
 
-    /// Host manifests for the lab's hosts, pinned to their keys, logged in with the lab's key.
-    func hostsYAML(_ names: [String], overrides: [String: String] = [:]) -> String {
+    /// Host manifests for the lab's hosts, pinned to their keys, logged in with the lab's key (through `jumps[name]`
+    /// for a host behind another).
+    func hostsYAML(_ names: [String], overrides: [String: String] = [:], jumps: [String: String] = [:]) -> String {
         names.map { name in
             let h = host(name)
             return overrides[name]
@@ -128,7 +129,7 @@ struct Lab: Sendable {
                     user: \(inventory.sshUser)
                     privateKey: {file: \(inventory.privateKey)}
                     hostKeys: ["\(h.hostKey)"]
-                    connectTimeout: 5s
+                    connectTimeout: 5s\(jumps[name].map { "\n    jump: \($0)" } ?? "")
 
                 """
         }.joined(separator: "---\n")
