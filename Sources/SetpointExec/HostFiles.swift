@@ -176,7 +176,7 @@ public struct SSHFiles: HostFiles {
 
     func sh(_ script: String, _ arguments: [String], input: String? = nil) async throws -> CommandOutput {
         try await runner.run(
-            Command("/bin/sh", ["-c", script, "sh"] + arguments, user: user, input: input),
+            Command("/bin/sh", ["-c", script, "sh"] + arguments, user: user, timeout: .seconds(60), input: input),
             allowFailure: true
         )
     }

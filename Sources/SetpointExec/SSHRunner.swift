@@ -52,7 +52,9 @@ public final class SSHRunner: CommandRunner, Sendable {
         let line = try commandLine(command)
         let transport = Command(
             ssh,
-            ["-F", configFile, host.alias, "--", line],
+            // Only connect()'s `-M` process is a master: a command never becomes one (it would outlive itself until every
+            // session on it ends).
+            ["-F", configFile, "-o", "ControlMaster=no", host.alias, "--", line],
             // The host's own deadline ends the command; this one ends a transport that hangs after it.
             timeout: command.timeout.map { $0 + .seconds(15) },
             input: command.input

@@ -82,7 +82,8 @@ struct ClusterApplier: Sendable {
                 "it ran as a primary on timeline \(view.facts(name)?.timeline ?? 0) while \(leader) led on timeline "
                 + "\(view.facts(leader)?.timeline ?? 0); stopped by Setpoint at \(Timestamp.seconds(context.clock.now))"
             note("fencing \(name): \(why)")
-            try await tools.stop(directory, mode: "fast")
+            // The markers first (harmless while it runs): should the stop succeed and a write then fail, the next pass
+            // must still see a fenced member, never a stopped primary to rewind.
             _ = try await tools.runner.run(
                 Command("/usr/bin/touch", ["\(directory)/standby.signal"], user: settings.osUser, timeout: .seconds(30))
             )
@@ -92,6 +93,7 @@ struct ClusterApplier: Sendable {
                 mode: 0o600,
                 private: true
             )
+            try await tools.stop(directory, mode: "fast")
             context.log.log(.warning, "fenced \(name): \(why)", metadata: ["resource": resource.description])
         }
     }

@@ -190,8 +190,11 @@ struct ClusterView: Sendable {
 
     /// Whether a process runs with that PID and is a PostgreSQL server (not a zombie a crash left, not a recycled PID),
     /// from `/proc/PID/stat` on the member's host.
+    /// When the host cannot say (the read fails), the answer is yes: a lock file is never taken for stale on an error.
     static func isPostgresRunning(_ pid: Int32, files: any HostFiles) async -> Bool {
-        guard let stat = try? await files.read("/proc/\(pid)/stat"), !stat.isEmpty else { return false }
+        let read: String?
+        do { read = try await files.read("/proc/\(pid)/stat") } catch { return true }
+        guard let stat = read, !stat.isEmpty else { return false }
         // `pid (comm) state …`: state Z is a zombie.
         if let close = stat.lastIndex(of: ")") {
             let rest = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces)

@@ -132,9 +132,17 @@ struct MemberControl: Sendable {
             "# Setpoint: standby settings\nport = \(port)\nprimary_conninfo = '\(primaryConninfo.replacingOccurrences(of: "'", with: "''"))'\n"
         if let slot { text += "primary_slot_name = '\(slot)'\n" }
         _ = try await runner.run(
-            Command("/usr/bin/tee", ["-a", "\(dataDirectory)/postgresql.auto.conf"], user: osUser, input: text)
+            Command(
+                "/usr/bin/tee",
+                ["-a", "\(dataDirectory)/postgresql.auto.conf"],
+                user: osUser,
+                timeout: .seconds(30),
+                input: text
+            )
         )
-        _ = try await runner.run(Command("/usr/bin/touch", ["\(dataDirectory)/standby.signal"], user: osUser))
+        _ = try await runner.run(
+            Command("/usr/bin/touch", ["\(dataDirectory)/standby.signal"], user: osUser, timeout: .seconds(30))
+        )
     }
 
     /// `pg_rewind` of a former primary onto the current one. A server that crashed is first taken through crash recovery

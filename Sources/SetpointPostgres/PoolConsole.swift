@@ -32,8 +32,13 @@ struct PoolConsole: Sendable {
             }
         }
         let host = Self.host(spec, context: context)
+        // Behind a jump host: through a forward on PgBouncer's Host's connection.
+        var dialled = host
+        if spec.runsOn != nil, let access = try? await context.host(spec.runsOn, for: resource), access.isBehindJump {
+            dialled = try await access.socketFolder(to: host, port: spec.port) ?? host
+        }
         let config = PGConfig(
-            host: host,
+            host: dialled,
             port: spec.port,
             user: spec.adminUser ?? "pgbouncer",
             password: password,

@@ -210,6 +210,9 @@ extension PostgresProvider {
                 throw applier.fail("cannot move \(directory) aside to \(kept): \(error)")
             }
         }
+        // A copy an earlier run left (failed or lost) is not resumed: this one starts afresh.
+        try await RemoteJob(access: tools.access, folder: ReplicaBuilder.jobFolder(directory), user: tools.osUser)
+            .clear()
         let db = try applier.connection(primary)
         if view.settings.useSlots {
             try await MemberOperations(clock: context.clock).dropSlot(

@@ -97,6 +97,7 @@ public struct ReplicaBuilder: Sendable {
         _ spec: ReplicaSpec,
         primary: PGConnection,
         timeout: Duration = .seconds(120),
+        copyDeadline: Duration = .seconds(6 * 3600),
         journal: (any ActionJournal)? = nil
     ) async throws -> Duration {
         let start = clock.elapsed
@@ -136,7 +137,7 @@ public struct ReplicaBuilder: Sendable {
         if spec.useSlot { arguments += ["-S", slot] }
         try await job.run(
             Command("\(spec.binDirectory)/pg_basebackup", arguments, user: spec.osUser),
-            deadline: timeout,
+            deadline: copyDeadline,
             secret: try spec.replicationPassword.map(access.passfile),
             started: { pid in
                 try await journal?.record(

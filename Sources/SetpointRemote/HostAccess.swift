@@ -46,7 +46,7 @@ public struct HostAccess: Sendable {
 
     /// For messages: `this machine`, `Host/pg-2 (10.0.0.12:22)`.
     public var name: String {
-        host.map { "Host/\($0) (\(files.hostName.split(separator: " ").last ?? ""))" } ?? files.hostName
+        host.map { "Host/\($0) \(files.hostName.split(separator: " ").last ?? "")" } ?? files.hostName
     }
 }
 
@@ -192,8 +192,9 @@ public final class HostSessionPool: HostSessions {
             }
             parts.append(CanonicalJSON.encode(resource.spec))
             let spec = try resource.decodeSpec(HostSpec.self)
-            if let key = spec.ssh.privateKey, let text = try? context.secrets.resolve(key) {
-                parts.append(SHA256.hex(text))
+            if let key = spec.ssh.privateKey {
+                // A key that cannot be read now is an error, not another identity (which would end the session in use).
+                parts.append(SHA256.hex(try context.secrets.resolve(key)))
             }
             next = spec.ssh.jump
         }
@@ -254,11 +255,15 @@ extension HostAccess {
         guard folder.hasPrefix("/tmp/setpoint-secret.") else {
             throw HostFileFailure(host: files.hostName, path: "/tmp", reason: "mktemp said \(made.stdout)")
         }
+        let runner = runner
         func cleanUp() async {
-            _ = try? await runner.run(
-                Command("/bin/rm", ["-rf", "--", folder], user: user, timeout: .seconds(30)),
-                allowFailure: true
-            )
+            // In a task of its own: a cancelled caller (its session slot refused) must not skip the removal.
+            await Task {
+                _ = try? await runner.run(
+                    Command("/bin/rm", ["-rf", "--", folder], user: user, timeout: .seconds(30)),
+                    allowFailure: true
+                )
+            }.value
         }
         do {
             let file = folder + "/secret"
@@ -332,32 +337,29 @@ extension HostAccess {
         text: String,
         fileName: String
     ) async throws -> (ok: Bool, output: String)? {
-        let made = try await runner.run(
-            Command("/usr/bin/mktemp", ["-d", "/tmp/setpoint-check.XXXXXXXX"], timeout: .seconds(30)),
-            allowFailure: false
+        // One command on the host: a private folder, the text from stdin into it, the tool, and the folder removed on
+        // the way out whatever happens (the text can hold secrets: Alertmanager's configuration).
+        let script = """
+            tool=$1 name=$2
+            shift 2
+            command -v "$tool" >/dev/null || exit 127
+            folder=$(mktemp -d /tmp/setpoint-check.XXXXXXXX) || exit 126
+            trap 'rm -rf -- "$folder"' EXIT
+            cat >"$folder/$name"
+            "$tool" "$@" "$folder/$name" 2>&1
+            """
+        let out = try await runner.run(
+            Command("/bin/sh", ["-c", script, "sh", tool, fileName] + arguments, timeout: .seconds(60), input: text),
+            allowFailure: true
         )
-        let folder = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let file = folder + "/" + fileName
-        let out: CommandOutput
-        do {
-            try await files.write(text, to: file, mode: 0o600, private: true)
-            out = try await runner.run(
-                Command(
-                    "/bin/sh",
-                    ["-c", "command -v \"$1\" >/dev/null || exit 127; exec \"$@\"", "sh", tool] + arguments + [file],
-                    timeout: .seconds(60)
-                ),
-                allowFailure: true
-            )
-        } catch {
-            _ = try? await runner.run(
-                Command("/bin/rm", ["-rf", "--", folder], timeout: .seconds(30)),
-                allowFailure: true
-            )
-            throw error
-        }
-        _ = try? await runner.run(Command("/bin/rm", ["-rf", "--", folder], timeout: .seconds(30)), allowFailure: true)
+        let said = out.stdout + "\n" + out.stderr
+        let file = try NSRegularExpression(pattern: "/tmp/setpoint-check\\.[A-Za-z0-9]+/")
         if out.status == 127 { return nil }
-        return (out.status == 0, (out.stdout + "\n" + out.stderr).replacingOccurrences(of: file, with: fileName))
+        let shown = file.stringByReplacingMatches(
+            in: said,
+            range: NSRange(said.startIndex..., in: said),
+            withTemplate: ""
+        )
+        return (out.status == 0, shown)
     }
 }

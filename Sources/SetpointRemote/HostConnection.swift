@@ -31,7 +31,7 @@ public struct HostConnection: Sendable {
         resource = ResourceID(kind: .host, name: name)
         do {
             // Whose folder it is: a Setpoint killed before it could remove it is found by the next one (`sweep`).
-            try Self.ownerMark().write(toFile: directory + "/owner", atomically: false, encoding: .utf8)
+            try Self.ownerMark().write(toFile: directory + "/owner", atomically: true, encoding: .utf8)
             (target, runner) = try Self.prepare(
                 name,
                 in: directory,

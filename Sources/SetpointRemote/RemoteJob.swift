@@ -36,6 +36,8 @@ public struct RemoteJob: Sendable {
     }
 
     /// Starts the command detached; prints its PID. Refuses (status 5) when the folder exists: someone started it.
+    /// Until the PID is recorded, a failure removes the folder (and the secret in it): a half-started job never reads
+    /// as running. The PID is kept with its start time (field 22 of /proc/PID/stat), which tells a reused PID apart.
     static let startScript = """
         set -e
         folder=$1 seconds=$2 secret=$3
@@ -46,6 +48,7 @@ public struct RemoteJob: Sendable {
             [ -d "$folder" ] && exit 5
             mkdir -- "$folder"
         fi
+        trap 'rm -rf -- "$folder"' EXIT
         cd -- "$folder"
         if [ "$secret" = 1 ]; then cat >secret; else cat >/dev/null; fi
         : >out
@@ -55,33 +58,44 @@ public struct RemoteJob: Sendable {
             rm -f secret
             echo "$s" >status.tmp && mv status.tmp status
         ' "$seconds" "$@" </dev/null >/dev/null 2>&1 &
-        echo "$!" >pid.tmp && mv pid.tmp pid
-        echo "$!"
+        pid=$!
+        echo "$pid $(cut -d' ' -f22 "/proc/$pid/stat")" >pid.tmp && mv pid.tmp pid
+        trap - EXIT
+        echo "$pid"
+        """
+
+    /// Shared by the state and wait scripts: `alive` says whether the recorded PID is still the job's process.
+    static let liveness = """
+        alive() {
+            set -- $(cat "$folder/pid" 2>/dev/null)
+            [ -n "$1" ] && [ "$(cut -d' ' -f22 "/proc/$1/stat" 2>/dev/null)" = "$2" ]
+        }
+
         """
 
     /// Prints `none`, `running PID`, `finished STATUS` or `lost`.
-    static let stateScript = """
-        folder=$1
-        [ -d "$folder" ] || { echo none; exit 0; }
-        if [ -f "$folder/status" ]; then echo "finished $(cat "$folder/status")"; exit 0; fi
-        pid=$(cat "$folder/pid" 2>/dev/null)
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "running $pid"; exit 0; fi
-        # The status may have landed between the two looks.
-        if [ -f "$folder/status" ]; then echo "finished $(cat "$folder/status")"; exit 0; fi
-        if [ -z "$pid" ]; then echo "running 0"; else echo lost; fi
-        """
-
-    /// Waits for the job to end; prints what `stateScript` prints once it has.
-    static let waitScript = """
-        folder=$1
-        while :; do
+    static let stateScript =
+        liveness + """
+            folder=$1
             [ -d "$folder" ] || { echo none; exit 0; }
             if [ -f "$folder/status" ]; then echo "finished $(cat "$folder/status")"; exit 0; fi
-            pid=$(cat "$folder/pid" 2>/dev/null)
-            if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && [ ! -f "$folder/status" ]; then echo lost; exit 0; fi
-            sleep 0.2
-        done
-        """
+            if alive; then echo "running $(cut -d' ' -f1 "$folder/pid")"; exit 0; fi
+            # The status may have landed between the two looks.
+            if [ -f "$folder/status" ]; then echo "finished $(cat "$folder/status")"; exit 0; fi
+            echo lost
+            """
+
+    /// Waits for the job to end; prints what `stateScript` prints once it has.
+    static let waitScript =
+        liveness + """
+            folder=$1
+            while :; do
+                [ -d "$folder" ] || { echo none; exit 0; }
+                if [ -f "$folder/status" ]; then echo "finished $(cat "$folder/status")"; exit 0; fi
+                if ! alive && [ ! -f "$folder/status" ]; then echo lost; exit 0; fi
+                sleep 0.2
+            done
+            """
 
     func sh(
         _ script: String,
@@ -168,6 +182,11 @@ public struct RemoteJob: Sendable {
             )
         }
         let output = (try? await access.files.acting(as: user).read(folder + "/out")) ?? nil
+        if end != .finished(status: 0) {
+            // What it said is read; the folder goes, so that the next run starts over (a partial copy is refused by
+            // the caller's own checks), and a lost job's secret goes with it.
+            try? await clear()
+        }
         switch end {
         case .finished(let status) where status == 0:
             // The caller times the whole job (it may have started in an earlier run).

@@ -139,7 +139,7 @@ import Testing
         try write([Self.memberA, Self.memberB, Self.memberC])
         let dropped = try await Self.applyUntilCopying(lab, dir: dir, host: "h8")
         try #require(dropped.isRunning, "the apply ended before the copy started: \(dropped.output.value)")
-        _ = try await lab.lab(["exec", "h8", "pkill", "-f", "sshd: \(lab.inventory.sshUser)"])
+        _ = try await lab.lab(["drop", "h8"])
         let status = await dropped.exitStatus()
         #expect(status == 1, "the apply fails naming the host: \(dropped.output.value)")
         #expect(dropped.output.value.contains("h8"), "\(dropped.output.value)")
