@@ -156,7 +156,7 @@ public struct LocalRunner: CommandRunner {
 }
 
 /// Runs blocking work (a child's wait, file I/O) on a thread of its own, never on Swift's cooperative pool.
-func onOwnThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+public func onOwnThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread { continuation.resume(with: Result { try body() }) }
         thread.name = name

@@ -88,17 +88,15 @@ public final class HostSessionPool: HostSessions {
             let t = Task<HostConnection, any Error> {
                 let result: Result<HostConnection, any Error>
                 do {
-                    let connection = try HostConnection(
-                        name,
-                        context: context,
-                        maxSessions: maxSessions,
-                        multiplex: multiplex
-                    )
+                    // Its folder, pins and key are written on a thread of its own: file I/O never blocks the pool.
+                    let connection = try await onOwnThread("setpoint-ssh-setup") {
+                        try HostConnection(name, context: context, maxSessions: maxSessions, multiplex: multiplex)
+                    }
                     do {
                         try await connection.connect()
                         result = .success(connection)
                     } catch {
-                        connection.remove()
+                        _ = try? await onOwnThread("setpoint-ssh-remove") { connection.remove() }
                         result = .failure(error)
                     }
                 } catch {
@@ -121,7 +119,7 @@ public final class HostSessionPool: HostSessions {
         func end() async {
             guard let connection = try? await value else { return }
             await connection.runner.close()
-            connection.remove()
+            _ = try? await onOwnThread("setpoint-ssh-remove") { connection.remove() }
         }
     }
 

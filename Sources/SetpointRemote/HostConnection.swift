@@ -236,8 +236,11 @@ public struct HostConnection: Sendable {
             if kill(pid, 0) == 0 || errno == EPERM, ownerMark(pid: pid) == mark.trimmingCharacters(in: .newlines) {
                 continue  // its owner still runs
             }
-            for socket in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-            where socket.hasPrefix("m") {
+            let sockets =
+                (try? await onOwnThread("setpoint-ssh-sweep") {
+                    (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+                }) ?? []
+            for socket in sockets where socket.hasPrefix("m") {
                 _ = try? await LocalRunner().run(
                     Command(
                         "/usr/bin/ssh",
@@ -247,7 +250,7 @@ public struct HostConnection: Sendable {
                     allowFailure: true
                 )
             }
-            try? FileManager.default.removeItem(atPath: folder)
+            _ = try? await onOwnThread("setpoint-ssh-sweep") { try FileManager.default.removeItem(atPath: folder) }
         }
     }
 
