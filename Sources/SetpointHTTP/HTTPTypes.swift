@@ -9,19 +9,24 @@ public struct HTTPRequest: Sendable {
     public var body: Data?
     /// The whole request, connecting included.
     public var timeout: Duration
+    /// Connect to this Unix socket instead of the URL's host and port (a forward on an SSH connection); the URL still
+    /// gives the Host header and the path.
+    public var unixSocket: String?
 
     public init(
         method: String = "GET",
         url: String,
         headers: [(name: String, value: String)] = [],
         body: Data? = nil,
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(30),
+        unixSocket: String? = nil
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.unixSocket = unixSocket
     }
 }
 

@@ -46,6 +46,8 @@ final class Worker {
         )
         return try errorBuffer.withUnsafeMutableBufferPointer { errors in
             sp_setopt_string(handle, CURLOPT_URL, request.url)
+            // Set (or cleared) on every request: the handle is reused.
+            sp_setopt_string(handle, CURLOPT_UNIX_SOCKET_PATH, request.unixSocket)
             sp_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
             if request.method == "HEAD" { sp_setopt_long(handle, CURLOPT_NOBODY, 1) }
             sp_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)

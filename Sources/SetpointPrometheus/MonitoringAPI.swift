@@ -1,11 +1,32 @@
 import Foundation
 import SetpointCore
 import SetpointHTTP
+import SetpointRemote
 
 /// Prometheus' and Alertmanager's HTTP APIs, as far as Setpoint uses them.
 struct MonitoringAPI: Sendable {
     let client: HTTPClient
     let timeout: Duration
+    /// For a server behind a jump host: the socket of a forward on its Host's connection, which every request uses.
+    var socket: String? = nil
+
+    /// This API, reaching `url`'s server through its Host's connection when that Host is behind a jump host.
+    func reaching(
+        _ url: String,
+        on runsOn: String?,
+        context: ProviderContext,
+        for id: ResourceID
+    ) async throws
+        -> MonitoringAPI
+    {
+        guard runsOn != nil else { return self }
+        let access = try await context.host(runsOn, for: id)
+        guard access.isBehindJump, let parts = URLComponents(string: url), let host = parts.host else { return self }
+        let port = parts.port ?? (parts.scheme == "https" ? 443 : 80)
+        var api = self
+        api.socket = try await access.socketFolder(to: host, port: port).map { "\($0)/.s.PGSQL.\(port)" }
+        return api
+    }
 
     struct Failure: Error, Sendable, CustomStringConvertible {
         var status: Int?
@@ -16,7 +37,7 @@ struct MonitoringAPI: Sendable {
 
     func send(_ method: String, _ url: String) async throws -> (status: Int, body: Data) {
         do {
-            let r = try await client.send(HTTPRequest(method: method, url: url, timeout: timeout))
+            let r = try await client.send(HTTPRequest(method: method, url: url, timeout: timeout, unixSocket: socket))
             ProviderRequests.shared.record("prometheus", ok: r.status < 400)
             return (r.status, r.body)
         } catch let error as HTTPError {

@@ -12,8 +12,18 @@ extension PrometheusProvider: HealthChecking {
         else { return [] }
         let id = resource.id
         let base = spec.url.hasSuffix("/") ? String(spec.url.dropLast()) : spec.url
-        let api = api(timeout: spec.requestTimeout)
         var out: [HealthCheck] = []
+        let api: MonitoringAPI
+        do {
+            api = try await self.api(timeout: spec.requestTimeout).reaching(
+                spec.url,
+                on: spec.runsOn,
+                context: context,
+                for: id
+            )
+        } catch {
+            return [HealthCheck(id, "reachability \(base)", .failed, "\(error)")]
+        }
         do {
             out.append(HealthCheck(id, "reachability \(base)", .ok, "Prometheus \(try await api.buildVersion(base))"))
         } catch {

@@ -71,7 +71,13 @@ public struct PrometheusProvider: Provider, ManifestChecking {
             case .prometheusServer:
                 do {
                     let spec = try r.resource.decodeSpec(PrometheusServerSpec.self)
-                    let version = try await api(timeout: spec.requestTimeout).buildVersion(
+                    let api = try await api(timeout: spec.requestTimeout).reaching(
+                        spec.url,
+                        on: spec.runsOn,
+                        context: context,
+                        for: r.id
+                    )
+                    let version = try await api.buildVersion(
                         spec.url.hasSuffix("/") ? String(spec.url.dropLast()) : spec.url
                     )
                     context.log.log(

@@ -38,6 +38,12 @@ struct Routings: Sendable {
 
     func observe(_ r: ResolvedResource) async throws -> Observation {
         let spec = try r.resource.decodeSpec(AlertRoutingSpec.self)
+        let api = try await api.reaching(
+            spec.alertmanager.url,
+            on: spec.alertmanager.runsOn,
+            context: context,
+            for: r.id
+        )
         let text = try await api.alertmanagerConfig(Self.base(spec))
         guard let live = YAMLValues.parse(text, file: "\(spec.alertmanager.url)/api/v2/status") else {
             return .failed("Alertmanager's running configuration (config.original) could not be read as YAML")
@@ -98,6 +104,7 @@ struct Routings: Sendable {
             )
         }
         let spec = try resource.decodeSpec(AlertRoutingSpec.self)
+        let api = try await api.reaching(spec.alertmanager.url, on: spec.alertmanager.runsOn, context: context, for: id)
         let file = spec.alertmanager.configFile
         let (text, secrets) = try render(resource)
         let access = try await context.host(spec.alertmanager.runsOn, for: id)

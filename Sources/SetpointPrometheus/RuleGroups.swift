@@ -12,7 +12,7 @@ struct RuleGroups: Sendable {
     let access: HostAccess
 
     init(api: MonitoringAPI, server: PrometheusServerSpec, context: ProviderContext, for id: ResourceID) async throws {
-        self.api = api
+        self.api = try await api.reaching(server.url, on: server.runsOn, context: context, for: id)
         self.server = server
         self.context = context
         access = try await context.host(server.runsOn, for: id)

@@ -60,5 +60,36 @@ import Testing
         #expect(try await lab.sql("h9", "SELECT pg_is_in_recovery()") == ["t"], "pg-9 rewound onto pg-10")
         replan = try await setpoint(["plan", "stack.yaml", "--detailed-exitcode"])
         #expect(replan.status == 0, "\(replan.stdout)\(replan.stderr)")
+
+        // Prometheus on h10 too: its rule file written over SSH through h9, its HTTP API (reload, the rules loaded)
+        // reached through a forward on h10's connection.
+        try #require(try await lab.lab(["monitoring", "h10"]).status == 0)
+        let address = lab.host("h10").address
+        try
+            (lab.hostsYAML(["h9", "h10"], jumps: ["h10": "h9"]) + """
+                ---
+                apiVersion: setpoint/v1
+                kind: PrometheusServer
+                metadata: {name: far-prom}
+                spec: {runsOn: h10, url: "http://\(address):9090", rulesDirectory: /etc/prometheus/rules}
+                ---
+                apiVersion: setpoint/v1
+                kind: AlertRuleGroup
+                metadata: {name: far}
+                spec:
+                  prometheus: far-prom
+                  rules:
+                    - alert: FarAway
+                      expr: 'vector(5) > 0'
+                      labels: {severity: ticket}
+                      annotations: {summary: "far", runbook_url: "docs/runbooks/x.md"}
+
+                """).write(toFile: dir + "/monitoring.yaml", atomically: true, encoding: .utf8)
+        let monitored = try await setpoint(["apply", "monitoring.yaml", "--auto-approve"])
+        #expect(monitored.status == 0, "\(monitored.stdout)\(monitored.stderr)")
+        let rules = try await lab.on("h10", ["curl", "-sf", "http://\(address):9090/api/v1/rules"])
+        #expect(rules.contains("\"name\":\"FarAway\""), "\(rules)")
+        let again = try await setpoint(["plan", "monitoring.yaml", "--detailed-exitcode"])
+        #expect(again.status == 0, "observed through the forward: \(again.stdout)\(again.stderr)")
     }
 }
