@@ -228,14 +228,20 @@ import Testing
 
         // Every command line Setpoint sent to a host (logged there by the lab's ForceCommand): the tools ran, and no
         // password is in any of them.
+        // The same for every argv the hosts' PATH shims logged (sudo carries each command run as postgres).
         for h in hosts4 {
-            let sent = try await lab.on(h, ["cat", "/tmp/lab-commands.log"])
-            #expect(!sent.isEmpty, "commands reached \(h)")
-            for secret in Self.passwords.values {
-                #expect(!sent.contains(secret), "a password in a command line on \(h)")
+            for log in ["/tmp/lab-commands.log", "/tmp/lab-argv.log"] {
+                let sent = try await lab.on(h, ["cat", log])
+                #expect(!sent.isEmpty, "\(log) on \(h)")
+                for secret in Self.passwords.values {
+                    #expect(!sent.contains(secret), "a password in \(log) on \(h)")
+                }
             }
         }
         #expect(try await lab.on("h2", ["cat", "/tmp/lab-commands.log"]).contains("pg_basebackup"))
+        #expect(
+            try await lab.on("h2", ["cat", "/tmp/lab-argv.log"]).contains("/usr/lib/postgresql/15/bin/pg_basebackup")
+        )
     }
 
     @Test func hostsThatCannotBeUsedAreRefusedNamingThemWhileTheOthersPlan() async throws {
