@@ -17,10 +17,20 @@ public final class SSHRunner: CommandRunner, Sendable {
     /// Sessions at once on the host's connection, below sshd's `MaxSessions` (10 by default): more would be refused.
     private let sessions: AsyncSemaphore
 
-    public init(host: SSHClientConfig.Host, configFile: String, maxSessions: Int = 8, ssh: String = "/usr/bin/ssh") {
+    /// Whether a command for another OS user runs through `sudo -n -u` (the Host's `become: sudo`); false refuses it.
+    public let become: Bool
+
+    public init(
+        host: SSHClientConfig.Host,
+        configFile: String,
+        maxSessions: Int = 8,
+        become: Bool = true,
+        ssh: String = "/usr/bin/ssh"
+    ) {
         self.host = host
         self.configFile = configFile
         self.ssh = ssh
+        self.become = become
         sessions = AsyncSemaphore(max(1, maxSessions))
     }
 
@@ -39,7 +49,18 @@ public final class SSHRunner: CommandRunner, Sendable {
             )
         }
         var argv = [command.executable] + command.arguments
-        if let user = command.user, user != host.user { argv = ["sudo", "-n", "-u", user, "--"] + argv }
+        if let user = command.user, user != host.user {
+            guard become else {
+                throw CommandFailure(
+                    command: command,
+                    status: nil,
+                    output: "",
+                    reason:
+                        "cannot run as \(user) on \(name): its Host says become: none and logs in as \(host.user); log in as \(user), or set become: sudo"
+                )
+            }
+            argv = ["sudo", "-n", "-u", user, "--"] + argv
+        }
         if let timeout = command.timeout {
             let seconds = max(1, Int((timeout.components.seconds) + (timeout.components.attoseconds > 0 ? 1 : 0)))
             argv = ["timeout", "--kill-after=5", String(seconds)] + argv

@@ -87,7 +87,11 @@ public struct HostConnection: Sendable {
             atomically: false,
             encoding: .utf8
         )
-        return (hosts[0], SSHRunner(host: hosts[0], configFile: config, maxSessions: maxSessions))
+        let become = (try? context.declared[ResourceID(kind: .host, name: name)]?.decodeSpec(HostSpec.self))??.become
+        return (
+            hosts[0],
+            SSHRunner(host: hosts[0], configFile: config, maxSessions: maxSessions, become: become != "none")
+        )
     }
 
     /// One host's block: its pins as a known_hosts file, its key as a 0600 file.

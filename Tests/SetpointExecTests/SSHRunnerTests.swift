@@ -56,6 +56,33 @@ struct SSHRunnerTests {
         }
     }
 
+    @Test func becomeNoneRefusesAnotherUserAndSudoIsUsedOtherwise() throws {
+        let host = SSHClientConfig.Host(
+            alias: "pg-2",
+            address: "10.0.0.12",
+            port: 22,
+            user: "setpoint",
+            identityFile: "/k",
+            knownHostsFile: "/kh",
+            connectTimeout: .seconds(5),
+            controlPath: "/m"
+        )
+        let command = Command("/usr/bin/id", user: "postgres")
+        let sudo = try SSHRunner(host: host, configFile: "/c").commandLine(command)
+        #expect(
+            sudo.hasPrefix("'sudo' '-n' '-u' 'postgres' '--'") || sudo.hasPrefix("sudo -n -u postgres --"),
+            "\(sudo)"
+        )
+        #expect(throws: CommandFailure.self) {
+            try SSHRunner(host: host, configFile: "/c", become: false).commandLine(command)
+        }
+        // Its own user needs no sudo either way.
+        let own = try SSHRunner(host: host, configFile: "/c", become: false).commandLine(
+            Command("/usr/bin/id", user: "setpoint")
+        )
+        #expect(!own.contains("sudo"), "\(own)")
+    }
+
     @Test func hostileArgumentsArriveByteForByteThroughSSHD() async throws {
         let f = try Fixture()
         try await f.runner.connect()
