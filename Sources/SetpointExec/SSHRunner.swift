@@ -81,14 +81,8 @@ public final class SSHRunner: CommandRunner, Sendable {
             input: command.input
         )
         try await sessions.acquire()
-        let out: CommandOutput
-        do {
-            out = try await local.run(transport, allowFailure: true)
-            sessions.release()
-        } catch {
-            sessions.release()
-            throw error
-        }
+        defer { sessions.release() }
+        let out = try await local.run(transport, allowFailure: true)
         // ssh exits 255 for its own failures (unreachable, host key, authentication), else with the command's status.
         if out.status == 255 {
             throw CommandFailure(

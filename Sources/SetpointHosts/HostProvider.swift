@@ -38,25 +38,29 @@ public struct HostProvider: Provider {
     ) async throws -> [ResourceID:
         Observation]
     {
+        // The run's sessions (the connections later work on these hosts shares), or ones of this call's own.
+        var context = context
+        let own = context.hosts is HostSessionPool ? nil : HostSessionPool()
+        if let own { context.hosts = own }
+        let sessions = context
+        // Every host at once: an unreachable one costs its connect timeout, not the others' too.
         var out: [ResourceID: Observation] = [:]
-        for r in resources where r.id.kind == .host {
-            do {
-                let access: HostAccess
-                if context.hosts is HostSessionPool {
-                    // The run's session: the connection that later work on this host shares.
-                    access = try await context.host(r.id.name, for: r.id)
-                } else {
-                    let connection = try HostConnection(r.id.name, context: context)
-                    defer { connection.remove() }
-                    try await connection.check()
-                    out[r.id] = .present(ObservedResource(spec: r.resource.spec, providerID: connection.runner.name))
-                    continue
+        await withTaskGroup(of: (ResourceID, Observation).self) { group in
+            for r in resources where r.id.kind == .host {
+                group.addTask {
+                    do {
+                        let access = try await sessions.host(r.id.name, for: r.id)
+                        return (
+                            r.id, .present(ObservedResource(spec: r.resource.spec, providerID: access.files.hostName))
+                        )
+                    } catch {
+                        return (r.id, .failed("\(error)"))
+                    }
                 }
-                out[r.id] = .present(ObservedResource(spec: r.resource.spec, providerID: access.files.hostName))
-            } catch {
-                out[r.id] = .failed("\(error)")
             }
+            for await (id, observation) in group { out[id] = observation }
         }
+        await own?.close()
         return out
     }
 }

@@ -63,8 +63,6 @@ struct ClusterApplier: Sendable {
 
     // MARK: - update: parameters, members, synchronous replication
 
-    /// Everything an update converges, in a safe order: parameters (so new replicas copy them), members, removals,
-    /// synchronous standbys last (so commits never wait for a standby that is not there yet).
     /// Stops every former primary that came back after a failover (`ClusterView.stalePrimaries`) and keeps it from
     /// ever starting as a primary again: `standby.signal` (a restart by hand or by systemd comes up in recovery, taking
     /// no writes) and `setpoint.fenced` saying when and why (no pass brings it back; `postgres reinit` does).
@@ -98,6 +96,8 @@ struct ClusterApplier: Sendable {
         }
     }
 
+    /// Everything an update converges, in a safe order: parameters (so new replicas copy them), members, removals,
+    /// synchronous standbys last (so commits never wait for a standby that is not there yet).
     func converge(lastApplied: Value?) async throws {
         let primary = try primaryName()
         try await writeParameters(lastApplied: lastApplied, primary: primary)

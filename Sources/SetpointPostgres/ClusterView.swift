@@ -89,19 +89,22 @@ struct ClusterView: Sendable {
     ) async -> ClusterView {
         let all = settings.members + removed
         // Members on a Host behind a jump host are dialled through a forward on that Host's connection.
+        // A forward that cannot be opened is that member's observation error (it names the Host and quotes ssh).
         var forwarded = settings
-        for member in all where member.runsOn != nil && member.conninfo == nil {
-            guard let address = member.host,
-                let access = try? await context.host(member.runsOn, for: resource), access.isBehindJump,
-                let folder = try? await access.socketFolder(to: address, port: member.port)
-            else { continue }
-            forwarded.forwarded[member.name] = folder
+        var status: [String: MemberStatus] = [:]
+        for member in all where context.isBehindJump(member.runsOn) && member.conninfo == nil {
+            guard let address = member.host else { continue }
+            do {
+                let access = try await context.host(member.runsOn, for: resource)
+                forwarded.forwarded[member.name] = try await access.socketFolder(to: address, port: member.port)
+            } catch {
+                status[member.name] = .unreachable("\(error)")
+            }
         }
         let settings = forwarded
-        var status: [String: MemberStatus] = [:]
         var connections: [String: PGConnection] = [:]
         await withTaskGroup(of: (String, MemberStatus, PGConnection?).self) { group in
-            for member in all {
+            for member in all where status[member.name] == nil {
                 group.addTask {
                     do {
                         let db = try await PGConnection.counted(settings.connection(to: member))

@@ -34,7 +34,9 @@ struct PoolConsole: Sendable {
         let host = Self.host(spec, context: context)
         // Behind a jump host: through a forward on PgBouncer's Host's connection.
         var dialled = host
-        if spec.runsOn != nil, let access = try? await context.host(spec.runsOn, for: resource), access.isBehindJump {
+        if context.isBehindJump(spec.runsOn) {
+            // A Host that cannot be reached is said as such (naming it and quoting ssh), not as a libpq timeout.
+            let access = try await context.host(spec.runsOn, for: resource)
             dialled = try await access.socketFolder(to: host, port: spec.port) ?? host
         }
         let config = PGConfig(

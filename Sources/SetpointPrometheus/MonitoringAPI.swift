@@ -19,12 +19,13 @@ struct MonitoringAPI: Sendable {
     ) async throws
         -> MonitoringAPI
     {
-        guard runsOn != nil else { return self }
+        guard context.isBehindJump(runsOn), let parts = URLComponents(string: url), let host = parts.host else {
+            return self
+        }
         let access = try await context.host(runsOn, for: id)
-        guard access.isBehindJump, let parts = URLComponents(string: url), let host = parts.host else { return self }
         let port = parts.port ?? (parts.scheme == "https" ? 443 : 80)
         var api = self
-        api.socket = try await access.socketFolder(to: host, port: port).map { "\($0)/.s.PGSQL.\(port)" }
+        api.socket = try await access.forwardSocket(to: host, port: port)
         return api
     }
 

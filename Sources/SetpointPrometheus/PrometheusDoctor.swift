@@ -79,7 +79,7 @@ extension PrometheusProvider: HealthChecking {
                     "rules folder",
                     .failed,
                     "\(spec.rulesDirectory) is not a folder this process can write: Setpoint writes "
-                        + "rule files there, so it must run where Prometheus reads them"
+                        + "rule files there: run it where Prometheus reads them, or name Prometheus' Host with runsOn"
                 )
             )
         }

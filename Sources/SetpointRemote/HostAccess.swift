@@ -29,8 +29,10 @@ public struct HostAccess: Sendable {
         self.forwarding = forwarding
     }
 
-    /// Whether Setpoint's own connections (SQL) to this host go through its SSH connection: it is behind a jump host.
-    public var isBehindJump: Bool { forwarding != nil }
+    /// The socket itself, for a client that takes a socket path (libcurl): the name is libpq's, which the forward uses.
+    public func forwardSocket(to address: String, port: Int) async throws -> String? {
+        try await socketFolder(to: address, port: port).map { "\($0)/.s.PGSQL.\(port)" }
+    }
 
     /// Where Setpoint's own libpq connection to `address:port` on this host goes: nil for straight there; for a Host
     /// behind a jump host, a folder holding the socket of a forward on its connection (`host=FOLDER port=PORT`).
@@ -63,6 +65,13 @@ extension ProviderContext {
             )
         }
         return try await pool.access(runsOn, context: self, for: resource)
+    }
+
+    /// Whether the Host `runsOn` names is behind a jump host (its `ssh.jump`), read from the manifests: Setpoint's own
+    /// SQL and HTTP to it then go through a forward on its connection. No connection is opened to find out.
+    public func isBehindJump(_ runsOn: String?) -> Bool {
+        guard let runsOn else { return false }
+        return (try? declared[ResourceID(kind: .host, name: runsOn)]?.decodeSpec(HostSpec.self))??.ssh.jump != nil
     }
 
     /// The address of a declared Host, without connecting to it (nil when it is not declared).
@@ -149,7 +158,11 @@ public final class HostSessionPool: HostSessions {
             if t == nil { t = Task { await HostConnection.sweep() } }
             return t!
         }.value
-        let identity = try Self.identity(of: name, context: context)
+        let identity: String
+        do { identity = try Self.identity(of: name, context: context) } catch let error as SetpointError {
+            // The resource that names the Host: where the manifest must change.
+            throw SetpointError(error.code, error.message, resource: resource)
+        }
         let (session, replaced) = sessions.withLock { all -> (Session, Session?) in
             if let found = all[name], found.identity == identity { return (found, nil) }
             let fresh = Session(identity: identity)
@@ -224,17 +237,6 @@ public final class HostSessionPool: HostSessions {
         for s in all { await s.end() }
     }
 
-    /// The names of the hosts with an open master, for `doctor` and tests.
-    public var connectedHosts: [String] {
-        sessions.withLock { all in
-            all.compactMap { name, session in
-                guard case .success(let c)? = session.outcome.withLock({ $0 }), c.runner.hasLiveMaster else {
-                    return nil
-                }
-                return name
-            }.sorted()
-        }
-    }
 }
 
 extension HostAccess {
