@@ -291,7 +291,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointBackupTests",
-            dependencies: ["SetpointBackup", "SetpointCore", "SetpointTesting"],
+            dependencies: ["SetpointBackup", "SetpointCore", "SetpointExec", "SetpointRemote", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

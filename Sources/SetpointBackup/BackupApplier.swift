@@ -2,15 +2,17 @@ import Foundation
 import SetpointCore
 import SetpointExec
 import SetpointPG
+import SetpointRemote
 
 /// Converges a policy: the pgBackRest configuration Setpoint owns, the stanza, the cluster's archive settings, and
 /// `pgbackrest check` as the postcondition once archiving is live.
 struct BackupApplier: Sendable {
-    let settings: BackupSettings
-    let runner: any CommandRunner
+    let hosts: BackupHosts
     let context: ProviderContext
 
-    var tool: PgBackRest { PgBackRest(runner: runner, settings: settings) }
+    var settings: BackupSettings { hosts.settings }
+    /// pgBackRest's repository commands run on the repository's host.
+    var tool: PgBackRest { PgBackRest(runner: hosts.repository.runner, settings: settings) }
 
     func fail(_ message: String) -> SetpointError { SetpointError(.applyFailed, message, resource: settings.id) }
 
@@ -19,7 +21,30 @@ struct BackupApplier: Sendable {
     }
 
     /// Writes the configuration and its include file, creates the repository and log directories (the OS user's).
-    func writeConfiguration(socketDirectory: String?) throws {
+    func writeConfiguration(socketDirectory: String?) async throws {
+        guard hosts.places.isEmpty else {
+            // The TLS-server layout: each host's files, then its server (restarted when they changed).
+            for place in hosts.places {
+                let placed = PlacedFiles(place: place, settings: settings, hosts: hosts)
+                do {
+                    for path in try await placed.write(socketDirectory: socketDirectory) {
+                        step("wrote \(path) on \(place.access.name)")
+                    }
+                } catch let error as SetpointError {
+                    throw error
+                } catch {
+                    // The failure names the host (HostFileFailure, or the folder's own message).
+                    throw fail("\(error)")
+                }
+                if place.runsServer,
+                    let did = try await BackupServer(place: place, settings: settings, clock: context.clock)
+                        .ensure(digest: placed.digest(socketDirectory: socketDirectory))
+                {
+                    step(did)
+                }
+            }
+            return
+        }
         let user = settings.osUser
         do {
             try OwnedPaths.directory(settings.configDirectory, user: nil, mode: 0o755)
@@ -50,14 +75,14 @@ struct BackupApplier: Sendable {
 
     func converge() async throws {
         let db: PGConnection
-        do { db = try await BackupFacts.connect(settings) } catch {
+        do { db = try await BackupFacts.connect(hosts) } catch {
             throw fail(
                 "cannot connect to \(settings.cluster.primary) of PostgresCluster/\(settings.cluster.name): \(error)"
             )
         }
         defer { db.close() }
         let probe = try await ArchiveProbe.read(db)
-        try writeConfiguration(socketDirectory: probe.socketDirectory)
+        try await writeConfiguration(socketDirectory: probe.socketDirectory)
         do {
             let out = try await tool.run("stanza-create", timeout: .seconds(300))
             step(
@@ -106,7 +131,7 @@ struct BackupApplier: Sendable {
 
     /// Restarts the primary to make a staged archive_mode live (`pg_ctl restart -m fast` as the OS user), then checks.
     func restart() async throws {
-        let db = try await BackupFacts.connect(settings)
+        let db = try await BackupFacts.connect(hosts)
         let probe = try await ArchiveProbe.read(db)
         let streaming = try await Self.streamingReplicas(db)
         db.close()
@@ -120,15 +145,18 @@ struct BackupApplier: Sendable {
                 user: settings.osUser,
                 timeout: .seconds(150)
             )
-            let out = try await runner.run(command, allowFailure: true)
+            let primary = hosts.primary
+            let out = try await primary.runner.run(command, allowFailure: true)
             guard out.status == 0 else {
                 let tail =
-                    (try? String(contentsOfFile: log, encoding: .utf8)).map {
+                    ((try? await primary.files.acting(as: settings.osUser).read(log)) ?? nil).map {
                         $0.split(separator: "\n").suffix(8).joined(separator: "\n")
                     } ?? ""
-                throw fail("\(command) exited \(out.status): \(out.stdout)\(out.stderr)\n\(tail)")
+                throw fail("\(command) on \(primary.name) exited \(out.status): \(out.stdout)\(out.stderr)\n\(tail)")
             }
-            step("restarted \(settings.cluster.primary) (pg_ctl restart -m fast): archive_mode is live")
+            step(
+                "restarted \(settings.cluster.primary) on \(primary.name) (pg_ctl restart -m fast): archive_mode is live"
+            )
             try await awaitReplicas(streaming)
         }
         try await check()
@@ -147,7 +175,7 @@ struct BackupApplier: Sendable {
         guard before > 0 else { return }
         var now = 0
         for _ in 0..<60 {
-            if let db = try? await BackupFacts.connect(settings) {
+            if let db = try? await BackupFacts.connect(hosts) {
                 now = (try? await Self.streamingReplicas(db)) ?? 0
                 db.close()
                 if now >= before {

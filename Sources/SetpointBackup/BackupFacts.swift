@@ -2,6 +2,7 @@ import Foundation
 import SetpointCore
 import SetpointExec
 import SetpointPG
+import SetpointRemote
 
 /// Everything observed about a policy in one pass: the primary's archive settings and archiver, the configuration
 /// Setpoint wrote, and what the repository holds. Gathering never changes anything.
@@ -13,8 +14,14 @@ struct BackupFacts: Sendable {
     var configText: String?
     var info: StanzaInfo?
     var infoError: String?
+    /// The repository host's configuration as Setpoint writes it now.
+    var expectedConfig: String?
+    /// In the TLS-server layout, what differs on each host (`Host/pg-2 (…): pgbackrest server is not running`).
+    var hostDrift: [String] = []
 
     var config: [String: [String: String]]? { configText.map(PgBackRestConfig.parse) }
+
+    static func connect(_ hosts: BackupHosts) async throws -> PGConnection { try await connect(hosts.settings) }
 
     static func connect(_ settings: BackupSettings) async throws -> PGConnection {
         do {
@@ -27,7 +34,8 @@ struct BackupFacts: Sendable {
         }
     }
 
-    static func gather(_ settings: BackupSettings, runner: any CommandRunner) async -> BackupFacts {
+    static func gather(_ hosts: BackupHosts, clock: any SetpointClock) async -> BackupFacts {
+        let settings = hosts.settings
         var facts = BackupFacts()
         do {
             let db = try await connect(settings)
@@ -36,12 +44,39 @@ struct BackupFacts: Sendable {
         } catch {
             facts.probeError = "\(settings.cluster.primary) of PostgresCluster/\(settings.cluster.name): \(error)"
         }
-        facts.configText = try? String(contentsOfFile: settings.configFile, encoding: .utf8)
+        let socket = facts.probe?.socketDirectory
+        let repository = hosts.place(for: hosts.repository)
+        facts.expectedConfig = PgBackRestConfig.render(
+            settings,
+            socketDirectory: socket,
+            place: repository,
+            hosts: hosts
+        )
+        do {
+            facts.configText = try await hosts.repository.files.acting(as: settings.osUser).read(settings.configFile)
+        } catch {
+            facts.infoError = "\(error)"
+        }
         if facts.configText != nil {
             do {
-                facts.info = try await PgBackRest(runner: runner, settings: settings).info()
+                facts.info = try await PgBackRest(runner: hosts.repository.runner, settings: settings).info()
             } catch {
                 facts.infoError = "\(error)"
+            }
+        }
+        for place in hosts.places {
+            let placed = PlacedFiles(place: place, settings: settings, hosts: hosts)
+            do {
+                var wrong = try await placed.drift(socketDirectory: socket)
+                if place.runsServer,
+                    let server = try await BackupServer(place: place, settings: settings, clock: clock)
+                        .drift(digest: placed.digest(socketDirectory: socket))
+                {
+                    wrong.append(server)
+                }
+                if !wrong.isEmpty { facts.hostDrift.append("\(place.access.name): " + wrong.joined(separator: ", ")) }
+            } catch {
+                facts.hostDrift.append("\(place.access.name): \(error)")
             }
         }
         return facts

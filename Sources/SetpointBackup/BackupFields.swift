@@ -85,6 +85,8 @@ enum BackupFields {
             .init("repository.path", option("repo1-path") { $0.spec.repository.path }),
             .init("repository.type", option("repo1-type", absent: "posix") { $0.spec.repository.type ?? "posix" }),
             .init("repository.s3", .group),
+            // Where the repository is: its host's configuration and server, compared under configDirectory.
+            .init("repository.runsOn", .derived, comparison: .ignore),
             .init("repository.s3.bucket", option("repo1-s3-bucket") { s3($0)?.bucket }),
             .init("repository.s3.endpoint", s3Option("repo1-s3-endpoint") { s3($0)?.endpoint }),
             .init("repository.s3.region", s3Option("repo1-s3-region") { s3($0)?.region }),
@@ -159,6 +161,9 @@ enum BackupFields {
             .init("encryption.passphrase", .secret("repo1-cipher-pass") { $0.passphrase }, comparison: .ignore),
             .init("repository.s3.keyId", .secret("repo1-s3-key") { $0.s3KeyID }, comparison: .ignore),
             .init("repository.s3.key", .secret("repo1-s3-key-secret") { $0.s3Key }, comparison: .ignore),
+            // The TLS-server layout's certificates and port: each host's files and server, compared under configDirectory
+            // (`host.crt differs`, `pgbackrest server is not running`). Secrets are never shown.
+            .init("tls", .derived, comparison: .ignore, coversFields: true),
             .init(
                 "archiveTimeout",
                 .parameter("archive_timeout"),
@@ -169,7 +174,9 @@ enum BackupFields {
                 "configDirectory",
                 .derived,
                 impact: .hot,
-                reason: "the stanza's configuration is written again as Setpoint renders it"
+                reason:
+                    "the stanza's configuration (and, across hosts, each host's configuration and certificates) is written "
+                    + "again as Setpoint renders it; a host's pgbackrest server whose files changed is restarted"
             ),
             .init("schedules", .controller, comparison: .ignore, coversFields: true),
             .init("timezone", .controller, comparison: .ignore),

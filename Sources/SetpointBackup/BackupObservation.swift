@@ -32,7 +32,7 @@ enum BackupObservation {
             spec[BackupFields.restartKey] = .string(settings.cluster.primary)
         }
         spec["archiveTimeout"] = .int(Int64(probe.timeoutSeconds) * 1000)
-        let expected = PgBackRestConfig.render(settings, socketDirectory: probe.socketDirectory)
+        let expected = facts.expectedConfig ?? PgBackRestConfig.render(settings, socketDirectory: probe.socketDirectory)
         if let text = facts.configText, let config = facts.config {
             let global = config["global"] ?? [:]
             spec.merge(BackupFields.observed(global: global)) { _, new in new }
@@ -45,9 +45,11 @@ enum BackupObservation {
                 spec["stanza"] = .string("\(settings.stanza) (not in the repository: \(why))")
             }
             spec["configDirectory"] = .string(
-                text == expected
-                    ? settings.configDirectory
-                    : "\(settings.configDirectory) (\(settings.stanza).conf differs from what Setpoint writes)"
+                text != expected
+                    ? "\(settings.configDirectory) (\(settings.stanza).conf differs from what Setpoint writes)"
+                    : facts.hostDrift.isEmpty
+                        ? settings.configDirectory
+                        : "\(settings.configDirectory) (\(facts.hostDrift.joined(separator: "; ")))"
             )
         } else {
             // Nothing written yet: every configured field differs from the manifest, and the plan says so.

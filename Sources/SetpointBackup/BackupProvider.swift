@@ -1,6 +1,7 @@
 import Foundation
 import SetpointCore
 import SetpointExec
+import SetpointRemote
 
 /// The backup provider: `BackupPolicy` — pgBackRest configuration, stanza and WAL archiving of a PostgresCluster,
 /// backups, restores and drills. It reads the cluster's manifest, never the PostgreSQL provider.
@@ -24,6 +25,18 @@ public struct BackupProvider: Provider {
         try BackupSettings(resource, declared: context.declared, secrets: context.secrets)
     }
 
+    /// The policy's settings and where its parts run (the Hosts reached through the run's sessions).
+    func hosts(_ resource: Resource, _ context: ProviderContext) async throws -> BackupHosts {
+        try await BackupHosts.resolve(
+            try settings(resource, context),
+            context: context,
+            local: local
+        )
+    }
+
+    /// This machine, with the provider's runner.
+    var local: HostAccess { HostAccess(host: nil, address: nil, runner: runner, files: LocalFiles()) }
+
     public func observe(
         _ resources: [ResolvedResource],
         in context: ProviderContext
@@ -37,12 +50,12 @@ public struct BackupProvider: Provider {
                         return (r.id, .present(ObservedResource(spec: .map([:]), providerID: r.providerID)))
                     }
                     do {
-                        let s = try settings(r.resource, context)
+                        let h = try await hosts(r.resource, context)
                         return (
                             r.id,
                             BackupObservation.observe(
-                                s,
-                                facts: await BackupFacts.gather(s, runner: runner),
+                                h.settings,
+                                facts: await BackupFacts.gather(h, clock: context.clock),
                                 now: context.clock.now
                             )
                         )
@@ -74,14 +87,14 @@ public struct BackupProvider: Provider {
         guard let resource, !resource.resource.isOrphan else {
             throw SetpointError(.applyFailed, "no manifest declares it", resource: action.resource)
         }
-        let s = try settings(resource.resource, context)
-        let applier = BackupApplier(settings: s, runner: runner, context: context)
+        let h = try await hosts(resource.resource, context)
+        let applier = BackupApplier(hosts: h, context: context)
         if action.verb == .restart {
             try await applier.restart()
         } else {
             try await applier.converge()
         }
-        return .present(ObservedResource(spec: .map([:]), providerID: s.stanza))
+        return .present(ObservedResource(spec: .map([:]), providerID: h.settings.stanza))
     }
 
     // MARK: - operations
@@ -93,22 +106,33 @@ public struct BackupProvider: Provider {
         trigger: String,
         in context: ProviderContext
     ) async throws -> BackupRun {
-        let s = try settings(policy, context)
-        return await BackupRunner(settings: s, runner: runner, clock: context.clock).run(type, trigger: trigger)
+        let h = try await hosts(policy, context)
+        return await BackupRunner(hosts: h, clock: context.clock).run(type, trigger: trigger)
     }
 
-    /// Restores into `directory` and leaves the copy running on `port` (`pg_ctl -D DIR stop` ends it).
+    /// Restores into `directory` on the Host `on` names (this machine when nil) and leaves the copy running on its
+    /// loopback `port` (`pg_ctl -D DIR stop` ends it).
     public func restore(
         _ policy: Resource,
         to directory: String,
         port: Int,
         target: RecoveryTarget?,
+        on runsOn: String? = nil,
         in context: ProviderContext
     ) async throws
         -> RestoreReport
     {
-        let s = try settings(policy, context)
-        return try await Restorer(settings: s, runner: runner, clock: context.clock).restore(
+        let h = try await hosts(policy, context)
+        if runsOn != nil, h.places.isEmpty {
+            throw SetpointError(
+                .applyFailed,
+                "a restore on Host/\(runsOn!) reaches the repository through pgBackRest's TLS server: give the policy "
+                    + "spec.repository.runsOn and spec.tls (docs/backups.md, backups across hosts)",
+                resource: policy.id
+            )
+        }
+        let host = runsOn == nil ? local : try await context.host(runsOn, for: policy.id)
+        return try await Restorer(hosts: h, host: host, clock: context.clock).restore(
             to: directory,
             port: port,
             target: target
@@ -122,8 +146,10 @@ public struct BackupProvider: Provider {
         trigger: String,
         in context: ProviderContext
     ) async throws -> BackupRun {
-        let s = try settings(policy, context)
-        return await Restorer(settings: s, runner: runner, clock: context.clock).drill(target: target, trigger: trigger)
+        let h = try await hosts(policy, context)
+        let runsOn = h.settings.spec.drill?.runsOn
+        let host = runsOn == nil ? local : try await context.host(runsOn, for: policy.id)
+        return await Restorer(hosts: h, host: host, clock: context.clock).drill(target: target, trigger: trigger)
     }
 
     /// Objectives against actuals, with the runs the state store holds (newest first).
@@ -132,8 +158,9 @@ public struct BackupProvider: Provider {
         runs: [BackupRun],
         in context: ProviderContext
     ) async throws -> BackupStatusReport {
-        let s = try settings(policy, context)
-        let facts = await BackupFacts.gather(s, runner: runner)
+        let h = try await hosts(policy, context)
+        let s = h.settings
+        let facts = await BackupFacts.gather(h, clock: context.clock)
         var report = BackupCompliance(
             settings: s,
             info: facts.info,
@@ -143,6 +170,7 @@ public struct BackupProvider: Provider {
         )
         .report()
         if let e = facts.probeError { report.violations.insert("cannot read the cluster: \(e)", at: 0) }
+        report.violations.insert(contentsOf: facts.hostDrift.map { "not as Setpoint writes it: \($0)" }, at: 0)
         if facts.configText == nil {
             report.violations.insert("no pgBackRest configuration at \(s.configFile): apply the policy", at: 0)
         } else if let e = facts.infoError {

@@ -2,13 +2,15 @@ import Foundation
 import SetpointCore
 import SetpointExec
 import SetpointPG
+import SetpointRemote
 
 /// Runs one backup (pgBackRest full, diff or incr; or logical dumps) and says what it made. A failure is a run too:
 /// recorded with pgBackRest's message, never thrown away.
 struct BackupRunner: Sendable {
-    let settings: BackupSettings
-    let runner: any CommandRunner
+    let hosts: BackupHosts
     let clock: any SetpointClock
+
+    var settings: BackupSettings { hosts.settings }
 
     static func runID(_ policy: String, _ kind: BackupRun.Kind, _ started: Date) -> String {
         "\(policy):\(kind.rawValue):\(BackupCompliance.iso(started))"
@@ -42,7 +44,7 @@ struct BackupRunner: Sendable {
         }
         if kind == .logical {
             do {
-                let (files, bytes) = try await LogicalDump(settings: settings, runner: runner).run(at: started)
+                let (files, bytes) = try await LogicalDump(hosts: hosts).run(at: started)
                 return finish(
                     .succeeded,
                     kind: .logical,
@@ -53,7 +55,7 @@ struct BackupRunner: Sendable {
                 return finish(.failed, kind: .logical, message: "\(error)")
             }
         }
-        let tool = PgBackRest(runner: runner, settings: settings)
+        let tool = PgBackRest(runner: hosts.repository.runner, settings: settings)
         do {
             let out = try await tool.run("backup", ["--type=\(kind.rawValue)"], timeout: .seconds(24 * 3600))
             let label = Self.value(after: "new backup label = ", in: out)
@@ -91,9 +93,20 @@ struct BackupRunner: Sendable {
 
 /// `pg_dump -Fc` of each listed database into the policy's logical directory, checked by reading it back in full
 /// (`pg_restore -f /dev/null`: `--list` reads only the table of contents), keeping the newest `retain` per database.
+/// The dumps are made on the repository's host (this machine in the local layout), the password in a passfile there.
 struct LogicalDump: Sendable {
-    let settings: BackupSettings
-    let runner: any CommandRunner
+    let hosts: BackupHosts
+
+    var settings: BackupSettings { hosts.settings }
+
+    func fail(_ message: String) -> SetpointError {
+        SetpointError(.applyFailed, "\(hosts.repository.name): \(message)", resource: settings.id)
+    }
+
+    /// A conninfo value in single quotes (libpq's quoting: `\` and `'` escaped).
+    static func quoted(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
 
     func run(at started: Date) async throws -> ([String], Int64) {
         guard let logical = settings.spec.logical else {
@@ -104,72 +117,64 @@ struct LogicalDump: Sendable {
             )
         }
         let user = settings.osUser
-        try OwnedPaths.directory(logical.directory, user: user, mode: 0o750)
+        let access = hosts.repository
+        let files = access.files.acting(as: user)
+        try await BackupFolders.ensure(access, logical.directory, user: user, mode: 0o750)
         let bin = settings.cluster.binDirectory(major: nil)
         let stamp = BackupCompliance.iso(started).replacingOccurrences(of: ":", with: "")
-        var files: [String] = []
+        var names: [String] = []
         var bytes: Int64 = 0
         let c = settings.cluster.connection
-        var environment: [String: String] = [:]
-        if let p = c.password { environment["PGPASSWORD"] = p }
+        // From another host, the primary's address (never this machine's forward to it).
+        let host = hosts.places.isEmpty ? c.host : settings.cluster.host ?? settings.cluster.members.first?.address
         for database in logical.databases {
             let file = "\(logical.directory)/\(database)-\(stamp).dump"
-            var args = [
-                "-Fc", "-f", file + ".tmp", "-p", String(settings.cluster.port), "-U", c.user ?? "postgres", "-d",
-                database,
-            ]
-            if let host = c.host { args += ["-h", host] }
-            let dump = Command(
-                "\(bin)/pg_dump",
-                args,
-                user: user,
-                environment: environment,
-                timeout: .seconds(24 * 3600)
-            )
-            let out = try await runner.run(dump, allowFailure: true)
-            guard out.status == 0 else {
-                unlink(file + ".tmp")
-                throw SetpointError(
-                    .applyFailed,
-                    "pg_dump of \(database) failed: \(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines))",
-                    resource: settings.id
+            try await access.withPassfile(c.password, user: user) { passfile in
+                var conninfo = [
+                    "port=\(settings.cluster.port)", "user=\(Self.quoted(c.user ?? "postgres"))",
+                    "dbname=\(Self.quoted(database))",
+                ]
+                if let host { conninfo.append("host=\(Self.quoted(host))") }
+                if let passfile { conninfo.append("passfile=\(Self.quoted(passfile))") }
+                let dump = Command(
+                    "\(bin)/pg_dump",
+                    ["-Fc", "-f", file + ".tmp", "-d", conninfo.joined(separator: " ")],
+                    user: user,
+                    timeout: .seconds(24 * 3600)
                 )
+                let out = try await access.runner.run(dump, allowFailure: true)
+                guard out.status == 0 else {
+                    try? await files.remove(file + ".tmp")
+                    throw fail(
+                        "pg_dump of \(database) failed: \(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+                    )
+                }
             }
-            let verify = try await runner.run(
+            let verify = try await access.runner.run(
                 Command("\(bin)/pg_restore", ["-f", "/dev/null", file + ".tmp"], user: user, timeout: .seconds(3600)),
                 allowFailure: true
             )
             guard verify.status == 0 else {
-                unlink(file + ".tmp")
-                throw SetpointError(
-                    .applyFailed,
-                    "the dump of \(database) does not read back: \(verify.stderr)",
-                    resource: settings.id
-                )
+                try? await files.remove(file + ".tmp")
+                throw fail("the dump of \(database) does not read back: \(verify.stderr)")
             }
-            guard rename(file + ".tmp", file) == 0 else {
-                throw SetpointError(
-                    .applyFailed,
-                    "cannot rename \(file).tmp: \(String(cString: strerror(errno)))",
-                    resource: settings.id
-                )
-            }
-            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
-            bytes += size
-            files.append((file as NSString).lastPathComponent)
-            try expire(database, in: logical.directory, keep: logical.retain ?? 7)
+            try? await files.remove(file)
+            try await files.move(file + ".tmp", to: file)
+            bytes += try await files.stat(file)?.size ?? 0
+            names.append((file as NSString).lastPathComponent)
+            try await expire(database, in: logical.directory, keep: logical.retain ?? 7, files: files)
         }
-        return (files, bytes)
+        return (names, bytes)
     }
 
     /// Removes all but the newest `keep` dumps of a database (names sort by time).
-    func expire(_ database: String, in directory: String, keep: Int) throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+    func expire(_ database: String, in directory: String, keep: Int, files: any HostFiles) async throws {
+        let names = (try await files.list(directory) ?? [])
             .filter {
                 $0.hasPrefix(database + "-") && $0.hasSuffix(".dump")
                     && $0.dropFirst(database.count + 1).first?.isNumber == true
             }
             .sorted()
-        for old in names.dropLast(keep) { try? FileManager.default.removeItem(atPath: "\(directory)/\(old)") }
+        for old in names.dropLast(keep) { try? await files.remove("\(directory)/\(old)") }
     }
 }

@@ -5,6 +5,17 @@ import SetpointPG
 /// The PostgresCluster a policy backs up, as far as backups need it: how to connect to its primary, where the
 /// primary's data directory is, which tools and OS user run it. Read from the declared cluster's manifest.
 struct ClusterTarget: Sendable {
+    /// A member as pgBackRest needs it: where it runs, the address the repository host's pgBackRest dials (its TLS
+    /// server), its port and data directory.
+    struct Member: Sendable, Equatable {
+        var name: String
+        var runsOn: String?
+        /// The member's address: its `host`, else its Host's address, else this machine (127.0.0.1).
+        var address: String
+        var port: Int
+        var dataDirectory: String?
+    }
+
     var name: String
     var primary: String
     var host: String?
@@ -14,12 +25,18 @@ struct ClusterTarget: Sendable {
     var binDirectoryOverride: String?
     var osUser: String
     var connection: PGConfig
+    /// Every member, the declared primary first: pgBackRest's pg1…pgN in the TLS-server layout (it finds which one is
+    /// the primary itself, so a switchover needs no new configuration).
+    var members: [Member]
+    /// The Host the declared primary runs on (nil: this machine).
+    var primaryRunsOn: String?
 
     func binDirectory(major: Int?) -> String {
         binDirectoryOverride ?? "/usr/lib/postgresql/\(major ?? version ?? 15)/bin"
     }
 
-    init(_ resource: Resource, policy: ResourceID, secrets: any SecretResolver) throws {
+    init(_ resource: Resource, policy: ResourceID, declared: [ResourceID: Resource], secrets: any SecretResolver) throws
+    {
         let spec = try resource.decodeSpec(PostgresClusterSpec.self)
         name = resource.id.name
         primary = spec.primary
@@ -38,15 +55,21 @@ struct ClusterTarget: Sendable {
                 resource: policy
             )
         }
-        if let runsOn = member.runsOn {
-            throw SetpointError(
-                .applyFailed,
-                "\(resource.id)'s primary \(spec.primary) runs on Host/\(runsOn): backups of a primary on another host need "
-                    + "pgBackRest's TLS-server layout, which Setpoint does not set up yet; run the BackupPolicy's cluster on this machine for now",
-                resource: policy
+        func hostAddress(_ runsOn: String?) -> String? {
+            runsOn.flatMap { try? declared[ResourceID(kind: .host, name: $0)]?.decodeSpec(HostSpec.self).address }
+        }
+        let ordered = [member] + spec.members.filter { $0.name != spec.primary }
+        members = ordered.map { m in
+            Member(
+                name: m.name,
+                runsOn: m.runsOn,
+                address: m.host ?? hostAddress(m.runsOn) ?? "127.0.0.1",
+                port: m.port ?? 5432,
+                dataDirectory: m.dataDirectory
             )
         }
-        host = member.host
+        primaryRunsOn = member.runsOn
+        host = member.host ?? hostAddress(member.runsOn)
         port = member.port ?? 5432
         dataDirectory = directory
         version = spec.version
@@ -63,7 +86,7 @@ struct ClusterTarget: Sendable {
         }
         let seconds = max(1, Int(((spec.connection?.connectTimeout?.milliseconds ?? 5_000) + 999) / 1000))
         connection = PGConfig(
-            host: member.host,
+            host: host,
             port: member.conninfo == nil ? port : nil,
             user: spec.connection?.user ?? "postgres",
             password: password,
@@ -88,11 +111,27 @@ struct BackupSettings: Sendable {
     var passphrase: String?
     var s3KeyID: String?
     var s3Key: String?
+    /// The TLS-server layout's certificates (nil: everything on this machine, no servers).
+    var tls: TLSMaterial?
+
+    struct TLSMaterial: Sendable {
+        var ca: String
+        var certificate: String
+        var key: String
+        var port: Int
+        var clientName: String
+    }
 
     var configFile: String { "\(configDirectory)/\(stanza).conf" }
     var includeDirectory: String { "\(configDirectory)/\(stanza).d" }
     var secretFile: String { "\(includeDirectory)/secret.conf" }
     var osUser: String { cluster.osUser }
+    /// The folder of the TLS-server layout's certificates and the server's PID file (0700, the OS user's).
+    var tlsDirectory: String { "\(configDirectory)/\(stanza).tls" }
+    /// Whether anything runs on another Host: then every host reaches the repository through pgBackRest's TLS server.
+    var isSpread: Bool {
+        spec.repository.runsOn != nil || spec.drill?.runsOn != nil || cluster.members.contains { $0.runsOn != nil }
+    }
 
     init(_ resource: Resource, declared: [ResourceID: Resource], secrets: any SecretResolver) throws {
         id = resource.id
@@ -108,7 +147,7 @@ struct BackupSettings: Sendable {
                 resource: resource.id
             )
         }
-        cluster = try ClusterTarget(declaredCluster, policy: resource.id, secrets: secrets)
+        cluster = try ClusterTarget(declaredCluster, policy: resource.id, declared: declared, secrets: secrets)
         func resolve(_ ref: SecretReference?, _ field: String) throws -> String? {
             guard let ref else { return nil }
             do { return try secrets.resolve(ref) } catch {
@@ -122,6 +161,28 @@ struct BackupSettings: Sendable {
         passphrase = try resolve(spec.encryption?.passphrase, "encryption.passphrase")
         s3KeyID = try resolve(spec.repository.s3?.keyId, "repository.s3.keyId")
         s3Key = try resolve(spec.repository.s3?.key, "repository.s3.key")
+        if let t = spec.tls {
+            tls = TLSMaterial(
+                ca: try resolve(t.ca, "tls.ca") ?? "",
+                certificate: try resolve(t.certificate, "tls.certificate") ?? "",
+                key: try resolve(t.key, "tls.key") ?? "",
+                port: t.port ?? 8432,
+                clientName: t.clientName ?? "pgbackrest-client"
+            )
+        }
+        if isSpread, tls == nil {
+            let where_ =
+                spec.repository.runsOn.map { "the repository runs on Host/\($0)" }
+                ?? cluster.members.first { $0.runsOn != nil }.map {
+                    "member \($0.name) of PostgresCluster/\(cluster.name) runs on Host/\($0.runsOn!)"
+                } ?? "the drill runs on Host/\(spec.drill?.runsOn ?? "")"
+            throw SetpointError(
+                .applyFailed,
+                "\(where_): the hosts reach the repository through pgBackRest's TLS server, which needs spec.tls "
+                    + "(ca, certificate and key by reference; docs/backups.md says how to make them)",
+                resource: resource.id
+            )
+        }
     }
 
     /// The `archive_command` this policy sets: pgBackRest with this stanza's configuration and secrets.

@@ -51,14 +51,18 @@ struct PgBackRest: Sendable {
         return out.stdout
     }
 
-    /// The `ERROR:`/`HINT:` lines pgBackRest wrote (stderr first), without timestamps; the stderr text when none match.
+    /// The `ERROR:`/`HINT:` lines pgBackRest wrote (stderr first), and the `WARN:` lines before them (where a remote
+    /// host's cause is: `unable to check pg1: [CryptoError] …`), without timestamps; the stderr text when none match.
     static func errorText(stderr: String, stdout: String) -> String {
         let lines = (stderr + "\n" + stdout).split(separator: "\n").map { line -> String in
             // stdout lines start "YYYY-MM-DD HH:MM:SS.mmm P00  ERROR: …".
-            if let r = line.range(of: "ERROR: ") ?? line.range(of: "HINT: ") { return String(line[r.lowerBound...]) }
+            if let r = line.range(of: "ERROR: ") ?? line.range(of: "HINT: ") ?? line.range(of: "WARN: ") {
+                return String(line[r.lowerBound...])
+            }
             return String(line)
         }
-        let wanted = lines.filter { $0.hasPrefix("ERROR: ") || $0.hasPrefix("HINT: ") }
+        let errors = lines.filter { $0.hasPrefix("ERROR: ") || $0.hasPrefix("HINT: ") }
+        let wanted = errors.isEmpty ? [] : lines.filter { $0.hasPrefix("WARN: ") } + errors
         var seen = Set<String>()
         let unique = wanted.filter { seen.insert($0).inserted }
         if !unique.isEmpty { return unique.joined(separator: " / ") }

@@ -1,6 +1,7 @@
 import Foundation
 import SetpointCore
 import SetpointPG
+import SetpointRemote
 
 /// The pgBackRest configuration Setpoint writes for a stanza, and what it reads back from one.
 ///
@@ -17,6 +18,68 @@ enum PgBackRestConfig {
         var text = "# Written by Setpoint for BackupPolicy/\(s.id.name): edits are overwritten by the next apply.\n"
         text += "[global]\n" + global.map { "\($0)=\($1)\n" }.joined()
         text += "\n[\(s.stanza)]\n" + stanza.map { "\($0)=\($1)\n" }.joined()
+        return text
+    }
+
+    /// A host's configuration in the TLS-server layout (`place`), or the local layout's (nil).
+    static func render(
+        _ s: BackupSettings,
+        socketDirectory: String?,
+        place: BackupHosts.Place?,
+        hosts: BackupHosts
+    ) -> String {
+        guard let place, let tls = s.tls else { return render(s, socketDirectory: socketDirectory) }
+        let folder = s.tlsDirectory
+        // How this host reaches another one's server: `repo1-host…` or `pgN-host…`.
+        func client(_ prefix: String, _ address: String) -> [(String, String)] {
+            [
+                ("\(prefix)-host", address), ("\(prefix)-host-type", "tls"), ("\(prefix)-host-port", String(tls.port)),
+                ("\(prefix)-host-ca-file", "\(folder)/ca.crt"), ("\(prefix)-host-cert-file", "\(folder)/host.crt"),
+                ("\(prefix)-host-key-file", "\(folder)/host.key"), ("\(prefix)-host-config", s.configFile),
+                ("\(prefix)-host-config-include-path", s.includeDirectory),
+            ]
+        }
+        func pg(_ index: Int, _ member: ClusterTarget.Member, local: Bool) -> [(String, String)] {
+            var out = local ? [] : client("pg\(index)", member.address)
+            out.append(("pg\(index)-path", member.dataDirectory ?? s.cluster.dataDirectory))
+            out.append(("pg\(index)-port", String(member.port)))
+            if local, let socketDirectory { out.append(("pg\(index)-socket-path", socketDirectory)) }
+            if let user = s.cluster.connection.user { out.append(("pg\(index)-user", user)) }
+            return out
+        }
+        let server: [(String, String)] = [
+            ("tls-server-address", "*"), ("tls-server-port", String(tls.port)),
+            ("tls-server-ca-file", "\(folder)/ca.crt"), ("tls-server-cert-file", "\(folder)/host.crt"),
+            ("tls-server-key-file", "\(folder)/host.key"), ("tls-server-auth", "\(tls.clientName)=\(s.stanza)"),
+        ]
+        var global: [(String, String)]
+        var stanza: [(String, String)] = []
+        switch place.role {
+        case .repository:
+            global = BackupFields.globalOptions(s) + [("start-fast", "y"), ("log-level-file", "info")] + server
+            let members = s.cluster.members.filter { $0.dataDirectory != nil }
+            for (i, m) in members.enumerated() {
+                stanza += pg(i + 1, m, local: m.runsOn == place.access.host)
+            }
+        case .database(let member):
+            global =
+                client("repo1", hosts.repositoryAddress)
+                + [
+                    ("compress-type", s.spec.compression ?? "lz4"), ("log-path", s.logDirectory),
+                    ("log-level-file", "info"),
+                ] + server
+            stanza = pg(1, member, local: true)
+        case .client:
+            global =
+                client("repo1", hosts.repositoryAddress)
+                + [
+                    ("compress-type", s.spec.compression ?? "lz4"), ("log-path", s.logDirectory),
+                    ("log-level-file", "info"),
+                ]
+        }
+        var text = "# Written by Setpoint for BackupPolicy/\(s.id.name): edits are overwritten by the next apply.\n"
+        text += "[global]\n" + global.map { "\($0)=\($1)\n" }.joined()
+        if !stanza.isEmpty { text += "\n[\(s.stanza)]\n" + stanza.map { "\($0)=\($1)\n" }.joined() }
         return text
     }
 

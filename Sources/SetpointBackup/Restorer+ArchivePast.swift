@@ -1,6 +1,7 @@
 import Foundation
 import SetpointCore
 import SetpointPG
+import SetpointRemote
 
 extension Restorer {
     /// Makes sure the repository holds WAL past a recovery target, so recovery can stop there: PostgreSQL ends a

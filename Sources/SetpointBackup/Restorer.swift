@@ -2,6 +2,7 @@ import Foundation
 import SetpointCore
 import SetpointExec
 import SetpointPG
+import SetpointRemote
 
 /// What `setpoint restore` made: a running, promoted copy of the cluster.
 public struct RestoreReport: Sendable, Codable {
@@ -16,17 +17,25 @@ public struct RestoreReport: Sendable, Codable {
     public var startSeconds: Double
     /// How to stop the copy (as the cluster's OS user: pg_ctl refuses root).
     public var stopCommand: String
+    /// The Host the copy runs on (nil: this machine).
+    public var host: String?
 }
 
 /// Restores the latest backup, or a point in time, into a directory of its own and starts it on a loopback port:
 /// `archive_mode` off (a restored copy must never push its new timeline into the repository), its own socket directory,
 /// no synchronous standbys to wait for.
 struct Restorer: Sendable {
-    let settings: BackupSettings
-    let runner: any CommandRunner
+    let hosts: BackupHosts
+    /// Where the copy is made and runs.
+    let host: HostAccess
     let clock: any SetpointClock
 
-    func fail(_ message: String) -> SetpointError { SetpointError(.applyFailed, message, resource: settings.id) }
+    var settings: BackupSettings { hosts.settings }
+    var runner: any CommandRunner { host.runner }
+
+    func fail(_ message: String) -> SetpointError {
+        SetpointError(.applyFailed, host.isLocal ? message : "\(host.name): \(message)", resource: settings.id)
+    }
 
     func scratch(_ directory: String, port: Int) -> ScratchServer {
         ScratchServer(
@@ -34,7 +43,7 @@ struct Restorer: Sendable {
             port: port,
             bin: settings.cluster.binDirectory(major: nil),
             osUser: settings.osUser,
-            runner: runner,
+            access: host,
             connection: settings.cluster.connection,
             clock: clock
         )
@@ -44,15 +53,17 @@ struct Restorer: Sendable {
     func preflight(_ directory: String, port: Int, emptying: Bool) async throws {
         guard directory.hasPrefix("/") else { throw fail("--to must be an absolute path, not \(directory)") }
         let norm = (directory as NSString).standardizingPath
-        if norm == (settings.cluster.dataDirectory as NSString).standardizingPath {
+        let onPrimary = host.host == hosts.primary.host
+        if onPrimary, norm == (settings.cluster.dataDirectory as NSString).standardizingPath {
             throw fail(
                 "\(directory) is the data directory of \(settings.cluster.primary): restore into a directory of its own"
             )
         }
-        if port == settings.cluster.port {
+        if onPrimary, port == settings.cluster.port {
             throw fail("port \(port) is the port of \(settings.cluster.primary): choose a free one")
         }
-        let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let files = host.files.acting(as: settings.osUser)
+        let contents = try await files.list(directory) ?? []
         if !contents.isEmpty {
             guard emptying else {
                 throw fail(
@@ -61,14 +72,43 @@ struct Restorer: Sendable {
             }
             let old = scratch(directory, port: port)
             await old.stop()
-            for e in contents { try FileManager.default.removeItem(atPath: "\(directory)/\(e)") }
+            let out = try await runner.run(
+                Command(
+                    "/bin/sh",
+                    ["-c", "cd -- \"$1\" && exec rm -rf -- * .[!.]* ..?*", "sh", directory],
+                    user: settings.osUser,
+                    timeout: .seconds(600)
+                ),
+                allowFailure: true
+            )
+            guard out.status == 0 else {
+                throw fail("cannot empty \(directory): \(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
         }
-        if Self.listening(port) { throw fail("something already listens on 127.0.0.1:\(port): choose a free port") }
-        try OwnedPaths.directory((directory as NSString).deletingLastPathComponent, user: nil, mode: 0o755)
-        try OwnedPaths.directory(directory, user: settings.osUser, mode: 0o700)
+        if try await listening(port) {
+            throw fail("something already listens on 127.0.0.1:\(port): choose a free port")
+        }
+        if host.isLocal {
+            try OwnedPaths.directory((directory as NSString).deletingLastPathComponent, user: nil, mode: 0o755)
+        }
+        try await BackupFolders.ensure(host, directory, user: settings.osUser, mode: 0o700)
     }
 
-    static func listening(_ port: Int) -> Bool {
+    /// Whether something listens on the port of the host's loopback (`ss` there; nothing known without it).
+    func listening(_ port: Int) async throws -> Bool {
+        if host.isLocal { return Self.isListening(port) }
+        let out = try await runner.run(
+            Command(
+                "/bin/sh",
+                ["-c", "command -v ss >/dev/null || exit 0; ss -Hltn \"sport = :$1\"", "sh", String(port)],
+                timeout: .seconds(30)
+            ),
+            allowFailure: true
+        )
+        return out.status == 0 && !out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+    }
+
+    static func isListening(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -94,6 +134,10 @@ struct Restorer: Sendable {
     ) async throws -> RestoreReport {
         if let target { try await archivePast(target) }
         try await preflight(directory, port: port, emptying: emptying)
+        if let place = hosts.place(for: host), place.role == .client {
+            // The TLS-server layout: this host's configuration and certificates, to reach the repository's server.
+            _ = try await PlacedFiles(place: place, settings: settings, hosts: hosts).write(socketDirectory: nil)
+        }
         var options = ["--pg1-path=\(directory)"]
         if let target {
             options += ["--type=time", "--target=\(target.pgBackRest)", "--target-action=promote"]
@@ -129,8 +173,9 @@ struct Restorer: Sendable {
             target: target?.pgBackRest ?? "latest",
             restoreSeconds: (restored - began).inSeconds,
             startSeconds: (clock.elapsed - restored).inSeconds,
-            stopCommand:
-                "su \(settings.osUser) -c '\(settings.cluster.binDirectory(major: nil))/pg_ctl -D \(directory) -m fast stop'"
+            stopCommand: (host.isLocal ? "" : "on \(host.name): ")
+                + "su \(settings.osUser) -c '\(settings.cluster.binDirectory(major: nil))/pg_ctl -D \(directory) -m fast stop'",
+            host: host.host
         )
     }
 
@@ -175,7 +220,7 @@ struct Restorer: Sendable {
             for (i, check) in (drill.checks ?? []).enumerated() {
                 let database = check.database ?? "postgres"
                 do {
-                    let db = try await PGConnection.connect(server.config(database: database))
+                    let db = try await PGConnection.connect(try await server.config(database: database))
                     defer { db.close() }
                     let got = try await db.query(check.sql).first?.values.first ?? nil
                     if got == check.expect {
@@ -209,7 +254,8 @@ struct Restorer: Sendable {
                     message: "restored \(report.label ?? "?") (\(what)): \(timing); " + failures.joined(separator: "; ")
                 )
             }
-            let sizes = try? await PgBackRest(runner: runner, settings: settings).info().backups.first {
+            let sizes = try? await PgBackRest(runner: hosts.repository.runner, settings: settings).info().backups.first
+            {
                 $0.label == report.label
             }
             result.sizeBytes = sizes?.databaseBytes

@@ -12,6 +12,7 @@ struct RestoreCommand: ConsoleCommand {
         discussion: """
             Restores the latest backup with all archived WAL (or up to --target-time) into DIR, which must be empty or new, and \
             starts the copy on 127.0.0.1:PORT with archive_mode off (it never pushes into the repository) and its socket in DIR. \
+            With --on HOST, DIR and the port are on that Host: it reaches the repository through pgBackRest's TLS server. \
             Returns once recovery has ended and the copy takes writes. The cluster itself is not touched: to replace a primary, \
             stop it, move its data directory aside, restore into its path and start it (docs/runbooks/backup-recovery.md).
 
@@ -21,6 +22,7 @@ struct RestoreCommand: ConsoleCommand {
             Examples:
               setpoint restore main-backups manifests/ --to /srv/restore/main --port 25432
               setpoint restore main-backups manifests/ --to /srv/restore/main --port 25432 --target-time '2026-12-06 10:15:00'
+              setpoint restore main-backups manifests/ --to /srv/restore/main --port 25432 --on restore-1
             Stop the copy afterwards with: pg_ctl -D DIR stop
 
             Exit codes: 0 the copy runs; 1 refused or failed (pgBackRest's or PostgreSQL's message is quoted).
@@ -41,6 +43,15 @@ struct RestoreCommand: ConsoleCommand {
 
     @Option(name: .long, help: ArgumentHelp("The loopback port the copy listens on.", valueName: "P"))
     var port: Int
+
+    @Option(
+        name: .customLong("on"),
+        help: ArgumentHelp(
+            "The Host to restore on (a declared Host; the policy needs spec.repository.runsOn and spec.tls). Default: this machine.",
+            valueName: "HOST"
+        )
+    )
+    var host: String?
 
     @Option(
         name: .customLong("target-time"),
@@ -73,6 +84,7 @@ struct RestoreCommand: ConsoleCommand {
             "resource": .string(resource.id.description), "directory": .string(directory), "port": .int(Int64(port)),
             "target": .string(targetTime.flatMap(RecoveryTarget.init)?.pgBackRest ?? "latest"),
         ]
+        if let host { detail["host"] = .string("Host/\(host)") }
         do {
             let report = try await op.leased(store) {
                 try await l.provider.restore(
@@ -80,6 +92,7 @@ struct RestoreCommand: ConsoleCommand {
                     to: directory,
                     port: port,
                     target: targetTime.flatMap(RecoveryTarget.init),
+                    on: host,
                     in: l.context
                 )
             }
@@ -94,10 +107,11 @@ struct RestoreCommand: ConsoleCommand {
             console.out(
                 String(
                     format:
-                        "restored %@ (%@) into %@: restore %.1f s, start and recovery %.1f s; it runs on 127.0.0.1:%d\n",
+                        "restored %@ (%@) into %@%@: restore %.1f s, start and recovery %.1f s; it runs on 127.0.0.1:%d\n",
                     report.label ?? "?",
                     report.target,
                     directory,
+                    report.host.map { " on Host/\($0)" } ?? "",
                     report.restoreSeconds,
                     report.startSeconds,
                     port

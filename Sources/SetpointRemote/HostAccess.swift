@@ -14,19 +14,30 @@ public struct HostAccess: Sendable {
     public let files: any HostFiles
     /// For a Host behind a jump host: a forward on its connection to `ADDRESS:PORT` there, as a socket folder.
     let forwarding: (@Sendable (String, Int) async throws -> String)?
+    /// For any Host reached over SSH: a forward on its connection, as a socket folder (a port only its loopback has).
+    let tunneling: (@Sendable (String, Int) async throws -> String)?
 
     public init(
         host: String?,
         address: String?,
         runner: any CommandRunner,
         files: any HostFiles,
-        forwarding: (@Sendable (String, Int) async throws -> String)? = nil
+        forwarding: (@Sendable (String, Int) async throws -> String)? = nil,
+        tunneling: (@Sendable (String, Int) async throws -> String)? = nil
     ) {
         self.host = host
         self.address = address
         self.runner = runner
         self.files = files
         self.forwarding = forwarding
+        self.tunneling = tunneling ?? forwarding
+    }
+
+    /// A forward on this Host's connection to `address:port` as the host sees it (its own loopback, say), as a
+    /// socket folder for libpq (`host=FOLDER port=PORT`); nil on this machine, where no forward is needed.
+    public func tunnelFolder(to address: String, port: Int) async throws -> String? {
+        guard let tunneling else { return nil }
+        return try await tunneling(address, port)
     }
 
     /// The socket itself, for a client that takes a socket path (libcurl): the name is libpq's, which the forward uses.
@@ -176,16 +187,17 @@ public final class HostSessionPool: HostSessions {
             // The message names the Host; the resource that wanted it is named by whoever reports the error.
             throw SetpointError(error.code, error.message, isTransient: true)
         }
-        var forwarding: (@Sendable (String, Int) async throws -> String)?
-        if connection.target.jump != nil {
-            forwarding = { @Sendable address, port in try await connection.forward(to: address, port: port) }
+        let tunnel: @Sendable (String, Int) async throws -> String = { @Sendable address, port in
+            try await connection.forward(to: address, port: port)
         }
+        let forwarding = connection.target.jump != nil ? tunnel : nil
         return HostAccess(
             host: name,
             address: connection.target.address,
             runner: connection.runner,
             files: SSHFiles(runner: connection.runner),
-            forwarding: forwarding
+            forwarding: forwarding,
+            tunneling: tunnel
         )
     }
 

@@ -288,7 +288,7 @@ public struct HostConnection: Sendable {
                 guard out.status == 0 else {
                     throw SetpointError(
                         .observeFailed,
-                        "\(resource) (\(target.address)) behind its jump host: the forward to \(address):\(port) on its connection "
+                        "\(resource) (\(target.address)): the forward to \(address):\(port) on its connection "
                             + "was refused: \(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
                             + (multiplex ? "" : " (forwards need multiplexing: unset SETPOINT_SSH_MULTIPLEX)")
                     )

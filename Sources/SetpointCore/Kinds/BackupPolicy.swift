@@ -12,6 +12,39 @@ public enum BackupPolicyKind {
         Field("path", .string(.absolutePath), required: true, "Repository path (repo1-path)."),
         Field("type", .enumeration(["posix", "s3"]), default: .string("posix"), "Repository type."),
         Field("s3", .object(s3), "S3-compatible options (passed through to pgBackRest)."),
+        Field(
+            "runsOn",
+            .reference(.host),
+            "The Host the repository is on (a posix repository's folder, or the host that reaches S3): backups, stanza-create, check and info run there, and the cluster's hosts reach it through pgBackRest's TLS server (spec.tls). Absent: the machine Setpoint runs on."
+        ),
+    ])
+
+    static let tls = ObjectSchema([
+        Field(
+            "ca",
+            .secret,
+            required: true,
+            "The CA certificate (PEM) every host's certificate is signed by, by reference."
+        ),
+        Field(
+            "certificate",
+            .secret,
+            required: true,
+            "The certificate (PEM) each host's `pgbackrest server` presents and connects with: its subjectAltName names every host's address, its CN is clientName."
+        ),
+        Field("key", .secret, required: true, "Its private key (PEM, no passphrase), by reference."),
+        Field(
+            "port",
+            .integer(min: 1, max: 65535),
+            default: .int(8432),
+            "The port `pgbackrest server` listens on, on every host."
+        ),
+        Field(
+            "clientName",
+            .string(.nonEmpty),
+            default: .string("pgbackrest-client"),
+            "The certificate's CN, which each server lets reach this stanza (tls-server-auth)."
+        ),
     ])
 
     static let schedules = ObjectSchema([
@@ -60,6 +93,11 @@ public enum BackupPolicyKind {
         ),
         Field("checks", .list(.object(check)), "Verification queries with expected results."),
         Field("timeout", .duration, default: .int(3_600_000), "Give up on a drill after this long."),
+        Field(
+            "runsOn",
+            .reference(.host),
+            "The Host drills restore on (it reaches the repository through spec.tls). Absent: the machine Setpoint runs on."
+        ),
     ])
 
     static let logical = ObjectSchema([
@@ -88,6 +126,11 @@ public enum BackupPolicyKind {
             "Compression."
         ),
         Field("encryption", .object(encryption), "Repository encryption."),
+        Field(
+            "tls",
+            .object(tls),
+            "pgBackRest's TLS-server layout, needed when the repository, a member or the drill runs on another Host: the certificates each host's `pgbackrest server` uses."
+        ),
         Field(
             "archiveTimeout",
             .duration,
@@ -137,6 +180,7 @@ public struct BackupPolicySpec: ResourceSpec {
     public var retention: Retention
     public var compression: String?
     public var encryption: Encryption?
+    public var tls: TLS?
     public var archiveTimeout: DurationValue?
     public var objectives: Objectives?
     public var drill: Drill?
@@ -148,6 +192,15 @@ public struct BackupPolicySpec: ResourceSpec {
         public var path: String
         public var type: String?
         public var s3: S3?
+        public var runsOn: String?
+    }
+
+    public struct TLS: Codable, Sendable, Equatable {
+        public var ca: SecretReference
+        public var certificate: SecretReference
+        public var key: SecretReference
+        public var port: Int?
+        public var clientName: String?
     }
 
     public struct S3: Codable, Sendable, Equatable {
@@ -191,6 +244,7 @@ public struct BackupPolicySpec: ResourceSpec {
         public var directory: String
         public var checks: [Check]?
         public var timeout: DurationValue?
+        public var runsOn: String?
     }
 
     public struct Logical: Codable, Sendable, Equatable {
