@@ -50,7 +50,7 @@ import Testing
         #expect(again.code == 0, "the second plan must be empty:\n\(again.text)")
         let snapshot = await env.sim.snapshot
         let guests = snapshot.guests.values.filter { $0.vmid != 9000 }
-        #expect(guests.count == 10)
+        #expect(guests.count == 11)
         #expect(guests.allSatisfy { $0.config["tags"]?.contains("setpoint") == true })
         #expect(snapshot.backupJobs.keys.filter { $0.hasPrefix("setpoint-") }.count == 4)
     }
