@@ -85,7 +85,8 @@ extension HostProvider: HealthChecking {
                 let tools = try await access.runner.run(
                     Command(
                         "/bin/sh",
-                        ["-c", "for t in \"$@\"; do [ -x \"$t\" ] || echo \"$t\"; done", "sh"] + needs.tools,
+                        ["-c", "for t in \"$@\"; do command -v \"$t\" >/dev/null 2>&1 || echo \"$t\"; done", "sh"]
+                            + needs.tools,
                         user: user,
                         timeout: .seconds(30)
                     ),
@@ -95,6 +96,9 @@ extension HostProvider: HealthChecking {
                     HealthCheck(id, "sudo as \(user)", .ok, "acts as \(user) for \(needs.for.joined(separator: ", "))")
                 )
                 let missing = tools.stdout.split(separator: "\n").map(String.init)
+                if needs.tools.contains("pgbackrest"), !missing.contains("pgbackrest") {
+                    out.append(await Self.pgBackRestVersion(id, access: access, user: user))
+                }
                 if !missing.isEmpty {
                     out.append(
                         HealthCheck(
@@ -110,6 +114,29 @@ extension HostProvider: HealthChecking {
             }
         }
         return out
+    }
+
+    /// pgBackRest's version on the host: its TLS server (backups across hosts) needs 2.37 or later.
+    static func pgBackRestVersion(_ id: ResourceID, access: HostAccess, user: String) async -> HealthCheck {
+        let said =
+            (try? await access.runner.run(
+                Command("pgbackrest", ["version"], user: user, timeout: .seconds(30)),
+                allowFailure: true
+            ))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        // "pgBackRest 2.45"
+        let parts = (said.split(separator: " ").last ?? "").split(separator: ".").compactMap { Int($0) }
+        guard parts.count >= 2 else {
+            return HealthCheck(id, "pgbackrest", .failed, "pgbackrest version said: \(said)")
+        }
+        let ok = parts[0] > 2 || (parts[0] == 2 && parts[1] >= 37)
+        return HealthCheck(
+            id,
+            "pgbackrest",
+            ok ? .ok : .failed,
+            ok
+                ? said
+                : "\(said): its TLS server (backups across hosts) needs 2.37 or later; upgrade pgbackrest on the host"
+        )
     }
 
     /// OS users the declared resources run tools as on a Host, with the tools and the resources that need them.
@@ -129,6 +156,26 @@ extension HostProvider: HealthChecking {
                 Set(entry.tools + ["pg_ctl", "pg_basebackup", "pg_rewind", "pg_controldata"].map { "\(bin)/\($0)" })
             ).sorted()
             entry.for += members.map { "\(id) member \($0.name)" }
+            out[user] = entry
+        }
+        // pgBackRest on each host a BackupPolicy reaches: its repository's, its drill's, its cluster's members'.
+        for (id, r) in declared where id.kind == .backupPolicy {
+            guard let spec = try? r.decodeSpec(BackupPolicySpec.self),
+                let cluster = try? declared[ResourceID(kind: .postgresCluster, name: spec.cluster)]?.decodeSpec(
+                    PostgresClusterSpec.self
+                )
+            else { continue }
+            var roles: [String] = []
+            if spec.repository.runsOn == host { roles.append("repository") }
+            if spec.drill?.runsOn == host { roles.append("drill") }
+            if spec.repository.runsOn != nil, cluster.members.contains(where: { $0.runsOn == host }) {
+                roles.append("archive-push")
+            }
+            guard !roles.isEmpty else { continue }
+            let user = cluster.osUser ?? "postgres"
+            var entry = out[user] ?? ([], [])
+            entry.tools = Array(Set(entry.tools + ["pgbackrest"])).sorted()
+            entry.for.append("\(id) (\(roles.joined(separator: ", ")))")
             out[user] = entry
         }
         return out

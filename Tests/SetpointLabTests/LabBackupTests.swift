@@ -88,6 +88,13 @@ import Testing
         #expect(said.contains("Host/h12") && said.contains("needs spec.tls"), "\(said)")
 
         try Self.manifests(lab).write(toFile: dir + "/lab.yaml", atomically: true, encoding: .utf8)
+        // doctor: pgBackRest and its version on each host the policy reaches, as postgres.
+        let doctor = try await lab.setpoint(["doctor", "lab.yaml"], in: dir, environment: env)
+        #expect(doctor.status == 0, "\(doctor.stdout)\(doctor.stderr)")
+        for host in ["h11", "h12", "h13"] {
+            #expect(doctor.stdout.contains("ok   Host/\(host) pgbackrest: pgBackRest 2."), "\(doctor.stdout)")
+        }
+        #expect(doctor.stdout.contains("BackupPolicy/main-backups (repository)"))
         let imported = try await lab.setpoint(
             ["import", "PostgresCluster/main", "lab.yaml"],
             in: dir,
