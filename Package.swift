@@ -286,7 +286,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointPostgresTests",
-            dependencies: ["SetpointPostgres", "SetpointCore"],
+            dependencies: ["SetpointPostgres", "SetpointCore", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

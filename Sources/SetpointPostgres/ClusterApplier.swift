@@ -100,12 +100,53 @@ struct ClusterApplier: Sendable {
     /// synchronous standbys last (so commits never wait for a standby that is not there yet).
     func converge(lastApplied: Value?) async throws {
         let primary = try primaryName()
+        // pg_hba.conf first: a replica made below connects to the primary through it.
+        for (name, state) in view.hba.sorted(by: { $0.key < $1.key }) {
+            guard case .differs = state, let db = view.connections[name] else { continue }
+            try await writeHba(try member(name), db: db)
+        }
         try await writeParameters(lastApplied: lastApplied, primary: primary)
         for m in settings.members where m.name != primary {
             try await bringIn(m, primary: primary)
         }
         for m in view.removed { try await remove(m, primary: primary) }
         try await setSynchronous(primary: primary)
+        // Members that were not running when this apply looked (made or started above) get the block now, where their
+        // pg_hba.conf is not the copy of the primary's that pg_basebackup brought (Debian's /etc/postgresql).
+        if settings.managesHba {
+            for m in settings.members where m.runsOn != nil && view.facts(m.name) == nil {
+                guard let db = try? await PGConnection.counted(settings.connection(to: m)) else { continue }
+                defer { db.close() }
+                try await writeHba(m, db: db)
+            }
+        }
+    }
+
+    /// Puts Setpoint's block at the top of the member's pg_hba.conf (on its Host, as the server's OS user; the rest of
+    /// the file as it was), reloads, and checks the server read every line.
+    func writeHba(_ m: ClusterSettings.Member, db: PGConnection) async throws {
+        guard let path = try await db.query("SELECT setting FROM pg_settings WHERE name = 'hba_file'").first?["setting"]
+        else { throw fail("\(m.name) does not say where its pg_hba.conf is (hba_file)") }
+        let access = try await access(for: m)
+        let files = access.files.acting(as: settings.osUser)
+        let text = try await files.read(path) ?? ""
+        let block = HbaBlock(settings)
+        let wanted = block.applied(to: text)
+        guard wanted != text else { return }
+        try await files.write(wanted, to: path, mode: 0o640, private: false)
+        _ = try await db.query("SELECT pg_reload_conf()")
+        note(
+            "wrote Setpoint's block at the top of \(path) on \(access.name) (\(block.lines.count) lines) and reloaded \(m.name)"
+        )
+        let errors = try await db.query(
+            "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL ORDER BY line_number"
+        ).records
+        if !errors.isEmpty {
+            throw fail(
+                "\(m.name)'s \(path) on \(access.name) has lines the server refuses, so it keeps the rules it had: "
+                    + errors.map { "line \($0["line_number"] ?? "?"): \($0["error"] ?? "?")" }.joined(separator: "; ")
+            )
+        }
     }
 
     func writeParameters(lastApplied: Value?, primary: String) async throws {
@@ -170,6 +211,12 @@ struct ClusterApplier: Sendable {
         case "streaming", "primary", "fenced":
             return
         case "absent", "building":
+            if m.runsOn != primaryMember.runsOn,
+                let listen = view.facts(primary)?.settings["listen_addresses"]?.setting,
+                let problem = ClusterObservation.listenProblem(listen, address: primaryMember.host)
+            {
+                throw fail("cannot make replica \(m.name) on another host: the primary \(primary) \(problem)")
+            }
             guard let directory = m.dataDirectory else {
                 throw fail(
                     "member \(m.name) does not answer on \(m.endpoint) and declares no dataDirectory to create it in"

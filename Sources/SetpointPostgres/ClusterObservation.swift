@@ -206,6 +206,22 @@ enum ClusterObservation {
             if case .map(let m)? = desired["replication"] { return m } else { return [:] }
         }()
         replication["synchronousCount"] = .int(Int64(sync.count == 0 || sync.names.isEmpty ? 0 : sync.count))
+        // pg_hba.conf: as declared while Setpoint's block is in place on every member on a Host; else which is not.
+        let wrongHba = s.members.compactMap { m -> String? in
+            switch view.hba[m.name] {
+            case .differs(let path)?: return "\(m.name) (\(path))"
+            case .failed(let why)?: return "\(m.name): \(why)"
+            default: return nil
+            }
+        }
+        replication["pgHba"] =
+            !s.managesHba
+            ? .bool(false)
+            : wrongHba.isEmpty
+                ? .bool(true)
+                : .string(
+                    "(Setpoint's block is missing or changed in pg_hba.conf of \(wrongHba.joined(separator: ", ")))"
+                )
         out["replication"] = .map(replication)
         // Parameters: the desired text when every running member means it; else what the first member that differs runs.
         var parameters: [String: Value] = [:]
@@ -270,6 +286,16 @@ enum ClusterObservation {
         return out.isEmpty ? nil : .map(["parameters": .map(out)])
     }
 
+    /// Why a member on a Host cannot be reached by the others with this `listen_addresses` (nil: it can): it must
+    /// listen on all addresses or on its own.
+    static func listenProblem(_ listen: String, address: String?) -> String? {
+        let names = listen.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if names.contains(where: { ["*", "0.0.0.0", "::"].contains($0) }) { return nil }
+        if let address, names.contains(address) { return nil }
+        return "listens on '\(listen)' only: the other members cannot replicate from it or rewind onto it; "
+            + "set parameters.listen_addresses to '*' or to its address \(address ?? "") (a postmaster parameter: it needs a restart)"
+    }
+
     static func warnings(_ view: ClusterView, primary: String) -> [String]? {
         let s = view.settings
         var out: [String] = []
@@ -285,6 +311,12 @@ enum ClusterObservation {
                 "\(member.name) is fenced (\(why)): bring it back as a replica of \(primary) with "
                     + "`setpoint postgres reinit \(s.name) \(member.name) MANIFESTS… --yes`"
             )
+        }
+        for member in s.members where member.runsOn != nil {
+            guard let listen = view.facts(member.name)?.settings["listen_addresses"]?.setting,
+                let problem = Self.listenProblem(listen, address: member.host)
+            else { continue }
+            out.append("\(member.name) \(problem)")
         }
         let candidates = s.synchronousCandidates(primary: primary)
         let streaming = candidates.filter { view.isStreaming($0, from: primary) }

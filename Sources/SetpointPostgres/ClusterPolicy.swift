@@ -25,6 +25,14 @@ enum ClusterPolicy {
             impact: .hot,
             reason: "synchronous_standby_names on the primary, by reload"
         )
+        p.rule(
+            "replication.pgHba",
+            impact: .hot,
+            reason:
+                "Setpoint's block at the top of each member's pg_hba.conf is written again (the rest of the file as it "
+                + "is), then pg_reload_conf() on that member",
+            absent: .bool(true)
+        )
         for ignored in [
             "connection", "replication.user", "replication.password", "replication.slots",
             "replication.maxSwitchoverLag",

@@ -41,6 +41,8 @@ struct ClusterSettings: Sendable {
     var replicationPassword: String?
     var synchronousCount: Int
     var useSlots: Bool
+    /// Whether Setpoint keeps its marked block in the pg_hba.conf of members on Hosts.
+    var managesHba: Bool
     var maxSwitchoverLag: Int64
     var parameters: [String: String]
     var binDirectoryOverride: String?
@@ -83,6 +85,7 @@ struct ClusterSettings: Sendable {
         replicationUser = spec.replication?.user ?? "replicator"
         synchronousCount = spec.replication?.synchronousCount ?? 0
         useSlots = spec.replication?.slots ?? true
+        managesHba = spec.replication?.pgHba ?? true
         maxSwitchoverLag = spec.replication?.maxSwitchoverLag?.bytes ?? 16 << 20
         parameters = spec.parameters ?? [:]
         binDirectoryOverride = spec.binDirectory

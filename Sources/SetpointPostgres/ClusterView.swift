@@ -38,6 +38,17 @@ struct ClusterView: Sendable {
     var removed: [ClusterSettings.Member]
     /// Open connections to running members, by name; closed by `close()`.
     var connections: [String: PGConnection]
+    /// Setpoint's block in the pg_hba.conf of running members on Hosts (when the cluster manages it), by name.
+    var hba: [String: HbaState] = [:]
+
+    enum HbaState: Sendable, Equatable {
+        /// At the top of the file (its path), as Setpoint writes it.
+        case asWritten(String)
+        /// Missing, changed or not at the top of the file (its path).
+        case differs(String)
+        /// The file could not be read (the reason names the host).
+        case failed(String)
+    }
 
     /// The members that accept writes.
     var writers: [String] {
@@ -134,7 +145,41 @@ struct ClusterView: Sendable {
                 if let db { connections[name] = db }
             }
         }
-        return ClusterView(settings: settings, status: status, removed: removed, connections: connections)
+        var view = ClusterView(settings: settings, status: status, removed: removed, connections: connections)
+        if settings.managesHba {
+            for member in settings.members where member.runsOn != nil {
+                guard let facts = view.facts(member.name) else { continue }
+                view.hba[member.name] = await hbaState(
+                    of: member,
+                    facts: facts,
+                    settings: settings,
+                    context: context,
+                    resource: resource
+                )
+            }
+        }
+        return view
+    }
+
+    /// Where Setpoint's block stands in a running member's pg_hba.conf (read on its Host as the server's OS user).
+    static func hbaState(
+        of member: ClusterSettings.Member,
+        facts: MemberFacts,
+        settings: ClusterSettings,
+        context: ProviderContext,
+        resource: ResourceID
+    ) async -> HbaState {
+        guard let path = facts.settings["hba_file"]?.setting, !path.isEmpty else {
+            return .failed("\(member.name) does not say where its pg_hba.conf is (hba_file)")
+        }
+        do {
+            let access = try await context.host(member.runsOn, for: resource)
+            let text = try await access.files.acting(as: settings.osUser).read(path) ?? ""
+            let block = HbaBlock(settings)
+            return text.hasPrefix(block.text) && block.applied(to: text) == text ? .asWritten(path) : .differs(path)
+        } catch {
+            return .failed("\(error)")
+        }
     }
 
     /// What a member that does not answer is, judged from its data directory (on its Host, or on this machine).

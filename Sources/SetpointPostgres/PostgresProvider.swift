@@ -75,7 +75,9 @@ public struct PostgresProvider: Provider {
         let removed = ClusterSettings.members(of: r.lastApplied, hostAddress: context.address(ofHost:)).filter {
             !declared.contains($0.name)
         }
-        var parameters = Array(settings.parameters.keys)
+        // The manifest's parameters, the last apply's, and what the provider reads itself (pg_hba.conf's path, the
+        // addresses the server listens on).
+        var parameters = Array(settings.parameters.keys) + ["hba_file", "listen_addresses"]
         if case .map(let m)? = r.lastApplied?["parameters"] { parameters += m.keys }
         return await ClusterView.observe(
             settings,

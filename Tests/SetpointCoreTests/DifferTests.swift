@@ -175,6 +175,34 @@ import Testing
         #expect(got == c.expected, "\(c.reason)")
     }
 
+    /// A field the manifest leaves out compares as its rule's `absent` value, at any depth; without one it is unmanaged.
+    @Test func anAbsentFieldWithAMeaningIsCompared() {
+        var policy = Self.policy
+        policy.rule("replication.pgHba", absent: .bool(true))
+        let differ = Differ(policy: policy)
+        func changes(_ desired: Value, _ observed: Value) -> [String] {
+            differ.diff(desired: desired, lastApplied: nil, observed: observed).map { "\($0.path)" }
+        }
+        let broken = Value.m([
+            "cores": .int(2), "replication": .m(["pgHba": .string("(missing)"), "slots": .bool(false)]),
+        ])
+        #expect(changes(.m(["cores": .int(2)]), broken) == ["replication.pgHba"], "the map itself left out too")
+        #expect(changes(.m(["cores": .int(2), "replication": .m([:])]), broken) == ["replication.pgHba"])
+        #expect(
+            changes(.m(["cores": .int(2)]), .m(["cores": .int(2), "replication": .m(["pgHba": .bool(true)])])) == []
+        )
+        // What the manifest says wins over the rule's meaning.
+        #expect(
+            changes(.m(["replication": .m(["pgHba": .bool(false)])]), .m(["replication": .m(["pgHba": .bool(false)])]))
+                == []
+        )
+        // Without the rule, the same observation is unmanaged.
+        #expect(
+            Differ(policy: Self.policy).diff(desired: .m(["cores": .int(2)]), lastApplied: nil, observed: broken)
+                .isEmpty
+        )
+    }
+
     @Test func dynamicImpactDependsOnWhatIsObserved() {
         var policy = Self.policy
         policy.dynamicImpact = { path, observed, _ in

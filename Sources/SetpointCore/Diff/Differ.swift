@@ -154,6 +154,10 @@ public struct Differ: Sendable {
         }
         for (key, dv) in d { visit(key, dv) }
         for key in l.keys where d[key] == nil { visit(key, nil) }
+        // Fields the manifest leaves out but means something by (their rule's `absent`): compared with that.
+        for key in o.keys where d[key] == nil && l[key] == nil {
+            if let meant = policy.absentValue(at: path.appending(key)) { visit(key, meant) }
+        }
     }
 
     private func change(

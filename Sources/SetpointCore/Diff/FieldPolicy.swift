@@ -29,6 +29,9 @@ public struct FieldPolicy: Sendable {
         public var verb: Verb?
         /// A plan error for a change that cannot be made (a disk shrink): returns the message, or nil.
         public var check: (@Sendable (FieldChange) -> String?)?
+        /// What a manifest that leaves the field out means (its schema default), for a field the system reports on
+        /// its own (`replication.pgHba`): the observed value is compared with it. Nil: an absent field is not compared.
+        public var absent: Value? = nil
     }
 
     public private(set) var rules: [Rule] = []
@@ -56,7 +59,8 @@ public struct FieldPolicy: Sendable {
         impact: Impact = .hot,
         verb: Verb? = nil,
         reason: String? = nil,
-        check: (@Sendable (FieldChange) -> String?)? = nil
+        check: (@Sendable (FieldChange) -> String?)? = nil,
+        absent: Value? = nil
     ) {
         let split = pattern.split(separator: ".").map(String.init)
         patterns.append(split)
@@ -67,9 +71,27 @@ public struct FieldPolicy: Sendable {
                 impact: impact,
                 reason: reason,
                 verb: verb,
-                check: check
+                check: check,
+                absent: absent
             )
         )
+    }
+
+    /// What the manifest means at `path` when it leaves it out, when a rule says (``Rule/absent``); or, for a path
+    /// above such a field, an empty map to look inside. Nil: nothing to compare.
+    func absentValue(at path: FieldPath) -> Value? {
+        var below = false
+        for rule in rules where rule.absent != nil && rule.pattern.count >= path.components.count {
+            let matches = zip(rule.pattern, path.components).allSatisfy { key, component in
+                if key == "*" { return true }
+                if case .key(let k) = component { return k == key }
+                return false
+            }
+            guard matches else { continue }
+            if rule.pattern.count == path.components.count { return rule.absent }
+            below = true
+        }
+        return below ? .map([:]) : nil
     }
 
     /// The most specific rule covering `path`, if any.

@@ -41,6 +41,12 @@ public enum PostgresClusterKind {
         ),
         Field("slots", .boolean, default: .bool(true), "Use a physical replication slot per replica."),
         Field(
+            "pgHba",
+            .boolean,
+            default: .bool(true),
+            "Keep a marked block at the top of the pg_hba.conf of each member that runs on a Host, letting every member's address replicate (the replication user) and pg_rewind from it (the connection user), scram-sha-256; the rest of the file is left as it is. false: you keep pg_hba.conf yourself."
+        ),
+        Field(
             "maxSwitchoverLag",
             .quantity(.bytes),
             default: .int(16 << 20),
@@ -138,6 +144,7 @@ public struct PostgresClusterSpec: ResourceSpec {
         public var password: SecretReference?
         public var synchronousCount: Int?
         public var slots: Bool?
+        public var pgHba: Bool?
         public var maxSwitchoverLag: Quantity?
     }
 }
