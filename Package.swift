@@ -235,7 +235,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointStateTests",
-            dependencies: ["SetpointState", "SetpointCore", "SetpointTesting", "SetpointPG"],
+            dependencies: ["SetpointState", "SetpointCore", "SetpointTesting", "SetpointPG", "SetpointEngine"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

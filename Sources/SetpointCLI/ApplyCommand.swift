@@ -262,7 +262,7 @@ struct ApplyCommand: ConsoleCommand {
         let progress = ApplyProgressRenderer(style: session.style)
         let operation = ApplyOperation(
             registry: try session.registry(),
-            context: session.context(set),
+            context: session.context(set, store: store, actor: identity),
             store: store,
             fingerprint: SecretFingerprints.make(runtime.secrets),
             audit: AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock)

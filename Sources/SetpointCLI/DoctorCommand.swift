@@ -3,6 +3,7 @@ import Foundation
 import SetpointCore
 import SetpointManifest
 import SetpointRender
+import SetpointState
 
 /// `setpoint doctor PATH…`: check the systems the manifests reference before planning against them.
 struct DoctorCommand: ConsoleCommand {
@@ -13,8 +14,9 @@ struct DoctorCommand: ConsoleCommand {
             For each ProxmoxCluster the manifests declare: every endpoint is called (GET /version) with the token, the TLS mode is \
             reported (an explicit `insecure: true` is a warning), and GET /access/permissions is compared with the privileges the \
             manifests' guests, pools and backup jobs need. For each PrometheusServer: reachable, the lifecycle API on (for \
-            reloads), the rules folder writable here, and Prometheus' rule_files covering the files Setpoint writes there. \
-            Nothing is changed.
+            reloads), the rules folder writable here, and Prometheus' rule_files covering the files Setpoint writes there. For \
+            each Host: the login (its key pinned, or trusted on first use as the state records), sudo as the users the \
+            resources on it need, and their tools. Nothing is changed: a Host's key is never trusted by doctor.
 
             Examples:
               setpoint doctor examples/quickstart
@@ -29,6 +31,8 @@ struct DoctorCommand: ConsoleCommand {
 
     @OptionGroup var outputOptions: OutputOptions
 
+    @OptionGroup var stateOptions: StateOptions
+
     func validate() throws {
         guard !paths.isEmpty else {
             throw ValidationError("give the manifest files or folders, e.g. 'setpoint doctor manifests/'")
@@ -40,7 +44,13 @@ struct DoctorCommand: ConsoleCommand {
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
         guard let set = await session.load() else { return 1 }
         let registry = try session.registry()
-        let context = session.context(set)
+        // The state, read only, for the host keys trusted on first use (none where there is no state yet).
+        let store: (any StateStore)?
+        do { store = try await stateOptions.openReadOnly(console) } catch {
+            console.err("error: \(error)\n")
+            return 1
+        }
+        let context = session.context(set, store: store)
         var checks: [HealthCheck] = []
         for r in set.resources.sorted(by: { $0.id < $1.id })
         where !(KindRegistry.definition(for: r.id.kind)?.isManaged ?? true) {

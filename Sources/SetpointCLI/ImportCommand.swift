@@ -71,7 +71,7 @@ struct ImportCommand: ConsoleCommand {
                 target: target,
                 provider: provider,
                 store: store,
-                context: session.context(set),
+                context: session.context(set, store: store),
                 console: console
             )
         }

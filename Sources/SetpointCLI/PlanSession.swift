@@ -43,14 +43,21 @@ struct PlanSession {
         return false
     }
 
-    /// The providers' context; `set` gives them the declared resources (to read referenced ones).
-    func context(_ set: ManifestSet? = nil) -> ProviderContext {
+    /// The providers' context; `set` gives them the declared resources (to read referenced ones), `store` the host
+    /// keys trusted on first use (read-only: read, never trusted anew).
+    func context(_ set: ManifestSet? = nil, store: (any StateStore)? = nil, actor: String? = nil) -> ProviderContext {
         ProviderContext(
             secrets: runtime.secrets,
             clock: runtime.clock,
             log: SwiftLogProviderLog(logger: CLILog.logger("provider")),
             declared: Dictionary((set?.resources ?? []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
-            hosts: runtime.hosts
+            hosts: runtime.hosts,
+            hostKeys: store.map {
+                StoredHostKeys(
+                    store: $0,
+                    audit: AuditTrail(log: $0, actor: actor ?? AuditTrail.defaultActor, clock: runtime.clock)
+                )
+            }
         )
     }
 
@@ -61,7 +68,7 @@ struct PlanSession {
     func pipeline(store: (any StateStore)?, set: ManifestSet? = nil) throws -> PlanPipeline {
         PlanPipeline(
             registry: try registry(),
-            context: context(set),
+            context: context(set, store: store),
             store: store,
             fingerprint: SecretFingerprints.make(runtime.secrets)
         )

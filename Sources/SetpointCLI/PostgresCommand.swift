@@ -212,7 +212,7 @@ struct ClusterOperation {
                 clock: CLIRuntime.clock,
                 detail: recorded,
                 whenHeld: "if a controller runs on this state, it holds the lease: stop it first"
-            ) { try await body(provider, declared, session.context(set)) }
+            ) { try await body(provider, declared, session.context(set, store: store, actor: identity)) }
             return 0
         } catch let failed as AuditedOperation.Failed {
             console.err("error: \(what): \(failed)\n")

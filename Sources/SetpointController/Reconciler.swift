@@ -185,7 +185,12 @@ public final class Reconciler: Sendable {
             clock: configuration.clock,
             log: log,
             declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
-            hosts: configuration.hosts
+            hosts: configuration.hosts,
+            // A Host's key is trusted on first use by a pass that leads (it writes the state); a follower reads.
+            hostKeys: StoredHostKeys(
+                store: store,
+                audit: AuditTrail(log: store, actor: configuration.identity, clock: configuration.clock)
+            )
         )
         // A master that died since the last pass is replaced, and a host that failed is tried again.
         await configuration.hosts?.refresh()

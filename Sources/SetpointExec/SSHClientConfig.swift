@@ -23,6 +23,9 @@ public struct SSHClientConfig: Sendable, Equatable {
         public var jump: String?
         /// The master connection's socket (in a private 0700 folder, named for host, key and pins).
         public var controlPath: String
+        /// No key pinned or trusted yet, and this run may trust one (`ssh.trustOnFirstUse`): the key the host offers
+        /// is accepted into `knownHostsFile` (`StrictHostKeyChecking accept-new`), never a changed one.
+        public var acceptNewKey: Bool = false
 
         public init(
             alias: String,
@@ -81,7 +84,7 @@ public struct SSHClientConfig: Sendable, Equatable {
                 "Port \(h.port)",
                 "User \(Self.value(h.user))",
                 "BatchMode yes",
-                "StrictHostKeyChecking yes",
+                h.acceptNewKey ? "StrictHostKeyChecking accept-new" : "StrictHostKeyChecking yes",
                 "UserKnownHostsFile \(Self.path(h.knownHostsFile))",
                 "GlobalKnownHostsFile /dev/null",
                 "CheckHostIP no",

@@ -109,13 +109,24 @@ public final class HostSessionPool: HostSessions {
                 let result: Result<HostConnection, any Error>
                 do {
                     // Its folder, pins and key are written on a thread of its own: file I/O never blocks the pool.
+                    let trust = try await HostConnection.trust(of: name, context: context)
                     let connection = try await onOwnThread("setpoint-ssh-setup") {
-                        try HostConnection(name, context: context, maxSessions: maxSessions, multiplex: multiplex)
+                        try HostConnection(
+                            name,
+                            context: context,
+                            maxSessions: maxSessions,
+                            multiplex: multiplex,
+                            trusted: trust.trusted,
+                            acceptNew: trust.acceptNew
+                        )
                     }
                     do {
                         try await connection.connect()
+                        // A key accepted on first use is recorded before the connection is used; failing that, not used.
+                        try await connection.recordAcceptedKeys(context: context)
                         result = .success(connection)
                     } catch {
+                        await connection.runner.close()
                         _ = try? await onOwnThread("setpoint-ssh-remove") { connection.remove() }
                         result = .failure(error)
                     }

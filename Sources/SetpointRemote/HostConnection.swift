@@ -8,6 +8,8 @@ public struct HostConnection: Sendable {
     public let directory: String
     public let runner: SSHRunner
     public let target: SSHClientConfig.Host
+    /// The host and its jump hosts, the host first.
+    public let chain: [SSHClientConfig.Host]
     public let resource: ResourceID
 
     /// Whether commands share one master connection (`SETPOINT_SSH_MULTIPLEX=off` turns it off).
@@ -19,7 +21,16 @@ public struct HostConnection: Sendable {
         let open = Mutex<[String: Task<String, any Error>]>([:])
     }
 
-    public init(_ name: String, context: ProviderContext, maxSessions: Int = 8, multiplex: Bool = true) throws {
+    /// - Parameter trusted: keys trusted on first use, by Host name (pins besides `ssh.hostKeys`); `acceptNew`: the
+    ///   Hosts whose key this login may trust (``HostKeyTrust``).
+    public init(
+        _ name: String,
+        context: ProviderContext,
+        maxSessions: Int = 8,
+        multiplex: Bool = true,
+        trusted: [String: [String]] = [:],
+        acceptNew: Set<String> = []
+    ) throws {
         self.multiplex = multiplex
         // Short and private: a control socket's path must fit in 108 bytes, and the key file is a secret.
         directory = "/tmp/setpoint-ssh-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
@@ -32,14 +43,17 @@ public struct HostConnection: Sendable {
         do {
             // Whose folder it is: a Setpoint killed before it could remove it is found by the next one (`sweep`).
             try Self.ownerMark().write(toFile: directory + "/owner", atomically: true, encoding: .utf8)
-            (target, runner) = try Self.prepare(
+            (chain, runner) = try Self.prepare(
                 name,
                 in: directory,
                 resource: resource,
                 context: context,
                 maxSessions: maxSessions,
-                multiplex: multiplex
+                multiplex: multiplex,
+                trusted: trusted,
+                acceptNew: acceptNew
             )
+            target = chain[0]
         } catch {
             // Nothing of it stays: the folder may hold a key already.
             try? FileManager.default.removeItem(atPath: directory)
@@ -54,8 +68,10 @@ public struct HostConnection: Sendable {
         resource: ResourceID,
         context: ProviderContext,
         maxSessions: Int,
-        multiplex: Bool
-    ) throws -> (SSHClientConfig.Host, SSHRunner) {
+        multiplex: Bool,
+        trusted: [String: [String]] = [:],
+        acceptNew: Set<String> = []
+    ) throws -> ([SSHClientConfig.Host], SSHRunner) {
         var hosts: [SSHClientConfig.Host] = []
         var seen: Set<String> = []
         var next: String? = name
@@ -76,9 +92,16 @@ public struct HostConnection: Sendable {
                 )
             }
             let spec = try declared.decodeSpec(HostSpec.self)
-            hosts.append(
-                try Self.host(current, spec, directory: directory, index: hosts.count, secrets: context.secrets)
+            var host = try Self.host(
+                current,
+                spec,
+                directory: directory,
+                index: hosts.count,
+                secrets: context.secrets,
+                trusted: trusted[current] ?? []
             )
+            host.acceptNewKey = acceptNew.contains(current)
+            hosts.append(host)
             next = spec.ssh.jump
         }
         let config = directory + "/config"
@@ -89,7 +112,7 @@ public struct HostConnection: Sendable {
         )
         let become = (try? context.declared[ResourceID(kind: .host, name: name)]?.decodeSpec(HostSpec.self))??.become
         return (
-            hosts[0],
+            hosts,
             SSHRunner(host: hosts[0], configFile: config, maxSessions: maxSessions, become: become != "none")
         )
     }
@@ -100,11 +123,12 @@ public struct HostConnection: Sendable {
         _ spec: HostSpec,
         directory: String,
         index: Int,
-        secrets: any SecretResolver
+        secrets: any SecretResolver,
+        trusted: [String] = []
     ) throws -> SSHClientConfig.Host {
         let port = spec.ssh.port ?? 22
         let pattern = port == 22 ? spec.address : "[\(spec.address)]:\(port)"
-        let pins = spec.ssh.hostKeys.map { key in
+        let pins = (spec.ssh.hostKeys + trusted).map { key in
             key.hasPrefix("@cert-authority ")
                 ? "@cert-authority \(pattern) \(key.dropFirst("@cert-authority ".count))" : "\(pattern) \(key)"
         }
@@ -185,11 +209,71 @@ public struct HostConnection: Sendable {
             message =
                 "\(resource) (\(target.address):\(target.port)) offered a host key that is not pinned: it offered "
                 + (offered.isEmpty ? "no key that could be read" : offered.joined(separator: ", "))
-                + "; ssh.hostKeys pins " + pinned.joined(separator: ", ")
+                + "; it is pinned (ssh.hostKeys) or was trusted on first use as " + pinned.joined(separator: ", ")
                 + ". If the host was reinstalled, check the new key on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and pin it"
         }
         // The message names the host itself: no resource prefix, which would name it twice.
         return SetpointError(.observeFailed, message)
+    }
+
+    /// The Hosts of `name`'s chain (it and its jump hosts) with `ssh.trustOnFirstUse` and no pinned key: the keys
+    /// trusted for them, and those this run may trust a key for. A Host with neither a pinned nor a trusted key, in a
+    /// run that may not trust one (plan, doctor, no state), is refused saying what to do.
+    static func trust(
+        of name: String,
+        context: ProviderContext
+    ) async throws -> (trusted: [String: [String]], acceptNew: Set<String>) {
+        var trusted: [String: [String]] = [:]
+        var acceptNew: Set<String> = []
+        var next: String? = name
+        var seen: Set<String> = []
+        while let current = next, seen.insert(current).inserted {
+            guard let spec = try? context.declared[ResourceID(kind: .host, name: current)]?.decodeSpec(HostSpec.self)
+            else { break }
+            next = spec.ssh.jump
+            guard spec.ssh.trustOnFirstUse == true, spec.ssh.hostKeys.isEmpty else { continue }
+            let endpoint = "\(spec.address):\(spec.ssh.port ?? 22)"
+            let keys = try await context.hostKeys?.trusted(host: current, endpoint: endpoint) ?? []
+            if !keys.isEmpty {
+                trusted[current] = keys
+            } else if context.hostKeys?.canTrust == true {
+                acceptNew.insert(current)
+            } else {
+                throw SetpointError(
+                    .observeFailed,
+                    "Host/\(current) (\(endpoint)) pins no key and none is trusted yet: its key is trusted on first use "
+                        + "(ssh.trustOnFirstUse) by `setpoint apply` or a controller pass, which records it in the state and the "
+                        + "audit log; plan and doctor never trust a key. Or pin it in ssh.hostKeys"
+                )
+            }
+        }
+        return (trusted, acceptNew)
+    }
+
+    /// After the first login: the keys ssh accepted for the Hosts that had none (`acceptNewKey`), recorded as trusted
+    /// (state and audit log, with their fingerprints).
+    public func recordAcceptedKeys(context: ProviderContext) async throws {
+        for host in chain where host.acceptNewKey {
+            let text = (try? String(contentsOfFile: host.knownHostsFile, encoding: .utf8)) ?? ""
+            // `PATTERN TYPE BASE64` lines, as ssh appended them.
+            let lines = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            let keys = lines.compactMap { line -> String? in
+                let parts = line.split(separator: " ", maxSplits: 1)
+                return parts.count == 2 ? String(parts[1]) : nil
+            }
+            guard !keys.isEmpty, let trust = context.hostKeys else {
+                throw SetpointError(
+                    .observeFailed,
+                    "Host/\(host.alias) (\(host.address):\(host.port)): the first login accepted no key that could be recorded"
+                )
+            }
+            try await trust.trust(
+                host: host.alias,
+                endpoint: "\(host.address):\(host.port)",
+                keys: keys,
+                fingerprints: await fingerprints(of: lines.joined(separator: "\n") + "\n")
+            )
+        }
     }
 
     /// The host's keys as it offers them now (ssh-keyscan), as known_hosts lines.

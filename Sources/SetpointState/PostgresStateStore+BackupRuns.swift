@@ -33,3 +33,33 @@ extension PostgresStateStore {
         }
     }
 }
+
+extension PostgresStateStore {
+    public func recordTrustedHostKey(_ key: TrustedHostKey) async throws {
+        try await write("record the trusted key of Host/\(key.host)") { db in
+            _ = try await db.query(
+                """
+                INSERT INTO setpoint_host_keys (host, endpoint, key, trusted_at) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (host, endpoint, key) DO NOTHING
+                """,
+                [key.host, key.endpoint, key.key, key.trustedAt]
+            )
+        }
+    }
+
+    public func trustedHostKeys(host: String) async throws -> [TrustedHostKey] {
+        try await read("read the trusted keys of Host/\(host)") { db in
+            try await db.query(
+                "SELECT endpoint, key, trusted_at FROM setpoint_host_keys WHERE host = $1 ORDER BY trusted_at, key",
+                [host]
+            ).records.map {
+                TrustedHostKey(
+                    host: host,
+                    endpoint: $0["endpoint"] ?? "",
+                    key: $0["key"] ?? "",
+                    trustedAt: $0["trusted_at"] ?? ""
+                )
+            }
+        }
+    }
+}

@@ -56,6 +56,13 @@ extension PostgresStateStore {
         ),
         // The Codable plan beside its rendered views (NULL for plans stored before).
         ("v7-plan-model", ["ALTER TABLE setpoint_plans ADD COLUMN plan text"]),
+        // Host keys trusted on first use (public keys only).
+        (
+            "v8-host-keys",
+            [
+                "CREATE TABLE setpoint_host_keys (host text NOT NULL, endpoint text NOT NULL, key text NOT NULL, trusted_at text NOT NULL, PRIMARY KEY (host, endpoint, key))"
+            ]
+        ),
     ]
 
     /// One advisory lock key for Setpoint's schema changes (any 64-bit constant of its own).

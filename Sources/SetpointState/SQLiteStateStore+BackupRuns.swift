@@ -35,3 +35,28 @@ extension SQLiteStateStore {
         }
     }
 }
+
+extension SQLiteStateStore {
+    public func recordTrustedHostKey(_ key: TrustedHostKey) async throws {
+        try await write("record the trusted key of Host/\(key.host)") { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO host_keys (host, endpoint, key, trusted_at) VALUES (?, ?, ?, ?)",
+                arguments: [key.host, key.endpoint, key.key, key.trustedAt]
+            )
+        }
+    }
+
+    public func trustedHostKeys(host: String) async throws -> [TrustedHostKey] {
+        try await run("read the trusted keys of Host/\(host)") {
+            try await pool.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: "SELECT endpoint, key, trusted_at FROM host_keys WHERE host = ? ORDER BY trusted_at, key",
+                    arguments: [host]
+                ).map {
+                    TrustedHostKey(host: host, endpoint: $0["endpoint"], key: $0["key"], trustedAt: $0["trusted_at"])
+                }
+            }
+        }
+    }
+}

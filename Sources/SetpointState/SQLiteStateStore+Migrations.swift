@@ -102,6 +102,13 @@ extension SQLiteStateStore {
             // The Codable plan beside its rendered views (NULL for plans stored before).
             try db.execute(sql: "ALTER TABLE plans ADD COLUMN plan TEXT")
         }
+        migrator.registerMigration("v8-host-keys") { db in
+            // Host keys trusted on first use (public keys only).
+            try db.execute(
+                sql:
+                    "CREATE TABLE host_keys (host TEXT NOT NULL, endpoint TEXT NOT NULL, key TEXT NOT NULL, trusted_at TEXT NOT NULL, PRIMARY KEY (host, endpoint, key)) WITHOUT ROWID"
+            )
+        }
         for identifier in extra {
             migrator.registerMigration(identifier) { _ in }
         }

@@ -98,12 +98,23 @@ public actor InMemoryStateStore: StateStore {
         runs[run.id] = run
     }
 
+    private var hostKeys: [TrustedHostKey] = []
+
     public func backupRuns(policy: String?, limit: Int) -> [BackupRun] {
         Array(
             runs.values.filter { policy == nil || $0.policy == policy }
                 .sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }.prefix(limit)
         )
     }
+
+    public func recordTrustedHostKey(_ key: TrustedHostKey) throws {
+        try refuseIfReadOnly("record the trusted key of Host/\(key.host)")
+        if !hostKeys.contains(where: { $0.host == key.host && $0.endpoint == key.endpoint && $0.key == key.key }) {
+            hostKeys.append(key)
+        }
+    }
+
+    public func trustedHostKeys(host: String) -> [TrustedHostKey] { hostKeys.filter { $0.host == host } }
 
     public func savePlan(_ plan: StoredPlan) throws {
         try refuseIfReadOnly("save plan \(plan.id)")

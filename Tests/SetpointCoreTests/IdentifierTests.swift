@@ -49,6 +49,7 @@ import Testing
             (.reinit, "reinit", "71a6cd01b440e8bed7aa95bd26d42959a40e0c0894bc222a4b617155fb4bd472"),
             (.backup, "backup", "29eb9f340825967329d49fbe3063a56be55358bf158520d57035cee390153ce5"),
             (.backupDrill, "backup-drill", "6d5dde5c363ab0b299b9632182ca10a74eb48814c1c236a46e9be5dce24bf5e8"),
+            (.hostKeyTrusted, "host-key-trusted", "d3be35607c8dbfb00a5d8d2be1169a7345bec7ec7cb69375e0cab61ee3d297b0"),
         ]
         #expect(expected.map(\.0) == AuditEvent.known, "every kind Setpoint writes, in this list")
         for (event, name, hash) in expected {

@@ -83,13 +83,16 @@ public enum AuditEvent: Sendable, Hashable, Codable, RawRepresentable, CustomStr
     case backup
     /// A restore drill: a backup restored and checked on a scratch instance.
     case backupDrill
+    /// A Host's key trusted on first use (`ssh.trustOnFirstUse`): `detail` has the endpoint, the key and its
+    /// fingerprint.
+    case hostKeyTrusted
     /// A stored name this Setpoint does not know; never written by it.
     case unrecognized(String)
 
     /// Every kind Setpoint writes, by its stored name.
     public static let known: [AuditEvent] = [
         .plan, .intent, .outcome, .approval, .rejection, .interrupted, .resumed, .auditBreak, .pending, .import,
-        .restore, .failover, .reinit, .backup, .backupDrill,
+        .restore, .failover, .reinit, .backup, .backupDrill, .hostKeyTrusted,
     ]
     private static let byName = Dictionary(uniqueKeysWithValues: known.map { ($0.rawValue, $0) })
 
@@ -113,6 +116,7 @@ public enum AuditEvent: Sendable, Hashable, Codable, RawRepresentable, CustomStr
         case .reinit: "reinit"
         case .backup: "backup"
         case .backupDrill: "backup-drill"
+        case .hostKeyTrusted: "host-key-trusted"
         case .unrecognized(let name): name
         }
     }

@@ -18,9 +18,17 @@ public enum HostKind {
             Field(
                 "hostKeys",
                 .list(.string(.sshHostKey), minItems: 1, uniqueItems: true),
-                required: true,
                 "The host's public keys as pinned: 'ssh-ed25519 AAAA…' (its /etc/ssh/ssh_host_ed25519_key.pub), or "
-                    + "'@cert-authority ssh-ed25519 AAAA…' for a CA that signs host keys. Any other key is refused."
+                    + "'@cert-authority ssh-ed25519 AAAA…' for a CA that signs host keys. Any other key is refused. "
+                    + "Required unless trustOnFirstUse."
+            ),
+            Field(
+                "trustOnFirstUse",
+                .boolean,
+                default: .bool(false),
+                "With no hostKeys: the first `setpoint apply` (or controller pass) that logs in trusts the key the host "
+                    + "offers, records it in the state and the audit log, and checks every later login against it. "
+                    + "plan and doctor never trust a key."
             ),
             Field("jump", .reference(.host), "A Host to reach this one through (ProxyJump), with its own pinned keys."),
             Field("connectTimeout", .duration, default: .int(10_000), "How long connecting may take."),
@@ -60,7 +68,24 @@ public struct HostSpec: ResourceSpec {
         public var privateKey: SecretReference?
         public var agentSocket: String?
         public var hostKeys: [String]
+        public var trustOnFirstUse: Bool?
         public var jump: String?
+
+        enum CodingKeys: String, CodingKey {
+            case user, port, privateKey, agentSocket, hostKeys, trustOnFirstUse, jump, connectTimeout
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            user = try c.decode(String.self, forKey: .user)
+            port = try c.decodeIfPresent(Int.self, forKey: .port)
+            privateKey = try c.decodeIfPresent(SecretReference.self, forKey: .privateKey)
+            agentSocket = try c.decodeIfPresent(String.self, forKey: .agentSocket)
+            hostKeys = try c.decodeIfPresent([String].self, forKey: .hostKeys) ?? []
+            trustOnFirstUse = try c.decodeIfPresent(Bool.self, forKey: .trustOnFirstUse)
+            jump = try c.decodeIfPresent(String.self, forKey: .jump)
+            connectTimeout = try c.decodeIfPresent(DurationValue.self, forKey: .connectTimeout)
+        }
         public var connectTimeout: DurationValue?
     }
 }

@@ -14,6 +14,9 @@ public struct ProviderContext: Sendable {
     /// providers and closed when a CLI run ends; the controller keeps them across passes. `nil`: this run reaches no
     /// other host (a resource naming one with `runsOn` fails, saying so).
     public var hosts: (any HostSessions)?
+    /// The host keys trusted on first use (a Host with `ssh.trustOnFirstUse`), kept in the state store; `nil` where
+    /// there is no state (nothing is trusted, and a Host with no pinned key is refused).
+    public var hostKeys: (any HostKeyTrust)?
 
     public init(
         secrets: any SecretResolver,
@@ -21,7 +24,8 @@ public struct ProviderContext: Sendable {
         log: any ProviderLog = SilentLog(),
         journal: any ActionJournal = NoJournal(),
         declared: [ResourceID: Resource] = [:],
-        hosts: (any HostSessions)? = nil
+        hosts: (any HostSessions)? = nil,
+        hostKeys: (any HostKeyTrust)? = nil
     ) {
         self.secrets = secrets
         self.clock = clock
@@ -29,7 +33,21 @@ public struct ProviderContext: Sendable {
         self.journal = journal
         self.declared = declared
         self.hosts = hosts
+        self.hostKeys = hostKeys
     }
+}
+
+/// Host keys trusted on first use: what the first login to a Host with `ssh.trustOnFirstUse` and no pinned key
+/// accepted, kept so every later login checks against it, and written to the audit log when accepted.
+public protocol HostKeyTrust: Sendable {
+    /// Whether this run may trust a new key (false for a read-only state: `plan`, `doctor` never trust one).
+    var canTrust: Bool { get }
+    /// The keys (`TYPE BASE64`) trusted for `host` at `endpoint` (`ADDRESS:PORT`); a key trusted at another address
+    /// is not trusted here.
+    func trusted(host: String, endpoint: String) async throws -> [String]
+    /// Records keys accepted on a first login (each with its `TYPE SHA256:…` fingerprint) and writes them to the audit
+    /// log.
+    func trust(host: String, endpoint: String, keys: [String], fingerprints: [String]) async throws
 }
 
 /// The sessions a run holds to the Hosts it reaches. Core knows only that they exist and end; `SetpointRemote` makes

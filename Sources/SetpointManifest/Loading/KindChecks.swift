@@ -11,7 +11,23 @@ enum KindChecks {
         case .guestBackupJob: guestBackupJob(spec, root, &validator)
         case .proxmoxCluster: proxmoxCluster(spec, root, &validator)
         case .connectionPool: connectionPool(spec, root, &validator)
+        case .host: host(spec, root, &validator)
         default: break
+        }
+    }
+
+    /// A Host's key is pinned, or trusted on first use by explicit choice: never neither.
+    static func host(_ spec: Value, _ root: SourceNode, _ v: inout SchemaValidator) {
+        guard case .map(let ssh)? = spec["ssh"] else { return }
+        if ssh["hostKeys"] == nil, ssh["trustOnFirstUse"] != .bool(true) {
+            v.report(
+                .invalidValue,
+                "spec.ssh pins no host key",
+                hint:
+                    "pin the host's key in hostKeys ('ssh-ed25519 AAAA…', from /etc/ssh/ssh_host_ed25519_key.pub on the "
+                    + "host), or set trustOnFirstUse: true to trust the key it offers at the first apply",
+                at: root.node(at: ["spec", "ssh"])
+            )
         }
     }
 
