@@ -129,10 +129,22 @@ import Testing
         for h in ["h1", "h2", "h3"] {
             #expect(try await lab.sql(h, "SHOW work_mem") == ["8MB"], "work_mem on \(h)")
         }
+        // A restart parameter: written everywhere by the update, live on every host once the restart is approved.
+        try write(Self.cluster(parameters: ["work_mem": "8MB", "max_connections": "120"]))
+        let staged = try await setpoint(["apply", "stack.yaml", "--auto-approve"])
+        #expect(staged.stdout.contains("awaiting approval"), "\(staged.stdout)\(staged.stderr)")
+        #expect(try await lab.sql("h1", "SHOW max_connections") == ["100"], "not live before the restart")
+        let restarted = try await setpoint(["apply", "stack.yaml", "--auto-approve", "--approve", "all-risky"])
+        #expect(restarted.status == 0, "restart: \(restarted.stdout)\(restarted.stderr)")
+        for h in ["h1", "h2", "h3"] {
+            #expect(try await lab.sql(h, "SHOW max_connections") == ["120"], "max_connections on \(h)")
+        }
+        replan = try await setpoint(["plan", "stack.yaml", "--detailed-exitcode"])
+        #expect(replan.status == 0, "after the restart: \(replan.stdout)\(replan.stderr)")
 
         // 3. PgBouncer on h4: its include file written there, app to the primary, app_ro to a replica.
         withPool = true
-        try write(Self.cluster(parameters: ["work_mem": "8MB"]))
+        try write(Self.cluster(parameters: ["work_mem": "8MB", "max_connections": "120"]))
         let pooled = try await setpoint(["apply", "stack.yaml", "--auto-approve"])
         try #require(pooled.status == 0, "apply the pool: \(pooled.stdout)\(pooled.stderr)")
         #expect(try await Self.through(lab, "app") == "\(lab.host("h1").address) false")
@@ -169,7 +181,7 @@ import Testing
 
         // 4. Switchover to pg-2: pg-1 is stopped, rewound and restarted as a standby on h1, all over SSH; the pool
         // follows.
-        try write(Self.cluster(primary: "pg-2", parameters: ["work_mem": "8MB"]))
+        try write(Self.cluster(primary: "pg-2", parameters: ["work_mem": "8MB", "max_connections": "120"]))
         let switched = try await setpoint(["apply", "stack.yaml", "--auto-approve", "--approve", "all-risky"])
         try #require(switched.status == 0, "switchover: \(switched.stdout)\(switched.stderr)")
         #expect(try await lab.sql("h2", "SELECT pg_is_in_recovery()") == ["f"])
@@ -190,7 +202,7 @@ import Testing
 
         // 6. The link back: pg-2 still runs as a primary, on the old timeline. The next apply stops it before anything
         // else, keeps it from ever starting as a primary, and proposes reinit; the pool goes to pg-3.
-        try write(Self.cluster(primary: "pg-3", parameters: ["work_mem": "8MB"]))
+        try write(Self.cluster(primary: "pg-3", parameters: ["work_mem": "8MB", "max_connections": "120"]))
         try #require(try await lab.lab(["heal", "h2"]).status == 0)
         #expect(try await lab.sql("h2", "SELECT pg_is_in_recovery()") == ["f"], "pg-2 came back as a primary")
         let fencePlan = try await setpoint(["plan", "stack.yaml"])
