@@ -281,7 +281,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointHostsTests",
-            dependencies: ["SetpointHosts", "SetpointCore", "SetpointExec", "SetpointManifest", "SetpointTesting"],
+            dependencies: ["SetpointHosts", "SetpointCore", "SetpointExec", "SetpointManifest", "SetpointRemote", "SetpointTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

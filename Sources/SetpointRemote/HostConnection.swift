@@ -33,7 +33,7 @@ public struct HostConnection: Sendable {
     ) throws {
         self.multiplex = multiplex
         // Short and private: a control socket's path must fit in 108 bytes, and the key file is a secret.
-        directory = "/tmp/setpoint-ssh-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        directory = Self.parent + "/setpoint-ssh-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         try FileManager.default.createDirectory(
             atPath: directory,
             withIntermediateDirectories: false,
@@ -312,9 +312,24 @@ public struct HostConnection: Sendable {
         return fields.count > 19 ? String(fields[19]) : nil
     }
 
+    /// Where the private folders go: the service's runtime directory when systemd gives one (`RuntimeDirectory=`, in
+    /// `RUNTIME_DIRECTORY`), else /tmp.
+    static var parent: String { parent(in: ProcessInfo.processInfo.environment) }
+
+    static func parent(in environment: [String: String]) -> String {
+        let given = environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+        var isFolder: ObjCBool = false
+        if let given, given.hasPrefix("/"), FileManager.default.fileExists(atPath: given, isDirectory: &isFolder),
+            isFolder.boolValue
+        {
+            return given
+        }
+        return "/tmp"
+    }
+
     /// The folders of Setpoint runs that ended without removing them (killed): their masters are told to exit
     /// through their control sockets, and the folders — a private key among their files — are removed.
-    static func sweep(in parent: String = "/tmp") async {
+    static func sweep(in parent: String = HostConnection.parent) async {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return }
         for name in names where name.hasPrefix("setpoint-ssh-") {
             let folder = parent + "/" + name
