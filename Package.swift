@@ -281,7 +281,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointHostsTests",
-            dependencies: ["SetpointHosts", "SetpointCore", "SetpointExec", "SetpointManifest", "SetpointRemote", "SetpointTesting"],
+            dependencies: [
+                "SetpointHosts", "SetpointCore", "SetpointExec", "SetpointManifest", "SetpointRemote",
+                "SetpointTesting",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

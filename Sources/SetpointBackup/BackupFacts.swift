@@ -14,6 +14,8 @@ struct BackupFacts: Sendable {
     var configText: String?
     var info: StanzaInfo?
     var infoError: String?
+    /// Why the configuration could not be read (the host's words): not the same as "not written yet".
+    var configError: String?
     /// The repository host's configuration as Setpoint writes it now.
     var expectedConfig: String?
     /// In the TLS-server layout, what differs on each host (`Host/pg-2 (…): pgbackrest server is not running`).
@@ -55,7 +57,7 @@ struct BackupFacts: Sendable {
         do {
             facts.configText = try await hosts.repository.files.acting(as: settings.osUser).read(settings.configFile)
         } catch {
-            facts.infoError = "\(error)"
+            facts.configError = "\(error)"
         }
         if facts.configText != nil {
             do {

@@ -58,6 +58,17 @@ struct BackupHosts: Sendable {
                 resource: s.id
             )
         }
+        // The repository's Host dials each member: a member on this machine needs an address it can dial.
+        if let local = s.cluster.members.first(where: { $0.runsOn == nil && $0.dataDirectory != nil && !$0.hasAddress })
+        {
+            throw SetpointError(
+                .applyFailed,
+                "member \(local.name) of PostgresCluster/\(s.cluster.name) has neither runsOn nor host, so the repository's "
+                    + "Host (Host/\(s.spec.repository.runsOn ?? "")) cannot dial its pgbackrest server: give it runsOn, or host "
+                    + "with an address the repository's Host reaches",
+                resource: s.id
+            )
+        }
         let repository = try await host(s.spec.repository.runsOn)
         var places = [Place(access: repository, role: .repository)]
         for member in s.cluster.members where member.dataDirectory != nil {
@@ -153,7 +164,14 @@ struct PlacedFiles: Sendable {
             guard now != f.text else { continue }
             if let text = f.text {
                 try await files.write(text, to: f.path, mode: f.mode, private: f.mode == 0o600)
-                if access.isLocal { try OwnedPaths.chownFile(f.path, user: s.osUser, mode: mode_t(f.mode)) }
+                if access.isLocal {
+                    let path = f.path
+                    let mode = mode_t(f.mode)
+                    let user = s.osUser
+                    try await onOwnThread("setpoint-backup-folders") {
+                        try OwnedPaths.chownFile(path, user: user, mode: mode)
+                    }
+                }
                 wrote.append(f.path)
             } else {
                 try await files.remove(f.path)
@@ -167,7 +185,9 @@ struct PlacedFiles: Sendable {
 enum BackupFolders {
     static func ensure(_ access: HostAccess, _ path: String, user: String?, mode: Int) async throws {
         if access.isLocal {
-            try OwnedPaths.directory(path, user: user, mode: mode_t(mode))
+            try await onOwnThread("setpoint-backup-folders") {
+                try OwnedPaths.directory(path, user: user, mode: mode_t(mode))
+            }
             return
         }
         if try await access.files.acting(as: user).stat(path)?.isDirectory == true { return }

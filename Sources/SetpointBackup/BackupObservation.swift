@@ -9,6 +9,9 @@ enum BackupObservation {
         guard let probe = facts.probe else {
             return .failed("cannot read the archive settings: \(facts.probeError ?? "no answer")")
         }
+        if let e = facts.configError {
+            return .failed("cannot read the pgBackRest configuration \(settings.configFile): \(e)")
+        }
         var spec: [String: Value] = [:]
         var pending: [String: Value] = [:]
         let name = settings.cluster.name

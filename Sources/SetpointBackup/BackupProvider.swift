@@ -171,7 +171,9 @@ public struct BackupProvider: Provider {
         .report()
         if let e = facts.probeError { report.violations.insert("cannot read the cluster: \(e)", at: 0) }
         report.violations.insert(contentsOf: facts.hostDrift.map { "not as Setpoint writes it: \($0)" }, at: 0)
-        if facts.configText == nil {
+        if let e = facts.configError {
+            report.violations.insert("cannot read the pgBackRest configuration \(s.configFile): \(e)", at: 0)
+        } else if facts.configText == nil {
             report.violations.insert("no pgBackRest configuration at \(s.configFile): apply the policy", at: 0)
         } else if let e = facts.infoError {
             report.violations.insert("pgbackrest info failed: \(e)", at: 0)

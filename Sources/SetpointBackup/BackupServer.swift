@@ -21,17 +21,19 @@ struct BackupServer: Sendable {
         case running(pid: Int, digest: String)
     }
 
+    /// `PID STARTTIME DIGEST` in the PID file: the start time (field 22 of /proc/PID/stat) tells a reused PID apart.
     func status() async throws -> Status {
         guard let text = try await files.read(pidFile) else { return .stopped }
         let parts = text.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        guard let pid = parts.first.flatMap(Int.init), parts.count == 2 else { return .stopped }
-        // The PID is this server's only while its process is pgbackrest and alive (`PID (comm) STATE …`; a zombie is
-        // not).
+        guard parts.count == 3, let pid = Int(parts[0]) else { return .stopped }
+        // The PID is this server's only while its process is pgbackrest, alive (a zombie is not) and started when the
+        // file says (`PID (comm) STATE PPID … STARTTIME …`).
         guard let stat = try await access.files.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")"),
-            stat[..<close].hasSuffix("(pgbackrest"),
-            let state = stat[stat.index(after: close)...].split(separator: " ").first, state != "Z", state != "X"
+            stat[..<close].hasSuffix("(pgbackrest")
         else { return .stopped }
-        return .running(pid: pid, digest: parts[1])
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, fields[0] != "Z", fields[0] != "X", fields[19] == parts[1] else { return .stopped }
+        return .running(pid: pid, digest: parts[2])
     }
 
     /// What is wrong with the server (nil: runs with the current files).
@@ -53,7 +55,9 @@ struct BackupServer: Sendable {
             umask 077
             cd / || exit 1
             setsid "$1" --config="$2" --config-include-path="$3" server </dev/null >"$4" 2>&1 &
-            echo "$! $5" >"$6"
+            pid=$!
+            started=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f20) || exit 1
+            echo "$pid $started $5" >"$6"
             """
         let out = try await access.runner.run(
             Command(

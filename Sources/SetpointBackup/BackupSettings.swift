@@ -14,6 +14,8 @@ struct ClusterTarget: Sendable {
         var address: String
         var port: Int
         var dataDirectory: String?
+        /// Whether `address` came from the manifest (its `host`, or its Host's), not the 127.0.0.1 stand-in.
+        var hasAddress: Bool = true
     }
 
     var name: String
@@ -65,7 +67,8 @@ struct ClusterTarget: Sendable {
                 runsOn: m.runsOn,
                 address: m.host ?? hostAddress(m.runsOn) ?? "127.0.0.1",
                 port: m.port ?? 5432,
-                dataDirectory: m.dataDirectory
+                dataDirectory: m.dataDirectory,
+                hasAddress: m.host != nil || hostAddress(m.runsOn) != nil
             )
         }
         primaryRunsOn = member.runsOn
@@ -192,9 +195,18 @@ struct BackupSettings: Sendable {
 
     /// The `restore_command` of a copy restored into `pgPath`: pgBackRest's own omits the include path (so an
     /// encrypted repository's WAL could not be read), and archive-get insists on the copy's pg1-path.
-    func restoreCommand(pgPath: String) -> String {
+    /// `extra`: options for where the copy runs (the repository's host resets its `pgN-host`s: the copy is local there).
+    func restoreCommand(pgPath: String, extra: [String] = []) -> String {
         "pgbackrest --config=\(Self.quoted(configFile)) --config-include-path=\(Self.quoted(includeDirectory)) "
-            + "--pg1-path=\(Self.quoted(pgPath)) --stanza=\(stanza) archive-get %f \"%p\""
+            + "--pg1-path=\(Self.quoted(pgPath)) " + extra.map { $0 + " " }.joined()
+            + "--stanza=\(stanza) archive-get %f \"%p\""
+    }
+
+    /// On the repository's host its configuration names each member's host (`pgN-host`); a restore there, and the
+    /// copy's archive-get, act on a local directory, so those are reset (`--reset-pgN-host`).
+    var resetsOfMemberHosts: [String] {
+        let n = cluster.members.filter { $0.dataDirectory != nil }.count
+        return n == 0 ? [] : (1...n).map { "--reset-pg\($0)-host" }
     }
 
     /// A path as the shell PostgreSQL runs archive_command through reads it: bare when safe, else single-quoted.

@@ -132,20 +132,37 @@ struct Restorer: Sendable {
         emptying: Bool = false,
         timeout: Duration = .seconds(3600)
     ) async throws -> RestoreReport {
-        if let target { try await archivePast(target) }
-        try await preflight(directory, port: port, emptying: emptying)
+        // On another Host the restore is a job there (RemoteJob, its folder beside DIR): a dropped connection or a
+        // Setpoint killed during it leaves it running, and the next restore into DIR attaches instead of starting over.
+        let job =
+            host.isLocal ? nil : RemoteJob(access: host, folder: directory + ".setpoint-job", user: settings.osUser)
+        // Only a restore still running is attached to; what an earlier one left (finished, failed, lost) is cleared and
+        // the directory checked as for any restore (a drill empties it), so a new target or backup is never mistaken
+        // for an old one's.
+        var attaching = false
+        if let job {
+            switch try await job.state() {
+            case .none: break
+            case .running: attaching = true
+            default: try await job.clear()
+            }
+        }
+        if let target, !attaching { try await archivePast(target) }
+        if !attaching { try await preflight(directory, port: port, emptying: emptying) }
         if let place = hosts.place(for: host), place.role == .client {
             // The TLS-server layout: this host's configuration and certificates, to reach the repository's server.
             _ = try await PlacedFiles(place: place, settings: settings, hosts: hosts).write(socketDirectory: nil)
         }
-        var options = ["--pg1-path=\(directory)"]
+        let resets = hosts.place(for: host)?.role == .repository ? settings.resetsOfMemberHosts : []
+        var options = ["--pg1-path=\(directory)"] + resets
         if let target {
             options += ["--type=time", "--target=\(target.pgBackRest)", "--target-action=promote"]
         }
         for (k, v) in [
             ("port", String(port)), ("listen_addresses", "127.0.0.1"), ("archive_mode", "off"),
             ("unix_socket_directories", directory),
-            ("synchronous_standby_names", ""), ("restore_command", settings.restoreCommand(pgPath: directory)),
+            ("synchronous_standby_names", ""),
+            ("restore_command", settings.restoreCommand(pgPath: directory, extra: resets)),
         ] {
             options.append("--recovery-option=\(k)=\(v)")
         }
@@ -153,7 +170,20 @@ struct Restorer: Sendable {
         let began = clock.elapsed
         let out: String
         do {
-            out = try await tool.run("restore", options, timeout: timeout)
+            if let job {
+                let command = tool.command("restore", options, timeout: timeout)
+                out = try await job.run(command, deadline: timeout).stdout
+                try await job.clear()
+            } else {
+                out = try await tool.run("restore", options, timeout: timeout)
+            }
+        } catch let failure as CommandFailure {
+            // The reason names the host and the job.
+            throw SetpointError(
+                .applyFailed,
+                "pgbackrest restore \(failure.reason): " + PgBackRest.errorText(stderr: "", stdout: failure.output),
+                resource: settings.id
+            )
         } catch {
             throw fail("\(error)")
         }

@@ -186,10 +186,12 @@ public final class Reconciler: Sendable {
             log: log,
             declared: Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
             hosts: configuration.hosts,
-            // A Host's key is trusted on first use by a pass that leads (it writes the state); a follower reads.
+            // A Host's key is trusted on first use by a controller that leads (it writes the state); a follower, and
+            // the backup schedule's look on one, only read.
             hostKeys: StoredHostKeys(
                 store: store,
-                audit: AuditTrail(log: store, actor: configuration.identity, clock: configuration.clock)
+                audit: AuditTrail(log: store, actor: configuration.identity, clock: configuration.clock),
+                mayTrust: { [weak self] in self?.isLeading ?? false }
             )
         )
         // A master that died since the last pass is replaced, and a host that failed is tried again.

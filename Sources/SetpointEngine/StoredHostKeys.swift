@@ -6,19 +6,28 @@ public import SetpointState
 public struct StoredHostKeys: HostKeyTrust {
     public let store: any StateStore
     public let audit: AuditTrail
+    /// Whether this process may write the state now: a controller that follows another reads and never trusts.
+    let mayTrust: @Sendable () -> Bool
 
-    public init(store: any StateStore, audit: AuditTrail) {
+    public init(store: any StateStore, audit: AuditTrail, mayTrust: @escaping @Sendable () -> Bool = { true }) {
         self.store = store
         self.audit = audit
+        self.mayTrust = mayTrust
     }
 
-    public var canTrust: Bool { !store.isReadOnly }
+    public var canTrust: Bool { !store.isReadOnly && mayTrust() }
 
     public func trusted(host: String, endpoint: String) async throws -> [String] {
         try await store.trustedHostKeys(host: host).filter { $0.endpoint == endpoint }.map(\.key)
     }
 
     public func trust(host: String, endpoint: String, keys: [String], fingerprints: [String]) async throws {
+        guard canTrust else {
+            throw SetpointError(
+                .stateFailed,
+                "Host/\(host) (\(endpoint)): this run may not trust a host key (a read-only state, or a controller that follows)"
+            )
+        }
         let at = Timestamp.milliseconds(audit.clock.now)
         for (i, key) in keys.enumerated() {
             // The audit record first: a key in the state but not in the log would be trusted without a trace.

@@ -202,12 +202,24 @@ public struct HostConnection: Sendable {
             message += ". Add the public half of ssh.privateKey to ~\(target.user)/.ssh/authorized_keys on the host"
         }
         if failure.output.contains("Host key verification failed") {
-            let offered = await fingerprints(of: (try? await scan()) ?? "")
+            // Which host of the chain it was: ssh names its address ("… host key is known for ADDRESS …"); a jump
+            // host's failure is that Host's, and only it can be scanned from here.
+            let lines = failure.output.split(separator: "\n").filter { $0.lowercased().contains("host key") }
+            let culprit =
+                chain.reversed().first { h in
+                    lines.contains { $0.contains("for \(h.address)") || $0.contains("[\(h.address)]") }
+                } ?? target
+            let pinsFile = culprit.knownHostsFile
+            let offered = await fingerprints(of: (try? await scan(culprit)) ?? "")
             let pinned = await fingerprints(
-                of: (try? String(contentsOfFile: target.knownHostsFile, encoding: .utf8)) ?? ""
+                of: (try? await onOwnThread("setpoint-ssh-pins") {
+                    try String(contentsOfFile: pinsFile, encoding: .utf8)
+                })
+                    ?? ""
             )
             message =
-                "\(resource) (\(target.address):\(target.port)) offered a host key that is not pinned: it offered "
+                (culprit == target ? "" : "\(resource)'s jump host ")
+                + "Host/\(culprit.alias) (\(culprit.address):\(culprit.port)) offered a host key that is not pinned: it offered "
                 + (offered.isEmpty ? "no key that could be read" : offered.joined(separator: ", "))
                 + "; it is pinned (ssh.hostKeys) or was trusted on first use as " + pinned.joined(separator: ", ")
                 + ". If the host was reinstalled, check the new key on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and pin it"
@@ -254,7 +266,10 @@ public struct HostConnection: Sendable {
     /// (state and audit log, with their fingerprints).
     public func recordAcceptedKeys(context: ProviderContext) async throws {
         for host in chain where host.acceptNewKey {
-            let text = (try? String(contentsOfFile: host.knownHostsFile, encoding: .utf8)) ?? ""
+            let file = host.knownHostsFile
+            let text =
+                (try? await onOwnThread("setpoint-ssh-pins") { try String(contentsOfFile: file, encoding: .utf8) })
+                ?? ""
             // `PATTERN TYPE BASE64` lines, as ssh appended them.
             let lines = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
             let keys = lines.compactMap { line -> String? in
@@ -274,12 +289,24 @@ public struct HostConnection: Sendable {
                 fingerprints: await fingerprints(of: lines.joined(separator: "\n") + "\n")
             )
         }
+        // From now on every login — a command without the master, a master that replaced a dead one — checks against
+        // the keys just recorded, strictly: `accept-new` would let a key of another type in, unrecorded.
+        guard chain.contains(where: \.acceptNewKey) else { return }
+        let strict = chain.map { host -> SSHClientConfig.Host in
+            var h = host
+            h.acceptNewKey = false
+            return h
+        }
+        let text = SSHClientConfig(hosts: strict, multiplex: multiplex).text
+        let file = runner.configFile
+        try await onOwnThread("setpoint-ssh-pins") { try text.write(toFile: file, atomically: true, encoding: .utf8) }
     }
 
     /// The host's keys as it offers them now (ssh-keyscan), as known_hosts lines.
-    func scan() async throws -> String {
-        try await LocalRunner().run(
-            Command("ssh-keyscan", ["-p", String(target.port), "-T", "5", target.address], timeout: .seconds(10)),
+    func scan(_ host: SSHClientConfig.Host? = nil) async throws -> String {
+        let host = host ?? target
+        return try await LocalRunner().run(
+            Command("ssh-keyscan", ["-p", String(host.port), "-T", "5", host.address], timeout: .seconds(10)),
             allowFailure: true
         ).stdout
     }

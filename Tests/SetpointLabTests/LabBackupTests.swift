@@ -161,11 +161,40 @@ import Testing
             ]
         )
         #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "3", "the copy stops before the fourth row")
+        // The restore ran as a job on h13 (its folder beside the directory), removed once it had finished.
+        #expect(try await lab.on("h13", ["ls", "/var/lib/postgresql"]) == "pitr\n")
         _ = try await lab.on(
             "h13",
             [
                 "runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D",
                 "/var/lib/postgresql/pitr", "-m", "fast", "stop",
+            ]
+        )
+
+        // A restore on the repository's own host (h12): its configuration names the member's host, reset for the copy.
+        let onRepository = try await lab.setpoint(
+            [
+                "restore", "main-backups", "lab.yaml", "--to", "/var/lib/postgresql/copy", "--port", "25434", "--on",
+                "h12",
+            ],
+            in: dir,
+            environment: env
+        )
+        #expect(onRepository.status == 0, "\(onRepository.stdout)\(onRepository.stderr)")
+        let copied = try await lab.on(
+            "h12",
+            [
+                "runuser", "-u", "postgres", "--", "psql", "-h", "/var/lib/postgresql/copy", "-p", "25434", "-Atc",
+                "SELECT count(*) FROM t",
+            ]
+        )
+        #expect(copied.trimmingCharacters(in: .whitespacesAndNewlines) == "4", "the latest: all four rows")
+        _ = try await lab.on(
+            "h12",
+            [
+                "runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D",
+                "/var/lib/postgresql/copy",
+                "-m", "fast", "stop",
             ]
         )
 
