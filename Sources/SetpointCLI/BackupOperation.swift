@@ -29,7 +29,8 @@ struct BackupOperation {
         return (first, Array(arguments.dropFirst()))
     }
 
-    func load(readOnly: Bool = false) async -> Loaded? {
+    /// - Parameter actor: who the audit log names for a host key trusted on first use (`--as`).
+    func load(readOnly: Bool = false, actor: String? = nil) async -> Loaded? {
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
         guard let set = await session.load() else { return nil }
@@ -39,7 +40,7 @@ struct BackupOperation {
         }
         do {
             let store = readOnly ? try await state.openReadOnly(console) : try await state.open(console)
-            return Loaded(provider: provider, set: set, context: session.context(set, store: store), store: store)
+            return Loaded(provider: provider, set: set, context: session.context(set, store: store, actor: actor), store: store)
         } catch {
             console.err("error: \(error)\n")
             return nil
@@ -77,7 +78,9 @@ struct BackupOperation {
         identity: String?,
         _ make: (Loaded, Resource, _ trigger: String) async throws -> BackupRun
     ) async -> Int32 {
-        guard let l = await load(), let store = l.store, let resource = policy(name, in: l.set) else { return 1 }
+        guard let l = await load(actor: identity), let store = l.store, let resource = policy(name, in: l.set) else {
+            return 1
+        }
         do {
             let run = try await leased(store) {
                 let run = try await make(l, resource, "cli \(identity ?? AuditTrail.defaultActor)")

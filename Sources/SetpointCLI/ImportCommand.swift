@@ -71,7 +71,7 @@ struct ImportCommand: ConsoleCommand {
                 target: target,
                 provider: provider,
                 store: store,
-                context: session.context(set, store: store),
+                context: session.context(set, store: store, actor: identity),
                 console: console
             )
         }
