@@ -40,7 +40,12 @@ struct BackupOperation {
         }
         do {
             let store = readOnly ? try await state.openReadOnly(console) : try await state.open(console)
-            return Loaded(provider: provider, set: set, context: session.context(set, store: store, actor: actor), store: store)
+            return Loaded(
+                provider: provider,
+                set: set,
+                context: session.context(set, store: store, actor: actor),
+                store: store
+            )
         } catch {
             console.err("error: \(error)\n")
             return nil

@@ -76,7 +76,8 @@ struct RestoreCommand: ConsoleCommand {
 
     func execute(_ console: Console) async throws -> Int32 {
         let op = BackupOperation(console: console, paths: paths, state: stateOptions)
-        guard let l = await op.load(actor: identity), let store = l.store, let resource = op.policy(policy, in: l.set) else {
+        guard let l = await op.load(actor: identity), let store = l.store, let resource = op.policy(policy, in: l.set)
+        else {
             return 1
         }
         let audit = AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock)
