@@ -106,6 +106,24 @@ struct ControllerCommand: ConsoleCommand {
     var gitBranch: String?
 
     @Option(
+        name: .customLong("webhook-secret"),
+        help: ArgumentHelp(
+            "Accept push webhooks (POST /api/v1/webhooks/github, /gitlab) with this secret: env:NAME or file:/path. A verified push starts a pass at once.",
+            valueName: "REF"
+        )
+    )
+    var webhookSecret: String?
+
+    @Option(
+        name: .customLong("webhook-branch"),
+        help: ArgumentHelp(
+            "Only pushes to this branch start a pass (default: --git-branch; without it, any branch).",
+            valueName: "BRANCH"
+        )
+    )
+    var webhookBranch: String?
+
+    @Option(
         name: .customLong("lease-ttl"),
         help: ArgumentHelp(
             "How long leadership lasts unrenewed (renewed every third of it); another controller leads within it after this one dies.",
@@ -218,10 +236,17 @@ struct ControllerCommand: ConsoleCommand {
                 fourEyes: fourEyes,
                 limits: connectionLimits(console),
                 anchor: try stateOptions.anchor(console),
+                webhooks: try webhookSecret.map { reference in
+                    let secret = try (CLIRuntime.current ?? .shipped).secrets.resolve(
+                        try SecretReference(option: "--webhook-secret", reference)
+                    )
+                    guard !secret.isEmpty else { throw ValidationError("--webhook-secret \(reference) is empty") }
+                    return Webhooks(secret: secret, branch: webhookBranch ?? gitBranch)
+                },
                 onListening: { bound in
                     console.out(
                         "API on http://\(host):\(bound)"
-                            + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401)" : "") + "\n"
+                            + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401, webhooks aside)" : "") + "\n"
                     )
                 },
                 onTokensReloaded: { path, error in

@@ -18,6 +18,8 @@ public struct Controller: Sendable {
         public var fourEyes: Bool
         public var limits: ConnectionLimits
         public var anchor: AuditAnchor?
+        /// Push webhooks (nil: their routes answer 404).
+        public var webhooks: Webhooks?
         /// Called with the bound port once listening.
         public var onListening: @Sendable (Int) -> Void
         /// Called after each SIGHUP with the tokens file's path and the error, if it was not read.
@@ -31,9 +33,11 @@ public struct Controller: Sendable {
             fourEyes: Bool,
             limits: ConnectionLimits,
             anchor: AuditAnchor?,
+            webhooks: Webhooks? = nil,
             onListening: @escaping @Sendable (Int) -> Void,
             onTokensReloaded: @escaping @Sendable (String, (any Error)?) -> Void
         ) {
+            self.webhooks = webhooks
             self.host = host
             self.port = port
             self.tokens = tokens
@@ -114,7 +118,8 @@ public struct Controller: Sendable {
                 fourEyes: api.fourEyes,
                 scheduler: scheduler,
                 limits: api.limits,
-                anchor: api.anchor
+                anchor: api.anchor,
+                webhooks: api.webhooks
             )
             services.append(
                 .init(

@@ -5,7 +5,7 @@ import SetpointCore
 import SetpointEngine
 
 /// `setpoint controller`: a pass on an interval (with jitter, so that several controllers do not pass in step), and at
-/// once when the manifests change (checked every second). SIGTERM lets the pass in flight finish its started actions,
+/// once when the manifests change (checked every second) or a verified push webhook asks for one. SIGTERM lets the pass in flight finish its started actions,
 /// starts no new one, waits for the backup runs in progress, and returns.
 public struct ControllerService: Service {
     public let reconciler: Reconciler
@@ -56,6 +56,10 @@ public struct ControllerService: Service {
                     try? await clock.sleep(for: .milliseconds(min(1000, max(10, Int64(seconds * 1000 / 10)))))
                     if let now = reconciler.manifestDigest(), now != digest {
                         logger.info("manifests changed: reconciling now")
+                        break
+                    }
+                    if let why = reconciler.takeWake() {
+                        logger.info("\(why): reconciling now")
                         break
                     }
                 }

@@ -91,6 +91,8 @@ public final class Reconciler: Sendable {
     /// Everything that changes between and during passes, under the one lock: the state machine, the pass in flight
     /// (interrupted when the lease is lost or the controller stops) and the desired state the last pass loaded.
     private let locked = Mutex(Locked())
+    /// Why a pass was asked for before the interval is out (a verified push webhook), until the loop takes it.
+    private let wakeReason = Mutex<String?>(nil)
 
     struct Locked {
         var machine = ReconcilerStateMachine<LeaseKeeper>()
@@ -300,6 +302,19 @@ public final class Reconciler: Sendable {
     public var isLeading: Bool { locked.withLock { $0.machine.isLeading } }
 
     /// Stops: no new pass or action starts, the pass in flight finishes its started actions; then `resign()`.
+    /// Asks for a pass now (a push the webhook verified): the loop between passes takes it within a second.
+    public func wake(_ why: String) {
+        wakeReason.withLock { $0 = why }
+    }
+
+    /// The reason a pass was asked for, once (nil: none since the last take).
+    public func takeWake() -> String? {
+        wakeReason.withLock { r in
+            defer { r = nil }
+            return r
+        }
+    }
+
     public func stop() {
         interruption.interrupt()
         let pass = locked.withLock { l in l.machine.stopRequested() ? l.pass : nil }

@@ -89,8 +89,8 @@ import Testing
     /// What a caller allowed on the route gets from the fixture: the route's own answer, not a refusal of the caller.
     static func allowed(_ route: APIRoute) -> HTTPResponse.Status {
         switch route {
-        // No provider with schedules: the backup routes say so.
-        case .job, .startRun: .notFound
+        // No provider with schedules: the backup routes say so. No webhook secret: the webhook routes say so.
+        case .job, .startRun, .githubWebhook, .gitlabWebhook: .notFound
         default: .ok
         }
     }

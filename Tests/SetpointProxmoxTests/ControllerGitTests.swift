@@ -1,5 +1,6 @@
 import Foundation
 import PVESim
+import SetpointCore
 import SetpointHTTP
 import SetpointTesting
 import Testing
@@ -26,34 +27,111 @@ import Testing
         var description: String { message }
     }
 
-    @Test func passesFollowTheRemoteRecordTheCommitAndItsAuthorCannotApproveItsOwnChange() async throws {
-        let env = try await SimEnv()
-        defer { Task { await env.stop() } }
-        // upstream (bare) ← alice's clone pushes; the controller's clone only fetches.
-        let upstream = env.dir + "/upstream.git"
-        let alice = env.dir + "/alice"
-        let tree = env.dir + "/tree"
-        try await Self.git(["init", "--bare", "-q", upstream], in: env.dir)
-        try await Self.git(["clone", "-q", upstream, alice], in: env.dir)
-        try await Self.git(["checkout", "-q", "-b", "main"], in: alice)
+    /// upstream (bare) ← alice's clone pushes; the controller's clone (`tree`, made by `cloneTree` after the first
+    /// push) only fetches.
+    struct Repositories {
+        let env: SimEnv
+        var upstream: String { env.dir + "/upstream.git" }
+        var alice: String { env.dir + "/alice" }
+        var tree: String { env.dir + "/tree" }
+
+        static func make(_ env: SimEnv) async throws -> Repositories {
+            let r = Repositories(env: env)
+            try await ControllerGitTests.git(["init", "--bare", "-q", r.upstream], in: env.dir)
+            try await ControllerGitTests.git(["clone", "-q", r.upstream, r.alice], in: env.dir)
+            try await ControllerGitTests.git(["checkout", "-q", "-b", "main"], in: r.alice)
+            return r
+        }
+
+        /// Commits the cluster and `documents` as alice's manifests and pushes them; returns the commit.
+        @discardableResult
         func publish(
             _ documents: [String],
             as email: String = "alice@example.net",
             message: String
-        ) async throws -> String {
+        ) async throws
+            -> String
+        {
             try FileManager.default.createDirectory(atPath: alice + "/manifests", withIntermediateDirectories: true)
             try ([env.clusterYAML()] + documents).joined(separator: "---\n").write(
                 toFile: alice + "/manifests/stack.yaml",
                 atomically: true,
                 encoding: .utf8
             )
-            try await Self.git(["add", "-A"], in: alice)
-            try await Self.git(["commit", "-q", "-m", message], in: alice, as: email)
-            try await Self.git(["push", "-q", "origin", "main"], in: alice)
-            return try await Self.git(["rev-parse", "HEAD"], in: alice)
+            try await ControllerGitTests.git(["add", "-A"], in: alice)
+            try await ControllerGitTests.git(["commit", "-q", "-m", message], in: alice, as: email)
+            try await ControllerGitTests.git(["push", "-q", "origin", "main"], in: alice)
+            return try await ControllerGitTests.git(["rev-parse", "HEAD"], in: alice)
         }
-        let first = try await publish([ControllerTests.vm(cores: 2)], message: "web-1")
-        try await Self.git(["clone", "-q", "--branch", "main", upstream, tree], in: env.dir)
+
+        func cloneTree() async throws {
+            try await ControllerGitTests.git(["clone", "-q", "--branch", "main", upstream, tree], in: env.dir)
+        }
+    }
+
+    /// `--interval 1h`: only the webhook can bring a pass in time. A signed GitHub push webhook starts one at once; it
+    /// fetches the pushed commit and applies it (measured: the seconds from the delivery to the applied change).
+    @Test func aPushWebhookReconcilesWithinSecondsWithAnHourInterval() async throws {
+        let env = try await SimEnv()
+        defer { Task { await env.stop() } }
+        let repos = try await Repositories.make(env)
+        let (alice, tree) = (repos.alice, repos.tree)
+        try await repos.publish([ControllerTests.vm(cores: 2)], message: "web-1: 2 cores")
+        try await repos.cloneTree()
+        let secret = "webhook-secret-\(UUID().uuidString)"
+        try secret.write(toFile: env.dir + "/webhook-secret", atomically: true, encoding: .utf8)
+        let (process, output) = try ControllerAPITests.launch([
+            tree + "/manifests", "--git-remote", "origin", "--git-branch", "main", "--interval", "1h", "--listen",
+            "127.0.0.1:0", "--webhook-secret", "file:" + env.dir + "/webhook-secret", "--state", env.state,
+        ])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        try await output.wait(for: "API on http://127.0.0.1:")
+        let port = try #require(
+            output.value.range(of: "API on http://127.0.0.1:").map {
+                output.value[$0.upperBound...].prefix { $0.isNumber }
+            }
+        )
+        try await output.wait(for: "applied VirtualMachine/web-1:create")
+
+        try await repos.publish([ControllerTests.vm(cores: 4)], message: "web-1: 4 cores")
+        let body = Data(#"{"ref": "refs/heads/main", "repository": {"full_name": "ops/stack"}}"#.utf8)
+        let signature = "sha256=" + SHA256.hexString(HMACSHA256.authenticate(Array(body), key: Array(secret.utf8)))
+        let http = HTTPClient(connections: 1)
+        defer { http.shutdown() }
+        func deliver(_ id: String, signature: String) async throws -> Int {
+            try await http.send(
+                HTTPRequest(
+                    method: "POST",
+                    url: "http://127.0.0.1:\(port)/api/v1/webhooks/github",
+                    headers: [
+                        ("Content-Type", "application/json"), ("X-GitHub-Event", "push"), ("X-GitHub-Delivery", id),
+                        ("X-Hub-Signature-256", signature),
+                    ],
+                    body: body
+                )
+            ).status
+        }
+        // A forged delivery starts nothing.
+        #expect(try await deliver("forged", signature: "sha256=" + String(repeating: "0", count: 64)) == 401)
+        let clock = ContinuousClock()
+        let sent = clock.now
+        #expect(try await deliver("d-1", signature: signature) == 202)
+        try await output.wait(for: "applied VirtualMachine/web-1:update", seconds: 60)
+        let took = clock.now - sent
+        print("webhook → applied in \(took) with --interval 1h")
+        let pushed = try await Self.git(["rev-parse", "HEAD"], in: alice)
+        #expect(try await Self.git(["rev-parse", "HEAD"], in: tree) == pushed, "the pass fetched the pushed commit")
+        // The same delivery again: refused as a replay.
+        #expect(try await deliver("d-1", signature: signature) == 409)
+    }
+
+    @Test func passesFollowTheRemoteRecordTheCommitAndItsAuthorCannotApproveItsOwnChange() async throws {
+        let env = try await SimEnv()
+        defer { Task { await env.stop() } }
+        let repos = try await Repositories.make(env)
+        let tree = repos.tree
+        let first = try await repos.publish([ControllerTests.vm(cores: 2)], message: "web-1")
+        try await repos.cloneTree()
 
         let (tokens, _) = try await ControllerAPITests.makeTokens(
             env,
@@ -78,7 +156,7 @@ import Testing
         try await wait(for: "applied VirtualMachine/web-1:create")
 
         // A risky change pushed by alice: fetched, fast-forwarded, parked; the plan names the commit and its author.
-        let second = try await publish([ControllerTests.vm(cores: 4, approval: true)], message: "web-1: 4 cores")
+        let second = try await repos.publish([ControllerTests.vm(cores: 4, approval: true)], message: "web-1: 4 cores")
         try await wait(for: "waiting for approval in plan p-")
         #expect(try await Self.git(["rev-parse", "HEAD"], in: tree) == second, "the work tree was fast-forwarded")
         #expect(
@@ -135,7 +213,7 @@ import Testing
         try await Self.git(["add", "NOTES"], in: tree)
         try await Self.git(["commit", "-q", "-m", "local"], in: tree, as: "ops@example.net")
         let local = try await Self.git(["rev-parse", "HEAD"], in: tree)
-        _ = try await publish([ControllerTests.vm(cores: 6)], message: "web-1: 6 cores")
+        _ = try await repos.publish([ControllerTests.vm(cores: 6)], message: "web-1: 6 cores")
         try await wait(for: "diverged")
         #expect(try await Self.git(["rev-parse", "HEAD"], in: tree) == local, "nothing forced")
         let ready = try await http.send(HTTPRequest(url: url + "/readyz"))

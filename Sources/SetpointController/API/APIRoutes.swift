@@ -11,10 +11,11 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case plans, plan, approve, reject
     case audit
     case backups, job, startRun
+    case githubWebhook, gitlabWebhook
 
     public var method: HTTPRequest.Method {
         switch self {
-        case .approve, .reject, .startRun: .post
+        case .approve, .reject, .startRun, .githubWebhook, .gitlabWebhook: .post
         default: .get
         }
     }
@@ -35,6 +36,8 @@ public enum APIRoute: String, CaseIterable, Sendable {
         case .backups: "/api/v1/backups"
         case .job: "/api/v1/backups/jobs/:job"
         case .startRun: "/api/v1/backups/:policy/runs"
+        case .githubWebhook: "/api/v1/webhooks/github"
+        case .gitlabWebhook: "/api/v1/webhooks/gitlab"
         }
     }
 
@@ -45,10 +48,11 @@ public enum APIRoute: String, CaseIterable, Sendable {
         }.joined(separator: "/")
     }
 
-    /// The role a token needs: reads are a viewer's, decisions and runs an approver's.
+    /// The role a token needs: reads are a viewer's, decisions and runs an approver's. Webhooks carry no token: their
+    /// signature (GitHub) or secret token (GitLab) is checked instead.
     public var role: Tokens.Role? {
         switch self {
-        case .healthz, .readyz, .metrics, .openAPI: nil
+        case .healthz, .readyz, .metrics, .openAPI, .githubWebhook, .gitlabWebhook: nil
         case .approve, .reject, .startRun: .approver
         default: .viewer
         }
@@ -73,7 +77,15 @@ extension ControllerAPI {
         for route in APIRoute.allCases {
             let handler = self.handler(route)
             guard let role = route.role else {
-                router.on(RouterPath(route.path), method: route.method, use: handler)
+                if route.takesBody {
+                    router.group().add(middleware: BodyLimitMiddleware(limit: Webhooks.bodyLimit)).on(
+                        RouterPath(route.path),
+                        method: route.method,
+                        use: handler
+                    )
+                } else {
+                    router.on(RouterPath(route.path), method: route.method, use: handler)
+                }
                 continue
             }
             let group =
@@ -106,6 +118,13 @@ extension ControllerAPI {
             return { _, _ in Reply(status: .ok, body: api.metrics(), contentType: "text/plain; version=0.0.4") }
         case .openAPI:
             return { _, _ in Reply(status: .ok, body: Self.openAPIDocument, contentType: "application/yaml") }
+        case .githubWebhook, .gitlabWebhook:
+            let source: Webhooks.Source = route == .githubWebhook ? .github : .gitlab
+            return { request, _ in
+                var request = request
+                let body = try await request.collectBody(upTo: Webhooks.bodyLimit)
+                return try api.webhook(source, headers: request.headers, body: Array(body.readableBytesView))
+            }
         case .resources: return { request, _ in api.resources(request.query) }
         case .explain:
             return { _, context in

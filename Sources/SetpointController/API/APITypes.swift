@@ -4,6 +4,12 @@ public import SetpointCore
 /// The controller API's request and response bodies (version 1), shared by the server's routes and the CLI's client
 /// (`plans`, `approve`, `reject`, `backup run --controller`). Encoded with sorted keys; absent optionals are left out.
 public enum APIv1 {
+    /// A webhook delivery's answer: whether it starts a pass, and why (or why not).
+    public struct WebhookReply: Codable, Sendable, Equatable {
+        public var accepted: Bool
+        public var reason: String
+    }
+
     /// Every error: `{"error": "…"}`, with a status that says what to do.
     public struct ErrorBody: Codable, Sendable, Equatable {
         public var error: String

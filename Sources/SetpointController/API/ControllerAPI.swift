@@ -45,6 +45,8 @@ public struct ControllerAPI: Sendable {
     public let connections: ConnectionRegistry
     /// The audit anchor appends move (exported in /metrics), when one is configured.
     public let anchor: AuditAnchor?
+    /// Push webhooks (nil: not configured; their routes answer 404).
+    public let webhooks: Webhooks?
 
     public init(
         store: any StateStore,
@@ -54,8 +56,10 @@ public struct ControllerAPI: Sendable {
         fourEyes: Bool,
         scheduler: BackupScheduler? = nil,
         limits: ConnectionLimits = ConnectionLimits(),
-        anchor: AuditAnchor? = nil
+        anchor: AuditAnchor? = nil,
+        webhooks: Webhooks? = nil
     ) {
+        self.webhooks = webhooks
         self.scheduler = scheduler
         self.anchor = anchor
         self.connections = ConnectionRegistry(limits: limits)
@@ -83,6 +87,25 @@ public struct ControllerAPI: Sendable {
     }
 
     // MARK: - routes
+
+    /// A push webhook: verified, then a pass asked for (202), or why nothing is done (200).
+    func webhook(_ source: Webhooks.Source, headers: HTTPFields, body: [UInt8]) throws -> Reply {
+        guard let webhooks else {
+            throw APIError(.notFound, "webhooks are not configured: start the controller with --webhook-secret")
+        }
+        let outcome: Webhooks.Outcome
+        do { outcome = try webhooks.verify(source, headers: headers, body: body) } catch {
+            throw APIError(error.status, error.message)
+        }
+        switch outcome {
+        case .push(let branch, let delivery):
+            let from = source == .github ? "GitHub" : "GitLab"
+            reconciler.wake("a \(from) push to \(branch)" + (delivery.map { " (delivery \($0))" } ?? ""))
+            return .json(.accepted, APIv1.WebhookReply(accepted: true, reason: "a pass starts now: push to \(branch)"))
+        case .ignored(let why):
+            return .json(.ok, APIv1.WebhookReply(accepted: false, reason: why))
+        }
+    }
 
     func ready() -> Reply {
         let s = status.snapshot

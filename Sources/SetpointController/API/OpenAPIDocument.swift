@@ -193,6 +193,36 @@ enum OpenAPIDocument {
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {description: No such job, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
                 "429": {$ref: "#/components/responses/TooManyRequests"}
+          /api/v1/webhooks/github:
+            post:
+              summary: "A GitHub webhook delivery (no token: X-Hub-Signature-256, HMAC-SHA256 of the body with --webhook-secret). A push to the followed branch starts a pass at once; X-GitHub-Delivery ids are taken once."
+              requestBody:
+                content:
+                  application/json:
+                    schema: {type: object, properties: {ref: {type: string, description: "refs/heads/BRANCH"}}}
+              responses:
+                "200": {description: "Verified, nothing to do (a ping, another event, another branch): accepted false and why", content: {application/json: {}}}
+                "202": {description: "A push to the followed branch: accepted true, a pass starts now", content: {application/json: {}}}
+                "400": {description: A push whose body has no ref, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "401": {description: No signature, or one that does not match the body, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "404": {description: Webhooks are not configured (--webhook-secret), content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "409": {description: A delivery id taken before (a replay), content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "413": {$ref: "#/components/responses/PayloadTooLarge"}
+          /api/v1/webhooks/gitlab:
+            post:
+              summary: "A GitLab webhook delivery (no token: X-Gitlab-Token, compared in constant time with --webhook-secret). A Push Hook to the followed branch starts a pass at once; X-Gitlab-Event-UUID ids are taken once."
+              requestBody:
+                content:
+                  application/json:
+                    schema: {type: object, properties: {ref: {type: string, description: "refs/heads/BRANCH"}}}
+              responses:
+                "200": {description: "Verified, nothing to do (another event, another branch): accepted false and why", content: {application/json: {}}}
+                "202": {description: "A push to the followed branch: accepted true, a pass starts now", content: {application/json: {}}}
+                "400": {description: A push whose body has no ref, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "401": {description: No X-Gitlab-Token, or not the secret, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "404": {description: Webhooks are not configured (--webhook-secret), content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "409": {description: A delivery id taken before (a replay), content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "413": {$ref: "#/components/responses/PayloadTooLarge"}
 
         """
 }
