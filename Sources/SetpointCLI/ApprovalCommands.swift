@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SetpointController
+import SetpointCore
 import SetpointHTTP
 
 /// `--controller URL --token-file FILE` (or SETPOINT_CONTROLLER / SETPOINT_TOKEN_FILE): how the approval commands reach
@@ -173,14 +174,39 @@ struct TokenCreateCommand: ConsoleCommand {
     )
     @Option(name: .long, help: "viewer, approver or admin.") var role: String
     @Option(name: .long, help: "Whose token it is (recorded in the audit log).") var email: String
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Refuse the token after this long (90d, 12h) or from this time (2027-03-07T10:00:00Z, or a date).",
+            valueName: "WHEN"
+        )
+    )
+    var expires: String?
 
     func validate() throws {
         guard Tokens.Role(rawValue: role) != nil else { throw ValidationError("--role is viewer, approver or admin") }
         guard email.contains("@") else { throw ValidationError("--email must be an e-mail address") }
+        if let expires, Self.expiry(expires, now: CLIRuntime.clock.now) == nil {
+            throw ValidationError(
+                "--expires \(expires): give a duration (90d, 12h) or a time (2027-03-07T10:00:00Z, or a date)"
+            )
+        }
+    }
+
+    /// A duration from now, or a time.
+    static func expiry(_ text: String, now: Date) -> Date? {
+        if let d = DurationValue.parse(text), d.milliseconds > 0 {
+            return now.addingTimeInterval(Double(d.milliseconds) / 1000)
+        }
+        return Tokens.expiry(text)
     }
 
     func execute(_ console: Console) async throws -> Int32 {
-        let (token, line) = Tokens.create(role: Tokens.Role(rawValue: role)!, email: email)
+        let (token, line) = Tokens.create(
+            role: Tokens.Role(rawValue: role)!,
+            email: email,
+            expires: expires.flatMap { Self.expiry($0, now: CLIRuntime.clock.now) }
+        )
         console.out("token (give it to \(email); it is not stored anywhere): \(token)\n")
         console.out("tokens file line: \(line)\n")
         return 0

@@ -185,6 +185,13 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard let who = tokens.tokens.identity(token) else {
             throw APIError(.unauthorized, "unknown token: it is not in the controller's tokens file")
         }
+        if let expires = who.expires, limiter.now >= expires {
+            throw APIError(
+                .unauthorized,
+                "the token of \(who.email) expired at \(Timestamp.seconds(expires)): make a new one (setpoint token create) "
+                    + "and replace its line in the tokens file"
+            )
+        }
         if !who.unlimited, !limiter.allow(SHA256.hex(token)) {
             throw APIError(
                 .tooManyRequests,
@@ -245,6 +252,8 @@ final class RateLimiter: Sendable {
     let perSecond: Double, burst: Double
     private let buckets = Mutex<[String: (tokens: Double, at: Duration)]>([:])
     private let clock: any SetpointClock
+    /// The API's one clock's wall time (token expiry is checked against it).
+    var now: Date { clock.now }
 
     init(perSecond: Double, burst: Double, clock: any SetpointClock) {
         self.perSecond = perSecond

@@ -3,11 +3,13 @@ public import SetpointCore
 import Synchronization
 
 /// The API's bearer tokens, from a file that holds only their SHA-256: one token a line, `ROLE EMAIL sha256:HEX`
-/// (`#` comments). Roles: viewer (read), approver (read, approve, reject), admin (everything).
+/// (`#` comments), then optional words: `unlimited` (no rate limit) and `expires=TIME` (refused from then on; an ISO
+/// 8601 time in UTC, or a date meaning its midnight UTC). Roles: viewer (read), approver (read, approve, reject),
+/// admin (everything).
 ///
 /// ```text
-/// # made with: setpoint token create --role approver --email alice@example.net
-/// approver alice@example.net sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+/// # made with: setpoint token create --role approver --email alice@example.net --expires 90d
+/// approver alice@example.net sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 expires=2027-03-07T10:00:00Z
 /// ```
 public struct Tokens: Sendable {
     public enum Role: String, Sendable, Comparable, CaseIterable {
@@ -22,6 +24,13 @@ public struct Tokens: Sendable {
         public var email: String
         /// Exempt from the rate limit (a benchmark token): `ROLE EMAIL sha256:HEX unlimited`.
         public var unlimited: Bool
+        /// Refused from this time on (`expires=…`); nil: never.
+        public var expires: Date? = nil
+    }
+
+    /// `expires=` as written: an ISO 8601 time with its offset, or a date (its midnight UTC).
+    public static func expiry(_ text: String) -> Date? {
+        Timestamp.parse(text) ?? (text.count == 10 ? Timestamp.parse(text + "T00:00:00Z") : nil)
     }
 
     private var byHash: [String: Identity] = [:]
@@ -40,11 +49,20 @@ public struct Tokens: Sendable {
                         + "make a line with 'setpoint token create'"
                 )
             }
-            byHash[String(parts[2].dropFirst(7)).lowercased()] = Identity(
-                role: role,
-                email: parts[1],
-                unlimited: parts.dropFirst(3).contains("unlimited")
-            )
+            var identity = Identity(role: role, email: parts[1], unlimited: false)
+            for word in parts.dropFirst(3) {
+                if word == "unlimited" {
+                    identity.unlimited = true
+                } else if word.hasPrefix("expires="), let at = Self.expiry(String(word.dropFirst(8))) {
+                    identity.expires = at
+                } else {
+                    throw SetpointError(
+                        .planRefused,
+                        "\(file):\(n + 1): '\(word)' is neither 'unlimited' nor 'expires=TIME' (2027-03-07T10:00:00Z, or a date)"
+                    )
+                }
+            }
+            byHash[String(parts[2].dropFirst(7)).lowercased()] = identity
         }
     }
 
@@ -63,12 +81,16 @@ public struct Tokens: Sendable {
 
     public var isEmpty: Bool { byHash.isEmpty }
 
-    /// A new random token and its line for the tokens file.
-    public static func create(role: Role, email: String) -> (token: String, line: String) {
+    /// A new random token and its line for the tokens file (with `expires=` when it has an expiry).
+    public static func create(role: Role, email: String, expires: Date? = nil) -> (token: String, line: String) {
         var bytes = [UInt8](repeating: 0, count: 32)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
         let token = "spt_" + bytes.map { String(format: "%02x", $0) }.joined()
-        return (token, "\(role.rawValue) \(email) sha256:\(SHA256.hex(token))")
+        return (
+            token,
+            "\(role.rawValue) \(email) sha256:\(SHA256.hex(token))"
+                + (expires.map { " expires=\(Timestamp.seconds($0))" } ?? "")
+        )
     }
 }
 

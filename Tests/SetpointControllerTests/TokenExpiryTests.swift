@@ -1,0 +1,80 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import SetpointCore
+import SetpointEngine
+import SetpointState
+import SetpointTesting
+import Testing
+
+@testable import SetpointController
+
+/// Tokens with an expiry (`expires=` in the tokens file, `setpoint token create --expires`): refused from that time on,
+/// by the API's clock, saying whose token it was and what to do.
+@Suite(.timeLimit(.minutes(1))) struct TokenExpiryTests {
+    static let hash = SHA256.hex("t")
+
+    @Test func theTokensFileReadsExpiries() throws {
+        let tokens = try Tokens(
+            lines: """
+                viewer a@example.net sha256:\(Self.hash) expires=2027-03-07T10:00:00Z
+                admin b@example.net sha256:\(SHA256.hex("u")) unlimited expires=2027-03-08
+                approver c@example.net sha256:\(SHA256.hex("v"))
+                """
+        )
+        #expect(tokens.identity("t")?.expires == Timestamp.parse("2027-03-07T10:00:00Z"))
+        #expect(tokens.identity("u")?.expires == Timestamp.parse("2027-03-08T00:00:00Z"))
+        #expect(tokens.identity("u")?.unlimited == true)
+        #expect(tokens.identity("v")?.expires == nil)
+        for bad in ["expires=tomorrow", "expires=", "forever"] {
+            #expect {
+                try Tokens(lines: "# c\nviewer a@example.net sha256:\(Self.hash) \(bad)", file: "/etc/setpoint/tokens")
+            } throws: { error in
+                "\(error)".contains("/etc/setpoint/tokens:2:") && "\(error)".contains("'\(bad)'")
+            }
+        }
+    }
+
+    @Test func aCreatedLineCarriesItsExpiry() throws {
+        let at = try #require(Timestamp.parse("2027-03-07T10:00:00Z"))
+        let (token, line) = Tokens.create(role: .viewer, email: "a@example.net", expires: at)
+        #expect(line.hasSuffix(" expires=2027-03-07T10:00:00Z"))
+        #expect(try Tokens(lines: line).identity(token)?.expires == at)
+    }
+
+    @Test func anExpiredTokenIsRefusedByTheAPIsClock() async throws {
+        let clock = ManualClock(now: try #require(Timestamp.parse("2027-03-07T09:59:00Z")))
+        let store = InMemoryStateStore()
+        let api = ControllerAPI(
+            store: store,
+            status: ControllerStatus(),
+            reconciler: Reconciler(
+                Reconciler.Configuration(
+                    paths: [],
+                    providers: [],
+                    secrets: EnvironmentSecretResolver(environment: [:]),
+                    clock: clock
+                ),
+                store: store
+            ),
+            tokens: TokenStore(
+                try Tokens(lines: "viewer a@example.net sha256:\(Self.hash) unlimited expires=2027-03-07T10:00:00Z")
+            ),
+            fourEyes: false
+        )
+        func get() async throws -> (HTTPResponse.Status, String) {
+            try await Application(router: api.router()).test(.router) { client in
+                try await client.execute(uri: "/api/v1/plans", method: .get, headers: [.authorization: "Bearer t"]) {
+                    ($0.status, String(buffer: $0.body))
+                }
+            }
+        }
+        #expect(try await get().0 == .ok, "a minute before its expiry")
+        await clock.advance(by: .seconds(60))
+        let (status, text) = try await get()
+        #expect(status == .unauthorized)
+        #expect(text.contains("the token of a@example.net expired at 2027-03-07T10:00:00Z"), "\(text)")
+    }
+}
