@@ -78,3 +78,51 @@ import Testing
         #expect(text.contains("the token of a@example.net expired at 2027-03-07T10:00:00Z"), "\(text)")
     }
 }
+
+/// The per-address rate limit: counted before the token is known to be good, so guessing tokens from one address is
+/// slowed down; an unlimited token is exempt.
+@Suite(.timeLimit(.minutes(1))) struct AddressRateLimitTests {
+    @Test func guessesFromOneAddressRunIntoItsLimit() async throws {
+        let store = InMemoryStateStore()
+        let api = ControllerAPI(
+            store: store,
+            status: ControllerStatus(),
+            reconciler: Reconciler(
+                Reconciler.Configuration(
+                    paths: [],
+                    providers: [],
+                    secrets: EnvironmentSecretResolver(environment: [:]),
+                    clock: ManualClock()
+                ),
+                store: store
+            ),
+            tokens: TokenStore(
+                try Tokens(
+                    lines: """
+                        viewer good@example.net sha256:\(SHA256.hex("good"))
+                        viewer bench@example.net sha256:\(SHA256.hex("bench")) unlimited
+                        """
+                )
+            ),
+            fourEyes: false
+        )
+        try await Application(router: api.router()).test(.router) { client in
+            func get(_ token: String) async throws -> (HTTPResponse.Status, String) {
+                try await client.execute(
+                    uri: "/api/v1/plans",
+                    method: .get,
+                    headers: [.authorization: "Bearer \(token)"]
+                ) {
+                    ($0.status, String(buffer: $0.body))
+                }
+            }
+            // The burst (100) of guesses is answered 401; the clock stands still, so the next is refused for the
+            // address, and so is a good token from it; an unlimited one is not.
+            for i in 0..<100 { #expect(try await get("guess-\(i)").0 == .unauthorized) }
+            let (status, text) = try await get("guess-100")
+            #expect(status == .tooManyRequests && text.contains("from one address"), "\(text)")
+            #expect(try await get("good").0 == .tooManyRequests)
+            #expect(try await get("bench").0 == .ok)
+        }
+    }
+}

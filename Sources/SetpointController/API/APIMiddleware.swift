@@ -12,9 +12,12 @@ public struct APIContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Who sent the request, once authenticated.
     public var identity: Tokens.Identity?
+    /// The client's address (the per-address rate limit's key); nil for a request answered in-process.
+    public var remoteAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = CoreRequestContextStorage(source: source)
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// A context for a request answered in-process (``ControllerAPI/respond(_:)``: fuzzing and tests).
@@ -167,6 +170,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = APIContext
     let tokens: TokenStore
     let limiter: RateLimiter
+    /// Requests per client address, counted before the token is known to be good: a flood of guesses from one
+    /// address is slowed down, whatever tokens it tries. Unlimited tokens are exempt.
+    let addresses: RateLimiter
 
     func handle(
         _ request: Request,
@@ -175,14 +181,25 @@ struct AuthenticationMiddleware: RouterMiddleware {
     )
         async throws -> Response
     {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        let header = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? $0 : nil }
+        let token = header.map { String($0.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+        let known = token.flatMap { tokens.tokens.identity($0) }
+        if known?.unlimited != true {
+            let address = context.remoteAddress ?? "in-process"
+            guard addresses.allow(address) else {
+                throw APIError(
+                    .tooManyRequests,
+                    "rate limited: at most \(Int(addresses.perSecond)) requests a second from one address (\(address))"
+                )
+            }
+        }
+        guard let token else {
             throw APIError(
                 .unauthorized,
                 "missing bearer token: send 'Authorization: Bearer TOKEN' (setpoint token create makes one)"
             )
         }
-        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        guard let who = tokens.tokens.identity(token) else {
+        guard let who = known else {
             throw APIError(.unauthorized, "unknown token: it is not in the controller's tokens file")
         }
         if let expires = who.expires, limiter.now >= expires {
@@ -274,9 +291,16 @@ final class RateLimiter: Sendable {
             }
             entry.tokens -= 1
             b[key] = entry
+            // Keys come from clients (addresses): buckets that have filled up again are forgotten once there are many.
+            if b.count > Self.maxKeys {
+                let idle = Duration.milliseconds(Int64(burst / perSecond * 1000))
+                b = b.filter { now - $0.value.at < idle }
+            }
             return true
         }
     }
+
+    static let maxKeys = 10_000
 }
 
 extension Request {

@@ -71,7 +71,7 @@ extension ControllerAPI {
         let router = Router(context: APIContext.self)
         router.add(middleware: APIResponseMiddleware())
         let authenticated = router.group().add(
-            middleware: AuthenticationMiddleware(tokens: tokenStore, limiter: limiter)
+            middleware: AuthenticationMiddleware(tokens: tokenStore, limiter: limiter, addresses: addressLimiter)
         )
         var byRole: [Tokens.Role: RouterGroup<APIContext>] = [:]
         for route in APIRoute.allCases {

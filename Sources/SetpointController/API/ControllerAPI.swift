@@ -22,6 +22,8 @@ public struct ControllerAPI: Sendable {
     /// The policies' scheduled and requested runs (nil: no provider has schedules).
     public let scheduler: BackupScheduler?
     let limiter: RateLimiter
+    /// Per client address, before the token is checked (see ``AuthenticationMiddleware``).
+    let addressLimiter: RateLimiter
     private let started: Date
     /// Encoded `/api/v1/resources` pages of the current status generation: a new pass or a decision empties it.
     private let pages = PageCacheBox()
@@ -70,6 +72,7 @@ public struct ControllerAPI: Sendable {
         self.fourEyes = fourEyes
         started = reconciler.configuration.clock.now
         limiter = RateLimiter(perSecond: 20, burst: 40, clock: reconciler.configuration.clock)
+        addressLimiter = RateLimiter(perSecond: 50, burst: 100, clock: reconciler.configuration.clock)
     }
 
     /// Request bodies are JSON objects of at most this many bytes (413 beyond).

@@ -31,7 +31,7 @@ enum OpenAPIDocument {
               description: The token's role is too low, or four-eyes refuses the approver.
               content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
             TooManyRequests:
-              description: Over 20 requests a second for this token.
+              description: Over 20 requests a second for this token, or 50 a second from this client address.
               content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}
             PayloadTooLarge:
               description: A request body over 64 KiB.
