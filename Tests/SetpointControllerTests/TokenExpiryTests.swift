@@ -11,6 +11,26 @@ import Testing
 
 @testable import SetpointController
 
+/// An API over an empty in-memory store with these tokens, on `clock`.
+func tokenTestAPI(_ lines: String, clock: ManualClock = ManualClock()) throws -> ControllerAPI {
+    let store = InMemoryStateStore()
+    return ControllerAPI(
+        store: store,
+        status: ControllerStatus(),
+        reconciler: Reconciler(
+            Reconciler.Configuration(
+                paths: [],
+                providers: [],
+                secrets: EnvironmentSecretResolver(environment: [:]),
+                clock: clock
+            ),
+            store: store
+        ),
+        tokens: TokenStore(try Tokens(lines: lines)),
+        fourEyes: false
+    )
+}
+
 /// Tokens with an expiry (`expires=` in the tokens file, `setpoint token create --expires`): refused from that time on,
 /// by the API's clock, saying whose token it was and what to do.
 @Suite(.timeLimit(.minutes(1))) struct TokenExpiryTests {
@@ -46,23 +66,9 @@ import Testing
 
     @Test func anExpiredTokenIsRefusedByTheAPIsClock() async throws {
         let clock = ManualClock(now: try #require(Timestamp.parse("2027-03-07T09:59:00Z")))
-        let store = InMemoryStateStore()
-        let api = ControllerAPI(
-            store: store,
-            status: ControllerStatus(),
-            reconciler: Reconciler(
-                Reconciler.Configuration(
-                    paths: [],
-                    providers: [],
-                    secrets: EnvironmentSecretResolver(environment: [:]),
-                    clock: clock
-                ),
-                store: store
-            ),
-            tokens: TokenStore(
-                try Tokens(lines: "viewer a@example.net sha256:\(Self.hash) unlimited expires=2027-03-07T10:00:00Z")
-            ),
-            fourEyes: false
+        let api = try tokenTestAPI(
+            "viewer a@example.net sha256:\(Self.hash) unlimited expires=2027-03-07T10:00:00Z",
+            clock: clock
         )
         func get() async throws -> (HTTPResponse.Status, String) {
             try await Application(router: api.router()).test(.router) { client in
@@ -83,28 +89,11 @@ import Testing
 /// slowed down; an unlimited token is exempt.
 @Suite(.timeLimit(.minutes(1))) struct AddressRateLimitTests {
     @Test func guessesFromOneAddressRunIntoItsLimit() async throws {
-        let store = InMemoryStateStore()
-        let api = ControllerAPI(
-            store: store,
-            status: ControllerStatus(),
-            reconciler: Reconciler(
-                Reconciler.Configuration(
-                    paths: [],
-                    providers: [],
-                    secrets: EnvironmentSecretResolver(environment: [:]),
-                    clock: ManualClock()
-                ),
-                store: store
-            ),
-            tokens: TokenStore(
-                try Tokens(
-                    lines: """
-                        viewer good@example.net sha256:\(SHA256.hex("good"))
-                        viewer bench@example.net sha256:\(SHA256.hex("bench")) unlimited
-                        """
-                )
-            ),
-            fourEyes: false
+        let api = try tokenTestAPI(
+            """
+            viewer good@example.net sha256:\(SHA256.hex("good"))
+            viewer bench@example.net sha256:\(SHA256.hex("bench")) unlimited
+            """
         )
         try await Application(router: api.router()).test(.router) { client in
             func get(_ token: String) async throws -> (HTTPResponse.Status, String) {
