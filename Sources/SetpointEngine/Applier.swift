@@ -58,6 +58,13 @@ public struct Applier: Sendable {
                 ])
             )
             try await audit?.record(.resumed, plan: plan, detail: .map(["actions": actions]))
+            // An action in flight that this plan no longer has found nothing left to do: the dead apply finished it
+            // (it was killed after recording the object, before clearing the journal). Its journal goes now; one
+            // this plan has is cleared by the action when it completes.
+            let planned = Set(plan.changes.map(\.id))
+            for action in open.keys where !planned.contains(action) {
+                try await store.clearJournal(action: action)
+            }
         }
         // The plan is in the audit log (durably) before the first change.
         try await audit?.record(.plan, plan: plan, detail: AuditTrail.detail(of: plan))

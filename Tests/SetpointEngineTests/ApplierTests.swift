@@ -253,6 +253,30 @@ import Testing
         #expect(try await store.owned(r.id) == nil, "nothing is recorded for an action that did not converge")
     }
 
+    /// An apply killed after recording an object and before clearing its action's journal: the next apply finds
+    /// nothing to do for it, and clears that journal; a journal of an action it does have stays until that action ends.
+    @Test func aJournalTheNextPlanHasNoActionForIsCleared() async throws {
+        let provider = InMemoryProvider(kinds: [Self.vm], policies: [:])
+        let store = InMemoryStateStore()
+        let registry = try ProviderRegistry([provider])
+        let context = ProviderContext(secrets: NoSecrets())
+        let a = Resource.fixture(Self.vm, "a", spec: ["cores": .int(1)])
+        let first = try await PlanPipeline(registry: registry, context: context, store: store).plan([a])
+        _ = try await Applier(registry: registry, context: context, store: store).apply(first, resources: [a.id: a])
+        // What a kill between the record and the clear leaves: the create's journal, the object owned.
+        let create = try #require(ActionID(parsing: "\(a.id):create"))
+        try await store.recordJournal(action: create, key: "step", value: "created")
+        let b = Resource.fixture(Self.vm, "b", spec: ["cores": .int(1)])
+        let second = try await PlanPipeline(registry: registry, context: context, store: store).plan([a, b])
+        #expect(second.changes.map(\.id.description) == ["\(b.id):create"])
+        let report = try await Applier(registry: registry, context: context, store: store).apply(
+            second,
+            resources: [a.id: a, b.id: b]
+        )
+        #expect(report.failed.isEmpty)
+        #expect(try await store.openJournals().isEmpty, "the finished action's journal is gone")
+    }
+
     @Test func aFailedTypedOperationIsNotRecordedAsApplied() async throws {
         var policy = FieldPolicy()
         policy.rule("size", verb: .resize, reason: "disks grow online")
