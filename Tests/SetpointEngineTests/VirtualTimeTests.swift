@@ -19,7 +19,12 @@ import Testing
     )
         async
     {
-        for _ in 0..<100_000 where clock.sleeping < count { await Task.yield() }
+        // Short real sleeps, not bare yields: on a loaded two-core machine a yield loop can keep the awaited task from
+        // running for long. Bounded (10 s): a sleeper that never comes is reported, not waited for.
+        let patience = ContinuousClock.now + .seconds(10)
+        while clock.sleeping < count, ContinuousClock.now < patience {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
         #expect(clock.sleeping >= count, "waited for \(count) sleepers", sourceLocation: sourceLocation)
     }
 
