@@ -103,11 +103,6 @@ struct LogicalDump: Sendable {
         SetpointError(.applyFailed, "\(hosts.repository.name): \(message)", resource: settings.id)
     }
 
-    /// A conninfo value in single quotes (libpq's quoting: `\` and `'` escaped).
-    static func quoted(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
-    }
-
     func run(at started: Date) async throws -> ([String], Int64) {
         guard let logical = settings.spec.logical else {
             throw SetpointError(
@@ -131,14 +126,13 @@ struct LogicalDump: Sendable {
             let file = "\(logical.directory)/\(database)-\(stamp).dump"
             try await access.withPassfile(c.password, user: user) { passfile in
                 var conninfo = [
-                    "port=\(settings.cluster.port)", "user=\(Self.quoted(c.user ?? "postgres"))",
-                    "dbname=\(Self.quoted(database))",
+                    ("port", String(settings.cluster.port)), ("user", c.user ?? "postgres"), ("dbname", database),
                 ]
-                if let host { conninfo.append("host=\(Self.quoted(host))") }
-                if let passfile { conninfo.append("passfile=\(Self.quoted(passfile))") }
+                if let host { conninfo.append(("host", host)) }
+                if let passfile { conninfo.append(("passfile", passfile)) }
                 let dump = Command(
                     "\(bin)/pg_dump",
-                    ["-Fc", "-f", file + ".tmp", "-d", conninfo.joined(separator: " ")],
+                    ["-Fc", "-f", file + ".tmp", "-d", PGConfig.conninfoString(conninfo)],
                     user: user,
                     timeout: .seconds(24 * 3600)
                 )

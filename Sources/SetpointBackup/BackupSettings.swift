@@ -58,7 +58,7 @@ struct ClusterTarget: Sendable {
             )
         }
         func hostAddress(_ runsOn: String?) -> String? {
-            runsOn.flatMap { try? declared[ResourceID(kind: .host, name: $0)]?.decodeSpec(HostSpec.self).address }
+            runsOn.flatMap { HostSpec.named($0, in: declared)?.address }
         }
         let ordered = [member] + spec.members.filter { $0.name != spec.primary }
         members = ordered.map { m in

@@ -45,6 +45,19 @@ public struct PGConfig: Sendable, Hashable {
         self.options = options
     }
 
+    /// A libpq conninfo string for a tool's command line or a settings file (`primary_conninfo`, `pg_dump -d`): each
+    /// value single-quoted, `'` and `\` escaped, as libpq reads them.
+    public static func conninfoString(_ pairs: [(String, String)]) -> String {
+        pairs.map { key, value in
+            var quoted = ""
+            for c in value {
+                if c == "\\" || c == "'" { quoted.append("\\") }
+                quoted.append(c)
+            }
+            return "\(key)='\(quoted)'"
+        }.joined(separator: " ")
+    }
+
     /// libpq keywords and values (`PQconnectdbParams`): no string is assembled, so no value needs quoting.
     /// A user-given conninfo or URI goes in as `dbname` with `expand_dbname`, as libpq documents.
     var keywords: [(String, String)] {

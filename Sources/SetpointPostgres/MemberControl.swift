@@ -15,12 +15,7 @@ struct MemberControl: Sendable {
     var files: any HostFiles { access.files.acting(as: osUser) }
 
     /// A libpq conninfo string, each value single-quoted (`'` and `\` escaped), as `primary_conninfo` wants it.
-    static func conninfo(_ pairs: [(String, String)]) -> String {
-        pairs.map { key, value in
-            "\(key)='" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
-                + "'"
-        }.joined(separator: " ")
-    }
+    static func conninfo(_ pairs: [(String, String)]) -> String { PGConfig.conninfoString(pairs) }
 
     /// How a standby of `primary` connects to it.
     static func primaryConninfo(settings: ClusterSettings, primary: ClusterSettings.Member, standby: String) -> String {

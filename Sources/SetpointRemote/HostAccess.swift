@@ -82,12 +82,12 @@ extension ProviderContext {
     /// SQL and HTTP to it then go through a forward on its connection. No connection is opened to find out.
     public func isBehindJump(_ runsOn: String?) -> Bool {
         guard let runsOn else { return false }
-        return (try? declared[ResourceID(kind: .host, name: runsOn)]?.decodeSpec(HostSpec.self))??.ssh.jump != nil
+        return HostSpec.named(runsOn, in: declared)?.ssh.jump != nil
     }
 
     /// The address of a declared Host, without connecting to it (nil when it is not declared).
     public func address(ofHost name: String) -> String? {
-        (try? declared[ResourceID(kind: .host, name: name)]?.decodeSpec(HostSpec.self))?.address
+        HostSpec.named(name, in: declared)?.address
     }
 }
 

@@ -110,7 +110,7 @@ public struct HostConnection: Sendable {
             atomically: false,
             encoding: .utf8
         )
-        let become = (try? context.declared[ResourceID(kind: .host, name: name)]?.decodeSpec(HostSpec.self))??.become
+        let become = HostSpec.named(name, in: context.declared)?.become
         return (
             hosts,
             SSHRunner(host: hosts[0], configFile: config, maxSessions: maxSessions, become: become != "none")
@@ -240,8 +240,7 @@ public struct HostConnection: Sendable {
         var next: String? = name
         var seen: Set<String> = []
         while let current = next, seen.insert(current).inserted {
-            guard let spec = try? context.declared[ResourceID(kind: .host, name: current)]?.decodeSpec(HostSpec.self)
-            else { break }
+            guard let spec = HostSpec.named(current, in: context.declared) else { break }
             next = spec.ssh.jump
             guard spec.ssh.trustOnFirstUse == true, spec.ssh.hostKeys.isEmpty else { continue }
             let endpoint = "\(spec.address):\(spec.ssh.port ?? 22)"

@@ -58,6 +58,12 @@ public enum HostKind {
 
 public struct HostSpec: ResourceSpec {
     public static let kind = ResourceKind.host
+
+    /// The declared Host of that name (nil when none is declared or its spec does not decode): how providers read a
+    /// Host's address, jump host or key settings from the manifests without connecting.
+    public static func named(_ name: String, in declared: [ResourceID: Resource]) -> HostSpec? {
+        try? declared[ResourceID(kind: .host, name: name)]?.decodeSpec(HostSpec.self)
+    }
     public var address: String
     public var ssh: SSH
     public var become: String?
