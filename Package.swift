@@ -174,6 +174,9 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -254,7 +257,7 @@ let package = Package(
             dependencies: [
                 "SetpointProxmox", "PVESim", "SetpointCLI", "SetpointCore", "SetpointEngine", "SetpointTesting",
                 "SetpointHTTP", "pve-sim", "SetpointManifest",
-                "SetpointPG",
+                "SetpointPG", "SetpointController",
                 "setpoint", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

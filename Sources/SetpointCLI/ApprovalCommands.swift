@@ -22,6 +22,15 @@ struct ControllerClientOptions: ParsableArguments {
     )
     var tokenFile: String?
 
+    @Option(
+        name: .customLong("controller-ca"),
+        help: ArgumentHelp(
+            "The CA (PEM) that signed an https controller's certificate, when the system's CAs did not (default $SETPOINT_CONTROLLER_CA).",
+            valueName: "FILE"
+        )
+    )
+    var controllerCA: String?
+
     func request(
         _ console: Console,
         _ method: String,
@@ -52,7 +61,11 @@ struct ControllerClientOptions: ParsableArguments {
             data = try JSONEncoder().encode(body)
             headers.append(("Content-Type", "application/json"))
         }
-        let client = HTTPClient(connections: 1)
+        let ca = controllerCA ?? env["SETPOINT_CONTROLLER_CA"].flatMap { $0.isEmpty ? nil : $0 }
+        if let ca, !FileManager.default.isReadableFile(atPath: ca) {
+            throw ValidationError("--controller-ca \(ca) cannot be read")
+        }
+        let client = HTTPClient(tls: TLSOptions(caFile: ca), connections: 1)
         defer { client.shutdown() }
         let r = try await client.send(
             HTTPRequest(method: method, url: base + path, headers: headers, body: data, timeout: .seconds(30))

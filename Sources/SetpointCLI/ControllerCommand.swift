@@ -70,6 +70,27 @@ struct ControllerCommand: ConsoleCommand {
     var listen: String = "127.0.0.1:9797"
 
     @Option(
+        name: .customLong("tls-certificate"),
+        help: ArgumentHelp(
+            "Serve the API over TLS with this PEM certificate (the chain: the server's first); read again on SIGHUP.",
+            valueName: "FILE"
+        )
+    )
+    var tlsCertificate: String?
+
+    @Option(
+        name: .customLong("tls-key"),
+        help: ArgumentHelp("The PEM private key of --tls-certificate; read again on SIGHUP.", valueName: "FILE")
+    )
+    var tlsKey: String?
+
+    @Flag(
+        name: .customLong("insecure-http"),
+        help: "Serve plain HTTP on an address other than loopback (tokens and cookies then cross the network in clear)."
+    )
+    var insecureHTTP = false
+
+    @Option(
         name: .long,
         help: ArgumentHelp(
             "The API's tokens file (ROLE EMAIL sha256:HEX lines; see 'setpoint token create').",
@@ -186,6 +207,20 @@ struct ControllerCommand: ConsoleCommand {
             }
         }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-certificate and --tls-key go together: give both, or neither for plain HTTP")
+        }
+        if listen != "none", tlsCertificate == nil, !insecureHTTP, !Self.isLoopback(Self.split(listen).0) {
+            throw ValidationError(
+                "--listen \(listen) is not a loopback address: serve TLS there (--tls-certificate FILE --tls-key FILE), "
+                    + "or say --insecure-http to send tokens in clear"
+            )
+        }
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost: the only addresses plain HTTP is served on unless asked for.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     func execute(_ console: Console) async throws -> Int32 {
@@ -228,6 +263,20 @@ struct ControllerCommand: ConsoleCommand {
                 return 1
             }
             let (host, port) = Self.split(listen)
+            var tls: TLSCertificateFiles?
+            if let tlsCertificate, let tlsKey {
+                do { tls = try TLSCertificateFiles(certificate: tlsCertificate, key: tlsKey) } catch {
+                    console.err("error: \(error)\n")
+                    return 1
+                }
+                console.out("TLS certificate \(tlsCertificate): \(tls!.summary)\n")
+                if tls!.notAfter <= runtime.clock.now {
+                    console.err(
+                        "warning: the TLS certificate \(tlsCertificate) has expired: clients will refuse it; renew it and send SIGHUP\n"
+                    )
+                }
+            }
+            let scheme = tls == nil ? "http" : "https"
             api = Controller.API(
                 host: host,
                 port: port,
@@ -243,9 +292,10 @@ struct ControllerCommand: ConsoleCommand {
                     guard !secret.isEmpty else { throw ValidationError("--webhook-secret \(reference) is empty") }
                     return Webhooks(secret: secret, branch: webhookBranch ?? gitBranch)
                 },
+                tls: tls,
                 onListening: { bound in
                     console.out(
-                        "API on http://\(host):\(bound)"
+                        "API on \(scheme)://\(host):\(bound)"
                             + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401, webhooks aside)" : "") + "\n"
                     )
                 },
@@ -254,6 +304,13 @@ struct ControllerCommand: ConsoleCommand {
                         console.err("error: tokens file \(path) not read again, the old tokens stay: \(error)\n")
                     } else {
                         console.out("tokens file \(path) read again\n")
+                    }
+                },
+                onTLSReloaded: { files, error in
+                    if let error {
+                        console.err("error: TLS pair not read again, the one in use stays: \(error)\n")
+                    } else {
+                        console.out("TLS certificate \(files.certificatePath) read again: \(files.summary)\n")
                     }
                 }
             )

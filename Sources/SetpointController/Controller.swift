@@ -5,8 +5,8 @@ public import SetpointState
 import UnixSignals
 
 /// A whole controller, as `setpoint controller` runs it: the reconciler's passes, the policies' schedules beside them,
-/// and — with an API — the HTTP API, as one service group that SIGTERM or SIGINT stops gracefully. With a tokens file,
-/// SIGHUP reads it again.
+/// and — with an API — the HTTP API, as one service group that SIGTERM or SIGINT stops gracefully. SIGHUP reads the
+/// tokens file and the TLS certificate and key again.
 public struct Controller: Sendable {
     /// The API's side: where it listens, its tokens, and its limits.
     public struct API: Sendable {
@@ -20,6 +20,10 @@ public struct Controller: Sendable {
         public var anchor: AuditAnchor?
         /// Push webhooks (nil: their routes answer 404).
         public var webhooks: Webhooks?
+        /// The certificate and key the API serves TLS with (nil: plain HTTP). Read again on SIGHUP.
+        public var tls: TLSCertificateFiles?
+        /// Called after each SIGHUP with the error, if the TLS pair was not read (the pair in use stays).
+        public var onTLSReloaded: @Sendable (TLSCertificateFiles, (any Error)?) -> Void
         /// Called with the bound port once listening.
         public var onListening: @Sendable (Int) -> Void
         /// Called after each SIGHUP with the tokens file's path and the error, if it was not read.
@@ -34,10 +38,14 @@ public struct Controller: Sendable {
             limits: ConnectionLimits,
             anchor: AuditAnchor?,
             webhooks: Webhooks? = nil,
+            tls: TLSCertificateFiles? = nil,
             onListening: @escaping @Sendable (Int) -> Void,
-            onTokensReloaded: @escaping @Sendable (String, (any Error)?) -> Void
+            onTokensReloaded: @escaping @Sendable (String, (any Error)?) -> Void,
+            onTLSReloaded: @escaping @Sendable (TLSCertificateFiles, (any Error)?) -> Void = { _, _ in }
         ) {
             self.webhooks = webhooks
+            self.tls = tls
+            self.onTLSReloaded = onTLSReloaded
             self.host = host
             self.port = port
             self.tokens = tokens
@@ -98,14 +106,24 @@ public struct Controller: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: service)]
         var reload: Task<Void, Never>?
         if let api {
-            if let path = api.tokensFile {
+            if api.tokensFile != nil || api.tls != nil {
                 reload = Task.detached {
                     for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                        do {
-                            try api.tokens.reload(path)
-                            api.onTokensReloaded(path, nil)
-                        } catch {
-                            api.onTokensReloaded(path, error)
+                        if let path = api.tokensFile {
+                            do {
+                                try api.tokens.reload(path)
+                                api.onTokensReloaded(path, nil)
+                            } catch {
+                                api.onTokensReloaded(path, error)
+                            }
+                        }
+                        if let tls = api.tls {
+                            do {
+                                try tls.reload()
+                                api.onTLSReloaded(tls, nil)
+                            } catch {
+                                api.onTLSReloaded(tls, error)
+                            }
                         }
                     }
                 }
@@ -119,11 +137,17 @@ public struct Controller: Sendable {
                 scheduler: scheduler,
                 limits: api.limits,
                 anchor: api.anchor,
-                webhooks: api.webhooks
+                webhooks: api.webhooks,
+                tls: api.tls
             )
             services.append(
                 .init(
-                    service: server.server(host: api.host, port: api.port, logger: logger, onListening: api.onListening)
+                    service: server.server(
+                        host: api.host,
+                        port: api.port,
+                        logger: logger,
+                        onListening: api.onListening
+                    )
                 )
             )
         }

@@ -13,6 +13,8 @@ import Testing
     static let slowClients = #"""
         import json, resource, selectors, socket, sys, time
         port, n, watch = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+        # Over TLS a slow client stalls in the handshake: a ClientHello record's header announcing 512 bytes, and 6 of them.
+        first = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" if sys.argv[4:] == ["tls"] else b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: "
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 256), hard))
         sel = selectors.DefaultSelector()
@@ -33,7 +35,7 @@ import Testing
                 s = key.fileobj
                 if pending.get(s) == "unsent" and events & selectors.EVENT_WRITE:
                     try:
-                        s.send(b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Slow: ")
+                        s.send(first)
                         pending[s] = "sent"
                         sel.modify(s, selectors.EVENT_READ)
                     except (BlockingIOError, InterruptedError):
@@ -82,23 +84,27 @@ import Testing
         } ?? -1
     }
 
-    @Test func slowClientsAreClosedTheCapHoldsAndTheControllerStillAnswersAndReconciles() async throws {
+    /// Plain HTTP, and over TLS (where a slow client stalls in the handshake, before any HTTP).
+    @Test(arguments: [false, true])
+    func slowClientsAreClosedTheCapHoldsAndTheControllerStillAnswersAndReconciles(overTLS: Bool) async throws {
         let env = try await SimEnv()
         defer { Task { await env.stop() } }
         try env.write([ControllerTests.vm(cores: 2)])
         let binary = LaunchedProcess.setpointBinary.path
+        let tls = overTLS ? try ControllerTLSTests.writePair(in: env.dir, tag: "api") : nil
         // 1,024 open files, as systemd gives a service by default: the connection limit is half of them at most.
         let controller = try ChildProcess.start(
             [
                 "/bin/sh", "-c", "ulimit -n 1024 && exec \"$0\" \"$@\"", binary, "controller", env.manifests,
                 "--interval", "300ms",
                 "--listen", "127.0.0.1:0", "--state", env.state, "--header-timeout", "3s", "--max-connections", "5000",
-            ],
+            ] + (tls.map { ["--tls-certificate", $0.certificate, "--tls-key", $0.key] } ?? []),
             environment: ["PVE_TOKEN": "5e7d0000-0000-4000-8000-000000000001"]
         )
         defer { controller.signal(SIGKILL) }
         let output = controller.output
-        #expect(await output.waitFor("API on http://127.0.0.1:"), "\(output.value)")
+        let scheme = overTLS ? "https" : "http"
+        #expect(await output.waitFor("API on \(scheme)://127.0.0.1:"), "\(output.value)")
         #expect(
             output.value.contains(
                 "warning: --max-connections 5000 does not fit the open-file limit of 1024: at most 480"
@@ -106,10 +112,11 @@ import Testing
             "\(output.value)"
         )
         let port = try #require(
-            output.value.components(separatedBy: "API on http://127.0.0.1:").last?.prefix { $0.isNumber }
+            output.value.components(separatedBy: "API on \(scheme)://127.0.0.1:").last?.prefix { $0.isNumber }
         ).description
-        let url = "http://127.0.0.1:\(port)"
-        let http = HTTPClient(connections: 1)
+        let url = "\(scheme)://127.0.0.1:\(port)"
+        let clientTLS = TLSOptions(caFile: tls?.ca)
+        let http = HTTPClient(tls: clientTLS, connections: 1)
         defer { http.shutdown() }
         let before = String(decoding: try await http.send(HTTPRequest(url: url + "/metrics")).body, as: UTF8.self)
         #expect(Self.metric(before, "setpoint_http_connections_limit") == 480)
@@ -118,7 +125,9 @@ import Testing
         // 2,000 slow clients, watched until every one is closed or 60 s pass. They are served in waves of at most 480,
         // each held up to the 3 s header timeout, so the last close after some 15–25 s; on a loaded machine the
         // kernel's SYN retries (1 s, 3 s, 7 s …) make some connect late, and a 25 s watch once ended with 237 open.
-        let flood = try ChildProcess.start(["python3", "-c", Self.slowClients, port, "2000", "60"])
+        let flood = try ChildProcess.start(
+            ["python3", "-c", Self.slowClients, port, "2000", "60"] + (overTLS ? ["tls"] : [])
+        )
         defer { flood.signal(SIGKILL) }
         var maxSockets = 0
         var answered = 0
@@ -129,7 +138,7 @@ import Testing
         while flood.isRunning {
             maxSockets = max(maxSockets, Self.apiSockets(of: controller.processIdentifier, port: Int(port)!))
             // A quick client gets in while the slow ones hold connections: a fresh connection for every probe.
-            let probe = HTTPClient(connections: 1)
+            let probe = HTTPClient(tls: clientTLS, connections: 1)
             let health = try? await probe.send(HTTPRequest(url: url + "/healthz", timeout: .seconds(10)))
             probe.shutdown()
             #expect(health?.status == 200, "/healthz during the flood: \(String(describing: health?.status))")

@@ -49,6 +49,8 @@ public struct ControllerAPI: Sendable {
     public let anchor: AuditAnchor?
     /// Push webhooks (nil: not configured; their routes answer 404).
     public let webhooks: Webhooks?
+    /// The certificate and key the server speaks TLS with (nil: plain HTTP).
+    public let tls: TLSCertificateFiles?
 
     public init(
         store: any StateStore,
@@ -59,9 +61,11 @@ public struct ControllerAPI: Sendable {
         scheduler: BackupScheduler? = nil,
         limits: ConnectionLimits = ConnectionLimits(),
         anchor: AuditAnchor? = nil,
-        webhooks: Webhooks? = nil
+        webhooks: Webhooks? = nil,
+        tls: TLSCertificateFiles? = nil
     ) {
         self.webhooks = webhooks
+        self.tls = tls
         self.scheduler = scheduler
         self.anchor = anchor
         self.connections = ConnectionRegistry(limits: limits)
@@ -453,6 +457,14 @@ public struct ControllerAPI: Sendable {
             "counter",
             ConnectionCloseReason.allCases.map { ("{reason=\"\($0.rawValue)\"}", Double(http.closed[$0] ?? 0)) }
         )
+        if let tls {
+            metric(
+                "setpoint_tls_certificate_expiry_timestamp_seconds",
+                "When the API's TLS certificate in use expires (SIGHUP reads a renewed one).",
+                "gauge",
+                [("", tls.notAfter.timeIntervalSince1970)]
+            )
+        }
         var byName: [String: [GaugeSample]] = [:]
         var names: [String] = []
         for g in scheduler?.gauges ?? [] {

@@ -6,7 +6,8 @@ public import ServiceLifecycle
 
 extension ControllerAPI {
     /// The API as a service of the controller's service group (graceful shutdown with it). `onListening` gets the
-    /// bound port (port 0 picks a free one).
+    /// bound port (port 0 picks a free one). With ``tls``, every connection speaks TLS with the pair it holds when the
+    /// connection is accepted.
     public func server(
         host: String,
         port: Int,
@@ -15,10 +16,24 @@ extension ControllerAPI {
     ) -> any Service {
         // Every connection gets deadlines for its request head, its body and its idle waits, and counts against the
         // connection limit (ConnectionGuard); the accept loop backs off on EMFILE and goes on (NIO's AcceptBackoffHandler).
+        // The guard's handlers sit after TLS, but count raw bytes at the front of the pipeline: a client that stalls in
+        // the handshake meets the header timeout as one that stalls in its request head does.
         let registry = connections
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: registry.handlers())
+        let server: HTTPServerBuilder =
+            if let tls {
+                HTTPServerBuilder { responder in
+                    ReloadingTLSChannel(
+                        base: HTTP1Channel(responder: responder, configuration: http1),
+                        certificates: tls
+                    )
+                }
+            } else {
+                .http1(configuration: http1)
+            }
         return Application(
             router: router(),
-            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: registry.handlers())),
+            server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(host, port: port),
                 serverName: "setpoint-controller"
