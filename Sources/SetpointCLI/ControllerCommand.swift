@@ -84,6 +84,15 @@ struct ControllerCommand: ConsoleCommand {
     )
     var tlsKey: String?
 
+    @Option(
+        name: .customLong("session-ttl"),
+        help: ArgumentHelp(
+            "How long a sign-in to the approvals page (/ui) lasts; never past the token's own expiry.",
+            valueName: "DURATION"
+        )
+    )
+    var sessionTTL: String = "8h"
+
     @Flag(
         name: .customLong("insecure-http"),
         help: "Serve plain HTTP on an address other than loopback (tokens and cookies then cross the network in clear)."
@@ -207,6 +216,9 @@ struct ControllerCommand: ConsoleCommand {
             }
         }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        guard let ttl = DurationValue.parse(sessionTTL), ttl.milliseconds >= 1000 else {
+            throw ValidationError("--session-ttl '\(sessionTTL)' is not a duration of at least 1s")
+        }
         if (tlsCertificate == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-certificate and --tls-key go together: give both, or neither for plain HTTP")
         }
@@ -277,7 +289,7 @@ struct ControllerCommand: ConsoleCommand {
                 }
             }
             let scheme = tls == nil ? "http" : "https"
-            api = Controller.API(
+            var settings = Controller.API(
                 host: host,
                 port: port,
                 tokens: TokenStore(tokenSet),
@@ -298,6 +310,7 @@ struct ControllerCommand: ConsoleCommand {
                         "API on \(scheme)://\(host):\(bound)"
                             + (tokenSet.isEmpty ? " (no tokens file: /api/v1 answers 401, webhooks aside)" : "") + "\n"
                     )
+                    console.out("approvals page on \(scheme)://\(host):\(bound)/ui\n")
                 },
                 onTokensReloaded: { path, error in
                     if let error {
@@ -314,6 +327,8 @@ struct ControllerCommand: ConsoleCommand {
                     }
                 }
             )
+            settings.sessionTTL = DurationValue.parse(sessionTTL)!.duration
+            api = settings
         }
         try await Controller(
             reconciler: reconciler,

@@ -22,6 +22,8 @@ public struct Controller: Sendable {
         public var webhooks: Webhooks?
         /// The certificate and key the API serves TLS with (nil: plain HTTP). Read again on SIGHUP.
         public var tls: TLSCertificateFiles?
+        /// How long a sign-in to the approvals page lasts (never past the token's expiry).
+        public var sessionTTL: Duration = .seconds(8 * 3600)
         /// Called after each SIGHUP with the error, if the TLS pair was not read (the pair in use stays).
         public var onTLSReloaded: @Sendable (TLSCertificateFiles, (any Error)?) -> Void
         /// Called with the bound port once listening.
@@ -138,7 +140,8 @@ public struct Controller: Sendable {
                 limits: api.limits,
                 anchor: api.anchor,
                 webhooks: api.webhooks,
-                tls: api.tls
+                tls: api.tls,
+                sessions: UISessions(ttl: api.sessionTTL)
             )
             services.append(
                 .init(

@@ -14,6 +14,8 @@ import Testing
         var key: String
         /// The CA that signed it (what a client trusts).
         var ca: String
+        /// `sha256//BASE64` of the server key (what Chromium is told to trust).
+        var pin: String
     }
 
     /// A certificate for localhost and 127.0.0.1 from a CA of its own, written to DIR/TAG.crt and DIR/TAG.key (0600),
@@ -21,7 +23,7 @@ import Testing
     static func writePair(in dir: String, tag: String) throws -> Pair {
         let made = try SelfSignedCA.make(names: ["localhost"])
         let ca = dir + "/\(tag)-ca-\(UUID().uuidString.prefix(8)).pem"
-        let pair = Pair(certificate: dir + "/\(tag).crt", key: dir + "/\(tag).key", ca: ca)
+        let pair = Pair(certificate: dir + "/\(tag).crt", key: dir + "/\(tag).key", ca: ca, pin: made.publicKeyPin)
         try made.certificatePEM.write(toFile: pair.certificate, atomically: true, encoding: .utf8)
         try made.privateKeyPEM.write(toFile: pair.key, atomically: true, encoding: .utf8)
         chmod(pair.key, 0o600)

@@ -105,6 +105,7 @@ extension ControllerAPI {
                 by: try context.requireIdentity()
             )
         }
+        addUIRoutes(to: router)
         return router
     }
 

@@ -38,7 +38,7 @@ public struct ControllerAPI: Sendable {
         /// Pages kept per generation (distinct `after`/`limit` pairs); beyond it pages are computed, not kept.
         static let capacity = 256
     }
-    private var clock: any SetpointClock { reconciler.configuration.clock }
+    var clock: any SetpointClock { reconciler.configuration.clock }
 
     /// The API described as OpenAPI 3.1 (served at `/openapi.yaml`; `docs/openapi.yaml` is the same text).
     public static var openAPIDocument: String { OpenAPIDocument.yaml }
@@ -51,6 +51,8 @@ public struct ControllerAPI: Sendable {
     public let webhooks: Webhooks?
     /// The certificate and key the server speaks TLS with (nil: plain HTTP).
     public let tls: TLSCertificateFiles?
+    /// The approvals page's sign-ins.
+    public let sessions: UISessions
 
     public init(
         store: any StateStore,
@@ -62,10 +64,12 @@ public struct ControllerAPI: Sendable {
         limits: ConnectionLimits = ConnectionLimits(),
         anchor: AuditAnchor? = nil,
         webhooks: Webhooks? = nil,
-        tls: TLSCertificateFiles? = nil
+        tls: TLSCertificateFiles? = nil,
+        sessions: UISessions = UISessions()
     ) {
         self.webhooks = webhooks
         self.tls = tls
+        self.sessions = sessions
         self.scheduler = scheduler
         self.anchor = anchor
         self.connections = ConnectionRegistry(limits: limits)
@@ -168,32 +172,37 @@ public struct ControllerAPI: Sendable {
     }
 
     func explain(_ id: ResourceID) -> Reply {
-        let retries = reconciler.retries
-        guard let (_, state, error) = status.resourceStatus(retries: retries).first(where: { $0.0 == id }) else {
+        guard let e = explanation(id) else {
             return .json(
                 .notFound,
                 APIv1.ErrorBody(error: "\(id) is not declared in the manifests the controller reads")
             )
         }
+        return .json(.ok, e)
+    }
+
+    /// Why a declared resource is where it is, from the last pass and the backoff (nil: not declared).
+    func explanation(_ id: ResourceID) -> APIv1.Explanation? {
+        let retries = reconciler.retries
+        guard let (_, state, error) = status.resourceStatus(retries: retries).first(where: { $0.0 == id }) else {
+            return nil
+        }
         let r = status.snapshot.last
         let mine = { (ids: [ActionID]) in ids.filter { $0.resource == id }.map(\.description) }
         let waiting = mine(r?.waiting ?? [])
-        return .json(
-            .ok,
-            APIv1.Explanation(
-                resource: id.description,
-                status: state,
-                lastError: error,
-                applied: mine(r?.applied ?? []),
-                waiting: waiting,
-                held: Dictionary(
-                    uniqueKeysWithValues: (r?.held ?? [:]).filter { $0.key.resource == id }.map {
-                        ($0.key.description, $0.value)
-                    }
-                ),
-                pendingPlan: waiting.isEmpty ? nil : r?.pendingPlanID,
-                failures: retries[id]?.failures
-            )
+        return APIv1.Explanation(
+            resource: id.description,
+            status: state,
+            lastError: error,
+            applied: mine(r?.applied ?? []),
+            waiting: waiting,
+            held: Dictionary(
+                uniqueKeysWithValues: (r?.held ?? [:]).filter { $0.key.resource == id }.map {
+                    ($0.key.description, $0.value)
+                }
+            ),
+            pendingPlan: waiting.isEmpty ? nil : r?.pendingPlanID,
+            failures: retries[id]?.failures
         )
     }
 
@@ -222,7 +231,13 @@ public struct ControllerAPI: Sendable {
         )
     }
 
-    func decide(_ id: String, approve: Bool, by who: Tokens.Identity, reason: String?) async throws -> Reply {
+    func decide(
+        _ id: String,
+        approve: Bool,
+        by who: Tokens.Identity,
+        reason: String?,
+        how: String = "controller API"
+    ) async throws -> Reply {
         guard let p = try await store.storedPlan(id: id) else { throw APIError(.notFound, "no plan \(id)") }
         guard p.status == .pending else {
             throw APIError(
@@ -236,7 +251,7 @@ public struct ControllerAPI: Sendable {
         if approve, fourEyes, approver == author || author.hasSuffix(":" + approver) {
             throw APIError(.forbidden, "four-eyes: \(who.email) authored plan \(id); another approver must approve it")
         }
-        var detail: [String: Value] = ["plan": .string(id), "how": .string("controller API")]
+        var detail: [String: Value] = ["plan": .string(id), "how": .string(how)]
         if let reason { detail["reason"] = .string(reason) }
         let record = AuditTrail(log: store, actor: who.email)
             .entry(approve ? .approval : .rejection, planID: id, detail: .map(detail))

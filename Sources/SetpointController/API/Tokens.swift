@@ -79,6 +79,9 @@ public struct Tokens: Sendable {
     /// The identity a bearer token stands for, if any.
     public func identity(_ token: String) -> Identity? { byHash[SHA256.hex(token)] }
 
+    /// The identity of a token known by its SHA-256 (a page session keeps only that).
+    public func identity(hash: String) -> Identity? { byHash[hash] }
+
     public var isEmpty: Bool { byHash.isEmpty }
 
     /// A new random token and its line for the tokens file (with `expires=` when it has an expiry).
