@@ -23,7 +23,8 @@ struct SetpointCommand: ParsableCommand {
         subcommands: [
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ImportCommand.self, DoctorCommand.self,
             PostgresCommand.self, BackupCommand.self, RestoreCommand.self, ControllerCommand.self, PlansCommand.self,
-            ApproveCommand.self, RejectCommand.self, TokenCommand.self, AuditCommand.self, SchemaCommand.self,
+            ApproveCommand.self, RejectCommand.self, ExplainCommand.self, TokenCommand.self, AuditCommand.self,
+            SchemaCommand.self,
             VersionCommand.self,
         ]
     )

@@ -100,7 +100,8 @@ public struct Controller: Sendable {
             interval: interval,
             logger: logger,
             scheduler: scheduler,
-            scheduleTick: min(interval, .seconds(15))
+            scheduleTick: min(interval, .seconds(15)),
+            conditions: ConditionRecorder(store: store, status: status, reconciler: reconciler)
         ) { report in
             status.record(report, declared: report.declared, at: reconciler.configuration.clock.now)
             onPass(report)

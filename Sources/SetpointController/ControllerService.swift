@@ -16,6 +16,8 @@ public struct ControllerService: Service {
     /// Runs the policies' schedules beside the passes, looking every `scheduleTick`.
     public let scheduler: BackupScheduler?
     public let scheduleTick: Duration
+    /// Records the resources' conditions in the state after each pass this controller leads.
+    public let conditions: ConditionRecorder?
 
     public init(
         reconciler: Reconciler,
@@ -23,8 +25,10 @@ public struct ControllerService: Service {
         logger: Logger,
         scheduler: BackupScheduler? = nil,
         scheduleTick: Duration = .seconds(15),
+        conditions: ConditionRecorder? = nil,
         onPass: @escaping @Sendable (PassReport) -> Void = { _ in }
     ) {
+        self.conditions = conditions
         self.reconciler = reconciler
         self.interval = interval
         self.logger = logger
@@ -48,6 +52,8 @@ public struct ControllerService: Service {
                 report.seconds = took.inSeconds
                 log(report, took: took)
                 onPass(report)
+                let logger = self.logger
+                await conditions?.record { logger.warning("\($0)") }
                 digest = reconciler.manifestDigest()
                 // Sleep out the interval ±10 %, waking early for a manifest change or a shutdown.
                 let seconds = interval.inSeconds

@@ -63,3 +63,34 @@ extension PostgresStateStore {
         }
     }
 }
+
+extension PostgresStateStore {
+    public func replaceConditions(_ conditions: [ResourceCondition]) async throws {
+        try await write("record the resources' conditions") { db in
+            _ = try await db.query("DELETE FROM setpoint_conditions", [])
+            for c in conditions {
+                _ = try await db.query(
+                    """
+                    INSERT INTO setpoint_conditions (resource, type, status, reason, message, last_transition)
+                    VALUES ($1, $2, $3, $4, $5, $6)
+                    ON CONFLICT (resource, type) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason,
+                    message = EXCLUDED.message, last_transition = EXCLUDED.last_transition
+                    """,
+                    [
+                        c.resource.description, c.type.rawValue, c.status.rawValue, c.reason, c.message,
+                        c.lastTransitionTime,
+                    ]
+                )
+            }
+        }
+    }
+
+    public func conditions(of resource: ResourceID?) async throws -> [ResourceCondition] {
+        try await read("read the resources' conditions") { db in
+            try await db.query(
+                "SELECT * FROM setpoint_conditions WHERE $1::text IS NULL OR resource = $1 ORDER BY resource, type",
+                [resource?.description]
+            ).records.compactMap { row in ResourceCondition.decode { row[$0] } }
+        }
+    }
+}

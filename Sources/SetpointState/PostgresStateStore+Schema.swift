@@ -63,6 +63,13 @@ extension PostgresStateStore {
                 "CREATE TABLE setpoint_host_keys (host text NOT NULL, endpoint text NOT NULL, key text NOT NULL, trusted_at text NOT NULL, PRIMARY KEY (host, endpoint, key))"
             ]
         ),
+        // Each declared resource's Ready and Synced conditions, as the leading controller last recorded them.
+        (
+            "v9-conditions",
+            [
+                "CREATE TABLE setpoint_conditions (resource text NOT NULL, type text NOT NULL, status text NOT NULL, reason text NOT NULL, message text NOT NULL, last_transition text NOT NULL, PRIMARY KEY (resource, type))"
+            ]
+        ),
     ]
 
     /// One advisory lock key for Setpoint's schema changes (any 64-bit constant of its own).

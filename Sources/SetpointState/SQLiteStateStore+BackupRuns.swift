@@ -60,3 +60,33 @@ extension SQLiteStateStore {
         }
     }
 }
+
+extension SQLiteStateStore {
+    public func replaceConditions(_ conditions: [ResourceCondition]) async throws {
+        try await write("record the resources' conditions") { db in
+            try db.execute(sql: "DELETE FROM conditions")
+            for c in conditions {
+                try db.execute(
+                    sql:
+                        "INSERT OR REPLACE INTO conditions (resource, type, status, reason, message, last_transition) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [
+                        c.resource.description, c.type.rawValue, c.status.rawValue, c.reason, c.message,
+                        c.lastTransitionTime,
+                    ]
+                )
+            }
+        }
+    }
+
+    public func conditions(of resource: ResourceID?) async throws -> [ResourceCondition] {
+        try await run("read the resources' conditions") {
+            try await pool.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: "SELECT * FROM conditions WHERE ? IS NULL OR resource = ? ORDER BY resource, type",
+                    arguments: [resource?.description, resource?.description]
+                ).compactMap { row in ResourceCondition.decode { row[$0] } }
+            }
+        }
+    }
+}

@@ -109,6 +109,13 @@ extension SQLiteStateStore {
                     "CREATE TABLE host_keys (host TEXT NOT NULL, endpoint TEXT NOT NULL, key TEXT NOT NULL, trusted_at TEXT NOT NULL, PRIMARY KEY (host, endpoint, key)) WITHOUT ROWID"
             )
         }
+        migrator.registerMigration("v9-conditions") { db in
+            // Each declared resource's Ready and Synced conditions, as the leading controller last recorded them.
+            try db.execute(
+                sql:
+                    "CREATE TABLE conditions (resource TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, last_transition TEXT NOT NULL, PRIMARY KEY (resource, type)) WITHOUT ROWID"
+            )
+        }
         for identifier in extra {
             migrator.registerMigration(identifier) { _ in }
         }

@@ -26,7 +26,8 @@ public import SetpointCore
 /// let last = try await store.owned(id)      // the spec just recorded
 /// try await store.forget(id)                // after a successful delete
 /// ```
-public protocol StateStore: AuditLog, ApplyLease, JournalStore, PlanStore, BackupRunStore, HostKeyStore {
+public protocol StateStore: AuditLog, ApplyLease, JournalStore, PlanStore, BackupRunStore, HostKeyStore, ConditionStore
+{
     /// True when the store was opened for reading only; every write then throws.
     var isReadOnly: Bool { get }
 

@@ -11,6 +11,7 @@ public import SetpointState
 /// let readOnly = InMemoryStateStore(owned: [applied], isReadOnly: true)
 /// ```
 public actor InMemoryStateStore: StateStore {
+    private var conditions: [ResourceCondition] = []
     public nonisolated let isReadOnly: Bool
     private var resources: [ResourceID: AppliedResource]
     private var audit: [AuditRecord] = []
@@ -115,6 +116,16 @@ public actor InMemoryStateStore: StateStore {
     }
 
     public func trustedHostKeys(host: String) -> [TrustedHostKey] { hostKeys.filter { $0.host == host } }
+
+    public func replaceConditions(_ conditions: [ResourceCondition]) throws {
+        try refuseIfReadOnly("record the resources' conditions")
+        self.conditions = conditions
+    }
+
+    public func conditions(of resource: ResourceID?) -> [ResourceCondition] {
+        conditions.filter { resource == nil || $0.resource == resource }
+            .sorted { ($0.resource.description, $0.type.rawValue) < ($1.resource.description, $1.type.rawValue) }
+    }
 
     public func savePlan(_ plan: StoredPlan) throws {
         try refuseIfReadOnly("save plan \(plan.id)")

@@ -607,3 +607,23 @@ extension ProcessOutput {
         #expect(found, "waited for '\(text)':\n\(value)", sourceLocation: sourceLocation)
     }
 }
+
+extension ProcessOutput {
+    /// The API's port from the controller's `API on SCHEME://127.0.0.1:PORT` line, once it is printed.
+    func apiPort(scheme: String = "http") async throws -> String {
+        try await wait(for: "API on \(scheme)://127.0.0.1:")
+        return try #require(
+            value.range(of: "API on \(scheme)://127.0.0.1:").map {
+                String(value[$0.upperBound...].prefix { $0.isNumber })
+            }
+        )
+    }
+
+    /// The pending plan's id, once the controller prints `waiting for approval in plan p-…`.
+    func pendingPlan() async throws -> String {
+        try await wait(for: "waiting for approval in plan p-")
+        return try #require(
+            value.range(of: "waiting for approval in plan ").map { String(value[$0.upperBound...].prefix(14)) }
+        )
+    }
+}

@@ -47,19 +47,10 @@ import Testing
         ])
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         try await output.wait(for: "approvals page on https://127.0.0.1:")
-        let port = try #require(
-            output.value.range(of: "API on https://127.0.0.1:").map {
-                output.value[$0.upperBound...].prefix { $0.isNumber }
-            }
-        )
+        let port = try await output.apiPort(scheme: "https")
         try await output.wait(for: "applied VirtualMachine/web-1:create")
         try env.write([ControllerTests.vm(cores: 4, approval: true)])
-        try await output.wait(for: "waiting for approval in plan p-")
-        let plan = try #require(
-            output.value.range(of: "waiting for approval in plan ").map {
-                String(output.value[$0.upperBound...].prefix(14))
-            }
-        )
+        let plan = try await output.pendingPlan()
 
         let screenshots = RepoPaths.path(".build/ui-screenshots")
         let config: [String: Any] = [

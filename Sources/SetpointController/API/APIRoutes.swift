@@ -131,7 +131,7 @@ extension ControllerAPI {
             return { _, context in
                 let kind = try context.parameters.require("kind")
                 let name = try context.parameters.require("name")
-                return api.explain(ResourceID(kind: ResourceKind(kind), name: name))
+                return try await api.explain(ResourceID(kind: ResourceKind(kind), name: name))
             }
         case .plans: return { request, _ in try await api.plans(request.query) }
         case .plan:

@@ -1,5 +1,6 @@
 import Foundation
 public import SetpointCore
+public import SetpointState
 
 /// The controller API's request and response bodies (version 1), shared by the server's routes and the CLI's client
 /// (`plans`, `approve`, `reject`, `backup run --controller`). Encoded with sorted keys; absent optionals are left out.
@@ -56,6 +57,10 @@ public enum APIv1 {
         public var held: [String: String]
         public var pendingPlan: String?
         public var failures: Int?
+        /// `Ready` and `Synced` as the leading controller recorded them in the state (with their transition times).
+        public var conditions: [ResourceCondition]? = nil
+        /// When the retry after the last failure may start (nil: none due, or parked).
+        public var nextRetry: String? = nil
     }
 
     /// One plan of `GET /api/v1/plans`.

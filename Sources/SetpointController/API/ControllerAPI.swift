@@ -171,13 +171,14 @@ public struct ControllerAPI: Sendable {
         return .json(.ok, APIv1.Page(items: items, next: all.count > limit ? page.last?.0.description : nil))
     }
 
-    func explain(_ id: ResourceID) -> Reply {
-        guard let e = explanation(id) else {
+    func explain(_ id: ResourceID) async throws -> Reply {
+        guard var e = explanation(id) else {
             return .json(
                 .notFound,
                 APIv1.ErrorBody(error: "\(id) is not declared in the manifests the controller reads")
             )
         }
+        e.conditions = try await store.conditions(of: id)
         return .json(.ok, e)
     }
 
@@ -202,7 +203,8 @@ public struct ControllerAPI: Sendable {
                 }
             ),
             pendingPlan: waiting.isEmpty ? nil : r?.pendingPlanID,
-            failures: retries[id]?.failures
+            failures: retries[id]?.failures,
+            nextRetry: retries[id]?.nextRetry.map { Timestamp.seconds($0) }
         )
     }
 

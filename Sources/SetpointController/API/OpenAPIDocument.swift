@@ -81,7 +81,7 @@ enum OpenAPIDocument {
                 - {name: kind, in: path, required: true, schema: {type: string}}
                 - {name: name, in: path, required: true, schema: {type: string}}
               responses:
-                "200": {description: Status, last error, applied, waiting and held actions, content: {application/json: {}}}
+                "200": {description: "Status, last error, applied, waiting and held actions, failures, nextRetry, and the Ready and Synced conditions the leading controller recorded (type, status, reason, message, lastTransitionTime)", content: {application/json: {}}}
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {description: Not declared, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
                 "429": {$ref: "#/components/responses/TooManyRequests"}

@@ -62,7 +62,7 @@ extension ControllerAPI {
                 kind: ResourceKind(try context.parameters.require("kind")),
                 name: try context.parameters.require("name")
             )
-            return await api.signedIn(request) { viewer in api.resourcePage(id, viewer) }
+            return await api.signedIn(request) { viewer in try await api.resourcePage(id, viewer) }
         }
         router.get("/ui/audit") { request, _ in
             await api.signedIn(request) { viewer in try await api.auditPage(viewer, filters: request.query) }
@@ -406,7 +406,7 @@ extension ControllerAPI {
         return UIHTML.response(.ok, UIHTML.page("Resources", viewer: viewer, section: "resources", body: body))
     }
 
-    func resourcePage(_ id: ResourceID, _ viewer: UIHTML.Viewer) -> Response {
+    func resourcePage(_ id: ResourceID, _ viewer: UIHTML.Viewer) async throws -> Response {
         guard let e = explanation(id) else {
             return errorPage(.notFound, "\(id) is not declared in the manifests the controller reads", viewer)
         }
@@ -441,6 +441,14 @@ extension ControllerAPI {
             <dt>Failures in a row</dt><dd>\(e.failures.map(String.init) ?? "0")</dd>
             <dt>What to do</dt><dd>\(UIHTML.escape(next))</dd>
             </dl>
+            <h2>Conditions</h2>
+            \(UIHTML.table(
+                ["type", "status", "reason", "since", "message"],
+                try await store.conditions(of: id).map { c in
+                    [c.type.rawValue, c.status.rawValue, c.reason, c.lastTransitionTime, c.message].map(UIHTML.escape)
+                },
+                empty: "None recorded yet (the leading controller records them after its passes)."
+            ))
             """
         return UIHTML.response(
             .ok,
