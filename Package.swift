@@ -238,7 +238,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SetpointStateTests",
-            dependencies: ["SetpointState", "SetpointCore", "SetpointTesting", "SetpointPG", "SetpointEngine"],
+            dependencies: [
+                "SetpointState", "SetpointCore", "SetpointTesting", "SetpointPG", "SetpointEngine",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -24,6 +24,7 @@ struct SetpointCommand: ParsableCommand {
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ImportCommand.self, DoctorCommand.self,
             PostgresCommand.self, BackupCommand.self, RestoreCommand.self, ControllerCommand.self, PlansCommand.self,
             ApproveCommand.self, RejectCommand.self, ExplainCommand.self, TokenCommand.self, AuditCommand.self,
+            StateCommand.self,
             SchemaCommand.self,
             VersionCommand.self,
         ]

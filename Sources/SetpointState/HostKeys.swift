@@ -22,4 +22,6 @@ public protocol HostKeyStore: Sendable {
     func recordTrustedHostKey(_ key: TrustedHostKey) async throws
     /// The keys trusted for a Host, oldest first.
     func trustedHostKeys(host: String) async throws -> [TrustedHostKey]
+    /// Every trusted key, by Host, oldest first (moving a state copies them all).
+    func allTrustedHostKeys() async throws -> [TrustedHostKey]
 }

@@ -65,6 +65,38 @@ extension PostgresStateStore {
 }
 
 extension PostgresStateStore {
+    public func allTrustedHostKeys() async throws -> [TrustedHostKey] {
+        try await read("read the trusted host keys") { db in
+            try await db.query("SELECT * FROM setpoint_host_keys ORDER BY host, trusted_at, key", []).records.map {
+                TrustedHostKey(
+                    host: $0["host"] ?? "",
+                    endpoint: $0["endpoint"] ?? "",
+                    key: $0["key"] ?? "",
+                    trustedAt: $0["trusted_at"] ?? ""
+                )
+            }
+        }
+    }
+
+    public func importAuditRecords(_ records: [AuditRecord]) async throws {
+        guard let first = records.first else { return }
+        let location = self.location
+        try await write("import audit records") { db in
+            _ = try await db.query("LOCK TABLE setpoint_audit IN EXCLUSIVE MODE", [])
+            let head = try await db.query("SELECT seq, hash FROM setpoint_audit ORDER BY seq DESC LIMIT 1", []).records
+                .first
+            let seq = Int64(head?["seq"] ?? "0") ?? 0
+            let hash = head?["hash"] ?? ""
+            guard first.seq == seq + 1, first.previousHash == hash else {
+                throw SetpointError(
+                    .stateFailed,
+                    "audit record \(first.seq) does not follow the head of \(location) (seq \(seq)): not imported"
+                )
+            }
+            for r in records { try await Self.insert(r, in: db) }
+        }
+    }
+
     public func replaceConditions(_ conditions: [ResourceCondition]) async throws {
         try await write("record the resources' conditions") { db in
             _ = try await db.query("DELETE FROM setpoint_conditions", [])

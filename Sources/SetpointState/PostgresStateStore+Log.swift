@@ -31,18 +31,23 @@ extension PostgresStateStore {
         let seq = (head?.int64("seq") ?? 0) + 1
         let previous = head?["hash"] ?? ""
         let record = AuditRecord.chained(entry, seq: seq, previousHash: previous)
+        try await Self.insert(record, in: db)
+        return record
+    }
+
+    /// Writes one record as it is (its seq and hashes already made).
+    static func insert(_ r: AuditRecord, in db: PGConnection) async throws {
+        let e = r.entry
         _ = try await db.query(
             """
             INSERT INTO setpoint_audit (seq, time, actor, event, plan_id, action_id, resource, result, detail, previous_hash, hash)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             """,
             [
-                String(seq), entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID?.description,
-                entry.resource?.description,
-                entry.result, CanonicalJSON.encode(entry.detail), previous, record.hash,
+                String(r.seq), e.time, e.actor, e.event.rawValue, e.planID, e.actionID?.description,
+                e.resource?.description, e.result, CanonicalJSON.encode(e.detail), r.previousHash, r.hash,
             ]
         )
-        return record
     }
 
     public func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord] {

@@ -13,7 +13,7 @@ import Synchronization
 /// the lease was taken (or that is ``fence(holder:)``d) checks, in the same transaction as every write, that this holder still holds the lease at that
 /// epoch, and refuses the write otherwise: a leader that was stopped (SIGSTOP, a long GC pause) and wakes up after
 /// another took over cannot write anything. An advisory lock alone would not do: a stopped process keeps its session.
-public final class PostgresStateStore: StateStore {
+public final class PostgresStateStore: StateStore, AuditImport {
     /// Where the state lives, for messages: the URL without its password.
     public let location: String
     public let isReadOnly: Bool

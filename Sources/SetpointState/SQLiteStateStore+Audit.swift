@@ -35,17 +35,23 @@ extension SQLiteStateStore {
         let seq: Int64 = (head?["seq"] as Int64? ?? 0) + 1
         let previous: String = head?["hash"] ?? ""
         let r = AuditRecord.chained(entry, seq: seq, previousHash: previous)
+        try Self.insert(r, in: db)
+        return r
+    }
+
+    /// Writes one record as it is (its seq and hashes already made).
+    static func insert(_ r: AuditRecord, in db: Database) throws {
+        let e = r.entry
         try db.execute(
             sql: """
                 INSERT INTO audit_log (seq, time, actor, event, plan_id, action_id, resource, result, detail, previous_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                seq, entry.time, entry.actor, entry.event.rawValue, entry.planID, entry.actionID?.description,
-                entry.resource?.description, entry.result, CanonicalJSON.encode(entry.detail), previous, r.hash,
+                r.seq, e.time, e.actor, e.event.rawValue, e.planID, e.actionID?.description,
+                e.resource?.description, e.result, CanonicalJSON.encode(e.detail), r.previousHash, r.hash,
             ]
         )
-        return r
     }
 
     public func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord] {

@@ -62,6 +62,37 @@ extension SQLiteStateStore {
 }
 
 extension SQLiteStateStore {
+    public func allTrustedHostKeys() async throws -> [TrustedHostKey] {
+        try await run("read the trusted host keys") {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM host_keys ORDER BY host, trusted_at, key").map {
+                    TrustedHostKey(
+                        host: $0["host"],
+                        endpoint: $0["endpoint"],
+                        key: $0["key"],
+                        trustedAt: $0["trusted_at"]
+                    )
+                }
+            }
+        }
+    }
+
+    public func importAuditRecords(_ records: [AuditRecord]) async throws {
+        guard let first = records.first else { return }
+        try await write("import audit records") { db in
+            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            let seq: Int64 = head?["seq"] ?? 0
+            let hash: String = head?["hash"] ?? ""
+            guard first.seq == seq + 1, first.previousHash == hash else {
+                throw SetpointError(
+                    .stateFailed,
+                    "audit record \(first.seq) does not follow the head of \(self.path) (seq \(seq)): not imported"
+                )
+            }
+            for r in records { try Self.insert(r, in: db) }
+        }
+    }
+
     public func replaceConditions(_ conditions: [ResourceCondition]) async throws {
         try await write("record the resources' conditions") { db in
             try db.execute(sql: "DELETE FROM conditions")

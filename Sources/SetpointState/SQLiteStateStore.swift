@@ -23,7 +23,7 @@ import Synchronization
 /// }
 /// let owned = try await state.ownedResources()
 /// ```
-public final class SQLiteStateStore: StateStore {
+public final class SQLiteStateStore: StateStore, AuditImport {
     /// Where the CLI keeps state unless `--state PATH` says otherwise (relative to the working directory).
     public static let defaultPath = ".setpoint/state.db"
 

@@ -10,7 +10,7 @@ public import SetpointState
 /// let store = InMemoryStateStore(owned: [applied])          // state as a previous apply left it
 /// let readOnly = InMemoryStateStore(owned: [applied], isReadOnly: true)
 /// ```
-public actor InMemoryStateStore: StateStore {
+public actor InMemoryStateStore: StateStore, AuditImport {
     private var conditions: [ResourceCondition] = []
     public nonisolated let isReadOnly: Bool
     private var resources: [ResourceID: AppliedResource]
@@ -116,6 +116,17 @@ public actor InMemoryStateStore: StateStore {
     }
 
     public func trustedHostKeys(host: String) -> [TrustedHostKey] { hostKeys.filter { $0.host == host } }
+
+    public func allTrustedHostKeys() -> [TrustedHostKey] { hostKeys.sorted { $0.host < $1.host } }
+
+    public func importAuditRecords(_ records: [AuditRecord]) throws {
+        try refuseIfReadOnly("import audit records")
+        guard let first = records.first else { return }
+        guard first.seq == Int64(audit.count + 1), first.previousHash == (audit.last?.hash ?? "") else {
+            throw SetpointError(.stateFailed, "audit record \(first.seq) does not follow the head: not imported")
+        }
+        audit += records
+    }
 
     public func replaceConditions(_ conditions: [ResourceCondition]) throws {
         try refuseIfReadOnly("record the resources' conditions")
