@@ -31,8 +31,12 @@ struct FailoverCommand: ConsoleCommand {
             and change nothing. The old primary stays stopped; apply brings it back as a replica (pg_rewind) once the manifest \
             names the new primary.
 
+            While a controller runs on the state it holds the lease: give --controller URL (or set SETPOINT_CONTROLLER) \
+            and an admin token, and the leading controller fails over under its lease, audited under your token's identity.
+
             Examples:
               setpoint postgres failover main-db --to pg-2 manifests/postgres/
+              setpoint postgres failover main-db --to pg-2 --controller https://ops-1:9797 --token-file ~/.setpoint-token
 
             Exit codes: 0 promoted; 1 refused or failed (the message says what was done).
             """
@@ -44,49 +48,30 @@ struct FailoverCommand: ConsoleCommand {
     @Option(name: .customLong("to"), help: ArgumentHelp("The replica to promote.", valueName: "MEMBER"))
     var target: String
 
-    @Argument(help: "Manifest files or folders that declare the cluster.")
-    var paths: [String]
+    @Argument(help: "Manifest files or folders that declare the cluster (none through a controller).")
+    var paths: [String] = []
+
+    @OptionGroup var client: ControllerClientOptions
 
     @OptionGroup var stateOptions: StateOptions
 
     @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
     var identity: String?
 
-    func validate() throws {
-        guard !paths.isEmpty else {
-            throw ValidationError("give the manifest files or folders that declare PostgresCluster/\(cluster)")
-        }
-    }
-
     func execute(_ console: Console) async throws -> Int32 {
         try await ClusterOperation(
             console: console,
             paths: paths,
-            cluster: cluster,
+            command: OperatorCommand(
+                name: "failover",
+                resource: ResourceID(kind: .postgresCluster, name: cluster),
+                arguments: ["to": target]
+            ),
             state: stateOptions,
+            client: client,
             identity: identity,
-            event: .failover,
-            what: "failover of PostgresCluster/\(cluster) to \(target)",
-            detail: ["to": .string(target)]
-        ).run { provider, declared, context in
-            let report = try await provider.failover(declared, to: target, in: context)
-            for step in report.steps { console.out("  \(step)\n") }
-            console.out(
-                String(
-                    format: "failover of %@: %@ is the primary (%.2f s).\n",
-                    declared.id.description,
-                    report.to,
-                    report.seconds
-                )
-            )
-            console.out(
-                "Next: set `primary: \(report.to)` in the manifest, then plan: the old primary \(report.from) comes back as a replica.\n"
-            )
-            return [
-                "from": .string(report.from), "to": .string(report.to), "steps": .list(report.steps.map(Value.string)),
-                "seconds": .double(report.seconds),
-            ]
-        }
+            what: "failover of PostgresCluster/\(cluster) to \(target)"
+        ).run()
     }
 }
 
@@ -101,8 +86,11 @@ struct ReinitCommand: ConsoleCommand {
             you are sure), its slot is dropped, and it is made again with pg_basebackup; done when it streams. The primary is \
             refused. Because the member's own data is abandoned this needs --yes, and it is written to the audit log.
 
+            With --controller URL (or SETPOINT_CONTROLLER) and an admin token the leading controller does it.
+
             Examples:
               setpoint postgres reinit main-db pg-3 manifests/postgres/ --yes
+              setpoint postgres reinit main-db pg-3 --yes --controller https://ops-1:9797 --token-file ~/.setpoint-token
 
             Exit codes: 0 the member streams again; 1 refused or failed (the message says what was done).
             """
@@ -114,8 +102,10 @@ struct ReinitCommand: ConsoleCommand {
     @Argument(help: ArgumentHelp("The replica to re-make.", valueName: "MEMBER"))
     var member: String
 
-    @Argument(help: "Manifest files or folders that declare the cluster.")
-    var paths: [String]
+    @Argument(help: "Manifest files or folders that declare the cluster (none through a controller).")
+    var paths: [String] = []
+
+    @OptionGroup var client: ControllerClientOptions
 
     @Flag(name: .long, help: "Confirm: the member's current data is moved aside and replaced by a copy of the primary.")
     var yes = false
@@ -124,12 +114,6 @@ struct ReinitCommand: ConsoleCommand {
 
     @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
     var identity: String?
-
-    func validate() throws {
-        guard !paths.isEmpty else {
-            throw ValidationError("give the manifest files or folders that declare PostgresCluster/\(cluster)")
-        }
-    }
 
     func execute(_ console: Console) async throws -> Int32 {
         guard yes else {
@@ -142,59 +126,60 @@ struct ReinitCommand: ConsoleCommand {
         return try await ClusterOperation(
             console: console,
             paths: paths,
-            cluster: cluster,
+            command: OperatorCommand(
+                name: "reinit",
+                resource: ResourceID(kind: .postgresCluster, name: cluster),
+                arguments: ["member": member]
+            ),
             state: stateOptions,
+            client: client,
             identity: identity,
-            event: .reinit,
-            what: "reinit of \(member) in PostgresCluster/\(cluster)",
-            detail: ["member": .string(member)]
-        ).run { provider, declared, context in
-            let report = try await provider.reinitialize(declared, member: member, in: context)
-            console.out(
-                String(
-                    format: "%@ of %@ streams again (%.2f s); its old data directory is kept at %@\n",
-                    member,
-                    declared.id.description,
-                    report.seconds,
-                    report.keptAt
-                )
-            )
-            return ["keptAt": .string(report.keptAt), "seconds": .double(report.seconds)]
-        }
+            what: "reinit of \(member) in PostgresCluster/\(cluster)"
+        ).run()
     }
 }
 
-/// What `postgres failover` and `postgres reinit` share: the declared cluster, the PostgreSQL provider, the state's
-/// lease held while the operation runs, and an audit record of how it ended (`succeeded` with its detail, or `failed`
+/// What `postgres failover` and `postgres reinit` share. With a controller configured (`--controller URL`, or
+/// SETPOINT_CONTROLLER) the leading controller carries the command out under its lease and fencing epoch, audited
+/// under the token's identity, and this waits for it; else the declared cluster, the PostgreSQL provider, the state's
+/// lease held while the command runs, and an audit record of how it ended (`succeeded` with its detail, or `failed`
 /// with the error).
 struct ClusterOperation {
     let console: Console
     let paths: [String]
-    let cluster: String
+    let command: OperatorCommand
     let state: StateOptions
+    let client: ControllerClientOptions
     let identity: String?
-    /// The audit event (`failover`, `reinit`).
-    let event: AuditEvent
     /// For the error line: `failover of PostgresCluster/main to pg-2`.
     let what: String
-    /// Recorded whatever the outcome.
-    let detail: [String: Value]
 
-    func run(
-        _ body: (PostgresProvider, Resource, ProviderContext) async throws -> [String: Value]
-    ) async throws -> Int32 {
+    func run() async throws -> Int32 {
+        if BackupRemoteRun.configured(client, console) {
+            return await OperatorRemoteRun(console: console, client: client).run(command, what: what)
+        }
+        guard !paths.isEmpty else {
+            console.err(
+                "error: give the manifest files or folders that declare \(command.resource), or --controller URL\n"
+            )
+            return 1
+        }
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
         guard let set = await session.load() else { return 1 }
-        let id = ResourceID(kind: .postgresCluster, name: cluster)
+        let id = command.resource
         guard let declared = set.resource(id) else {
             console.err(
                 "error: \(id) is not declared in \(paths.joined(separator: ", ")): declare it, or give the folder that does\n"
             )
             return 1
         }
-        guard let provider = runtime.providers.lazy.compactMap({ $0 as? PostgresProvider }).first else {
-            console.err("error: this build has no PostgreSQL provider\n")
+        guard
+            let provider = runtime.providers.lazy.compactMap({ $0 as? any OperatorCommands }).first(where: {
+                $0.commands(for: id.kind)[command.name] != nil
+            }), let event = provider.commands(for: id.kind)[command.name]
+        else {
+            console.err("error: this build has no provider that takes \(command.name) for \(id.kind)\n")
             return 1
         }
         let store: any StateStore
@@ -202,7 +187,7 @@ struct ClusterOperation {
             console.err("error: \(error)\n")
             return 1
         }
-        var recorded = detail
+        var recorded: [String: Value] = command.arguments.mapValues(Value.string)
         recorded["resource"] = .string(id.description)
         do {
             _ = try await AuditedOperation.run(
@@ -211,8 +196,17 @@ struct ClusterOperation {
                 actor: identity ?? AuditTrail.defaultActor,
                 clock: CLIRuntime.clock,
                 detail: recorded,
-                whenHeld: "if a controller runs on this state, it holds the lease: stop it first"
-            ) { try await body(provider, declared, session.context(set, store: store, actor: identity)) }
+                whenHeld:
+                    "if a controller runs on this state, it holds the lease: give --controller URL to ask it, or stop it"
+            ) {
+                let report = try await provider.run(
+                    command,
+                    on: declared,
+                    in: session.context(set, store: store, actor: identity)
+                )
+                for line in report.lines { console.out(line + "\n") }
+                return report.detail
+            }
             return 0
         } catch let failed as AuditedOperation.Failed {
             console.err("error: \(what): \(failed)\n")

@@ -177,14 +177,7 @@ public final class BackupScheduler: Sendable {
                     "\(scheduling.scheduledKind)/\(policy) is not declared in the manifests the controller reads"
             )
         }
-        guard reconciler.isLeading else {
-            throw Refusal(
-                reason: .notLeading,
-                description:
-                    "this controller follows (\(reconciler.leaseHolderText ?? "another holds the state lease")): "
-                    + "ask the leading controller"
-            )
-        }
+        if let why = reconciler.notLeading { throw Refusal(reason: .notLeading, description: why) }
         if let targetTime {
             guard kind == .drill else {
                 throw Refusal(reason: .invalid, description: "a target time is for a drill only")

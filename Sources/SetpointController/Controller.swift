@@ -95,13 +95,15 @@ public struct Controller: Sendable {
         let reconciler = self.reconciler
         let onPass = self.onPass
         let scheduler = BackupScheduler(reconciler: reconciler, store: store, log: scheduleLog)
+        let operators = OperatorJobs(reconciler: reconciler, store: store)
         let service = ControllerService(
             reconciler: reconciler,
             interval: interval,
             logger: logger,
             scheduler: scheduler,
             scheduleTick: min(interval, .seconds(15)),
-            conditions: ConditionRecorder(store: store, status: status, reconciler: reconciler)
+            conditions: ConditionRecorder(store: store, status: status, reconciler: reconciler),
+            operators: operators
         ) { report in
             status.record(report, declared: report.declared, at: reconciler.configuration.clock.now)
             onPass(report)
@@ -142,7 +144,8 @@ public struct Controller: Sendable {
                 anchor: api.anchor,
                 webhooks: api.webhooks,
                 tls: api.tls,
-                sessions: UISessions(ttl: api.sessionTTL)
+                sessions: UISessions(ttl: api.sessionTTL),
+                operators: operators
             )
             services.append(
                 .init(

@@ -18,6 +18,8 @@ public struct ControllerService: Service {
     public let scheduleTick: Duration
     /// Records the resources' conditions in the state after each pass this controller leads.
     public let conditions: ConditionRecorder?
+    /// Operator commands in progress: a graceful stop waits for them before the lease is given up.
+    public let operators: OperatorJobs?
 
     public init(
         reconciler: Reconciler,
@@ -26,9 +28,11 @@ public struct ControllerService: Service {
         scheduler: BackupScheduler? = nil,
         scheduleTick: Duration = .seconds(15),
         conditions: ConditionRecorder? = nil,
+        operators: OperatorJobs? = nil,
         onPass: @escaping @Sendable (PassReport) -> Void = { _ in }
     ) {
         self.conditions = conditions
+        self.operators = operators
         self.reconciler = reconciler
         self.interval = interval
         self.logger = logger
@@ -77,6 +81,7 @@ public struct ControllerService: Service {
         scheduler?.stop()
         ticker?.cancel()
         await scheduler?.drain()
+        await operators?.drain()
         await reconciler.resign()
     }
 

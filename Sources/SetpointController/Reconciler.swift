@@ -255,7 +255,14 @@ public final class Reconciler: Sendable {
     }
 
     /// Who holds the lease while this controller follows (the store's words).
-    var leaseHolderText: String? { locked.withLock { $0.machine.holder } }
+    public var leaseHolderText: String? { locked.withLock { $0.machine.holder } }
+
+    /// Why work that only the leader does is refused here: nil while this controller leads.
+    public var notLeading: String? {
+        isLeading
+            ? nil
+            : "this controller follows (\(leaseHolderText ?? "another holds the state lease")): ask the leading controller"
+    }
 
     /// Takes (or keeps) the lease; false when another holds it or the controller stops.
     func lead() async -> Bool {

@@ -22,18 +22,30 @@ public enum AuditedOperation {
         whenHeld: String,
         _ body: () async throws -> [String: Value]
     ) async throws -> [String: Value] {
+        try await LeaseKeeper.holding(store, timeout: .zero, clock: clock, whenHeld: whenHeld) {
+            try await record(store: store, event: event, actor: actor, clock: clock, detail: detail, body)
+        }
+    }
+
+    /// Runs `body` and records it, for a caller that already holds the lease (the leading controller).
+    public static func record(
+        store: any StateStore,
+        event: AuditEvent,
+        actor: String,
+        clock: any SetpointClock,
+        detail: [String: Value],
+        _ body: () async throws -> [String: Value]
+    ) async throws -> [String: Value] {
         let audit = AuditTrail(log: store, actor: actor, clock: clock)
-        return try await LeaseKeeper.holding(store, timeout: .zero, clock: clock, whenHeld: whenHeld) {
-            do {
-                let outcome = try await body()
-                try await audit.record(event, result: "succeeded", detail: .map(detail.merging(outcome) { _, b in b }))
-                return outcome
-            } catch {
-                var recorded = detail
-                recorded["error"] = .string("\(error)")
-                _ = try? await audit.record(event, result: "failed", detail: .map(recorded))
-                throw Failed(underlying: error)
-            }
+        do {
+            let outcome = try await body()
+            try await audit.record(event, result: "succeeded", detail: .map(detail.merging(outcome) { _, b in b }))
+            return outcome
+        } catch {
+            var recorded = detail
+            recorded["error"] = .string("\(error)")
+            _ = try? await audit.record(event, result: "failed", detail: .map(recorded))
+            throw Failed(underlying: error)
         }
     }
 }

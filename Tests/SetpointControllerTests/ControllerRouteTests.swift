@@ -89,8 +89,9 @@ import Testing
     /// What a caller allowed on the route gets from the fixture: the route's own answer, not a refusal of the caller.
     static func allowed(_ route: APIRoute) -> HTTPResponse.Status {
         switch route {
-        // No provider with schedules: the backup routes say so. No webhook secret: the webhook routes say so.
-        case .job, .startRun, .githubWebhook, .gitlabWebhook: .notFound
+        // No provider with schedules: the backup routes say so. No webhook secret: the webhook routes say so. No
+        // operator commands: their routes say so.
+        case .job, .startRun, .githubWebhook, .gitlabWebhook, .startOperation, .operation: .notFound
         default: .ok
         }
     }

@@ -11,11 +11,12 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case plans, plan, approve, reject
     case audit
     case backups, job, startRun
+    case startOperation, operation
     case githubWebhook, gitlabWebhook
 
     public var method: HTTPRequest.Method {
         switch self {
-        case .approve, .reject, .startRun, .githubWebhook, .gitlabWebhook: .post
+        case .approve, .reject, .startRun, .startOperation, .githubWebhook, .gitlabWebhook: .post
         default: .get
         }
     }
@@ -36,6 +37,8 @@ public enum APIRoute: String, CaseIterable, Sendable {
         case .backups: "/api/v1/backups"
         case .job: "/api/v1/backups/jobs/:job"
         case .startRun: "/api/v1/backups/:policy/runs"
+        case .startOperation: "/api/v1/operations"
+        case .operation: "/api/v1/operations/:job"
         case .githubWebhook: "/api/v1/webhooks/github"
         case .gitlabWebhook: "/api/v1/webhooks/gitlab"
         }
@@ -54,6 +57,7 @@ public enum APIRoute: String, CaseIterable, Sendable {
         switch self {
         case .healthz, .readyz, .metrics, .openAPI, .githubWebhook, .gitlabWebhook: nil
         case .approve, .reject, .startRun: .approver
+        case .startOperation: .admin
         default: .viewer
         }
     }
@@ -173,6 +177,27 @@ extension ControllerAPI {
                     throw APIError(.notFound, "no job \(id) (jobs are kept in memory: the last 100)")
                 }
                 return .json(.ok, APIv1.Job(job))
+            }
+        case .startOperation:
+            return { request, context in
+                guard api.operators != nil else {
+                    throw APIError(.notFound, "this controller takes no operator commands")
+                }
+                guard let body = try await context.decodeBody(APIv1.OperationRequest.self, from: request) else {
+                    throw APIError(
+                        .badRequest,
+                        "the body names the command: {\"resource\": \"PostgresCluster/main\", \"command\": \"failover\", \"arguments\": {\"to\": \"pg-2\"}}"
+                    )
+                }
+                return try api.startOperation(body, by: try context.requireIdentity())
+            }
+        case .operation:
+            return { _, context in
+                let id = try context.parameters.require("job")
+                guard let job = api.operators?.job(id) else {
+                    throw APIError(.notFound, "no operation \(id) (operations are kept in memory: the last 100)")
+                }
+                return .json(.ok, job)
             }
         case .startRun:
             return { request, context in

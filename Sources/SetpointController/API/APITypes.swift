@@ -63,6 +63,21 @@ public enum APIv1 {
         public var nextRetry: String? = nil
     }
 
+    /// `POST /api/v1/operations`: an operator command for the leading controller.
+    public struct OperationRequest: Codable, Sendable {
+        /// `PostgresCluster/main`.
+        public var resource: String
+        /// `failover`, `reinit`.
+        public var command: String
+        public var arguments: [String: String]?
+
+        public init(resource: String, command: String, arguments: [String: String]?) {
+            self.resource = resource
+            self.command = command
+            self.arguments = arguments
+        }
+    }
+
     /// One plan of `GET /api/v1/plans`.
     public struct PlanSummary: Codable, Sendable {
         public var id: String

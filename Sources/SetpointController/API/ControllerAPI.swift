@@ -53,6 +53,8 @@ public struct ControllerAPI: Sendable {
     public let tls: TLSCertificateFiles?
     /// The approvals page's sign-ins.
     public let sessions: UISessions
+    /// Operator commands carried out for the CLI (nil: their routes answer 404).
+    public let operators: OperatorJobs?
 
     public init(
         store: any StateStore,
@@ -65,8 +67,10 @@ public struct ControllerAPI: Sendable {
         anchor: AuditAnchor? = nil,
         webhooks: Webhooks? = nil,
         tls: TLSCertificateFiles? = nil,
-        sessions: UISessions = UISessions()
+        sessions: UISessions = UISessions(),
+        operators: OperatorJobs? = nil
     ) {
+        self.operators = operators
         self.webhooks = webhooks
         self.tls = tls
         self.sessions = sessions
@@ -313,6 +317,31 @@ public struct ControllerAPI: Sendable {
             .ok,
             APIv1.Page(items: items, next: records.count == limit ? records.last.map { String($0.seq) } : nil)
         )
+    }
+
+    // MARK: - operator commands
+
+    func startOperation(_ body: APIv1.OperationRequest, by who: Tokens.Identity) throws -> Reply {
+        guard let operators else {
+            throw APIError(.notFound, "this controller takes no operator commands")
+        }
+        guard let resource = ResourceID(parsing: body.resource) else {
+            throw APIError(.badRequest, "resource '\(body.resource)' is not KIND/NAME")
+        }
+        do {
+            let job = try operators.request(
+                OperatorCommand(name: body.command, resource: resource, arguments: body.arguments ?? [:]),
+                by: who.email
+            )
+            return .json(.accepted, job)
+        } catch let r as OperatorJobs.Refusal {
+            switch r.reason {
+            case .notDeclared: throw APIError(.notFound, r.description)
+            case .notLeading: throw APIError(.serviceUnavailable, r.description)
+            case .busy: throw APIError(.conflict, r.description)
+            case .invalid: throw APIError(.badRequest, r.description)
+            }
+        }
     }
 
     // MARK: - backups

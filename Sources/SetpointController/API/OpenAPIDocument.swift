@@ -193,6 +193,39 @@ enum OpenAPIDocument {
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {description: No such job, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
                 "429": {$ref: "#/components/responses/TooManyRequests"}
+          /api/v1/operations:
+            post:
+              summary: "An operator command on a declared resource, carried out by the leading controller under its lease (admin; audited with the token's identity): PostgresCluster failover (arguments.to) and reinit (arguments.member)."
+              requestBody:
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      required: [resource, command]
+                      properties:
+                        resource: {type: string, description: "KIND/NAME, e.g. PostgresCluster/main"}
+                        command: {type: string, enum: [failover, reinit]}
+                        arguments: {type: object, additionalProperties: {type: string}}
+              responses:
+                "202": {description: "Started: job, command, resource, arguments, by, startedAt, status running", content: {application/json: {}}}
+                "400": {description: An unknown command, or its arguments are missing, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "403": {$ref: "#/components/responses/Forbidden"}
+                "404": {description: The resource is not in the controller's manifests, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "409": {description: A pass applies actions in its lock domain, or another command or run holds it, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "413": {$ref: "#/components/responses/PayloadTooLarge"}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
+                "503": {description: This controller follows; the error names the leader, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+          /api/v1/operations/{job}:
+            get:
+              summary: An operator command, while it runs and after (the last 100, in memory) (viewer).
+              parameters:
+                - {name: job, in: path, required: true, schema: {type: string}}
+              responses:
+                "200": {description: "job, command, resource, arguments, by, startedAt, finishedAt, status (running, succeeded, failed), lines it printed, error", content: {application/json: {}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "404": {description: No such job, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
           /api/v1/webhooks/github:
             post:
               summary: "A GitHub webhook delivery (no token: X-Hub-Signature-256, HMAC-SHA256 of the body with --webhook-secret). A push to the followed branch starts a pass at once; X-GitHub-Delivery ids are taken once."
