@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SetpointController
 import SetpointCore
 import SetpointEngine
 import SetpointManifest
@@ -19,13 +20,22 @@ struct ApplyCommand: ConsoleCommand {
               setpoint apply manifests/
               setpoint apply manifests/ --auto-approve
               setpoint apply manifests/ --auto-approve --approve all-risky --max-destroy 2
+              setpoint apply --controller https://ops-1:9797 --token-file ~/.setpoint-token
+
+            While a controller runs on the state it holds the lease: with --controller URL (or SETPOINT_CONTROLLER) and an \
+            approver's token, the leading controller makes a pass now, from its own manifests, under its lease and with its \
+            approvals (risky actions wait in its pending plan); the request is audited under the token's identity.
 
             Exit codes: 0 applied; 1 error or a failed action; 3 risky actions were skipped awaiting approval.
             """
     )
 
-    @Argument(help: "Manifest files or folders, or one plan file saved by 'setpoint plan --out'.")
-    var paths: [String]
+    @Argument(
+        help: "Manifest files or folders, or one plan file saved by 'setpoint plan --out' (none through a controller)."
+    )
+    var paths: [String] = []
+
+    @OptionGroup var client: ControllerClientOptions
 
     @OptionGroup var signing: SigningKeyOption
 
@@ -69,9 +79,6 @@ struct ApplyCommand: ConsoleCommand {
     var identity: String?
 
     func validate() throws {
-        guard !paths.isEmpty else {
-            throw ValidationError("give at least one manifest file or folder, e.g. 'setpoint apply manifests/'")
-        }
         guard parallelism >= 1 else { throw ValidationError("--parallelism must be at least 1") }
         guard maxDestroy >= 0 else { throw ValidationError("--max-destroy cannot be negative") }
         guard DurationValue.parse(lockTimeout) != nil else {
@@ -84,6 +91,13 @@ struct ApplyCommand: ConsoleCommand {
     }
 
     func execute(_ console: Console) async throws -> Int32 {
+        if BackupRemoteRun.configured(client, console) { return await throughController(console) }
+        guard !paths.isEmpty else {
+            console.err(
+                "error: give at least one manifest file or folder, e.g. 'setpoint apply manifests/' (or --controller URL)\n"
+            )
+            return 1
+        }
         let runtime = CLIRuntime.current ?? .shipped
         let interruption = Interruption()
         if paths.count == 1, SavedPlanFile.looksLikePlanFile(paths[0]) {
@@ -286,5 +300,46 @@ struct ApplyCommand: ConsoleCommand {
             console.err("warning: the plan's status could not be saved: \(problem)\n")
         }
         return outcome.exitCode
+    }
+}
+
+extension ApplyCommand {
+    /// `apply --controller URL`: the leading controller makes a pass now — its manifests, its lease, its approvals — and
+    /// this prints what the pass did. Exit 0 when it applied everything it had to, 3 when actions wait for approval, 1
+    /// on failures or errors.
+    func throughController(_ console: Console) async -> Int32 {
+        if !paths.isEmpty {
+            console.err(
+                "error: through a controller, the controller's own manifests are applied: give no paths (or no --controller)\n"
+            )
+            return 1
+        }
+        let r: (status: Int, text: String)
+        do { r = try await client.request(console, "POST", "/api/v1/passes", timeout: .seconds(960)) } catch {
+            console.err("error: cannot reach the controller: \(error)\n")
+            return 1
+        }
+        guard r.status == 200, let pass = try? JSONDecoder().decode(APIv1.PassSummary.self, from: Data(r.text.utf8))
+        else { return client.finish(console, r) }
+        var out =
+            "the leading controller made a pass\(pass.plan.map { " (plan \($0))" } ?? "")\(pass.commit.map { " at commit \($0.prefix(12))" } ?? ""):\n"
+        for e in pass.errors { out += "  error: \(e)\n" }
+        for a in pass.applied { out += "  applied \(a)\n" }
+        for (a, why) in pass.failed.sorted(by: { $0.key < $1.key }) { out += "  failed \(a): \(why)\n" }
+        for (a, why) in pass.held.sorted(by: { $0.key < $1.key }) { out += "  held \(a): \(why)\n" }
+        for d in pass.drift { out += "  drift: \(d)\n" }
+        if !pass.waiting.isEmpty {
+            out +=
+                "  waiting for approval in plan \(pass.pendingPlan ?? "?"): \(pass.waiting.joined(separator: ", "))\n"
+                + "  approve it with: setpoint approve \(pass.pendingPlan ?? "ID")\n"
+        }
+        if pass.applied.isEmpty && pass.failed.isEmpty && pass.waiting.isEmpty && pass.errors.isEmpty
+            && pass.held.isEmpty
+        {
+            out += "  nothing to do: the resources match their manifests\n"
+        }
+        console.out(out)
+        if !pass.failed.isEmpty || !pass.errors.isEmpty { return 1 }
+        return pass.waiting.isEmpty ? 0 : 3
     }
 }

@@ -36,7 +36,8 @@ struct ControllerClientOptions: ParsableArguments {
         _ method: String,
         _ path: String,
         body: (any Encodable & Sendable)? = nil,
-        accept: String = "application/json"
+        accept: String = "application/json",
+        timeout: Duration = .seconds(30)
     )
         async throws -> (status: Int, text: String)
     {
@@ -68,7 +69,7 @@ struct ControllerClientOptions: ParsableArguments {
         let client = HTTPClient(tls: TLSOptions(caFile: ca), connections: 1)
         defer { client.shutdown() }
         let r = try await client.send(
-            HTTPRequest(method: method, url: base + path, headers: headers, body: data, timeout: .seconds(30))
+            HTTPRequest(method: method, url: base + path, headers: headers, body: data, timeout: timeout)
         )
         return (r.status, String(decoding: r.body, as: UTF8.self))
     }

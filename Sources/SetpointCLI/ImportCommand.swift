@@ -17,44 +17,51 @@ struct ImportCommand: ConsoleCommand {
             Examples:
               setpoint import VirtualMachine/api-1 --id 101 manifests/
               setpoint import PostgresCluster/main-db manifests/
+              setpoint import VirtualMachine/api-1 --id 101 --controller https://ops-1:9797 --token-file ~/.setpoint-token
+
+            While a controller runs on the state, give --controller URL (or SETPOINT_CONTROLLER) and an admin token: the \
+            leading controller adopts it under its lease, audited under the token's identity.
             """
     )
 
     @Argument(help: ArgumentHelp("The resource to adopt.", valueName: "KIND/NAME"))
     var resource: String
 
-    @Argument(help: "Manifest files or folders that declare it.")
-    var paths: [String]
+    @Argument(help: "Manifest files or folders that declare it (none through a controller).")
+    var paths: [String] = []
 
     @Option(name: .long, help: "The provider's id of the object (a VMID, …).")
     var id: String?
 
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var client: ControllerClientOptions
+
     @Option(name: .customLong("as"), help: ArgumentHelp("Identity recorded in the audit log.", valueName: "IDENTITY"))
     var identity: String?
 
     func validate() throws {
         guard ResourceID(parsing: resource) != nil else { throw ValidationError("'\(resource)' is not KIND/NAME") }
-        guard !paths.isEmpty else {
-            throw ValidationError("give the manifest files or folders that declare \(resource)")
-        }
     }
 
     func execute(_ console: Console) async throws -> Int32 {
+        let target = ResourceID(parsing: resource)!
+        if BackupRemoteRun.configured(client, console) {
+            return await OperatorRemoteRun(console: console, client: client).run(
+                OperatorCommand(name: "import", resource: target, arguments: id.map { ["id": $0] } ?? [:]),
+                what: "import of \(target)"
+            )
+        }
+        guard !paths.isEmpty else {
+            console.err("error: give the manifest files or folders that declare \(resource), or --controller URL\n")
+            return 1
+        }
         let runtime = CLIRuntime.current ?? .shipped
         let session = PlanSession(console: console, runtime: runtime, paths: paths)
         guard let set = await session.load() else { return 1 }
-        let target = ResourceID(parsing: resource)!
         guard let declared = set.resource(target) else {
             console.err(
                 "error: \(target) is not declared in \(paths.joined(separator: ", ")); declare it first, then import it\n"
-            )
-            return 1
-        }
-        guard KindRegistry.definition(for: target.kind)?.isManaged ?? false else {
-            console.err(
-                "error: \(target.kind) is a referenced kind: it is never owned, so there is nothing to import\n"
             )
             return 1
         }
@@ -65,70 +72,30 @@ struct ImportCommand: ConsoleCommand {
         }
         let store = try await stateOptions.open(console)
         // Imports change state: never at the same time as an apply (a held lease is an error like any other).
-        return try await LeaseKeeper.holding(store, timeout: .zero, clock: CLIRuntime.clock) {
-            try await adopt(
-                declared,
-                target: target,
-                provider: provider,
-                store: store,
-                context: session.context(set, store: store, actor: identity),
-                console: console
-            )
+        return try await LeaseKeeper.holding(
+            store,
+            timeout: .zero,
+            clock: CLIRuntime.clock,
+            whenHeld:
+                "if a controller runs on this state, it holds the lease: give --controller URL to ask it, or stop it"
+        ) {
+            do {
+                console.out(
+                    try await ResourceImport.adopt(
+                        declared,
+                        id: id,
+                        provider: provider,
+                        store: store,
+                        context: session.context(set, store: store, actor: identity),
+                        actor: identity ?? AuditTrail.defaultActor,
+                        clock: CLIRuntime.clock
+                    ) + "\n"
+                )
+                return 0
+            } catch let refused as ResourceImport.Refused {
+                console.err("error: \(refused)\n")
+                return 1
+            }
         }
-    }
-
-    private func adopt(
-        _ declared: Resource,
-        target: ResourceID,
-        provider: any Provider,
-        store: any StateStore,
-        context: ProviderContext,
-        console: Console
-    ) async throws -> Int32 {
-        if let owned = try await store.owned(target) {
-            console.err("error: \(target) is already owned (id \(owned.providerID ?? "none")); nothing to import\n")
-            return 1
-        }
-        let lookedUp = try await provider.lookup(declared, id: id, in: context)
-        if case .failed(let why) = lookedUp {
-            console.err("error: \(target) cannot be adopted: \(why)\n")
-            return 1
-        }
-        guard case .present(let found) = lookedUp else {
-            console.err(
-                "error: no existing object found for \(target)\(id.map { " with id \($0)" } ?? ""); check the id\n"
-            )
-            return 1
-        }
-        // Last applied = what exists now, for the fields the manifest sets: the next plan shows manifest changes only.
-        let applied = Self.restrict(found.spec, to: declared.spec)
-        try await store.recordApplied(
-            AppliedResource(
-                id: target,
-                providerID: found.providerID ?? id,
-                spec: applied,
-                dependsOn: declared.references.map(\.target)
-            )
-        )
-        try await AuditTrail(log: store, actor: identity ?? AuditTrail.defaultActor, clock: CLIRuntime.clock).record(
-            .import,
-            detail: .map(["resource": .string(target.description), "id": found.providerID.map(Value.string) ?? .null])
-        )
-        console.out(
-            "imported \(target)\(found.providerID.map { " (id \($0))" } ?? ""); plan shows its differences to the manifest\n"
-        )
-        return 0
-    }
-
-    /// The observed spec limited to the keys the desired spec has, recursively through maps. Secret fields are left
-    /// out: state never holds a secret, and their last applied value is unknown until Setpoint applies them.
-    static func restrict(_ observed: Value, to desired: Value) -> Value {
-        guard case .map(let o) = observed, case .map(let d) = desired else { return observed }
-        var out: [String: Value] = [:]
-        for (key, want) in d {
-            if case .secret = want { continue }
-            if let have = o[key] { out[key] = restrict(have, to: want) }
-        }
-        return .map(out)
     }
 }

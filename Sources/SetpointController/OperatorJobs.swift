@@ -44,13 +44,67 @@ public final class OperatorJobs: Sendable {
     /// Starts `command` for `who`; refused when the resource is not declared, no provider takes the command, this
     /// controller follows, or its lock domains are taken.
     public func request(_ command: OperatorCommand, by who: String) throws -> Job {
-        let provider = reconciler.configuration.providers.lazy.compactMap { $0 as? any OperatorCommands }.first {
-            !$0.commands(for: command.resource.kind).isEmpty
+        let clock = reconciler.configuration.clock
+        let store = self.store
+        // What the command occupies, and how it runs: `import` for any managed kind, the rest from the provider of the
+        // kind (audited as the CLI audits them).
+        let domains: [String]
+        let work: @Sendable (Resource, ProviderContext) async throws -> OperatorCommandReport
+        if command.name == "import" {
+            guard
+                let provider = (try? ProviderRegistry(reconciler.configuration.providers))?.provider(
+                    for: command.resource.kind
+                )
+            else {
+                throw Refusal(
+                    reason: .invalid,
+                    description: "this controller has no provider for \(command.resource.kind)"
+                )
+            }
+            domains = ["import:\(command.resource)"]
+            work = { resource, context in
+                let line = try await ResourceImport.adopt(
+                    resource,
+                    id: command.arguments["id"],
+                    provider: provider,
+                    store: store,
+                    context: context,
+                    actor: who,
+                    clock: clock,
+                    how: "controller API"
+                )
+                return OperatorCommandReport(lines: [line], detail: [:])
+            }
+        } else {
+            let provider = reconciler.configuration.providers.lazy.compactMap { $0 as? any OperatorCommands }.first {
+                !$0.commands(for: command.resource.kind).isEmpty
+            }
+            guard let provider, let event = provider.commands(for: command.resource.kind)[command.name] else {
+                throw Refusal(
+                    reason: .invalid,
+                    description: "\(command.resource.kind) takes no command \(command.name)"
+                )
+            }
+            if let problem = provider.problem(with: command) { throw Refusal(reason: .invalid, description: problem) }
+            domains = provider.domains(of: command)
+            work = { resource, context in
+                var recorded: [String: Value] = command.arguments.mapValues(Value.string)
+                recorded["resource"] = .string(command.resource.description)
+                recorded["how"] = .string("controller API")
+                var report = OperatorCommandReport(lines: [], detail: [:])
+                _ = try await AuditedOperation.record(
+                    store: store,
+                    event: event,
+                    actor: who,
+                    clock: clock,
+                    detail: recorded
+                ) {
+                    report = try await provider.run(command, on: resource, in: context)
+                    return report.detail
+                }
+                return report
+            }
         }
-        guard let provider, let event = provider.commands(for: command.resource.kind)[command.name] else {
-            throw Refusal(reason: .invalid, description: "\(command.resource.kind) takes no command \(command.name)")
-        }
-        if let problem = provider.problem(with: command) { throw Refusal(reason: .invalid, description: problem) }
         guard let desired = reconciler.desired,
             let resource = desired.resources.first(where: { $0.id == command.resource && !$0.isOrphan })
         else {
@@ -60,9 +114,7 @@ public final class OperatorJobs: Sendable {
             )
         }
         if let why = reconciler.notLeading { throw Refusal(reason: .notLeading, description: why) }
-        let clock = reconciler.configuration.clock
         let id = "op-" + UUID().uuidString.prefix(8).lowercased()
-        let domains = provider.domains(of: command)
         if let taken = reconciler.claim(domains, for: "\(command.name) of \(command.resource) (job \(id)) by \(who)") {
             throw Refusal(reason: .busy, description: taken)
         }
@@ -84,23 +136,9 @@ public final class OperatorJobs: Sendable {
                 s.jobs[old] = nil
             }
             s.tasks[id] = Task {
-                let context = desired.context
                 var done = job
-                var recorded: [String: Value] = command.arguments.mapValues(Value.string)
-                recorded["resource"] = .string(command.resource.description)
-                recorded["how"] = .string("controller API")
                 do {
-                    _ = try await AuditedOperation.record(
-                        store: self.store,
-                        event: event,
-                        actor: who,
-                        clock: clock,
-                        detail: recorded
-                    ) {
-                        let report = try await provider.run(command, on: resource, in: context)
-                        done.lines = report.lines
-                        return report.detail
-                    }
+                    done.lines = try await work(resource, desired.context).lines
                     done.status = .succeeded
                 } catch {
                     done.status = .failed

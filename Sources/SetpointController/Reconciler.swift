@@ -163,6 +163,27 @@ public final class Reconciler: Sendable {
 
     /// One pass at `now` (the clock's when nil).
     public func pass(now: Date? = nil) async -> PassReport {
+        passCounts.withLock { $0.started += 1 }
+        let report = await passBody(now: now)
+        passCounts.withLock {
+            $0.finished += 1
+            $0.last = report
+        }
+        return report
+    }
+
+    /// Passes started and finished since this process began, and the last one's report: a caller that asked for a
+    /// pass (``wake(_:)``) waits for one that started after it asked.
+    private let passCounts = Mutex<(started: Int, finished: Int, last: PassReport?)>((0, 0, nil))
+
+    public var passesStarted: Int { passCounts.withLock { $0.started } }
+
+    /// The report of the last pass, once `finished` passes have ended (nil before).
+    public func lastReport(afterFinished count: Int) -> PassReport? {
+        passCounts.withLock { $0.finished >= count ? $0.last : nil }
+    }
+
+    private func passBody(now: Date?) async -> PassReport {
         let now = now ?? configuration.clock.now
         var report = PassReport()
         // 0. With a git remote: the branch's tip, fast-forward only (a problem leaves the checked-out commit in place).

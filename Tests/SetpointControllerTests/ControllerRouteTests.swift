@@ -92,6 +92,8 @@ import Testing
         // No provider with schedules: the backup routes say so. No webhook secret: the webhook routes say so. No
         // operator commands: their routes say so.
         case .job, .startRun, .githubWebhook, .gitlabWebhook, .startOperation, .operation: .notFound
+        // The fixture's controller has not led a pass: a pass is asked of the leader.
+        case .requestPass: .serviceUnavailable
         default: .ok
         }
     }

@@ -33,7 +33,7 @@ func tokenTestAPI(_ lines: String, clock: ManualClock = ManualClock()) throws ->
 
 /// Tokens with an expiry (`expires=` in the tokens file, `setpoint token create --expires`): refused from that time on,
 /// by the API's clock, saying whose token it was and what to do.
-@Suite(.timeLimit(.minutes(1))) struct TokenExpiryTests {
+@Suite(.timeLimit(.minutes(3))) struct TokenExpiryTests {
     static let hash = SHA256.hex("t")
 
     @Test func theTokensFileReadsExpiries() throws {
@@ -87,7 +87,7 @@ func tokenTestAPI(_ lines: String, clock: ManualClock = ManualClock()) throws ->
 
 /// The per-address rate limit: counted before the token is known to be good, so guessing tokens from one address is
 /// slowed down; an unlimited token is exempt.
-@Suite(.timeLimit(.minutes(1))) struct AddressRateLimitTests {
+@Suite(.timeLimit(.minutes(3))) struct AddressRateLimitTests {
     @Test func guessesFromOneAddressRunIntoItsLimit() async throws {
         let api = try tokenTestAPI(
             """

@@ -8,7 +8,7 @@ import Testing
 
 /// The one clock in virtual time: `ManualClock` itself, and the lease's waiting, renewal and expiry driven by it —
 /// seconds and minutes of lease time pass without the test sleeping.
-@Suite(.timeLimit(.minutes(1))) struct VirtualTimeTests {
+@Suite(.timeLimit(.minutes(3))) struct VirtualTimeTests {
     static let start = Timestamp.parse("2026-12-07T12:00:00Z")!
 
     /// Yields until `count` tasks sleep on the clock (the subject reached its next wait); fails after a bounded spin.

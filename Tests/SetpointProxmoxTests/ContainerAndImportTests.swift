@@ -63,29 +63,8 @@ import Testing
     @Test func importAdoptsAGuestByVMIDAndThePlanShowsOnlyTheDifferences() async throws {
         let env = try await SimEnv()
         defer { Task { await env.stop() } }
-        await env.pve(
-            "POST",
-            "/nodes/pve1/qemu",
-            [
-                "vmid": "321", "name": "legacy", "memory": "1024", "cores": "2", "scsi0": "ceph:4",
-                "net0": "virtio,bridge=vmbr0", "start": "1",
-            ]
-        )
-        try await env.settle()
-        let vm = """
-            apiVersion: setpoint/v1
-            kind: VirtualMachine
-            metadata: {name: legacy}
-            spec:
-              cluster: pve
-              node: pve1
-              cores: 2
-              memory: 1Gi
-              description: now managed
-              disks: {scsi0: {storage: ceph, size: 4Gi}}
-              networks: {net0: {bridge: vmbr0}}
-
-            """
+        try await env.makeLegacyGuest()
+        let vm = SimEnv.legacyYAML()
         try env.write([vm])
         let before = await env.plan()
         #expect(before.text.contains("+ VirtualMachine/legacy"), "without import: a create\n\(before.text)")

@@ -146,3 +146,37 @@ extension String {
     /// The plan actions of a text plan, e.g. `~ VirtualMachine/web update`.
     func contains(all parts: [String]) -> Bool { parts.allSatisfy { contains($0) } }
 }
+
+extension SimEnv {
+    /// A guest made before Setpoint (VMID 321, `legacy`), for the import tests.
+    func makeLegacyGuest() async throws {
+        await pve(
+            "POST",
+            "/nodes/pve1/qemu",
+            [
+                "vmid": "321", "name": "legacy", "memory": "1024", "cores": "2", "scsi0": "ceph:4",
+                "net0": "virtio,bridge=vmbr0", "start": "1",
+            ]
+        )
+        try await settle()
+    }
+
+    /// Its manifest: one difference (the description); `annotations` as given.
+    static func legacyYAML(annotations: String? = nil) -> String {
+        """
+        apiVersion: setpoint/v1
+        kind: VirtualMachine
+        metadata:
+          name: legacy
+        \(annotations.map { "  annotations: \($0)\n" } ?? "")spec:
+          cluster: pve
+          node: pve1
+          cores: 2
+          memory: 1Gi
+          description: now managed
+          disks: {scsi0: {storage: ceph, size: 4Gi}}
+          networks: {net0: {bridge: vmbr0}}
+
+        """
+    }
+}

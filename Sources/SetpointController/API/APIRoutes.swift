@@ -11,12 +11,12 @@ public enum APIRoute: String, CaseIterable, Sendable {
     case plans, plan, approve, reject
     case audit
     case backups, job, startRun
-    case startOperation, operation
+    case startOperation, operation, requestPass
     case githubWebhook, gitlabWebhook
 
     public var method: HTTPRequest.Method {
         switch self {
-        case .approve, .reject, .startRun, .startOperation, .githubWebhook, .gitlabWebhook: .post
+        case .approve, .reject, .startRun, .startOperation, .requestPass, .githubWebhook, .gitlabWebhook: .post
         default: .get
         }
     }
@@ -39,6 +39,7 @@ public enum APIRoute: String, CaseIterable, Sendable {
         case .startRun: "/api/v1/backups/:policy/runs"
         case .startOperation: "/api/v1/operations"
         case .operation: "/api/v1/operations/:job"
+        case .requestPass: "/api/v1/passes"
         case .githubWebhook: "/api/v1/webhooks/github"
         case .gitlabWebhook: "/api/v1/webhooks/gitlab"
         }
@@ -56,7 +57,7 @@ public enum APIRoute: String, CaseIterable, Sendable {
     public var role: Tokens.Role? {
         switch self {
         case .healthz, .readyz, .metrics, .openAPI, .githubWebhook, .gitlabWebhook: nil
-        case .approve, .reject, .startRun: .approver
+        case .approve, .reject, .startRun, .requestPass: .approver
         case .startOperation: .admin
         default: .viewer
         }
@@ -199,6 +200,8 @@ extension ControllerAPI {
                 }
                 return .json(.ok, job)
             }
+        case .requestPass:
+            return { _, context in try await api.requestPass(by: try context.requireIdentity()) }
         case .startRun:
             return { request, context in
                 try await api.startRun(

@@ -78,6 +78,31 @@ public enum APIv1 {
         }
     }
 
+    /// `POST /api/v1/passes`: what the pass it asked for did.
+    public struct PassSummary: Codable, Sendable {
+        public var plan: String?
+        public var applied: [String]
+        public var failed: [String: String]
+        public var waiting: [String]
+        public var pendingPlan: String?
+        public var held: [String: String]
+        public var drift: [String]
+        public var errors: [String]
+        public var commit: String?
+
+        public init(_ r: PassReport) {
+            plan = r.planID
+            applied = r.applied.map(\.description)
+            failed = Dictionary(uniqueKeysWithValues: r.failed.map { ($0.key.description, $0.value) })
+            waiting = r.waiting.map(\.description)
+            pendingPlan = r.waiting.isEmpty ? nil : r.pendingPlanID
+            held = Dictionary(uniqueKeysWithValues: r.held.map { ($0.key.description, $0.value) })
+            drift = r.drift.map(\.description)
+            errors = r.errors
+            commit = r.git?.commit
+        }
+    }
+
     /// One plan of `GET /api/v1/plans`.
     public struct PlanSummary: Codable, Sendable {
         public var id: String

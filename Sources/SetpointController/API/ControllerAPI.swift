@@ -321,6 +321,26 @@ public struct ControllerAPI: Sendable {
 
     // MARK: - operator commands
 
+    /// A pass now, for `setpoint apply --controller`: audited under the token's identity, then the leader's loop is
+    /// woken and the answer waits (15 minutes at most) for a pass that started after the request.
+    func requestPass(by who: Tokens.Identity) async throws -> Reply {
+        if let why = reconciler.notLeading { throw APIError(.serviceUnavailable, why) }
+        let wanted = reconciler.passesStarted + 1
+        try await AuditTrail(log: store, actor: who.email, clock: clock).record(
+            .applyRequested,
+            detail: .map(["how": .string("controller API")])
+        )
+        reconciler.wake("an apply asked by \(who.email)")
+        let deadline = clock.elapsed + .seconds(900)
+        while clock.elapsed < deadline {
+            if let report = reconciler.lastReport(afterFinished: wanted) {
+                return .json(.ok, APIv1.PassSummary(report))
+            }
+            try await clock.sleep(for: .milliseconds(100))
+        }
+        throw APIError(.gatewayTimeout, "no pass finished within 15 minutes of the request: see the controller's log")
+    }
+
     func startOperation(_ body: APIv1.OperationRequest, by who: Tokens.Identity) throws -> Reply {
         guard let operators else {
             throw APIError(.notFound, "this controller takes no operator commands")

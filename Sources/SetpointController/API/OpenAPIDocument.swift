@@ -195,7 +195,7 @@ enum OpenAPIDocument {
                 "429": {$ref: "#/components/responses/TooManyRequests"}
           /api/v1/operations:
             post:
-              summary: "An operator command on a declared resource, carried out by the leading controller under its lease (admin; audited with the token's identity): PostgresCluster failover (arguments.to) and reinit (arguments.member)."
+              summary: "An operator command on a declared resource, carried out by the leading controller under its lease (admin; audited with the token's identity): PostgresCluster failover (arguments.to) and reinit (arguments.member), import of any managed kind (arguments.id)."
               requestBody:
                 content:
                   application/json:
@@ -204,7 +204,7 @@ enum OpenAPIDocument {
                       required: [resource, command]
                       properties:
                         resource: {type: string, description: "KIND/NAME, e.g. PostgresCluster/main"}
-                        command: {type: string, enum: [failover, reinit]}
+                        command: {type: string, enum: [failover, reinit, import], description: "import takes any managed kind (arguments.id: the provider's id, optional)"}
                         arguments: {type: object, additionalProperties: {type: string}}
               responses:
                 "202": {description: "Started: job, command, resource, arguments, by, startedAt, status running", content: {application/json: {}}}
@@ -226,6 +226,17 @@ enum OpenAPIDocument {
                 "401": {$ref: "#/components/responses/Unauthorized"}
                 "404": {description: No such job, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
                 "429": {$ref: "#/components/responses/TooManyRequests"}
+          /api/v1/passes:
+            post:
+              summary: "A pass now, for setpoint apply --controller (approver; audited as apply-requested with the token's identity): the leading controller's loop is woken and the answer waits, 15 minutes at most, for a pass that started after the request."
+              responses:
+                "200": {description: "What that pass did: plan, applied, failed, waiting, pendingPlan, held, drift, errors, commit", content: {application/json: {}}}
+                "401": {$ref: "#/components/responses/Unauthorized"}
+                "403": {$ref: "#/components/responses/Forbidden"}
+                "413": {$ref: "#/components/responses/PayloadTooLarge"}
+                "429": {$ref: "#/components/responses/TooManyRequests"}
+                "503": {description: This controller follows; the error names the leader, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
+                "504": {description: No pass finished within 15 minutes, content: {application/json: {schema: {$ref: "#/components/schemas/Error"}}}}
           /api/v1/webhooks/github:
             post:
               summary: "A GitHub webhook delivery (no token: X-Hub-Signature-256, HMAC-SHA256 of the body with --webhook-secret). A push to the followed branch starts a pass at once; X-GitHub-Delivery ids are taken once."

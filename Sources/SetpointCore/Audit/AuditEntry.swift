@@ -86,13 +86,16 @@ public enum AuditEvent: Sendable, Hashable, Codable, RawRepresentable, CustomStr
     /// A Host's key trusted on first use (`ssh.trustOnFirstUse`): `detail` has the endpoint, the key and its
     /// fingerprint.
     case hostKeyTrusted
+    /// `setpoint apply --controller`: someone asked the leading controller for a pass now (its plan and actions follow,
+    /// under the controller's identity).
+    case applyRequested
     /// A stored name this Setpoint does not know; never written by it.
     case unrecognized(String)
 
     /// Every kind Setpoint writes, by its stored name.
     public static let known: [AuditEvent] = [
         .plan, .intent, .outcome, .approval, .rejection, .interrupted, .resumed, .auditBreak, .pending, .import,
-        .restore, .failover, .reinit, .backup, .backupDrill, .hostKeyTrusted,
+        .restore, .failover, .reinit, .backup, .backupDrill, .hostKeyTrusted, .applyRequested,
     ]
     private static let byName = Dictionary(uniqueKeysWithValues: known.map { ($0.rawValue, $0) })
 
@@ -117,6 +120,7 @@ public enum AuditEvent: Sendable, Hashable, Codable, RawRepresentable, CustomStr
         case .backup: "backup"
         case .backupDrill: "backup-drill"
         case .hostKeyTrusted: "host-key-trusted"
+        case .applyRequested: "apply-requested"
         case .unrecognized(let name): name
         }
     }
