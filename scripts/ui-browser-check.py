@@ -169,6 +169,13 @@ try:
         time.sleep(0.5)
     check('badge applied">applied' in bob.page_source, "the approved plan is applied within 30 s")
     seen["applied"] = True
+    # Operations: an approver may ask for a pass now; commands are an admin's (bob is an approver).
+    bob.get(URL + "/ui/operations")
+    check("need the admin role" in bob.page_source, "operator commands are offered to admins only")
+    bob.find_element(By.ID, "pass").click()
+    settle(lambda: "makes a pass now" in bob.page_source)
+    check("makes a pass now" in bob.page_source, "a pass asked from the page")
+    shot(bob, "operations")
     bob.get(URL + "/ui/resources")
     check("VirtualMachine/web-1" in bob.page_source, "the resources page lists the VM")
     shot(bob, "resources")

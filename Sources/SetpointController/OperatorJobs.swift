@@ -158,6 +158,9 @@ public final class OperatorJobs: Sendable {
 
     public func job(_ id: String) -> Job? { state.withLock { $0.jobs[id] } }
 
+    /// The jobs kept, newest first.
+    public var recent: [Job] { state.withLock { s in s.order.reversed().compactMap { s.jobs[$0] } } }
+
     /// Waits for the commands in progress (a graceful stop lets them finish).
     public func drain() async {
         for task in state.withLock({ Array($0.tasks.values) }) { await task.value }

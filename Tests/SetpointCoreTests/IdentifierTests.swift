@@ -50,6 +50,7 @@ import Testing
             (.backup, "backup", "29eb9f340825967329d49fbe3063a56be55358bf158520d57035cee390153ce5"),
             (.backupDrill, "backup-drill", "6d5dde5c363ab0b299b9632182ca10a74eb48814c1c236a46e9be5dce24bf5e8"),
             (.hostKeyTrusted, "host-key-trusted", "d3be35607c8dbfb00a5d8d2be1169a7345bec7ec7cb69375e0cab61ee3d297b0"),
+            (.applyRequested, "apply-requested", "9400857b097ab94922e7bc940a09d0ef3186671501abe2fa6c289a1908a5fb82"),
         ]
         #expect(expected.map(\.0) == AuditEvent.known, "every kind Setpoint writes, in this list")
         for (event, name, hash) in expected {

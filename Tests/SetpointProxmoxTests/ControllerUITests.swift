@@ -77,7 +77,7 @@ import Testing
         #expect(seen?["viewerApproval"] as? Int == 403)
         #expect(seen?["expiredToken"] as? Int == 401)
         #expect((seen?["sessionCookie"] as? String)?.contains("HttpOnly; Secure; SameSite=Strict") == true)
-        for name in ["sign-in", "plans", "plan", "four-eyes", "approved", "resources", "audit"] {
+        for name in ["sign-in", "plans", "plan", "four-eyes", "approved", "operations", "resources", "audit"] {
             #expect(FileManager.default.fileExists(atPath: screenshots + "/ui-\(name).png"), "screenshot \(name)")
         }
 

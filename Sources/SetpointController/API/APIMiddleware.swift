@@ -235,7 +235,7 @@ struct RoleMiddleware: RouterMiddleware {
     {
         let who = try context.requireIdentity()
         guard who.role >= role else {
-            throw APIError(.forbidden, "\(who.email) is a \(who.role.rawValue); this needs the \(role.rawValue) role")
+            throw APIError(.forbidden, "\(who.email) is \(who.role.withArticle); this needs the \(role.rawValue) role")
         }
         return try await next(request, context)
     }

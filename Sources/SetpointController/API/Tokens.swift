@@ -15,6 +15,8 @@ public struct Tokens: Sendable {
     public enum Role: String, Sendable, Comparable, CaseIterable {
         case viewer, approver, admin
         private var rank: Int { Role.allCases.firstIndex(of: self)! }
+        /// `a viewer`, `an approver`, `an admin`.
+        public var withArticle: String { (self == .viewer ? "a " : "an ") + rawValue }
         public static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
     }
 

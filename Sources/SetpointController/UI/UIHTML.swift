@@ -46,12 +46,14 @@ enum UIHTML {
         viewer: Viewer?,
         section: String? = nil,
         notice: (kind: String, text: String)? = nil,
+        refreshSeconds: Int? = nil,
         body: String
     ) -> String {
         var nav = ""
         if let viewer {
             let links = [
                 ("plans", "Plans"), ("resources", "Resources"), ("audit", "Audit log"), ("backups", "Backups"),
+                ("operations", "Operations"),
             ]
             nav =
                 "<nav>"
@@ -69,7 +71,7 @@ enum UIHTML {
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(escape(title)) · Setpoint</title>
+            <title>\(escape(title)) · Setpoint</title>\(refreshSeconds.map { "\n<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? "")
             <link rel="stylesheet" href="/ui/style.css">
             </head>
             <body>

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SetpointCore
+import SetpointEngine
 import SetpointState
 
 /// The approvals page, under `/ui`: pending plans with their text, impacts and reasons, approved or rejected with a
@@ -69,6 +70,19 @@ extension ControllerAPI {
         }
         router.get("/ui/backups") { request, _ in
             await api.signedIn(request) { viewer in try await api.backupsPage(viewer) }
+        }
+        router.get("/ui/operations") { request, _ in
+            await api.signedIn(request) { viewer in api.operationsPage(viewer, done: request.query["done"]) }
+        }
+        router.get("/ui/operations/:job") { request, context in
+            let id = try context.parameters.require("job")
+            return await api.signedIn(request) { viewer in try api.operationPage(id, viewer) }
+        }
+        forms.post("/ui/operations") { request, _ in
+            try await api.signedInForm(request) { viewer, form in try await api.operationFromPage(viewer, form) }
+        }
+        forms.post("/ui/operations/pass") { request, _ in
+            try await api.signedInForm(request) { viewer, _ in try await api.passFromPage(viewer) }
         }
     }
 
@@ -364,7 +378,7 @@ extension ControllerAPI {
         if viewer.identity.role < .approver {
             refusal = (
                 .forbidden,
-                "\(viewer.identity.email) is a \(viewer.identity.role.rawValue); this needs the approver role"
+                "\(viewer.identity.email) is \(viewer.identity.role.withArticle); this needs the approver role"
             )
         } else if !approve, reason == nil {
             refusal = (.badRequest, "A rejection needs a reason.")
@@ -572,5 +586,162 @@ extension ControllerAPI {
                 empty: "No run recorded."
             )
         return UIHTML.response(.ok, UIHTML.page("Backups", viewer: viewer, section: "backups", body: body))
+    }
+
+    // MARK: - operations
+
+    /// Operator commands for admins (failover, reinit, import), a pass now for approvers, and the recent commands —
+    /// the same as the CLI's `--controller` commands, with the same roles.
+    func operationsPage(
+        _ viewer: UIHTML.Viewer,
+        done: String? = nil,
+        status: HTTPResponse.Status = .ok,
+        error: String? = nil
+    )
+        -> Response
+    {
+        var body = ""
+        if viewer.identity.role >= .approver {
+            body += """
+                <form method="post" action="/ui/operations/pass" class="decide">
+                \(UIHTML.csrfField(viewer.csrf))
+                <p>A pass now, from the controller's manifests, with its approvals (risky actions wait in its pending plan).</p>
+                <button type="submit" id="pass">Run a pass now</button>
+                </form>
+                """
+        }
+        if viewer.identity.role >= .admin, let desired = reconciler.desired {
+            let options = desired.resources.filter { !$0.isOrphan }.map(\.id).sorted().map {
+                "<option value=\"\(UIHTML.escape($0.description))\">\(UIHTML.escape($0.description))</option>"
+            }.joined()
+            body += """
+                <form method="post" action="/ui/operations" class="decide">
+                \(UIHTML.csrfField(viewer.csrf))
+                <label for="op-resource">Resource</label>
+                <select id="op-resource" name="resource">\(options)</select>
+                <label for="op-command">Command</label>
+                <select id="op-command" name="command">
+                <option value="failover">failover (PostgresCluster): promote the member named below</option>
+                <option value="reinit">reinit (PostgresCluster): re-make the member named below from the primary</option>
+                <option value="import">import: adopt the existing object (the id below, or by name)</option>
+                </select>
+                <label for="op-argument">Member or id</label>
+                <input id="op-argument" name="argument">
+                <label><input type="checkbox" name="confirm" value="yes" required> I know this acts on production now</label>
+                <button type="submit" id="run-command" class="reject">Run it on the leading controller</button>
+                </form>
+                """
+        } else if viewer.identity.role < .admin {
+            body +=
+                "<p class=\"muted\">Operator commands (failover, reinit, import) need the admin role; you are \(viewer.identity.role.withArticle).</p>"
+        }
+        let rows = (operators?.recent ?? []).map { j in
+            [
+                "<a href=\"/ui/operations/\(UIHTML.component(j.job))\">\(UIHTML.escape(j.job))</a>",
+                UIHTML.escape(j.command), UIHTML.escape(j.resource),
+                UIHTML.escape(
+                    j.arguments.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                ),
+                UIHTML.escape(j.by), UIHTML.badge(j.status.rawValue), UIHTML.escape(j.startedAt),
+            ]
+        }
+        body +=
+            "<h2>Recent commands</h2>"
+            + UIHTML.table(
+                ["job", "command", "resource", "arguments", "by", "status", "started"],
+                rows,
+                empty: "No command since this controller started."
+            )
+        let notice: (kind: String, text: String)? =
+            if let error { ("error", error) } else if done == "pass" {
+                ("ok", "The leading controller makes a pass now: its result shows on the resources page.")
+            } else { nil }
+        return UIHTML.response(
+            status,
+            UIHTML.page("Operations", viewer: viewer, section: "operations", notice: notice, body: body)
+        )
+    }
+
+    func operationFromPage(_ viewer: UIHTML.Viewer, _ form: [String: String]) async throws -> Response {
+        guard viewer.identity.role >= .admin else {
+            return operationsPage(
+                viewer,
+                status: .forbidden,
+                error: "\(viewer.identity.email) is \(viewer.identity.role.withArticle); this needs the admin role"
+            )
+        }
+        guard let operators else { throw APIError(.notFound, "this controller takes no operator commands") }
+        guard form["confirm"] == "yes" else {
+            return operationsPage(viewer, status: .badRequest, error: "Tick the confirmation: nothing was done.")
+        }
+        let name = form["command"] ?? ""
+        guard let resource = ResourceID(parsing: form["resource"] ?? "") else {
+            return operationsPage(viewer, status: .badRequest, error: "Choose a resource.")
+        }
+        let argument = (form["argument"] ?? "").trimmingCharacters(in: .whitespaces)
+        let key = ["failover": "to", "reinit": "member", "import": "id"][name]
+        let arguments = key.flatMap { argument.isEmpty ? nil : [$0: argument] } ?? [:]
+        do {
+            let job = try operators.request(
+                OperatorCommand(name: name, resource: resource, arguments: arguments),
+                by: viewer.identity.email
+            )
+            return UIHTML.redirect("/ui/operations/\(UIHTML.component(job.job))")
+        } catch let r as OperatorJobs.Refusal {
+            let status: HTTPResponse.Status =
+                switch r.reason {
+                case .notDeclared: .notFound
+                case .notLeading: .serviceUnavailable
+                case .busy: .conflict
+                case .invalid: .badRequest
+                }
+            return operationsPage(viewer, status: status, error: r.description)
+        }
+    }
+
+    func passFromPage(_ viewer: UIHTML.Viewer) async throws -> Response {
+        guard viewer.identity.role >= .approver else {
+            return operationsPage(
+                viewer,
+                status: .forbidden,
+                error: "\(viewer.identity.email) is \(viewer.identity.role.withArticle); this needs the approver role"
+            )
+        }
+        if let why = reconciler.notLeading { return operationsPage(viewer, status: .serviceUnavailable, error: why) }
+        try await AuditTrail(log: store, actor: viewer.identity.email, clock: clock).record(
+            .applyRequested,
+            detail: .map(["how": .string("approvals page")])
+        )
+        reconciler.wake("a pass asked on the approvals page by \(viewer.identity.email)")
+        return UIHTML.redirect("/ui/operations?done=pass")
+    }
+
+    func operationPage(_ id: String, _ viewer: UIHTML.Viewer) throws -> Response {
+        guard let job = operators?.job(id) else {
+            throw APIError(.notFound, "no operation \(id) (operations are kept in memory: the last 100)")
+        }
+        let body = """
+            <dl>
+            <dt>Command</dt><dd>\(UIHTML.escape(job.command)) of \(UIHTML.escape(job.resource))</dd>
+            <dt>Arguments</dt><dd>\(UIHTML.escape(job.arguments.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))</dd>
+            <dt>By</dt><dd>\(UIHTML.escape(job.by))</dd>
+            <dt>Status</dt><dd>\(UIHTML.badge(job.status.rawValue))</dd>
+            <dt>Started</dt><dd>\(UIHTML.escape(job.startedAt))</dd>
+            <dt>Finished</dt><dd>\(UIHTML.escape(job.finishedAt ?? "not yet (this page reloads every 2 s)"))</dd>
+            </dl>
+            \(job.error.map { "<p class=\"notice error\">\(UIHTML.escape($0))</p>" } ?? "")
+            <h2>What it printed</h2>
+            <pre>\(UIHTML.escape(job.lines.joined(separator: "\n")))</pre>
+            """
+        return UIHTML.response(
+            .ok,
+            UIHTML.page(
+                "Operation \(id)",
+                viewer: viewer,
+                section: "operations",
+                refreshSeconds: job.status == .running ? 2 : nil,
+                body: body
+            )
+        )
     }
 }
