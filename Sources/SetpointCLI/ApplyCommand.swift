@@ -314,6 +314,13 @@ extension ApplyCommand {
             )
             return 1
         }
+        if autoApprove || !approve.isEmpty || identity != nil {
+            console.err(
+                "error: through a controller its approvals apply (approve its pending plan with setpoint approve) and the "
+                    + "audit records your token's identity: --auto-approve, --approve and --as do not apply\n"
+            )
+            return 1
+        }
         let r: (status: Int, text: String)
         do { r = try await client.request(console, "POST", "/api/v1/passes", timeout: .seconds(960)) } catch {
             console.err("error: cannot reach the controller: \(error)\n")
@@ -321,6 +328,13 @@ extension ApplyCommand {
         }
         guard r.status == 200, let pass = try? JSONDecoder().decode(APIv1.PassSummary.self, from: Data(r.text.utf8))
         else { return client.finish(console, r) }
+        guard pass.leading else {
+            console.err(
+                "error: the controller did not lead that pass (\(pass.leaseHeldBy ?? "another holds the lease")): nothing was "
+                    + "applied; ask the leading controller\n"
+            )
+            return 1
+        }
         var out =
             "the leading controller made a pass\(pass.plan.map { " (plan \($0))" } ?? "")\(pass.commit.map { " at commit \($0.prefix(12))" } ?? ""):\n"
         for e in pass.errors { out += "  error: \(e)\n" }

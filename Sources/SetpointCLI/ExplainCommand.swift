@@ -103,6 +103,8 @@ struct ExplainCommand: ConsoleCommand {
             "ask the leading controller: this one follows."
         case "changes":
             "apply the plan (setpoint apply), or let a running controller apply it."
+        case "unobserved":
+            "fix what keeps it from being observed (the message above: an unreachable host or API, a credential), then explain again."
         default:
             "run a controller, or setpoint apply, to converge it."
         }
@@ -144,7 +146,12 @@ struct ExplainCommand: ConsoleCommand {
             guard session.checkTargets([id], in: set) else { return 1 }
             let plan = try await session.plan(set, store: store, options: PlanOptions(targets: [id]))
             let mine = plan.actions.filter { $0.resource == id && $0.verb != .noop }
-            if mine.isEmpty {
+            let problems = plan.diagnostics.filter { $0.resource == id && $0.severity == .error }
+            if !problems.isEmpty {
+                out += "  now: it could not be observed or planned (planned afresh):\n"
+                for d in problems { out += "    \(d.code.rawValue): \(d.summary)\n" }
+                status = "unobserved"
+            } else if mine.isEmpty {
                 out += "  now: observed equal to its manifest (no action planned)\n"
                 status = "converged"
             } else {
@@ -163,7 +170,7 @@ struct ExplainCommand: ConsoleCommand {
                     }
                 }
             }
-            for d in plan.diagnostics where d.resource == id || d.resource == nil {
+            for d in plan.diagnostics where d.resource == nil || (d.resource == id && d.severity != .error) {
                 out += "  \(d.severity): \(d.summary)\n"
             }
         }

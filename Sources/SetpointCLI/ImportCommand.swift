@@ -47,6 +47,13 @@ struct ImportCommand: ConsoleCommand {
     func execute(_ console: Console) async throws -> Int32 {
         let target = ResourceID(parsing: resource)!
         if BackupRemoteRun.configured(client, console) {
+            if !paths.isEmpty || identity != nil {
+                console.err(
+                    "error: through a controller its own manifests are read and the audit records your token's identity: "
+                        + "give no paths and no --as (or no --controller)\n"
+                )
+                return 1
+            }
             return await OperatorRemoteRun(console: console, client: client).run(
                 OperatorCommand(name: "import", resource: target, arguments: id.map { ["id": $0] } ?? [:]),
                 what: "import of \(target)"

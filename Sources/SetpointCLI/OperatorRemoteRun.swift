@@ -21,8 +21,16 @@ struct OperatorRemoteRun {
                 return 1
             }
             console.err("\(what) started on the leading controller (job \(id)); waiting for it\n")
+            let clock = CLIRuntime.current?.clock ?? SystemClock()
+            let deadline = clock.elapsed + .seconds(3600)
             while true {
-                try await (CLIRuntime.current?.clock ?? SystemClock()).sleep(for: .milliseconds(500))
+                guard clock.elapsed < deadline else {
+                    console.err(
+                        "error: \(what) still runs on the controller after an hour: follow it with GET /api/v1/operations/\(id)\n"
+                    )
+                    return 1
+                }
+                try await clock.sleep(for: .milliseconds(500))
                 let r = try await client.request(console, "GET", "/api/v1/operations/\(id)")
                 guard r.status == 200, let job = Self.job(r.text) else {
                     _ = client.finish(console, r)

@@ -69,7 +69,12 @@ struct StateMigrateCommand: ConsoleCommand {
             }
             source = try await stateOptions.open(console)
             if PostgresStateStore.isURL(destination) {
-                sink = try await PostgresStateStore.open(url: destination, password: try target.password(console))
+                // Its own password only (--to-password-file, else libpq's PGPASSWORD, PGPASSFILE, ~/.pgpass): never the
+                // source's SETPOINT_STATE_PASSWORD_FILE.
+                sink = try await PostgresStateStore.open(
+                    url: destination,
+                    password: destinationPasswordFile == nil ? nil : try target.password(console)
+                )
             } else {
                 sink = try SQLiteStateStore.open(path: destination)
             }

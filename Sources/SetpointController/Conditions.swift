@@ -9,7 +9,9 @@ extension ControllerStatus {
     /// earlier ones whose status did not change.
     public func conditions(retries: [ResourceID: Backoff.Entry], now: Date) -> [ResourceCondition] {
         let s = snapshot
-        guard let r = s.last, r.leaseHeldBy == nil, r.leading else { return [] }
+        // Only a pass this controller led and that planned says anything of the resources: one that stopped at the
+        // manifests, the lease or an error before its plan leaves the conditions recorded before.
+        guard let r = s.last, r.leaseHeldBy == nil, r.leading, r.planID != nil else { return [] }
         let at = Timestamp.milliseconds(now)
         var out: [ResourceCondition] = []
         for (id, state, error) in resourceStatus(retries: retries) {
@@ -26,6 +28,21 @@ extension ControllerStatus {
                 )
             }
             let mine = { (ids: [ActionID]) in ids.filter { $0.resource == id }.map(\.description) }
+            if let why = r.unobserved[id], state == "in-sync" {
+                for type in ResourceCondition.Kind.allCases {
+                    out.append(
+                        ResourceCondition(
+                            resource: id,
+                            type: type,
+                            status: .unknown,
+                            reason: "ObserveFailed",
+                            message: "the last pass could not observe or plan it: \(why)",
+                            lastTransitionTime: at
+                        )
+                    )
+                }
+                continue
+            }
             switch state {
             case "in-sync":
                 condition(.ready, true, "Converged", "what was observed matches the manifest")
@@ -96,7 +113,11 @@ public final class ConditionRecorder: Sendable {
     /// Records the conditions of the last pass (when this controller led it).
     public func record(log: (String) -> Void) async {
         let fresh = status.conditions(retries: reconciler.retries, now: reconciler.configuration.clock.now)
-        guard !fresh.isEmpty else { return }
+        guard !fresh.isEmpty else {
+            // Following (or a pass that did not plan): another leader may write meanwhile, so read the store again next time.
+            last.value.withLock { $0 = nil }
+            return
+        }
         do {
             let previous: [ResourceCondition]
             if let known = last.value.withLock({ $0 }) {

@@ -61,7 +61,8 @@ public final class OperatorJobs: Sendable {
                     description: "this controller has no provider for \(command.resource.kind)"
                 )
             }
-            domains = ["import:\(command.resource)"]
+            // The resource's own domain: never while the pass applies an action of it.
+            domains = ["resource:\(command.resource)"]
             work = { resource, context in
                 let line = try await ResourceImport.adopt(
                     resource,

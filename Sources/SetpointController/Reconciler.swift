@@ -20,6 +20,8 @@ public struct PassReport: Sendable {
     public var held: [ActionID: String] = [:]
     public var pendingPlanID: String?
     public var drift: [ResourceID] = []
+    /// Resources the pass could not observe or plan (an error diagnostic of theirs), with why.
+    public var unobserved: [ResourceID: String] = [:]
     /// Set when another process held the apply lease: nothing was planned or applied.
     public var leaseHeldBy: String?
     /// The resources the manifests declare (empty when they could not be loaded).
@@ -383,6 +385,9 @@ public final class Reconciler: Sendable {
         report.errors += plan.diagnostics.filter { $0.severity == .error }.map {
             "\($0.resource.map { "\($0): " } ?? "")\($0.summary)"
         }
+        for d in plan.diagnostics where d.severity == .error {
+            if let id = d.resource { report.unobserved[id] = d.summary }
+        }
         let byID = Dictionary(set.resources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         report.drift = Array(Set(plan.changes.filter { $0.changes.contains { $0.origin == .drift } }.map(\.resource)))
             .sorted()
@@ -397,7 +402,11 @@ public final class Reconciler: Sendable {
         let sorting = locked.withLock { l in
             l.machine.planned(
                 plan.changes,
-                domains: { registry.provider(for: $0.resource.kind)?.concurrencyDomains(for: $0).map(\.name) ?? [] },
+                // The provider's domains, and the resource itself (an import through the API claims it).
+                domains: {
+                    (registry.provider(for: $0.resource.kind)?.concurrencyDomains(for: $0).map(\.name) ?? [])
+                        + ["resource:\($0.resource)"]
+                },
                 digests: digests,
                 decide: { policy.decide($0, resource: byID[$0.resource]) },
                 now: now

@@ -67,7 +67,10 @@ extension PostgresStateStore {
 extension PostgresStateStore {
     public func allTrustedHostKeys() async throws -> [TrustedHostKey] {
         try await read("read the trusted host keys") { db in
-            try await db.query("SELECT * FROM setpoint_host_keys ORDER BY host, trusted_at, key", []).records.map {
+            try await db.query(
+                "SELECT * FROM setpoint_host_keys ORDER BY host COLLATE \"C\", trusted_at, key COLLATE \"C\"",
+                []
+            ).records.map {
                 TrustedHostKey(
                     host: $0["host"] ?? "",
                     endpoint: $0["endpoint"] ?? "",
@@ -120,7 +123,7 @@ extension PostgresStateStore {
     public func conditions(of resource: ResourceID?) async throws -> [ResourceCondition] {
         try await read("read the resources' conditions") { db in
             try await db.query(
-                "SELECT * FROM setpoint_conditions WHERE $1::text IS NULL OR resource = $1 ORDER BY resource, type",
+                "SELECT * FROM setpoint_conditions WHERE $1::text IS NULL OR resource = $1 ORDER BY resource COLLATE \"C\", type COLLATE \"C\"",
                 [resource?.description]
             ).records.compactMap { row in ResourceCondition.decode { row[$0] } }
         }

@@ -60,6 +60,13 @@ public struct StateMigration: Sendable {
         }
         do {
             let report = try await copyAndVerify()
+            // Still ours: nothing wrote to the source while it was copied (its lease was not taken over).
+            guard try await source.renewLease(holder) else {
+                throw refuse(
+                    "the lease of \(sourceName) was taken over while it was copied: something may have written to it; "
+                        + "do not use \(destinationName) — drop it, stop every controller, and move the state again"
+                )
+            }
             try await source.releaseLease(id: holder.id)
             return report
         } catch {
@@ -70,17 +77,24 @@ public struct StateMigration: Sendable {
     }
 
     private func copyAndVerify() async throws -> Report {
+        if let other = try await destination.acquireLease(holder, now: now) {
+            throw refuse("\(destinationName) is in use: \(other) holds its lease")
+        }
         let destinationOwned = try await destination.ownedResources()
         let destinationAudit = try await destination.auditRecords(after: 0, limit: 1)
         let destinationPlans = try await destination.storedPlans(status: nil)
-        if !destinationOwned.isEmpty || !destinationAudit.isEmpty || !destinationPlans.isEmpty {
+        let destinationJournals = try await destination.openJournals()
+        let destinationRuns = try await destination.backupRuns(policy: nil, limit: 1)
+        let destinationKeys = try await destination.allTrustedHostKeys()
+        let destinationConditions = try await destination.conditions(of: nil)
+        if !destinationOwned.isEmpty || !destinationAudit.isEmpty || !destinationPlans.isEmpty
+            || !destinationJournals.isEmpty || !destinationRuns.isEmpty || !destinationKeys.isEmpty
+            || !destinationConditions.isEmpty
+        {
             throw refuse(
                 "\(destinationName) already holds a Setpoint state: move into an empty database (or a new file), "
                     + "never over a state in use"
             )
-        }
-        if let other = try await destination.acquireLease(holder, now: now) {
-            throw refuse("\(destinationName) is in use: \(other) holds its lease")
         }
         // Read everything first.
         let owned = try await source.ownedResources()
@@ -103,20 +117,28 @@ public struct StateMigration: Sendable {
         let keys = try await source.allTrustedHostKeys()
         let conditions = try await source.conditions(of: nil)
 
-        // Write: the audit log as it is, then the rest.
-        for start in stride(from: 0, to: audit.count, by: 1000) {
-            try await destination.importAuditRecords(Array(audit[start..<min(audit.count, start + 1000)]))
-        }
-        for resource in owned.values.sorted(by: { $0.id < $1.id }) { try await destination.recordApplied(resource) }
-        for (action, entries) in journals {
-            for (key, value) in entries.sorted(by: { $0.key < $1.key }) {
-                try await destination.recordJournal(action: action, key: key, value: value)
+        // Write: the audit log as it is, then the rest. A failure part way leaves a partial copy: say so.
+        do {
+            // Write: the audit log as it is, then the rest.
+            for start in stride(from: 0, to: audit.count, by: 1000) {
+                try await destination.importAuditRecords(Array(audit[start..<min(audit.count, start + 1000)]))
             }
+            for resource in owned.values.sorted(by: { $0.id < $1.id }) { try await destination.recordApplied(resource) }
+            for (action, entries) in journals {
+                for (key, value) in entries.sorted(by: { $0.key < $1.key }) {
+                    try await destination.recordJournal(action: action, key: key, value: value)
+                }
+            }
+            for plan in plans.reversed() { try await destination.savePlan(plan) }
+            for run in runs.reversed() { try await destination.recordBackupRun(run) }
+            for key in keys { try await destination.recordTrustedHostKey(key) }
+            if !conditions.isEmpty { try await destination.replaceConditions(conditions) }
+        } catch {
+            throw refuse(
+                "the copy into \(destinationName) failed part way (\(error)): drop it (or delete the file) before moving "
+                    + "the state again; \(sourceName) is unchanged"
+            )
         }
-        for plan in plans.reversed() { try await destination.savePlan(plan) }
-        for run in runs.reversed() { try await destination.recordBackupRun(run) }
-        for key in keys { try await destination.recordTrustedHostKey(key) }
-        if !conditions.isEmpty { try await destination.replaceConditions(conditions) }
         try await destination.releaseLease(id: holder.id)
 
         // Verify: read back, compare with what was read.
@@ -138,9 +160,22 @@ public struct StateMigration: Sendable {
         let copiedPlans = try await destination.storedPlans(status: nil)
         if Set(copiedPlans) != Set(plans) { throw mismatch("plans") }
         let copiedRuns = try await destination.backupRuns(policy: nil, limit: Int.max)
-        if Set(copiedRuns.map(\.id)) != Set(runs.map(\.id)) { throw mismatch("backup runs") }
-        if try await destination.allTrustedHostKeys().count != keys.count { throw mismatch("trusted host keys") }
-        if try await destination.conditions(of: nil) != conditions { throw mismatch("conditions") }
+        if Set(copiedRuns) != Set(runs) { throw mismatch("backup runs") }
+        // Compared in one order of their own: the stores sort text by different collations.
+        func keyOrder(_ k: TrustedHostKey) -> [String] { [k.host, k.endpoint, k.key, k.trustedAt] }
+        let copiedKeys = try await destination.allTrustedHostKeys()
+        if copiedKeys.map(keyOrder).sorted(by: { $0.lexicographicallyPrecedes($1) })
+            != keys.map(keyOrder).sorted(by: { $0.lexicographicallyPrecedes($1) })
+        {
+            throw mismatch("trusted host keys")
+        }
+        func conditionOrder(_ c: ResourceCondition) -> String { "\(c.resource)|\(c.type.rawValue)" }
+        let copiedConditions = try await destination.conditions(of: nil)
+        if copiedConditions.sorted(by: { conditionOrder($0) < conditionOrder($1) })
+            != conditions.sorted(by: { conditionOrder($0) < conditionOrder($1) })
+        {
+            throw mismatch("conditions")
+        }
         return Report(
             owned: owned.count,
             auditRecords: audit.count,

@@ -46,6 +46,14 @@ import PVESim
     var token: [String] = []
     @Option(help: "root@pam's password, for tickets.") var rootPassword = "setpoint"
     @Option(help: "Memory per node in GiB.") var nodeMemoryGib = 64
+    @Option(
+        help: ArgumentHelp(
+            "Run this program on every lifecycle event of a guest (start, shutdown, stop, reboot, destroy, migrate, resume): PROGRAM EVENT, with the guest as JSON on stdin; the task ends when it has, and fails when it fails.",
+            valueName: "PROGRAM"
+        )
+    )
+    var guestHook: String?
+    @Option(help: "Seconds a guest hook may run before its task fails.") var guestHookTimeout = 300
 
     func run() async throws {
         var options = SimOptions()
@@ -62,6 +70,12 @@ import PVESim
         options.stateFile = stateFile
         options.rootPassword = rootPassword
         options.nodeMemory = Int64(nodeMemoryGib) << 30
+        if let guestHook {
+            guard FileManager.default.isExecutableFile(atPath: guestHook) else {
+                throw ValidationError("--guest-hook \(guestHook) is not an executable file")
+            }
+            options.guestHook = GuestHook(command: guestHook, timeout: .seconds(guestHookTimeout))
+        }
         if !token.isEmpty {
             options.tokens = try token.map { text in
                 guard let spec = TokenSpec(parsing: text) else {

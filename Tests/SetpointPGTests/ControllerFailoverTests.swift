@@ -10,15 +10,17 @@ import Testing
 /// `--controller`, the command is refused and says how to go through it.
 /// In PostgresClusterTests' suite, serialized with its other three-server tests.
 extension PostgresClusterTests {
-    /// A database of its own on the test server, as a state URL.
-    static func stateDatabase() async throws -> String {
+    /// A database of its own on the test server, as a state URL (without its password) and a password file.
+    static func stateDatabase(in dir: String) async throws -> (url: String, passwordFile: String) {
         let admin = try await PGServer.connect()
         defer { admin.close() }
         let name = "setpoint_failover_\(UUID().uuidString.prefix(8).lowercased())"
         _ = try await admin.query("CREATE DATABASE \(name)")
         let e = PGServer.environment
         let port = try #require(e["SETPOINT_TEST_PG_PORT"])
-        return "postgres://postgres:\(e["SETPOINT_TEST_PG_PASSWORD"] ?? "")@127.0.0.1:\(port)/\(name)?sslmode=disable"
+        let file = dir + "/state-password"
+        try (e["SETPOINT_TEST_PG_PASSWORD"] ?? "").write(toFile: file, atomically: true, encoding: .utf8)
+        return ("postgres://postgres@127.0.0.1:\(port)/\(name)?sslmode=disable", file)
     }
 
     static func readyz(_ url: String) async -> [String: Any]? {
@@ -38,8 +40,9 @@ extension PostgresClusterTests {
             await env.apply()
 
             // The state moves to PostgreSQL, which both controllers share.
-            let state = try await Self.stateDatabase()
-            let moved = await env.run(["state", "migrate", "--to", state])
+            let (state, passwordFile) = try await Self.stateDatabase(in: env.dir)
+            let password = ["--state-password-file", passwordFile]
+            let moved = await env.run(["state", "migrate", "--to", state, "--to-password-file", passwordFile])
             #expect(moved.code == 0, "\(moved.out)\(moved.err)")
             let made = await env.run(
                 ["token", "create", "--role", "admin", "--email", "oncall@example.net"],
@@ -57,7 +60,9 @@ extension PostgresClusterTests {
             for name in ["a", "b"] {
                 let (process, output) = try LaunchedProcess.setpoint(
                     [
-                        "controller", env.manifests, "--state", state, "--listen", "127.0.0.1:0", "--tokens",
+                        "controller", env.manifests, "--state", state, "--state-password-file", passwordFile,
+                        "--listen",
+                        "127.0.0.1:0", "--tokens",
                         env.dir + "/tokens", "--interval", "1s", "--as", "controller-\(name)@example.net",
                     ],
                     environment: ["PG_PASSWORD": ClusterEnv.password, "REPL_PASSWORD": ClusterEnv.replicationPassword]
@@ -96,7 +101,7 @@ extension PostgresClusterTests {
             let client = ["--token-file", env.dir + "/oncall.token"]
             // Without --controller the lease is the controllers': refused, saying how to go through them.
             let direct = await env.run(
-                ["postgres", "failover", "main", "--to", "pg-2", env.manifests, "--state", state],
+                ["postgres", "failover", "main", "--to", "pg-2", env.manifests, "--state", state] + password,
                 withState: false
             )
             #expect(direct.code == 1 && direct.err.contains("give --controller URL to ask it"), "\(direct.err)")
@@ -127,7 +132,10 @@ extension PostgresClusterTests {
             #expect(try await env.replication(on: "pg-2")["pg-3"]?.0 == "streaming", "pg-3 streams again")
 
             // Audited under the operator's identity, in the shared state.
-            let audit = await env.run(["audit", "log", "--state", state, "--output", "json"], withState: false)
+            let audit = await env.run(
+                ["audit", "log", "--state", state, "--output", "json"] + password,
+                withState: false
+            )
             let record = audit.out.split(separator: "\n").first { $0.contains("\"failover\"") }
             #expect(record?.contains("oncall@example.net") == true, "\(audit.out)")
             #expect(record?.contains("\"succeeded\"") == true && record?.contains("controller API") == true)
@@ -136,7 +144,7 @@ extension PostgresClusterTests {
                     $0.contains("\"reinit\"") && $0.contains("oncall@example.net")
                 }
             )
-            let verify = await env.run(["audit", "verify", "--state", state], withState: false)
+            let verify = await env.run(["audit", "verify", "--state", state] + password, withState: false)
             #expect(verify.code == 0, "\(verify.out)\(verify.err)")
 
             for (process, output, _) in controllers {

@@ -361,6 +361,7 @@ extension PVESimulator {
             g.config["meta"] = "creation-qemu=9.2.0,ctime=\(Int(now))"
         }
         g.config["lock"] = "clone"
+        g.clonedFrom = Guest.ClonedFrom(vmid: source.vmid, name: source.name)
         state.guests[newid] = g
         if let pool = p["pool"] { state.pools[pool]?.vmids.insert(newid) }
         let upid = startTask(

@@ -18,6 +18,8 @@ public struct SimOptions: Sendable {
     /// Chance that a worker task ends in error.
     public var taskFailureRate = 0.0
     public var seed: UInt64 = 1
+    /// Run on every lifecycle event of a guest; its task ends when the hook has (``GuestHook``).
+    public var guestHook: GuestHook?
     /// JSON file the cluster is kept in across restarts.
     public var stateFile: String?
     /// Memory per node, bytes.

@@ -49,19 +49,66 @@ extension PVESimulator {
         return upid
     }
 
-    /// Finishes every task whose time is up, in the order they end.
+    /// Finishes every task whose time is up, in the order they end. A lifecycle task with a guest hook first runs the
+    /// hook and ends when it has (``GuestHook``).
     func settleTasks() {
         let t = now
-        let due = state.tasks.indices.filter { state.tasks[$0].isRunning && state.tasks[$0].endsAt <= t }
-            .sorted { state.tasks[$0].endsAt < state.tasks[$1].endsAt }
+        let due = state.tasks.indices.filter {
+            state.tasks[$0].isRunning && state.tasks[$0].endsAt <= t && state.tasks[$0].hook != "running"
+        }
+        .sorted { state.tasks[$0].endsAt < state.tasks[$1].endsAt }
         guard !due.isEmpty else { return }
-        for i in due { finish(i) }
+        for i in due {
+            if let hook = options.guestHook, state.tasks[i].hook == nil, state.tasks[i].failure == nil,
+                let event = GuestHook.event(of: state.tasks[i]),
+                let document = hookDocument(state.tasks[i], event: event)
+            {
+                state.tasks[i].hook = "running"
+                state.tasks[i].log.append("guest hook: \(event)")
+                let upid = state.tasks[i].upid
+                Task { [weak self] in
+                    let failure = await hook.run(event: event, document: document)
+                    await self?.hookFinished(upid, failure: failure)
+                }
+                continue
+            }
+            finish(i)
+        }
         persist()
+    }
+
+    /// The hook of a task ended: the task ends now, failed when the hook failed.
+    func hookFinished(_ upid: String, failure: String?) {
+        guard let i = state.tasks.firstIndex(where: { $0.upid == upid }), state.tasks[i].isRunning else { return }
+        state.tasks[i].hook = "done"
+        state.tasks[i].hookFailure = failure
+        state.tasks[i].endsAt = min(state.tasks[i].endsAt, now)
+        finish(i)
+        persist()
+    }
+
+    /// What the hook reads on stdin: the event, the guest (config with pending values applied) and its template.
+    func hookDocument(_ task: SimTask, event: String) -> Data? {
+        let vmid: Int
+        switch task.effect {
+        case .create(let v, _), .start(let v), .stop(let v), .reboot(let v), .destroy(let v): vmid = v
+        case .migrate(let v, _, _): vmid = v
+        default: return nil
+        }
+        guard let g = state.guests[vmid] else { return nil }
+        var target: String?
+        if case .migrate(_, let to, _) = task.effect { target = to }
+        let object: [String: Any] = [
+            "event": event, "vmid": vmid, "type": g.type.rawValue, "node": g.node, "name": g.name,
+            "config": g.merged, "target": target as Any? ?? NSNull(),
+            "clonedFrom": g.clonedFrom.map { ["vmid": $0.vmid, "name": $0.name] as [String: Any] } as Any? ?? NSNull(),
+        ]
+        return try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
 
     private func finish(_ i: Int) {
         var task = state.tasks[i]
-        var failure = task.failure
+        var failure = task.failure ?? task.hookFailure
         var effectDone = false
         if failure == nil {
             do {

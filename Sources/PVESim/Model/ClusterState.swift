@@ -27,6 +27,13 @@ public struct Guest: Codable, Sendable {
     public var startedAt: Double?
     /// The task holding this guest's config file lock (flock), as a clone's source does.
     public var flockTask: String?
+    /// The template (or guest) it was cloned from, for the guest hook.
+    public var clonedFrom: ClonedFrom?
+
+    public struct ClonedFrom: Codable, Sendable, Equatable {
+        public var vmid: Int
+        public var name: String
+    }
 
     public var lock: String? { config["lock"] }
     public var isTemplate: Bool { config["template"] == "1" }

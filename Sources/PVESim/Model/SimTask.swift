@@ -36,6 +36,10 @@ public struct SimTask: Codable, Sendable {
     /// The error the task ends with although its effect took place: vzdump's `job errors` when some guests could not
     /// be backed up (their `ERROR: Backup of VM … failed - …` lines are in the log) while the others were.
     public var errorAfterEffect: String? = nil
+    /// The guest hook of a lifecycle task: `running` while it runs, `done` once it has (its failure, if any, in
+    /// `hookFailure`); nil when there is none.
+    public var hook: String? = nil
+    public var hookFailure: String? = nil
 
     public var isRunning: Bool { exitstatus == nil }
 

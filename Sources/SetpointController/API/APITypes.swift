@@ -89,8 +89,13 @@ public enum APIv1 {
         public var drift: [String]
         public var errors: [String]
         public var commit: String?
+        /// Whether this controller led the pass; else who held the lease (it then did nothing).
+        public var leading: Bool
+        public var leaseHeldBy: String?
 
         public init(_ r: PassReport) {
+            leading = r.leading && r.leaseHeldBy == nil
+            leaseHeldBy = r.leaseHeldBy
             plan = r.planID
             applied = r.applied.map(\.description)
             failed = Dictionary(uniqueKeysWithValues: r.failed.map { ($0.key.description, $0.value) })

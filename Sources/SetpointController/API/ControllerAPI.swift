@@ -336,6 +336,9 @@ public struct ControllerAPI: Sendable {
             if let report = reconciler.lastReport(afterFinished: wanted) {
                 return .json(.ok, APIv1.PassSummary(report))
             }
+            if let why = reconciler.notLeading {
+                throw APIError(.serviceUnavailable, "this controller lost the lease while the pass was awaited: \(why)")
+            }
             try await clock.sleep(for: .milliseconds(100))
         }
         throw APIError(.gatewayTimeout, "no pass finished within 15 minutes of the request: see the controller's log")

@@ -77,7 +77,22 @@ public final class TLSCertificateFiles: Sendable {
         do { leaf = try Certificate(derEncoded: try chain[0].toDERBytes()) } catch {
             throw TLSFilesError("the TLS certificate file \(certificate) cannot be parsed: \(error)")
         }
-        if let parsedKey = try? Certificate.PrivateKey(pemEncoded: keyPEM), parsedKey.publicKey != leaf.publicKey {
+        // The key's own block (openssl ecparam writes an `EC PARAMETERS` block before it).
+        let parsedKey: Certificate.PrivateKey
+        do {
+            guard
+                let block = try PEMDocument.parseMultiple(pemString: keyPEM).first(where: {
+                    $0.discriminator.hasSuffix("PRIVATE KEY")
+                })
+            else { throw TLSFilesError("no PRIVATE KEY block") }
+            parsedKey = try Certificate.PrivateKey(pemDocument: block)
+        } catch {
+            throw TLSFilesError(
+                "the TLS key file \(key) holds a key Setpoint cannot check against the certificate (\(error)): give an "
+                    + "unencrypted RSA, ECDSA (P-256, P-384, P-521) or Ed25519 key in PEM"
+            )
+        }
+        if parsedKey.publicKey != leaf.publicKey {
             throw TLSFilesError(
                 "the TLS key file \(key) does not belong to the certificate in \(certificate) (\(leaf.subject)): "
                     + "give the key the certificate was made for"

@@ -127,10 +127,12 @@ enum UIHTML {
         return headers
     }
 
-    /// A cookie only this site's pages send back, never to scripts, only over HTTPS (browsers treat loopback as
-    /// secure), and never on requests from other sites.
-    static func cookie(_ name: String, _ value: String, maxAge: Int) -> String {
-        "\(name)=\(value); Path=/ui; Max-Age=\(max(0, maxAge)); HttpOnly; Secure; SameSite=Strict"
+    /// A cookie only this site's pages send back, never to scripts, only over HTTPS when the API serves it, and never
+    /// on requests from other sites.
+    /// `secure` is false only when the API serves plain HTTP (loopback, or `--insecure-http`): a browser would not send
+    /// a Secure cookie back over it.
+    static func cookie(_ name: String, _ value: String, maxAge: Int, secure: Bool = true) -> String {
+        "\(name)=\(value); Path=/ui; Max-Age=\(max(0, maxAge)); HttpOnly\(secure ? "; Secure" : ""); SameSite=Strict"
     }
 
     static let stylesheet = """

@@ -34,7 +34,7 @@ extension ControllerAPI {
                 if let id = Self.cookies(request)[Self.sessionCookie] { api.sessions.end(id) }
                 return UIHTML.redirect(
                     "/ui/login?why=signed-out",
-                    cookies: [UIHTML.cookie(Self.sessionCookie, "", maxAge: 0)]
+                    cookies: [UIHTML.cookie(Self.sessionCookie, "", maxAge: 0, secure: api.tls != nil)]
                 )
             }
         }
@@ -124,7 +124,7 @@ extension ControllerAPI {
         return UIHTML.response(
             status,
             UIHTML.page("Sign in", viewer: nil, notice: notice, body: body),
-            cookies: [UIHTML.cookie(Self.loginCookie, csrf, maxAge: 600)]
+            cookies: [UIHTML.cookie(Self.loginCookie, csrf, maxAge: 600, secure: tls != nil)]
         )
     }
 
@@ -171,9 +171,10 @@ extension ControllerAPI {
                 UIHTML.cookie(
                     Self.sessionCookie,
                     id,
-                    maxAge: Int(session.expires.timeIntervalSince(now).rounded(.down))
+                    maxAge: Int(session.expires.timeIntervalSince(now).rounded(.down)),
+                    secure: tls != nil
                 ),
-                UIHTML.cookie(Self.loginCookie, "", maxAge: 0),
+                UIHTML.cookie(Self.loginCookie, "", maxAge: 0, secure: tls != nil),
             ]
         )
     }
@@ -477,12 +478,26 @@ extension ControllerAPI {
     func auditPage(_ viewer: UIHTML.Viewer, filters: [String: String]) async throws -> Response {
         let wanted = filters.compactMapValues { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
         var matches: [AuditRecord] = []
-        var after: Int64 = 0
+        // The head's seq, found in a few one-record reads (doubling, then halving), so that only the newest 20,000
+        // records are read however long the log is.
+        func exists(after seq: Int64) async throws -> Bool {
+            try await !store.auditRecords(after: seq, limit: 1).isEmpty
+        }
+        var low: Int64 = 0
+        var high: Int64 = 1024
+        while try await exists(after: high) {
+            low = high
+            high *= 2
+        }
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if try await exists(after: middle) { low = middle } else { high = middle }
+        }
+        var after = max(0, low + 1 - 20_000)
         var window: [AuditRecord] = []
         while true {
             let page = try await store.auditRecords(after: after, limit: 1000)
             window += page
-            if window.count > 20_000 { window.removeFirst(window.count - 20_000) }
             guard let last = page.last, page.count == 1000 else { break }
             after = last.seq
         }

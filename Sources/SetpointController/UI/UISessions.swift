@@ -26,6 +26,7 @@ public final class UISessions: Sendable {
     private let sessions = Mutex<[String: Session]>([:])
     /// Sessions kept at most; beyond it expired ones are dropped, then the oldest.
     static let capacity = 10_000
+    static let perToken = 20
 
     public init(ttl: Duration = .seconds(8 * 3600)) { self.ttl = ttl }
 
@@ -36,6 +37,11 @@ public final class UISessions: Sendable {
         if let limit = identity.expires, limit < expires { expires = limit }
         let session = Session(tokenHash: tokenHash, email: identity.email, expires: expires, csrf: Self.random())
         sessions.withLock { all in
+            // One token holds at most 20 sessions (its oldest goes first): a token cannot crowd out everyone else's.
+            let mine = all.filter { $0.value.tokenHash == tokenHash }
+            if mine.count >= Self.perToken, let oldest = mine.min(by: { $0.value.expires < $1.value.expires }) {
+                all.removeValue(forKey: oldest.key)
+            }
             if all.count >= Self.capacity {
                 all = all.filter { $0.value.expires > now }
                 while all.count >= Self.capacity, let oldest = all.min(by: { $0.value.expires < $1.value.expires }) {
