@@ -83,6 +83,8 @@ let package = Package(
         .target(
             name: "PVESim",
             dependencies: [
+                // Spawning the guest hook with only its own descriptors (posix_spawn, waitpid on a thread).
+                "SetpointExec",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -282,7 +284,7 @@ let package = Package(
         .testTarget(
             // The lab (scripts/lab): Setpoint run in the ops namespace against hosts of their own, over SSH.
             name: "SetpointLabTests",
-            dependencies: ["SetpointTesting", "setpoint"],
+            dependencies: ["SetpointTesting", "setpoint", "PVESim"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

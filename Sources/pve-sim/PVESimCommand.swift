@@ -74,7 +74,10 @@ import PVESim
             guard FileManager.default.isExecutableFile(atPath: guestHook) else {
                 throw ValidationError("--guest-hook \(guestHook) is not an executable file")
             }
-            options.guestHook = GuestHook(command: guestHook, timeout: .seconds(guestHookTimeout))
+            options.guestHook = GuestHook(
+                command: URL(fileURLWithPath: guestHook).standardizedFileURL.path,
+                timeout: .seconds(guestHookTimeout)
+            )
         }
         if !token.isEmpty {
             options.tokens = try token.map { text in

@@ -1,4 +1,5 @@
 import Foundation
+import SetpointExec
 
 /// `pve-sim --guest-hook CMD`: on every lifecycle event of a guest (start, shutdown, stop, reboot, destroy, migrate,
 /// resume) pve-sim runs `CMD EVENT` with a JSON document on stdin — the event, the guest (VMID, type, node, name, its
@@ -29,63 +30,53 @@ public struct GuestHook: Sendable {
         }
     }
 
-    /// Runs the hook for one event; nil when it succeeded, else the task's error text. Its output goes to a file of
-    /// its own (read once it has ended: no pipe to drain), and a hook over its time limit is ended.
+    /// Runs the hook for one event; nil when it succeeded, else the task's error text. posix_spawn with only its own
+    /// descriptors and `waitpid` on a thread of its own, not Foundation's Process: a hook that starts daemons (the lab's
+    /// sshd) would hand them what Process watches for the end, and the task would wait for the daemons. The document
+    /// is its stdin from a file, its output goes to a file: no pipe to drain. Over its time limit it is ended.
     func run(event: String, document: Data) async -> String? {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("pve-sim-hook-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: log) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command)
-        process.arguments = [event]
-        let input = Pipe()
-        process.standardInput = input
-        guard let sink = try? FileHandle(forWritingTo: log) else {
-            return "cannot write the guest hook's log \(log.path)"
-        }
-        process.standardOutput = sink
-        process.standardError = sink
-        var note = ""
-        let status: Int32? = await withCheckedContinuation { continuation in
-            let once = Once(continuation)
-            process.terminationHandler = { p in
-                once.resume(p.terminationReason == .uncaughtSignal ? -p.terminationStatus : p.terminationStatus)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pve-sim-hook-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try document.write(to: folder.appendingPathComponent("stdin.json"))
+        } catch { return "cannot write the guest hook's input in \(folder.path): \(error)" }
+        let log = folder.appendingPathComponent("output.log").path
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(
+                Spawn.Request(
+                    argv: [command, event],
+                    environment: ProcessInfo.processInfo.environment,
+                    stdin: .file(folder.appendingPathComponent("stdin.json").path),
+                    stdout: .file(log),
+                    stderr: .file(log, append: true),
+                    newProcessGroup: true
+                )
+            )
+        } catch { return "cannot run the guest hook \(command): \(error)" }
+        let seconds = Int(timeout.components.seconds)
+        let status: Int32 = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var raw: Int32 = 0
+                while waitpid(pid, &raw, 0) == -1 && errno == EINTR {}
+                continuation.resume(returning: raw)
             }
-            do { try process.run() } catch {
-                note = "cannot run the guest hook \(command): \(error)"
-                once.resume(nil)
-                return
-            }
-            input.fileHandleForWriting.write(document)
-            try? input.fileHandleForWriting.close()
-            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(timeout.components.seconds))) {
-                if process.isRunning { process.terminate() }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(seconds)) {
+                // Still there (not reaped: its PID is still its own): end it and what it started in its group.
+                if kill(pid, 0) == 0 { kill(-pid, SIGKILL) }
             }
         }
-        try? sink.close()
-        if status == 0 { return nil }
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        if !note.isEmpty { return note }
-        if status == -SIGTERM {
-            return "guest hook \(command) \(event) timed out after \(timeout.components.seconds) s"
+        let signalled = status & 0x7f != 0
+        if !signalled && Spawn.exitStatus(status) == 0 { return nil }
+        if signalled && status & 0x7f == SIGKILL {
+            return "guest hook \(command) \(event) timed out after \(seconds) s"
         }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }).map(
             String.init
         )
             ?? "guest hook \(command) \(event) "
-            + (status.map { $0 < 0 ? "was killed by signal \(-$0)" : "exited with status \($0)" } ?? "did not run")
-    }
-
-    final class Once: @unchecked Sendable {
-        private let lock = NSLock()
-        private var continuation: CheckedContinuation<Int32?, Never>?
-        init(_ c: CheckedContinuation<Int32?, Never>) { continuation = c }
-        func resume(_ value: Int32?) {
-            let c: CheckedContinuation<Int32?, Never>? = lock.withLock {
-                defer { continuation = nil }
-                return continuation
-            }
-            c?.resume(returning: value)
-        }
+            + (signalled ? "was killed by signal \(status & 0x7f)" : "exited with status \(Spawn.exitStatus(status))")
     }
 }
