@@ -91,7 +91,7 @@ struct ApplyCommand: ConsoleCommand {
     }
 
     func execute(_ console: Console) async throws -> Int32 {
-        if BackupRemoteRun.configured(client, console) { return await throughController(console) }
+        if client.isConfigured(console) { return await throughController(console) }
         guard !paths.isEmpty else {
             console.err(
                 "error: give at least one manifest file or folder, e.g. 'setpoint apply manifests/' (or --controller URL)\n"

@@ -31,6 +31,12 @@ struct ControllerClientOptions: ParsableArguments {
     )
     var controllerCA: String?
 
+    /// Whether a controller is configured — the option or SETPOINT_CONTROLLER, never the default address — so that a
+    /// command goes through it instead of taking the state's lease itself.
+    func isConfigured(_ console: Console) -> Bool {
+        controller != nil || !(console.environment["SETPOINT_CONTROLLER"] ?? "").isEmpty
+    }
+
     func request(
         _ console: Console,
         _ method: String,

@@ -64,7 +64,7 @@ struct BackupRunCommand: ConsoleCommand {
     }
 
     func execute(_ console: Console) async throws -> Int32 {
-        if BackupRemoteRun.configured(client, console) {
+        if client.isConfigured(console) {
             return await BackupRemoteRun(console: console, client: client).run(policy, kind: type, targetTime: nil)
         }
         guard !paths.isEmpty else {
@@ -127,7 +127,7 @@ struct BackupDrillCommand: ConsoleCommand {
     }
 
     func execute(_ console: Console) async throws -> Int32 {
-        if BackupRemoteRun.configured(client, console) {
+        if client.isConfigured(console) {
             return await BackupRemoteRun(console: console, client: client).run(
                 policy,
                 kind: .drill,

@@ -10,11 +10,6 @@ struct BackupRemoteRun {
     let console: Console
     let client: ControllerClientOptions
 
-    /// Whether a controller is configured: the option or the environment variable, never the default address.
-    static func configured(_ client: ControllerClientOptions, _ console: Console) -> Bool {
-        client.controller != nil || !(console.environment["SETPOINT_CONTROLLER"] ?? "").isEmpty
-    }
-
     /// Asks for the run, polls its job until it ends, prints it. Exit 0 when it succeeded, 1 otherwise.
     func run(_ policy: String, kind: BackupRun.Kind, targetTime: String?) async -> Int32 {
         let body = APIv1.RunRequest(type: kind.rawValue, targetTime: targetTime)

@@ -40,7 +40,7 @@ struct ExplainCommand: ConsoleCommand {
 
     func execute(_ console: Console) async throws -> Int32 {
         let id = ResourceID(parsing: resource)!
-        if BackupRemoteRun.configured(client, console) { return try await fromController(id, console) }
+        if client.isConfigured(console) { return try await fromController(id, console) }
         return try await afresh(id, console)
     }
 
@@ -70,7 +70,9 @@ struct ExplainCommand: ConsoleCommand {
                 "  failures in a row: \(failures)"
                 + (e.nextRetry.map { ", retried from \($0)" } ?? ", parked until its manifest changes") + "\n"
         }
-        out += "What to do: " + Self.advice(status: e.status, pendingPlan: e.pendingPlan, error: e.lastError) + "\n"
+        out +=
+            "What to do: " + ResourceAdvice.text(status: e.status, pendingPlan: e.pendingPlan, error: e.lastError)
+            + "\n"
         console.out(out)
         return 0
     }
@@ -85,29 +87,6 @@ struct ExplainCommand: ConsoleCommand {
             "  \(c.type.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))\(c.status.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0))"
                 + "\(c.reason) since \(c.lastTransitionTime): \(c.message)\n"
         }.joined()
-    }
-
-    static func advice(status: String, pendingPlan: String?, error: String?) -> String {
-        switch status {
-        case "in-sync", "changed", "drift-corrected", "converged":
-            "nothing: it matches its manifest."
-        case "waiting":
-            "review plan \(pendingPlan ?? "ID") (setpoint plans show \(pendingPlan ?? "ID")), then setpoint approve or reject it."
-        case "failed":
-            "fix what the error names\(error.map { " (\($0))" } ?? ""); the controller retries with backoff, or at once when the manifest changes."
-        case "held":
-            "the action is held until what holds it changes (a rejection, a pause, a lock): see the reason above."
-        case "drift":
-            "it drifted and the drift policy only reports: change it back, or make the manifest say what it is now."
-        case "following":
-            "ask the leading controller: this one follows."
-        case "changes":
-            "apply the plan (setpoint apply), or let a running controller apply it."
-        case "unobserved":
-            "fix what keeps it from being observed (the message above: an unreachable host or API, a credential), then explain again."
-        default:
-            "run a controller, or setpoint apply, to converge it."
-        }
     }
 
     // MARK: - afresh
@@ -185,12 +164,12 @@ struct ExplainCommand: ConsoleCommand {
             where p.plan?.actions.contains(where: { $0.resource == id && $0.requiresApproval }) == true {
                 out += "  waits for approval in plan \(p.id) (pending since \(p.createdAt))\n"
                 status = "waiting"
-                out += "What to do: " + Self.advice(status: status, pendingPlan: p.id, error: nil) + "\n"
+                out += "What to do: " + ResourceAdvice.text(status: status, pendingPlan: p.id, error: nil) + "\n"
                 console.out(out)
                 return 0
             }
         }
-        out += "What to do: " + Self.advice(status: status, pendingPlan: nil, error: nil) + "\n"
+        out += "What to do: " + ResourceAdvice.text(status: status, pendingPlan: nil, error: nil) + "\n"
         console.out(out)
         return 0
     }

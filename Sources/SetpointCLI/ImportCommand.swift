@@ -46,7 +46,7 @@ struct ImportCommand: ConsoleCommand {
 
     func execute(_ console: Console) async throws -> Int32 {
         let target = ResourceID(parsing: resource)!
-        if BackupRemoteRun.configured(client, console) {
+        if client.isConfigured(console) {
             if !paths.isEmpty || identity != nil {
                 console.err(
                     "error: through a controller its own manifests are read and the audit records your token's identity: "

@@ -155,7 +155,7 @@ struct ClusterOperation {
     let what: String
 
     func run() async throws -> Int32 {
-        if BackupRemoteRun.configured(client, console) {
+        if client.isConfigured(console) {
             return await OperatorRemoteRun(console: console, client: client).run(command, what: what)
         }
         guard !paths.isEmpty else {

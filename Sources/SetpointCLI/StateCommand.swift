@@ -64,7 +64,9 @@ struct StateMigrateCommand: ConsoleCommand {
         let sink: any StateStore & AuditImport
         do {
             guard try await stateOptions.openReadOnly(console) != nil else {
-                console.err("error: there is no state at \(stateOptions.location) to move\n")
+                console.err(
+                    "error: there is no state at \(stateOptions.location) to move: name the state to move with --state PATH|URL\n"
+                )
                 return 1
             }
             source = try await stateOptions.open(console)

@@ -24,11 +24,7 @@ public final class BackupScheduler: Sendable {
     }
 
     /// A request the scheduler refuses, with what to do.
-    public struct Refusal: Error, CustomStringConvertible {
-        public enum Reason: Sendable { case notDeclared, notLeading, busy, invalid }
-        public var reason: Reason
-        public var description: String
-    }
+    public typealias Refusal = LeaderRefusal
 
     /// The state machine and the tasks of the runs in progress, under the one lock.
     struct Locked {

@@ -24,11 +24,7 @@ public final class OperatorJobs: Sendable {
     }
 
     /// Why a command was not started, with the HTTP status the API answers.
-    public struct Refusal: Error, CustomStringConvertible {
-        public enum Reason: Sendable { case notDeclared, notLeading, busy, invalid }
-        public var reason: Reason
-        public var description: String
-    }
+    public typealias Refusal = LeaderRefusal
 
     let reconciler: Reconciler
     let store: any StateStore
@@ -83,7 +79,10 @@ public final class OperatorJobs: Sendable {
             guard let provider, let event = provider.commands(for: command.resource.kind)[command.name] else {
                 throw Refusal(
                     reason: .invalid,
-                    description: "\(command.resource.kind) takes no command \(command.name)"
+                    description: "\(command.resource.kind) takes no command \(command.name): it takes "
+                        + ((provider?.commands(for: command.resource.kind).keys.sorted() ?? []) + ["import"]).joined(
+                            separator: ", "
+                        )
                 )
             }
             if let problem = provider.problem(with: command) { throw Refusal(reason: .invalid, description: problem) }

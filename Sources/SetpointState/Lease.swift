@@ -34,6 +34,8 @@ public protocol AuditLog: Sendable {
     func appendAudit(_ entry: AuditEntry, checkingChain: Bool) async throws -> AuditRecord
     /// Records with `seq > after`, in seq order, at most `limit`.
     func auditRecords(after: Int64, limit: Int) async throws -> [AuditRecord]
+    /// The newest `limit` records, in seq order (the approvals page's audit view).
+    func latestAuditRecords(limit: Int) async throws -> [AuditRecord]
 }
 
 extension AuditLog {

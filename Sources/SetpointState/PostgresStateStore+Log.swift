@@ -56,6 +56,16 @@ extension PostgresStateStore {
         }
     }
 
+    public func latestAuditRecords(limit: Int) async throws -> [AuditRecord] {
+        try await read("read the audit log") { db in
+            try await Self.records(
+                db,
+                "WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM setpoint_audit) - $1::bigint ORDER BY seq",
+                [String(limit)]
+            )
+        }
+    }
+
     /// Audit records matching a clause.
     static func records(_ db: PGConnection, _ clause: String, _ parameters: [String]) async throws -> [AuditRecord] {
         try await db.query("SELECT * FROM setpoint_audit \(clause)", parameters).records.map { r in

@@ -60,6 +60,18 @@ extension SQLiteStateStore {
         }
     }
 
+    public func latestAuditRecords(limit: Int) async throws -> [AuditRecord] {
+        try await run("read the audit log") {
+            try await pool.read { db in
+                try Self.records(
+                    db,
+                    "WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM audit_log) - ? ORDER BY seq",
+                    [limit]
+                )
+            }
+        }
+    }
+
     /// Audit records matching a clause. Unreadable detail (edited by hand) still yields a record, whose hash then fails
     /// verification.
     static func records(_ db: Database, _ clause: String, _ arguments: StatementArguments) throws -> [AuditRecord] {

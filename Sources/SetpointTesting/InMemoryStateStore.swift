@@ -55,6 +55,8 @@ public actor InMemoryStateStore: StateStore, AuditImport {
         Array(audit.filter { $0.seq > after }.prefix(limit))
     }
 
+    public func latestAuditRecords(limit: Int) -> [AuditRecord] { Array(audit.suffix(limit)) }
+
     /// Replaces the log wholesale: for tamper tests.
     public func replaceAuditForTesting(_ records: [AuditRecord]) { audit = records }
 

@@ -234,9 +234,7 @@ struct RoleMiddleware: RouterMiddleware {
         async throws -> Response
     {
         let who = try context.requireIdentity()
-        guard who.role >= role else {
-            throw APIError(.forbidden, "\(who.email) is \(who.role.withArticle); this needs the \(role.rawValue) role")
-        }
+        if let why = who.refusal(needing: role) { throw APIError(.forbidden, why) }
         return try await next(request, context)
     }
 }

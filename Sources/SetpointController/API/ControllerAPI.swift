@@ -321,16 +321,23 @@ public struct ControllerAPI: Sendable {
 
     // MARK: - operator commands
 
-    /// A pass now, for `setpoint apply --controller`: audited under the token's identity, then the leader's loop is
-    /// woken and the answer waits (15 minutes at most) for a pass that started after the request.
-    func requestPass(by who: Tokens.Identity) async throws -> Reply {
+    /// Asks the leader's loop for a pass now, audited as `apply-requested` under `who`; returns the number the pass it
+    /// starts will have (``Reconciler/passesStarted`` + 1). 503 when this controller follows.
+    func askForPass(by who: Tokens.Identity, how: String) async throws -> Int {
         if let why = reconciler.notLeading { throw APIError(.serviceUnavailable, why) }
         let wanted = reconciler.passesStarted + 1
         try await AuditTrail(log: store, actor: who.email, clock: clock).record(
             .applyRequested,
-            detail: .map(["how": .string("controller API")])
+            detail: .map(["how": .string(how)])
         )
-        reconciler.wake("an apply asked by \(who.email)")
+        reconciler.wake("a pass asked by \(who.email) (\(how))")
+        return wanted
+    }
+
+    /// A pass now, for `setpoint apply --controller`: audited under the token's identity, then the leader's loop is
+    /// woken and the answer waits (15 minutes at most) for a pass that started after the request.
+    func requestPass(by who: Tokens.Identity) async throws -> Reply {
+        let wanted = try await askForPass(by: who, how: "controller API")
         let deadline = clock.elapsed + .seconds(900)
         while clock.elapsed < deadline {
             if let report = reconciler.lastReport(afterFinished: wanted) {
@@ -357,13 +364,8 @@ public struct ControllerAPI: Sendable {
                 by: who.email
             )
             return .json(.accepted, job)
-        } catch let r as OperatorJobs.Refusal {
-            switch r.reason {
-            case .notDeclared: throw APIError(.notFound, r.description)
-            case .notLeading: throw APIError(.serviceUnavailable, r.description)
-            case .busy: throw APIError(.conflict, r.description)
-            case .invalid: throw APIError(.badRequest, r.description)
-            }
+        } catch let r as LeaderRefusal {
+            throw APIError(r.status, r.description)
         }
     }
 
@@ -388,13 +390,8 @@ public struct ControllerAPI: Sendable {
         do {
             let job = try scheduler.request(policy, kind: kind, targetTime: body.targetTime, by: who.email)
             return .json(.accepted, APIv1.Job(job))
-        } catch let r as BackupScheduler.Refusal {
-            switch r.reason {
-            case .notDeclared: throw APIError(.notFound, r.description)
-            case .notLeading: throw APIError(.serviceUnavailable, r.description)
-            case .busy: throw APIError(.conflict, r.description)
-            case .invalid: throw APIError(.badRequest, r.description)
-            }
+        } catch let r as LeaderRefusal {
+            throw APIError(r.status, r.description)
         }
     }
 

@@ -28,6 +28,11 @@ public struct Tokens: Sendable {
         public var unlimited: Bool
         /// Refused from this time on (`expires=…`); nil: never.
         public var expires: Date? = nil
+
+        /// Why this identity may not do what needs `role` (nil: it may), in the words the API and the page answer.
+        public func refusal(needing role: Role) -> String? {
+            self.role >= role ? nil : "\(email) is \(self.role.withArticle); this needs the \(role.rawValue) role"
+        }
     }
 
     /// `expires=` as written: an ISO 8601 time with its offset, or a date (its midnight UTC).

@@ -376,11 +376,8 @@ extension ControllerAPI {
     {
         let reason = reason.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
         let refusal: (HTTPResponse.Status, String)?
-        if viewer.identity.role < .approver {
-            refusal = (
-                .forbidden,
-                "\(viewer.identity.email) is \(viewer.identity.role.withArticle); this needs the approver role"
-            )
+        if let why = viewer.identity.refusal(needing: .approver) {
+            refusal = (.forbidden, why)
         } else if !approve, reason == nil {
             refusal = (.badRequest, "A rejection needs a reason.")
         } else {
@@ -428,21 +425,8 @@ extension ControllerAPI {
         func list(_ items: [String]) -> String {
             items.isEmpty ? "none" : items.map(UIHTML.escape).joined(separator: ", ")
         }
-        var next: String
-        switch e.status {
-        case "waiting":
-            next = "It waits for a decision on plan \(e.pendingPlan ?? "?"): approve or reject it."
-        case "failed":
-            next = "The last action failed; the controller retries with backoff. Fix the cause named above."
-        case "held":
-            next = "An action is held: " + e.held.values.sorted().joined(separator: "; ")
-        case "drift":
-            next = "It drifted and the drift policy only reports it: change it back or update the manifest."
-        case "following":
-            next = "This controller follows: the leader knows the resource's state."
-        default:
-            next = "Nothing: it matches its manifest."
-        }
+        var next = ResourceAdvice.text(status: e.status, pendingPlan: e.pendingPlan, error: e.lastError)
+        if e.status == "held" { next += " " + e.held.values.sorted().joined(separator: "; ") }
         let pendingLink = e.pendingPlan.map {
             "<a href=\"/ui/plans/\(UIHTML.component($0))\">\(UIHTML.escape($0))</a>"
         }
@@ -478,29 +462,7 @@ extension ControllerAPI {
     func auditPage(_ viewer: UIHTML.Viewer, filters: [String: String]) async throws -> Response {
         let wanted = filters.compactMapValues { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
         var matches: [AuditRecord] = []
-        // The head's seq, found in a few one-record reads (doubling, then halving), so that only the newest 20,000
-        // records are read however long the log is.
-        func exists(after seq: Int64) async throws -> Bool {
-            try await !store.auditRecords(after: seq, limit: 1).isEmpty
-        }
-        var low: Int64 = 0
-        var high: Int64 = 1024
-        while try await exists(after: high) {
-            low = high
-            high *= 2
-        }
-        while high - low > 1 {
-            let middle = (low + high) / 2
-            if try await exists(after: middle) { low = middle } else { high = middle }
-        }
-        var after = max(0, low + 1 - 20_000)
-        var window: [AuditRecord] = []
-        while true {
-            let page = try await store.auditRecords(after: after, limit: 1000)
-            window += page
-            guard let last = page.last, page.count == 1000 else { break }
-            after = last.seq
-        }
+        let window = try await store.latestAuditRecords(limit: 20_000)
         for r in window.reversed() where matches.count < 200 {
             let e = r.entry
             if let v = wanted["event"], e.event.rawValue != v { continue }
@@ -678,12 +640,8 @@ extension ControllerAPI {
     }
 
     func operationFromPage(_ viewer: UIHTML.Viewer, _ form: [String: String]) async throws -> Response {
-        guard viewer.identity.role >= .admin else {
-            return operationsPage(
-                viewer,
-                status: .forbidden,
-                error: "\(viewer.identity.email) is \(viewer.identity.role.withArticle); this needs the admin role"
-            )
+        if let why = viewer.identity.refusal(needing: .admin) {
+            return operationsPage(viewer, status: .forbidden, error: why)
         }
         guard let operators else { throw APIError(.notFound, "this controller takes no operator commands") }
         guard form["confirm"] == "yes" else {
@@ -702,32 +660,18 @@ extension ControllerAPI {
                 by: viewer.identity.email
             )
             return UIHTML.redirect("/ui/operations/\(UIHTML.component(job.job))")
-        } catch let r as OperatorJobs.Refusal {
-            let status: HTTPResponse.Status =
-                switch r.reason {
-                case .notDeclared: .notFound
-                case .notLeading: .serviceUnavailable
-                case .busy: .conflict
-                case .invalid: .badRequest
-                }
-            return operationsPage(viewer, status: status, error: r.description)
+        } catch let r as LeaderRefusal {
+            return operationsPage(viewer, status: r.status, error: r.description)
         }
     }
 
     func passFromPage(_ viewer: UIHTML.Viewer) async throws -> Response {
-        guard viewer.identity.role >= .approver else {
-            return operationsPage(
-                viewer,
-                status: .forbidden,
-                error: "\(viewer.identity.email) is \(viewer.identity.role.withArticle); this needs the approver role"
-            )
+        if let why = viewer.identity.refusal(needing: .approver) {
+            return operationsPage(viewer, status: .forbidden, error: why)
         }
-        if let why = reconciler.notLeading { return operationsPage(viewer, status: .serviceUnavailable, error: why) }
-        try await AuditTrail(log: store, actor: viewer.identity.email, clock: clock).record(
-            .applyRequested,
-            detail: .map(["how": .string("approvals page")])
-        )
-        reconciler.wake("a pass asked on the approvals page by \(viewer.identity.email)")
+        do { _ = try await askForPass(by: viewer.identity, how: "approvals page") } catch let e as APIError {
+            return operationsPage(viewer, status: e.status, error: e.message)
+        }
         return UIHTML.redirect("/ui/operations?done=pass")
     }
 
